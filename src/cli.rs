@@ -1,0 +1,135 @@
+//! The `fordra` command line.
+
+use std::{io::Read, net::SocketAddr, process::ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::{
+    auth::password,
+    config::Config,
+    db::{self, Database},
+    startup,
+};
+
+#[derive(Parser)]
+#[command(name = "fordra", version, about = "Fordra – Swedish debt collection")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server and the background lifecycle task (the default).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create an admin account; the password is read from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter =
+        std::env::var("FORDRA_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve {
+        addr: "127.0.0.1:3000".parse()?,
+    }) {
+        Command::Serve { addr } => startup::run_server(config, addr).await,
+        Command::Migrate => {
+            with_database(&config, |db| async move {
+                db::migrate(&db).await?;
+                println!("migrations applied");
+                Ok(())
+            })
+            .await
+        }
+        Command::CreateAdmin {
+            email,
+            password_stdin: _,
+        } => {
+            let mut pw = String::new();
+            std::io::stdin()
+                .read_to_string(&mut pw)
+                .context("cannot read the password from stdin")?;
+            let pw = pw.trim_end_matches(['\n', '\r']).to_string();
+            if let Some(msg) = password::check_new(&pw, &pw) {
+                bail!("{msg}");
+            }
+            if !crate::mail::looks_like_email(&email) {
+                bail!("ogiltig e-postadress: {email}");
+            }
+            let hash = password::hash(pw).await?;
+            with_database(&config, |db| async move {
+                db::migrate(&db).await?;
+                let inserted = sqlx::query(
+                    "insert into app_user (user_id, email, password_hash, role, display_name)
+                     values ($1, $2, $3, 'admin', $2) on conflict do nothing",
+                )
+                .bind(Uuid::new_v4())
+                .bind(email.trim())
+                .bind(hash)
+                .execute(&db)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    bail!("a user with e-mail {email} already exists");
+                }
+                println!("admin {email} created; TOTP enrolment is asked for at first login");
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+/// Runs `f` against the configured database, then closes it (stopping a private cluster this
+/// process had to start).
+async fn with_database<F, Fut>(config: &Config, f: F) -> Result<()>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let database = Database::open(config).await?;
+    let result = f(database.pool.clone()).await;
+    database.close().await?;
+    result
+}

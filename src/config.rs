@@ -1,0 +1,261 @@
+//! One configuration struct, read from `FORDRA_*` environment variables (and `DATABASE_URL`).
+//! Every variable is documented in the README's configuration table.
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use chrono::NaiveDate;
+
+/// How outgoing mail leaves Fordra.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTransport {
+    /// An SMTP server (`FORDRA_SMTP_URL`, e.g. `smtp://127.0.0.1:2525` or `smtps://user:pw@host`).
+    Smtp(String),
+    /// Each message is written as an `.eml` file into this directory (demo mode).
+    File(PathBuf),
+}
+
+impl fmt::Debug for MailTransport {
+    // The SMTP URL may carry credentials: never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MailTransport::Smtp(_) => f.write_str("Smtp(<redacted>)"),
+            MailTransport::File(dir) => write!(f, "File({})", dir.display()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: an external PostgreSQL. `None` means the private cluster under `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    /// Public origin, e.g. `https://fordra.se` (links in mail, cookie `Secure`, CSRF origin check).
+    pub public_url: String,
+    pub mail: MailTransport,
+    pub mail_from: String,
+    /// Fixes the business date (demo and tests). The UI shows a banner when set.
+    pub today: Option<NaiveDate>,
+    pub engine_interval: Duration,
+    /// Admin and support must use TOTP. Off only in demo mode (with a visible banner).
+    pub require_totp: bool,
+    /// Login failures per account and per IP within `login_window` before refusing.
+    pub login_max_failures: i64,
+    pub login_window: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &self.database_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("demo", &self.demo)
+            .field("public_url", &self.public_url)
+            .field("mail", &self.mail)
+            .field("today", &self.today)
+            .field("engine_interval", &self.engine_interval)
+            .field("require_totp", &self.require_totp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration value that cannot be used; the message is shown to the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Every variable Fordra reads; anything else starting with `FORDRA_` gets a warning.
+pub const KNOWN_VARS: &[&str] = &[
+    "FORDRA_DATA_DIR",
+    "FORDRA_DEMO",
+    "FORDRA_PUBLIC_URL",
+    "FORDRA_SMTP_URL",
+    "FORDRA_MAIL",
+    "FORDRA_MAIL_FROM",
+    "FORDRA_TODAY",
+    "FORDRA_ENGINE_INTERVAL",
+    "FORDRA_LOG",
+    "FORDRA_PRINT_DIR",
+    "FORDRA_FRESHNESS_GATE",
+    "FORDRA_BANKID",
+    "FORDRA_BANKID_URL",
+    "FORDRA_BANKID_CERT",
+    "FORDRA_BANKID_CERT_PASSWORD",
+    "FORDRA_BANKGIRO",
+    "FORDRA_IBAN",
+    "FORDRA_ORG_NR",
+    "FORDRA_COMPANY_NAME",
+    "FORDRA_FI_LICENCE",
+];
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads configuration through `get`, so tests can supply their own variables.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let database_url = get("DATABASE_URL");
+        let data_dir = PathBuf::from(get("FORDRA_DATA_DIR").unwrap_or_else(|| "./var".into()));
+        let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
+        let demo = match get("FORDRA_DEMO").as_deref() {
+            None => database_url.is_none(),
+            Some(v) => parse_on_off("FORDRA_DEMO", v)?,
+        };
+        let public_url = get("FORDRA_PUBLIC_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError(format!(
+                "FORDRA_PUBLIC_URL must start with http:// or https://, got {public_url:?}"
+            )));
+        }
+        let smtp_url = get("FORDRA_SMTP_URL");
+        let mail = match get("FORDRA_MAIL").as_deref() {
+            Some("smtp") => MailTransport::Smtp(
+                smtp_url
+                    .ok_or_else(|| ConfigError("FORDRA_MAIL=smtp needs FORDRA_SMTP_URL".into()))?,
+            ),
+            Some("file") => MailTransport::File(data_dir.join("mail")),
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "FORDRA_MAIL must be smtp or file, got {other:?}"
+                )));
+            }
+            None => match smtp_url {
+                Some(url) => MailTransport::Smtp(url),
+                None if demo => MailTransport::File(data_dir.join("mail")),
+                None => {
+                    return Err(ConfigError(
+                        "no mail transport: set FORDRA_SMTP_URL, or FORDRA_MAIL=file to write .eml files"
+                            .into(),
+                    ));
+                }
+            },
+        };
+        let today = match get("FORDRA_TODAY") {
+            None => None,
+            Some(v) => Some(NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
+                ConfigError(format!("FORDRA_TODAY must be a date YYYY-MM-DD, got {v:?}"))
+            })?),
+        };
+        let engine_interval = match get("FORDRA_ENGINE_INTERVAL") {
+            None => Duration::from_secs(60),
+            Some(v) => parse_duration(&v).ok_or_else(|| {
+                ConfigError(format!(
+                    "FORDRA_ENGINE_INTERVAL must be a duration like 30s, 5m or 1h, got {v:?}"
+                ))
+            })?,
+        };
+        Ok(Config {
+            database_url,
+            data_dir,
+            demo,
+            public_url,
+            mail,
+            mail_from: get("FORDRA_MAIL_FROM")
+                .unwrap_or_else(|| "Fordra <noreply@fordra.se>".into()),
+            today,
+            engine_interval,
+            require_totp: !demo,
+            login_max_failures: 5,
+            login_window: Duration::from_secs(15 * 60),
+        })
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// Names of `FORDRA_*` variables in the environment that Fordra does not know (typos).
+    pub fn unknown_vars() -> Vec<String> {
+        std::env::vars()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with("FORDRA_") && !KNOWN_VARS.contains(&k.as_str()))
+            .collect()
+    }
+}
+
+fn parse_on_off(name: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err(ConfigError(format!("{name} must be on or off, got {v:?}"))),
+    }
+}
+
+/// `500ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    match unit {
+        "" | "s" => Some(Duration::from_secs(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "m" => Some(Duration::from_secs(n * 60)),
+        "h" => Some(Duration::from_secs(n * 3600)),
+        _ => None,
+    }
+    .filter(|d| !d.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn private_cluster_defaults_to_demo_with_file_mail() {
+        let c = cfg(&[]).unwrap();
+        assert!(c.demo);
+        assert!(matches!(c.mail, MailTransport::File(_)));
+        assert!(!c.require_totp);
+    }
+
+    #[test]
+    fn external_database_without_mail_refuses_to_start() {
+        let err = cfg(&[("DATABASE_URL", "postgres://x/y")]).err().unwrap();
+        assert!(err.0.contains("FORDRA_SMTP_URL"));
+        let c = cfg(&[("DATABASE_URL", "postgres://x/y"), ("FORDRA_MAIL", "file")]).unwrap();
+        assert!(!c.demo && c.require_totp);
+        assert!(cfg(&[("FORDRA_MAIL", "smtp")]).is_err());
+    }
+
+    #[test]
+    fn parses_today_and_interval() {
+        let c = cfg(&[
+            ("FORDRA_TODAY", "2026-02-10"),
+            ("FORDRA_ENGINE_INTERVAL", "5m"),
+        ])
+        .unwrap();
+        assert_eq!(c.today, NaiveDate::from_ymd_opt(2026, 2, 10));
+        assert_eq!(c.engine_interval, Duration::from_secs(300));
+        assert!(cfg(&[("FORDRA_TODAY", "10/2")]).is_err());
+        assert!(cfg(&[("FORDRA_ENGINE_INTERVAL", "0s")]).is_err());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://u:secret@h/d"),
+            ("FORDRA_SMTP_URL", "smtp://u:pw@h"),
+        ])
+        .unwrap();
+        let s = format!("{c:?}");
+        assert!(!s.contains("secret") && !s.contains("pw@"));
+    }
+}

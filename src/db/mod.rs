@@ -1,0 +1,108 @@
+//! Database access: the connection pool, migrations, and the private cluster.
+
+pub mod cluster;
+
+use std::{path::Path, time::Duration};
+
+use anyhow::{Context, Result};
+use sqlx::{
+    Connection, PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgConnection, PgPoolOptions},
+};
+
+use crate::config::Config;
+use cluster::{Cluster, DB_USER, Durability};
+
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+pub const DB_NAME: &str = "fordra";
+
+/// The pool, plus the private cluster when this process uses one.
+pub struct Database {
+    pub pool: PgPool,
+    cluster: Option<Cluster>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or opens (starting if needed) the private cluster.
+    pub async fn open(config: &Config) -> Result<Database> {
+        match &config.database_url {
+            Some(url) => {
+                let pool = pool_options()
+                    .connect(url)
+                    .await
+                    .context("cannot connect to DATABASE_URL")?;
+                Ok(Database {
+                    pool,
+                    cluster: None,
+                })
+            }
+            None => {
+                let dir = config.data_dir.clone();
+                let cluster =
+                    tokio::task::spawn_blocking(move || Cluster::open(&dir, Durability::Durable))
+                        .await??;
+                let pool = connect_private(&cluster.socket_dir, DB_NAME).await?;
+                Ok(Database {
+                    pool,
+                    cluster: Some(cluster),
+                })
+            }
+        }
+    }
+
+    /// True when this process started the private cluster (and so seeds it on first run).
+    pub fn owns_private_cluster(&self) -> bool {
+        self.cluster.as_ref().is_some_and(Cluster::is_owner)
+    }
+
+    /// Closes the pool and stops the private cluster if this process owns it.
+    pub async fn close(mut self) -> Result<()> {
+        self.pool.close().await;
+        if let Some(mut cluster) = self.cluster.take() {
+            tokio::task::spawn_blocking(move || cluster.stop()).await??;
+        }
+        Ok(())
+    }
+}
+
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(5))
+}
+
+pub fn private_options(socket_dir: &Path, database: &str) -> PgConnectOptions {
+    PgConnectOptions::new()
+        .socket(socket_dir)
+        .username(DB_USER)
+        .database(database)
+}
+
+/// Connects to `database` on a private cluster, creating the database on first use.
+pub async fn connect_private(socket_dir: &Path, database: &str) -> Result<PgPool> {
+    let mut admin = PgConnection::connect_with(&private_options(socket_dir, "postgres")).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(database)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        // Identifiers cannot be bound; `database` is ours (a constant or a generated test name).
+        sqlx::query(&format!("create database \"{database}\""))
+            .execute(&mut admin)
+            .await?;
+    }
+    admin.close().await?;
+    Ok(pool_options()
+        .connect_with(private_options(socket_dir, database))
+        .await?)
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("database migration failed")
+}

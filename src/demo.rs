@@ -1,0 +1,127 @@
+//! Demo data, seeded on the first start of a demo database: one admin, one creditor company with
+//! a user, and one partner. Their passwords are printed once and listed on the login page.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::password;
+
+pub struct SeededAccount {
+    pub label: &'static str,
+    pub email: &'static str,
+    pub password: String,
+}
+
+/// Seeds when there are no users yet; returns the accounts created (empty if none were).
+pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<SeededAccount>> {
+    let mut tx = pool.begin().await?;
+    // Serialises concurrent first starts.
+    sqlx::query("lock table app_user in exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    let users: i64 = sqlx::query_scalar("select count(*) from app_user")
+        .fetch_one(&mut *tx)
+        .await?;
+    if users > 0 {
+        return Ok(vec![]);
+    }
+    let creditor_id = Uuid::new_v4();
+    sqlx::query("insert into creditor (creditor_id, org_nr, name, status, created_at) values ($1, $2, $3, 'approved', $4)")
+        .bind(creditor_id)
+        .bind("165566778899")
+        .bind("Demo Bygg AB")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let partner_id = Uuid::new_v4();
+    sqlx::query(
+        "insert into partner (partner_id, org_nr, name, created_at) values ($1, $2, $3, $4)",
+    )
+    .bind(partner_id)
+    .bind("165591234561")
+    .bind("Demo Redovisning AB")
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let accounts = [
+        (
+            "Administratör",
+            "admin@fordra.test",
+            "admin",
+            "Ada Admin",
+            None,
+            None,
+        ),
+        (
+            "Borgenär (Demo Bygg AB)",
+            "kund@demobygg.test",
+            "creditor",
+            "Bo Borgenär",
+            Some(creditor_id),
+            None,
+        ),
+        (
+            "Partner (Demo Redovisning AB)",
+            "partner@demoredovisning.test",
+            "partner",
+            "Pia Partner",
+            None,
+            Some(partner_id),
+        ),
+    ];
+    let mut seeded = vec![];
+    for (position, (label, email, role, name, creditor, partner)) in
+        accounts.into_iter().enumerate()
+    {
+        let pw = readable_password();
+        let hash = password::hash(pw.clone()).await?;
+        sqlx::query(
+            "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, partner_id, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(email)
+        .bind(hash)
+        .bind(role)
+        .bind(name)
+        .bind(creditor)
+        .bind(partner)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into demo_account (email, password, label, position) values ($1, $2, $3, $4)",
+        )
+        .bind(email)
+        .bind(&pw)
+        .bind(label)
+        .bind(position as i32)
+        .execute(&mut *tx)
+        .await?;
+        seeded.push(SeededAccount {
+            label,
+            email,
+            password: pw,
+        });
+    }
+    tx.commit().await?;
+    Ok(seeded)
+}
+
+/// Three groups of four letters and digits, without look-alikes (0/O, 1/l).
+fn readable_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the OS random number generator failed");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}

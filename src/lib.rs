@@ -1,0 +1,16 @@
+//! Fordra: a Swedish debt-collection platform. One binary serves server-rendered HTML and a JSON
+//! API and runs the lifecycle engine; everything is stored in PostgreSQL.
+
+pub mod auth;
+pub mod backoffice;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod home;
+pub mod mail;
+pub mod startup;
+pub mod state;
+pub mod web;

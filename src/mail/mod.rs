@@ -1,0 +1,145 @@
+//! Outgoing e-mail through lettre: SMTP in production, `.eml` files in demo mode.
+//!
+//! The file mailer writes `<time>-<id>.eml` (the exact RFC 5322 message) plus a `.json` sidecar with
+//! recipient, subject and plain text, which the back office lists so the demo works with no
+//! mail server.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, header::ContentType},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, MailTransport};
+
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File(PathBuf),
+}
+
+/// A plain-text message to one recipient.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// What the file mailer records beside each `.eml`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredMail {
+    pub file: String,
+    pub sent_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub mail: Mail,
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> Result<Mailer> {
+        Ok(match &config.mail {
+            MailTransport::Smtp(url) => Mailer::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .context("FORDRA_SMTP_URL is not a valid smtp:// or smtps:// URL")?
+                    .build(),
+            ),
+            MailTransport::File(dir) => Mailer::File(dir.clone()),
+        })
+    }
+
+    pub fn file_dir(&self) -> Option<&Path> {
+        match self {
+            Mailer::File(dir) => Some(dir),
+            Mailer::Smtp(_) => None,
+        }
+    }
+
+    /// Sends `mail` from `from`; returns once the transport accepted it.
+    pub async fn send(&self, from: &str, mail: &Mail, now: DateTime<Utc>) -> Result<()> {
+        let message = build(from, mail)?;
+        match self {
+            Mailer::Smtp(transport) => {
+                transport
+                    .send(message)
+                    .await
+                    .context("SMTP delivery failed")?;
+            }
+            Mailer::File(dir) => {
+                let dir = dir.clone();
+                let name = format!(
+                    "{}-{}",
+                    now.format("%Y%m%dT%H%M%S%.3f"),
+                    crate::auth::random_token(4)
+                );
+                let stored = StoredMail {
+                    file: format!("{name}.eml"),
+                    sent_at: now,
+                    mail: mail.clone(),
+                };
+                let raw = message.formatted();
+                tokio::task::spawn_blocking(move || -> Result<()> {
+                    std::fs::create_dir_all(&dir)?;
+                    write_atomic(&dir.join(format!("{name}.eml")), &raw)?;
+                    write_atomic(
+                        &dir.join(format!("{name}.json")),
+                        &serde_json::to_vec_pretty(&stored)?,
+                    )?;
+                    Ok(())
+                })
+                .await??;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+pub fn build(from: &str, mail: &Mail) -> Result<Message> {
+    let from: Mailbox = from.parse().context("invalid sender address")?;
+    let to: Mailbox = mail.to.parse().context("invalid recipient address")?;
+    Ok(Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.text.clone())?)
+}
+
+/// The file mailer's messages, newest first.
+pub fn list_files(dir: &Path) -> Vec<StoredMail> {
+    let mut mails: Vec<StoredMail> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).ok()?).ok())
+        .collect();
+    mails.sort_by(|a, b| b.file.cmp(&a.file));
+    mails
+}
+
+/// A syntactically plausible e-mail address (the real check is the mail that arrives).
+pub fn looks_like_email(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
+                && s.parse::<Mailbox>().is_ok()
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,191 @@
+//! Building the router, serving it, and shutting down in order: stop accepting, finish in-flight
+//! requests, stop background tasks, close the pool, stop the private PostgreSQL.
+
+use std::{net::SocketAddr, time::Duration};
+
+use anyhow::{Context, Result};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    middleware::from_fn,
+    middleware::from_fn_with_state,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::{
+    catch_panic::CatchPanicLayer, compression::CompressionLayer, timeout::TimeoutLayer,
+};
+
+use crate::{
+    auth, backoffice,
+    config::Config,
+    db::{self, Database},
+    demo, home,
+    mail::Mailer,
+    state::AppState,
+    web::{self, error::internal_error_page, error::not_found_page, middleware as mw},
+};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(home::router())
+        .merge(auth::routes::router())
+        .merge(backoffice::router())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/static/{file}", get(web::assets::serve))
+        .fallback(|| async { not_found_page() })
+        // Layers run outermost-last: the request id wraps everything.
+        .layer(from_fn(mw::clear_flash))
+        .layer(from_fn_with_state(state.clone(), mw::csrf))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(CompressionLayer::new())
+        .layer(from_fn_with_state(state.clone(), mw::security_headers))
+        .layer(CatchPanicLayer::custom(|_| internal_error_page()))
+        .layer(from_fn_with_state(state.clone(), mw::metrics))
+        .layer(from_fn(mw::request_id))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let check = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db),
+    )
+    .await;
+    match check {
+        Ok(Ok(_)) => Json(serde_json::json!({"status": "ok", "database": "ok"})).into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+    .context("HTTP server failed")
+}
+
+/// Periodic work of the server process: housekeeping now, the lifecycle engine later.
+pub fn spawn_background(
+    state: AppState,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(state.config.engine_interval);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = every.tick() => {
+                    if let Err(e) = auth::session::purge_expired(&state.db, state.clock.now()).await {
+                        tracing::warn!(error = %e, "session clean-up failed");
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// `fordra serve`.
+pub async fn run_server(config: Config, addr: SocketAddr) -> Result<()> {
+    for var in Config::unknown_vars() {
+        tracing::warn!("unknown environment variable {var} (typo?)");
+    }
+    let mailer = Mailer::from_config(&config)?;
+    let database = Database::open(&config).await?;
+    let result = serve_with(&config, &database, mailer, addr).await;
+    database.close().await?;
+    tracing::info!("stopped");
+    result
+}
+
+async fn serve_with(
+    config: &Config,
+    database: &Database,
+    mailer: Mailer,
+    addr: SocketAddr,
+) -> Result<()> {
+    db::migrate(&database.pool).await?;
+    let state = AppState::new(database.pool.clone(), config.clone(), mailer);
+    if config.demo {
+        let seeded = demo::seed_if_empty(&database.pool, state.clock.now()).await?;
+        if !seeded.is_empty() {
+            println!("Demo accounts (shown once; also listed on the login page in demo mode):");
+            for a in &seeded {
+                println!("  {:<32} {:<32} {}", a.label, a.email, a.password);
+            }
+        }
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let shutdown = CancellationToken::new();
+    let background = spawn_background(state.clone(), shutdown.clone());
+    println!("Fordra listening on http://{}", listener.local_addr()?);
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown signal received");
+        signal.cancel();
+    });
+    let served = serve(listener, router(state), shutdown.clone()).await;
+    shutdown.cancel();
+    if tokio::time::timeout(Duration::from_secs(30), background)
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks did not stop within 30 s");
+    }
+    served
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,149 @@
+//! The per-request context: who is asking (session), from where, and what the layout shows.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
+
+use super::{AppError, FlashKind, cookies};
+use crate::{
+    auth::{
+        Role, User,
+        session::{self, Session, Stage},
+    },
+    state::AppState,
+};
+
+pub struct Ctx {
+    pub session: Option<Session>,
+    pub flash: Option<(FlashKind, String)>,
+    pub ip: String,
+    /// Path and query of this request, for `next=` after login.
+    pub path: String,
+    demo: bool,
+    fixed_today: Option<String>,
+    totp_skipped: bool,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, AppError> {
+        let session = match cookies::get(&parts.headers, cookies::SESSION) {
+            Some(token) => session::load(&state.db, token, state.clock.now()).await?,
+            None => None,
+        };
+        let flash = cookies::get(&parts.headers, cookies::FLASH).and_then(cookies::parse_flash);
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into());
+        let totp_skipped = session.as_ref().is_some_and(|s| {
+            s.user.role.is_staff() && !s.user.totp_enabled && !state.config.require_totp
+        });
+        Ok(Ctx {
+            session,
+            flash,
+            ip,
+            path,
+            demo: state.config.demo,
+            fixed_today: state.config.today.map(|d| d.to_string()),
+            totp_skipped,
+        })
+    }
+}
+
+impl Ctx {
+    /// The logged-in user (all login steps done).
+    pub fn user(&self) -> Option<&User> {
+        self.session
+            .as_ref()
+            .filter(|s| s.stage == Stage::Full)
+            .map(|s| &s.user)
+    }
+
+    /// The user, if logged in with one of `roles`; otherwise login or 403.
+    pub fn require(&self, roles: &[Role]) -> Result<&User, AppError> {
+        let user = self
+            .user()
+            .ok_or_else(|| AppError::LoginRequired(self.path.clone()))?;
+        if roles.contains(&user.role) {
+            Ok(user)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        let user = self.user();
+        Layout {
+            nav: user
+                .map(|u| nav_for(u.role, &self.path))
+                .unwrap_or_default(),
+            user_name: user.map(|u| u.display_name.clone()),
+            role_label: user.map(|u| u.role.label()),
+            flash: self.flash.as_ref().map(|(k, m)| (k.as_str(), m.clone())),
+            csrf: self
+                .session
+                .as_ref()
+                .map(|s| s.csrf_token.clone())
+                .unwrap_or_default(),
+            demo: self.demo,
+            fixed_today: self.fixed_today.clone(),
+            totp_skipped: self.totp_skipped,
+        }
+    }
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
+    let items: &[(&str, &str)] = match role {
+        Role::Creditor => &[("/borgenar", "Översikt")],
+        Role::Partner => &[("/partner", "Översikt")],
+        Role::Admin | Role::Support => &[
+            ("/admin", "Back office"),
+            ("/admin/e-post", "Utgående e-post"),
+        ],
+    };
+    let items = items.iter().chain(&[("/konto", "Mitt konto")]);
+    items
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            active: path == *href || path.starts_with(&format!("{href}/")),
+        })
+        .collect()
+}
+
+/// What `base.html` needs on every page.
+#[derive(Default)]
+pub struct Layout {
+    pub nav: Vec<NavItem>,
+    pub user_name: Option<String>,
+    pub role_label: Option<&'static str>,
+    pub flash: Option<(&'static str, String)>,
+    pub csrf: String,
+    pub demo: bool,
+    pub fixed_today: Option<String>,
+    pub totp_skipped: bool,
+}
+
+impl Layout {
+    /// For pages rendered without a request context (error pages).
+    pub fn bare() -> Layout {
+        Layout::default()
+    }
+}

@@ -1,0 +1,94 @@
+//! Shared HTTP plumbing: errors, the request context and layout, middleware, filters, assets.
+
+pub mod assets;
+pub mod cookies;
+pub mod ctx;
+pub mod error;
+pub mod filters;
+pub mod forms;
+pub mod metrics;
+pub mod middleware;
+
+use askama::Template;
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+
+pub use ctx::{Ctx, Layout};
+pub use error::AppError;
+
+/// Renders a template as an HTML page with `status`.
+pub fn render_status(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => AppError::Internal(anyhow::anyhow!("template: {e}")).into_response(),
+    }
+}
+
+pub fn render(page: &impl Template) -> Response {
+    render_status(StatusCode::OK, page)
+}
+
+/// 303 See Other: the post/redirect/get answer to a successful form.
+pub fn see_other(to: &str) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+/// A redirect that shows `message` once on the next page.
+pub fn flash_redirect(to: &str, kind: FlashKind, message: &str) -> Response {
+    let mut resp = see_other(to);
+    cookies::set_flash(&mut resp, kind, message);
+    resp
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlashKind {
+    Success,
+    Info,
+    Error,
+}
+
+impl FlashKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlashKind::Success => "success",
+            FlashKind::Info => "info",
+            FlashKind::Error => "error",
+        }
+    }
+}
+
+/// Accepts only local paths for `next=` redirects: `/x`, never `//host` or `/\host` or a URL.
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && !n.chars().any(|c| c.is_control() || c == '\\');
+    ok.then(|| n.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_accepts_only_local_paths() {
+        assert_eq!(safe_next(Some("/admin?x=1")).as_deref(), Some("/admin?x=1"));
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "evil",
+            "/a\nb",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad}");
+        }
+    }
+}
