@@ -1,0 +1,224 @@
+//! Test harness: a private PostgreSQL cluster per test process (started once, stopped by its
+//! watchdog when the process exits), a migrated template database, and a fresh database per test
+//! cloned from it. Each test runs the real router on 127.0.0.1:0 and talks real HTTP to it.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Mutex, OnceLock},
+};
+
+use fordra::{
+    config::Config,
+    db::{self, cluster::{Cluster, Durability}},
+    mail::{self, Mailer, StoredMail},
+    startup,
+    state::AppState,
+};
+use reqwest::{Client, header};
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+
+struct Shared {
+    socket_dir: PathBuf,
+    _cluster: Mutex<Cluster>,
+}
+
+static SHARED: OnceLock<Shared> = OnceLock::new();
+const TEMPLATE: &str = "fordra_template";
+
+fn shared() -> &'static Shared {
+    SHARED.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("fordra-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let cluster = Cluster::open(&dir, Durability::Ephemeral).expect(
+            "cannot start a test PostgreSQL: install PostgreSQL (apt-get install postgresql) so initdb and pg_ctl are on PATH or under /usr/lib/postgresql",
+        );
+        let socket_dir = cluster.socket_dir.clone();
+        // Migrate the template once, on a runtime of its own (tests each have theirs).
+        let sd = socket_dir.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let pool = db::connect_private(&sd, TEMPLATE).await.unwrap();
+                db::migrate(&pool).await.unwrap();
+                pool.close().await;
+            });
+        })
+        .join()
+        .expect("migrating the template database failed");
+        Shared { socket_dir, _cluster: Mutex::new(cluster) }
+    })
+}
+
+pub fn socket_dir() -> &'static Path {
+    &shared().socket_dir
+}
+
+/// A fresh, migrated database for one test.
+pub async fn fresh_db() -> (PgPool, String) {
+    let socket = socket_dir();
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect_with(&db::private_options(socket, "postgres")).await.unwrap();
+    sqlx::query(&format!("create database \"{name}\" template \"{TEMPLATE}\""))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let pool = db::pool_options().connect_with(db::private_options(socket, &name)).await.unwrap();
+    (pool, name)
+}
+
+/// A `DATABASE_URL` for the CLI to reach a test database over the Unix socket.
+pub fn database_url(db_name: &str) -> String {
+    format!("postgres://fordra@localhost/{db_name}?host={}", socket_dir().display())
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+    pub state: AppState,
+    /// Cookie-keeping client that sends a same-origin `Origin` like a browser would.
+    pub client: Client,
+    pub mail_dir: PathBuf,
+    shutdown: CancellationToken,
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub vars: Vec<(&'static str, String)>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(opts: Options) -> TestApp {
+        let (pool, db_name) = fresh_db().await;
+        TestApp::spawn_on(pool, db_name, opts).await
+    }
+
+    pub async fn spawn_on(pool: PgPool, db_name: String, opts: Options) -> TestApp {
+        let mail_dir = std::env::temp_dir().join(format!("fordra-mail-{db_name}"));
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), database_url(&db_name)),
+            ("FORDRA_DEMO".into(), "off".into()),
+            ("FORDRA_MAIL".into(), "file".into()),
+            ("FORDRA_DATA_DIR".into(), mail_dir.parent().unwrap().join(format!("fordra-data-{db_name}")).display().to_string()),
+        ]);
+        for (k, v) in opts.vars {
+            vars.insert(k.to_string(), v);
+        }
+        let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        if let fordra::config::MailTransport::File(_) = config.mail {
+            config.mail = fordra::config::MailTransport::File(mail_dir.clone());
+        }
+        let mailer = Mailer::from_config(&config).unwrap();
+        let state = AppState::new(pool.clone(), config, mailer);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        tokio::spawn(startup::serve(listener, startup::router(state.clone()), shutdown.clone()));
+        let base = format!("http://{addr}");
+        TestApp {
+            client: browser_client(&base),
+            base,
+            pool,
+            state,
+            mail_dir,
+            shutdown,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).form(form).send().await.unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/logga-in", &[("email", email), ("password", password)]).await
+    }
+
+    /// Messages written by the file mailer, newest first.
+    pub fn mails(&self) -> Vec<StoredMail> {
+        mail::list_files(&self.mail_dir)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
+    }
+}
+
+pub fn browser_client(base: &str) -> Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(header::ORIGIN, header::HeaderValue::from_str(base).unwrap());
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// A client with no cookie store and no provenance headers: sends exactly what a test adds.
+pub fn bare_client() -> Client {
+    Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+pub fn session_cookie(resp: &reqwest::Response) -> Option<String> {
+    resp.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("fordra_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .filter(|c| !c.is_empty())
+}
+
+pub const PASSWORD: &str = "ett långt lösenord";
+
+/// Creates a user of `role` (with a company for creditors and partners); returns its id.
+pub async fn create_user(pool: &PgPool, email: &str, role: &str) -> uuid::Uuid {
+    let hash = fordra::auth::password::hash(PASSWORD.into()).await.unwrap();
+    let user_id = uuid::Uuid::new_v4();
+    let company = uuid::Uuid::new_v4();
+    let org = format!("16{}", &company.simple().to_string().chars().filter(|c| c.is_ascii_digit()).chain("0000000000".chars()).take(10).collect::<String>());
+    let (creditor, partner) = match role {
+        "creditor" => {
+            sqlx::query("insert into creditor (creditor_id, org_nr, name, status) values ($1, $2, 'Testbolaget AB', 'approved')")
+                .bind(company).bind(&org).execute(pool).await.unwrap();
+            (Some(company), None)
+        }
+        "partner" => {
+            sqlx::query("insert into partner (partner_id, org_nr, name) values ($1, $2, 'Partnerbyrån AB')")
+                .bind(company).bind(&org).execute(pool).await.unwrap();
+            (None, Some(company))
+        }
+        _ => (None, None),
+    };
+    sqlx::query(
+        "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, partner_id)
+         values ($1, $2, $3, $4, 'Test Testsson', $5, $6)",
+    )
+    .bind(user_id).bind(email).bind(hash).bind(role).bind(creditor).bind(partner)
+    .execute(pool).await.unwrap();
+    user_id
+}

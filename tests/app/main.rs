@@ -1,0 +1,6 @@
+//! Integration tests: real HTTP against the real router on a real PostgreSQL.
+
+mod cluster;
+mod foundation;
+mod harness;
+mod smtp;
