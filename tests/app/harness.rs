@@ -10,7 +10,10 @@ use std::{
 
 use fordra::{
     config::Config,
-    db::{self, cluster::{Cluster, Durability}},
+    db::{
+        self,
+        cluster::{Cluster, Durability},
+    },
     mail::{self, Mailer, StoredMail},
     startup,
     state::AppState,
@@ -59,19 +62,29 @@ pub fn socket_dir() -> &'static Path {
 pub async fn fresh_db() -> (PgPool, String) {
     let socket = socket_dir();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect_with(&db::private_options(socket, "postgres")).await.unwrap();
-    sqlx::query(&format!("create database \"{name}\" template \"{TEMPLATE}\""))
-        .execute(&mut admin)
+    let mut admin = PgConnection::connect_with(&db::private_options(socket, "postgres"))
         .await
         .unwrap();
+    sqlx::query(&format!(
+        "create database \"{name}\" template \"{TEMPLATE}\""
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
     admin.close().await.unwrap();
-    let pool = db::pool_options().connect_with(db::private_options(socket, &name)).await.unwrap();
+    let pool = db::pool_options()
+        .connect_with(db::private_options(socket, &name))
+        .await
+        .unwrap();
     (pool, name)
 }
 
 /// A `DATABASE_URL` for the CLI to reach a test database over the Unix socket.
 pub fn database_url(db_name: &str) -> String {
-    format!("postgres://fordra@localhost/{db_name}?host={}", socket_dir().display())
+    format!(
+        "postgres://fordra@localhost/{db_name}?host={}",
+        socket_dir().display()
+    )
 }
 
 pub struct TestApp {
@@ -105,7 +118,15 @@ impl TestApp {
             ("DATABASE_URL".into(), database_url(&db_name)),
             ("FORDRA_DEMO".into(), "off".into()),
             ("FORDRA_MAIL".into(), "file".into()),
-            ("FORDRA_DATA_DIR".into(), mail_dir.parent().unwrap().join(format!("fordra-data-{db_name}")).display().to_string()),
+            (
+                "FORDRA_DATA_DIR".into(),
+                mail_dir
+                    .parent()
+                    .unwrap()
+                    .join(format!("fordra-data-{db_name}"))
+                    .display()
+                    .to_string(),
+            ),
         ]);
         for (k, v) in opts.vars {
             vars.insert(k.to_string(), v);
@@ -119,7 +140,11 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
-        tokio::spawn(startup::serve(listener, startup::router(state.clone()), shutdown.clone()));
+        tokio::spawn(startup::serve(
+            listener,
+            startup::router(state.clone()),
+            shutdown.clone(),
+        ));
         let base = format!("http://{addr}");
         TestApp {
             client: browser_client(&base),
@@ -140,11 +165,17 @@ impl TestApp {
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(form).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_form("/logga-in", &[("email", email), ("password", password)]).await
+        self.post_form("/logga-in", &[("email", email), ("password", password)])
+            .await
     }
 
     /// Messages written by the file mailer, newest first.
@@ -173,7 +204,10 @@ pub fn browser_client(base: &str) -> Client {
 
 /// A client with no cookie store and no provenance headers: sends exactly what a test adds.
 pub fn bare_client() -> Client {
-    Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
@@ -200,7 +234,17 @@ pub async fn create_user(pool: &PgPool, email: &str, role: &str) -> uuid::Uuid {
     let hash = fordra::auth::password::hash(PASSWORD.into()).await.unwrap();
     let user_id = uuid::Uuid::new_v4();
     let company = uuid::Uuid::new_v4();
-    let org = format!("16{}", &company.simple().to_string().chars().filter(|c| c.is_ascii_digit()).chain("0000000000".chars()).take(10).collect::<String>());
+    let org = format!(
+        "16{}",
+        &company
+            .simple()
+            .to_string()
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .chain("0000000000".chars())
+            .take(10)
+            .collect::<String>()
+    );
     let (creditor, partner) = match role {
         "creditor" => {
             sqlx::query("insert into creditor (creditor_id, org_nr, name, status) values ($1, $2, 'Testbolaget AB', 'approved')")
@@ -208,8 +252,14 @@ pub async fn create_user(pool: &PgPool, email: &str, role: &str) -> uuid::Uuid {
             (Some(company), None)
         }
         "partner" => {
-            sqlx::query("insert into partner (partner_id, org_nr, name) values ($1, $2, 'Partnerbyrån AB')")
-                .bind(company).bind(&org).execute(pool).await.unwrap();
+            sqlx::query(
+                "insert into partner (partner_id, org_nr, name) values ($1, $2, 'Partnerbyrån AB')",
+            )
+            .bind(company)
+            .bind(&org)
+            .execute(pool)
+            .await
+            .unwrap();
             (None, Some(company))
         }
         _ => (None, None),

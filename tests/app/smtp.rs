@@ -48,7 +48,11 @@ impl SmtpServer {
                                 if lines.read_line(&mut l).await.unwrap_or(0) == 0 || l == ".\r\n" {
                                     break;
                                 }
-                                data.push_str(l.strip_prefix('.').filter(|_| l.starts_with("..")).unwrap_or(&l));
+                                data.push_str(
+                                    l.strip_prefix('.')
+                                        .filter(|_| l.starts_with(".."))
+                                        .unwrap_or(&l),
+                                );
                             }
                             store.lock().unwrap().push(data);
                             b"250 queued\r\n"

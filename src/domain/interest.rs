@@ -1,0 +1,253 @@
+//! Dröjsmålsränta (6 § räntelagen): reference rate + margin, simple interest on capital only,
+//! split wherever the rate period changes (1 January, 1 July), each segment exact, rounded once
+//! half-up to öre at the end.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::{
+    money::{Sek, round_ore},
+    rules::{DayCount, RateTable},
+};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    /// First interest day (inclusive).
+    pub from: NaiveDate,
+    /// Last interest day (inclusive).
+    pub to: NaiveDate,
+    pub days: i64,
+    /// Reference rate plus margin, in percent.
+    pub rate_percent: Decimal,
+    /// The capital the interest runs on.
+    pub base: Sek,
+    /// Exact (unrounded) amount.
+    pub exact: Decimal,
+}
+
+impl Segment {
+    /// The segment's amount rounded for display; the total is rounded once from the exact sum.
+    pub fn amount(&self) -> Sek {
+        Sek::from_decimal(self.exact)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Interest {
+    pub segments: Vec<Segment>,
+    pub total: Sek,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InterestError {
+    #[error("referensränta saknas för {0}")]
+    NoRate(NaiveDate),
+}
+
+/// Interest on `capital` for the days `first..=last`. Zero days (`last < first`) give zero.
+pub fn late_interest(
+    capital: Sek,
+    first: NaiveDate,
+    last: NaiveDate,
+    rates: &RateTable,
+    margin: Decimal,
+    basis: DayCount,
+) -> Result<Interest, InterestError> {
+    let mut segments = Vec::with_capacity(2);
+    let exact = accrue(capital, first, last, rates, margin, basis, &mut segments)?;
+    Ok(Interest {
+        segments,
+        total: Sek::from_decimal(exact),
+    })
+}
+
+/// Adds the segments for `first..=last` to `out` and returns their exact sum.
+pub fn accrue(
+    capital: Sek,
+    first: NaiveDate,
+    last: NaiveDate,
+    rates: &RateTable,
+    margin: Decimal,
+    basis: DayCount,
+    out: &mut Vec<Segment>,
+) -> Result<Decimal, InterestError> {
+    let mut sum = Decimal::ZERO;
+    if capital.is_zero() {
+        return Ok(sum);
+    }
+    let mut from = first;
+    while from <= last {
+        let period = rates.period_of(from).ok_or(InterestError::NoRate(from))?;
+        // Segments end at the rate period's end and never cross a half-year.
+        let half_year_end = if from.month() <= 6 {
+            NaiveDate::from_ymd_opt(from.year(), 6, 30)
+        } else {
+            NaiveDate::from_ymd_opt(from.year(), 12, 31)
+        }
+        .expect("valid date");
+        let to = last.min(period.valid_to).min(half_year_end);
+        let days = (to - from).num_days() + 1;
+        let rate = period.percent + margin;
+        let year_days: i64 = match basis {
+            DayCount::Actual365 => 365,
+            DayCount::ActualActual if from.leap_year() => 366,
+            DayCount::ActualActual => 365,
+        };
+        let exact = capital.amount() * rate * Decimal::from(days) / Decimal::from(year_days * 100);
+        sum += exact;
+        out.push(Segment {
+            from,
+            to,
+            days,
+            rate_percent: rate,
+            base: capital,
+            exact,
+        });
+        from = to + Duration::days(1);
+    }
+    Ok(sum)
+}
+
+/// Rounds an exact sum the one allowed way.
+pub fn round_total(exact: Decimal) -> Sek {
+    Sek::from_decimal(round_ore(exact))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::RateTable;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn interest(capital: i64, first: &str, last: &str, basis: DayCount) -> Interest {
+        late_interest(
+            Sek::kronor(capital),
+            d(first),
+            d(last),
+            &RateTable::sweden_2022_2026(),
+            Decimal::from(8),
+            basis,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn example_1_consumer() {
+        let i = interest(10_000, "2025-04-01", "2025-06-15", DayCount::Actual365);
+        assert_eq!(i.total, Sek::new(229, 4));
+        assert_eq!(i.segments.len(), 1);
+        assert_eq!(
+            (i.segments[0].days, i.segments[0].rate_percent),
+            (76, Decimal::new(1100, 2))
+        );
+        // Booked on the Monday instead: 77 days.
+        assert_eq!(
+            interest(10_000, "2025-04-01", "2025-06-16", DayCount::Actual365).total,
+            Sek::new(232, 5)
+        );
+    }
+
+    #[test]
+    fn example_2_rate_change() {
+        let i = interest(10_000, "2025-06-11", "2025-08-15", DayCount::Actual365);
+        assert_eq!(i.total, Sek::new(186, 30));
+        assert_eq!(
+            i.segments
+                .iter()
+                .map(|s| (s.days, s.amount()))
+                .collect::<Vec<_>>(),
+            vec![(20, Sek::new(60, 27)), (46, Sek::new(126, 3))]
+        );
+    }
+
+    #[test]
+    fn example_3_leap_year_day_count() {
+        assert_eq!(
+            interest(10_000, "2024-12-14", "2025-01-20", DayCount::Actual365).total,
+            Sek::new(119, 45)
+        );
+        assert_eq!(
+            interest(10_000, "2024-12-14", "2025-01-20", DayCount::ActualActual).total,
+            Sek::new(119, 29)
+        );
+        assert_eq!(
+            interest(10_000, "2024-01-01", "2024-03-01", DayCount::Actual365).total,
+            Sek::new(200, 55)
+        );
+        assert_eq!(
+            interest(10_000, "2024-01-01", "2024-03-01", DayCount::ActualActual).total,
+            Sek::new(200, 0)
+        );
+    }
+
+    #[test]
+    fn example_5_and_6() {
+        assert_eq!(
+            interest(20_000, "2025-04-01", "2025-06-15", DayCount::Actual365).total,
+            Sek::new(458, 8)
+        );
+        assert_eq!(
+            interest(10_000, "2025-03-10", "2025-04-08", DayCount::Actual365).total,
+            Sek::new(90, 41)
+        );
+    }
+
+    #[test]
+    fn missing_rate_is_an_error() {
+        let r = late_interest(
+            Sek::kronor(100),
+            d("2021-12-30"),
+            d("2022-01-05"),
+            &RateTable::sweden_2022_2026(),
+            Decimal::from(8),
+            DayCount::Actual365,
+        );
+        assert_eq!(r, Err(InterestError::NoRate(d("2021-12-30"))));
+    }
+
+    fn exact_total(capital: i64, first: NaiveDate, last: NaiveDate) -> Decimal {
+        let mut out = vec![];
+        accrue(
+            Sek::kronor(capital),
+            first,
+            last,
+            &RateTable::sweden_2022_2026(),
+            Decimal::from(8),
+            DayCount::Actual365,
+            &mut out,
+        )
+        .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn zero_days_zero_interest(cap in 1i64..10_000_000, start in 0i64..1700) {
+            let first = d("2022-01-01") + Duration::days(start);
+            prop_assert_eq!(exact_total(cap, first, first - Duration::days(1)), Decimal::ZERO);
+        }
+
+        #[test]
+        fn monotone_in_days_and_capital(cap in 1i64..10_000_000, start in 0i64..1000, days in 0i64..700, extra in 1i64..100) {
+            let first = d("2022-01-01") + Duration::days(start);
+            let last = first + Duration::days(days);
+            let base = exact_total(cap, first, last);
+            prop_assert!(exact_total(cap, first, last + Duration::days(extra)) > base);
+            prop_assert!(exact_total(cap + extra, first, last) > base);
+        }
+
+        #[test]
+        fn additive_across_a_split(cap in 1i64..10_000_000, start in 0i64..1000, days in 1i64..700, split in 0i64..700) {
+            let first = d("2022-01-01") + Duration::days(start);
+            let last = first + Duration::days(days);
+            let mid = first + Duration::days(split % days);
+            let whole = round_total(exact_total(cap, first, last));
+            let parts = round_total(exact_total(cap, first, mid)) + round_total(exact_total(cap, mid + Duration::days(1), last));
+            prop_assert!((whole - parts).amount().abs() <= Decimal::new(1, 2), "{} vs {}", whole, parts);
+        }
+    }
+}
