@@ -7,10 +7,10 @@ use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::{
-    auth::password,
+    auth::password, calculator,
     config::Config,
     db::{self, Database},
-    startup,
+    parameters, startup,
 };
 
 #[derive(Parser)]
@@ -29,6 +29,15 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Late interest for the days FROM..TO inclusive, per rate period, then the total.
+    Interest {
+        #[arg(long)]
+        capital: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
     /// Create an admin account; the password is read from standard input.
     CreateAdmin {
         #[arg(long)]
@@ -76,9 +85,22 @@ async fn run(cli: Cli) -> Result<()> {
     }) {
         Command::Serve { addr } => startup::run_server(config, addr).await,
         Command::Migrate => {
-            with_database(&config, |db| async move {
-                db::migrate(&db).await?;
+            with_database(&config, |_| async move {
                 println!("migrations applied");
+                Ok(())
+            })
+            .await
+        }
+        Command::Interest { capital, from, to } => {
+            let request = calculator::validate(&capital, &from, &to).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(|(f, m)| format!("--{f}: {m}")).collect();
+                anyhow::anyhow!("{}", lines.join("\n"))
+            })?;
+            with_database(&config, |db| async move {
+                let mut conn = db.acquire().await?;
+                let params = parameters::load(&mut conn).await?;
+                let interest = calculator::compute(&params, &request)?;
+                print!("{}", calculator::report(&interest));
                 Ok(())
             })
             .await
@@ -100,7 +122,6 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let hash = password::hash(pw).await?;
             with_database(&config, |db| async move {
-                db::migrate(&db).await?;
                 let inserted = sqlx::query(
                     "insert into app_user (user_id, email, password_hash, role, display_name)
                      values ($1, $2, $3, 'admin', $2) on conflict do nothing",
@@ -121,7 +142,7 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Runs `f` against the configured database, then closes it (stopping a private cluster this
+/// Runs `f` against the configured, migrated database, then closes it (stopping a private cluster this
 /// process had to start).
 async fn with_database<F, Fut>(config: &Config, f: F) -> Result<()>
 where
@@ -129,7 +150,10 @@ where
     Fut: std::future::Future<Output = Result<()>>,
 {
     let database = Database::open(config).await?;
-    let result = f(database.pool.clone()).await;
+    let result = match db::migrate(&database.pool).await {
+        Ok(()) => f(database.pool.clone()).await,
+        Err(e) => Err(e),
+    };
     database.close().await?;
     result
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod backoffice;
+pub mod calculator;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod home;
 pub mod mail;
+pub mod parameters;
 pub mod startup;
 pub mod state;
 pub mod web;

@@ -20,7 +20,7 @@ use tower_http::{
 };
 
 use crate::{
-    auth, backoffice,
+    auth, backoffice, calculator,
     config::Config,
     db::{self, Database},
     demo, home,
@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(home::router())
         .merge(auth::routes::router())
         .merge(backoffice::router())
+        .merge(calculator::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(web::assets::serve))

@@ -7,14 +7,37 @@ use rust_decimal::Decimal;
 
 use crate::{clock, domain::money::Sek};
 
+/// Anything a template holds that is an amount of money.
+pub trait Money {
+    fn sek(&self) -> Sek;
+}
+
+impl Money for Decimal {
+    fn sek(&self) -> Sek {
+        Sek::from_decimal(*self)
+    }
+}
+
+impl Money for Sek {
+    fn sek(&self) -> Sek {
+        *self
+    }
+}
+
+impl<T: Money> Money for &T {
+    fn sek(&self) -> Sek {
+        (*self).sek()
+    }
+}
+
 /// `1 234,50 kr`
-pub fn money(value: &Decimal, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(Sek::from_decimal(*value).to_string())
+pub fn money(value: impl Money, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(value.sek().to_string())
 }
 
 /// `2026-11-22`
-pub fn date(value: &NaiveDate, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(value.format("%Y-%m-%d").to_string())
+pub fn date(value: impl std::borrow::Borrow<NaiveDate>, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(value.borrow().format("%Y-%m-%d").to_string())
 }
 
 /// `2026-11-22 14:05` in Stockholm time.

@@ -1,5 +1,7 @@
 //! Integration tests: real HTTP against the real router on a real PostgreSQL.
 
+mod browser;
+mod calculator;
 mod cluster;
 mod foundation;
 mod harness;

@@ -1,0 +1,55 @@
+// Shared helpers for browser flows: Debian's Chromium, headless, with the flags this machine
+// needs (no background networking: the network is closed), and an axe-core check.
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+export async function launch() {
+  const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+export function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/// Runs axe-core on the page; fails on any serious or critical violation.
+export async function axe(page, label) {
+  const source = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+  // Evaluated over the DevTools protocol, so the page keeps its strict CSP.
+  await page.evaluate(source);
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `${label}: accessibility violations: ${bad.map((v) => `${v.id} (${v.nodes.length})`).join(", ")}`);
+}
+
+export async function screenshot(page, name) {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+}
+
+export async function run(flow) {
+  const [base, argsJson] = process.argv.slice(2);
+  const args = JSON.parse(argsJson || "{}");
+  const browser = await launch();
+  try {
+    await flow(browser, base, args);
+    console.log("browser flow ok");
+  } catch (e) {
+    console.error(e.stack || String(e));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
+}
