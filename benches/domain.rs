@@ -2,7 +2,12 @@
 
 use chrono::{Duration, NaiveDate};
 use divan::{Bencher, black_box};
-use fordra::domain::{interest::late_interest, money::Sek, ocr, rules::{DayCount, RateTable}};
+use fordra::domain::{
+    interest::late_interest,
+    money::Sek,
+    ocr,
+    rules::{DayCount, RateTable},
+};
 use rust_decimal::Decimal;
 
 fn main() {
@@ -20,13 +25,19 @@ fn interest_1m_claims_with_rate_change(b: Bencher) {
     let claims: Vec<(Sek, NaiveDate, NaiveDate)> = (0..N)
         .map(|i| {
             let first = start + Duration::days((i % 50) as i64);
-            (Sek::new(1_000 + (i % 90_000) as i64, (i % 100) as i64), first, first + Duration::days(60 + (i % 40) as i64))
+            (
+                Sek::new(1_000 + (i % 90_000) as i64, (i % 100) as i64),
+                first,
+                first + Duration::days(60 + (i % 40) as i64),
+            )
         })
         .collect();
     b.bench_local(|| {
         let mut total = Sek::ZERO;
         for (capital, first, last) in &claims {
-            total += late_interest(*capital, *first, *last, &rates, margin, DayCount::Actual365).unwrap().total;
+            total += late_interest(*capital, *first, *last, &rates, margin, DayCount::Actual365)
+                .unwrap()
+                .total;
         }
         black_box(total)
     });

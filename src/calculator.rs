@@ -66,14 +66,23 @@ pub fn validate(capital: &str, from: &str, to: &str) -> Result<Request, FieldErr
         errors.add("to", "Sista räntedagen kan inte vara före den första.");
     }
     match (capital, from_d, to_d) {
-        (Some(capital), Some(from), Some(to)) if errors.is_empty() => Ok(Request { capital, from, to }),
+        (Some(capital), Some(from), Some(to)) if errors.is_empty() => {
+            Ok(Request { capital, from, to })
+        }
         _ => Err(errors),
     }
 }
 
 pub fn compute(p: &Parameters, r: &Request) -> Result<Interest, InterestError> {
     let rules = p.book.in_force(r.from);
-    late_interest(r.capital, r.from, r.to, &p.rates, rules.interest_margin, rules.day_count)
+    late_interest(
+        r.capital,
+        r.from,
+        r.to,
+        &p.rates,
+        rules.interest_margin,
+        rules.day_count,
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -95,7 +104,11 @@ struct Page {
     basis: &'static str,
 }
 
-async fn page(State(state): State<AppState>, ctx: Ctx, Query(form): Query<Form>) -> Result<Response, AppError> {
+async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(form): Query<Form>,
+) -> Result<Response, AppError> {
     let submitted = form.capital.is_some() || form.from.is_some() || form.to.is_some();
     let (capital, from, to) = (
         form.capital.unwrap_or_default(),

@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 use uuid::Uuid;
 
 use crate::{
-    auth::password, calculator,
+    auth::password,
+    calculator,
     config::Config,
     db::{self, Database},
     parameters, startup,
@@ -93,7 +94,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Interest { capital, from, to } => {
             let request = calculator::validate(&capital, &from, &to).map_err(|errors| {
-                let lines: Vec<String> = errors.iter().map(|(f, m)| format!("--{f}: {m}")).collect();
+                let lines: Vec<String> =
+                    errors.iter().map(|(f, m)| format!("--{f}: {m}")).collect();
                 anyhow::anyhow!("{}", lines.join("\n"))
             })?;
             with_database(&config, |db| async move {

@@ -36,7 +36,10 @@ pub fn money(value: impl Money, _: &dyn askama::Values) -> askama::Result<String
 }
 
 /// `2026-11-22`
-pub fn date(value: impl std::borrow::Borrow<NaiveDate>, _: &dyn askama::Values) -> askama::Result<String> {
+pub fn date(
+    value: impl std::borrow::Borrow<NaiveDate>,
+    _: &dyn askama::Values,
+) -> askama::Result<String> {
     Ok(value.borrow().format("%Y-%m-%d").to_string())
 }
 

@@ -36,8 +36,17 @@ pub fn run_flow(app: &TestApp, flow: &str, args: Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_accounts_log_in_and_out_in_a_browser() {
     let (pool, name) = fresh_db().await;
-    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now()).await.unwrap();
-    let app = TestApp::spawn_on(pool, name, Options { vars: vec![("FORDRA_DEMO", "on".into())] }).await;
+    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let app = TestApp::spawn_on(
+        pool,
+        name,
+        Options {
+            vars: vec![("FORDRA_DEMO", "on".into())],
+        },
+    )
+    .await;
     let homes = ["/admin", "/borgenar", "/partner"];
     let names = ["Ada Admin", "Bo Borgenär", "Pia Partner"];
     let accounts: Vec<Value> = seeded

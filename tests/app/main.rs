@@ -5,4 +5,5 @@ mod calculator;
 mod cluster;
 mod foundation;
 mod harness;
+mod serve;
 mod smtp;
