@@ -8,6 +8,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+// The child is returned to the test, which waits on it.
+#[allow(clippy::zombie_processes)]
 fn start(data_dir: &Path) -> (Child, String, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fordra"))
         .args(["serve", "--addr", "127.0.0.1:0"])
