@@ -109,6 +109,13 @@ pub fn accrue(
     Ok(sum)
 }
 
+/// 4 § räntelagen (no agreed due date): interest runs from the day one month after the invoice or
+/// demand was sent, the same day next month or that month's last day (31 Jan → 28/29 Feb).
+pub fn section4_start(sent: NaiveDate) -> NaiveDate {
+    sent.checked_add_months(chrono::Months::new(1))
+        .unwrap_or(sent)
+}
+
 /// Rounds an exact sum the one allowed way.
 pub fn round_total(exact: Decimal) -> Sek {
     Sek::from_decimal(round_ore(exact))
