@@ -8,10 +8,15 @@ use uuid::Uuid;
 
 use crate::{
     auth::password,
-    calculator,
+    calculator, claims,
+    clock::Clock,
     config::Config,
     db::{self, Database},
+    domain::ids::IdNumber,
+    engine,
+    mail::Mailer,
     parameters, startup,
+    state::AppState,
 };
 
 #[derive(Parser)]
@@ -30,6 +35,26 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Run the lifecycle engine once for a business date, then deliver pending letters.
+    Tick {
+        /// Business date (default: today in Europe/Stockholm, or FORDRA_TODAY).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
+    /// Register an existing customer as a creditor (pending unless --approved).
+    CreateCreditor {
+        #[arg(long)]
+        org_nr: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        approved: bool,
+    },
+    /// Create an API key for a creditor; the key is printed once, on its own line.
+    CreateApiKey {
+        #[arg(long)]
+        creditor: String,
+    },
     /// Late interest for the days FROM..TO inclusive, per rate period, then the total.
     Interest {
         #[arg(long)]
@@ -88,6 +113,75 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Migrate => {
             with_database(&config, |_| async move {
                 println!("migrations applied");
+                Ok(())
+            })
+            .await
+        }
+        Command::Tick { today } => {
+            let today = today
+                .or(config.today)
+                .unwrap_or_else(|| Clock::system().today());
+            let mailer = Mailer::from_config(&config)?;
+            let cfg = config.clone();
+            with_database(&config, |db| async move {
+                let state = AppState::new(db, cfg, mailer);
+                let r = engine::tick(&state, today).await?;
+                println!(
+                    "tick {today}: {} steps, {} letters dispatched, {} blocked",
+                    r.steps, r.dispatched, r.blocked
+                );
+                Ok(())
+            })
+            .await
+        }
+        Command::CreateCreditor {
+            org_nr,
+            name,
+            approved,
+        } => {
+            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            let org = IdNumber::parse_organisation(&org_nr, today)
+                .map_err(|e| anyhow::anyhow!("--org-nr: {e}"))?;
+            let name = name.trim().to_string();
+            if name.is_empty() {
+                bail!("--name: Ange företagets namn.");
+            }
+            with_database(&config, |db| async move {
+                let status = if approved { "approved" } else { "pending" };
+                let inserted = sqlx::query(
+                    "insert into creditor (creditor_id, org_nr, name, status, approved_at)
+                     values ($1, $2, $3, $4, case when $4 = 'approved' then now() end) on conflict (org_nr) do nothing",
+                )
+                .bind(Uuid::new_v4())
+                .bind(org.as_str())
+                .bind(&name)
+                .bind(status)
+                .execute(&db)
+                .await?;
+                if inserted.rows_affected() == 0 {
+                    bail!("a creditor with org.nr {} already exists", org.display());
+                }
+                println!("creditor {} ({}) created, {status}", name, org.display());
+                Ok(())
+            })
+            .await
+        }
+        Command::CreateApiKey { creditor } => {
+            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            let org = IdNumber::parse_organisation(&creditor, today)
+                .map_err(|e| anyhow::anyhow!("--creditor: {e}"))?;
+            with_database(&config, |db| async move {
+                let id: Option<Uuid> =
+                    sqlx::query_scalar("select creditor_id from creditor where org_nr = $1")
+                        .bind(org.as_str())
+                        .fetch_optional(&db)
+                        .await?;
+                let Some(id) = id else {
+                    bail!("no creditor with org.nr {}", org.display())
+                };
+                let mut conn = db.acquire().await?;
+                let key = claims::api::create_key(&mut conn, id, chrono::Utc::now()).await?;
+                println!("{key}");
                 Ok(())
             })
             .await

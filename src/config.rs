@@ -42,6 +42,23 @@ pub struct Config {
     /// Login failures per account and per IP within `login_window` before refusing.
     pub login_max_failures: i64,
     pub login_window: Duration,
+    /// Where letters for debtors without e-mail are handed to the print house (a hot folder).
+    pub print_dir: PathBuf,
+    pub identity: Identity,
+}
+
+/// Fordra's own identity, printed on every letter.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub name: String,
+    pub org_nr: String,
+    pub bankgiro: String,
+    pub iban: String,
+    pub licence: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    pub web: String,
 }
 
 impl fmt::Debug for Config {
@@ -102,6 +119,13 @@ impl Config {
         let database_url = get("DATABASE_URL");
         let data_dir = PathBuf::from(get("FORDRA_DATA_DIR").unwrap_or_else(|| "./var".into()));
         let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
+        if let Some(bg) = get("FORDRA_BANKGIRO")
+            && crate::domain::ocr::validate_bankgiro(&bg).is_err()
+        {
+            return Err(ConfigError(format!(
+                "FORDRA_BANKGIRO is not a valid bankgiro number: {bg:?}"
+            )));
+        }
         let demo = match get("FORDRA_DEMO").as_deref() {
             None => database_url.is_none(),
             Some(v) => parse_on_off("FORDRA_DEMO", v)?,
@@ -152,6 +176,9 @@ impl Config {
                 ))
             })?,
         };
+        let print_dir = get("FORDRA_PRINT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("print"));
         Ok(Config {
             database_url,
             data_dir,
@@ -165,6 +192,20 @@ impl Config {
             require_totp: !demo,
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
+            print_dir,
+            identity: Identity {
+                name: get("FORDRA_COMPANY_NAME").unwrap_or_else(|| "Fordra Inkasso AB".into()),
+                org_nr: get("FORDRA_ORG_NR").unwrap_or_else(|| "559123-4561".into()),
+                bankgiro: get("FORDRA_BANKGIRO").unwrap_or_else(|| "991-2346".into()),
+                iban: get("FORDRA_IBAN").unwrap_or_else(|| "SE4550000000058398257466".into()),
+                licence: get("FORDRA_FI_LICENCE").unwrap_or_else(|| {
+                    "Tillstånd för inkassoverksamhet från Finansinspektionen".into()
+                }),
+                address: "Box 1234, 111 22 Stockholm".into(),
+                phone: "08-123 45 67".into(),
+                email: "support@fordra.se".into(),
+                web: "fordra.se".into(),
+            },
         })
     }
 

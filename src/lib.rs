@@ -4,13 +4,16 @@
 pub mod auth;
 pub mod backoffice;
 pub mod calculator;
+pub mod claims;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod engine;
 pub mod home;
+pub mod letters;
 pub mod mail;
 pub mod parameters;
 pub mod startup;

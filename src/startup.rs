@@ -20,10 +20,10 @@ use tower_http::{
 };
 
 use crate::{
-    auth, backoffice, calculator,
+    auth, backoffice, calculator, claims,
     config::Config,
     db::{self, Database},
-    demo, home,
+    demo, engine, home,
     mail::Mailer,
     state::AppState,
     web::{self, error::internal_error_page, error::not_found_page, middleware as mw},
@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes::router())
         .merge(backoffice::router())
         .merge(calculator::router())
+        .merge(claims::api::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(web::assets::serve))
@@ -96,7 +97,8 @@ pub async fn serve(
     .context("HTTP server failed")
 }
 
-/// Periodic work of the server process: housekeeping now, the lifecycle engine later.
+/// Periodic work of the server process: the lifecycle engine and housekeeping. A pass under way
+/// when shutdown begins runs to the end of its current transaction.
 pub fn spawn_background(
     state: AppState,
     shutdown: CancellationToken,
@@ -107,6 +109,12 @@ pub fn spawn_background(
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = every.tick() => {
+                    let today = state.clock.today();
+                    match engine::tick(&state, today).await {
+                        Ok(r) if r.steps + r.dispatched > 0 => tracing::info!(%today, steps = r.steps, dispatched = r.dispatched, blocked = r.blocked, "engine pass"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = format!("{e:#}"), "engine pass failed"),
+                    }
                     if let Err(e) = auth::session::purge_expired(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "session clean-up failed");
                     }

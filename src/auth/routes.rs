@@ -532,11 +532,7 @@ async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
         .await?;
     let link = format!("{}/losenord/ny?token={token}", state.config.public_url);
     let text = ResetMail { link: &link }.render()?;
-    let mail = Mail {
-        to: address,
-        subject: "Välj ett nytt lösenord till Fordra".into(),
-        text,
-    };
+    let mail = Mail::text(address, "Välj ett nytt lösenord till Fordra", text);
     state.mailer.send(&state.config.mail_from, &mail, now).await
 }
 

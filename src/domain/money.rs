@@ -6,11 +6,21 @@ use std::{fmt, iter::Sum, ops};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Sek(Decimal);
+
+/// Always two decimals with a dot (`"2500.00"`, `"0.00"`), as the API and files write money.
+impl Serialize for Sek {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_plain())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sek {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Sek, D::Error> {
+        <Decimal as Deserialize>::deserialize(d).map(Sek::from_decimal)
+    }
+}
 
 /// Rounds to öre, half-up. The one rounding rule for money.
 pub fn round_ore(d: Decimal) -> Decimal {
@@ -217,6 +227,16 @@ mod tests {
         assert_eq!((-Sek::kronor(60)).to_string(), "-60,00 kr");
         assert_eq!(Sek::ZERO.to_string(), "0,00 kr");
         assert_eq!(Sek::new(2500, 0).to_plain(), "2500.00");
+        assert_eq!(serde_json::to_string(&Sek::ZERO).unwrap(), "\"0.00\"");
+        assert_eq!(
+            serde_json::from_str::<Sek>("\"60.00\"").unwrap(),
+            Sek::kronor(60)
+        );
+        assert_eq!(serde_json::to_string(&Sek::ZERO).unwrap(), "\"0.00\"");
+        assert_eq!(
+            serde_json::from_str::<Sek>("\"60.00\"").unwrap(),
+            Sek::kronor(60)
+        );
     }
 
     #[test]

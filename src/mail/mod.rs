@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, header::ContentType},
+    message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,28 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// Files attached to the message (name, MIME type, bytes); not kept in the sidecar.
+    #[serde(skip)]
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+    /// A stable Message-ID, so a resend after a crash is recognisable as the same message.
+    #[serde(skip)]
+    pub message_id: Option<String>,
+}
+
+impl Mail {
+    pub fn text(
+        to: impl Into<String>,
+        subject: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Mail {
+        Mail {
+            to: to.into(),
+            subject: subject.into(),
+            text: text.into(),
+            attachments: vec![],
+            message_id: None,
+        }
+    }
 }
 
 /// What the file mailer records beside each `.eml`.
@@ -107,12 +129,24 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn build(from: &str, mail: &Mail) -> Result<Message> {
     let from: Mailbox = from.parse().context("invalid sender address")?;
     let to: Mailbox = mail.to.parse().context("invalid recipient address")?;
-    Ok(Message::builder()
+    let mut builder = Message::builder()
         .from(from)
         .to(to)
-        .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.text.clone())?)
+        .subject(mail.subject.clone());
+    if let Some(id) = &mail.message_id {
+        builder = builder.message_id(Some(id.clone()));
+    }
+    if mail.attachments.is_empty() {
+        return Ok(builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.text.clone())?);
+    }
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.text.clone()));
+    for (name, mime, bytes) in &mail.attachments {
+        let content_type = ContentType::parse(mime).context("invalid attachment MIME type")?;
+        parts = parts.singlepart(Attachment::new(name.clone()).body(bytes.clone(), content_type));
+    }
+    Ok(builder.multipart(parts)?)
 }
 
 /// The file mailer's messages, newest first.

@@ -3,6 +3,7 @@
 mod browser;
 mod calculator;
 mod cluster;
+mod engine;
 mod foundation;
 mod harness;
 mod serve;

@@ -1,0 +1,326 @@
+//! JSON API v1 for claims (product.md §6): `Authorization: Bearer <key>`, amounts as decimal
+//! strings with a dot, dates ISO 8601, errors as `{"error": {"code", "message", "field"}}`.
+
+use axum::{
+    Json, Router,
+    extract::{FromRequestParts, Path, State, rejection::JsonRejection},
+    http::{StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    ClaimRecord, InsertError,
+    input::{self, ClaimInput, Invalid},
+};
+use crate::{
+    auth::sha256,
+    domain::{money::Sek, statement::Statement},
+    parameters::{self, Parameters},
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/claims", axum::routing::post(create))
+        .route("/api/v1/claims/{id}", get(show))
+        .route("/api/v1/claims/{id}/events", get(events))
+}
+
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+    details: Option<Value>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            details: None,
+        }
+    }
+
+    fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "Fordran finns inte.")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message, "field": self.field});
+        if let Some(d) = self.details {
+            error["details"] = d;
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> ApiError {
+        tracing::error!(error = %e, "database error in API");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Ett oväntat fel inträffade.",
+        )
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> ApiError {
+        tracing::error!(error = format!("{e:#}"), "internal error in API");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Ett oväntat fel inträffade.",
+        )
+    }
+}
+
+/// The creditor an API key belongs to.
+pub struct ApiCreditor(pub Uuid);
+
+impl FromRequestParts<AppState> for ApiCreditor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ApiCreditor, ApiError> {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "API-nyckel saknas eller är spärrad.",
+            )
+        };
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(unauthorized)?;
+        let creditor: Option<Uuid> = sqlx::query_scalar(
+            "select creditor_id from api_key where key_hash = $1 and revoked_at is null",
+        )
+        .bind(sha256(key))
+        .fetch_optional(&state.db)
+        .await?;
+        creditor.map(ApiCreditor).ok_or_else(unauthorized)
+    }
+}
+
+/// Creates an API key for a creditor; returns the key (shown once) — only its hash is stored.
+pub async fn create_key(
+    conn: &mut sqlx::PgConnection,
+    creditor_id: Uuid,
+    now: DateTime<Utc>,
+) -> sqlx::Result<String> {
+    let key = format!("fordra_{}", crate::auth::random_token(24));
+    sqlx::query("insert into api_key (api_key_id, creditor_id, key_hash, prefix, created_at) values ($1, $2, $3, $4, $5)")
+        .bind(Uuid::new_v4())
+        .bind(creditor_id)
+        .bind(sha256(&key))
+        .bind(&key[..14])
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(key)
+}
+
+#[derive(Serialize)]
+struct FeeJson {
+    kind: &'static str,
+    amount: Sek,
+    owed: Sek,
+    charged_on: NaiveDate,
+}
+
+/// The claim as `GET /api/v1/claims/{id}` shows it.
+pub fn claim_json(
+    rec: &ClaimRecord,
+    s: &Statement,
+    next: Option<(crate::domain::lifecycle::ClaimState, NaiveDate)>,
+) -> Value {
+    let fees: Vec<FeeJson> = s
+        .fees
+        .iter()
+        .filter(|f| !f.cancelled)
+        .map(|f| FeeJson {
+            kind: f.kind.as_str(),
+            amount: f.amount,
+            owed: f.owed,
+            charged_on: f.charged_on,
+        })
+        .collect();
+    json!({
+        "id": rec.claim_id,
+        "state": rec.state,
+        "ocr": rec.ocr,
+        "invoice_number": rec.invoice_number,
+        "creditor": {"org_nr": rec.creditor_org_nr, "name": rec.creditor_name},
+        "debtor": {"kind": rec.debtor_kind, "id_number": rec.debtor_id_number, "name": rec.debtor_name, "capacity": rec.debtor_capacity},
+        "due_date": rec.due_date,
+        "disputed": rec.disputed,
+        "paused": rec.paused || rec.on_hold,
+        "payment_plan": rec.payment_plan_active,
+        "next_step": next.map(|(kind, date)| json!({"kind": kind.as_str(), "date": date})),
+        "amounts": {
+            "as_of": s.as_of,
+            "capital": s.capital,
+            "interest": s.interest,
+            "fees": fees,
+            "paid": s.paid,
+            "balance": s.balance,
+        },
+    })
+}
+
+async fn view(state: &AppState, rec: &ClaimRecord, params: &Parameters) -> Result<Value, ApiError> {
+    let mut conn = state.db.acquire().await?;
+    let today = state.clock.today();
+    let fees = super::fees(&mut conn, rec.claim_id).await?;
+    let moves = super::movements(&mut conn, rec.claim_id).await?;
+    let statement = super::compute_statement(rec, &fees, &moves, params, today)?;
+    let letter = super::current_letter(&mut conn, rec).await?;
+    Ok(claim_json(
+        rec,
+        &statement,
+        super::planned_step(rec, letter, params, today),
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiCreditor(creditor_id): ApiCreditor,
+    body: Result<Json<ClaimInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("Ogiltig JSON: {}", e.body_text()),
+        )
+    })?;
+    let mut conn = state.db.acquire().await?;
+    let params = parameters::load(&mut conn).await?;
+    let today = state.clock.today();
+    let claim = match input::validate(&body, today, params.book.in_force(today)) {
+        Ok(c) => c,
+        Err(Invalid::Fields(errors)) => {
+            let (field, message) = errors
+                .iter()
+                .next()
+                .map(|(f, m)| (f.to_string(), m.to_string()))
+                .unwrap_or_default();
+            let details: Vec<Value> = errors
+                .iter()
+                .map(|(f, m)| json!({"field": f, "message": m}))
+                .collect();
+            return Err(ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "validation_failed",
+                message,
+                field: Some(field),
+                details: Some(Value::Array(details)),
+            });
+        }
+        Err(Invalid::TimeBarred { limitation_date }) => {
+            let mut e = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "time_barred",
+                format!("Fordran är preskriberad sedan {limitation_date} och kan inte drivas in."),
+            );
+            e.field = Some("claim_arose_date".into());
+            return Err(e);
+        }
+    };
+    let interest_from = crate::domain::lifecycle::first_action_date(claim.due_date);
+    if interest_from <= today && params.rates.period_of(interest_from).is_none() {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!(
+                "Referensränta saknas för {interest_from}; räntan kan inte beräknas för så gamla förfallodagar."
+            ),
+        );
+        e.field = Some("due_date".into());
+        return Err(e);
+    }
+    let mut tx = state.db.begin().await?;
+    let id = match super::insert(&mut tx, creditor_id, &claim, None, state.clock.now(), today).await
+    {
+        Ok(id) => id,
+        Err(InsertError::DuplicateInvoiceNumber) => {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "duplicate_invoice_number",
+                "Fakturanumret finns redan registrerat hos er.",
+            );
+            e.field = Some("invoice_number".into());
+            return Err(e);
+        }
+        Err(InsertError::Db(e)) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    let rec = super::find(&mut conn, id, Some(creditor_id))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let body = view(&state, &rec, &params).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/claims/{id}"))],
+        Json(body),
+    )
+        .into_response())
+}
+
+async fn load(state: &AppState, creditor_id: Uuid, id: &str) -> Result<ClaimRecord, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    let mut conn = state.db.acquire().await?;
+    super::find(&mut conn, id, Some(creditor_id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    ApiCreditor(creditor_id): ApiCreditor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rec = load(&state, creditor_id, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let params = parameters::load(&mut conn).await?;
+    Ok(Json(view(&state, &rec, &params).await?))
+}
+
+async fn events(
+    State(state): State<AppState>,
+    ApiCreditor(creditor_id): ApiCreditor,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let rec = load(&state, creditor_id, &id).await?;
+    let rows: Vec<(i64, DateTime<Utc>, NaiveDate, String, Value)> = sqlx::query_as(
+        "select claim_event_id, at, business_date, kind, detail from claim_event where claim_id = $1 order by claim_event_id",
+    )
+    .bind(rec.claim_id)
+    .fetch_all(&state.db)
+    .await?;
+    let events: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, at, date, kind, detail)| json!({"id": id, "at": at, "business_date": date, "kind": kind, "detail": detail}))
+        .collect();
+    Ok(Json(json!({ "claim_id": rec.claim_id, "events": events })))
+}

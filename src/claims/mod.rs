@@ -1,0 +1,348 @@
+//! Claims: registration, storage, and the view of a claim as of a business date.
+
+pub mod api;
+pub mod input;
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        fees::{Capacity, FeeKind, LetterKind},
+        ids::IdNumber,
+        lifecycle::{self, ClaimSnapshot, ClaimState, LastLetter, StartWith, Step},
+        money::Sek,
+        ocr,
+        statement::{FeeCharge, Movement, Statement, StatementInput, statement},
+    },
+    parameters::Parameters,
+};
+use input::NewClaim;
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ClaimRecord {
+    pub claim_id: Uuid,
+    pub case_number: i64,
+    pub ocr: String,
+    pub case_code: String,
+    pub creditor_id: Uuid,
+    pub creditor_name: String,
+    pub creditor_org_nr: String,
+    pub creditor_status: String,
+    pub invoice_number: String,
+    pub description: String,
+    pub capital: Decimal,
+    pub invoice_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub claim_arose_date: NaiveDate,
+    pub reminder_fee_agreed: bool,
+    pub start_with: String,
+    pub debtor_kind: String,
+    pub debtor_id_number: String,
+    pub debtor_name: String,
+    pub debtor_capacity: String,
+    pub debtor_street: String,
+    pub debtor_postal_code: String,
+    pub debtor_city: String,
+    pub debtor_email: Option<String>,
+    pub debtor_phone: Option<String>,
+    pub state: String,
+    pub disputed: bool,
+    pub paused: bool,
+    pub on_hold: bool,
+    pub deceased: bool,
+    pub returned_mail: bool,
+    pub payment_plan_active: bool,
+    pub next_action_on: Option<NaiveDate>,
+    pub registered_at: DateTime<Utc>,
+}
+
+pub const SELECT: &str = "select c.claim_id, c.case_number, c.ocr, c.case_code, c.creditor_id,
+        cr.name as creditor_name, cr.org_nr as creditor_org_nr, cr.status as creditor_status,
+        c.invoice_number, c.description, c.capital, c.invoice_date, c.due_date, c.claim_arose_date,
+        c.reminder_fee_agreed, c.start_with, c.debtor_kind, c.debtor_id_number, c.debtor_name,
+        c.debtor_capacity, c.debtor_street, c.debtor_postal_code, c.debtor_city, c.debtor_email,
+        c.debtor_phone, c.state, c.disputed, c.paused, c.on_hold, c.deceased, c.returned_mail,
+        c.payment_plan_active, c.next_action_on, c.registered_at
+    from claim c join creditor cr using (creditor_id)";
+
+impl ClaimRecord {
+    pub fn state(&self) -> ClaimState {
+        ClaimState::parse(&self.state).unwrap_or(ClaimState::Registered)
+    }
+
+    pub fn capacity(&self) -> Capacity {
+        if self.debtor_capacity == "business" {
+            Capacity::Business
+        } else {
+            Capacity::Consumer
+        }
+    }
+
+    pub fn debtor_id(&self) -> IdNumber {
+        IdNumber::from_stored(&self.debtor_id_number)
+    }
+
+    pub fn snapshot(&self, last_letter: Option<LastLetter>) -> ClaimSnapshot {
+        ClaimSnapshot {
+            state: self.state(),
+            start_with: if self.start_with == "collection" {
+                StartWith::Collection
+            } else {
+                StartWith::Reminder
+            },
+            due_date: self.due_date,
+            creditor_approved: self.creditor_status == "approved",
+            disputed: self.disputed,
+            paused: self.paused,
+            on_hold: self.on_hold,
+            deceased: self.deceased,
+            returned_mail: self.returned_mail,
+            payment_plan_active: self.payment_plan_active,
+            debtor_birth_date: self.debtor_id().birth_date(),
+            claim_arose_date: self.claim_arose_date,
+            last_letter,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error("duplicate invoice number")]
+    DuplicateInvoiceNumber,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// A short code printed on letters, from an alphabet without look-alikes.
+fn case_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS random number generator failed");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    c: &NewClaim,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<Uuid, InsertError> {
+    let claim_id = Uuid::new_v4();
+    let case_number: i64 = sqlx::query_scalar("select nextval('claim_case_number_seq')")
+        .fetch_one(&mut *conn)
+        .await?;
+    let result = sqlx::query(
+        "insert into claim (claim_id, case_number, ocr, case_code, creditor_id, invoice_number, description, capital,
+            invoice_date, due_date, claim_arose_date, reminder_fee_agreed, start_with, debtor_kind, debtor_id_number,
+            debtor_name, debtor_capacity, debtor_street, debtor_postal_code, debtor_city, debtor_email, debtor_phone,
+            next_action_on, registered_at, registered_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
+         on conflict (creditor_id, invoice_number) do nothing",
+    )
+    .bind(claim_id)
+    .bind(case_number)
+    .bind(ocr::generate(case_number as u64))
+    .bind(case_code())
+    .bind(creditor_id)
+    .bind(&c.invoice_number)
+    .bind(&c.description)
+    .bind(c.capital.amount())
+    .bind(c.invoice_date)
+    .bind(c.due_date)
+    .bind(c.claim_arose_date)
+    .bind(c.reminder_fee_agreed)
+    .bind(match c.start_with {
+        StartWith::Reminder => "reminder",
+        StartWith::Collection => "collection",
+    })
+    .bind(c.debtor_kind)
+    .bind(c.debtor_id.as_str())
+    .bind(&c.debtor_name)
+    .bind(match c.capacity {
+        Capacity::Consumer => "consumer",
+        Capacity::Business => "business",
+    })
+    .bind(&c.street)
+    .bind(&c.postal_code)
+    .bind(&c.city)
+    .bind(&c.email)
+    .bind(&c.phone)
+    // The engine decides on its next pass whether to act or wait.
+    .bind(today)
+    .bind(now)
+    .bind(by)
+    .execute(&mut *conn)
+    .await?;
+    if result.rows_affected() == 0 {
+        return Err(InsertError::DuplicateInvoiceNumber);
+    }
+    add_event(
+        &mut *conn,
+        claim_id,
+        now,
+        today,
+        "registered",
+        by,
+        serde_json::json!({}),
+        None,
+    )
+    .await?;
+    Ok(claim_id)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn add_event(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    at: DateTime<Utc>,
+    business_date: NaiveDate,
+    kind: &str,
+    actor: Option<Uuid>,
+    detail: serde_json::Value,
+    step_key: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail, step_key)
+         values ($1, $2, $3, $4, $5, $6, $7) on conflict (claim_id, step_key) do nothing",
+    )
+    .bind(claim_id)
+    .bind(at)
+    .bind(business_date)
+    .bind(kind)
+    .bind(actor)
+    .bind(detail)
+    .bind(step_key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A claim of `creditor_id` (or any claim when `None`, for staff and the engine).
+pub async fn find(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    creditor_id: Option<Uuid>,
+) -> sqlx::Result<Option<ClaimRecord>> {
+    sqlx::query_as(&format!(
+        "{SELECT} where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)"
+    ))
+    .bind(claim_id)
+    .bind(creditor_id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn fees(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<FeeCharge>> {
+    let rows: Vec<(String, Decimal, NaiveDate)> = sqlx::query_as(
+        "select kind, amount, charged_on from fee where claim_id = $1 order by charged_on, kind",
+    )
+    .bind(claim_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(k, a, d)| {
+            Some(FeeCharge {
+                kind: FeeKind::parse(&k)?,
+                amount: Sek::from_decimal(a),
+                charged_on: d,
+            })
+        })
+        .collect())
+}
+
+pub async fn movements(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<Movement>> {
+    let rows: Vec<(Decimal, NaiveDate)> = sqlx::query_as(
+        "select amount, on_date from capital_reduction where claim_id = $1 order by on_date",
+    )
+    .bind(claim_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, d)| Movement::CapitalReduction {
+            on: d,
+            amount: Sek::from_decimal(a),
+        })
+        .collect())
+}
+
+/// The letter of the claim's current step, if it is a letter state.
+pub async fn current_letter(
+    conn: &mut PgConnection,
+    rec: &ClaimRecord,
+) -> sqlx::Result<Option<LastLetter>> {
+    let Some(kind) = LetterKind::parse(&rec.state) else {
+        return Ok(None);
+    };
+    let dispatched: Option<Option<NaiveDate>> =
+        sqlx::query_scalar("select dispatched_on from letter where claim_id = $1 and kind = $2")
+            .bind(rec.claim_id)
+            .bind(kind.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(dispatched.map(|dispatched_on| LastLetter {
+        kind,
+        dispatched_on,
+    }))
+}
+
+/// The claim's money as of `today`.
+pub fn compute_statement(
+    rec: &ClaimRecord,
+    fees: &[FeeCharge],
+    movements: &[Movement],
+    params: &Parameters,
+    today: NaiveDate,
+) -> Result<Statement> {
+    let rules = params.book.in_force(rec.due_date);
+    let interest_from = lifecycle::first_action_date(rec.due_date);
+    Ok(statement(&StatementInput {
+        capital: Sek::from_decimal(rec.capital),
+        interest_from,
+        fees,
+        movements,
+        as_of: today,
+        rates: &params.rates,
+        margin: rules.interest_margin,
+        basis: rules.day_count,
+    })?)
+}
+
+/// The next planned step and its date, or `None` when nothing is planned (blocked or done).
+pub fn planned_step(
+    rec: &ClaimRecord,
+    letter: Option<LastLetter>,
+    params: &Parameters,
+    today: NaiveDate,
+) -> Option<(ClaimState, NaiveDate)> {
+    let snapshot = rec.snapshot(letter);
+    let step = lifecycle::next_step(&snapshot, today, params.book.in_force(today));
+    match step {
+        Step::WaitUntil(date) => {
+            let target = match rec.state() {
+                ClaimState::Registered => match snapshot.start_with {
+                    StartWith::Reminder => ClaimState::Reminder,
+                    StartWith::Collection => ClaimState::Collection,
+                },
+                ClaimState::Reminder => ClaimState::Collection,
+                ClaimState::Collection => ClaimState::FinalNotice,
+                ClaimState::FinalNotice => ClaimState::EnforcementReady,
+                _ => return None,
+            };
+            Some((target, date))
+        }
+        other => other
+            .target()
+            .map(|t| (t, today.max(rec.next_action_on.unwrap_or(today)))),
+    }
+}

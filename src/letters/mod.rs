@@ -1,0 +1,296 @@
+//! Letters to debtors: betalningspåminnelse, inkassokrav and slutlig påminnelse. A letter is a
+//! data snapshot (everything printed, with the rule-set version used), stored once with its HTML;
+//! the PDF is rendered from the snapshot, byte-identical every time.
+
+pub mod pdf;
+
+use askama::Template;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    claims::ClaimRecord,
+    config::Identity,
+    domain::{fees::LetterKind, ids::IdNumber, money::Sek, statement::Statement},
+    web::filters,
+};
+use pdf::{Document, Face};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub kind: LetterKind,
+    pub title: String,
+    pub created_on: NaiveDate,
+    /// The deadline if the letter is dispatched on `created_on`; dispatch later only extends it.
+    pub deadline: NaiveDate,
+    pub rules_version: NaiveDate,
+    pub sender: Identity,
+    pub creditor_name: String,
+    pub creditor_org_nr: String,
+    pub debtor_name: String,
+    pub debtor_id: String,
+    pub debtor_street: String,
+    pub debtor_postal_code: String,
+    pub debtor_city: String,
+    pub invoice_number: String,
+    pub description: String,
+    pub invoice_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub case_number: i64,
+    pub ocr: String,
+    pub case_code: String,
+    pub capital: Sek,
+    pub interest: Sek,
+    pub interest_lines: Vec<InterestLine>,
+    pub fees: Vec<FeeLine>,
+    pub paid: Sek,
+    pub total: Sek,
+    pub intro: String,
+    pub next: String,
+    pub objection: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InterestLine {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub days: i64,
+    pub rate_percent: String,
+    pub base: Sek,
+    pub amount: Sek,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FeeLine {
+    pub label: String,
+    pub amount: Sek,
+}
+
+pub fn title(kind: LetterKind) -> &'static str {
+    match kind {
+        LetterKind::Reminder => "Betalningspåminnelse",
+        LetterKind::Collection => "Inkassokrav",
+        LetterKind::FinalNotice => "Slutlig påminnelse",
+    }
+}
+
+/// Builds the snapshot of a letter from the claim and its statement on the creation date.
+pub fn build(
+    kind: LetterKind,
+    rec: &ClaimRecord,
+    s: &Statement,
+    created_on: NaiveDate,
+    deadline: NaiveDate,
+    rules_version: NaiveDate,
+    sender: &Identity,
+) -> Snapshot {
+    let intro = match kind {
+        LetterKind::Reminder => format!(
+            "Enligt våra uppgifter har fakturan nedan från {} inte betalats. Vi ber dig betala det totala beloppet senast {deadline}.",
+            rec.creditor_name
+        ),
+        LetterKind::Collection => format!(
+            "{} har lämnat fordran nedan till {} för indrivning. Betala det totala beloppet senast {deadline}, eller meddela oss före dess om du anser att kravet är felaktigt.",
+            rec.creditor_name, sender.name
+        ),
+        LetterKind::FinalNotice => format!(
+            "Vi har tidigare skickat ett inkassokrav för fordran nedan men har inte fått betalt. Betala det totala beloppet senast {deadline}."
+        ),
+    };
+    let next = match kind {
+        LetterKind::Reminder => format!(
+            "Om betalning inte kommer in senast {deadline} kan fordran lämnas till inkasso. Har du redan betalat kan du bortse från detta brev."
+        ),
+        LetterKind::Collection => format!(
+            "Om du varken betalar eller invänder senast {deadline} kan borgenären ansöka om betalningsföreläggande hos Kronofogden. Ett inkassokrav leder inte i sig till någon betalningsanmärkning."
+        ),
+        LetterKind::FinalNotice => format!(
+            "Om du varken betalar eller invänder senast {deadline} kan ärendet lämnas till Kronofogden med en ansökan om betalningsföreläggande. Om Kronofogden fastställer skulden kan det leda till en betalningsanmärkning."
+        ),
+    };
+    let objection = format!(
+        "Anser du att kravet är felaktigt ska du invända skriftligt senast {deadline} till {} eller {}. Ange ärendenummer {}. Vi gör ett uppehåll i indrivningen medan invändningen utreds. Kan du inte betala hela beloppet kan du kontakta oss om en avbetalningsplan.",
+        sender.email, sender.address, rec.case_number
+    );
+    Snapshot {
+        kind,
+        title: title(kind).into(),
+        created_on,
+        deadline,
+        rules_version,
+        sender: sender.clone(),
+        creditor_name: rec.creditor_name.clone(),
+        creditor_org_nr: IdNumber::from_stored(&rec.creditor_org_nr).display(),
+        debtor_name: rec.debtor_name.clone(),
+        debtor_id: rec.debtor_id().display(),
+        debtor_street: rec.debtor_street.clone(),
+        debtor_postal_code: rec.debtor_postal_code.clone(),
+        debtor_city: rec.debtor_city.clone(),
+        invoice_number: rec.invoice_number.clone(),
+        description: rec.description.clone(),
+        invoice_date: rec.invoice_date,
+        due_date: rec.due_date,
+        case_number: rec.case_number,
+        ocr: rec.ocr.clone(),
+        case_code: rec.case_code.clone(),
+        capital: s.capital,
+        interest: s.interest,
+        interest_lines: s
+            .current_segments
+            .iter()
+            .map(|seg| InterestLine {
+                from: seg.from,
+                to: seg.to,
+                days: seg.days,
+                rate_percent: format!("{:.2}", seg.rate_percent).replace('.', ","),
+                base: seg.base,
+                amount: seg.amount(),
+            })
+            .collect(),
+        fees: s
+            .fees
+            .iter()
+            .filter(|f| !f.owed.is_zero())
+            .map(|f| FeeLine {
+                label: f.kind.label().into(),
+                amount: f.owed,
+            })
+            .collect(),
+        paid: s.paid,
+        total: s.balance,
+        intro,
+        next,
+        objection,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "letters/letter.html")]
+struct LetterHtml<'a> {
+    s: &'a Snapshot,
+}
+
+pub fn render_html(s: &Snapshot) -> anyhow::Result<String> {
+    Ok(LetterHtml { s }.render()?)
+}
+
+/// The letter as PDF, from its snapshot only.
+pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
+    let mut d = Document::new();
+    let money = |v: Sek| v.to_string();
+    d.line_at(56.0, &s.sender.name, 12.0, Face::Bold);
+    d.line_at(
+        56.0,
+        &format!(
+            "{} · org.nr {} · {}",
+            s.sender.address, s.sender.org_nr, s.sender.licence
+        ),
+        8.0,
+        Face::Regular,
+    );
+    d.space(24.0);
+    for line in [
+        &s.debtor_name,
+        &s.debtor_street,
+        &format!("{} {}", s.debtor_postal_code, s.debtor_city),
+    ] {
+        d.line_at(330.0, line, 11.0, Face::Regular);
+    }
+    d.space(24.0);
+    d.line_at(56.0, &s.title, 18.0, Face::Bold);
+    d.row(
+        &format!("Datum: {}", s.created_on),
+        &format!("Ärendenummer: {}", s.case_number),
+        10.0,
+        Face::Regular,
+    );
+    d.space(8.0);
+    d.paragraph(&s.intro, 10.0, Face::Regular);
+    d.space(8.0);
+    d.line_at(56.0, "Fordran", 12.0, Face::Bold);
+    d.paragraph(
+        &format!(
+            "Borgenär: {} (org.nr {}). Gäldenär: {} ({}). Faktura {} daterad {}, förfallodag {}.{}",
+            s.creditor_name,
+            s.creditor_org_nr,
+            s.debtor_name,
+            s.debtor_id,
+            s.invoice_number,
+            s.invoice_date,
+            s.due_date,
+            if s.description.is_empty() {
+                String::new()
+            } else {
+                format!(" Avser: {}.", s.description)
+            }
+        ),
+        10.0,
+        Face::Regular,
+    );
+    d.space(8.0);
+    d.row("Kapitalbelopp", &money(s.capital), 10.0, Face::Regular);
+    for l in &s.interest_lines {
+        d.row(
+            &format!(
+                "Dröjsmålsränta {} % på {} för {} – {} ({} dagar)",
+                l.rate_percent,
+                money(l.base),
+                l.from,
+                l.to,
+                l.days
+            ),
+            &money(l.amount),
+            10.0,
+            Face::Regular,
+        );
+    }
+    if s.interest_lines.len() != 1 {
+        d.row(
+            "Upplupen ränta totalt",
+            &money(s.interest),
+            10.0,
+            Face::Regular,
+        );
+    }
+    for f in &s.fees {
+        d.row(&f.label, &money(f.amount), 10.0, Face::Regular);
+    }
+    if !s.paid.is_zero() {
+        d.row(
+            "Redan betalt (avräknat ovan)",
+            &money(s.paid),
+            10.0,
+            Face::Regular,
+        );
+    }
+    d.row("Att betala", &money(s.total), 11.0, Face::Bold);
+    d.space(8.0);
+    d.line_at(56.0, "Så betalar du", 12.0, Face::Bold);
+    d.paragraph(
+        &format!(
+            "Betala {} till bankgiro {} senast {} och ange OCR-nummer {}. Räntan fortsätter att löpa till betalningsdagen.",
+            money(s.total),
+            s.sender.bankgiro,
+            s.deadline,
+            s.ocr
+        ),
+        10.0,
+        Face::Regular,
+    );
+    d.space(6.0);
+    d.line_at(56.0, "Om du inte håller med", 12.0, Face::Bold);
+    d.paragraph(&s.objection, 10.0, Face::Regular);
+    d.space(6.0);
+    d.line_at(56.0, "Vad händer sedan", 12.0, Face::Bold);
+    d.paragraph(&s.next, 10.0, Face::Regular);
+    d.space(12.0);
+    d.paragraph(
+        &format!(
+            "Kontrollera att brevet är äkta på {}/kontrollera-brev med OCR-nummer {} och kontrollkod {}. Frågor: {} · {}. Räntan beräknas som referensränta + 8 procentenheter, faktiska dagar/365. Regelversion {}.",
+            s.sender.web, s.ocr, s.case_code, s.sender.email, s.sender.phone, s.rules_version
+        ),
+        8.0,
+        Face::Regular,
+    );
+    d.finish()
+}
