@@ -328,19 +328,10 @@ pub fn planned_step(
     let snapshot = rec.snapshot(letter);
     let step = lifecycle::next_step(&snapshot, today, params.book.in_force(today));
     match step {
-        Step::WaitUntil(date) => {
-            let target = match rec.state() {
-                ClaimState::Registered => match snapshot.start_with {
-                    StartWith::Reminder => ClaimState::Reminder,
-                    StartWith::Collection => ClaimState::Collection,
-                },
-                ClaimState::Reminder => ClaimState::Collection,
-                ClaimState::Collection => ClaimState::FinalNotice,
-                ClaimState::FinalNotice => ClaimState::EnforcementReady,
-                _ => return None,
-            };
-            Some((target, date))
-        }
+        Step::WaitUntil(date) => rec
+            .state()
+            .successor(snapshot.start_with)
+            .map(|target| (target, date)),
         other => other
             .target()
             .map(|t| (t, today.max(rec.next_action_on.unwrap_or(today)))),

@@ -65,6 +65,20 @@ impl ClaimState {
         }
     }
 
+    /// The state the next step leads to, or `None` when automation is done with the claim.
+    pub fn successor(self, start_with: StartWith) -> Option<ClaimState> {
+        Some(match self {
+            ClaimState::Registered => match start_with {
+                StartWith::Reminder => ClaimState::Reminder,
+                StartWith::Collection => ClaimState::Collection,
+            },
+            ClaimState::Reminder => ClaimState::Collection,
+            ClaimState::Collection => ClaimState::FinalNotice,
+            ClaimState::FinalNotice => ClaimState::EnforcementReady,
+            _ => return None,
+        })
+    }
+
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
@@ -488,14 +502,7 @@ mod tests {
             if let Some(target) = step.target() {
                 prop_assert!(target > c.state, "{:?} -> {:?}", c.state, target);
                 // Exactly the next step: never skips one.
-                let expected = match c.state {
-                    ClaimState::Registered => if c.start_with == StartWith::Reminder { ClaimState::Reminder } else { ClaimState::Collection },
-                    ClaimState::Reminder => ClaimState::Collection,
-                    ClaimState::Collection => ClaimState::FinalNotice,
-                    ClaimState::FinalNotice => ClaimState::EnforcementReady,
-                    _ => unreachable!(),
-                };
-                prop_assert_eq!(target, expected);
+                prop_assert_eq!(Some(target), c.state.successor(c.start_with));
                 // Never before the deadline plus grace.
                 if let Some(LastLetter { kind, dispatched_on: Some(sent) }) = c.last_letter {
                     prop_assert!(today >= next_action_date(deadline(kind, sent, &r), &r));

@@ -77,20 +77,22 @@ async fn rates_are_data_an_admin_can_correct() {
 #[tokio::test]
 async fn interest_command_prints_periods_and_total() {
     let (_pool, name) = harness::fresh_db().await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
-        .args([
-            "interest",
-            "--capital",
-            "10000",
-            "--from",
-            "2025-04-01",
-            "--to",
-            "2025-06-15",
-        ])
-        .env("DATABASE_URL", harness::database_url(&name))
-        .env("FORDRA_MAIL", "file")
-        .output()
-        .unwrap();
+    let run = |capital: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
+            .args([
+                "interest",
+                capital,
+                "--from",
+                "2025-04-01",
+                "--to",
+                "2025-06-15",
+            ])
+            .env("DATABASE_URL", harness::database_url(&name))
+            .env("FORDRA_MAIL", "file")
+            .output()
+            .unwrap()
+    };
+    let out = run("--capital=10000");
     assert!(
         out.status.success(),
         "{}",
@@ -104,19 +106,7 @@ async fn interest_command_prints_periods_and_total() {
             "total 229.04"
         ]
     );
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
-        .args([
-            "interest",
-            "--capital=-5",
-            "--from",
-            "2025-04-01",
-            "--to",
-            "2025-06-15",
-        ])
-        .env("DATABASE_URL", harness::database_url(&name))
-        .env("FORDRA_MAIL", "file")
-        .output()
-        .unwrap();
+    let bad = run("--capital=-5");
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("större än noll"));
 }
