@@ -190,9 +190,10 @@ mod tests {
             let ocr = generate(n);
             let mut digits: Vec<u8> = ocr.bytes().map(|b| b - b'0').collect();
             let i = pos % (digits.len() - 1);
-            prop_assume!(digits[i] != digits[i + 1]);
-            // Luhn's one blind spot: 09 <-> 90.
-            prop_assume!(!matches!((digits[i], digits[i + 1]), (0, 9) | (9, 0)));
+            // Equal digits swap to the same reference; 09 <-> 90 is Luhn's one blind spot.
+            if digits[i] == digits[i + 1] || matches!((digits[i], digits[i + 1]), (0, 9) | (9, 0)) {
+                return Ok(());
+            }
             digits.swap(i, i + 1);
             let swapped: String = digits.iter().map(|d| (b'0' + d) as char).collect();
             prop_assert!(case_number_of(&swapped) != Ok(n) && validate(&swapped).is_err(), "{} -> {}", ocr, swapped);
