@@ -20,10 +20,10 @@ use tower_http::{
 };
 
 use crate::{
-    auth, backoffice, calculator, claims,
+    auth, backoffice, calculator, claims, creditors,
     config::Config,
     db::{self, Database},
-    demo, engine, home,
+    demo, engine, home, verify,
     mail::Mailer,
     state::AppState,
     web::{self, error::internal_error_page, error::not_found_page, middleware as mw},
@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(backoffice::router())
         .merge(calculator::router())
         .merge(claims::api::router())
+        .merge(verify::router())
+        .merge(creditors::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(web::assets::serve))
@@ -117,6 +119,9 @@ pub fn spawn_background(
                     }
                     if let Err(e) = auth::session::purge_expired(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "session clean-up failed");
+                    }
+                    if let Err(e) = auth::rate_limit::purge(&state.db, state.clock.now()).await {
+                        tracing::warn!(error = %e, "rate-limit clean-up failed");
                     }
                 }
             }

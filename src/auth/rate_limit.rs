@@ -67,3 +67,43 @@ pub async fn record(
         .await?;
     Ok(())
 }
+
+/// A sliding-window limit for public pages: records this hit in `bucket` and refuses it when
+/// `max` hits already fell within `window`. Refused hits are not recorded, so a client that
+/// keeps trying is let in again as its earlier hits age out.
+pub async fn hit(
+    conn: &mut PgConnection,
+    bucket: &str,
+    now: DateTime<Utc>,
+    max: i64,
+    window: Duration,
+) -> sqlx::Result<Check> {
+    let recent: Vec<DateTime<Utc>> = sqlx::query_scalar(
+        "select at from rate_event where bucket = $1 and at > $2 order by at desc limit $3",
+    )
+    .bind(bucket)
+    .bind(now - window)
+    .bind(max)
+    .fetch_all(&mut *conn)
+    .await?;
+    if recent.len() as i64 >= max {
+        return Ok(Check::Blocked {
+            retry_at: recent[recent.len() - 1] + window,
+        });
+    }
+    sqlx::query("insert into rate_event (bucket, at) values ($1, $2)")
+        .bind(bucket)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(Check::Allowed)
+}
+
+/// Forgets hits older than a day.
+pub async fn purge(pool: &sqlx::PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    Ok(sqlx::query("delete from rate_event where at < $1")
+        .bind(now - Duration::days(1))
+        .execute(pool)
+        .await?
+        .rows_affected())
+}

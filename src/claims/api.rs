@@ -217,7 +217,7 @@ async fn create(
     let mut conn = state.db.acquire().await?;
     let params = parameters::load(&mut conn).await?;
     let today = state.clock.today();
-    let claim = match input::validate(&body, today, params.book.in_force(today)) {
+    let claim = match input::validate(&body, today, &params) {
         Ok(c) => c,
         Err(Invalid::Fields(errors)) => {
             let (field, message) = errors
@@ -247,18 +247,6 @@ async fn create(
             return Err(e);
         }
     };
-    let interest_from = crate::domain::lifecycle::first_action_date(claim.due_date);
-    if interest_from <= today && params.rates.period_of(interest_from).is_none() {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            format!(
-                "Referensränta saknas för {interest_from}; räntan kan inte beräknas för så gamla förfallodagar."
-            ),
-        );
-        e.field = Some("due_date".into());
-        return Err(e);
-    }
     let mut tx = state.db.begin().await?;
     let id = match super::insert(&mut tx, creditor_id, &claim, None, state.clock.now(), today).await
     {

@@ -11,9 +11,9 @@ use crate::{
         lifecycle::StartWith,
         limitation,
         money::Sek,
-        rules::RuleSet,
     },
     mail::looks_like_email,
+    parameters::Parameters,
     web::forms::FieldErrors,
 };
 
@@ -111,11 +111,14 @@ pub fn postal_code(s: &str) -> Option<String> {
         .then(|| format!("{} {}", &digits[..3], &digits[3..]))
 }
 
+/// Validates a claim as registered on `today`: every field, the limitation date, and that the
+/// reference rates needed for its interest are known.
 pub fn validate(
     input: &ClaimInput,
     today: NaiveDate,
-    rules: &RuleSet,
+    params: &Parameters,
 ) -> Result<NewClaim, Invalid> {
+    let rules = params.book.in_force(today);
     let mut e = FieldErrors::default();
     let invoice_number = text(&input.invoice_number);
     if invoice_number.is_empty() {
@@ -287,6 +290,13 @@ pub fn validate(
     else {
         return Err(Invalid::Fields(e));
     };
+    let interest_from = crate::domain::lifecycle::first_action_date(due_date);
+    if interest_from <= today && params.rates.period_of(interest_from).is_none() {
+        e.add(
+            "due_date",
+            format!("Referensränta saknas för {interest_from}; räntan kan inte beräknas för så gamla förfallodagar."),
+        );
+    }
     if !e.is_empty() {
         return Err(Invalid::Fields(e));
     }

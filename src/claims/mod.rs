@@ -128,6 +128,7 @@ fn case_code() -> String {
         .collect()
 }
 
+/// Registers one claim.
 pub async fn insert(
     conn: &mut PgConnection,
     creditor_id: Uuid,
@@ -136,67 +137,118 @@ pub async fn insert(
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> Result<Uuid, InsertError> {
-    let claim_id = Uuid::new_v4();
-    let case_number: i64 = sqlx::query_scalar("select nextval('claim_case_number_seq')")
-        .fetch_one(&mut *conn)
+    let ids = insert_many(conn, creditor_id, std::slice::from_ref(c), by, now, today).await?;
+    Ok(ids[0])
+}
+
+/// Registers claims in bulk (a few statements per thousand claims), each with its `registered`
+/// event. Any invoice number already registered by the creditor (or repeated in `claims`) fails
+/// the whole call; the caller's transaction then stores nothing.
+pub async fn insert_many(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    claims: &[NewClaim],
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<Vec<Uuid>, InsertError> {
+    let mut all = Vec::with_capacity(claims.len());
+    for chunk in claims.chunks(2000) {
+        let n = chunk.len() as i64;
+        let numbers: Vec<i64> = sqlx::query_scalar(
+            "select nextval('claim_case_number_seq') from generate_series(1, $1)",
+        )
+        .bind(n)
+        .fetch_all(&mut *conn)
         .await?;
-    let result = sqlx::query(
-        "insert into claim (claim_id, case_number, ocr, case_code, creditor_id, invoice_number, description, capital,
-            invoice_date, due_date, claim_arose_date, reminder_fee_agreed, start_with, debtor_kind, debtor_id_number,
-            debtor_name, debtor_capacity, debtor_street, debtor_postal_code, debtor_city, debtor_email, debtor_phone,
-            next_action_on, registered_at, registered_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
-         on conflict (creditor_id, invoice_number) do nothing",
-    )
-    .bind(claim_id)
-    .bind(case_number)
-    .bind(ocr::generate(case_number as u64))
-    .bind(case_code())
-    .bind(creditor_id)
-    .bind(&c.invoice_number)
-    .bind(&c.description)
-    .bind(c.capital.amount())
-    .bind(c.invoice_date)
-    .bind(c.due_date)
-    .bind(c.claim_arose_date)
-    .bind(c.reminder_fee_agreed)
-    .bind(match c.start_with {
-        StartWith::Reminder => "reminder",
-        StartWith::Collection => "collection",
-    })
-    .bind(c.debtor_kind)
-    .bind(c.debtor_id.as_str())
-    .bind(&c.debtor_name)
-    .bind(match c.capacity {
-        Capacity::Consumer => "consumer",
-        Capacity::Business => "business",
-    })
-    .bind(&c.street)
-    .bind(&c.postal_code)
-    .bind(&c.city)
-    .bind(&c.email)
-    .bind(&c.phone)
-    // The engine decides on its next pass whether to act or wait.
-    .bind(today)
-    .bind(now)
-    .bind(by)
-    .execute(&mut *conn)
-    .await?;
-    if result.rows_affected() == 0 {
-        return Err(InsertError::DuplicateInvoiceNumber);
+        let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
+        let col = |f: fn(&NewClaim) -> String| chunk.iter().map(f).collect::<Vec<String>>();
+        let inserted: Vec<Uuid> = sqlx::query_scalar(
+            "insert into claim (claim_id, case_number, ocr, case_code, creditor_id, invoice_number, description, capital,
+                invoice_date, due_date, claim_arose_date, reminder_fee_agreed, start_with, debtor_kind, debtor_id_number,
+                debtor_name, debtor_capacity, debtor_street, debtor_postal_code, debtor_city, debtor_email, debtor_phone,
+                next_action_on, registered_at, registered_by)
+             select t.*, $23::date, $24::timestamptz, $25::uuid from unnest(
+                $1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::numeric[],
+                $9::date[], $10::date[], $11::date[], $12::bool[], $13::text[], $14::text[], $15::text[], $16::text[],
+                $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) as t
+             on conflict (creditor_id, invoice_number) do nothing
+             returning claim_id",
+        )
+        .bind(&ids)
+        .bind(&numbers)
+        .bind(numbers.iter().map(|n| ocr::generate(*n as u64)).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|_| case_code()).collect::<Vec<_>>())
+        .bind(vec![creditor_id; chunk.len()])
+        .bind(col(|c| c.invoice_number.clone()))
+        .bind(col(|c| c.description.clone()))
+        .bind(chunk.iter().map(|c| c.capital.amount()).collect::<Vec<Decimal>>())
+        .bind(chunk.iter().map(|c| c.invoice_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.due_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.claim_arose_date).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.reminder_fee_agreed).collect::<Vec<_>>())
+        .bind(col(|c| c.start_with.as_str().to_string()))
+        .bind(col(|c| c.debtor_kind.to_string()))
+        .bind(col(|c| c.debtor_id.as_str().to_string()))
+        .bind(col(|c| c.debtor_name.clone()))
+        .bind(col(|c| c.capacity.as_str().to_string()))
+        .bind(col(|c| c.street.clone()))
+        .bind(col(|c| c.postal_code.clone()))
+        .bind(col(|c| c.city.clone()))
+        .bind(chunk.iter().map(|c| c.email.clone()).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|c| c.phone.clone()).collect::<Vec<_>>())
+        // The engine decides on its next pass whether to act or wait.
+        .bind(today)
+        .bind(now)
+        .bind(by)
+        .fetch_all(&mut *conn)
+        .await?;
+        if inserted.len() != chunk.len() {
+            return Err(InsertError::DuplicateInvoiceNumber);
+        }
+        sqlx::query(
+            "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail)
+             select id, $2, $3, 'registered', $4, '{}' from unnest($1::uuid[]) as id",
+        )
+        .bind(&ids)
+        .bind(now)
+        .bind(today)
+        .bind(by)
+        .execute(&mut *conn)
+        .await?;
+        all.extend(ids);
     }
-    add_event(
-        &mut *conn,
-        claim_id,
-        now,
-        today,
-        "registered",
-        by,
-        serde_json::json!({}),
-        None,
-    )
+    Ok(all)
+}
+
+const OPEN_STATES: &str = "('registered', 'reminder', 'collection', 'final_notice')";
+
+/// Asks the engine to look at a claim again today (after any change that may unblock it).
+pub async fn wake(conn: &mut PgConnection, claim_id: Uuid, today: NaiveDate) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "update claim set next_action_on = $2 where claim_id = $1 and state in {OPEN_STATES}"
+    ))
+    .bind(claim_id)
+    .bind(today)
+    .execute(conn)
     .await?;
-    Ok(claim_id)
+    Ok(())
+}
+
+/// Wakes every open claim of a creditor (when it is approved).
+pub async fn wake_creditor(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    today: NaiveDate,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(&format!(
+        "update claim set next_action_on = $2 where creditor_id = $1 and state in {OPEN_STATES}"
+    ))
+    .bind(creditor_id)
+    .bind(today)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -83,6 +83,15 @@ pub enum Capacity {
     Business,
 }
 
+impl Capacity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capacity::Consumer => "consumer",
+            Capacity::Business => "business",
+        }
+    }
+}
+
 pub struct FeeFacts<'a> {
     pub capacity: Capacity,
     /// The creditor certified that a reminder fee was agreed when the debt arose (A2 c).

@@ -94,6 +94,15 @@ pub enum StartWith {
     Collection,
 }
 
+impl StartWith {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartWith::Reminder => "reminder",
+            StartWith::Collection => "collection",
+        }
+    }
+}
+
 /// The last letter the claim got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LastLetter {
@@ -280,6 +289,43 @@ pub fn next_step(c: &ClaimSnapshot, today: NaiveDate, rules: &RuleSet) -> Step {
     }
 }
 
+/// The steps still ahead of an open claim if nothing changes (no payment, no block) and every
+/// letter goes out on the day it is made: `(state reached, date)` in order. A blocked claim has
+/// no plan, only its reason.
+pub fn plan(
+    c: &ClaimSnapshot,
+    today: NaiveDate,
+    rules: &RuleSet,
+) -> Result<Vec<(ClaimState, NaiveDate)>, BlockReason> {
+    let mut c = c.clone();
+    let mut on = today;
+    let mut steps = Vec::new();
+    // Four steps at most; the bound only guards against a logic error.
+    for _ in 0..8 {
+        match next_step(&c, on, rules) {
+            Step::WaitUntil(d) => on = d,
+            Step::Blocked(BlockReason::AwaitingDispatch) => {
+                if let Some(l) = c.last_letter.as_mut() {
+                    l.dispatched_on = Some(on);
+                }
+            }
+            Step::Blocked(BlockReason::EnforcementReady) => break,
+            Step::Blocked(reason) if steps.is_empty() => return Err(reason),
+            Step::Blocked(_) => break,
+            step => {
+                let Some(target) = step.target() else { break };
+                steps.push((target, on));
+                c.state = target;
+                c.last_letter = step.letter().map(|kind| LastLetter {
+                    kind,
+                    dispatched_on: Some(on),
+                });
+            }
+        }
+    }
+    Ok(steps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +380,36 @@ mod tests {
             deadline(LetterKind::Collection, d("2026-12-22"), &r),
             d("2027-01-05")
         );
+    }
+
+    #[test]
+    fn plan_projects_the_same_dates_as_walking() {
+        let r = RuleSet::sweden_2013();
+        let mut c = claim();
+        assert_eq!(
+            plan(&c, d("2026-02-01"), &r),
+            Ok(vec![
+                (ClaimState::Reminder, d("2026-02-10")),
+                (ClaimState::Collection, d("2026-02-25")),
+                (ClaimState::FinalNotice, d("2026-03-12")),
+                (ClaimState::EnforcementReady, d("2026-03-26")),
+            ])
+        );
+        // A letter made but not yet dispatched is assumed to go out today.
+        c.state = ClaimState::Reminder;
+        c.last_letter = Some(LastLetter {
+            kind: LetterKind::Reminder,
+            dispatched_on: None,
+        });
+        assert_eq!(
+            plan(&c, d("2026-02-10"), &r).unwrap()[0],
+            (ClaimState::Collection, d("2026-02-25"))
+        );
+        c.disputed = true;
+        assert_eq!(plan(&c, d("2026-02-10"), &r), Err(BlockReason::Disputed));
+        c.disputed = false;
+        c.state = ClaimState::EnforcementReady;
+        assert_eq!(plan(&c, d("2026-04-10"), &r), Ok(vec![]));
     }
 
     #[test]

@@ -35,12 +35,26 @@ pub fn money(value: impl Money, _: &dyn askama::Values) -> askama::Result<String
     Ok(value.sek().to_string())
 }
 
+/// Anything a template holds that is a date, however many references deep.
+pub trait AsDate {
+    fn as_date(&self) -> NaiveDate;
+}
+
+impl AsDate for NaiveDate {
+    fn as_date(&self) -> NaiveDate {
+        *self
+    }
+}
+
+impl<T: AsDate> AsDate for &T {
+    fn as_date(&self) -> NaiveDate {
+        (*self).as_date()
+    }
+}
+
 /// `2026-11-22`
-pub fn date(
-    value: impl std::borrow::Borrow<NaiveDate>,
-    _: &dyn askama::Values,
-) -> askama::Result<String> {
-    Ok(value.borrow().format("%Y-%m-%d").to_string())
+pub fn date(value: impl AsDate, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(value.as_date().format("%Y-%m-%d").to_string())
 }
 
 /// `2026-11-22 14:05` in Stockholm time.

@@ -1,0 +1,299 @@
+//! Kundbedömning at sign-up: which industries Fordra serves, and validation of the sign-up form
+//! into a creditor that cannot be invalid. Pure; the web handler stores the result.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::{
+    auth::password,
+    domain::{bank_account, ids::IdNumber, ocr::validate_bankgiro},
+    mail::looks_like_email,
+    web::forms::FieldErrors,
+};
+
+/// (code, label, refused). Refused industries are those of product.md §5.
+pub const INDUSTRIES: &[(&str, &str, bool)] = &[
+    ("bygg", "Bygg och hantverk", false),
+    ("konsult", "Konsulter och företagstjänster", false),
+    ("handel", "Butikshandel", false),
+    ("ehandel", "E-handel", false),
+    ("it", "IT och telekom", false),
+    ("fastighet", "Fastigheter och uthyrning", false),
+    ("transport", "Transport och logistik", false),
+    ("restaurang", "Restaurang och livsmedel", false),
+    ("vard", "Vård, hälsa och skönhet", false),
+    ("utbildning", "Utbildning", false),
+    ("forening", "Föreningar och idrott", false),
+    ("ovrigt", "Annan bransch", false),
+    ("tobak_natet", "Tobak som säljs på nätet", true),
+    ("pornografi", "Pornografi", true),
+    ("timeshare", "Tidsdelat boende (timeshare)", true),
+    ("receptlakemedel", "Receptbelagda läkemedel på distans", true),
+    ("dejting", "Dejtingtjänster", true),
+    ("vapen", "Vapen", true),
+    ("spel_utan_licens", "Spel utan svensk licens", true),
+    ("anonymitet", "Anonymitetstjänster", true),
+    ("presentkort_36", "Presentkort eller värdebevis som gäller mer än 36 månader", true),
+    ("virtuell_valuta", "Virtuell valuta", true),
+    ("taxi", "Taxi", true),
+    ("erotisk_dans", "Erotisk dans", true),
+];
+
+pub fn industry_label(code: &str) -> &str {
+    INDUSTRIES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, l, _)| *l)
+        .unwrap_or(code)
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct SignupForm {
+    pub org_nr: String,
+    pub company_name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub industry: String,
+    pub contact_name: String,
+    pub email: String,
+    pub phone: String,
+    pub password: String,
+    pub password_repeat: String,
+    /// `bankgiro` or `account`.
+    pub payout_type: String,
+    pub bankgiro: String,
+    pub clearing: String,
+    pub account: String,
+    pub referral_code: String,
+    pub accept_terms: Option<String>,
+    pub terms_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payout {
+    Bankgiro(String),
+    Account { clearing: String, account: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Signup {
+    pub org_nr: IdNumber,
+    pub company_name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub industry: String,
+    pub contact_name: String,
+    pub email: String,
+    pub phone: String,
+    pub password: String,
+    pub payout: Payout,
+    pub referral_code: Option<String>,
+    pub terms_version: String,
+}
+
+/// Validates the sign-up form against the terms version currently offered.
+pub fn validate(
+    f: &SignupForm,
+    today: NaiveDate,
+    current_terms: &str,
+) -> Result<Signup, FieldErrors> {
+    let mut e = FieldErrors::default();
+    let org_nr = IdNumber::parse_organisation(&f.org_nr, today)
+        .map_err(|err| e.add("org_nr", err.to_string()))
+        .ok();
+    let company_name = f.company_name.trim().to_string();
+    if company_name.is_empty() {
+        e.add("company_name", "Ange företagets namn.");
+    }
+    let street = f.street.trim().to_string();
+    if street.is_empty() {
+        e.add("street", "Ange gatuadress.");
+    }
+    let postal_code = crate::claims::input::postal_code(&f.postal_code);
+    if postal_code.is_none() {
+        e.add(
+            "postal_code",
+            "Ange ett postnummer med fem siffror, till exempel 123 45.",
+        );
+    }
+    let city = f.city.trim().to_string();
+    if city.is_empty() {
+        e.add("city", "Ange postort.");
+    }
+    match INDUSTRIES.iter().find(|(c, _, _)| *c == f.industry) {
+        None => e.add("industry", "Välj bransch."),
+        Some((_, label, true)) => e.add(
+            "industry",
+            format!(
+                "Fordra tar inte emot uppdrag inom branschen ”{label}”. Det följer av våra regler för \
+                 kundkännedom och god inkassosed. Kontakta oss på support@fordra.se om ni har frågor."
+            ),
+        ),
+        Some(_) => {}
+    }
+    let contact_name = f.contact_name.trim().to_string();
+    if contact_name.is_empty() {
+        e.add("contact_name", "Ange kontaktpersonens namn.");
+    }
+    let email = f.email.trim().to_string();
+    if !looks_like_email(&email) {
+        e.add(
+            "email",
+            "Ange en giltig e-postadress, till exempel namn@foretag.se.",
+        );
+    }
+    let phone = f.phone.trim().to_string();
+    if !phone.is_empty() && phone.chars().filter(char::is_ascii_digit).count() < 7 {
+        e.add(
+            "phone",
+            "Ange ett telefonnummer med siffror, till exempel 08-123 456 78.",
+        );
+    }
+    if let Some(msg) = password::check_new(&f.password, &f.password_repeat) {
+        e.add("password", msg);
+    }
+    let payout = match f.payout_type.as_str() {
+        "bankgiro" => validate_bankgiro(&f.bankgiro)
+            .map(Payout::Bankgiro)
+            .map_err(|err| e.add("bankgiro", err.to_string()))
+            .ok(),
+        "account" => bank_account::validate(&f.clearing, &f.account)
+            .map(|a| Payout::Account {
+                clearing: a.clearing,
+                account: a.account,
+            })
+            .map_err(|err| {
+                let field = if matches!(
+                    err,
+                    bank_account::AccountError::ClearingFormat
+                        | bank_account::AccountError::UnknownClearing
+                        | bank_account::AccountError::BadClearingCheckDigit
+                ) {
+                    "clearing"
+                } else {
+                    "account"
+                };
+                e.add(field, err.to_string())
+            })
+            .ok(),
+        _ => {
+            e.add(
+                "payout_type",
+                "Välj om utbetalningar ska gå till bankgiro eller bankkonto.",
+            );
+            None
+        }
+    };
+    let referral_code = Some(f.referral_code.trim().to_string()).filter(|s| !s.is_empty());
+    if referral_code
+        .as_deref()
+        .is_some_and(|r| r.len() > 20 || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        e.add(
+            "referral_code",
+            "Partnerkoden består av siffror och bokstäver, som den står i länken ni fick.",
+        );
+    }
+    if f.accept_terms.is_none() {
+        e.add(
+            "accept_terms",
+            "Ni behöver godkänna villkoren för att bli kund.",
+        );
+    } else if f.terms_version != current_terms {
+        e.add(
+            "accept_terms",
+            "Villkoren har uppdaterats medan ni fyllde i formuläret. Läs dem och godkänn igen.",
+        );
+    }
+    match (org_nr, postal_code, payout) {
+        (Some(org_nr), Some(postal_code), Some(payout)) if e.is_empty() => Ok(Signup {
+            org_nr,
+            company_name,
+            street,
+            postal_code,
+            city,
+            industry: f.industry.clone(),
+            contact_name,
+            email,
+            phone,
+            password: f.password.clone(),
+            payout,
+            referral_code,
+            terms_version: current_terms.to_string(),
+        }),
+        _ => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> SignupForm {
+        SignupForm {
+            org_nr: "556036-0793".into(),
+            company_name: "Exempelbolaget AB".into(),
+            street: "Storgatan 1".into(),
+            postal_code: "11122".into(),
+            city: "Stockholm".into(),
+            industry: "bygg".into(),
+            contact_name: "Eva Exempel".into(),
+            email: "eva@exempel.se".into(),
+            password: "ett långt lösenord".into(),
+            password_repeat: "ett långt lösenord".into(),
+            payout_type: "bankgiro".into(),
+            bankgiro: "991-2346".into(),
+            accept_terms: Some("on".into()),
+            terms_version: "2026-1".into(),
+            ..Default::default()
+        }
+    }
+
+    fn today() -> NaiveDate {
+        "2026-11-22".parse().unwrap()
+    }
+
+    #[test]
+    fn accepts_a_complete_form() {
+        let s = validate(&good(), today(), "2026-1").unwrap();
+        assert_eq!(s.org_nr.as_str(), "165560360793");
+        assert_eq!(s.postal_code, "111 22");
+        assert_eq!(s.payout, Payout::Bankgiro("991-2346".into()));
+    }
+
+    #[test]
+    fn every_error_lands_on_its_field() {
+        let mut f = good();
+        f.org_nr = "556036-0794".into();
+        f.industry = "taxi".into();
+        f.payout_type = "account".into();
+        f.clearing = "9999".into();
+        f.accept_terms = None;
+        f.password_repeat = "annat".into();
+        let e = validate(&f, today(), "2026-1").unwrap_err();
+        for field in ["org_nr", "industry", "clearing", "accept_terms", "password"] {
+            assert!(e.get(field).is_some(), "{field}: {e:?}");
+        }
+        assert!(e.get("industry").unwrap().contains("Taxi"));
+    }
+
+    #[test]
+    fn stale_terms_must_be_accepted_again() {
+        let e = validate(&good(), today(), "2027-1").unwrap_err();
+        assert!(e.get("accept_terms").unwrap().contains("uppdaterats"));
+    }
+
+    #[test]
+    fn every_prohibited_industry_of_product_section_5_is_refused() {
+        let refused = INDUSTRIES.iter().filter(|i| i.2).count();
+        assert_eq!(refused, 12);
+        for (code, _, is_refused) in INDUSTRIES {
+            let mut f = good();
+            f.industry = code.to_string();
+            assert_eq!(validate(&f, today(), "2026-1").is_err(), *is_refused, "{code}");
+        }
+    }
+}
