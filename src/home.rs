@@ -6,7 +6,7 @@ use axum::{Router, extract::State, response::Response, routing::get};
 use crate::{
     auth::Role,
     state::AppState,
-    web::{AppError, Ctx, Layout, render},
+    web::{AppError, Ctx, Layout, filters, render},
 };
 
 pub fn router() -> Router<AppState> {
@@ -35,6 +35,9 @@ struct CreditorHome {
     company: String,
     org_nr: String,
     status: String,
+    open: i64,
+    open_capital: rust_decimal::Decimal,
+    blocked: i64,
 }
 
 async fn creditor_home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -44,11 +47,24 @@ async fn creditor_home(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
             .bind(user.creditor_id)
             .fetch_one(&state.db)
             .await?;
+    let (open, open_capital, blocked): (i64, rust_decimal::Decimal, i64) = sqlx::query_as(
+        "select count(*) filter (where state in ('registered', 'reminder', 'collection', 'final_notice')),
+                coalesce(sum(capital) filter (where state in ('registered', 'reminder', 'collection', 'final_notice')), 0),
+                count(*) filter (where state in ('registered', 'reminder', 'collection', 'final_notice')
+                                 and (disputed or paused or on_hold or deceased or returned_mail))
+         from claim where creditor_id = $1",
+    )
+    .bind(user.creditor_id)
+    .fetch_one(&state.db)
+    .await?;
     Ok(render(&CreditorHome {
         layout: ctx.layout(),
+        org_nr: crate::domain::ids::IdNumber::from_stored(&org_nr).display(),
         company,
-        org_nr,
         status,
+        open,
+        open_capital,
+        blocked,
     }))
 }
 

@@ -20,12 +20,14 @@ use tower_http::{
 };
 
 use crate::{
-    auth, backoffice, calculator, claims, creditors,
+    auth, backoffice, calculator, claims,
     config::Config,
+    creditors,
     db::{self, Database},
-    demo, engine, home, verify,
+    demo, engine, home,
     mail::Mailer,
     state::AppState,
+    verify,
     web::{self, error::internal_error_page, error::not_found_page, middleware as mw},
 };
 
@@ -36,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .merge(backoffice::router())
         .merge(calculator::router())
         .merge(claims::api::router())
+        .merge(claims::web::router())
+        .merge(claims::import::router())
         .merge(verify::router())
         .merge(creditors::router())
         .route("/healthz", get(healthz))

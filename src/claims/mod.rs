@@ -1,7 +1,10 @@
 //! Claims: registration, storage, and the view of a claim as of a business date.
 
 pub mod api;
+pub mod csv;
+pub mod import;
 pub mod input;
+pub mod web;
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -127,7 +127,9 @@ async fn signup(
     let hash = password::hash(s.password.clone()).await?;
     let (bankgiro, clearing, account) = match &s.payout {
         Payout::Bankgiro(bg) => (Some(bg.clone()), None, None),
-        Payout::Account { clearing, account } => (None, Some(clearing.clone()), Some(account.clone())),
+        Payout::Account { clearing, account } => {
+            (None, Some(clearing.clone()), Some(account.clone()))
+        }
     };
     let mut tx = state.db.begin().await?;
     let creditor_id = Uuid::new_v4();
@@ -168,7 +170,10 @@ async fn signup(
         Some(id) => id,
         None => {
             let mut errors = FieldErrors::default();
-            errors.add("email", "E-postadressen har redan ett konto hos Fordra. Logga in i stället.");
+            errors.add(
+                "email",
+                "E-postadressen har redan ett konto hos Fordra. Logga in i stället.",
+            );
             form.email = s.email.clone();
             return Ok(refuse(form, errors, terms, &ctx));
         }
@@ -559,7 +564,11 @@ async fn admin_decide(
         &mut tx,
         now,
         Some(user.id),
-        if approve { "creditor_approved" } else { "creditor_rejected" },
+        if approve {
+            "creditor_approved"
+        } else {
+            "creditor_rejected"
+        },
         Some(&c.creditor_id.to_string()),
         serde_json::json!({"org_nr": c.org_nr, "reason": reason}),
         Some(&ctx.ip),
@@ -587,7 +596,10 @@ async fn admin_decide(
         return Ok(flash_redirect(
             &to,
             FlashKind::Error,
-            &format!("Beslutet är sparat, men e-posten till {} kunde inte skickas. Kontakta kunden.", c.contact_email),
+            &format!(
+                "Beslutet är sparat, men e-posten till {} kunde inte skickas. Kontakta kunden.",
+                c.contact_email
+            ),
         ));
     }
     let message = if approve {

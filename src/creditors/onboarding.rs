@@ -28,12 +28,20 @@ pub const INDUSTRIES: &[(&str, &str, bool)] = &[
     ("tobak_natet", "Tobak som säljs på nätet", true),
     ("pornografi", "Pornografi", true),
     ("timeshare", "Tidsdelat boende (timeshare)", true),
-    ("receptlakemedel", "Receptbelagda läkemedel på distans", true),
+    (
+        "receptlakemedel",
+        "Receptbelagda läkemedel på distans",
+        true,
+    ),
     ("dejting", "Dejtingtjänster", true),
     ("vapen", "Vapen", true),
     ("spel_utan_licens", "Spel utan svensk licens", true),
     ("anonymitet", "Anonymitetstjänster", true),
-    ("presentkort_36", "Presentkort eller värdebevis som gäller mer än 36 månader", true),
+    (
+        "presentkort_36",
+        "Presentkort eller värdebevis som gäller mer än 36 månader",
+        true,
+    ),
     ("virtuell_valuta", "Virtuell valuta", true),
     ("taxi", "Taxi", true),
     ("erotisk_dans", "Erotisk dans", true),
@@ -293,7 +301,11 @@ mod tests {
         for (code, _, is_refused) in INDUSTRIES {
             let mut f = good();
             f.industry = code.to_string();
-            assert_eq!(validate(&f, today(), "2026-1").is_err(), *is_refused, "{code}");
+            assert_eq!(
+                validate(&f, today(), "2026-1").is_err(),
+                *is_refused,
+                "{code}"
+            );
         }
     }
 }

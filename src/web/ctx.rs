@@ -111,19 +111,31 @@ pub struct NavItem {
 
 fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
     let items: &[(&str, &str)] = match role {
-        Role::Creditor => &[("/borgenar", "Översikt")],
+        Role::Creditor => &[
+            ("/borgenar", "Översikt"),
+            ("/borgenar/krav", "Fordringar"),
+            ("/borgenar/anvandare", "Användare"),
+        ],
         Role::Partner => &[("/partner", "Översikt")],
         Role::Admin | Role::Support => &[
             ("/admin", "Back office"),
+            ("/admin/borgenarer", "Borgenärer"),
+            ("/admin/krav", "Ärenden"),
             ("/admin/e-post", "Utgående e-post"),
         ],
     };
+    let items_here = items;
     let items = items.iter().chain(&[("/konto", "Mitt konto")]);
     items
         .map(|(href, label)| NavItem {
             href,
             label,
-            active: path == *href || path.starts_with(&format!("{href}/")),
+            // The longest matching item is current: /borgenar/krav/x is Fordringar, not Översikt.
+            active: path == *href
+                || (path.starts_with(&format!("{href}/"))
+                    && !items_here
+                        .iter()
+                        .any(|(other, _)| other.len() > href.len() && path.starts_with(*other))),
         })
         .collect()
 }

@@ -68,3 +68,8 @@ pub fn datetime(value: &DateTime<Utc>, _: &dyn askama::Values) -> askama::Result
 pub fn comma(value: impl Display, _: &dyn askama::Values) -> askama::Result<String> {
     Ok(value.to_string().replace('.', ","))
 }
+
+/// Whether two displayable values read the same (a select option against the chosen value).
+pub fn same(a: impl Display, b: impl Display) -> bool {
+    a.to_string() == b.to_string()
+}

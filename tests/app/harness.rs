@@ -272,3 +272,33 @@ pub async fn create_user(pool: &PgPool, email: &str, role: &str) -> uuid::Uuid {
     .execute(pool).await.unwrap();
     user_id
 }
+
+/// A staff user (admin or support) with TOTP set up, logged in all the way on a new client.
+pub async fn staff_client(app: &TestApp, email: &str, role: &str) -> Client {
+    use fordra::auth::totp;
+    let id = create_user(&app.pool, email, role).await;
+    let secret = b"fordra-test-secret-20".to_vec();
+    sqlx::query("update app_user set totp_secret = $2, totp_enabled_at = now() where user_id = $1")
+        .bind(id)
+        .bind(&secret)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let client = browser_client(&app.base);
+    let resp = client
+        .post(app.url("/logga-in"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&resp), "/logga-in/tvastegs");
+    let code = totp::code_at(&secret, totp::step_of(chrono::Utc::now().timestamp()));
+    let resp = client
+        .post(app.url("/logga-in/tvastegs"))
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "TOTP login");
+    client
+}

@@ -2,9 +2,11 @@
 
 mod browser;
 mod calculator;
+mod claims_web;
 mod cluster;
 mod engine;
 mod foundation;
 mod harness;
+mod onboarding;
 mod serve;
 mod smtp;

@@ -1,0 +1,1186 @@
+//! The creditor's claims in the browser (register, list, claim page, actions) and the staff view
+//! of a claim with its blocking flags. Both render the same claim page.
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use super::{
+    ClaimRecord, InsertError,
+    input::{self, AddressInput, ClaimInput, DebtorInput, Invalid},
+};
+use crate::{
+    auth::{Role, User, audit},
+    backoffice::STAFF,
+    domain::{
+        fees::LetterKind,
+        interest::Segment,
+        lifecycle::{self, ClaimState},
+        money::Sek,
+        statement::{FeeLine, Statement},
+    },
+    letters, parameters,
+    state::AppState,
+    web::{
+        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        render_status,
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/borgenar/krav", get(list))
+        .route("/borgenar/krav/ny", get(new_form).post(create))
+        .route("/borgenar/krav/{id}", get(creditor_page))
+        .route("/borgenar/krav/{id}/atgard", post(creditor_action))
+        .route("/borgenar/krav/{id}/brev/{letter}", get(creditor_letter))
+        .route(
+            "/borgenar/krav/{id}/brev/{letter}/pdf",
+            get(creditor_letter_pdf),
+        )
+        .route("/admin/krav", get(staff_search))
+        .route("/admin/krav/{id}", get(staff_page))
+        .route("/admin/krav/{id}/flaggor", post(staff_flags))
+        .route("/admin/krav/{id}/brev/{letter}", get(staff_letter))
+        .route("/admin/krav/{id}/brev/{letter}/pdf", get(staff_letter_pdf))
+}
+
+/// The creditor a logged-in creditor user acts for.
+pub fn creditor_of(ctx: &Ctx) -> Result<(&User, Uuid), AppError> {
+    let user = ctx.require(&[Role::Creditor])?;
+    Ok((user, user.creditor_id.ok_or(AppError::Forbidden)?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration form
+
+/// The registration form as posted: flat fields named like the API's dotted paths.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct ClaimForm {
+    pub invoice_number: String,
+    pub description: String,
+    pub capital: String,
+    pub invoice_date: String,
+    pub due_date: String,
+    pub claim_arose_date: String,
+    pub reminder_fee_agreed: Option<String>,
+    pub start_with: String,
+    #[serde(rename = "debtor.kind")]
+    pub debtor_kind: String,
+    #[serde(rename = "debtor.id_number")]
+    pub debtor_id_number: String,
+    #[serde(rename = "debtor.name")]
+    pub debtor_name: String,
+    #[serde(rename = "debtor.capacity")]
+    pub debtor_capacity: String,
+    #[serde(rename = "debtor.address.street")]
+    pub street: String,
+    #[serde(rename = "debtor.address.postal_code")]
+    pub postal_code: String,
+    #[serde(rename = "debtor.address.city")]
+    pub city: String,
+    #[serde(rename = "debtor.email")]
+    pub email: String,
+    #[serde(rename = "debtor.phone")]
+    pub phone: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.to_string())
+}
+
+impl ClaimForm {
+    pub fn to_input(&self) -> ClaimInput {
+        ClaimInput {
+            invoice_number: some(&self.invoice_number),
+            description: some(&self.description),
+            capital: (!self.capital.trim().is_empty()).then(|| Value::String(self.capital.clone())),
+            invoice_date: some(&self.invoice_date),
+            due_date: some(&self.due_date),
+            claim_arose_date: some(&self.claim_arose_date),
+            reminder_fee_agreed: Some(self.reminder_fee_agreed.is_some()),
+            start_with: some(&self.start_with),
+            debtor: Some(DebtorInput {
+                kind: some(&self.debtor_kind),
+                id_number: some(&self.debtor_id_number),
+                name: some(&self.debtor_name),
+                capacity: some(&self.debtor_capacity),
+                address: Some(AddressInput {
+                    street: some(&self.street),
+                    postal_code: some(&self.postal_code),
+                    city: some(&self.city),
+                }),
+                email: some(&self.email),
+                phone: some(&self.phone),
+            }),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "claims/new.html")]
+struct NewPage {
+    layout: Layout,
+    form: ClaimForm,
+    errors: FieldErrors,
+    pending: bool,
+}
+
+async fn creditor_status(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<String> {
+    sqlx::query_scalar("select status from creditor where creditor_id = $1")
+        .bind(creditor_id)
+        .fetch_one(conn)
+        .await
+}
+
+async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (_, creditor_id) = creditor_of(&ctx)?;
+    let mut conn = state.db.acquire().await?;
+    let status = creditor_status(&mut conn, creditor_id).await?;
+    Ok(render(&NewPage {
+        layout: ctx.layout(),
+        form: ClaimForm {
+            start_with: "reminder".into(),
+            debtor_kind: "person".into(),
+            debtor_capacity: "consumer".into(),
+            ..Default::default()
+        },
+        errors: FieldErrors::default(),
+        pending: status == "pending",
+    }))
+}
+
+/// Swedish message for a refused claim, keyed by field, for forms and CSV lines alike.
+pub fn refusal_errors(invalid: Invalid) -> FieldErrors {
+    match invalid {
+        Invalid::Fields(e) => e,
+        Invalid::TimeBarred { limitation_date } => {
+            let mut e = FieldErrors::default();
+            e.add(
+                "claim_arose_date",
+                format!("Fordran är preskriberad sedan {limitation_date} och kan inte drivas in."),
+            );
+            e
+        }
+    }
+}
+
+pub const DUPLICATE_INVOICE: &str = "Fakturanumret finns redan registrerat hos er.";
+
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ClaimForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = creditor_of(&ctx)?;
+    let today = state.clock.today();
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let params = parameters::load(&mut conn).await?;
+    let status = creditor_status(&mut conn, creditor_id).await?;
+    let refuse = |errors: FieldErrors, form: ClaimForm| {
+        render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &NewPage {
+                layout: ctx.layout(),
+                form,
+                errors,
+                pending: status == "pending",
+            },
+        )
+    };
+    let claim = match input::validate(&form.to_input(), today, &params) {
+        Ok(c) => c,
+        Err(invalid) => return Ok(refuse(refusal_errors(invalid), form)),
+    };
+    let mut tx = state.db.begin().await?;
+    let id = match super::insert(&mut tx, creditor_id, &claim, Some(user.id), now, today).await {
+        Ok(id) => id,
+        Err(InsertError::DuplicateInvoiceNumber) => {
+            let mut e = FieldErrors::default();
+            e.add("invoice_number", DUPLICATE_INVOICE);
+            return Ok(refuse(e, form));
+        }
+        Err(InsertError::Db(e)) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    Ok(flash_redirect(
+        &format!("/borgenar/krav/{id}"),
+        FlashKind::Success,
+        &format!(
+            "Fordran med faktura {} är registrerad.",
+            claim.invoice_number
+        ),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// List
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    pub state: String,
+    pub q: String,
+    pub from: String,
+    pub to: String,
+    pub sort: String,
+    pub page: Option<u32>,
+}
+
+#[derive(FromRow)]
+struct ListRow {
+    claim_id: Uuid,
+    invoice_number: String,
+    debtor_name: String,
+    capital: rust_decimal::Decimal,
+    due_date: NaiveDate,
+    state: String,
+    registered_at: DateTime<Utc>,
+    next_action_on: Option<NaiveDate>,
+    blocked: bool,
+}
+
+impl ListRow {
+    fn state_label(&self) -> &'static str {
+        ClaimState::parse(&self.state)
+            .map(ClaimState::label)
+            .unwrap_or("")
+    }
+}
+
+pub const SORTS: &[(&str, &str, &str)] = &[
+    (
+        "registered",
+        "Senast registrerade",
+        "c.registered_at desc, c.case_number desc",
+    ),
+    (
+        "due",
+        "Förfallodag, äldst först",
+        "c.due_date, c.case_number",
+    ),
+    (
+        "capital",
+        "Kapital, störst först",
+        "c.capital desc, c.case_number",
+    ),
+    ("debtor", "Gäldenär A–Ö", "c.debtor_name, c.case_number"),
+    ("invoice", "Fakturanummer", "c.invoice_number"),
+];
+
+pub const STATES: &[(&str, &str)] = &[
+    ("", "Alla"),
+    ("open", "Pågående"),
+    ("registered", "Registrerad"),
+    ("reminder", "Betalningspåminnelse"),
+    ("collection", "Inkassokrav"),
+    ("final_notice", "Slutlig påminnelse"),
+    ("enforcement_ready", "Klar för Kronofogden"),
+    ("paid", "Betald"),
+    ("withdrawn", "Återkallad"),
+    ("blocked", "Stoppad"),
+];
+
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "claims/list.html")]
+struct ListPage {
+    layout: Layout,
+    query: ListQuery,
+    errors: FieldErrors,
+    rows: Vec<ListRow>,
+    total: i64,
+    page: u32,
+    pages: u32,
+    sorts: &'static [(&'static str, &'static str, &'static str)],
+    states: &'static [(&'static str, &'static str)],
+}
+
+impl ListPage {
+    /// The list URL for another page, keeping the filters.
+    fn page_link(&self, page: u32) -> String {
+        let q = &self.query;
+        let page = page.to_string();
+        let pairs: Vec<(&str, &str)> = [
+            ("state", q.state.as_str()),
+            ("q", q.q.as_str()),
+            ("from", q.from.as_str()),
+            ("to", q.to.as_str()),
+            ("sort", q.sort.as_str()),
+            ("page", page.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        format!(
+            "/borgenar/krav?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = creditor_of(&ctx)?;
+    let mut errors = FieldErrors::default();
+    let date = |field: &str, s: &str, errors: &mut FieldErrors| {
+        if s.trim().is_empty() {
+            return None;
+        }
+        let d = crate::calculator::parse_date(s);
+        if d.is_none() {
+            errors.add(field, "Ange datumet som ÅÅÅÅ-MM-DD.");
+        }
+        d
+    };
+    let from = date("from", &query.from, &mut errors);
+    let to = date("to", &query.to, &mut errors);
+    let order = SORTS
+        .iter()
+        .find(|(k, _, _)| *k == query.sort)
+        .unwrap_or(&SORTS[0])
+        .2;
+    let page = query.page.unwrap_or(1).max(1);
+    let filter = "c.creditor_id = $1
+        and ($2 = '' or ($2 = 'open' and c.state in ('registered', 'reminder', 'collection', 'final_notice'))
+             or ($2 = 'blocked' and (c.disputed or c.paused or c.on_hold or c.deceased or c.returned_mail))
+             or c.state = $2)
+        and ($3 = '' or c.invoice_number ilike $3 or c.debtor_name ilike $3 or c.ocr like $4 or c.debtor_id_number like $4)
+        and ($5::date is null or c.due_date >= $5) and ($6::date is null or c.due_date <= $6)";
+    let q = query.q.trim();
+    let like = if q.is_empty() {
+        String::new()
+    } else {
+        format!("%{}%", q.replace(['%', '_', '\\'], ""))
+    };
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let digits_like = if digits.is_empty() {
+        "-".into()
+    } else {
+        format!("%{digits}%")
+    };
+    let mut conn = state.db.acquire().await?;
+    let total: i64 = sqlx::query_scalar(&format!("select count(*) from claim c where {filter}"))
+        .bind(creditor_id)
+        .bind(&query.state)
+        .bind(&like)
+        .bind(&digits_like)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows: Vec<ListRow> = sqlx::query_as(&format!(
+        "select c.claim_id, c.invoice_number, c.debtor_name, c.capital, c.due_date, c.state,
+                c.registered_at, c.next_action_on,
+                (c.disputed or c.paused or c.on_hold or c.deceased or c.returned_mail) as blocked
+         from claim c where {filter} order by {order} limit $7 offset $8"
+    ))
+    .bind(creditor_id)
+    .bind(&query.state)
+    .bind(&like)
+    .bind(&digits_like)
+    .bind(from)
+    .bind(to)
+    .bind(PAGE_SIZE)
+    .bind((page as i64 - 1) * PAGE_SIZE)
+    .fetch_all(&mut *conn)
+    .await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
+    Ok(render(&ListPage {
+        layout: ctx.layout(),
+        query,
+        errors,
+        rows,
+        total,
+        page,
+        pages,
+        sorts: SORTS,
+        states: STATES,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claim page
+
+#[derive(FromRow)]
+struct LetterRow {
+    letter_id: Uuid,
+    kind: String,
+    created_on: NaiveDate,
+    channel: String,
+    dispatched_on: Option<NaiveDate>,
+    deadline: Option<NaiveDate>,
+}
+
+impl LetterRow {
+    fn title(&self) -> &'static str {
+        LetterKind::parse(&self.kind)
+            .map(letters::title)
+            .unwrap_or("Brev")
+    }
+}
+
+#[derive(FromRow)]
+struct EventRow {
+    at: DateTime<Utc>,
+    kind: String,
+    detail: Value,
+    actor: Option<String>,
+}
+
+impl EventRow {
+    fn text(&self) -> String {
+        let d = |k: &str| {
+            self.detail
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let amount = || {
+            Sek::parse(&d("amount"))
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        };
+        match self.kind.as_str() {
+            "registered" => "Fordran registrerades".into(),
+            "letter_created" | "step" => {
+                let kind = LetterKind::parse(&d("kind"))
+                    .map(letters::title)
+                    .unwrap_or("Brev");
+                format!("{kind} skapades")
+            }
+            "letter_dispatched" => {
+                let kind = LetterKind::parse(&d("kind"))
+                    .map(letters::title)
+                    .unwrap_or("Brev");
+                let how = if d("channel") == "email" {
+                    "med e-post"
+                } else {
+                    "med post"
+                };
+                format!(
+                    "{kind} skickades {how}, sista betalningsdag {}",
+                    d("deadline")
+                )
+            }
+            "enforcement_ready" => {
+                "Klar för ansökan om betalningsföreläggande hos Kronofogden".into()
+            }
+            "withdrawn" => format!("Återkallad av borgenären. {}", d("note")),
+            "paused" => format!("Pausad av borgenären. {}", d("note")),
+            "resumed" => "Återupptagen av borgenären".into(),
+            "direct_payment" => format!(
+                "Direktbetalning till borgenären {} den {}",
+                amount(),
+                d("on_date")
+            ),
+            "credit" => format!("Kreditering {} den {}", amount(), d("on_date")),
+            "paid" => "Betald i sin helhet".into(),
+            "flag_set" => format!("Fordra markerade: {}", flag_label(&d("flag"))),
+            "flag_cleared" => format!("Fordra tog bort markeringen: {}", flag_label(&d("flag"))),
+            "address_verified" => "Adressen kontrollerad av Fordra".into(),
+            "engine_error" => "Automatiskt steg misslyckades; Fordra undersöker".into(),
+            other => other.replace('_', " "),
+        }
+    }
+}
+
+pub const FLAGS: &[(&str, &str)] = &[
+    ("deceased", "Gäldenären avliden"),
+    ("returned_mail", "Post i retur"),
+    ("on_hold", "Pausad av Fordra"),
+];
+
+fn flag_label(flag: &str) -> &'static str {
+    FLAGS
+        .iter()
+        .find(|(k, _)| *k == flag)
+        .map(|(_, l)| *l)
+        .unwrap_or("okänd markering")
+}
+
+pub struct Planned {
+    pub label: &'static str,
+    pub date: NaiveDate,
+}
+
+#[derive(Template)]
+#[template(path = "claims/show.html")]
+struct ClaimPage {
+    layout: Layout,
+    c: ClaimRecord,
+    s: Statement,
+    fees: Vec<FeeLine>,
+    segments: Vec<Segment>,
+    letters: Vec<LetterRow>,
+    events: Vec<EventRow>,
+    planned: Vec<Planned>,
+    blocked: Option<&'static str>,
+    bankgiro: String,
+    staff: bool,
+    base: &'static str,
+    errors: FieldErrors,
+    action: String,
+    amount: String,
+    on_date: String,
+    note: String,
+    address_verified_at: Option<DateTime<Utc>>,
+}
+
+impl ClaimPage {
+    fn is_open(&self) -> bool {
+        !self.c.state().is_terminal()
+    }
+
+    fn flag_on(&self, flag: &str) -> bool {
+        match flag {
+            "deceased" => self.c.deceased,
+            "returned_mail" => self.c.returned_mail,
+            "on_hold" => self.c.on_hold,
+            _ => false,
+        }
+    }
+}
+
+fn planned_label(state: ClaimState) -> &'static str {
+    match state {
+        ClaimState::Reminder => "Betalningspåminnelse skickas",
+        ClaimState::Collection => "Inkassokrav skickas",
+        ClaimState::FinalNotice => "Slutlig påminnelse skickas",
+        ClaimState::EnforcementReady => "Klar för ansökan hos Kronofogden",
+        _ => "",
+    }
+}
+
+struct PageInput {
+    errors: FieldErrors,
+    action: String,
+    amount: String,
+    on_date: String,
+    note: String,
+}
+
+impl PageInput {
+    fn empty() -> PageInput {
+        PageInput {
+            errors: FieldErrors::default(),
+            action: String::new(),
+            amount: String::new(),
+            on_date: String::new(),
+            note: String::new(),
+        }
+    }
+}
+
+async fn claim_page(
+    state: &AppState,
+    ctx: &Ctx,
+    rec: ClaimRecord,
+    staff: bool,
+    input: PageInput,
+) -> Result<ClaimPage, AppError> {
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let params = parameters::load(&mut conn).await?;
+    let fees = super::fees(&mut conn, rec.claim_id).await?;
+    let moves = super::movements(&mut conn, rec.claim_id).await?;
+    let s = super::compute_statement(&rec, &fees, &moves, &params, today)?;
+    let letter = super::current_letter(&mut conn, &rec).await?;
+    let (planned, blocked) =
+        match lifecycle::plan(&rec.snapshot(letter), today, params.book.in_force(today)) {
+            Ok(steps) => (
+                steps
+                    .into_iter()
+                    .map(|(state, date)| Planned {
+                        label: planned_label(state),
+                        date,
+                    })
+                    .collect(),
+                None,
+            ),
+            Err(reason) => (vec![], Some(reason.label())),
+        };
+    let letters: Vec<LetterRow> = sqlx::query_as(
+        "select letter_id, kind, created_on, channel, dispatched_on, deadline from letter where claim_id = $1 order by created_on, letter_id",
+    )
+    .bind(rec.claim_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let events: Vec<EventRow> = sqlx::query_as(
+        "select e.at, e.kind, e.detail, u.display_name as actor from claim_event e
+         left join app_user u on u.user_id = e.actor_user_id
+         where e.claim_id = $1 order by e.claim_event_id desc",
+    )
+    .bind(rec.claim_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let address_verified_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("select address_verified_at from claim where claim_id = $1")
+            .bind(rec.claim_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(ClaimPage {
+        layout: ctx.layout(),
+        fees: s.fees.iter().filter(|f| !f.cancelled).cloned().collect(),
+        segments: s.current_segments.clone(),
+        s,
+        c: rec,
+        letters,
+        events,
+        planned,
+        blocked,
+        bankgiro: state.config.identity.bankgiro.clone(),
+        staff,
+        base: if staff {
+            "/admin/krav"
+        } else {
+            "/borgenar/krav"
+        },
+        errors: input.errors,
+        action: input.action,
+        amount: input.amount,
+        on_date: input.on_date,
+        note: input.note,
+        address_verified_at,
+    })
+}
+
+async fn own_claim(state: &AppState, creditor_id: Uuid, id: &str) -> Result<ClaimRecord, AppError> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    let mut conn = state.db.acquire().await?;
+    super::find(&mut conn, id, Some(creditor_id))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn any_claim(state: &AppState, id: &str) -> Result<ClaimRecord, AppError> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    let mut conn = state.db.acquire().await?;
+    super::find(&mut conn, id, None)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn creditor_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = creditor_of(&ctx)?;
+    let rec = own_claim(&state, creditor_id, &id).await?;
+    Ok(render(
+        &claim_page(&state, &ctx, rec, false, PageInput::empty()).await?,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creditor actions
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ActionForm {
+    action: String,
+    amount: String,
+    on_date: String,
+    note: String,
+}
+
+async fn creditor_action(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = creditor_of(&ctx)?;
+    let rec = own_claim(&state, creditor_id, &id).await?;
+    let today = state.clock.today();
+    let now = state.clock.now();
+    let back = format!("/borgenar/krav/{}", rec.claim_id);
+    let note = form.note.trim().to_string();
+    let mut errors = FieldErrors::default();
+    if rec.state().is_terminal() {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Fordran är avslutad och kan inte ändras.",
+        ));
+    }
+    if note.chars().count() > 500 {
+        errors.add("note", "Kommentaren får vara högst 500 tecken.");
+    }
+    let mut tx = state.db.begin().await?;
+    // Lock the claim so an engine pass cannot act on it half-way through the change.
+    sqlx::query("select 1 from claim where claim_id = $1 for update")
+        .bind(rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
+    let (event, detail, message): (&str, Value, String) = match form.action.as_str() {
+        "withdraw" if errors.is_empty() => {
+            sqlx::query(
+                "update claim set state = 'withdrawn', next_action_on = null where claim_id = $1",
+            )
+            .bind(rec.claim_id)
+            .execute(&mut *tx)
+            .await?;
+            (
+                "withdrawn",
+                json!({"note": note}),
+                "Fordran är återkallad. Inga fler brev skickas.".into(),
+            )
+        }
+        "pause" if errors.is_empty() && !rec.paused => {
+            sqlx::query("update claim set paused = true where claim_id = $1")
+                .bind(rec.claim_id)
+                .execute(&mut *tx)
+                .await?;
+            (
+                "paused",
+                json!({"note": note}),
+                "Fordran är pausad. Inga brev skickas förrän ni återupptar den.".into(),
+            )
+        }
+        "resume" if rec.paused => {
+            sqlx::query("update claim set paused = false where claim_id = $1")
+                .bind(rec.claim_id)
+                .execute(&mut *tx)
+                .await?;
+            ("resumed", json!({}), "Fordran är återupptagen.".into())
+        }
+        kind @ ("direct_payment" | "credit") => {
+            let mut conn = state.db.acquire().await?;
+            let params = parameters::load(&mut conn).await?;
+            let fees = super::fees(&mut tx, rec.claim_id).await?;
+            let moves = super::movements(&mut tx, rec.claim_id).await?;
+            let s = super::compute_statement(&rec, &fees, &moves, &params, today)?;
+            let amount = match Sek::parse(&form.amount) {
+                Ok(a) if !a.is_positive() => {
+                    errors.add("amount", "Beloppet måste vara större än noll.");
+                    None
+                }
+                Ok(a) if a > s.capital => {
+                    errors.add(
+                        "amount",
+                        format!(
+                            "Beloppet kan inte vara större än kvarvarande kapital, {}.",
+                            s.capital
+                        ),
+                    );
+                    None
+                }
+                Ok(a) => Some(a),
+                Err(e) => {
+                    errors.add("amount", e.to_string());
+                    None
+                }
+            };
+            let on = crate::calculator::parse_date(&form.on_date);
+            match on {
+                None => errors.add("on_date", "Ange datumet som ÅÅÅÅ-MM-DD."),
+                Some(d) if d > today => {
+                    errors.add("on_date", "Datumet kan inte ligga i framtiden.")
+                }
+                Some(d) if d < rec.invoice_date => {
+                    errors.add("on_date", "Datumet kan inte vara före fakturadatumet.")
+                }
+                _ => {}
+            }
+            let (Some(amount), Some(on), true) = (amount, on, errors.is_empty()) else {
+                drop(tx);
+                let page = claim_page(
+                    &state,
+                    &ctx,
+                    rec,
+                    false,
+                    PageInput {
+                        errors,
+                        action: form.action,
+                        amount: form.amount,
+                        on_date: form.on_date,
+                        note,
+                    },
+                )
+                .await?;
+                return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+            };
+            sqlx::query(
+                "insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)
+                 values ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(Uuid::new_v4())
+            .bind(rec.claim_id)
+            .bind(kind)
+            .bind(amount.amount())
+            .bind(on)
+            .bind(now)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+            let moves = super::movements(&mut tx, rec.claim_id).await?;
+            let after = super::compute_statement(&rec, &fees, &moves, &params, today)?;
+            let label = if kind == "credit" {
+                "Krediteringen"
+            } else {
+                "Direktbetalningen"
+            };
+            let mut message = format!("{label} på {amount} är registrerad.");
+            if after.balance.is_zero() {
+                sqlx::query(
+                    "update claim set state = 'paid', next_action_on = null where claim_id = $1",
+                )
+                .bind(rec.claim_id)
+                .execute(&mut *tx)
+                .await?;
+                super::add_event(
+                    &mut tx,
+                    rec.claim_id,
+                    now,
+                    today,
+                    "paid",
+                    Some(user.id),
+                    json!({}),
+                    None,
+                )
+                .await?;
+                message.push_str(" Fordran är nu helt betald.");
+            }
+            (
+                kind,
+                json!({"amount": amount.to_plain(), "on_date": on, "note": note}),
+                message,
+            )
+        }
+        _ => {
+            drop(tx);
+            if !errors.is_empty() {
+                let page = claim_page(
+                    &state,
+                    &ctx,
+                    rec,
+                    false,
+                    PageInput {
+                        errors,
+                        action: form.action,
+                        amount: form.amount,
+                        on_date: form.on_date,
+                        note,
+                    },
+                )
+                .await?;
+                return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+            }
+            return Ok(flash_redirect(
+                &back,
+                FlashKind::Error,
+                "Åtgärden gick inte att utföra i fordrans nuvarande läge.",
+            ));
+        }
+    };
+    super::add_event(
+        &mut tx,
+        rec.claim_id,
+        now,
+        today,
+        event,
+        Some(user.id),
+        detail.clone(),
+        None,
+    )
+    .await?;
+    super::wake(&mut tx, rec.claim_id, today).await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        &format!("claim_{event}"),
+        Some(&rec.claim_id.to_string()),
+        detail,
+        Some(&ctx.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&back, FlashKind::Success, &message))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Letters
+
+#[derive(Template)]
+#[template(path = "claims/letter.html")]
+struct LetterPage {
+    layout: Layout,
+    title: &'static str,
+    html: String,
+    back: String,
+    pdf: String,
+}
+
+async fn letter_row(
+    state: &AppState,
+    claim_id: Uuid,
+    letter: &str,
+) -> Result<(String, String, Value), AppError> {
+    let letter = Uuid::parse_str(letter).map_err(|_| AppError::NotFound)?;
+    sqlx::query_as("select kind, html, snapshot from letter where letter_id = $1 and claim_id = $2")
+        .bind(letter)
+        .bind(claim_id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn show_letter(
+    state: &AppState,
+    ctx: &Ctx,
+    rec: &ClaimRecord,
+    base: &str,
+    letter: &str,
+) -> Result<Response, AppError> {
+    let (kind, html, _) = letter_row(state, rec.claim_id, letter).await?;
+    let back = format!("{base}/{}", rec.claim_id);
+    Ok(render(&LetterPage {
+        layout: ctx.layout(),
+        title: LetterKind::parse(&kind)
+            .map(letters::title)
+            .unwrap_or("Brev"),
+        pdf: format!("{back}/brev/{letter}/pdf"),
+        html,
+        back,
+    }))
+}
+
+async fn letter_pdf(
+    state: &AppState,
+    rec: &ClaimRecord,
+    letter: &str,
+) -> Result<Response, AppError> {
+    let (kind, _, snapshot) = letter_row(state, rec.claim_id, letter).await?;
+    let snapshot: letters::Snapshot =
+        serde_json::from_value(snapshot).map_err(anyhow::Error::from)?;
+    let pdf = tokio::task::spawn_blocking(move || letters::render_pdf(&snapshot))
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{}-{kind}.pdf\"", rec.case_number),
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+async fn creditor_letter(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, letter)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = creditor_of(&ctx)?;
+    let rec = own_claim(&state, creditor_id, &id).await?;
+    show_letter(&state, &ctx, &rec, "/borgenar/krav", &letter).await
+}
+
+async fn creditor_letter_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, letter)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = creditor_of(&ctx)?;
+    let rec = own_claim(&state, creditor_id, &id).await?;
+    letter_pdf(&state, &rec, &letter).await
+}
+
+async fn staff_letter(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, letter)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let rec = any_claim(&state, &id).await?;
+    show_letter(&state, &ctx, &rec, "/admin/krav", &letter).await
+}
+
+async fn staff_letter_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, letter)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let rec = any_claim(&state, &id).await?;
+    letter_pdf(&state, &rec, &letter).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff: find a claim, set and clear its blocking flags
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SearchQuery {
+    q: String,
+}
+
+#[derive(FromRow)]
+struct StaffRow {
+    claim_id: Uuid,
+    ocr: String,
+    creditor_name: String,
+    invoice_number: String,
+    debtor_name: String,
+    state: String,
+}
+
+impl StaffRow {
+    fn state_label(&self) -> &'static str {
+        ClaimState::parse(&self.state)
+            .map(ClaimState::label)
+            .unwrap_or("")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/claims.html")]
+struct StaffSearchPage {
+    layout: Layout,
+    q: String,
+    rows: Vec<StaffRow>,
+    no_error: Option<&'static str>,
+}
+
+async fn staff_search(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let q = query.q.trim().to_string();
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let rows: Vec<StaffRow> = if q.is_empty() {
+        vec![]
+    } else {
+        sqlx::query_as(
+            "select c.claim_id, c.ocr, cr.name as creditor_name, c.invoice_number, c.debtor_name, c.state
+             from claim c join creditor cr using (creditor_id)
+             where c.ocr = $1 or c.debtor_id_number like '%' || $1 or ($1 <> '' and c.case_number::text = $1)
+                or c.debtor_name ilike '%' || $2 || '%'
+             order by c.registered_at desc limit 100",
+        )
+        .bind(if digits.len() >= 6 { digits } else { "-".into() })
+        .bind(q.replace(['%', '_', '\\'], ""))
+        .fetch_all(&state.db)
+        .await?
+    };
+    Ok(render(&StaffSearchPage {
+        layout: ctx.layout(),
+        q,
+        rows,
+        no_error: None,
+    }))
+}
+
+async fn staff_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let rec = any_claim(&state, &id).await?;
+    Ok(render(
+        &claim_page(&state, &ctx, rec, true, PageInput::empty()).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FlagForm {
+    flag: String,
+    value: String,
+}
+
+/// Sets or clears deceased, returned mail or on hold; `address_verified` records a checked
+/// address and clears returned mail. Audited, on the timeline, and the engine looks again today.
+async fn staff_flags(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<FlagForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(STAFF)?;
+    let rec = any_claim(&state, &id).await?;
+    let back = format!("/admin/krav/{}", rec.claim_id);
+    let now = state.clock.now();
+    let today = state.clock.today();
+    let on = form.value == "on";
+    let mut tx = state.db.begin().await?;
+    let (event, detail, message) = match form.flag.as_str() {
+        "address_verified" => {
+            sqlx::query("update claim set address_verified_at = $2, returned_mail = false where claim_id = $1")
+                .bind(rec.claim_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            (
+                "address_verified",
+                json!({}),
+                "Adressen är markerad som kontrollerad.".to_string(),
+            )
+        }
+        flag @ ("deceased" | "returned_mail" | "on_hold") => {
+            // The column name comes from the fixed list above, never from the request.
+            sqlx::query(&format!("update claim set {flag} = $2 where claim_id = $1"))
+                .bind(rec.claim_id)
+                .bind(on)
+                .execute(&mut *tx)
+                .await?;
+            let verb = if on { "satt" } else { "borttagen" };
+            (
+                if on { "flag_set" } else { "flag_cleared" },
+                json!({"flag": flag}),
+                format!("Markeringen ”{}” är {verb}.", flag_label(flag)),
+            )
+        }
+        _ => return Err(AppError::BadRequest("okänd markering".into())),
+    };
+    super::add_event(
+        &mut tx,
+        rec.claim_id,
+        now,
+        today,
+        event,
+        Some(user.id),
+        detail.clone(),
+        None,
+    )
+    .await?;
+    super::wake(&mut tx, rec.claim_id, today).await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        &format!("claim_{event}"),
+        Some(&rec.claim_id.to_string()),
+        detail,
+        Some(&ctx.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&back, FlashKind::Success, &message))
+}
