@@ -460,11 +460,18 @@ impl EventRow {
         };
         match self.kind.as_str() {
             "registered" => "Fordran registrerades".into(),
-            "letter_created" | "step" => {
-                let kind = LetterKind::parse(&d("kind"))
+            kind @ ("reminder" | "collection" | "final_notice") => {
+                let title = LetterKind::parse(kind)
                     .map(letters::title)
                     .unwrap_or("Brev");
-                format!("{kind} skapades")
+                let fee = self
+                    .detail
+                    .pointer("/fee/amount")
+                    .and_then(Value::as_str)
+                    .and_then(|a| Sek::parse(a).ok())
+                    .map(|a| format!(", avgift {a}"))
+                    .unwrap_or_default();
+                format!("{title} skapades{fee}")
             }
             "letter_dispatched" => {
                 let kind = LetterKind::parse(&d("kind"))

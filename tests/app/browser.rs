@@ -57,3 +57,25 @@ async fn demo_accounts_log_in_and_out_in_a_browser() {
     let app_ref = &app;
     tokio::task::block_in_place(|| run_flow(app_ref, "login", json!({ "accounts": accounts })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creditor_signs_up_is_approved_and_registers_claims_in_a_browser() {
+    let (pool, name) = fresh_db().await;
+    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let app = TestApp::spawn_on(
+        pool,
+        name,
+        Options {
+            vars: vec![
+                ("FORDRA_DEMO", "on".into()),
+                ("FORDRA_TODAY", "2026-03-02".into()),
+            ],
+        },
+    )
+    .await;
+    let admin = json!({"email": seeded[0].email, "password": seeded[0].password});
+    let app_ref = &app;
+    tokio::task::block_in_place(|| run_flow(app_ref, "onboarding", json!({ "admin": admin })));
+}

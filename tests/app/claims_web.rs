@@ -148,6 +148,7 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
     let page = app.get(&page_url).await.text().await.unwrap();
     assert!(page.contains("Påminnelseavgift"), "the reminder fee shows");
     assert!(page.contains("Betalningspåminnelse skickades med post"));
+    assert!(page.contains("Betalningspåminnelse skapades, avgift 60,00 kr"));
     let letter_link = page
         .split("href=\"")
         .find(|s| s.contains("/brev/") && !s.contains("/pdf"))
