@@ -106,8 +106,120 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
             password: pw,
         });
     }
+    seed_claims(&mut tx, creditor_id, now).await?;
     tx.commit().await?;
     Ok(seeded)
+}
+
+/// A few claims for Demo Bygg AB, dated relative to today, so the engine has work on its first
+/// pass and the creditor pages are not empty.
+async fn seed_claims(
+    conn: &mut sqlx::PgConnection,
+    creditor_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let today = crate::clock::stockholm_date(now);
+    let params = crate::parameters::load(conn).await?;
+    let day = |n: i64| (today - chrono::Duration::days(n)).to_string();
+    let rows = [
+        (
+            "D-1001",
+            "Köksrenovering",
+            "18 750,00",
+            75,
+            45,
+            "person",
+            "198112189876",
+            "Sven Svensson",
+            "consumer",
+            "Storgatan 1",
+            "111 22",
+            "Stockholm",
+            Some("sven@exempel.se"),
+            true,
+        ),
+        (
+            "D-1002",
+            "Byte av fönster",
+            "6 200,00",
+            40,
+            10,
+            "person",
+            "199001012385",
+            "Åsa Öberg",
+            "consumer",
+            "Kyrkgatan 3",
+            "722 11",
+            "Västerås",
+            None,
+            false,
+        ),
+        (
+            "D-1003",
+            "Takarbete lager",
+            "42 000,00",
+            50,
+            20,
+            "company",
+            "5560360793",
+            "Exempelbolaget AB",
+            "business",
+            "Box 12",
+            "411 01",
+            "Göteborg",
+            Some("ekonomi@exempelbolaget.se"),
+            false,
+        ),
+        (
+            "D-1004",
+            "Altanbygge",
+            "9 900,00",
+            10,
+            -20,
+            "person",
+            "198507143918",
+            "Karin Lind",
+            "consumer",
+            "Sjövägen 8",
+            "831 30",
+            "Östersund",
+            None,
+            true,
+        ),
+    ];
+    let mut claims = Vec::new();
+    for (
+        invoice,
+        what,
+        capital,
+        issued,
+        due,
+        kind,
+        id,
+        name,
+        capacity,
+        street,
+        postal,
+        city,
+        email,
+        fee,
+    ) in rows
+    {
+        let input: crate::claims::input::ClaimInput = serde_json::from_value(serde_json::json!({
+            "invoice_number": invoice, "description": what, "capital": capital,
+            "invoice_date": day(issued), "due_date": day(due), "reminder_fee_agreed": fee,
+            "debtor": {"kind": kind, "id_number": id, "name": name, "capacity": capacity, "email": email,
+                       "address": {"street": street, "postal_code": postal, "city": city}}
+        }))?;
+        match crate::claims::input::validate(&input, today, &params) {
+            Ok(c) => claims.push(c),
+            Err(e) => anyhow::bail!("demo claim {invoice} is invalid: {e:?}"),
+        }
+    }
+    crate::claims::insert_many(conn, creditor_id, &claims, None, now, today)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo claims: {e}"))?;
+    Ok(())
 }
 
 /// Three groups of four letters and digits, without look-alikes (0/O, 1/l).

@@ -573,6 +573,11 @@ async fn demo_mode_seeds_accounts_lists_them_and_lets_staff_skip_totp() {
         .await
         .unwrap();
     assert_eq!(seeded.len(), 3);
+    let claims: i64 = sqlx::query_scalar("select count(*) from claim")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(claims, 4, "demo claims for Demo Bygg AB");
     assert!(
         fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
             .await
