@@ -279,6 +279,7 @@ mod tests {
         f.industry = "taxi".into();
         f.payout_type = "account".into();
         f.clearing = "9999".into();
+        f.account = "1234567".into();
         f.accept_terms = None;
         f.password_repeat = "annat".into();
         let e = validate(&f, today(), "2026-1").unwrap_err();
