@@ -47,13 +47,12 @@ async fn creditor_home(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
             .bind(user.creditor_id)
             .fetch_one(&state.db)
             .await?;
-    let (open, open_capital, blocked): (i64, rust_decimal::Decimal, i64) = sqlx::query_as(
-        "select count(*) filter (where state in ('registered', 'reminder', 'collection', 'final_notice')),
-                coalesce(sum(capital) filter (where state in ('registered', 'reminder', 'collection', 'final_notice')), 0),
-                count(*) filter (where state in ('registered', 'reminder', 'collection', 'final_notice')
-                                 and (disputed or paused or on_hold or deceased or returned_mail))
-         from claim where creditor_id = $1",
-    )
+    let open = format!("state in {}", crate::claims::OPEN_STATES);
+    let (open, open_capital, blocked): (i64, rust_decimal::Decimal, i64) = sqlx::query_as(&format!(
+        "select count(*) filter (where {open}), coalesce(sum(capital) filter (where {open}), 0),
+                count(*) filter (where {open} and (disputed or paused or on_hold or deceased or returned_mail))
+         from claim where creditor_id = $1"
+    ))
     .bind(user.creditor_id)
     .fetch_one(&state.db)
     .await?;

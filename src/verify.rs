@@ -125,9 +125,7 @@ async fn check(
     };
     let today = state.clock.today();
     let params = parameters::load(&mut conn).await?;
-    let fees = claims::fees(&mut conn, rec.claim_id).await?;
-    let moves = claims::movements(&mut conn, rec.claim_id).await?;
-    let statement = claims::compute_statement(&rec, &fees, &moves, &params, today)?;
+    let statement = claims::load_statement(&mut conn, &rec, &params, today).await?;
     let sent: Vec<(String, NaiveDate)> = sqlx::query_as(
         "select kind, dispatched_on from letter where claim_id = $1 and dispatched_on is not null order by dispatched_on",
     )

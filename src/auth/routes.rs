@@ -522,18 +522,34 @@ async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
         return Ok(());
     };
     let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let link = password_link(&mut conn, state, user_id, now, Duration::hours(1)).await?;
+    let text = ResetMail { link: &link }.render()?;
+    let mail = Mail::text(address, "Välj ett nytt lösenord till Fordra", text);
+    state.mailer.send(&state.config.mail_from, &mail, now).await
+}
+
+/// A single-use link that lets the user choose a password (reset, or an invitation), valid for
+/// `valid_for`; only the token's hash is stored.
+pub async fn password_link(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    user_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+    valid_for: Duration,
+) -> sqlx::Result<String> {
     let token = random_token(32);
     sqlx::query("insert into password_reset (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)")
         .bind(sha256(&token))
         .bind(user_id)
         .bind(now)
-        .bind(now + Duration::hours(1))
-        .execute(&state.db)
+        .bind(now + valid_for)
+        .execute(conn)
         .await?;
-    let link = format!("{}/losenord/ny?token={token}", state.config.public_url);
-    let text = ResetMail { link: &link }.render()?;
-    let mail = Mail::text(address, "Välj ett nytt lösenord till Fordra", text);
-    state.mailer.send(&state.config.mail_from, &mail, now).await
+    Ok(format!(
+        "{}/losenord/ny?token={token}",
+        state.config.public_url
+    ))
 }
 
 #[derive(Template)]

@@ -191,9 +191,7 @@ pub fn claim_json(
 async fn view(state: &AppState, rec: &ClaimRecord, params: &Parameters) -> Result<Value, ApiError> {
     let mut conn = state.db.acquire().await?;
     let today = state.clock.today();
-    let fees = super::fees(&mut conn, rec.claim_id).await?;
-    let moves = super::movements(&mut conn, rec.claim_id).await?;
-    let statement = super::compute_statement(rec, &fees, &moves, params, today)?;
+    let statement = super::load_statement(&mut conn, rec, params, today).await?;
     let letter = super::current_letter(&mut conn, rec).await?;
     Ok(claim_json(
         rec,

@@ -19,7 +19,7 @@ use super::{
     InsertError,
     csv::{self, COLUMNS, LineError},
     input::{self, NewClaim},
-    web::{DUPLICATE_INVOICE, creditor_of, refusal_errors},
+    web::{DUPLICATE_INVOICE, refusal_errors},
 };
 use crate::{
     auth::audit,
@@ -164,12 +164,12 @@ fn page(ctx: &Ctx) -> ImportPage {
 }
 
 async fn upload_form(ctx: Ctx) -> Result<Response, AppError> {
-    creditor_of(&ctx)?;
+    ctx.require_creditor()?;
     Ok(render(&page(&ctx)))
 }
 
 async fn template(ctx: Ctx) -> Result<Response, AppError> {
-    creditor_of(&ctx)?;
+    ctx.require_creditor()?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -202,7 +202,7 @@ async fn preview(
     ctx: Ctx,
     mut multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = creditor_of(&ctx)?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
         let field = match multipart.next_field().await {
@@ -266,7 +266,7 @@ async fn commit(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = creditor_of(&ctx)?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let today = state.clock.today();
     let now = state.clock.now();

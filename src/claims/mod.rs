@@ -59,6 +59,7 @@ pub struct ClaimRecord {
     pub deceased: bool,
     pub returned_mail: bool,
     pub payment_plan_active: bool,
+    pub address_verified_at: Option<DateTime<Utc>>,
     pub next_action_on: Option<NaiveDate>,
     pub registered_at: DateTime<Utc>,
 }
@@ -69,7 +70,7 @@ pub const SELECT: &str = "select c.claim_id, c.case_number, c.ocr, c.case_code, 
         c.reminder_fee_agreed, c.start_with, c.debtor_kind, c.debtor_id_number, c.debtor_name,
         c.debtor_capacity, c.debtor_street, c.debtor_postal_code, c.debtor_city, c.debtor_email,
         c.debtor_phone, c.state, c.disputed, c.paused, c.on_hold, c.deceased, c.returned_mail,
-        c.payment_plan_active, c.next_action_on, c.registered_at
+        c.payment_plan_active, c.address_verified_at, c.next_action_on, c.registered_at
     from claim c join creditor cr using (creditor_id)";
 
 impl ClaimRecord {
@@ -224,7 +225,8 @@ pub async fn insert_many(
     Ok(all)
 }
 
-const OPEN_STATES: &str = "('registered', 'reminder', 'collection', 'final_notice')";
+/// The states the engine still works on, as an SQL list.
+pub const OPEN_STATES: &str = "('registered', 'reminder', 'collection', 'final_notice')";
 
 /// Asks the engine to look at a claim again today (after any change that may unblock it).
 pub async fn wake(conn: &mut PgConnection, claim_id: Uuid, today: NaiveDate) -> sqlx::Result<()> {
@@ -371,6 +373,18 @@ pub fn compute_statement(
         margin: rules.interest_margin,
         basis: rules.day_count,
     })?)
+}
+
+/// Loads a claim's fees and capital reductions and computes its money as of `today`.
+pub async fn load_statement(
+    conn: &mut PgConnection,
+    rec: &ClaimRecord,
+    params: &Parameters,
+    today: NaiveDate,
+) -> Result<Statement> {
+    let fees = fees(&mut *conn, rec.claim_id).await?;
+    let moves = movements(&mut *conn, rec.claim_id).await?;
+    compute_statement(rec, &fees, &moves, params, today)
 }
 
 /// The next planned step and its date, or `None` when nothing is planned (blocked or done).

@@ -16,11 +16,11 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use super::{
-    ClaimRecord, InsertError,
+    ClaimRecord, InsertError, OPEN_STATES,
     input::{self, AddressInput, ClaimInput, DebtorInput, Invalid},
 };
 use crate::{
-    auth::{Role, User, audit},
+    auth::audit,
     backoffice::STAFF,
     domain::{
         fees::LetterKind,
@@ -53,12 +53,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/krav/{id}/flaggor", post(staff_flags))
         .route("/admin/krav/{id}/brev/{letter}", get(staff_letter))
         .route("/admin/krav/{id}/brev/{letter}/pdf", get(staff_letter_pdf))
-}
-
-/// The creditor a logged-in creditor user acts for.
-pub fn creditor_of(ctx: &Ctx) -> Result<(&User, Uuid), AppError> {
-    let user = ctx.require(&[Role::Creditor])?;
-    Ok((user, user.creditor_id.ok_or(AppError::Forbidden)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,7 +139,7 @@ async fn creditor_status(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Re
 }
 
 async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let (_, creditor_id) = creditor_of(&ctx)?;
+    let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
     let status = creditor_status(&mut conn, creditor_id).await?;
     Ok(render(&NewPage {
@@ -183,7 +177,7 @@ async fn create(
     ctx: Ctx,
     Form(form): Form<ClaimForm>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = creditor_of(&ctx)?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let today = state.clock.today();
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
@@ -337,7 +331,7 @@ async fn list(
     ctx: Ctx,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let (_, creditor_id) = creditor_of(&ctx)?;
+    let (_, creditor_id) = ctx.require_creditor()?;
     let mut errors = FieldErrors::default();
     let date = |field: &str, s: &str, errors: &mut FieldErrors| {
         if s.trim().is_empty() {
@@ -357,12 +351,14 @@ async fn list(
         .unwrap_or(&SORTS[0])
         .2;
     let page = query.page.unwrap_or(1).max(1);
-    let filter = "c.creditor_id = $1
-        and ($2 = '' or ($2 = 'open' and c.state in ('registered', 'reminder', 'collection', 'final_notice'))
+    let filter = format!(
+        "c.creditor_id = $1
+        and ($2 = '' or ($2 = 'open' and c.state in {OPEN_STATES})
              or ($2 = 'blocked' and (c.disputed or c.paused or c.on_hold or c.deceased or c.returned_mail))
              or c.state = $2)
         and ($3 = '' or c.invoice_number ilike $3 or c.debtor_name ilike $3 or c.ocr like $4 or c.debtor_id_number like $4)
-        and ($5::date is null or c.due_date >= $5) and ($6::date is null or c.due_date <= $6)";
+        and ($5::date is null or c.due_date >= $5) and ($6::date is null or c.due_date <= $6)"
+    );
     let q = query.q.trim();
     let like = if q.is_empty() {
         String::new()
@@ -548,7 +544,6 @@ struct ClaimPage {
     amount: String,
     on_date: String,
     note: String,
-    address_verified_at: Option<DateTime<Utc>>,
 }
 
 impl ClaimPage {
@@ -606,9 +601,7 @@ async fn claim_page(
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
     let params = parameters::load(&mut conn).await?;
-    let fees = super::fees(&mut conn, rec.claim_id).await?;
-    let moves = super::movements(&mut conn, rec.claim_id).await?;
-    let s = super::compute_statement(&rec, &fees, &moves, &params, today)?;
+    let s = super::load_statement(&mut conn, &rec, &params, today).await?;
     let letter = super::current_letter(&mut conn, &rec).await?;
     let (planned, blocked) =
         match lifecycle::plan(&rec.snapshot(letter), today, params.book.in_force(today)) {
@@ -638,11 +631,6 @@ async fn claim_page(
     .bind(rec.claim_id)
     .fetch_all(&mut *conn)
     .await?;
-    let address_verified_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("select address_verified_at from claim where claim_id = $1")
-            .bind(rec.claim_id)
-            .fetch_one(&mut *conn)
-            .await?;
     Ok(ClaimPage {
         layout: ctx.layout(),
         fees: s.fees.iter().filter(|f| !f.cancelled).cloned().collect(),
@@ -665,7 +653,6 @@ async fn claim_page(
         amount: input.amount,
         on_date: input.on_date,
         note: input.note,
-        address_verified_at,
     })
 }
 
@@ -690,7 +677,7 @@ async fn creditor_page(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (_, creditor_id) = creditor_of(&ctx)?;
+    let (_, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
     Ok(render(
         &claim_page(&state, &ctx, rec, false, PageInput::empty()).await?,
@@ -715,7 +702,7 @@ async fn creditor_action(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = creditor_of(&ctx)?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
     let today = state.clock.today();
     let now = state.clock.now();
@@ -771,11 +758,8 @@ async fn creditor_action(
             ("resumed", json!({}), "Fordran är återupptagen.".into())
         }
         kind @ ("direct_payment" | "credit") => {
-            let mut conn = state.db.acquire().await?;
-            let params = parameters::load(&mut conn).await?;
-            let fees = super::fees(&mut tx, rec.claim_id).await?;
-            let moves = super::movements(&mut tx, rec.claim_id).await?;
-            let s = super::compute_statement(&rec, &fees, &moves, &params, today)?;
+            let params = parameters::load(&mut tx).await?;
+            let s = super::load_statement(&mut tx, &rec, &params, today).await?;
             let amount = match Sek::parse(&form.amount) {
                 Ok(a) if !a.is_positive() => {
                     errors.add("amount", "Beloppet måste vara större än noll.");
@@ -810,21 +794,7 @@ async fn creditor_action(
             }
             let (Some(amount), Some(on), true) = (amount, on, errors.is_empty()) else {
                 drop(tx);
-                let page = claim_page(
-                    &state,
-                    &ctx,
-                    rec,
-                    false,
-                    PageInput {
-                        errors,
-                        action: form.action,
-                        amount: form.amount,
-                        on_date: form.on_date,
-                        note,
-                    },
-                )
-                .await?;
-                return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+                return refuse_action(&state, &ctx, rec, errors, form, note).await;
             };
             sqlx::query(
                 "insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)
@@ -839,8 +809,7 @@ async fn creditor_action(
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
-            let moves = super::movements(&mut tx, rec.claim_id).await?;
-            let after = super::compute_statement(&rec, &fees, &moves, &params, today)?;
+            let after = super::load_statement(&mut tx, &rec, &params, today).await?;
             let label = if kind == "credit" {
                 "Krediteringen"
             } else {
@@ -876,21 +845,7 @@ async fn creditor_action(
         _ => {
             drop(tx);
             if !errors.is_empty() {
-                let page = claim_page(
-                    &state,
-                    &ctx,
-                    rec,
-                    false,
-                    PageInput {
-                        errors,
-                        action: form.action,
-                        amount: form.amount,
-                        on_date: form.on_date,
-                        note,
-                    },
-                )
-                .await?;
-                return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+                return refuse_action(&state, &ctx, rec, errors, form, note).await;
             }
             return Ok(flash_redirect(
                 &back,
@@ -899,30 +854,68 @@ async fn creditor_action(
             ));
         }
     };
+    record_change(&mut tx, &rec, user.id, &ctx.ip, event, detail, now, today).await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&back, FlashKind::Success, &message))
+}
+
+/// The claim page again, with the action form's input and its errors (422).
+async fn refuse_action(
+    state: &AppState,
+    ctx: &Ctx,
+    rec: ClaimRecord,
+    errors: FieldErrors,
+    form: ActionForm,
+    note: String,
+) -> Result<Response, AppError> {
+    let input = PageInput {
+        errors,
+        action: form.action,
+        amount: form.amount,
+        on_date: form.on_date,
+        note,
+    };
+    let page = claim_page(state, ctx, rec, false, input).await?;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+/// A person changed a claim: the event on its timeline, the audit row, and the engine looks
+/// at it again today.
+#[allow(clippy::too_many_arguments)]
+async fn record_change(
+    tx: &mut PgConnection,
+    rec: &ClaimRecord,
+    user_id: Uuid,
+    ip: &str,
+    event: &str,
+    detail: Value,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<(), AppError> {
+    let claim_id = rec.claim_id;
     super::add_event(
-        &mut tx,
-        rec.claim_id,
+        &mut *tx,
+        claim_id,
         now,
         today,
         event,
-        Some(user.id),
+        Some(user_id),
         detail.clone(),
         None,
     )
     .await?;
-    super::wake(&mut tx, rec.claim_id, today).await?;
+    super::wake(&mut *tx, claim_id, today).await?;
     audit(
-        &mut tx,
+        &mut *tx,
         now,
-        Some(user.id),
+        Some(user_id),
         &format!("claim_{event}"),
-        Some(&rec.claim_id.to_string()),
+        Some(&claim_id.to_string()),
         detail,
-        Some(&ctx.ip),
+        Some(ip),
     )
     .await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&back, FlashKind::Success, &message))
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1001,7 +994,7 @@ async fn creditor_letter(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (_, creditor_id) = creditor_of(&ctx)?;
+    let (_, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
     show_letter(&state, &ctx, &rec, "/borgenar/krav", &letter).await
 }
@@ -1011,7 +1004,7 @@ async fn creditor_letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (_, creditor_id) = creditor_of(&ctx)?;
+    let (_, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
     letter_pdf(&state, &rec, &letter).await
 }
@@ -1166,28 +1159,7 @@ async fn staff_flags(
         }
         _ => return Err(AppError::BadRequest("okänd markering".into())),
     };
-    super::add_event(
-        &mut tx,
-        rec.claim_id,
-        now,
-        today,
-        event,
-        Some(user.id),
-        detail.clone(),
-        None,
-    )
-    .await?;
-    super::wake(&mut tx, rec.claim_id, today).await?;
-    audit(
-        &mut tx,
-        now,
-        Some(user.id),
-        &format!("claim_{event}"),
-        Some(&rec.claim_id.to_string()),
-        detail,
-        Some(&ctx.ip),
-    )
-    .await?;
+    record_change(&mut tx, &rec, user.id, &ctx.ip, event, detail, now, today).await?;
     tx.commit().await?;
     Ok(flash_redirect(&back, FlashKind::Success, &message))
 }

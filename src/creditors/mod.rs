@@ -17,7 +17,7 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Role, audit, password, random_token, session, sha256},
+    auth::{Role, audit, password, random_token, session},
     backoffice::STAFF,
     mail::{Mail, looks_like_email},
     state::AppState,
@@ -269,8 +269,7 @@ async fn user_rows(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<V
 }
 
 async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Creditor])?;
-    let creditor_id = user.creditor_id.ok_or(AppError::Forbidden)?;
+    let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
     Ok(render(&UsersPage {
         layout: ctx.layout(),
@@ -297,8 +296,7 @@ async fn invite(
     ctx: Ctx,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Creditor])?;
-    let creditor_id = user.creditor_id.ok_or(AppError::Forbidden)?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let name = form.name.trim().to_string();
     let email = form.email.trim().to_string();
     let mut errors = FieldErrors::default();
@@ -331,14 +329,14 @@ async fn invite(
             },
         ));
     };
-    let token = random_token(32);
-    sqlx::query("insert into password_reset (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)")
-        .bind(sha256(&token))
-        .bind(new_user)
-        .bind(now)
-        .bind(now + Duration::hours(INVITATION_HOURS))
-        .execute(&mut *tx)
-        .await?;
+    let link = crate::auth::routes::password_link(
+        &mut tx,
+        &state,
+        new_user,
+        now,
+        Duration::hours(INVITATION_HOURS),
+    )
+    .await?;
     audit(
         &mut tx,
         now,
@@ -356,7 +354,7 @@ async fn invite(
     let text = InvitationMail {
         inviter: &user.display_name,
         company: &company,
-        link: &format!("{}/losenord/ny?token={token}", state.config.public_url),
+        link: &link,
         hours: INVITATION_HOURS,
     }
     .render()

@@ -82,6 +82,12 @@ impl Ctx {
         }
     }
 
+    /// A logged-in creditor user and the creditor it acts for.
+    pub fn require_creditor(&self) -> Result<(&User, uuid::Uuid), AppError> {
+        let user = self.require(&[Role::Creditor])?;
+        Ok((user, user.creditor_id.ok_or(AppError::Forbidden)?))
+    }
+
     pub fn layout(&self) -> Layout {
         let user = self.user();
         Layout {
