@@ -17,6 +17,7 @@ pub mod home;
 pub mod letters;
 pub mod mail;
 pub mod parameters;
+pub mod payments;
 pub mod startup;
 pub mod state;
 pub mod verify;

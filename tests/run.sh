@@ -29,4 +29,17 @@ if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The official pain.001.001.03 schema, to validate Fordra's payout files: it ships inside the
+# PyPI package sepaxml (MIT); fetched once, pinned by hash, kept under target/.
+xsd=target/xsd/pain.001.001.03.xsd
+if [ ! -f "$xsd" ]; then
+  mkdir -p target/xsd
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --dest "$tmp" sepaxml==2.6.1
+  echo "f110e4a11322c1ea46f86550d703468b109343b4cece1d5b792d394f03d86110  $tmp/sepaxml-2.6.1-py3-none-any.whl" | sha256sum --check --quiet
+  python3 -c "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('sepaxml/schemas/pain.001.001.03.xsd'))" \
+    "$tmp/sepaxml-2.6.1-py3-none-any.whl" "$xsd"
+  rm -rf "$tmp"
+fi
+
 exec cargo test --locked "$@"

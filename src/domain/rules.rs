@@ -41,6 +41,34 @@ pub struct RuleSet {
     pub commission_collection: Sek,
     pub commission_vat_percent: Decimal,
     pub commission_tail_months: u32,
+    /// Days between creditor settlements (weekly by default).
+    #[serde(default = "defaults::settlement_interval_days")]
+    pub settlement_interval_days: u32,
+    /// Bank days before a changed payout account is used.
+    #[serde(default = "defaults::payout_account_delay_bank_days")]
+    pub payout_account_delay_bank_days: u32,
+    /// Bank days after which unmatched money is listed for refund to the payer.
+    #[serde(default = "defaults::unmatched_refund_bank_days")]
+    pub unmatched_refund_bank_days: u32,
+    /// A payout batch above this total needs a second admin's approval.
+    #[serde(default = "defaults::payout_dual_approval_over")]
+    pub payout_dual_approval_over: Sek,
+}
+
+mod defaults {
+    use super::Sek;
+    pub fn settlement_interval_days() -> u32 {
+        7
+    }
+    pub fn payout_account_delay_bank_days() -> u32 {
+        10
+    }
+    pub fn unmatched_refund_bank_days() -> u32 {
+        60
+    }
+    pub fn payout_dual_approval_over() -> Sek {
+        Sek::kronor(100_000)
+    }
 }
 
 impl RuleSet {
@@ -67,6 +95,10 @@ impl RuleSet {
             commission_collection: Sek::kronor(20),
             commission_vat_percent: Decimal::from(25),
             commission_tail_months: 12,
+            settlement_interval_days: defaults::settlement_interval_days(),
+            payout_account_delay_bank_days: defaults::payout_account_delay_bank_days(),
+            unmatched_refund_bank_days: defaults::unmatched_refund_bank_days(),
+            payout_dual_approval_over: defaults::payout_dual_approval_over(),
         }
     }
 }

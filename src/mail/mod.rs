@@ -177,3 +177,75 @@ pub fn looks_like_email(s: &str) -> bool {
         None => false,
     }
 }
+
+/// Queues a plain notification (receipt, refund request) in the caller's transaction; the
+/// engine sends it after commit (`deliver_queue`), retrying with backoff.
+pub async fn queue(
+    conn: &mut sqlx::PgConnection,
+    to: &str,
+    subject: &str,
+    body: &str,
+    claim_id: Option<uuid::Uuid>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into mail_queue (to_addr, subject, body, claim_id, created_at, next_attempt_at)
+         values ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(to)
+    .bind(subject)
+    .bind(body)
+    .bind(claim_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Sends queued notifications that are due; returns how many went out.
+pub async fn deliver_queue(
+    db: &sqlx::PgPool,
+    mailer: &Mailer,
+    from: &str,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let mut sent = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        let batch: Vec<(i64, String, String, String, i32)> = sqlx::query_as(
+            "select mail_id, to_addr, subject, body, attempts from mail_queue
+             where sent_at is null and next_attempt_at <= $1 order by mail_id limit 20 for update skip locked",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        if batch.is_empty() {
+            tx.commit().await?;
+            return Ok(sent);
+        }
+        for (id, to, subject, body, attempts) in batch {
+            let mut mail = Mail::text(to, subject, body);
+            mail.message_id = Some(format!("<notice-{id}@fordra.se>"));
+            match mailer.send(from, &mail, now).await {
+                Ok(()) => {
+                    sqlx::query("update mail_queue set sent_at = $2, attempts = attempts + 1, last_error = null where mail_id = $1")
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    sent += 1;
+                }
+                Err(e) => {
+                    let backoff = chrono::Duration::minutes(1i64 << attempts.clamp(0, 9));
+                    sqlx::query("update mail_queue set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where mail_id = $1")
+                        .bind(id)
+                        .bind(now + backoff)
+                        .bind(format!("{e:#}"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+    }
+}

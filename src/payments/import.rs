@@ -1,0 +1,460 @@
+//! Importing a bank file: read it completely once to validate it (structure, totals, amounts,
+//! dates, currencies, and that no payment in it was imported before), then read it again and
+//! store it in one transaction: the file, its payments, their journal entries, OCR matches and
+//! allocations. Both passes stream, a chunk of payments at a time.
+
+use std::{
+    collections::HashSet,
+    fs::File,
+    io::{BufReader, Read},
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{
+    FileError, Format, ParsedPayment, PaymentKind, PaymentSource, detect,
+    ledger::{self, Account, Dims, Entry},
+};
+use crate::{domain::lifecycle::ClaimState, domain::money::Sek, parameters};
+
+const CHUNK: usize = 2000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub bank_file_id: Uuid,
+    pub format: Format,
+    pub count: u32,
+    pub total: Sek,
+    pub matched: u32,
+    pub unmatched: u32,
+    pub paid_claims: usize,
+    pub overpaid_claims: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file is not valid; nothing was stored.
+    #[error("{0}")]
+    Invalid(FileError),
+    /// The file, or a payment in it, was imported before; nothing was stored.
+    #[error("{0}")]
+    Duplicate(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> ImportError {
+        ImportError::Other(e.into())
+    }
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Arc<Mutex<Sha256>>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash
+            .lock()
+            .map_err(|_| std::io::Error::other("hash lock poisoned"))?
+            .update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn open_file(
+    path: &Path,
+) -> Result<(Box<dyn PaymentSource + Send>, Format, Arc<Mutex<Sha256>>), ImportError> {
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut head = [0u8; 512];
+    let n = file.read(&mut head).context("cannot read the file")?;
+    let format = detect(&head[..n]).ok_or_else(|| {
+        ImportError::Invalid(FileError::file(
+            "Okänt filformat: filen är varken en BgMax-fil (börjar med 01BGMAX) eller en camt.054-fil (XML).",
+        ))
+    })?;
+    let file = File::open(path).context("cannot reopen the file")?;
+    let hash = Arc::new(Mutex::new(Sha256::new()));
+    let reader = BufReader::with_capacity(
+        64 * 1024,
+        Hashing {
+            inner: file,
+            hash: hash.clone(),
+        },
+    );
+    let source: Box<dyn PaymentSource + Send> = match format {
+        Format::BgMax => Box::new(super::bgmax::Parser::new(reader)),
+        Format::Camt054 => Box::new(super::camt054::Parser::new(reader)),
+    };
+    Ok((source, format, hash))
+}
+
+fn next_chunk(source: &mut (dyn PaymentSource + Send)) -> Result<Vec<ParsedPayment>, ImportError> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while chunk.len() < CHUNK {
+        match source.next_payment().map_err(ImportError::Invalid)? {
+            Some(p) => chunk.push(p),
+            None => break,
+        }
+    }
+    Ok(chunk)
+}
+
+fn digest(hash: &Arc<Mutex<Sha256>>) -> Vec<u8> {
+    hash.lock()
+        .map(|h| h.clone().finalize().to_vec())
+        .unwrap_or_default()
+}
+
+async fn already_imported(
+    conn: &mut PgConnection,
+    sha: &[u8],
+    message_id: Option<&str>,
+) -> Result<Option<String>, ImportError> {
+    let seen: Option<(String, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+        "select file_name, imported_at, message_id from bank_file where sha256 = $1 or ($2::text is not null and message_id = $2) limit 1",
+    )
+    .bind(sha)
+    .bind(message_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(seen.map(|(name, at, msg)| {
+        let when = at
+            .with_timezone(&chrono_tz_stockholm())
+            .format("%Y-%m-%d %H:%M");
+        match (msg, message_id) {
+            (Some(m), Some(id)) if m == id => format!(
+                "Meddelandet {id} är redan inläst (filen {name}, {when}). Samma fil läses aldrig in två gånger."
+            ),
+            _ => format!(
+                "Filen är redan inläst ({name}, {when}). Samma fil läses aldrig in två gånger."
+            ),
+        }
+    }))
+}
+
+/// The offset of Stockholm at a given instant is not needed for a message; UTC+1 is close
+/// enough and avoids a time-zone database.
+fn chrono_tz_stockholm() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(3600).expect("valid offset")
+}
+
+/// First pass: validates everything and checks no payment was imported before. Returns the
+/// summary and the file's hash.
+async fn validate(
+    conn: &mut PgConnection,
+    path: &Path,
+) -> Result<(Format, super::Summary, Vec<u8>), ImportError> {
+    let (mut source, format, hash) = open_file(path)?;
+    loop {
+        let chunk = next_chunk(source.as_mut())?;
+        if chunk.is_empty() {
+            break;
+        }
+        if let Some(p) = chunk.iter().find(|p| p.currency != "SEK") {
+            return Err(ImportError::Invalid(FileError::at(
+                p.line,
+                format!(
+                    "Betalningen är i {}; Fordra tar bara emot betalningar i SEK.",
+                    p.currency
+                ),
+            )));
+        }
+        let refs: Vec<&str> = chunk.iter().map(|p| p.bank_ref.as_str()).collect();
+        let dup: Option<(String, String)> = sqlx::query_as(
+            "select p.bank_ref, f.file_name from payment p join bank_file f using (bank_file_id)
+             where p.bank_ref = any($1) limit 1",
+        )
+        .bind(&refs)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((bank_ref, file)) = dup {
+            let line = chunk
+                .iter()
+                .find(|p| p.bank_ref == bank_ref)
+                .map_or(0, |p| p.line);
+            return Err(ImportError::Duplicate(format!(
+                "Rad {line}: betalningen är redan inläst från filen {file} (bankens referens {}). Ingenting lästes in.",
+                bank_ref.trim_start_matches("camt:")
+            )));
+        }
+    }
+    let summary = source.summary().clone();
+    Ok((format, summary, digest(&hash)))
+}
+
+/// Imports the bank file at `path`: everything or nothing.
+pub async fn import_file(
+    db: &PgPool,
+    path: &Path,
+    file_name: &str,
+    user: Option<Uuid>,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<Imported, ImportError> {
+    let mut conn = db.acquire().await?;
+    let (format, summary, sha) = validate(&mut conn, path).await?;
+    if let Some(msg) = already_imported(&mut conn, &sha, summary.message_id.as_deref()).await? {
+        return Err(ImportError::Duplicate(msg));
+    }
+    let params = parameters::load(&mut conn).await?;
+    drop(conn);
+
+    let mut tx = db.begin().await?;
+    // One import at a time: two files paying the same claim must allocate in turn.
+    sqlx::query("select pg_advisory_xact_lock(7302501)")
+        .execute(&mut *tx)
+        .await?;
+    if let Some(msg) = already_imported(&mut tx, &sha, summary.message_id.as_deref()).await? {
+        return Err(ImportError::Duplicate(msg));
+    }
+    let bank_file_id = Uuid::new_v4();
+    let first = summary.booking_days.iter().next().copied().unwrap_or(today);
+    let last = summary
+        .booking_days
+        .iter()
+        .next_back()
+        .copied()
+        .unwrap_or(today);
+    sqlx::query(
+        "insert into bank_file (bank_file_id, format, file_name, sha256, message_id, payment_count, total,
+            first_booking, last_booking, test_file, imported_at, imported_by, business_date)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(bank_file_id)
+    .bind(format.as_str())
+    .bind(file_name)
+    .bind(&sha)
+    .bind(&summary.message_id)
+    .bind(summary.count as i32)
+    .bind(summary.net_total)
+    .bind(first)
+    .bind(last)
+    .bind(summary.test_file)
+    .bind(now)
+    .bind(user)
+    .bind(today)
+    .execute(&mut *tx)
+    .await?;
+
+    let (mut source, _, hash) = open_file(path)?;
+    let mut out = Imported {
+        bank_file_id,
+        format,
+        count: 0,
+        total: Sek::ZERO,
+        matched: 0,
+        unmatched: 0,
+        paid_claims: 0,
+        overpaid_claims: 0,
+    };
+    loop {
+        let chunk = next_chunk(source.as_mut())?;
+        if chunk.is_empty() {
+            break;
+        }
+        store_chunk(
+            &mut tx,
+            bank_file_id,
+            &chunk,
+            &params,
+            today,
+            now,
+            user,
+            &mut out,
+        )
+        .await?;
+    }
+    if digest(&hash) != sha {
+        return Err(ImportError::Invalid(FileError::file(
+            "Filen ändrades medan den lästes in. Försök igen.",
+        )));
+    }
+    sqlx::query(
+        "insert into bank_day (day, kind, bank_file_id, marked_by, marked_at)
+         select d, 'file', $2, $3, $4 from unnest($1::date[]) as d on conflict (day) do nothing",
+    )
+    .bind(summary.booking_days.iter().copied().collect::<Vec<_>>())
+    .bind(bank_file_id)
+    .bind(user)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    crate::auth::audit(
+        &mut tx,
+        now,
+        user,
+        "bank_file_imported",
+        Some(&bank_file_id.to_string()),
+        serde_json::json!({"file_name": file_name, "format": format.as_str(), "payments": out.count,
+            "total": out.total, "matched": out.matched, "unmatched": out.unmatched}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store_chunk(
+    tx: &mut PgConnection,
+    bank_file_id: Uuid,
+    chunk: &[ParsedPayment],
+    params: &parameters::Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Option<Uuid>,
+    out: &mut Imported,
+) -> Result<(), ImportError> {
+    let ocrs: Vec<&str> = chunk.iter().filter_map(|p| p.ocr.as_deref()).collect();
+    let found: Vec<(String, Uuid, String)> =
+        sqlx::query_as("select ocr, claim_id, state from claim where ocr = any($1)")
+            .bind(&ocrs)
+            .fetch_all(&mut *tx)
+            .await?;
+    let by_ocr: std::collections::HashMap<&str, (Uuid, bool)> = found
+        .iter()
+        .map(|(o, id, state)| {
+            let open = ClaimState::parse(state).is_some_and(|s| !s.is_terminal());
+            (o.as_str(), (*id, open))
+        })
+        .collect();
+    let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
+    let claim_of: Vec<Option<Uuid>> = chunk
+        .iter()
+        .map(|p| {
+            if p.kind != PaymentKind::Payment {
+                return None;
+            }
+            match p.ocr.as_deref().and_then(|o| by_ocr.get(o)) {
+                Some((id, true)) => Some(*id),
+                _ => None,
+            }
+        })
+        .collect();
+    let inserted = sqlx::query(
+        "insert into payment (payment_id, bank_file_id, seq, line, bank_ref, kind, booked_on, amount, reference, ocr,
+            payer_name, payer_account, payer_id_number, information, claim_id, match_kind, matched_at)
+         select t.id, $1, t.seq, t.line, t.bank_ref, t.kind, t.booked, t.amount, t.reference, t.ocr, t.payer, t.account,
+            t.id_number, t.info, t.claim, case when t.claim is not null then 'ocr' end, case when t.claim is not null then $16::timestamptz end
+         from unnest($2::uuid[], $3::int[], $4::int[], $5::text[], $6::text[], $7::date[], $8::numeric[], $9::text[],
+            $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[])
+            as t(id, seq, line, bank_ref, kind, booked, amount, reference, ocr, payer, account, id_number, info, claim)
+         on conflict (bank_ref) do nothing",
+    )
+    .bind(bank_file_id)
+    .bind(&ids)
+    .bind(chunk.iter().map(|p| p.seq as i32).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.line as i32).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.bank_ref.as_str()).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.booked_on).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.amount.amount()).collect::<Vec<Decimal>>())
+    .bind(chunk.iter().map(|p| p.reference.as_str()).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.ocr.as_deref()).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.payer_name.as_str()).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.payer_account.as_deref()).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.payer_id_number.as_deref()).collect::<Vec<_>>())
+    .bind(chunk.iter().map(|p| p.information.as_str()).collect::<Vec<_>>())
+    .bind(&claim_of)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != chunk.len() as u64 {
+        let mine: HashSet<Uuid> = ids.iter().copied().collect();
+        let existing: Vec<(String, Uuid)> =
+            sqlx::query_as("select bank_ref, payment_id from payment where bank_ref = any($1)")
+                .bind(
+                    chunk
+                        .iter()
+                        .map(|p| p.bank_ref.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+        let taken: HashSet<&str> = existing
+            .iter()
+            .filter(|(_, id)| !mine.contains(id))
+            .map(|(r, _)| r.as_str())
+            .collect();
+        let seen_twice = chunk
+            .iter()
+            .zip(&ids)
+            .find(|(p, _)| taken.contains(p.bank_ref.as_str()))
+            .map(|(p, _)| p);
+        let line = seen_twice.map_or(0, |p| p.line);
+        return Err(ImportError::Invalid(FileError::at(
+            line,
+            "samma betalning (bankens referens) förekommer två gånger i filen.".to_string(),
+        )));
+    }
+    let mut entries = Vec::with_capacity(chunk.len());
+    let mut events: Vec<(Uuid, serde_json::Value)> = Vec::new();
+    let mut claims = Vec::new();
+    for ((p, id), claim) in chunk.iter().zip(&ids).zip(&claim_of) {
+        let pay = Dims::payment(*id);
+        let memo = if p.reference.is_empty() {
+            format!("Inbetalning {}", p.payer_name)
+        } else {
+            format!("Inbetalning ref {}", p.reference)
+        };
+        out.count += 1;
+        out.total += p.signed();
+        entries.push(match (p.kind, claim) {
+            (PaymentKind::Payment, Some(c)) => {
+                out.matched += 1;
+                claims.push(*c);
+                events.push((
+                    *c,
+                    serde_json::json!({"payment_id": id, "amount": p.amount, "booked_on": p.booked_on, "match": "ocr"}),
+                ));
+                Entry::new("payment_in", memo)
+                    .debit(Account::Bank, p.amount, pay)
+                    .credit(Account::ClaimPayments, p.amount, Dims::claim(*c).with_payment(*id))
+            }
+            (PaymentKind::Payment, None) => {
+                out.unmatched += 1;
+                Entry::new("payment_in", memo)
+                    .debit(Account::Bank, p.amount, pay)
+                    .credit(Account::Unmatched, p.amount, pay)
+            }
+            (PaymentKind::Deduction, _) => {
+                out.unmatched += 1;
+                Entry::new("deduction", format!("Avdrag {}", p.reference))
+                    .debit(Account::Unmatched, p.amount, pay)
+                    .credit(Account::Bank, p.amount, pay)
+            }
+        });
+    }
+    ledger::post(tx, &entries, now, today, user).await?;
+    if !events.is_empty() {
+        sqlx::query(
+            "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail)
+             select c, $3, $4, 'payment_received', $5, d from unnest($1::uuid[], $2::jsonb[]) as t(c, d)",
+        )
+        .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.1.clone()).collect::<Vec<_>>())
+        .bind(now)
+        .bind(today)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    }
+    claims.sort();
+    claims.dedup();
+    let report = ledger::sync_claims(tx, &claims, params, today, now, user).await?;
+    out.paid_claims += report.paid.len();
+    out.overpaid_claims += report.overpaid.len();
+    Ok(())
+}
