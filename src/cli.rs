@@ -15,7 +15,7 @@ use crate::{
     domain::ids::IdNumber,
     engine,
     mail::Mailer,
-    parameters, startup,
+    parameters, payments, startup,
     state::AppState,
 };
 
@@ -64,6 +64,11 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Import a bank file (camt.054 or BgMax, detected from the content): all of it or nothing.
+    ImportBankFile { file: std::path::PathBuf },
+    /// Verify the ledger: every entry balances, the total is zero, and every claim's books
+    /// equal its statement. Exits non-zero and says where if not.
+    CheckLedger,
     /// Create an admin account; the password is read from standard input.
     CreateAdmin {
         #[arg(long)]
@@ -127,8 +132,17 @@ async fn run(cli: Cli) -> Result<()> {
                 let state = AppState::new(db, cfg, mailer);
                 let r = engine::tick(&state, today).await?;
                 println!(
-                    "tick {today}: {} steps, {} letters dispatched, {} blocked",
-                    r.steps, r.dispatched, r.blocked
+                    "tick {today}: {} steps, {} letters dispatched, {} blocked, {} settlements, {} notices{}",
+                    r.steps,
+                    r.dispatched,
+                    r.blocked,
+                    r.settlements,
+                    r.notices,
+                    if r.gated {
+                        " (escalations held: the previous bank day has no bank file yet)"
+                    } else {
+                        ""
+                    }
                 );
                 Ok(())
             })
@@ -198,6 +212,59 @@ async fn run(cli: Cli) -> Result<()> {
                 let interest = calculator::compute(&params, &request)?;
                 print!("{}", calculator::report(&interest));
                 Ok(())
+            })
+            .await
+        }
+        Command::ImportBankFile { file } => {
+            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            with_database(&config, |db| async move {
+                let r = payments::import::import_file(
+                    &db,
+                    &file,
+                    &name,
+                    None,
+                    chrono::Utc::now(),
+                    today,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                println!(
+                    "{name}: {} {} payments, {} in total; {} matched by OCR, {} unmatched; {} claims paid in full, {} overpaid",
+                    r.count,
+                    r.format.label(),
+                    r.total,
+                    r.matched,
+                    r.unmatched,
+                    r.paid_claims,
+                    r.overpaid_claims
+                );
+                Ok(())
+            })
+            .await
+        }
+        Command::CheckLedger => {
+            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            with_database(&config, |db| async move {
+                let mut conn = db.acquire().await?;
+                let params = parameters::load(&mut conn).await?;
+                let (problems, summary) =
+                    payments::ledger::check(&mut conn, &params, today).await?;
+                if problems.is_empty() {
+                    println!(
+                        "ledger ok: {} entries, {} lines balance and sum to zero; {} claims agree with their statements",
+                        summary.entries, summary.lines, summary.claims
+                    );
+                    Ok(())
+                } else {
+                    for p in &problems {
+                        eprintln!("{}", p.0);
+                    }
+                    bail!("the ledger has {} problem(s)", problems.len())
+                }
             })
             .await
         }

@@ -44,6 +44,9 @@ pub struct Config {
     pub login_window: Duration,
     /// Where letters for debtors without e-mail are handed to the print house (a hot folder).
     pub print_dir: PathBuf,
+    /// Escalation letters wait until the previous bank day's payments are imported (product.md
+    /// §2). On by default, off in demo mode; `FORDRA_FRESHNESS_GATE` overrides.
+    pub freshness_gate: bool,
     pub identity: Identity,
 }
 
@@ -54,6 +57,8 @@ pub struct Identity {
     pub org_nr: String,
     pub bankgiro: String,
     pub iban: String,
+    /// BIC of the bank holding `iban` (the debtor agent in payout files).
+    pub bic: String,
     pub licence: String,
     pub address: String,
     pub phone: String,
@@ -103,6 +108,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "FORDRA_BANKID_CERT_PASSWORD",
     "FORDRA_BANKGIRO",
     "FORDRA_IBAN",
+    "FORDRA_BIC",
     "FORDRA_ORG_NR",
     "FORDRA_COMPANY_NAME",
     "FORDRA_FI_LICENCE",
@@ -179,7 +185,12 @@ impl Config {
         let print_dir = get("FORDRA_PRINT_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("print"));
+        let freshness_gate = match get("FORDRA_FRESHNESS_GATE").as_deref() {
+            None => !demo,
+            Some(v) => parse_on_off("FORDRA_FRESHNESS_GATE", v)?,
+        };
         Ok(Config {
+            freshness_gate,
             database_url,
             data_dir,
             demo,
@@ -198,6 +209,7 @@ impl Config {
                 org_nr: get("FORDRA_ORG_NR").unwrap_or_else(|| "559123-4561".into()),
                 bankgiro: get("FORDRA_BANKGIRO").unwrap_or_else(|| "991-2346".into()),
                 iban: get("FORDRA_IBAN").unwrap_or_else(|| "SE4550000000058398257466".into()),
+                bic: get("FORDRA_BIC").unwrap_or_else(|| "ESSESESS".into()),
                 licence: get("FORDRA_FI_LICENCE").unwrap_or_else(|| {
                     "Tillstånd för inkassoverksamhet från Finansinspektionen".into()
                 }),

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(claims::import::router())
         .merge(verify::router())
         .merge(creditors::router())
+        .merge(crate::payments::web::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(web::assets::serve))

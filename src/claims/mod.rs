@@ -317,18 +317,26 @@ pub async fn fees(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<F
         .collect())
 }
 
+/// Money movements of a claim: matched payments (by booking date) and capital reductions.
 pub async fn movements(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<Movement>> {
-    let rows: Vec<(Decimal, NaiveDate)> = sqlx::query_as(
-        "select amount, on_date from capital_reduction where claim_id = $1 order by on_date",
+    let rows: Vec<(bool, Decimal, NaiveDate)> = sqlx::query_as(
+        "select false, amount, on_date from capital_reduction where claim_id = $1
+         union all
+         select true, amount, booked_on from payment where claim_id = $1 and kind = 'payment'
+         order by 3",
     )
     .bind(claim_id)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(a, d)| Movement::CapitalReduction {
-            on: d,
-            amount: Sek::from_decimal(a),
+        .map(|(is_payment, a, d)| {
+            let amount = Sek::from_decimal(a);
+            if is_payment {
+                Movement::Payment { booked: d, amount }
+            } else {
+                Movement::CapitalReduction { on: d, amount }
+            }
         })
         .collect())
 }

@@ -22,6 +22,7 @@ use super::{
 use crate::{
     auth::audit,
     backoffice::STAFF,
+    domain::fees::FeeKind,
     domain::{
         fees::LetterKind,
         interest::Segment,
@@ -496,6 +497,21 @@ impl EventRow {
             ),
             "credit" => format!("Kreditering {} den {}", amount(), d("on_date")),
             "paid" => "Betald i sin helhet".into(),
+            "payment_received" => format!(
+                "Betalning {} bokförd {} ({})",
+                amount(),
+                d("booked_on"),
+                if d("match") == "manual" {
+                    "kopplad för hand av Fordra"
+                } else {
+                    "OCR"
+                }
+            ),
+            "fee_cancelled" => format!(
+                "Avgiften {} togs bort: fordran var betald innan brevet skickades",
+                FeeKind::parse(&d("kind")).map_or("", |k| k.label())
+            ),
+            "overpaid" => format!("Överbetalning {}: återbetalas till betalaren", amount()),
             "flag_set" => format!("Fordra markerade: {}", flag_label(&d("flag"))),
             "flag_cleared" => format!("Fordra tog bort markeringen: {}", flag_label(&d("flag"))),
             "address_verified" => "Adressen kontrollerad av Fordra".into(),
@@ -536,6 +552,7 @@ struct ClaimPage {
     events: Vec<EventRow>,
     planned: Vec<Planned>,
     blocked: Option<&'static str>,
+    books: crate::payments::ledger::ClaimBooks,
     bankgiro: String,
     staff: bool,
     base: &'static str,
@@ -547,6 +564,10 @@ struct ClaimPage {
 }
 
 impl ClaimPage {
+    fn to_fees(&self, a: &crate::domain::statement::Allocation) -> Sek {
+        a.to_fees.iter().copied().sum()
+    }
+
     fn is_open(&self) -> bool {
         !self.c.state().is_terminal()
     }
@@ -631,8 +652,13 @@ async fn claim_page(
     .bind(rec.claim_id)
     .fetch_all(&mut *conn)
     .await?;
+    let books = crate::payments::ledger::claim_books(&mut conn, &[rec.claim_id])
+        .await?
+        .remove(&rec.claim_id)
+        .unwrap_or_default();
     Ok(ClaimPage {
         layout: ctx.layout(),
+        books,
         fees: s.fees.iter().filter(|f| !f.cancelled).cloned().collect(),
         segments: s.current_segments.clone(),
         s,
@@ -809,31 +835,23 @@ async fn creditor_action(
             .bind(user.id)
             .execute(&mut *tx)
             .await?;
-            let after = super::load_statement(&mut tx, &rec, &params, today).await?;
+            // Payments already allocated may now split differently (less interest ran).
+            let report = crate::payments::ledger::sync_claims(
+                &mut tx,
+                &[rec.claim_id],
+                &params,
+                today,
+                now,
+                Some(user.id),
+            )
+            .await?;
             let label = if kind == "credit" {
                 "Krediteringen"
             } else {
                 "Direktbetalningen"
             };
             let mut message = format!("{label} på {amount} är registrerad.");
-            if after.balance.is_zero() {
-                sqlx::query(
-                    "update claim set state = 'paid', next_action_on = null where claim_id = $1",
-                )
-                .bind(rec.claim_id)
-                .execute(&mut *tx)
-                .await?;
-                super::add_event(
-                    &mut tx,
-                    rec.claim_id,
-                    now,
-                    today,
-                    "paid",
-                    Some(user.id),
-                    json!({}),
-                    None,
-                )
-                .await?;
+            if !report.paid.is_empty() {
                 message.push_str(" Fordran är nu helt betald.");
             }
             (

@@ -34,26 +34,75 @@ pub struct TickReport {
     pub steps: u64,
     pub dispatched: u64,
     pub blocked: u64,
+    /// Escalations held by the payment freshness gate (the previous bank day not covered).
+    pub gated: bool,
+    pub settlements: usize,
+    pub notices: u64,
 }
 
-/// One engine pass for `today`.
+/// One engine pass for `today`: lifecycle steps, letters, due creditor settlements, notices.
 pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     let mut report = advance(state, today).await?;
     report.dispatched = outbox::deliver(state, today).await?;
+    report.settlements = settle(state, today).await?;
+    report.notices = crate::mail::deliver_queue(
+        &state.db,
+        &state.mailer,
+        &state.config.mail_from,
+        state.clock.now(),
+    )
+    .await?;
     Ok(report)
+}
+
+async fn settle(state: &AppState, today: NaiveDate) -> Result<usize> {
+    let mut tx = state.db.begin().await?;
+    let params = parameters::load(&mut tx).await?;
+    let r =
+        crate::payments::settlement::run(&mut tx, &params, today, state.clock.now(), None, false)
+            .await?;
+    tx.commit().await?;
+    Ok(r.settlements.len())
+}
+
+/// Whether escalation letters may go out on `today`: the previous bank day is covered by an
+/// imported bank file or marked by an admin as a day without file.
+pub async fn freshness_open(conn: &mut sqlx::PgConnection, today: NaiveDate) -> sqlx::Result<bool> {
+    let day = previous_bank_day(today);
+    sqlx::query_scalar("select exists (select 1 from bank_day where day = $1)")
+        .bind(day)
+        .fetch_one(conn)
+        .await
+}
+
+/// The last bank day before `today`.
+pub fn previous_bank_day(today: NaiveDate) -> NaiveDate {
+    let mut d = today - chrono::Duration::days(1);
+    while !crate::domain::calendar::is_bank_day(d) {
+        d -= chrono::Duration::days(1);
+    }
+    d
 }
 
 /// Takes every claim due on `today` through `lifecycle::next_step`, batch by batch.
 pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     let mut report = TickReport::default();
-    let params = {
+    let (params, open) = {
         let mut conn = state.db.acquire().await?;
-        parameters::load(&mut conn).await?
+        let open = !state.config.freshness_gate || freshness_open(&mut conn, today).await?;
+        (parameters::load(&mut conn).await?, open)
+    };
+    report.gated = !open;
+    // While the gate is closed only reminders go out; escalations stay due for the next pass.
+    let gate = if open {
+        ""
+    } else {
+        " and c.state = 'registered' and c.start_with = 'reminder'"
     };
     loop {
         let mut tx = state.db.begin().await?;
         let batch: Vec<ClaimRecord> = sqlx::query_as(&format!(
-            "{} where c.next_action_on <= $1 order by c.next_action_on, c.case_number limit $2 for update of c skip locked",
+            "{} where c.next_action_on <= $1{gate} order by c.next_action_on, c.case_number limit $2 for update of c skip locked",
             claims::SELECT
         ))
         .bind(today)

@@ -150,13 +150,14 @@ fn chrono_tz_stockholm() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(3600).expect("valid offset")
 }
 
-/// First pass: validates everything and checks no payment was imported before. Returns the
-/// summary and the file's hash.
+/// First pass: validates everything and finds the first payment imported before. Returns the
+/// summary, the file's hash and that duplicate (reported after the whole-file checks).
 async fn validate(
     conn: &mut PgConnection,
     path: &Path,
-) -> Result<(Format, super::Summary, Vec<u8>), ImportError> {
+) -> Result<(Format, super::Summary, Vec<u8>, Option<String>), ImportError> {
     let (mut source, format, hash) = open_file(path)?;
+    let mut duplicate = None;
     loop {
         let chunk = next_chunk(source.as_mut())?;
         if chunk.is_empty() {
@@ -179,19 +180,21 @@ async fn validate(
         .bind(&refs)
         .fetch_optional(&mut *conn)
         .await?;
-        if let Some((bank_ref, file)) = dup {
+        if let Some((bank_ref, file)) = dup
+            && duplicate.is_none()
+        {
             let line = chunk
                 .iter()
                 .find(|p| p.bank_ref == bank_ref)
                 .map_or(0, |p| p.line);
-            return Err(ImportError::Duplicate(format!(
+            duplicate = Some(format!(
                 "Rad {line}: betalningen är redan inläst från filen {file} (bankens referens {}). Ingenting lästes in.",
                 bank_ref.trim_start_matches("camt:")
-            )));
+            ));
         }
     }
     let summary = source.summary().clone();
-    Ok((format, summary, digest(&hash)))
+    Ok((format, summary, digest(&hash), duplicate))
 }
 
 /// Imports the bank file at `path`: everything or nothing.
@@ -204,8 +207,11 @@ pub async fn import_file(
     today: NaiveDate,
 ) -> Result<Imported, ImportError> {
     let mut conn = db.acquire().await?;
-    let (format, summary, sha) = validate(&mut conn, path).await?;
+    let (format, summary, sha, duplicate) = validate(&mut conn, path).await?;
     if let Some(msg) = already_imported(&mut conn, &sha, summary.message_id.as_deref()).await? {
+        return Err(ImportError::Duplicate(msg));
+    }
+    if let Some(msg) = duplicate {
         return Err(ImportError::Duplicate(msg));
     }
     let params = parameters::load(&mut conn).await?;

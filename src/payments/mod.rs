@@ -7,7 +7,9 @@ pub mod camt054;
 pub mod import;
 pub mod ledger;
 pub mod pain001;
+pub mod settlement;
 pub mod simulator;
+pub mod web;
 
 use std::{collections::BTreeSet, fmt, io::BufRead};
 

@@ -120,6 +120,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         Role::Creditor => &[
             ("/borgenar", "Översikt"),
             ("/borgenar/krav", "Fordringar"),
+            ("/borgenar/avrakningar", "Avräkningar"),
             ("/borgenar/anvandare", "Användare"),
         ],
         Role::Partner => &[("/partner", "Översikt")],
@@ -127,6 +128,8 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin", "Back office"),
             ("/admin/borgenarer", "Borgenärer"),
             ("/admin/krav", "Ärenden"),
+            ("/admin/betalningar", "Betalningar"),
+            ("/admin/avrakningar", "Avräkningar"),
             ("/admin/e-post", "Utgående e-post"),
         ],
     };

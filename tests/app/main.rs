@@ -8,5 +8,6 @@ mod engine;
 mod foundation;
 mod harness;
 mod onboarding;
+mod payments;
 mod serve;
 mod smtp;

@@ -1,0 +1,1082 @@
+//! Creditor settlements (avräkningar), refunds, and payout batches.
+//!
+//! A settlement moves each claim's collected capital from `creditor_payable` to
+//! `settlement_payable` and creates one payout to the creditor's payout account in effect that
+//! day. Refunds (overpayments, unmatched money) are payouts too. Payouts wait until an admin
+//! gathers them into a batch; a payout row gets its batch once (`where batch_id is null`), so it
+//! is never in two batches. A batch over the configured amount needs a second, different admin.
+//! Exporting writes pain.001; marking the batch executed books the money out of the bank account.
+
+use anyhow::{Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde_json::json;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use super::{
+    ledger::{self, Account, Dims, Entry},
+    pain001,
+};
+use crate::{
+    auth::audit,
+    config::Identity,
+    domain::{bank_account, calendar::add_bank_days, money::Sek, ocr},
+    parameters::Parameters,
+};
+
+/// Where a payout goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub account: pain001::Account,
+}
+
+impl Destination {
+    pub fn kind(&self) -> &'static str {
+        match self.account {
+            pain001::Account::Bankgiro(_) => "bankgiro",
+            pain001::Account::BankAccount { .. } => "bank_account",
+            pain001::Account::Iban(_) => "iban",
+        }
+    }
+
+    pub fn number(&self) -> String {
+        match &self.account {
+            pain001::Account::Bankgiro(bg) => bg.clone(),
+            pain001::Account::BankAccount { account, .. } => account.clone(),
+            pain001::Account::Iban(iban) => iban.clone(),
+        }
+    }
+
+    pub fn clearing(&self) -> Option<String> {
+        match &self.account {
+            pain001::Account::BankAccount { clearing, .. } => Some(clearing.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn display(&self) -> String {
+        display_account(self.kind(), &self.number(), self.clearing().as_deref())
+    }
+
+    fn from_row(kind: &str, number: &str, clearing: Option<&str>) -> Option<Destination> {
+        Some(Destination {
+            account: match kind {
+                "bankgiro" => pain001::Account::Bankgiro(digits(number)),
+                "bank_account" => pain001::Account::BankAccount {
+                    clearing: clearing?.to_string(),
+                    account: number.to_string(),
+                },
+                "iban" => pain001::Account::Iban(number.to_string()),
+                _ => return None,
+            },
+        })
+    }
+
+    /// A bankgiro number as typed (validated).
+    pub fn bankgiro(input: &str) -> Result<Destination, String> {
+        let bg = ocr::validate_bankgiro(input).map_err(|e| e.to_string())?;
+        Ok(Destination {
+            account: pain001::Account::Bankgiro(digits(&bg)),
+        })
+    }
+
+    /// Clearing and account number as typed (validated).
+    pub fn bank_account(clearing: &str, account: &str) -> Result<Destination, String> {
+        let a = bank_account::validate(clearing, account).map_err(|e| e.to_string())?;
+        Ok(Destination {
+            account: pain001::Account::BankAccount {
+                clearing: a.clearing,
+                account: a.account,
+            },
+        })
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+pub fn display_account(kind: &str, number: &str, clearing: Option<&str>) -> String {
+    match kind {
+        "bankgiro" => {
+            let d = digits(number);
+            let split = d.len().saturating_sub(4);
+            format!("Bankgiro {}-{}", &d[..split], &d[split..])
+        }
+        "bank_account" => format!("Konto {}-{}", clearing.unwrap_or(""), number),
+        _ => format!("IBAN {number}"),
+    }
+}
+
+/// The creditor's payout account in effect on `day`.
+pub async fn payout_account(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    day: NaiveDate,
+) -> sqlx::Result<Option<(Destination, NaiveDate)>> {
+    let row: Option<(
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        NaiveDate,
+    )> = sqlx::query_as(
+        "select kind, bankgiro, clearing, account, effective_from from payout_account
+             where creditor_id = $1 and effective_from <= $2 order by effective_from desc limit 1",
+    )
+    .bind(creditor_id)
+    .bind(day)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((kind, bg, clearing, account, from)) = row {
+        let number = if kind == "bankgiro" { bg } else { account };
+        return Ok(number
+            .and_then(|n| Destination::from_row(&kind, &n, clearing.as_deref()))
+            .map(|d| (d, from)));
+    }
+    // The account given at sign-up, before any change was made.
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "select payout_bankgiro, payout_clearing, payout_account from creditor where creditor_id = $1",
+    )
+    .bind(creditor_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let epoch = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
+    Ok(match row {
+        Some((Some(bg), _, _)) => Destination::from_row("bankgiro", &bg, None).map(|d| (d, epoch)),
+        Some((None, Some(c), Some(a))) => {
+            Destination::from_row("bank_account", &a, Some(&c)).map(|d| (d, epoch))
+        }
+        _ => None,
+    })
+}
+
+/// A pending change (taking effect after `today`), if any.
+pub async fn pending_account(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    today: NaiveDate,
+) -> sqlx::Result<Option<(Destination, NaiveDate)>> {
+    let row: Option<(
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        NaiveDate,
+    )> = sqlx::query_as(
+        "select kind, bankgiro, clearing, account, effective_from from payout_account
+             where creditor_id = $1 and effective_from > $2 order by effective_from desc limit 1",
+    )
+    .bind(creditor_id)
+    .bind(today)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|(kind, bg, clearing, account, from)| {
+        let number = if kind == "bankgiro" { bg } else { account };
+        number
+            .and_then(|n| Destination::from_row(&kind, &n, clearing.as_deref()))
+            .map(|d| (d, from))
+    }))
+}
+
+/// Registers a new payout account; it takes effect after the rule's number of bank days (a
+/// hijacked login cannot redirect money that is about to be paid out). Returns that date.
+pub async fn change_payout_account(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    dest: &Destination,
+    params: &Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<NaiveDate> {
+    let rules = params.book.in_force(today);
+    let from = add_bank_days(today, rules.payout_account_delay_bank_days);
+    // Keep the account in use until then, even if it was only on the creditor row.
+    if let Some((current, since)) = payout_account(conn, creditor_id, today).await?
+        && since == NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date")
+    {
+        insert_account(conn, creditor_id, &current, since, now, None).await?;
+    }
+    // A second change before the first took effect replaces it.
+    sqlx::query("delete from payout_account where creditor_id = $1 and effective_from > $2")
+        .bind(creditor_id)
+        .bind(today)
+        .execute(&mut *conn)
+        .await?;
+    insert_account(conn, creditor_id, dest, from, now, Some(user)).await?;
+    audit(
+        conn,
+        now,
+        Some(user),
+        "payout_account_changed",
+        Some(&creditor_id.to_string()),
+        json!({"account": dest.display(), "effective_from": from}),
+        Some(ip),
+    )
+    .await?;
+    Ok(from)
+}
+
+async fn insert_account(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    dest: &Destination,
+    from: NaiveDate,
+    now: DateTime<Utc>,
+    user: Option<Uuid>,
+) -> sqlx::Result<()> {
+    let (bg, clearing, account) = match &dest.account {
+        pain001::Account::Bankgiro(bg) => (Some(bg.clone()), None, None),
+        pain001::Account::BankAccount { clearing, account } => {
+            (None, Some(clearing.clone()), Some(account.clone()))
+        }
+        pain001::Account::Iban(iban) => (None, None, Some(iban.clone())),
+    };
+    sqlx::query(
+        "insert into payout_account (payout_account_id, creditor_id, kind, bankgiro, clearing, account, effective_from, created_at, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (creditor_id, effective_from) do nothing",
+    )
+    .bind(Uuid::new_v4())
+    .bind(creditor_id)
+    .bind(if bg.is_some() { "bankgiro" } else { "bank_account" })
+    .bind(bg)
+    .bind(clearing)
+    .bind(account)
+    .bind(from)
+    .bind(now)
+    .bind(user)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub settlements: Vec<Uuid>,
+    pub total: Sek,
+    /// Creditors with money to settle but no payout account.
+    pub without_account: Vec<String>,
+}
+
+/// Settles every creditor with collected capital: all of them when `force` (an admin's
+/// "settle now"), else those whose last settlement is at least the interval old.
+pub async fn run(
+    conn: &mut PgConnection,
+    params: &Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Option<Uuid>,
+    force: bool,
+) -> Result<RunReport> {
+    sqlx::query("select pg_advisory_xact_lock(7302502)")
+        .execute(&mut *conn)
+        .await?;
+    let interval = i64::from(params.book.in_force(today).settlement_interval_days);
+    let due: Vec<(Uuid, String)> = sqlx::query_as(
+        "select cr.creditor_id, cr.name from creditor cr
+         where (select sum(amount) from journal_line l where l.account = 'creditor_payable' and l.creditor_id = cr.creditor_id) < 0
+           and ($1 or not exists (select 1 from settlement s where s.creditor_id = cr.creditor_id and s.created_on > $2::date - $3::int))
+         order by cr.name",
+    )
+    .bind(force)
+    .bind(today)
+    .bind(interval as i32)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut report = RunReport::default();
+    for (creditor_id, name) in due {
+        let Some((dest, _)) = payout_account(conn, creditor_id, today).await? else {
+            report.without_account.push(name);
+            continue;
+        };
+        let lines: Vec<(Uuid, Decimal)> = sqlx::query_as(
+            "select claim_id, -sum(amount) from journal_line where account = 'creditor_payable' and creditor_id = $1
+             group by claim_id having sum(amount) <> 0 order by claim_id",
+        )
+        .bind(creditor_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let total: Sek = lines.iter().map(|(_, a)| Sek::from_decimal(*a)).sum();
+        if !total.is_positive() {
+            continue;
+        }
+        let settlement_id = Uuid::new_v4();
+        let number: i64 = sqlx::query_scalar(
+            "insert into settlement (settlement_id, creditor_id, period_to, created_on, created_at, created_by, capital, total)
+             values ($1, $2, $3, $3, $4, $5, $6, $6) returning number",
+        )
+        .bind(settlement_id)
+        .bind(creditor_id)
+        .bind(today)
+        .bind(now)
+        .bind(user)
+        .bind(total.amount())
+        .fetch_one(&mut *conn)
+        .await?;
+        sqlx::query(
+            "insert into settlement_line (settlement_id, claim_id, capital)
+             select $1, c, a from unnest($2::uuid[], $3::numeric[]) as t(c, a)",
+        )
+        .bind(settlement_id)
+        .bind(lines.iter().map(|l| l.0).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.1).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
+        let mut entry = Entry::new("settlement", format!("Avräkning {number} {name}"));
+        for (claim, amount) in &lines {
+            entry = entry.debit(
+                Account::CreditorPayable,
+                Sek::from_decimal(*amount),
+                Dims::claim(*claim).with_creditor(creditor_id),
+            );
+        }
+        entry = entry.credit(
+            Account::SettlementPayable,
+            total,
+            Dims::default()
+                .with_creditor(creditor_id)
+                .with_settlement(settlement_id),
+        );
+        ledger::post(conn, &[entry], now, today, user).await?;
+        insert_payout(
+            conn,
+            "settlement",
+            Some(settlement_id),
+            None,
+            None,
+            total,
+            &name,
+            &dest,
+            &format!("Avräkning {number} från Fordra"),
+            now,
+        )
+        .await?;
+        report.total += total;
+        report.settlements.push(settlement_id);
+    }
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_payout(
+    conn: &mut PgConnection,
+    kind: &str,
+    settlement: Option<Uuid>,
+    claim: Option<Uuid>,
+    payment: Option<Uuid>,
+    amount: Sek,
+    payee: &str,
+    dest: &Destination,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into payout (payout_id, kind, settlement_id, claim_id, payment_id, amount, payee_name, account_kind, account, clearing, reference, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(id)
+    .bind(kind)
+    .bind(settlement)
+    .bind(claim)
+    .bind(payment)
+    .bind(amount.amount())
+    .bind(payee)
+    .bind(dest.kind())
+    .bind(dest.number())
+    .bind(dest.clearing())
+    .bind(reference)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Money owed back on a claim and not yet in a payout.
+pub async fn refund_available(conn: &mut PgConnection, claim_id: Uuid) -> Result<Sek> {
+    let books = ledger::claim_books(conn, &[claim_id]).await?;
+    let owed = books
+        .get(&claim_id)
+        .map(|b| b.refund_owed())
+        .unwrap_or_default();
+    let pending: Option<Decimal> = sqlx::query_scalar(
+        "select sum(p.amount) from payout p left join payout_batch b using (batch_id)
+         where p.kind = 'refund' and p.claim_id = $1 and (b.state is null or b.state <> 'executed')",
+    )
+    .bind(claim_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(owed - Sek::from_decimal(pending.unwrap_or_default()))
+}
+
+/// Pays back a claim's overpayment to `dest`.
+#[allow(clippy::too_many_arguments)]
+pub async fn refund_claim(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    dest: &Destination,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Sek> {
+    sqlx::query("select 1 from claim where claim_id = $1 for update")
+        .bind(claim_id)
+        .execute(&mut *conn)
+        .await?;
+    let amount = refund_available(conn, claim_id).await?;
+    if !amount.is_positive() {
+        bail!("Det finns inget att återbetala på ärendet.");
+    }
+    let (case_number, name): (i64, String) =
+        sqlx::query_as("select case_number, debtor_name from claim where claim_id = $1")
+            .bind(claim_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let payout = insert_payout(
+        conn,
+        "refund",
+        None,
+        Some(claim_id),
+        None,
+        amount,
+        &name,
+        dest,
+        &format!("Återbetalning ärende {case_number}"),
+        now,
+    )
+    .await?;
+    audit(
+        conn,
+        now,
+        Some(user),
+        "refund_created",
+        Some(&claim_id.to_string()),
+        json!({"payout_id": payout, "amount": amount, "account": dest.display()}),
+        Some(ip),
+    )
+    .await?;
+    Ok(amount)
+}
+
+/// Gives unmatched money back to the payer.
+pub async fn refund_unmatched(
+    conn: &mut PgConnection,
+    payment_id: Uuid,
+    dest: &Destination,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Sek> {
+    let row: Option<(String, Option<Uuid>, bool, String)> = sqlx::query_as(
+        "select payer_name, claim_id, refunded, kind from payment where payment_id = $1 for update",
+    )
+    .bind(payment_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((payer, None, false, kind)) = row else {
+        bail!("Betalningen är redan kopplad eller återbetald.");
+    };
+    if kind != "payment" {
+        bail!("Ett avdrag kan inte återbetalas.");
+    }
+    let balance: Option<Decimal> = sqlx::query_scalar(
+        "select -sum(amount) from journal_line where account = 'unmatched' and payment_id = $1",
+    )
+    .bind(payment_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let amount = Sek::from_decimal(balance.unwrap_or_default());
+    if !amount.is_positive() {
+        bail!("Det finns inga omatchade pengar kvar på betalningen.");
+    }
+    let pay = Dims::payment(payment_id);
+    let entry = Entry::new("refund_unmatched", format!("Återbetalning till {payer}"))
+        .debit(Account::Unmatched, amount, pay)
+        .credit(Account::RefundPayable, amount, pay);
+    ledger::post(conn, &[entry], now, today, Some(user)).await?;
+    sqlx::query("update payment set refunded = true where payment_id = $1")
+        .bind(payment_id)
+        .execute(&mut *conn)
+        .await?;
+    let payout = insert_payout(
+        conn,
+        "refund",
+        None,
+        None,
+        Some(payment_id),
+        amount,
+        if payer.is_empty() { "Betalare" } else { &payer },
+        dest,
+        "Återbetalning av inbetalning",
+        now,
+    )
+    .await?;
+    audit(
+        conn,
+        now,
+        Some(user),
+        "refund_created",
+        Some(&payment_id.to_string()),
+        json!({"payout_id": payout, "amount": amount, "account": dest.display()}),
+        Some(ip),
+    )
+    .await?;
+    Ok(amount)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Batch {
+    pub batch_id: Uuid,
+    pub number: i64,
+    pub created_at: DateTime<Utc>,
+    pub payout_count: i32,
+    pub total: Decimal,
+    pub needs_two: bool,
+    pub state: String,
+    pub approved_by: Option<Uuid>,
+    pub approver: Option<String>,
+    pub second_approved_by: Option<Uuid>,
+    pub second_approver: Option<String>,
+    pub message_id: Option<String>,
+    pub exported_at: Option<DateTime<Utc>>,
+    pub executed_at: Option<DateTime<Utc>>,
+    pub execution_date: Option<NaiveDate>,
+}
+
+pub const BATCH_SELECT: &str = "select b.batch_id, b.number, b.created_at, b.payout_count, b.total, b.needs_two, b.state,
+        b.approved_by, u1.email as approver, b.second_approved_by, u2.email as second_approver, b.message_id,
+        b.exported_at, b.executed_at, b.execution_date
+    from payout_batch b left join app_user u1 on u1.user_id = b.approved_by
+        left join app_user u2 on u2.user_id = b.second_approved_by";
+
+pub fn state_label(state: &str) -> &'static str {
+    match state {
+        "draft" => "Väntar på godkännande",
+        "approved" => "Godkänd, ej exporterad",
+        "exported" => "Exporterad till banken",
+        "executed" => "Utförd",
+        _ => "Okänd",
+    }
+}
+
+/// Gathers every payout not yet in a batch into a new batch.
+pub async fn create_batch(
+    conn: &mut PgConnection,
+    params: &Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Option<Uuid>> {
+    sqlx::query("select pg_advisory_xact_lock(7302503)")
+        .execute(&mut *conn)
+        .await?;
+    let open: Vec<(Uuid, Decimal)> = sqlx::query_as(
+        "select payout_id, amount from payout where batch_id is null order by created_at for update",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if open.is_empty() {
+        return Ok(None);
+    }
+    let total: Sek = open.iter().map(|p| Sek::from_decimal(p.1)).sum();
+    let needs_two = total > params.book.in_force(today).payout_dual_approval_over;
+    let batch_id = Uuid::new_v4();
+    sqlx::query(
+        "insert into payout_batch (batch_id, created_at, created_by, payout_count, total, needs_two, state)
+         values ($1, $2, $3, $4, $5, $6, 'draft')",
+    )
+    .bind(batch_id)
+    .bind(now)
+    .bind(user)
+    .bind(open.len() as i32)
+    .bind(total.amount())
+    .bind(needs_two)
+    .execute(&mut *conn)
+    .await?;
+    let moved = sqlx::query(
+        "update payout set batch_id = $1 where payout_id = any($2) and batch_id is null",
+    )
+    .bind(batch_id)
+    .bind(open.iter().map(|p| p.0).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() != open.len() as u64 {
+        bail!("a payout was taken by another batch meanwhile");
+    }
+    audit(
+        conn,
+        now,
+        Some(user),
+        "payout_batch_created",
+        Some(&batch_id.to_string()),
+        json!({"payouts": open.len(), "total": total, "needs_two": needs_two}),
+        Some(ip),
+    )
+    .await?;
+    Ok(Some(batch_id))
+}
+
+pub async fn find_batch(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result<Option<Batch>> {
+    sqlx::query_as(&format!("{BATCH_SELECT} where b.batch_id = $1"))
+        .bind(batch_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Approves a draft batch. Returns a message for the admin, or why it cannot be done.
+pub async fn approve(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Result<&'static str, &'static str>> {
+    let Some(b) = find_batch_locked(conn, batch_id).await? else {
+        return Ok(Err("Uppdraget finns inte."));
+    };
+    if b.state != "draft" {
+        return Ok(Err("Uppdraget är redan godkänt."));
+    }
+    let message = match b.approved_by {
+        None => {
+            let state = if b.needs_two { "draft" } else { "approved" };
+            sqlx::query("update payout_batch set approved_by = $2, approved_at = $3, state = $4 where batch_id = $1")
+                .bind(batch_id)
+                .bind(user)
+                .bind(now)
+                .bind(state)
+                .execute(&mut *conn)
+                .await?;
+            if b.needs_two {
+                "Godkänt. Uppdraget är över beloppsgränsen och behöver även godkännas av en annan administratör."
+            } else {
+                "Uppdraget är godkänt och kan exporteras."
+            }
+        }
+        Some(first) if first == user => {
+            return Ok(Err(
+                "Du har redan godkänt uppdraget. En annan administratör måste göra det andra godkännandet.",
+            ));
+        }
+        Some(_) => {
+            sqlx::query("update payout_batch set second_approved_by = $2, second_approved_at = $3, state = 'approved' where batch_id = $1")
+                .bind(batch_id)
+                .bind(user)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            "Andra godkännandet är gjort. Uppdraget kan exporteras."
+        }
+    };
+    audit(
+        conn,
+        now,
+        Some(user),
+        "payout_batch_approved",
+        Some(&batch_id.to_string()),
+        json!({}),
+        Some(ip),
+    )
+    .await?;
+    Ok(Ok(message))
+}
+
+async fn find_batch_locked(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result<Option<Batch>> {
+    sqlx::query("select 1 from payout_batch where batch_id = $1 for update")
+        .bind(batch_id)
+        .execute(&mut *conn)
+        .await?;
+    find_batch(conn, batch_id).await
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PayoutRow {
+    pub payout_id: Uuid,
+    pub kind: String,
+    pub settlement_id: Option<Uuid>,
+    pub claim_id: Option<Uuid>,
+    pub payment_id: Option<Uuid>,
+    pub creditor_id: Option<Uuid>,
+    pub amount: Decimal,
+    pub payee_name: String,
+    pub account_kind: String,
+    pub account: String,
+    pub clearing: Option<String>,
+    pub reference: String,
+}
+
+impl PayoutRow {
+    pub fn account_display(&self) -> String {
+        display_account(&self.account_kind, &self.account, self.clearing.as_deref())
+    }
+}
+
+pub async fn payouts(
+    conn: &mut PgConnection,
+    batch_id: Option<Uuid>,
+) -> sqlx::Result<Vec<PayoutRow>> {
+    sqlx::query_as(
+        "select p.payout_id, p.kind, p.settlement_id, p.claim_id, p.payment_id, s.creditor_id, p.amount, p.payee_name,
+            p.account_kind, p.account, p.clearing, p.reference
+         from payout p left join settlement s using (settlement_id)
+         where p.batch_id is not distinct from $1 order by p.created_at, p.payout_id",
+    )
+    .bind(batch_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The pain.001 file of an approved batch (the same message id every time it is exported).
+pub async fn export(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    identity: &Identity,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Result<(String, String), &'static str>> {
+    let Some(b) = find_batch_locked(conn, batch_id).await? else {
+        return Ok(Err("Uppdraget finns inte."));
+    };
+    if !matches!(b.state.as_str(), "approved" | "exported") {
+        return Ok(Err(if b.state == "executed" {
+            "Uppdraget är redan utfört."
+        } else {
+            "Uppdraget måste godkännas innan det exporteras."
+        }));
+    }
+    let message_id = format!("FORDRA-UTB-{}", b.number);
+    let rows = payouts(conn, Some(batch_id)).await?;
+    let transfers: Vec<pain001::Transfer> = rows
+        .iter()
+        .filter_map(|p| {
+            let dest = Destination::from_row(&p.account_kind, &p.account, p.clearing.as_deref())?;
+            Some(pain001::Transfer {
+                end_to_end_id: format!("F{}", p.payout_id.simple())
+                    .chars()
+                    .take(35)
+                    .collect(),
+                amount: Sek::from_decimal(p.amount),
+                name: p.payee_name.clone(),
+                account: dest.account,
+                remittance: p.reference.clone(),
+            })
+        })
+        .collect();
+    if transfers.len() != rows.len() {
+        bail!("a payout in batch {} has an unusable account", b.number);
+    }
+    let xml = pain001::write(&pain001::Initiation {
+        message_id: &message_id,
+        created: now.naive_utc(),
+        execution_date: crate::domain::calendar::roll_forward(today),
+        debtor_name: &identity.name,
+        debtor_org_nr: &identity.org_nr,
+        debtor_iban: &identity.iban,
+        debtor_bic: &identity.bic,
+        transfers: &transfers,
+    });
+    sqlx::query(
+        "update payout_batch set state = 'exported', message_id = $2, exported_at = coalesce(exported_at, $3) where batch_id = $1",
+    )
+    .bind(batch_id)
+    .bind(&message_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        now,
+        Some(user),
+        "payout_batch_exported",
+        Some(&batch_id.to_string()),
+        json!({"message_id": message_id}),
+        Some(ip),
+    )
+    .await?;
+    Ok(Ok((format!("{message_id}.xml"), xml)))
+}
+
+/// The bank executed the batch: the money leaves the bank account in the journal.
+pub async fn mark_executed(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Result<&'static str, &'static str>> {
+    let Some(b) = find_batch_locked(conn, batch_id).await? else {
+        return Ok(Err("Uppdraget finns inte."));
+    };
+    if b.state != "exported" {
+        return Ok(Err(if b.state == "executed" {
+            "Uppdraget är redan markerat som utfört."
+        } else {
+            "Exportera uppdraget till banken först."
+        }));
+    }
+    let rows = payouts(conn, Some(batch_id)).await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for p in &rows {
+        let amount = Sek::from_decimal(p.amount);
+        let out = Dims::default().with_payout(p.payout_id);
+        let from = match (p.settlement_id, p.claim_id, p.payment_id) {
+            (Some(s), _, _) => (
+                Account::SettlementPayable,
+                Dims {
+                    creditor: p.creditor_id,
+                    ..Dims::default()
+                }
+                .with_settlement(s)
+                .with_payout(p.payout_id),
+            ),
+            (None, Some(c), _) => (
+                Account::RefundPayable,
+                Dims::claim(c).with_payout(p.payout_id),
+            ),
+            (None, None, Some(pay)) => (
+                Account::RefundPayable,
+                Dims::payment(pay).with_payout(p.payout_id),
+            ),
+            _ => bail!("payout {} has nothing to pay from", p.payout_id),
+        };
+        entries.push(
+            Entry::new(
+                "payout",
+                format!("Utbetalning {} till {}", p.reference, p.payee_name),
+            )
+            .debit(from.0, amount, from.1)
+            .credit(Account::Bank, amount, out),
+        );
+    }
+    ledger::post(conn, &entries, now, today, Some(user)).await?;
+    sqlx::query(
+        "update payout_batch set state = 'executed', executed_at = $2, executed_by = $3, execution_date = $4 where batch_id = $1",
+    )
+    .bind(batch_id)
+    .bind(now)
+    .bind(user)
+    .bind(today)
+    .execute(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        now,
+        Some(user),
+        "payout_batch_executed",
+        Some(&batch_id.to_string()),
+        json!({"payouts": rows.len(), "total": b.total}),
+        Some(ip),
+    )
+    .await?;
+    Ok(Ok("Uppdraget är markerat som utfört och bokfört."))
+}
+
+/// A settlement note: what was collected per claim.
+#[derive(Clone, Debug)]
+pub struct Note {
+    pub settlement_id: Uuid,
+    pub number: i64,
+    pub creditor_id: Uuid,
+    pub creditor_name: String,
+    pub creditor_org_nr: String,
+    pub created_on: NaiveDate,
+    pub total: Sek,
+    pub account: String,
+    pub paid_out: bool,
+    pub lines: Vec<NoteLine>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct NoteLine {
+    pub claim_id: Uuid,
+    pub case_number: i64,
+    pub invoice_number: String,
+    pub debtor_name: String,
+    pub capital: Decimal,
+}
+
+/// The note of `settlement_id`, if it belongs to `creditor` (any creditor when `None`).
+pub async fn note(
+    conn: &mut PgConnection,
+    settlement_id: Uuid,
+    creditor: Option<Uuid>,
+) -> sqlx::Result<Option<Note>> {
+    let head: Option<(i64, Uuid, String, String, NaiveDate, Decimal, Option<String>, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as(
+            "select s.number, s.creditor_id, cr.name, cr.org_nr, s.created_on, s.total, p.account_kind, p.account, p.clearing, b.state
+             from settlement s join creditor cr using (creditor_id)
+             left join payout p using (settlement_id) left join payout_batch b using (batch_id)
+             where s.settlement_id = $1 and ($2::uuid is null or s.creditor_id = $2)",
+        )
+        .bind(settlement_id)
+        .bind(creditor)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some((number, creditor_id, name, org, created_on, total, kind, account, clearing, state)) =
+        head
+    else {
+        return Ok(None);
+    };
+    let lines: Vec<NoteLine> = sqlx::query_as(
+        "select l.claim_id, c.case_number, c.invoice_number, c.debtor_name, l.capital
+         from settlement_line l join claim c using (claim_id) where l.settlement_id = $1 order by c.case_number",
+    )
+    .bind(settlement_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(Note {
+        settlement_id,
+        number,
+        creditor_id,
+        creditor_name: name,
+        creditor_org_nr: org,
+        created_on,
+        total: Sek::from_decimal(total),
+        account: match (kind, account) {
+            (Some(k), Some(a)) => display_account(&k, &a, clearing.as_deref()),
+            _ => String::new(),
+        },
+        paid_out: state.as_deref() == Some("executed"),
+        lines,
+    }))
+}
+
+fn comma(d: Decimal) -> String {
+    Sek::from_decimal(d).to_plain().replace('.', ",")
+}
+
+/// The note as CSV the way Swedish Excel opens it: UTF-8 with BOM, `;`, decimal comma.
+pub fn note_csv(n: &Note) -> Vec<u8> {
+    let mut s =
+        String::from("\u{feff}Avräkning;Ärendenummer;Fakturanummer;Gäldenär;Inbetalt kapital\r\n");
+    for l in &n.lines {
+        s.push_str(&format!(
+            "{};{};{};{};{}\r\n",
+            n.number,
+            l.case_number,
+            csv_field(&l.invoice_number),
+            csv_field(&l.debtor_name),
+            comma(l.capital)
+        ));
+    }
+    s.push_str(&format!(
+        "{};;;Summa;{}\r\n",
+        n.number,
+        comma(n.total.amount())
+    ));
+    s.into_bytes()
+}
+
+fn csv_field(s: &str) -> String {
+    // A leading = + - @ would make Excel run a formula.
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+pub fn note_pdf(n: &Note, identity: &Identity) -> Vec<u8> {
+    use crate::letters::pdf::{Document, Face};
+    let mut d = Document::new();
+    d.line_at(56.0, &identity.name, 10.0, Face::Bold);
+    d.line_at(
+        56.0,
+        &format!("Org.nr {} · {}", identity.org_nr, identity.address),
+        8.0,
+        Face::Regular,
+    );
+    d.space(18.0);
+    d.line_at(56.0, &format!("Avräkning {}", n.number), 16.0, Face::Bold);
+    d.line_at(
+        56.0,
+        &format!("{} (org.nr {})", n.creditor_name, n.creditor_org_nr),
+        10.0,
+        Face::Regular,
+    );
+    d.line_at(
+        56.0,
+        &format!("Datum {}", n.created_on),
+        10.0,
+        Face::Regular,
+    );
+    if !n.account.is_empty() {
+        d.line_at(
+            56.0,
+            &format!("Utbetalas till {}", n.account),
+            10.0,
+            Face::Regular,
+        );
+    }
+    d.space(12.0);
+    d.row(
+        "Ärende · faktura · gäldenär",
+        "Inbetalt kapital",
+        9.0,
+        Face::Bold,
+    );
+    for l in &n.lines {
+        d.row(
+            &format!(
+                "{} · {} · {}",
+                l.case_number, l.invoice_number, l.debtor_name
+            ),
+            &Sek::from_decimal(l.capital).to_string(),
+            9.0,
+            Face::Regular,
+        );
+    }
+    d.space(6.0);
+    d.row("Att utbetala", &n.total.to_string(), 10.0, Face::Bold);
+    d.space(12.0);
+    d.paragraph(
+        "Avräkningen avser kapital som gäldenärerna betalat till Fordra. Lagstadgade avgifter och dröjsmålsränta tillfaller Fordra enligt villkoren.",
+        8.0,
+        Face::Regular,
+    );
+    d.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_is_excel_friendly() {
+        let n = Note {
+            settlement_id: Uuid::nil(),
+            number: 1001,
+            creditor_id: Uuid::nil(),
+            creditor_name: "A".into(),
+            creditor_org_nr: "x".into(),
+            created_on: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            total: Sek::new(1234, 50),
+            account: String::new(),
+            paid_out: false,
+            lines: vec![NoteLine {
+                claim_id: Uuid::nil(),
+                case_number: 1000001,
+                invoice_number: "=HYPERLINK(1)".into(),
+                debtor_name: "Svensson; Anna".into(),
+                capital: Decimal::new(123450, 2),
+            }],
+        };
+        let csv = String::from_utf8(note_csv(&n)).unwrap();
+        assert!(csv.starts_with('\u{feff}'));
+        assert!(csv.contains("1000001;'=HYPERLINK(1);\"Svensson; Anna\";1234,50\r\n"));
+        assert!(csv.ends_with("1001;;;Summa;1234,50\r\n"));
+    }
+}

@@ -1,0 +1,1591 @@
+//! Back-office pages for money (bank files, unmatched payments, covered bank days, settlements,
+//! refunds, payout batches, the demo's payment simulator) and the creditor's settlements and
+//! payout account.
+
+use std::path::PathBuf;
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::{
+    import::{ImportError, import_file},
+    ledger::{self, Account, Dims, Entry},
+    settlement::{self, Batch, Destination, Note, PayoutRow},
+    simulator,
+};
+use crate::{
+    auth::{Role, audit},
+    backoffice::STAFF,
+    claims::{self, ClaimRecord},
+    domain::{calendar, ids::IdNumber, money::Sek},
+    engine, parameters,
+    state::AppState,
+    web::{
+        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        render_status,
+    },
+};
+
+const ADMIN: &[Role] = &[Role::Admin];
+const MAX_BANK_FILE: usize = 256 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/betalningar", get(overview))
+        .route(
+            "/admin/betalningar/fil",
+            post(upload).layer(DefaultBodyLimit::max(MAX_BANK_FILE)),
+        )
+        .route("/admin/betalningar/omatchade", get(unmatched))
+        .route("/admin/betalningar/{id}", get(payment_page))
+        .route("/admin/betalningar/{id}/koppla", post(match_payment))
+        .route("/admin/betalningar/{id}/aterbetala", post(refund_payment))
+        .route("/admin/bankdagar", post(mark_day))
+        .route("/admin/avrakningar", get(settlements_page))
+        .route("/admin/avrakningar/kor", post(run_settlements))
+        .route("/admin/avrakningar/{id}", get(admin_note))
+        .route("/admin/avrakningar/{id}/{format}", get(admin_note_file))
+        .route("/admin/aterbetalningar/{claim}", post(refund_claim))
+        .route("/admin/utbetalningar", post(create_batch))
+        .route("/admin/utbetalningar/{id}", get(batch_page))
+        .route("/admin/utbetalningar/{id}/godkann", post(approve_batch))
+        .route("/admin/utbetalningar/{id}/pain001", post(export_batch))
+        .route("/admin/utbetalningar/{id}/utford", post(execute_batch))
+        .route(
+            "/admin/betalningssimulator",
+            get(simulator_page).post(simulate),
+        )
+        .route("/borgenar/avrakningar", get(creditor_settlements))
+        .route("/borgenar/avrakningar/{id}", get(creditor_note))
+        .route(
+            "/borgenar/avrakningar/{id}/{format}",
+            get(creditor_note_file),
+        )
+        .route(
+            "/borgenar/utbetalningskonto",
+            get(account_page).post(change_account),
+        )
+}
+
+fn parse_id(s: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(s).map_err(|_| AppError::NotFound)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bank files
+
+#[derive(FromRow)]
+struct FileRow {
+    file_name: String,
+    format: String,
+    payment_count: i32,
+    total: Decimal,
+    first_booking: NaiveDate,
+    last_booking: NaiveDate,
+    imported_at: DateTime<Utc>,
+    matched: i64,
+}
+
+impl FileRow {
+    fn format_label(&self) -> &'static str {
+        if self.format == "bgmax" {
+            "BgMax"
+        } else {
+            "camt.054"
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "payments/overview.html")]
+struct OverviewPage {
+    layout: Layout,
+    files: Vec<FileRow>,
+    upload_error: Option<String>,
+    gate_enabled: bool,
+    previous_bank_day: NaiveDate,
+    covered: Option<String>,
+    unmatched_count: i64,
+    unmatched_total: Decimal,
+    balances: Vec<(String, Decimal)>,
+    day_errors: FieldErrors,
+    day: String,
+    note: String,
+    is_admin: bool,
+    demo: bool,
+}
+
+impl OverviewPage {
+    fn account_label(&self, name: &str) -> &'static str {
+        Account::label(name)
+    }
+}
+
+async fn overview_page(state: &AppState, ctx: &Ctx) -> Result<OverviewPage, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let files: Vec<FileRow> = sqlx::query_as(
+        "select f.file_name, f.format, f.payment_count, f.total, f.first_booking, f.last_booking, f.imported_at,
+            (select count(*) from payment p where p.bank_file_id = f.bank_file_id and p.claim_id is not null) as matched
+         from bank_file f order by f.imported_at desc limit 50",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let today = state.clock.today();
+    let previous_bank_day = engine::previous_bank_day(today);
+    let covered: Option<(String, Option<String>, String)> = sqlx::query_as(
+        "select d.kind, f.file_name, d.note from bank_day d left join bank_file f using (bank_file_id) where d.day = $1",
+    )
+    .bind(previous_bank_day)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (unmatched_count, unmatched_total): (i64, Option<Decimal>) = sqlx::query_as(
+        "select count(*), sum(amount) from payment where claim_id is null and kind = 'payment' and not refunded",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let balances = ledger::balances(&mut conn).await?;
+    Ok(OverviewPage {
+        layout: ctx.layout(),
+        files,
+        upload_error: None,
+        gate_enabled: state.config.freshness_gate,
+        previous_bank_day,
+        covered: covered.map(|(kind, file, note)| match (kind.as_str(), file) {
+            ("file", Some(f)) => format!("täckt av bankfilen {f}"),
+            _ => format!(
+                "markerad som dag utan fil{}",
+                if note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({note})")
+                }
+            ),
+        }),
+        unmatched_count,
+        unmatched_total: unmatched_total.unwrap_or_default(),
+        balances,
+        day_errors: FieldErrors::default(),
+        day: previous_bank_day.to_string(),
+        note: String::new(),
+        is_admin: ctx.user().is_some_and(|u| u.role == Role::Admin),
+        demo: state.config.demo,
+    })
+}
+
+async fn overview(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    Ok(render(&overview_page(&state, &ctx).await?))
+}
+
+/// Saves an upload to a temporary file chunk by chunk (a bank file can be large).
+async fn receive_file(
+    state: &AppState,
+    multipart: &mut Multipart,
+) -> Result<Option<(String, PathBuf)>, String> {
+    use tokio::io::AsyncWriteExt;
+    let dir = state.config.data_dir.join("uploads");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| format!("Filen kunde inte sparas: {e}"))?;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                return Err(format!(
+                    "Filen kunde inte tas emot ({}). Den får vara högst {} MB.",
+                    e.body_text(),
+                    MAX_BANK_FILE / 1024 / 1024
+                ));
+            }
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("bankfil").to_string();
+        let path = dir.join(format!("{}.upload", Uuid::new_v4()));
+        let mut out = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| format!("Filen kunde inte sparas: {e}"))?;
+        let mut size = 0usize;
+        loop {
+            match field.chunk().await {
+                Ok(Some(bytes)) => {
+                    size += bytes.len();
+                    if let Err(e) = out.write_all(&bytes).await {
+                        let _ = tokio::fs::remove_file(&path).await;
+                        return Err(format!("Filen kunde inte sparas: {e}"));
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = tokio::fs::remove_file(&path).await;
+                    return Err(format!("Filen kunde inte tas emot ({}).", e.body_text()));
+                }
+            }
+        }
+        let _ = out.flush().await;
+        if size == 0 {
+            let _ = tokio::fs::remove_file(&path).await;
+            return Ok(None);
+        }
+        return Ok(Some((name, path)));
+    }
+}
+
+fn import_message(r: &super::import::Imported) -> String {
+    let mut m = format!(
+        "{} med {} betalningar på sammanlagt {} är inläst: {} kopplade med OCR, {} till kön för omatchade.",
+        r.format.label(),
+        r.count,
+        r.total,
+        r.matched,
+        r.unmatched
+    );
+    if r.paid_claims > 0 {
+        m.push_str(&format!(" {} ärenden är nu helt betalda.", r.paid_claims));
+    }
+    if r.overpaid_claims > 0 {
+        m.push_str(&format!(
+            " {} ärenden är överbetalda och ska återbetalas.",
+            r.overpaid_claims
+        ));
+    }
+    m
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    mut multipart: Multipart,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let received = receive_file(&state, &mut multipart).await;
+    let refuse = |message: String| async {
+        let mut page = overview_page(&state, &ctx).await?;
+        page.upload_error = Some(message);
+        Ok::<Response, AppError>(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+    };
+    let (name, path) = match received {
+        Ok(Some(f)) => f,
+        Ok(None) => {
+            return refuse("Välj en bankfil (camt.054 eller BgMax) att läsa in.".into()).await;
+        }
+        Err(e) => return refuse(e).await,
+    };
+    let result = import_file(
+        &state.db,
+        &path,
+        &name,
+        Some(user.id),
+        state.clock.now(),
+        state.clock.today(),
+    )
+    .await;
+    let _ = tokio::fs::remove_file(&path).await;
+    match result {
+        Ok(r) => Ok(flash_redirect(
+            "/admin/betalningar",
+            FlashKind::Success,
+            &format!("{name}: {}", import_message(&r)),
+        )),
+        Err(ImportError::Other(e)) => Err(AppError::Internal(e)),
+        Err(e) => refuse(format!("{name} lästes inte in. {e}")).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct DayForm {
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn mark_day(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<DayForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let today = state.clock.today();
+    let mut errors = FieldErrors::default();
+    let note = form.note.trim().to_string();
+    let day = match crate::calculator::parse_date(&form.day) {
+        None => {
+            errors.add("day", "Ange dagen som ÅÅÅÅ-MM-DD.");
+            None
+        }
+        Some(d) if d >= today => {
+            errors.add("day", "Bara en dag som har passerat kan markeras.");
+            None
+        }
+        Some(d) if !calendar::is_bank_day(d) => {
+            errors.add(
+                "day",
+                "Dagen är ingen bankdag; den behöver ingen markering.",
+            );
+            None
+        }
+        Some(d) => Some(d),
+    };
+    if note.is_empty() {
+        errors.add(
+            "note",
+            "Skriv varför ingen fil kommer (till exempel besked från banken).",
+        );
+    } else if note.chars().count() > 300 {
+        errors.add("note", "Högst 300 tecken.");
+    }
+    let Some(day) = day.filter(|_| errors.is_empty()) else {
+        let mut page = overview_page(&state, &ctx).await?;
+        page.day_errors = errors;
+        page.day = form.day;
+        page.note = note;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let inserted = sqlx::query(
+        "insert into bank_day (day, kind, marked_by, marked_at, note) values ($1, 'no_file', $2, $3, $4)
+         on conflict (day) do nothing",
+    )
+    .bind(day)
+    .bind(user.id)
+    .bind(now)
+    .bind(&note)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(flash_redirect(
+            "/admin/betalningar",
+            FlashKind::Info,
+            &format!("{day} är redan täckt."),
+        ));
+    }
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        "bank_day_without_file",
+        Some(&day.to_string()),
+        json!({"note": note}),
+        Some(&ctx.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(flash_redirect(
+        "/admin/betalningar",
+        FlashKind::Success,
+        &format!("{day} är markerad som bankdag utan fil. Påminnelsekedjan kan fortsätta."),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unmatched payments and manual matching
+
+#[derive(FromRow)]
+struct PaymentRow {
+    payment_id: Uuid,
+    kind: String,
+    booked_on: NaiveDate,
+    amount: Decimal,
+    reference: String,
+    payer_name: String,
+    payer_account: Option<String>,
+    payer_id_number: Option<String>,
+    information: String,
+    file_name: String,
+    line: i32,
+    claim_id: Option<Uuid>,
+    match_kind: Option<String>,
+    refunded: bool,
+}
+
+const PAYMENT_SELECT: &str = "select p.payment_id, p.kind, p.booked_on, p.amount, p.reference, p.payer_name, p.payer_account,
+        p.payer_id_number, p.information, f.file_name, p.line, p.claim_id, p.match_kind, p.refunded
+    from payment p join bank_file f using (bank_file_id)";
+
+#[derive(Deserialize, Default)]
+struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Template)]
+#[template(path = "payments/unmatched.html")]
+struct UnmatchedPage {
+    layout: Layout,
+    q: String,
+    rows: Vec<PaymentRow>,
+    refund_after: NaiveDate,
+    refund_days: u32,
+}
+
+/// `1 234,50`, `1234.50` or `1234` as an amount, for searches.
+fn amount_query(q: &str) -> Option<Decimal> {
+    Sek::parse(q).ok().map(|s| s.amount())
+}
+
+async fn unmatched(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(search): Query<Search>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let q = search.q.trim().to_string();
+    let mut conn = state.db.acquire().await?;
+    let params = parameters::load(&mut conn).await?;
+    let today = state.clock.today();
+    let refund_days = params.book.in_force(today).unmatched_refund_bank_days;
+    let refund_after = subtract_bank_days(today, refund_days);
+    let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
+        "{PAYMENT_SELECT} where p.claim_id is null and not p.refunded
+           and ($1 = '' or p.payer_name ilike '%' || $1 || '%' or p.reference ilike '%' || $1 || '%'
+                or p.information ilike '%' || $1 || '%' or p.amount = $2)
+         order by p.booked_on, p.seq limit 200"
+    ))
+    .bind(&q)
+    .bind(amount_query(&q))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(render(&UnmatchedPage {
+        layout: ctx.layout(),
+        q,
+        rows,
+        refund_after,
+        refund_days,
+    }))
+}
+
+fn subtract_bank_days(from: NaiveDate, n: u32) -> NaiveDate {
+    let mut d = from;
+    let mut left = n;
+    while left > 0 {
+        d -= chrono::Duration::days(1);
+        if calendar::is_bank_day(d) {
+            left -= 1;
+        }
+    }
+    d
+}
+
+#[derive(FromRow)]
+struct Candidate {
+    claim_id: Uuid,
+    case_number: i64,
+    ocr: String,
+    invoice_number: String,
+    debtor_name: String,
+    debtor_id_number: String,
+    creditor_name: String,
+    capital: Decimal,
+    state: String,
+}
+
+impl Candidate {
+    fn state_label(&self) -> &'static str {
+        crate::domain::lifecycle::ClaimState::parse(&self.state).map_or("", |s| s.label())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "payments/payment.html")]
+struct PaymentPage {
+    layout: Layout,
+    p: PaymentRow,
+    claim_case: Option<i64>,
+    q: String,
+    candidates: Vec<Candidate>,
+    searched: bool,
+    errors: FieldErrors,
+    clearing: String,
+    account: String,
+    is_admin: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct CandidateSearch {
+    #[serde(default)]
+    q: String,
+}
+
+async fn payment_view(
+    state: &AppState,
+    ctx: &Ctx,
+    id: Uuid,
+    q: String,
+) -> Result<PaymentPage, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let p: PaymentRow = sqlx::query_as(&format!("{PAYMENT_SELECT} where p.payment_id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let claim_case: Option<i64> = match p.claim_id {
+        Some(c) => {
+            sqlx::query_scalar("select case_number from claim where claim_id = $1")
+                .bind(c)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    let q = q.trim().to_string();
+    let searched = !q.is_empty();
+    let candidates = if searched {
+        let id_number = IdNumber::parse(&q, state.clock.today())
+            .ok()
+            .map(|n| n.as_str().to_string());
+        let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+        sqlx::query_as(
+            "select c.claim_id, c.case_number, c.ocr, c.invoice_number, c.debtor_name, c.debtor_id_number,
+                cr.name as creditor_name, c.capital, c.state
+             from claim c join creditor cr using (creditor_id)
+             where c.debtor_name ilike '%' || $1 || '%' or c.invoice_number = $1 or c.ocr = $3
+                or c.case_number::text = $3 or c.debtor_id_number = $2 or c.capital = $4
+             order by c.registered_at desc limit 50",
+        )
+        .bind(&q)
+        .bind(id_number)
+        .bind(digits)
+        .bind(amount_query(&q))
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        vec![]
+    };
+    Ok(PaymentPage {
+        layout: ctx.layout(),
+        p,
+        claim_case,
+        q,
+        candidates,
+        searched,
+        errors: FieldErrors::default(),
+        clearing: String::new(),
+        account: String::new(),
+        is_admin: ctx.user().is_some_and(|u| u.role == Role::Admin),
+    })
+}
+
+async fn payment_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(search): Query<CandidateSearch>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let id = parse_id(&id)?;
+    Ok(render(&payment_view(&state, &ctx, id, search.q).await?))
+}
+
+#[derive(Deserialize)]
+struct MatchForm {
+    #[serde(default)]
+    claim_id: String,
+}
+
+async fn match_payment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<MatchForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let payment_id = parse_id(&id)?;
+    let back = format!("/admin/betalningar/{payment_id}");
+    let Ok(claim_id) = Uuid::parse_str(&form.claim_id) else {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Välj ett ärende att koppla betalningen till.",
+        ));
+    };
+    let today = state.clock.today();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock(7302501)")
+        .execute(&mut *tx)
+        .await?;
+    let row: Option<(Option<Uuid>, bool, String, Decimal, NaiveDate)> = sqlx::query_as(
+        "select claim_id, refunded, kind, amount, booked_on from payment where payment_id = $1 for update",
+    )
+    .bind(payment_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((None, false, kind, amount, booked_on)) = row else {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Betalningen är redan kopplad eller återbetald.",
+        ));
+    };
+    if kind != "payment" {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Ett avdrag kan inte kopplas till ett ärende.",
+        ));
+    }
+    let Some(rec) = claims::find(&mut tx, claim_id, None).await? else {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Ärendet finns inte.",
+        ));
+    };
+    let amount = Sek::from_decimal(amount);
+    sqlx::query(
+        "update payment set claim_id = $2, match_kind = 'manual', matched_at = $3, matched_by = $4 where payment_id = $1",
+    )
+    .bind(payment_id)
+    .bind(claim_id)
+    .bind(now)
+    .bind(user.id)
+    .execute(&mut *tx)
+    .await?;
+    let entry = Entry::new(
+        "manual_match",
+        format!("Manuell koppling till ärende {}", rec.case_number),
+    )
+    .debit(Account::Unmatched, amount, Dims::payment(payment_id))
+    .credit(
+        Account::ClaimPayments,
+        amount,
+        Dims::claim(claim_id).with_payment(payment_id),
+    );
+    ledger::post(&mut tx, &[entry], now, today, Some(user.id)).await?;
+    claims::add_event(
+        &mut tx,
+        claim_id,
+        now,
+        today,
+        "payment_received",
+        Some(user.id),
+        json!({"payment_id": payment_id, "amount": amount, "booked_on": booked_on, "match": "manual"}),
+        None,
+    )
+    .await?;
+    let params = parameters::load(&mut tx).await?;
+    let report =
+        ledger::sync_claims(&mut tx, &[claim_id], &params, today, now, Some(user.id)).await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        "payment_matched",
+        Some(&payment_id.to_string()),
+        json!({"claim_id": claim_id, "case_number": rec.case_number, "amount": amount}),
+        Some(&ctx.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut message = format!(
+        "Betalningen på {amount} är kopplad till ärende {}.",
+        rec.case_number
+    );
+    if !report.paid.is_empty() {
+        message.push_str(" Ärendet är nu helt betalt.");
+    }
+    if !report.overpaid.is_empty() {
+        message.push_str(" Ärendet är överbetalt; överskottet ska återbetalas.");
+    }
+    Ok(flash_redirect(&back, FlashKind::Success, &message))
+}
+
+#[derive(Deserialize)]
+struct RefundForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    clearing: String,
+    #[serde(default)]
+    account: String,
+}
+
+/// The destination a refund form asks for: the payer's own account from the bank file, or a
+/// clearing and account number typed by staff.
+fn refund_destination(
+    form: &RefundForm,
+    payer_account: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<Destination> {
+    if form.to == "payer"
+        && let Some(acc) = payer_account
+    {
+        if let Some(bg) = acc.strip_prefix("BG ") {
+            return Destination::bankgiro(bg).ok().or_else(|| {
+                errors.add(
+                    "account",
+                    "Betalarens bankgironummer kan inte användas; ange ett konto.",
+                );
+                None
+            });
+        }
+        return Some(Destination {
+            account: super::pain001::Account::Iban(acc.to_string()),
+        });
+    }
+    match Destination::bank_account(&form.clearing, &form.account) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            if form.clearing.trim().is_empty() {
+                errors.add("clearing", "Ange clearingnummer.");
+            } else if e.contains("Clearing") {
+                errors.add("clearing", e);
+            } else {
+                errors.add("account", e);
+            }
+            None
+        }
+    }
+}
+
+async fn refund_payment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let payment_id = parse_id(&id)?;
+    let mut page = payment_view(&state, &ctx, payment_id, String::new()).await?;
+    let mut errors = FieldErrors::default();
+    let dest = refund_destination(&form, page.p.payer_account.as_deref(), &mut errors);
+    let Some(dest) = dest else {
+        page.errors = errors;
+        page.clearing = form.clearing;
+        page.account = form.account;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let back = format!("/admin/betalningar/{payment_id}");
+    let mut tx = state.db.begin().await?;
+    match settlement::refund_unmatched(
+        &mut tx,
+        payment_id,
+        &dest,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await
+    {
+        Ok(amount) => {
+            tx.commit().await?;
+            Ok(flash_redirect(
+                &back,
+                FlashKind::Success,
+                &format!(
+                    "{amount} återbetalas till {}. Utbetalningen kommer med nästa utbetalningsuppdrag.",
+                    dest.display()
+                ),
+            ))
+        }
+        Err(e) => Ok(flash_redirect(&back, FlashKind::Error, &e.to_string())),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settlements, refunds and payout batches
+
+#[derive(FromRow)]
+struct SettlementRow {
+    settlement_id: Uuid,
+    number: i64,
+    creditor_name: String,
+    created_on: NaiveDate,
+    total: Decimal,
+    lines: i64,
+    batch_state: Option<String>,
+}
+
+impl SettlementRow {
+    fn payout_label(&self) -> &'static str {
+        match self.batch_state.as_deref() {
+            None => "Väntar på utbetalningsuppdrag",
+            Some(s) => settlement::state_label(s),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct RefundOwed {
+    claim_id: Uuid,
+    case_number: i64,
+    debtor_name: String,
+    owed: Decimal,
+    clearing: Option<String>,
+    account: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "payments/settlements.html")]
+struct SettlementsPage {
+    layout: Layout,
+    settlements: Vec<SettlementRow>,
+    open_payouts: Vec<PayoutRow>,
+    open_total: Sek,
+    batches: Vec<Batch>,
+    refunds: Vec<RefundOwed>,
+    refund_errors: Option<(Uuid, FieldErrors)>,
+    interval: u32,
+    dual_over: Sek,
+    is_admin: bool,
+}
+
+impl SettlementsPage {
+    fn errors_for(&self, claim: &Uuid) -> FieldErrors {
+        match &self.refund_errors {
+            Some((c, e)) if c == claim => e.clone(),
+            _ => FieldErrors::default(),
+        }
+    }
+
+    fn state_label(&self, state: &str) -> &'static str {
+        settlement::state_label(state)
+    }
+}
+
+async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let settlements: Vec<SettlementRow> = sqlx::query_as(
+        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
+            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
+         from settlement s join creditor cr using (creditor_id)
+         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
+         order by s.number desc limit 100",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let open_payouts = settlement::payouts(&mut conn, None).await?;
+    let open_total = open_payouts
+        .iter()
+        .map(|p| Sek::from_decimal(p.amount))
+        .sum();
+    let batches: Vec<Batch> = sqlx::query_as(&format!(
+        "{} order by b.number desc limit 50",
+        settlement::BATCH_SELECT
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    // Overpaid claims whose refund is not yet in a payout.
+    let refunds: Vec<RefundOwed> = sqlx::query_as(
+        "with owed as (
+            select l.claim_id, -sum(l.amount) as owed from journal_line l where l.account = 'refund_payable' and l.claim_id is not null
+            group by l.claim_id having sum(l.amount) < 0),
+         pending as (
+            select p.claim_id, sum(p.amount) as amount from payout p left join payout_batch b using (batch_id)
+            where p.kind = 'refund' and p.claim_id is not null and (b.state is null or b.state <> 'executed') group by p.claim_id)
+         select c.claim_id, c.case_number, c.debtor_name, o.owed - coalesce(pe.amount, 0) as owed, ra.clearing, ra.account
+         from owed o join claim c using (claim_id) left join pending pe using (claim_id) left join refund_account ra using (claim_id)
+         where o.owed - coalesce(pe.amount, 0) > 0 order by c.case_number",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let params = parameters::load(&mut conn).await?;
+    let rules = params.book.in_force(state.clock.today());
+    Ok(SettlementsPage {
+        layout: ctx.layout(),
+        settlements,
+        open_payouts,
+        open_total,
+        batches,
+        refunds,
+        refund_errors: None,
+        interval: rules.settlement_interval_days,
+        dual_over: rules.payout_dual_approval_over,
+        is_admin: ctx.user().is_some_and(|u| u.role == Role::Admin),
+    })
+}
+
+async fn settlements_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    Ok(render(&settlements_view(&state, &ctx).await?))
+}
+
+async fn run_settlements(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let params = parameters::load(&mut tx).await?;
+    let report = settlement::run(
+        &mut tx,
+        &params,
+        state.clock.today(),
+        now,
+        Some(user.id),
+        true,
+    )
+    .await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        "settlements_run",
+        None,
+        json!({"settlements": report.settlements.len(), "total": report.total}),
+        Some(&ctx.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut message = if report.settlements.is_empty() {
+        "Det fanns inget inbetalt kapital att avräkna.".to_string()
+    } else {
+        format!(
+            "{} avräkningar på sammanlagt {} är skapade och väntar på utbetalningsuppdrag.",
+            report.settlements.len(),
+            report.total
+        )
+    };
+    if !report.without_account.is_empty() {
+        message.push_str(&format!(
+            " Saknar utbetalningskonto: {}.",
+            report.without_account.join(", ")
+        ));
+    }
+    Ok(flash_redirect(
+        "/admin/avrakningar",
+        FlashKind::Success,
+        &message,
+    ))
+}
+
+async fn refund_claim(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(claim): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let claim_id = parse_id(&claim)?;
+    let mut errors = FieldErrors::default();
+    let Some(dest) = refund_destination(&form, None, &mut errors) else {
+        let mut page = settlements_view(&state, &ctx).await?;
+        page.refund_errors = Some((claim_id, errors));
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if let super::pain001::Account::BankAccount { clearing, account } = &dest.account {
+        sqlx::query(
+            "insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
+             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5",
+        )
+        .bind(claim_id)
+        .bind(clearing)
+        .bind(account)
+        .bind(now)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    match settlement::refund_claim(&mut tx, claim_id, &dest, now, user.id, &ctx.ip).await {
+        Ok(amount) => {
+            tx.commit().await?;
+            Ok(flash_redirect(
+                "/admin/avrakningar",
+                FlashKind::Success,
+                &format!("{amount} återbetalas till {}.", dest.display()),
+            ))
+        }
+        Err(e) => Ok(flash_redirect(
+            "/admin/avrakningar",
+            FlashKind::Error,
+            &e.to_string(),
+        )),
+    }
+}
+
+async fn create_batch(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let mut tx = state.db.begin().await?;
+    let params = parameters::load(&mut tx).await?;
+    let batch = settlement::create_batch(
+        &mut tx,
+        &params,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(match batch {
+        Some(id) => flash_redirect(
+            &format!("/admin/utbetalningar/{id}"),
+            FlashKind::Success,
+            "Utbetalningsuppdraget är skapat och väntar på godkännande.",
+        ),
+        None => flash_redirect(
+            "/admin/avrakningar",
+            FlashKind::Info,
+            "Det finns inga utbetalningar att lägga i ett uppdrag.",
+        ),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "payments/batch.html")]
+struct BatchPage {
+    layout: Layout,
+    b: Batch,
+    payouts: Vec<PayoutRow>,
+    user_id: Uuid,
+    is_admin: bool,
+}
+
+impl BatchPage {
+    fn state_label(&self) -> &'static str {
+        settlement::state_label(&self.b.state)
+    }
+
+    fn may_approve(&self) -> bool {
+        self.is_admin && self.b.state == "draft" && self.b.approved_by != Some(self.user_id)
+    }
+}
+
+async fn batch_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(STAFF)?;
+    let id = parse_id(&id)?;
+    let mut conn = state.db.acquire().await?;
+    let b = settlement::find_batch(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let payouts = settlement::payouts(&mut conn, Some(id)).await?;
+    Ok(render(&BatchPage {
+        layout: ctx.layout(),
+        b,
+        payouts,
+        user_id: user.id,
+        is_admin: user.role == Role::Admin,
+    }))
+}
+
+async fn approve_batch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let id = parse_id(&id)?;
+    let back = format!("/admin/utbetalningar/{id}");
+    let mut tx = state.db.begin().await?;
+    let outcome = settlement::approve(&mut tx, id, state.clock.now(), user.id, &ctx.ip).await?;
+    tx.commit().await?;
+    Ok(match outcome {
+        Ok(m) => flash_redirect(&back, FlashKind::Success, m),
+        Err(m) => flash_redirect(&back, FlashKind::Error, m),
+    })
+}
+
+async fn export_batch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let id = parse_id(&id)?;
+    let mut tx = state.db.begin().await?;
+    let outcome = settlement::export(
+        &mut tx,
+        id,
+        &state.config.identity,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(match outcome {
+        Ok((name, xml)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/xml; charset=utf-8".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            xml,
+        )
+            .into_response(),
+        Err(m) => flash_redirect(&format!("/admin/utbetalningar/{id}"), FlashKind::Error, m),
+    })
+}
+
+async fn execute_batch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let id = parse_id(&id)?;
+    let back = format!("/admin/utbetalningar/{id}");
+    let mut tx = state.db.begin().await?;
+    let outcome = settlement::mark_executed(
+        &mut tx,
+        id,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(match outcome {
+        Ok(m) => flash_redirect(&back, FlashKind::Success, m),
+        Err(m) => flash_redirect(&back, FlashKind::Error, m),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settlement notes (staff and creditor)
+
+#[derive(Template)]
+#[template(path = "payments/note.html")]
+struct NotePage {
+    layout: Layout,
+    n: Note,
+    base: &'static str,
+    staff: bool,
+}
+
+async fn load_note(state: &AppState, id: &str, creditor: Option<Uuid>) -> Result<Note, AppError> {
+    let id = parse_id(id)?;
+    let mut conn = state.db.acquire().await?;
+    settlement::note(&mut conn, id, creditor)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn note_file(state: &AppState, n: &Note, format: &str) -> Result<Response, AppError> {
+    let (bytes, mime, ext) = match format {
+        "pdf" => (
+            settlement::note_pdf(n, &state.config.identity),
+            "application/pdf",
+            "pdf",
+        ),
+        "csv" => (settlement::note_csv(n), "text/csv; charset=utf-8", "csv"),
+        _ => return Err(AppError::NotFound),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"avrakning-{}.{ext}\"", n.number),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn admin_note(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let n = load_note(&state, &id, None).await?;
+    Ok(render(&NotePage {
+        layout: ctx.layout(),
+        n,
+        base: "/admin/avrakningar",
+        staff: true,
+    }))
+}
+
+async fn admin_note_file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let n = load_note(&state, &id, None).await?;
+    note_file(&state, &n, &format)
+}
+
+#[derive(Template)]
+#[template(path = "payments/creditor_settlements.html")]
+struct CreditorSettlementsPage {
+    layout: Layout,
+    settlements: Vec<SettlementRow>,
+    to_settle: Sek,
+    account: Option<String>,
+}
+
+async fn creditor_settlements(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let mut conn = state.db.acquire().await?;
+    let settlements: Vec<SettlementRow> = sqlx::query_as(
+        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
+            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
+         from settlement s join creditor cr using (creditor_id)
+         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
+         where s.creditor_id = $1 order by s.number desc",
+    )
+    .bind(creditor_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let to_settle: Option<Decimal> = sqlx::query_scalar(
+        "select -sum(amount) from journal_line where account = 'creditor_payable' and creditor_id = $1",
+    )
+    .bind(creditor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let account = settlement::payout_account(&mut conn, creditor_id, state.clock.today())
+        .await?
+        .map(|(d, _)| d.display());
+    Ok(render(&CreditorSettlementsPage {
+        layout: ctx.layout(),
+        settlements,
+        to_settle: Sek::from_decimal(to_settle.unwrap_or_default()),
+        account,
+    }))
+}
+
+async fn creditor_note(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let n = load_note(&state, &id, Some(creditor_id)).await?;
+    Ok(render(&NotePage {
+        layout: ctx.layout(),
+        n,
+        base: "/borgenar/avrakningar",
+        staff: false,
+    }))
+}
+
+async fn creditor_note_file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let n = load_note(&state, &id, Some(creditor_id)).await?;
+    note_file(&state, &n, &format)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The creditor's payout account
+
+#[derive(Template)]
+#[template(path = "payments/account.html")]
+struct AccountPage {
+    layout: Layout,
+    current: Option<String>,
+    pending: Option<(String, NaiveDate)>,
+    delay: u32,
+    errors: FieldErrors,
+    kind: String,
+    bankgiro: String,
+    clearing: String,
+    account: String,
+}
+
+async fn account_view(
+    state: &AppState,
+    ctx: &Ctx,
+    creditor_id: Uuid,
+) -> Result<AccountPage, AppError> {
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let current = settlement::payout_account(&mut conn, creditor_id, today)
+        .await?
+        .map(|(d, _)| d.display());
+    let pending = settlement::pending_account(&mut conn, creditor_id, today)
+        .await?
+        .map(|(d, from)| (d.display(), from));
+    let params = parameters::load(&mut conn).await?;
+    Ok(AccountPage {
+        layout: ctx.layout(),
+        current,
+        pending,
+        delay: params.book.in_force(today).payout_account_delay_bank_days,
+        errors: FieldErrors::default(),
+        kind: "bankgiro".into(),
+        bankgiro: String::new(),
+        clearing: String::new(),
+        account: String::new(),
+    })
+}
+
+async fn account_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    Ok(render(&account_view(&state, &ctx, creditor_id).await?))
+}
+
+#[derive(Deserialize)]
+struct AccountForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    bankgiro: String,
+    #[serde(default)]
+    clearing: String,
+    #[serde(default)]
+    account: String,
+}
+
+async fn change_account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor()?;
+    let mut errors = FieldErrors::default();
+    let dest = if form.kind == "bank_account" {
+        match Destination::bank_account(&form.clearing, &form.account) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                if e.contains("Clearing") {
+                    errors.add("clearing", e);
+                } else {
+                    errors.add("account", e);
+                }
+                None
+            }
+        }
+    } else {
+        match Destination::bankgiro(&form.bankgiro) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                errors.add("bankgiro", e);
+                None
+            }
+        }
+    };
+    let Some(dest) = dest else {
+        let mut page = account_view(&state, &ctx, creditor_id).await?;
+        page.errors = errors;
+        page.kind = form.kind;
+        page.bankgiro = form.bankgiro;
+        page.clearing = form.clearing;
+        page.account = form.account;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let today = state.clock.today();
+    let mut tx = state.db.begin().await?;
+    let params = parameters::load(&mut tx).await?;
+    let from = settlement::change_payout_account(
+        &mut tx,
+        creditor_id,
+        &dest,
+        &params,
+        today,
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(flash_redirect(
+        "/borgenar/utbetalningskonto",
+        FlashKind::Success,
+        &format!(
+            "Det nya utbetalningskontot {} gäller från {from}. Till dess betalar vi ut till det nuvarande kontot.",
+            dest.display()
+        ),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The payment simulator (demo mode)
+
+#[derive(FromRow)]
+struct OpenClaim {
+    claim_id: Uuid,
+    case_number: i64,
+    ocr: String,
+    debtor_name: String,
+    creditor_name: String,
+    state: String,
+}
+
+impl OpenClaim {
+    fn state_label(&self) -> &'static str {
+        crate::domain::lifecycle::ClaimState::parse(&self.state).map_or("", |s| s.label())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "payments/simulator.html")]
+struct SimulatorPage {
+    layout: Layout,
+    claims: Vec<(OpenClaim, Sek)>,
+    day: String,
+    error: Option<String>,
+}
+
+async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, AppError> {
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let recs: Vec<ClaimRecord> = sqlx::query_as(&format!(
+        "{} where c.state not in ('paid', 'withdrawn', 'written_off') order by c.case_number limit 50",
+        claims::SELECT
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let params = parameters::load(&mut conn).await?;
+    let statements = ledger::statements(&mut conn, &recs, &params, today).await?;
+    let claims = recs
+        .into_iter()
+        .map(|r| {
+            let balance = statements
+                .get(&r.claim_id)
+                .map(|s| s.balance)
+                .unwrap_or_default();
+            (
+                OpenClaim {
+                    claim_id: r.claim_id,
+                    case_number: r.case_number,
+                    ocr: r.ocr,
+                    debtor_name: r.debtor_name,
+                    creditor_name: r.creditor_name,
+                    state: r.state,
+                },
+                balance,
+            )
+        })
+        .collect();
+    Ok(SimulatorPage {
+        layout: ctx.layout(),
+        claims,
+        day: engine::previous_bank_day(today.succ_opt().unwrap_or(today)).to_string(),
+        error: None,
+    })
+}
+
+async fn simulator_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(ADMIN)?;
+    if !state.config.demo {
+        return Err(AppError::NotFound);
+    }
+    Ok(render(&simulator_view(&state, &ctx).await?))
+}
+
+async fn simulate(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    if !state.config.demo {
+        return Err(AppError::NotFound);
+    }
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(f, _)| f == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let refuse = |message: String| async {
+        let mut page = simulator_view(&state, &ctx).await?;
+        page.error = Some(message);
+        Ok::<Response, AppError>(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+    };
+    let Some(day) = crate::calculator::parse_date(&get("day")) else {
+        return refuse("Ange bokföringsdagen som ÅÅÅÅ-MM-DD.".into()).await;
+    };
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let params = parameters::load(&mut conn).await?;
+    let mut items = vec![];
+    for (key, how) in &fields {
+        let Some(id) = key.strip_prefix("pay.") else {
+            continue;
+        };
+        if how.is_empty() {
+            continue;
+        }
+        let Ok(id) = Uuid::parse_str(id) else {
+            continue;
+        };
+        let Some(rec) = claims::find(&mut conn, id, None).await? else {
+            continue;
+        };
+        let s = claims::load_statement(&mut conn, &rec, &params, day.max(today)).await?;
+        let (reference, amount) = match how.as_str() {
+            "full" => (rec.ocr.clone(), s.balance),
+            "part" => (
+                rec.ocr.clone(),
+                Sek::from_decimal((s.balance.amount() / Decimal::from(2)).round_dp(0)),
+            ),
+            "over" => (rec.ocr.clone(), s.balance + Sek::kronor(100)),
+            "wrong_ocr" => {
+                let mut wrong = rec.ocr.clone();
+                let last = wrong.pop().and_then(|c| c.to_digit(10)).unwrap_or(0);
+                wrong.push(char::from_digit((last + 1) % 10, 10).unwrap_or('0'));
+                (wrong, s.balance)
+            }
+            _ => continue,
+        };
+        if amount.is_positive() {
+            items.push(simulator::Item::new(&reference, amount, &rec.debtor_name));
+        }
+    }
+    drop(conn);
+    if items.is_empty() {
+        return refuse("Välj minst ett ärende och hur det ska betalas.".into()).await;
+    }
+    let now = state.clock.now();
+    let serial = (now.timestamp() % 100_000) as u32;
+    let (name, bytes) = if get("format") == "bgmax" {
+        (
+            format!("simulator-{day}-{serial}.bgmax"),
+            simulator::bgmax(&state.config.identity.bankgiro, day, serial, &items),
+        )
+    } else {
+        let id = format!("SIM-{}", Uuid::new_v4().simple());
+        (
+            format!("simulator-{day}-{serial}.xml"),
+            simulator::camt054(&id, day, &items).into_bytes(),
+        )
+    };
+    let dir = state.config.data_dir.join("uploads");
+    let path = dir.join(format!("{}.sim", Uuid::new_v4()));
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .and(tokio::fs::write(&path, &bytes).await)
+        .map_err(anyhow::Error::from)?;
+    let result = import_file(&state.db, &path, &name, Some(user.id), now, today).await;
+    let _ = tokio::fs::remove_file(&path).await;
+    match result {
+        Ok(r) => Ok(flash_redirect(
+            "/admin/betalningar",
+            FlashKind::Success,
+            &format!("Simulerad fil {name}: {}", import_message(&r)),
+        )),
+        Err(ImportError::Other(e)) => Err(AppError::Internal(e)),
+        Err(e) => refuse(format!("Den simulerade filen lästes inte in: {e}")).await,
+    }
+}
