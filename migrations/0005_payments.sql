@@ -10,6 +10,7 @@ create table bank_file (
     -- camt.054 GrpHdr/MsgId: a bank never sends the same message twice.
     message_id    text unique,
     payment_count int not null,
+    matched_count int not null default 0,
     total         numeric(14,2) not null,
     first_booking date not null,
     last_booking  date not null,
@@ -48,7 +49,6 @@ create table payment (
 );
 create index payment_claim_idx on payment (claim_id) where claim_id is not null;
 create index payment_unmatched_idx on payment (booked_on) where claim_id is null;
-create index payment_file_idx on payment (bank_file_id, seq);
 
 -- A bank day counts as covered for the freshness gate when a file booked payments on it, or an
 -- admin said no file will come for it.
@@ -73,18 +73,20 @@ create table journal_entry (
 );
 
 create table journal_line (
-    entry_id      bigint not null references journal_entry,
+    -- No foreign keys (a per-row check would halve the import rate): lines are only written
+    -- with their entry by `ledger::post`, and `fordra check-ledger` finds any orphan.
+    entry_id      bigint not null,
     account       text not null check (account in ('bank', 'unmatched', 'claim_payments', 'fee_income',
         'interest_income', 'creditor_payable', 'settlement_payable', 'refund_payable', 'commission_payable')),
     amount        numeric(14,2) not null check (amount <> 0),
-    -- Dimensions (no foreign keys: the journal is written in bulk and checked by
-    -- `fordra check-ledger`, which also ties every claim's lines to its statement).
+    -- Dimensions, tied to claims' statements by `fordra check-ledger`.
     claim_id      uuid,
     creditor_id   uuid,
     payment_id    uuid,
     settlement_id uuid,
     payout_id     uuid
 );
+create index journal_line_entry_idx on journal_line (entry_id);
 create index journal_line_claim_idx on journal_line (claim_id) where claim_id is not null;
 create index journal_line_creditor_idx on journal_line (creditor_id) where account = 'creditor_payable';
 create index journal_line_payment_idx on journal_line (payment_id) where account in ('unmatched', 'refund_payable');

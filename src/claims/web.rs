@@ -496,7 +496,12 @@ impl EventRow {
                 d("on_date")
             ),
             "credit" => format!("Kreditering {} den {}", amount(), d("on_date")),
-            "paid" => "Betald i sin helhet".into(),
+            "paid" => match Sek::parse(&d("overpaid")) {
+                Ok(over) if over.is_positive() => {
+                    format!("Betald i sin helhet; {over} för mycket återbetalas till betalaren")
+                }
+                _ => "Betald i sin helhet".into(),
+            },
             "payment_received" => format!(
                 "Betalning {} bokförd {} ({})",
                 amount(),
@@ -511,7 +516,6 @@ impl EventRow {
                 "Avgiften {} togs bort: fordran var betald innan brevet skickades",
                 FeeKind::parse(&d("kind")).map_or("", |k| k.label())
             ),
-            "overpaid" => format!("Överbetalning {}: återbetalas till betalaren", amount()),
             "flag_set" => format!("Fordra markerade: {}", flag_label(&d("flag"))),
             "flag_cleared" => format!("Fordra tog bort markeringen: {}", flag_label(&d("flag"))),
             "address_verified" => "Adressen kontrollerad av Fordra".into(),

@@ -178,8 +178,10 @@ impl Cluster {
             tracing::warn!("adopting a PostgreSQL left running by an earlier fordra process");
             return self.wait_for_socket(Duration::from_secs(60));
         }
+        // Bank-file imports and engine passes write in large transactions: room for WAL in
+        // memory and between checkpoints keeps them from stalling on WAL flushes.
         let mut opts = format!(
-            "-k {} -c listen_addresses='' -c max_connections=200",
+            "-k {} -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c wal_buffers=16MB -c max_wal_size=4GB",
             shell_quote(&self.socket_dir)
         );
         if durability == Durability::Ephemeral {

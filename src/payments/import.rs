@@ -287,6 +287,11 @@ pub async fn import_file(
             "Filen ändrades medan den lästes in. Försök igen.",
         )));
     }
+    sqlx::query("update bank_file set matched_count = $2 where bank_file_id = $1")
+        .bind(bank_file_id)
+        .bind(out.matched as i32)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "insert into bank_day (day, kind, bank_file_id, marked_by, marked_at)
          select d, 'file', $2, $3, $4 from unnest($1::date[]) as d on conflict (day) do nothing",

@@ -556,6 +556,16 @@ pub async fn check(
             "verifikation {id} balanserar inte (summa {sum})"
         )));
     }
+    let orphans: i64 = sqlx::query_scalar(
+        "select count(*) from journal_line l where not exists (select 1 from journal_entry e where e.entry_id = l.entry_id)",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if orphans > 0 {
+        problems.push(Problem(format!(
+            "{orphans} rader i huvudboken hör inte till någon verifikation"
+        )));
+    }
     let (entries, lines, total): (i64, i64, Option<Decimal>) = sqlx::query_as(
         "select (select count(*) from journal_entry), count(*), sum(amount) from journal_line",
     )

@@ -98,20 +98,33 @@ fn xml_escape(s: &str) -> String {
 
 /// A camt.054.001.02 credit notification with one booked entry per item.
 pub fn camt054(message_id: &str, day: NaiveDate, items: &[Item]) -> String {
-    let mut x = String::with_capacity(600 + items.len() * 700);
-    let _ = write!(
-        x,
+    let mut out = Vec::with_capacity(600 + items.len() * 700);
+    write_camt054(&mut out, message_id, day, items.iter().cloned())
+        .expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the writer writes UTF-8")
+}
+
+/// Writes a camt.054 file item by item (for files too large to build in memory).
+pub fn write_camt054(
+    out: &mut impl std::io::Write,
+    message_id: &str,
+    day: NaiveDate,
+    items: impl IntoIterator<Item = Item>,
+) -> std::io::Result<()> {
+    let id = xml_escape(message_id);
+    write!(
+        out,
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">
 <BkToCstmrDbtCdtNtfctn>
 <GrpHdr><MsgId>{id}</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>
 <Ntfctn><Id>{id}-N</Id><CreDtTm>{day}T18:00:00</CreDtTm>
 <Acct><Id><IBAN>SE4550000000058398257466</IBAN></Id></Acct>
-"#,
-        id = xml_escape(message_id),
-        day = day
-    );
-    for (i, item) in items.iter().enumerate() {
+"#
+    )?;
+    let mut x = String::with_capacity(1024);
+    for (i, item) in items.into_iter().enumerate() {
+        x.clear();
         let amount = item.amount.to_plain();
         let reference = xml_escape(&item.reference);
         let rmt = if item.reference.bytes().all(|b| b.is_ascii_digit())
@@ -133,13 +146,12 @@ pub fn camt054(message_id: &str, day: NaiveDate, items: &[Item]) -> String {
 <RltdPties><Dbtr><Nm>{name}</Nm></Dbtr></RltdPties>
 <RmtInf>{rmt}</RmtInf></TxDtls></NtryDtls></Ntry>
 "#,
-            id = xml_escape(message_id),
             n = i + 1,
             name = xml_escape(&item.payer_name),
         );
+        out.write_all(x.as_bytes())?;
     }
-    x.push_str("</Ntfctn>\n</BkToCstmrDbtCdtNtfctn>\n</Document>\n");
-    x
+    out.write_all(b"</Ntfctn>\n</BkToCstmrDbtCdtNtfctn>\n</Document>\n")
 }
 
 #[cfg(test)]

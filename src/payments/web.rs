@@ -95,7 +95,7 @@ struct FileRow {
     first_booking: NaiveDate,
     last_booking: NaiveDate,
     imported_at: DateTime<Utc>,
-    matched: i64,
+    matched: i32,
 }
 
 impl FileRow {
@@ -137,7 +137,7 @@ async fn overview_page(state: &AppState, ctx: &Ctx) -> Result<OverviewPage, AppE
     let mut conn = state.db.acquire().await?;
     let files: Vec<FileRow> = sqlx::query_as(
         "select f.file_name, f.format, f.payment_count, f.total, f.first_booking, f.last_booking, f.imported_at,
-            (select count(*) from payment p where p.bank_file_id = f.bank_file_id and p.claim_id is not null) as matched
+            f.matched_count as matched
          from bank_file f order by f.imported_at desc limit 50",
     )
     .fetch_all(&mut *conn)

@@ -1,0 +1,170 @@
+//! A camt.054 file with 100,000 payments imported end to end against a real PostgreSQL (a
+//! durable private cluster in a temporary directory): validation pass, then parse, OCR match,
+//! allocation (statements computed per claim) and journal entries, all in one transaction.
+//! 90 % of the payments carry the OCR of an open claim (part payments, full payments and a few
+//! overpayments); 10 % match nothing and go to the unmatched queue. Then `check-ledger`'s
+//! verification over the result, and the process's peak memory during the import.
+//!
+//! `cargo bench --bench payments`; `FORDRA_BENCH_PAYMENTS` scales it down.
+
+use std::{io::BufWriter, time::Instant};
+
+use chrono::NaiveDate;
+use fordra::{
+    db::{
+        self,
+        cluster::{Cluster, Durability},
+    },
+    domain::{money::Sek, ocr},
+    payments::{import::import_file, ledger, simulator},
+};
+use uuid::Uuid;
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn main() {
+    let n: usize = std::env::var("FORDRA_BENCH_PAYMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = std::env::temp_dir().join(format!("fordra-bench-pay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cluster = Cluster::open(&dir, Durability::Durable).expect("PostgreSQL for the benchmark");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(&cluster, &dir, n));
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
+    let pool = db::connect_private(&cluster.socket_dir, "fordra_bench")
+        .await
+        .unwrap();
+    db::migrate(&pool).await.unwrap();
+    let today: NaiveDate = "2026-03-10".parse().unwrap();
+    let booked: NaiveDate = "2026-03-09".parse().unwrap();
+    let creditor = Uuid::new_v4();
+    sqlx::query("insert into creditor (creditor_id, org_nr, name, status, payout_bankgiro) values ($1, '165560360793', 'Benchbolaget AB', 'approved', '991-2346')")
+        .bind(creditor)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // One open claim per matched payment, in collection with a 180 kr fee.
+    let claims = n * 9 / 10;
+    let started = Instant::now();
+    let numbers: Vec<i64> = (0..claims).map(|i| 7_000_001 + i as i64).collect();
+    for chunk in numbers.chunks(50_000) {
+        let ocrs: Vec<String> = chunk.iter().map(|c| ocr::generate(*c as u64)).collect();
+        sqlx::query(
+            "with c as (insert into claim (claim_id, case_number, ocr, case_code, creditor_id, invoice_number, capital,
+                invoice_date, due_date, claim_arose_date, reminder_fee_agreed, start_with, debtor_kind,
+                debtor_id_number, debtor_name, debtor_capacity, debtor_street, debtor_postal_code, debtor_city,
+                state, registered_at)
+             select gen_random_uuid(), t.n, t.ocr, 'BENCHKOD', $3, 'B-' || t.n, 2500.00, '2026-01-10', '2026-02-09',
+                '2026-01-10', true, 'collection', 'person', '198112189876', 'Sven Svensson', 'consumer',
+                'Storgatan 1', '111 22', 'Stockholm', 'collection', now()
+             from unnest($1::bigint[], $2::text[]) as t(n, ocr) returning claim_id)
+             insert into fee (fee_id, claim_id, kind, amount, charged_on)
+             select gen_random_uuid(), claim_id, 'collection', 180, '2026-02-20' from c",
+        )
+        .bind(chunk)
+        .bind(&ocrs)
+        .bind(creditor)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("analyze").execute(&pool).await.unwrap();
+    println!(
+        "seeded {claims} open claims in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The bank file, written to disk as it is generated.
+    let path = dir.join("camt054-bench.xml");
+    {
+        let file = std::fs::File::create(&path).unwrap();
+        let mut out = BufWriter::new(file);
+        let items = (0..n).map(|i| {
+            if i < claims {
+                let ocr = ocr::generate(7_000_001 + i as u64);
+                // Part payments, full payments (2 500 + 180 + interest) and overpayments.
+                let amount = match i % 10 {
+                    0..=5 => Sek::kronor(1000),
+                    6..=8 => Sek::new(2699, 18),
+                    _ => Sek::kronor(3000),
+                };
+                simulator::Item::new(&ocr, amount, "Sven Svensson")
+            } else {
+                simulator::Item::new(&format!("Faktura {i}"), Sek::kronor(500), "Okänd Betalare")
+            }
+        });
+        simulator::write_camt054(&mut out, "BENCH-1", booked, items).unwrap();
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+
+    // Peak memory from here on (Linux: writing 5 to clear_refs resets VmHWM).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = peak_rss_mib();
+    let started = Instant::now();
+    let r = import_file(
+        &pool,
+        &path,
+        "camt054-bench.xml",
+        None,
+        chrono::Utc::now(),
+        today,
+    )
+    .await
+    .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(r.count as usize, n);
+    assert_eq!(r.matched as usize, claims);
+    println!(
+        "import: {n} payments ({:.0} MB of camt.054) in {secs:.1} s = {:.0} payments/s; {} matched, {} unmatched, {} claims paid, {} overpaid",
+        size as f64 / 1e6,
+        n as f64 / secs,
+        r.matched,
+        r.unmatched,
+        r.paid_claims,
+        r.overpaid_claims
+    );
+    println!(
+        "peak memory of the fordra process during the import: {:.0} MiB (was {:.0} MiB before)",
+        peak_rss_mib(),
+        before
+    );
+
+    let started = Instant::now();
+    let mut conn = pool.acquire().await.unwrap();
+    let params = fordra::parameters::load(&mut conn).await.unwrap();
+    let (problems, summary) = ledger::check(&mut conn, &params, today).await.unwrap();
+    assert!(
+        problems.is_empty(),
+        "{:?}",
+        &problems[..problems.len().min(5)]
+    );
+    println!(
+        "check-ledger: {} entries, {} lines, {} claims verified in {:.1} s",
+        summary.entries,
+        summary.lines,
+        summary.claims,
+        started.elapsed().as_secs_f64()
+    );
+    drop(conn);
+    pool.close().await;
+}
