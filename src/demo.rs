@@ -28,7 +28,7 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
         return Ok(vec![]);
     }
     let creditor_id = Uuid::new_v4();
-    sqlx::query("insert into creditor (creditor_id, org_nr, name, status, created_at) values ($1, $2, $3, 'approved', $4)")
+    sqlx::query("insert into creditor (creditor_id, org_nr, name, status, created_at, payout_bankgiro) values ($1, $2, $3, 'approved', $4, '5050-1055')")
         .bind(creditor_id)
         .bind("165566778899")
         .bind("Demo Bygg AB")

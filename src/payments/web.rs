@@ -945,11 +945,16 @@ async fn run_settlements(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     let mut message = if report.settlements.is_empty() {
         "Det fanns inget inbetalt kapital att avräkna.".to_string()
     } else {
-        format!(
-            "{} avräkningar på sammanlagt {} är skapade och väntar på utbetalningsuppdrag.",
-            report.settlements.len(),
-            report.total
-        )
+        match report.settlements.len() {
+            1 => format!(
+                "1 avräkning på {} är skapad och väntar på utbetalningsuppdrag.",
+                report.total
+            ),
+            n => format!(
+                "{n} avräkningar på sammanlagt {} är skapade och väntar på utbetalningsuppdrag.",
+                report.total
+            ),
+        }
     };
     if !report.without_account.is_empty() {
         message.push_str(&format!(

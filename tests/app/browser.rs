@@ -79,3 +79,44 @@ async fn a_creditor_signs_up_is_approved_and_registers_claims_in_a_browser() {
     let app_ref = &app;
     tokio::task::block_in_place(|| run_flow(app_ref, "onboarding", json!({ "admin": admin })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_imports_a_bank_file_matches_by_hand_and_settles_in_a_browser() {
+    use fordra::{domain::money::Sek, payments::simulator};
+    let (pool, name) = fresh_db().await;
+    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
+        .await
+        .unwrap();
+    let claims: Vec<(String, String, i64)> = sqlx::query_as(
+        "select ocr, debtor_name, case_number from claim order by case_number limit 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let app = TestApp::spawn_on(
+        pool,
+        name,
+        Options {
+            vars: vec![("FORDRA_DEMO", "on".into())],
+        },
+    )
+    .await;
+    let day = fordra::engine::previous_bank_day(app.state.clock.today());
+    let (ocr, _, _) = &claims[0];
+    let (_, debtor, case_number) = &claims[1];
+    let xml = simulator::camt054(
+        "BROWSER-1",
+        day,
+        &[
+            simulator::Item::new(ocr, Sek::kronor(1000), "Betalare Ett"),
+            simulator::Item::new("Faktura okänd", Sek::kronor(800), debtor),
+        ],
+    );
+    let file = std::env::temp_dir().join(format!("fordra-browser-{}.xml", uuid::Uuid::new_v4()));
+    std::fs::write(&file, xml).unwrap();
+    let admin = json!({"email": seeded[0].email, "password": seeded[0].password});
+    let args = json!({"admin": admin, "file": file, "debtor": debtor, "case_number": case_number.to_string()});
+    let app_ref = &app;
+    tokio::task::block_in_place(|| run_flow(app_ref, "payments", args));
+    let _ = std::fs::remove_file(&file);
+}
