@@ -73,9 +73,10 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-fn open_file(
-    path: &Path,
-) -> Result<(Box<dyn PaymentSource + Send>, Format, Arc<Mutex<Sha256>>), ImportError> {
+/// A parser over the file, its format, and the hash of what it has read so far.
+type Opened = (Box<dyn PaymentSource + Send>, Format, Arc<Mutex<Sha256>>);
+
+fn open_file(path: &Path) -> Result<Opened, ImportError> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut head = [0u8; 512];
     let n = file.read(&mut head).context("cannot read the file")?;

@@ -109,19 +109,36 @@ pub fn display_account(kind: &str, number: &str, clearing: Option<&str>) -> Stri
     }
 }
 
+/// kind, bankgiro, clearing, account, effective_from
+type AccountRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    NaiveDate,
+);
+
+/// number, creditor, name, org.nr, created on, total, payout account kind, account, clearing, batch state
+type NoteHead = (
+    i64,
+    Uuid,
+    String,
+    String,
+    NaiveDate,
+    Decimal,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// The creditor's payout account in effect on `day`.
 pub async fn payout_account(
     conn: &mut PgConnection,
     creditor_id: Uuid,
     day: NaiveDate,
 ) -> sqlx::Result<Option<(Destination, NaiveDate)>> {
-    let row: Option<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        NaiveDate,
-    )> = sqlx::query_as(
+    let row: Option<AccountRow> = sqlx::query_as(
         "select kind, bankgiro, clearing, account, effective_from from payout_account
              where creditor_id = $1 and effective_from <= $2 order by effective_from desc limit 1",
     )
@@ -158,13 +175,7 @@ pub async fn pending_account(
     creditor_id: Uuid,
     today: NaiveDate,
 ) -> sqlx::Result<Option<(Destination, NaiveDate)>> {
-    let row: Option<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        NaiveDate,
-    )> = sqlx::query_as(
+    let row: Option<AccountRow> = sqlx::query_as(
         "select kind, bankgiro, clearing, account, effective_from from payout_account
              where creditor_id = $1 and effective_from > $2 order by effective_from desc limit 1",
     )
@@ -180,6 +191,7 @@ pub async fn pending_account(
     }))
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Registers a new payout account; it takes effect after the rule's number of bank days (a
 /// hijacked login cannot redirect money that is about to be paid out). Returns that date.
 pub async fn change_payout_account(
@@ -909,7 +921,7 @@ pub async fn note(
     settlement_id: Uuid,
     creditor: Option<Uuid>,
 ) -> sqlx::Result<Option<Note>> {
-    let head: Option<(i64, Uuid, String, String, NaiveDate, Decimal, Option<String>, Option<String>, Option<String>, Option<String>)> =
+    let head: Option<NoteHead> =
         sqlx::query_as(
             "select s.number, s.creditor_id, cr.name, cr.org_nr, s.created_on, s.total, p.account_kind, p.account, p.clearing, b.state
              from settlement s join creditor cr using (creditor_id)
