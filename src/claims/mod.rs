@@ -6,6 +6,8 @@ pub mod import;
 pub mod input;
 pub mod web;
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -299,46 +301,68 @@ pub async fn find(
 }
 
 pub async fn fees(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<FeeCharge>> {
-    let rows: Vec<(String, Decimal, NaiveDate)> = sqlx::query_as(
-        "select kind, amount, charged_on from fee where claim_id = $1 order by charged_on, kind",
+    Ok(fees_of(conn, &[claim_id])
+        .await?
+        .remove(&claim_id)
+        .unwrap_or_default())
+}
+
+/// The fees of each claim in `ids`, by charge date.
+pub async fn fees_of(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> sqlx::Result<HashMap<Uuid, Vec<FeeCharge>>> {
+    let rows: Vec<(Uuid, String, Decimal, NaiveDate)> = sqlx::query_as(
+        "select claim_id, kind, amount, charged_on from fee where claim_id = any($1) order by charged_on, kind",
     )
-    .bind(claim_id)
+    .bind(ids)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(k, a, d)| {
-            Some(FeeCharge {
-                kind: FeeKind::parse(&k)?,
-                amount: Sek::from_decimal(a),
-                charged_on: d,
-            })
-        })
-        .collect())
+    let mut out: HashMap<Uuid, Vec<FeeCharge>> = HashMap::new();
+    for (claim, kind, amount, charged_on) in rows {
+        if let Some(kind) = FeeKind::parse(&kind) {
+            out.entry(claim).or_default().push(FeeCharge {
+                kind,
+                amount: Sek::from_decimal(amount),
+                charged_on,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Money movements of a claim: matched payments (by booking date) and capital reductions.
 pub async fn movements(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<Movement>> {
-    let rows: Vec<(bool, Decimal, NaiveDate)> = sqlx::query_as(
-        "select false, amount, on_date from capital_reduction where claim_id = $1
+    Ok(movements_of(conn, &[claim_id])
+        .await?
+        .remove(&claim_id)
+        .unwrap_or_default())
+}
+
+/// The movements of each claim in `ids`, by date.
+pub async fn movements_of(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> sqlx::Result<HashMap<Uuid, Vec<Movement>>> {
+    let rows: Vec<(Uuid, bool, Decimal, NaiveDate)> = sqlx::query_as(
+        "select claim_id, false, amount, on_date from capital_reduction where claim_id = any($1)
          union all
-         select true, amount, booked_on from payment where claim_id = $1 and kind = 'payment'
-         order by 3",
+         select claim_id, true, amount, booked_on from payment where claim_id = any($1) and kind = 'payment'
+         order by 4",
     )
-    .bind(claim_id)
+    .bind(ids)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(is_payment, a, d)| {
-            let amount = Sek::from_decimal(a);
-            if is_payment {
-                Movement::Payment { booked: d, amount }
-            } else {
-                Movement::CapitalReduction { on: d, amount }
-            }
-        })
-        .collect())
+    let mut out: HashMap<Uuid, Vec<Movement>> = HashMap::new();
+    for (claim, is_payment, amount, on) in rows {
+        let amount = Sek::from_decimal(amount);
+        out.entry(claim).or_default().push(if is_payment {
+            Movement::Payment { booked: on, amount }
+        } else {
+            Movement::CapitalReduction { on, amount }
+        });
+    }
+    Ok(out)
 }
 
 /// The letter of the claim's current step, if it is a letter state.

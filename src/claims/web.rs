@@ -568,10 +568,6 @@ struct ClaimPage {
 }
 
 impl ClaimPage {
-    fn to_fees(&self, a: &crate::domain::statement::Allocation) -> Sek {
-        a.to_fees.iter().copied().sum()
-    }
-
     fn is_open(&self) -> bool {
         !self.c.state().is_terminal()
     }

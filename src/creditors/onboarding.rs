@@ -173,19 +173,7 @@ pub fn validate(
                 clearing: a.clearing,
                 account: a.account,
             })
-            .map_err(|err| {
-                let field = if matches!(
-                    err,
-                    bank_account::AccountError::ClearingFormat
-                        | bank_account::AccountError::UnknownClearing
-                        | bank_account::AccountError::BadClearingCheckDigit
-                ) {
-                    "clearing"
-                } else {
-                    "account"
-                };
-                e.add(field, err.to_string())
-            })
+            .map_err(|err| e.add(err.field(), err.to_string()))
             .ok(),
         _ => {
             e.add(

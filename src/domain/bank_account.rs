@@ -124,6 +124,20 @@ pub enum AccountError {
     BadClearingCheckDigit,
 }
 
+impl AccountError {
+    /// The form field the error belongs on: `clearing` or `account`.
+    pub fn field(self) -> &'static str {
+        match self {
+            AccountError::ClearingFormat
+            | AccountError::UnknownClearing
+            | AccountError::BadClearingCheckDigit => "clearing",
+            AccountError::AccountFormat
+            | AccountError::AccountLength
+            | AccountError::BadCheckDigit => "account",
+        }
+    }
+}
+
 fn digits_of(s: &str) -> Option<Vec<u8>> {
     let d: String = s
         .chars()

@@ -76,6 +76,24 @@ pub fn add_bank_days(d: NaiveDate, n: u32) -> NaiveDate {
     d
 }
 
+/// The last bank day strictly before `d`.
+pub fn previous_bank_day(d: NaiveDate) -> NaiveDate {
+    let mut d = d - Duration::days(1);
+    while !is_bank_day(d) {
+        d -= Duration::days(1);
+    }
+    d
+}
+
+/// The bank day `n` bank days before `d` (`d` itself not counted; `n = 0` gives `d`).
+pub fn sub_bank_days(d: NaiveDate, n: u32) -> NaiveDate {
+    let mut d = d;
+    for _ in 0..n {
+        d = previous_bank_day(d);
+    }
+    d
+}
+
 /// Bank days in `(from, to]`: how many bank days pass from `from` to `to`. Zero if `to <= from`.
 pub fn bank_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
     let mut n = 0;
@@ -186,6 +204,13 @@ mod tests {
         fn add_and_count_agree(date in any_date(), n in 0u32..40) {
             let later = add_bank_days(date, n);
             prop_assert_eq!(bank_days_between(date, later), n);
+        }
+
+        #[test]
+        fn subtracting_undoes_adding_from_a_bank_day(date in any_date(), n in 0u32..40) {
+            let day = roll_forward(date);
+            prop_assert_eq!(sub_bank_days(add_bank_days(day, n), n), day);
+            prop_assert_eq!(previous_bank_day(next_bank_day(day)), day);
         }
     }
 }

@@ -35,7 +35,7 @@ pub enum Movement {
 }
 
 impl Movement {
-    fn date(&self) -> NaiveDate {
+    pub fn date(&self) -> NaiveDate {
         match self {
             Movement::Payment { booked, .. } => *booked,
             Movement::CapitalReduction { on, .. } => *on,
@@ -63,6 +63,13 @@ pub struct Allocation {
     pub to_interest: Sek,
     pub to_capital: Sek,
     pub remainder: Sek,
+}
+
+impl Allocation {
+    /// What went to fees, all of them together.
+    pub fn fees_total(&self) -> Sek {
+        self.to_fees.iter().copied().sum()
+    }
 }
 
 /// Splits `payment` over open items: fees oldest first, then interest, then capital.

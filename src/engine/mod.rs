@@ -68,20 +68,11 @@ async fn settle(state: &AppState, today: NaiveDate) -> Result<usize> {
 /// Whether escalation letters may go out on `today`: the previous bank day is covered by an
 /// imported bank file or marked by an admin as a day without file.
 pub async fn freshness_open(conn: &mut sqlx::PgConnection, today: NaiveDate) -> sqlx::Result<bool> {
-    let day = previous_bank_day(today);
+    let day = crate::domain::calendar::previous_bank_day(today);
     sqlx::query_scalar("select exists (select 1 from bank_day where day = $1)")
         .bind(day)
         .fetch_one(conn)
         .await
-}
-
-/// The last bank day before `today`.
-pub fn previous_bank_day(today: NaiveDate) -> NaiveDate {
-    let mut d = today - chrono::Duration::days(1);
-    while !crate::domain::calendar::is_bank_day(d) {
-        d -= chrono::Duration::days(1);
-    }
-    d
 }
 
 /// Takes every claim due on `today` through `lifecycle::next_step`, batch by batch.

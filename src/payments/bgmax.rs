@@ -211,7 +211,7 @@ impl<R: BufRead> Parser<R> {
 
     fn close_section(&mut self, rec: &[u8]) -> Result<(), FileError> {
         self.counts.tk15 += 1;
-        let account = self.digits(rec, 3, 37, "Mottagarens bankkonto")?;
+        self.digits(rec, 3, 37, "Mottagarens bankkonto")?;
         let payday = self.date(rec, 38, "Betalningsdagen")?;
         let deposit_serial = self.digits(rec, 46, 50, "Insättningslöpnumret")?;
         let deposit = self.amount(rec, 51, 68)?;
@@ -253,7 +253,6 @@ impl<R: BufRead> Parser<R> {
                 section.payments.len()
             )));
         }
-        let _ = account;
         let mut seen: HashMap<String, u32> = HashMap::new();
         for d in section.payments {
             let amount = Sek::from_decimal(Decimal::new(d.amount_ore, 2));
@@ -511,7 +510,7 @@ fn ore_text(ore: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payments::validate;
+    use crate::payments::read_all;
 
     const GOLDEN: &str =
         "01BGMAX               0120260115120000000000T                                   \r
@@ -525,12 +524,7 @@ mod tests {
 ";
 
     fn all(input: &[u8]) -> Result<(Vec<ParsedPayment>, Summary), FileError> {
-        let mut p = Parser::new(input);
-        let mut out = vec![];
-        while let Some(x) = p.next_payment()? {
-            out.push(x);
-        }
-        Ok((out, p.summary().clone()))
+        read_all(Parser::new(input))
     }
 
     #[test]
@@ -606,8 +600,7 @@ mod tests {
     }
 
     fn refused(input: &str) -> FileError {
-        let mut p = Parser::new(input.as_bytes());
-        validate(&mut p).expect_err("must be refused")
+        all(input.as_bytes()).expect_err("must be refused")
     }
 
     #[test]

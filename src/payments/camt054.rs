@@ -485,15 +485,10 @@ impl<R: BufRead> PaymentSource for Parser<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payments::{simulator, validate};
+    use crate::payments::{read_all, simulator};
 
     fn parse(xml: &str) -> Result<(Vec<ParsedPayment>, Summary), FileError> {
-        let mut p = Parser::new(xml.as_bytes());
-        let mut out = vec![];
-        while let Some(x) = p.next_payment()? {
-            out.push(x);
-        }
-        Ok((out, p.summary().clone()))
+        read_all(Parser::new(xml.as_bytes()))
     }
 
     const FIXTURE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -546,7 +541,7 @@ mod tests {
     }
 
     fn refused(xml: &str) -> FileError {
-        validate(&mut Parser::new(xml.as_bytes())).expect_err("must be refused")
+        parse(xml).expect_err("must be refused")
     }
 
     #[test]

@@ -94,11 +94,7 @@ fn open_file(path: &Path) -> Result<Opened, ImportError> {
             hash: hash.clone(),
         },
     );
-    let source: Box<dyn PaymentSource + Send> = match format {
-        Format::BgMax => Box::new(super::bgmax::Parser::new(reader)),
-        Format::Camt054 => Box::new(super::camt054::Parser::new(reader)),
-    };
-    Ok((source, format, hash))
+    Ok((super::open(format, reader), format, hash))
 }
 
 fn next_chunk(source: &mut (dyn PaymentSource + Send)) -> Result<Vec<ParsedPayment>, ImportError> {
@@ -131,9 +127,7 @@ async fn already_imported(
     .fetch_optional(conn)
     .await?;
     Ok(seen.map(|(name, at, msg)| {
-        let when = at
-            .with_timezone(&chrono_tz_stockholm())
-            .format("%Y-%m-%d %H:%M");
+        let when = crate::clock::stockholm_local(at).format("%Y-%m-%d %H:%M");
         match (msg, message_id) {
             (Some(m), Some(id)) if m == id => format!(
                 "Meddelandet {id} är redan inläst (filen {name}, {when}). Samma fil läses aldrig in två gånger."
@@ -143,12 +137,6 @@ async fn already_imported(
             ),
         }
     }))
-}
-
-/// The offset of Stockholm at a given instant is not needed for a message; UTC+1 is close
-/// enough and avoids a time-zone database.
-fn chrono_tz_stockholm() -> chrono::FixedOffset {
-    chrono::FixedOffset::east_opt(3600).expect("valid offset")
 }
 
 /// First pass: validates everything and finds the first payment imported before. Returns the
@@ -220,9 +208,7 @@ pub async fn import_file(
 
     let mut tx = db.begin().await?;
     // One import at a time: two files paying the same claim must allocate in turn.
-    sqlx::query("select pg_advisory_xact_lock(7302501)")
-        .execute(&mut *tx)
-        .await?;
+    super::lock(&mut tx, super::Lock::Payments).await?;
     if let Some(msg) = already_imported(&mut tx, &sha, summary.message_id.as_deref()).await? {
         return Err(ImportError::Duplicate(msg));
     }
@@ -384,31 +370,22 @@ async fn store_chunk(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() != chunk.len() as u64 {
-        let mine: HashSet<Uuid> = ids.iter().copied().collect();
-        let existing: Vec<(String, Uuid)> =
-            sqlx::query_as("select bank_ref, payment_id from payment where bank_ref = any($1)")
-                .bind(
-                    chunk
-                        .iter()
-                        .map(|p| p.bank_ref.as_str())
-                        .collect::<Vec<_>>(),
-                )
+        // The payment that was not stored repeats one earlier in the file.
+        let stored: HashSet<Uuid> =
+            sqlx::query_scalar("select payment_id from payment where payment_id = any($1)")
+                .bind(&ids)
                 .fetch_all(&mut *tx)
-                .await?;
-        let taken: HashSet<&str> = existing
-            .iter()
-            .filter(|(_, id)| !mine.contains(id))
-            .map(|(r, _)| r.as_str())
-            .collect();
-        let seen_twice = chunk
+                .await?
+                .into_iter()
+                .collect();
+        let line = chunk
             .iter()
             .zip(&ids)
-            .find(|(p, _)| taken.contains(p.bank_ref.as_str()))
-            .map(|(p, _)| p);
-        let line = seen_twice.map_or(0, |p| p.line);
+            .find(|(_, id)| !stored.contains(id))
+            .map_or(0, |(p, _)| p.line);
         return Err(ImportError::Invalid(FileError::at(
             line,
-            "samma betalning (bankens referens) förekommer två gånger i filen.".to_string(),
+            "samma betalning (bankens referens) förekommer två gånger i filen.",
         )));
     }
     let mut entries = Vec::with_capacity(chunk.len());

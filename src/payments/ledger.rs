@@ -27,11 +27,7 @@ use uuid::Uuid;
 
 use crate::{
     claims::{self, ClaimRecord},
-    domain::{
-        fees::FeeKind,
-        money::Sek,
-        statement::{FeeCharge, Movement, Statement},
-    },
+    domain::{money::Sek, statement::Statement},
     parameters::Parameters,
 };
 
@@ -264,10 +260,6 @@ pub struct ClaimBooks {
 }
 
 impl ClaimBooks {
-    pub fn refund_owed(&self) -> Sek {
-        self.overpaid - self.refunded
-    }
-
     pub fn capital_to_settle(&self) -> Sek {
         self.to_capital - self.settled
     }
@@ -315,7 +307,7 @@ pub fn target(s: &Statement) -> ClaimBooks {
         ..ClaimBooks::default()
     };
     for p in &s.payments {
-        b.to_fees += p.allocation.to_fees.iter().copied().sum::<Sek>();
+        b.to_fees += p.allocation.fees_total();
         b.to_interest += p.allocation.to_interest;
         b.to_capital += p.allocation.to_capital;
         b.overpaid += p.allocation.remainder;
@@ -338,50 +330,17 @@ pub async fn statements(
     today: NaiveDate,
 ) -> Result<HashMap<Uuid, Statement>> {
     let ids: Vec<Uuid> = recs.iter().map(|r| r.claim_id).collect();
-    let fee_rows: Vec<(Uuid, String, Decimal, NaiveDate)> = sqlx::query_as(
-        "select claim_id, kind, amount, charged_on from fee where claim_id = any($1) order by charged_on, kind",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let move_rows: Vec<(Uuid, bool, Decimal, NaiveDate)> = sqlx::query_as(
-        "select claim_id, false, amount, on_date from capital_reduction where claim_id = any($1)
-         union all
-         select claim_id, true, amount, booked_on from payment where claim_id = any($1) and kind = 'payment'",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut fees: HashMap<Uuid, Vec<FeeCharge>> = HashMap::new();
-    for (claim, kind, amount, on) in fee_rows {
-        if let Some(kind) = FeeKind::parse(&kind) {
-            fees.entry(claim).or_default().push(FeeCharge {
-                kind,
-                amount: Sek::from_decimal(amount),
-                charged_on: on,
-            });
-        }
-    }
-    let mut moves: HashMap<Uuid, Vec<Movement>> = HashMap::new();
-    let mut latest: HashMap<Uuid, NaiveDate> = HashMap::new();
-    for (claim, is_payment, amount, on) in move_rows {
-        let amount = Sek::from_decimal(amount);
-        moves.entry(claim).or_default().push(if is_payment {
-            Movement::Payment { booked: on, amount }
-        } else {
-            Movement::CapitalReduction { on, amount }
-        });
-        let l = latest.entry(claim).or_insert(on);
-        *l = (*l).max(on);
-    }
+    let fees = claims::fees_of(conn, &ids).await?;
+    let moves = claims::movements_of(conn, &ids).await?;
     let mut out = HashMap::with_capacity(recs.len());
     for rec in recs {
+        let claim_moves = moves.get(&rec.claim_id).map_or(&[][..], Vec::as_slice);
         // A booking date after the business date (a bank ahead of a fixed demo clock) still counts.
-        let as_of = latest.get(&rec.claim_id).map_or(today, |d| today.max(*d));
+        let as_of = claim_moves.last().map_or(today, |m| today.max(m.date()));
         let s = claims::compute_statement(
             rec,
             fees.get(&rec.claim_id).map_or(&[], Vec::as_slice),
-            moves.get(&rec.claim_id).map_or(&[], Vec::as_slice),
+            claim_moves,
             params,
             as_of,
         )?;
@@ -421,12 +380,11 @@ pub async fn sync_claims(
         let s = &statements[&rec.claim_id];
         let want = target(s);
         let have = books.get(&rec.claim_id).copied().unwrap_or_default();
-        let d = |w: Sek, h: Sek| w - h;
         let (fees, interest, capital, over) = (
-            d(want.to_fees, have.to_fees),
-            d(want.to_interest, have.to_interest),
-            d(want.to_capital, have.to_capital),
-            d(want.overpaid, have.overpaid),
+            want.to_fees - have.to_fees,
+            want.to_interest - have.to_interest,
+            want.to_capital - have.to_capital,
+            want.overpaid - have.overpaid,
         );
         let claim = Dims::claim(rec.claim_id);
         let moved = fees + interest + capital + over;

@@ -144,6 +144,26 @@ pub trait PaymentSource {
     fn summary(&self) -> &Summary;
 }
 
+/// Transaction-scoped locks that serialise the writers of one kind of money movement.
+#[derive(Clone, Copy, Debug)]
+pub enum Lock {
+    /// Imports and manual matches: payments to the same claim allocate in turn.
+    Payments = 7_302_501,
+    /// Settlement runs: a creditor's capital is settled once.
+    Settlements = 7_302_502,
+    /// Gathering payouts into a batch.
+    Batches = 7_302_503,
+}
+
+/// Takes `lock` until the transaction ends.
+pub async fn lock(conn: &mut sqlx::PgConnection, lock: Lock) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(lock as i64)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Recognises the format from the first bytes.
 pub fn detect(head: &[u8]) -> Option<Format> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
@@ -159,17 +179,26 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 }
 
 /// Opens a parser over `reader` for `format`.
-pub fn open<'a, R: BufRead + 'a>(format: Format, reader: R) -> Box<dyn PaymentSource + 'a> {
+pub fn open<'a, R: BufRead + Send + 'a>(
+    format: Format,
+    reader: R,
+) -> Box<dyn PaymentSource + Send + 'a> {
     match format {
         Format::BgMax => Box::new(bgmax::Parser::new(reader)),
         Format::Camt054 => Box::new(camt054::Parser::new(reader)),
     }
 }
 
-/// Reads a whole file, checking everything; returns its summary.
-pub fn validate(source: &mut dyn PaymentSource) -> Result<Summary, FileError> {
-    while source.next_payment()?.is_some() {}
-    Ok(source.summary().clone())
+/// Reads a whole file into memory (for tests of small files).
+#[cfg(test)]
+pub fn read_all(
+    mut source: impl PaymentSource,
+) -> Result<(Vec<ParsedPayment>, Summary), FileError> {
+    let mut out = vec![];
+    while let Some(p) = source.next_payment()? {
+        out.push(p);
+    }
+    Ok((out, source.summary().clone()))
 }
 
 /// The OCR in `reference`, if it is one of the form Fordra issues.

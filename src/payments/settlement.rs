@@ -74,16 +74,19 @@ impl Destination {
     }
 
     /// A bankgiro number as typed (validated).
-    pub fn bankgiro(input: &str) -> Result<Destination, String> {
-        let bg = ocr::validate_bankgiro(input).map_err(|e| e.to_string())?;
+    pub fn bankgiro(input: &str) -> Result<Destination, ocr::BankgiroError> {
+        let bg = ocr::validate_bankgiro(input)?;
         Ok(Destination {
             account: pain001::Account::Bankgiro(digits(&bg)),
         })
     }
 
     /// Clearing and account number as typed (validated).
-    pub fn bank_account(clearing: &str, account: &str) -> Result<Destination, String> {
-        let a = bank_account::validate(clearing, account).map_err(|e| e.to_string())?;
+    pub fn bank_account(
+        clearing: &str,
+        account: &str,
+    ) -> Result<Destination, bank_account::AccountError> {
+        let a = bank_account::validate(clearing, account)?;
         Ok(Destination {
             account: pain001::Account::BankAccount {
                 clearing: a.clearing,
@@ -283,9 +286,7 @@ pub async fn run(
     user: Option<Uuid>,
     force: bool,
 ) -> Result<RunReport> {
-    sqlx::query("select pg_advisory_xact_lock(7302502)")
-        .execute(&mut *conn)
-        .await?;
+    super::lock(&mut *conn, super::Lock::Settlements).await?;
     let interval = i64::from(params.book.in_force(today).settlement_interval_days);
     let due: Vec<(Uuid, String)> = sqlx::query_as(
         "select cr.creditor_id, cr.name from creditor cr
@@ -407,25 +408,41 @@ async fn insert_payout(
     Ok(id)
 }
 
-/// Money owed back on a claim and not yet in a payout.
-pub async fn refund_available(conn: &mut PgConnection, claim_id: Uuid) -> Result<Sek> {
-    let books = ledger::claim_books(conn, &[claim_id]).await?;
-    let owed = books
-        .get(&claim_id)
-        .map(|b| b.refund_owed())
-        .unwrap_or_default();
-    let pending: Option<Decimal> = sqlx::query_scalar(
-        "select sum(p.amount) from payout p left join payout_batch b using (batch_id)
-         where p.kind = 'refund' and p.claim_id = $1 and (b.state is null or b.state <> 'executed')",
+/// Money owed back on a claim and not yet in a payout, with the account the payer gave.
+#[derive(Clone, Debug, FromRow)]
+pub struct RefundOwed {
+    pub claim_id: Uuid,
+    pub case_number: i64,
+    pub debtor_name: String,
+    pub owed: Decimal,
+    pub clearing: Option<String>,
+    pub account: Option<String>,
+}
+
+/// Claims (one, or all) with an overpayment not yet in a payout: the refund-payable balance
+/// minus refund payouts not yet executed.
+pub async fn refunds_owed(
+    conn: &mut PgConnection,
+    claim: Option<Uuid>,
+) -> sqlx::Result<Vec<RefundOwed>> {
+    sqlx::query_as(
+        "with owed as (
+            select l.claim_id, -sum(l.amount) as owed from journal_line l
+            where l.account = 'refund_payable' and l.claim_id is not null and ($1::uuid is null or l.claim_id = $1)
+            group by l.claim_id having sum(l.amount) < 0),
+         pending as (
+            select p.claim_id, sum(p.amount) as amount from payout p left join payout_batch b using (batch_id)
+            where p.kind = 'refund' and p.claim_id is not null and (b.state is null or b.state <> 'executed') group by p.claim_id)
+         select c.claim_id, c.case_number, c.debtor_name, o.owed - coalesce(pe.amount, 0) as owed, ra.clearing, ra.account
+         from owed o join claim c using (claim_id) left join pending pe using (claim_id) left join refund_account ra using (claim_id)
+         where o.owed - coalesce(pe.amount, 0) > 0 order by c.case_number",
     )
-    .bind(claim_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(owed - Sek::from_decimal(pending.unwrap_or_default()))
+    .bind(claim)
+    .fetch_all(conn)
+    .await
 }
 
 /// Pays back a claim's overpayment to `dest`.
-#[allow(clippy::too_many_arguments)]
 pub async fn refund_claim(
     conn: &mut PgConnection,
     claim_id: Uuid,
@@ -434,43 +451,74 @@ pub async fn refund_claim(
     user: Uuid,
     ip: &str,
 ) -> Result<Sek> {
-    sqlx::query("select 1 from claim where claim_id = $1 for update")
-        .bind(claim_id)
-        .execute(&mut *conn)
-        .await?;
-    let amount = refund_available(conn, claim_id).await?;
-    if !amount.is_positive() {
-        bail!("Det finns inget att återbetala på ärendet.");
-    }
     let (case_number, name): (i64, String) =
-        sqlx::query_as("select case_number, debtor_name from claim where claim_id = $1")
+        sqlx::query_as("select case_number, debtor_name from claim where claim_id = $1 for update")
             .bind(claim_id)
             .fetch_one(&mut *conn)
             .await?;
-    let payout = insert_payout(
-        conn,
-        "refund",
-        None,
-        Some(claim_id),
-        None,
+    let amount = refunds_owed(conn, Some(claim_id))
+        .await?
+        .first()
+        .map_or(Sek::ZERO, |r| Sek::from_decimal(r.owed));
+    if !amount.is_positive() {
+        bail!("Det finns inget att återbetala på ärendet.");
+    }
+    let refund = Refund {
+        claim: Some(claim_id),
+        payment: None,
         amount,
-        &name,
-        dest,
-        &format!("Återbetalning ärende {case_number}"),
-        now,
-    )
-    .await?;
-    audit(
-        conn,
-        now,
-        Some(user),
-        "refund_created",
-        Some(&claim_id.to_string()),
-        json!({"payout_id": payout, "amount": amount, "account": dest.display()}),
-        Some(ip),
-    )
-    .await?;
+        payee: &name,
+        reference: &format!("Återbetalning ärende {case_number}"),
+    };
+    refund.create(conn, dest, now, user, ip).await?;
     Ok(amount)
+}
+
+/// A payout of money owed back, on a claim or for an unmatched payment.
+struct Refund<'a> {
+    claim: Option<Uuid>,
+    payment: Option<Uuid>,
+    amount: Sek,
+    payee: &'a str,
+    reference: &'a str,
+}
+
+impl Refund<'_> {
+    /// The payout row and its audit event.
+    async fn create(
+        &self,
+        conn: &mut PgConnection,
+        dest: &Destination,
+        now: DateTime<Utc>,
+        user: Uuid,
+        ip: &str,
+    ) -> Result<()> {
+        let payout = insert_payout(
+            conn,
+            "refund",
+            None,
+            self.claim,
+            self.payment,
+            self.amount,
+            self.payee,
+            dest,
+            self.reference,
+            now,
+        )
+        .await?;
+        let subject = self.claim.or(self.payment).map(|id| id.to_string());
+        audit(
+            conn,
+            now,
+            Some(user),
+            "refund_created",
+            subject.as_deref(),
+            json!({"payout_id": payout, "amount": self.amount, "account": dest.display()}),
+            Some(ip),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// Gives unmatched money back to the payer.
@@ -514,29 +562,14 @@ pub async fn refund_unmatched(
         .bind(payment_id)
         .execute(&mut *conn)
         .await?;
-    let payout = insert_payout(
-        conn,
-        "refund",
-        None,
-        None,
-        Some(payment_id),
+    let refund = Refund {
+        claim: None,
+        payment: Some(payment_id),
         amount,
-        if payer.is_empty() { "Betalare" } else { &payer },
-        dest,
-        "Återbetalning av inbetalning",
-        now,
-    )
-    .await?;
-    audit(
-        conn,
-        now,
-        Some(user),
-        "refund_created",
-        Some(&payment_id.to_string()),
-        json!({"payout_id": payout, "amount": amount, "account": dest.display()}),
-        Some(ip),
-    )
-    .await?;
+        payee: if payer.is_empty() { "Betalare" } else { &payer },
+        reference: "Återbetalning av inbetalning",
+    };
+    refund.create(conn, dest, now, user, ip).await?;
     Ok(amount)
 }
 
@@ -584,9 +617,7 @@ pub async fn create_batch(
     user: Uuid,
     ip: &str,
 ) -> Result<Option<Uuid>> {
-    sqlx::query("select pg_advisory_xact_lock(7302503)")
-        .execute(&mut *conn)
-        .await?;
+    super::lock(&mut *conn, super::Lock::Batches).await?;
     let open: Vec<(Uuid, Decimal)> = sqlx::query_as(
         "select payout_id, amount from payout where batch_id is null order by created_at for update",
     )

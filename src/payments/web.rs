@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::{
     import::{ImportError, import_file},
     ledger::{self, Account, Dims, Entry},
-    settlement::{self, Batch, Destination, Note, PayoutRow},
+    settlement::{self, Batch, Destination, Note, PayoutRow, RefundOwed},
     simulator,
 };
 use crate::{
@@ -30,7 +30,7 @@ use crate::{
     backoffice::STAFF,
     claims::{self, ClaimRecord},
     domain::{calendar, ids::IdNumber, money::Sek},
-    engine, parameters,
+    parameters,
     state::AppState,
     web::{
         AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
@@ -143,7 +143,7 @@ async fn overview_page(state: &AppState, ctx: &Ctx) -> Result<OverviewPage, AppE
     .fetch_all(&mut *conn)
     .await?;
     let today = state.clock.today();
-    let previous_bank_day = engine::previous_bank_day(today);
+    let previous_bank_day = calendar::previous_bank_day(today);
     let covered: Option<(String, Option<String>, String)> = sqlx::query_as(
         "select d.kind, f.file_name, d.note from bank_day d left join bank_file f using (bank_file_id) where d.day = $1",
     )
@@ -450,7 +450,7 @@ async fn unmatched(
     let params = parameters::load(&mut conn).await?;
     let today = state.clock.today();
     let refund_days = params.book.in_force(today).unmatched_refund_bank_days;
-    let refund_after = subtract_bank_days(today, refund_days);
+    let refund_after = calendar::sub_bank_days(today, refund_days);
     let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
         "{PAYMENT_SELECT} where p.claim_id is null and not p.refunded
            and ($1 = '' or p.payer_name ilike '%' || $1 || '%' or p.reference ilike '%' || $1 || '%'
@@ -470,37 +470,6 @@ async fn unmatched(
     }))
 }
 
-fn subtract_bank_days(from: NaiveDate, n: u32) -> NaiveDate {
-    let mut d = from;
-    let mut left = n;
-    while left > 0 {
-        d -= chrono::Duration::days(1);
-        if calendar::is_bank_day(d) {
-            left -= 1;
-        }
-    }
-    d
-}
-
-#[derive(FromRow)]
-struct Candidate {
-    claim_id: Uuid,
-    case_number: i64,
-    ocr: String,
-    invoice_number: String,
-    debtor_name: String,
-    debtor_id_number: String,
-    creditor_name: String,
-    capital: Decimal,
-    state: String,
-}
-
-impl Candidate {
-    fn state_label(&self) -> &'static str {
-        crate::domain::lifecycle::ClaimState::parse(&self.state).map_or("", |s| s.label())
-    }
-}
-
 #[derive(Template)]
 #[template(path = "payments/payment.html")]
 struct PaymentPage {
@@ -508,7 +477,7 @@ struct PaymentPage {
     p: PaymentRow,
     claim_case: Option<i64>,
     q: String,
-    candidates: Vec<Candidate>,
+    candidates: Vec<ClaimRecord>,
     searched: bool,
     errors: FieldErrors,
     clearing: String,
@@ -550,14 +519,12 @@ async fn payment_view(
             .ok()
             .map(|n| n.as_str().to_string());
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        sqlx::query_as(
-            "select c.claim_id, c.case_number, c.ocr, c.invoice_number, c.debtor_name, c.debtor_id_number,
-                cr.name as creditor_name, c.capital, c.state
-             from claim c join creditor cr using (creditor_id)
-             where c.debtor_name ilike '%' || $1 || '%' or c.invoice_number = $1 or c.ocr = $3
+        sqlx::query_as(&format!(
+            "{} where c.debtor_name ilike '%' || $1 || '%' or c.invoice_number = $1 or c.ocr = $3
                 or c.case_number::text = $3 or c.debtor_id_number = $2 or c.capital = $4
              order by c.registered_at desc limit 50",
-        )
+            claims::SELECT
+        ))
         .bind(&q)
         .bind(id_number)
         .bind(digits)
@@ -617,9 +584,7 @@ async fn match_payment(
     let today = state.clock.today();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock(7302501)")
-        .execute(&mut *tx)
-        .await?;
+    super::lock(&mut tx, super::Lock::Payments).await?;
     let row: Option<(Option<Uuid>, bool, String, Decimal, NaiveDate)> = sqlx::query_as(
         "select claim_id, refunded, kind, amount, booked_on from payment where payment_id = $1 for update",
     )
@@ -739,19 +704,9 @@ fn refund_destination(
             account: super::pain001::Account::Iban(acc.to_string()),
         });
     }
-    match Destination::bank_account(&form.clearing, &form.account) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            if form.clearing.trim().is_empty() {
-                errors.add("clearing", "Ange clearingnummer.");
-            } else if e.contains("Clearing") {
-                errors.add("clearing", e);
-            } else {
-                errors.add("account", e);
-            }
-            None
-        }
-    }
+    Destination::bank_account(&form.clearing, &form.account)
+        .map_err(|e| errors.add(e.field(), e.to_string()))
+        .ok()
 }
 
 async fn refund_payment(
@@ -813,6 +768,26 @@ struct SettlementRow {
     batch_state: Option<String>,
 }
 
+/// Settlements, newest first: one creditor's, or everyone's; `limit` `None` for all.
+async fn settlement_rows(
+    conn: &mut sqlx::PgConnection,
+    creditor: Option<Uuid>,
+    limit: Option<i64>,
+) -> sqlx::Result<Vec<SettlementRow>> {
+    sqlx::query_as(
+        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
+            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
+         from settlement s join creditor cr using (creditor_id)
+         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
+         where $1::uuid is null or s.creditor_id = $1
+         order by s.number desc limit $2",
+    )
+    .bind(creditor)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 impl SettlementRow {
     fn payout_label(&self) -> &'static str {
         match self.batch_state.as_deref() {
@@ -820,16 +795,6 @@ impl SettlementRow {
             Some(s) => settlement::state_label(s),
         }
     }
-}
-
-#[derive(FromRow)]
-struct RefundOwed {
-    claim_id: Uuid,
-    case_number: i64,
-    debtor_name: String,
-    owed: Decimal,
-    clearing: Option<String>,
-    account: Option<String>,
 }
 
 #[derive(Template)]
@@ -862,15 +827,7 @@ impl SettlementsPage {
 
 async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage, AppError> {
     let mut conn = state.db.acquire().await?;
-    let settlements: Vec<SettlementRow> = sqlx::query_as(
-        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
-            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
-         from settlement s join creditor cr using (creditor_id)
-         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
-         order by s.number desc limit 100",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let settlements = settlement_rows(&mut conn, None, Some(100)).await?;
     let open_payouts = settlement::payouts(&mut conn, None).await?;
     let open_total = open_payouts
         .iter()
@@ -883,19 +840,7 @@ async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage
     .fetch_all(&mut *conn)
     .await?;
     // Overpaid claims whose refund is not yet in a payout.
-    let refunds: Vec<RefundOwed> = sqlx::query_as(
-        "with owed as (
-            select l.claim_id, -sum(l.amount) as owed from journal_line l where l.account = 'refund_payable' and l.claim_id is not null
-            group by l.claim_id having sum(l.amount) < 0),
-         pending as (
-            select p.claim_id, sum(p.amount) as amount from payout p left join payout_batch b using (batch_id)
-            where p.kind = 'refund' and p.claim_id is not null and (b.state is null or b.state <> 'executed') group by p.claim_id)
-         select c.claim_id, c.case_number, c.debtor_name, o.owed - coalesce(pe.amount, 0) as owed, ra.clearing, ra.account
-         from owed o join claim c using (claim_id) left join pending pe using (claim_id) left join refund_account ra using (claim_id)
-         where o.owed - coalesce(pe.amount, 0) > 0 order by c.case_number",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let refunds = settlement::refunds_owed(&mut conn, None).await?;
     let params = parameters::load(&mut conn).await?;
     let rules = params.book.in_force(state.clock.today());
     Ok(SettlementsPage {
@@ -1247,16 +1192,7 @@ async fn creditor_settlements(
 ) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
-    let settlements: Vec<SettlementRow> = sqlx::query_as(
-        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
-            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
-         from settlement s join creditor cr using (creditor_id)
-         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
-         where s.creditor_id = $1 order by s.number desc",
-    )
-    .bind(creditor_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let settlements = settlement_rows(&mut conn, Some(creditor_id), None).await?;
     let to_settle: Option<Decimal> = sqlx::query_scalar(
         "select -sum(amount) from journal_line where account = 'creditor_payable' and creditor_id = $1",
     )
@@ -1368,25 +1304,13 @@ async fn change_account(
     let (user, creditor_id) = ctx.require_creditor()?;
     let mut errors = FieldErrors::default();
     let dest = if form.kind == "bank_account" {
-        match Destination::bank_account(&form.clearing, &form.account) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                if e.contains("Clearing") {
-                    errors.add("clearing", e);
-                } else {
-                    errors.add("account", e);
-                }
-                None
-            }
-        }
+        Destination::bank_account(&form.clearing, &form.account)
+            .map_err(|e| errors.add(e.field(), e.to_string()))
+            .ok()
     } else {
-        match Destination::bankgiro(&form.bankgiro) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                errors.add("bankgiro", e);
-                None
-            }
-        }
+        Destination::bankgiro(&form.bankgiro)
+            .map_err(|e| errors.add("bankgiro", e.to_string()))
+            .ok()
     };
     let Some(dest) = dest else {
         let mut page = account_view(&state, &ctx, creditor_id).await?;
@@ -1425,27 +1349,11 @@ async fn change_account(
 // ---------------------------------------------------------------------------------------------
 // The payment simulator (demo mode)
 
-#[derive(FromRow)]
-struct OpenClaim {
-    claim_id: Uuid,
-    case_number: i64,
-    ocr: String,
-    debtor_name: String,
-    creditor_name: String,
-    state: String,
-}
-
-impl OpenClaim {
-    fn state_label(&self) -> &'static str {
-        crate::domain::lifecycle::ClaimState::parse(&self.state).map_or("", |s| s.label())
-    }
-}
-
 #[derive(Template)]
 #[template(path = "payments/simulator.html")]
 struct SimulatorPage {
     layout: Layout,
-    claims: Vec<(OpenClaim, Sek)>,
+    claims: Vec<(ClaimRecord, Sek)>,
     day: String,
     error: Option<String>,
 }
@@ -1468,23 +1376,13 @@ async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, Ap
                 .get(&r.claim_id)
                 .map(|s| s.balance)
                 .unwrap_or_default();
-            (
-                OpenClaim {
-                    claim_id: r.claim_id,
-                    case_number: r.case_number,
-                    ocr: r.ocr,
-                    debtor_name: r.debtor_name,
-                    creditor_name: r.creditor_name,
-                    state: r.state,
-                },
-                balance,
-            )
+            (r, balance)
         })
         .collect();
     Ok(SimulatorPage {
         layout: ctx.layout(),
         claims,
-        day: engine::previous_bank_day(today.succ_opt().unwrap_or(today)).to_string(),
+        day: calendar::previous_bank_day(today.succ_opt().unwrap_or(today)).to_string(),
         error: None,
     })
 }
