@@ -5,6 +5,8 @@
 //!
 //! `cargo bench --bench engine`; `FORDRA_BENCH_CLAIMS` and `FORDRA_BENCH_DUE` scale it down.
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -26,18 +28,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
 }
 
 /// 10,000 CSV rows as the browser import handles them: parse, validate, duplicate check, then
@@ -210,7 +200,7 @@ async fn run(cluster: &Cluster, total: usize, due: usize, workers: usize) {
     );
     println!(
         "peak memory of the fordra process: {:.0} MiB",
-        peak_rss_mib()
+        common::peak_rss_mib()
     );
     pool.close().await;
 }

@@ -7,6 +7,8 @@
 //!
 //! `cargo bench --bench payments`; `FORDRA_BENCH_PAYMENTS` scales it down.
 
+mod common;
+
 use std::{io::BufWriter, time::Instant};
 
 use chrono::NaiveDate;
@@ -19,18 +21,6 @@ use fordra::{
     payments::{import::import_file, ledger, simulator},
 };
 use uuid::Uuid;
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(0.0)
-}
 
 fn main() {
     let n: usize = std::env::var("FORDRA_BENCH_PAYMENTS")
@@ -119,7 +109,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
 
     // Peak memory from here on (Linux: writing 5 to clear_refs resets VmHWM).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let before = peak_rss_mib();
+    let before = common::peak_rss_mib();
     let started = Instant::now();
     let r = import_file(
         &pool,
@@ -145,7 +135,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
     );
     println!(
         "peak memory of the fordra process during the import: {:.0} MiB (was {:.0} MiB before)",
-        peak_rss_mib(),
+        common::peak_rss_mib(),
         before
     );
 

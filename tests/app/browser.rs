@@ -33,20 +33,25 @@ pub fn run_flow(app: &TestApp, flow: &str, args: Value) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_accounts_log_in_and_out_in_a_browser() {
+/// The app in demo mode on a fresh database with the demo data, and the seeded accounts.
+async fn demo_app(
+    extra: Vec<(&'static str, String)>,
+) -> (TestApp, Vec<fordra::demo::SeededAccount>) {
     let (pool, name) = fresh_db().await;
     let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
         .await
         .unwrap();
-    let app = TestApp::spawn_on(
-        pool,
-        name,
-        Options {
-            vars: vec![("FORDRA_DEMO", "on".into())],
-        },
+    let mut vars = vec![("FORDRA_DEMO", "on".to_string())];
+    vars.extend(extra);
+    (
+        TestApp::spawn_on(pool, name, Options { vars }).await,
+        seeded,
     )
-    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_accounts_log_in_and_out_in_a_browser() {
+    let (app, seeded) = demo_app(vec![]).await;
     let homes = ["/admin", "/borgenar", "/partner"];
     let names = ["Ada Admin", "Bo Borgenär", "Pia Partner"];
     let accounts: Vec<Value> = seeded
@@ -60,21 +65,7 @@ async fn demo_accounts_log_in_and_out_in_a_browser() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_creditor_signs_up_is_approved_and_registers_claims_in_a_browser() {
-    let (pool, name) = fresh_db().await;
-    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
-        .await
-        .unwrap();
-    let app = TestApp::spawn_on(
-        pool,
-        name,
-        Options {
-            vars: vec![
-                ("FORDRA_DEMO", "on".into()),
-                ("FORDRA_TODAY", "2026-03-02".into()),
-            ],
-        },
-    )
-    .await;
+    let (app, seeded) = demo_app(vec![("FORDRA_TODAY", "2026-03-02".into())]).await;
     let admin = json!({"email": seeded[0].email, "password": seeded[0].password});
     let app_ref = &app;
     tokio::task::block_in_place(|| run_flow(app_ref, "onboarding", json!({ "admin": admin })));
@@ -83,25 +74,14 @@ async fn a_creditor_signs_up_is_approved_and_registers_claims_in_a_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_imports_a_bank_file_matches_by_hand_and_settles_in_a_browser() {
     use fordra::{domain::money::Sek, payments::simulator};
-    let (pool, name) = fresh_db().await;
-    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
-        .await
-        .unwrap();
+    let (app, seeded) = demo_app(vec![]).await;
     let claims: Vec<(String, String, i64)> = sqlx::query_as(
         "select ocr, debtor_name, case_number from claim order by case_number limit 2",
     )
-    .fetch_all(&pool)
+    .fetch_all(&app.pool)
     .await
     .unwrap();
-    let app = TestApp::spawn_on(
-        pool,
-        name,
-        Options {
-            vars: vec![("FORDRA_DEMO", "on".into())],
-        },
-    )
-    .await;
-    let day = fordra::engine::previous_bank_day(app.state.clock.today());
+    let day = fordra::domain::calendar::previous_bank_day(app.state.clock.today());
     let (ocr, _, _) = &claims[0];
     let (_, debtor, case_number) = &claims[1];
     let xml = simulator::camt054(

@@ -78,7 +78,7 @@ async fn rates_are_data_an_admin_can_correct() {
 async fn interest_command_prints_periods_and_total() {
     let (_pool, name) = harness::fresh_db().await;
     let run = |capital: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
+        harness::fordra_cli(&name)
             .args([
                 "interest",
                 capital,
@@ -87,8 +87,6 @@ async fn interest_command_prints_periods_and_total() {
                 "--to",
                 "2025-06-15",
             ])
-            .env("DATABASE_URL", harness::database_url(&name))
-            .env("FORDRA_MAIL", "file")
             .output()
             .unwrap()
     };

@@ -442,14 +442,8 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
     .await
     .unwrap();
     let tick_cmd = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
+        crate::harness::fordra_cli(&name)
             .args(["tick", "--today", "2026-02-10"])
-            .env("DATABASE_URL", crate::harness::database_url(&name))
-            .env("FORDRA_MAIL", "file")
-            .env(
-                "FORDRA_DATA_DIR",
-                std::env::temp_dir().join(format!("fordra-kill-{name}")),
-            )
             .env("FORDRA_LOG", "off")
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -621,14 +615,8 @@ async fn api_errors_have_the_documented_shape() {
 async fn tick_and_bootstrap_commands() {
     let (pool, name) = fresh_db().await;
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
+        crate::harness::fordra_cli(&name)
             .args(args)
-            .env("DATABASE_URL", crate::harness::database_url(&name))
-            .env("FORDRA_MAIL", "file")
-            .env(
-                "FORDRA_DATA_DIR",
-                std::env::temp_dir().join(format!("fordra-cli-{name}")),
-            )
             .output()
             .unwrap()
     };

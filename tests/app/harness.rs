@@ -80,6 +80,22 @@ pub async fn fresh_db() -> (PgPool, String) {
 }
 
 /// A `DATABASE_URL` for the CLI to reach a test database over the Unix socket.
+/// The `fordra` binary against test database `db_name`, with a clean environment (no
+/// `FORDRA_*` from the shell), file mail and its own data directory.
+pub fn fordra_cli(db_name: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_fordra"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url(db_name))
+        .env("FORDRA_MAIL", "file")
+        .env(
+            "FORDRA_DATA_DIR",
+            std::env::temp_dir().join(format!("fordra-cli-{db_name}")),
+        )
+        .env("FORDRA_LOG", "error");
+    cmd
+}
+
 pub fn database_url(db_name: &str) -> String {
     format!(
         "postgres://fordra@localhost/{db_name}?host={}",

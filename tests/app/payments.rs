@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::harness::{Options, TestApp, fresh_db, location, staff_client};
+use crate::harness::{Options, TestApp, fordra_cli, fresh_db, location, staff_client};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -179,14 +179,9 @@ impl World {
 
     /// `fordra check-ledger` as an operator runs it, against this database.
     fn check_ledger(&self, today: &str) -> String {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
+        let out = fordra_cli(&self.db_name)
             .arg("check-ledger")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", crate::harness::database_url(&self.db_name))
-            .env("FORDRA_MAIL", "file")
             .env("FORDRA_TODAY", today)
-            .env("FORDRA_LOG", "error")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -679,15 +674,10 @@ async fn a_bgmax_file_pays_through_the_cli() {
             &[Item::new(&ocr, Sek::kronor(2000), "Sven")],
         ),
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
+    let out = fordra_cli(&w.db_name)
         .arg("import-bank-file")
         .arg(&path)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", crate::harness::database_url(&w.db_name))
-        .env("FORDRA_MAIL", "file")
         .env("FORDRA_TODAY", "2025-05-02")
-        .env("FORDRA_LOG", "error")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -701,14 +691,9 @@ async fn a_bgmax_file_pays_through_the_cli() {
         "{stdout}"
     );
     // Again: refused, non-zero exit, nothing more stored.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fordra"))
+    let out = fordra_cli(&w.db_name)
         .arg("import-bank-file")
         .arg(&path)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", crate::harness::database_url(&w.db_name))
-        .env("FORDRA_MAIL", "file")
-        .env("FORDRA_LOG", "error")
         .output()
         .unwrap();
     assert!(!out.status.success());
