@@ -48,6 +48,8 @@ pub struct Config {
     /// §2). On by default, off in demo mode; `FORDRA_FRESHNESS_GATE` overrides.
     pub freshness_gate: bool,
     pub identity: Identity,
+    /// BankID for Mina sidor: off, the built-in simulator, or the real service.
+    pub bankid: crate::bankid::Mode,
 }
 
 /// Fordra's own identity, printed on every letter.
@@ -106,6 +108,9 @@ pub const KNOWN_VARS: &[&str] = &[
     "FORDRA_BANKID_URL",
     "FORDRA_BANKID_CERT",
     "FORDRA_BANKID_CERT_PASSWORD",
+    "FORDRA_BANKID_CA",
+    "FORDRA_BANKID_SIM_FIXED_TOKENS",
+    "FORDRA_BANKID_SIM_START_TIMEOUT",
     "FORDRA_BANKGIRO",
     "FORDRA_IBAN",
     "FORDRA_BIC",
@@ -189,7 +194,9 @@ impl Config {
             None => !demo,
             Some(v) => parse_on_off("FORDRA_FRESHNESS_GATE", v)?,
         };
+        let bankid = bankid_mode(&get, demo)?;
         Ok(Config {
+            bankid,
             freshness_gate,
             database_url,
             data_dir,
@@ -232,6 +239,52 @@ impl Config {
             .filter(|k| k.starts_with("FORDRA_") && !KNOWN_VARS.contains(&k.as_str()))
             .collect()
     }
+}
+
+/// `FORDRA_BANKID`: the simulator by default in demo mode, off otherwise; live only when asked.
+fn bankid_mode(
+    get: &impl Fn(&str) -> Option<String>,
+    demo: bool,
+) -> Result<crate::bankid::Mode, ConfigError> {
+    use crate::bankid::Mode;
+    Ok(match get("FORDRA_BANKID").as_deref() {
+        None if demo => Mode::Simulator(sim_settings(get)?),
+        None | Some("off") => Mode::Off,
+        Some("simulator") => Mode::Simulator(sim_settings(get)?),
+        Some("live") => {
+            let need = |k: &str| {
+                get(k).ok_or_else(|| ConfigError(format!("FORDRA_BANKID=live needs {k}")))
+            };
+            Mode::Live {
+                url: need("FORDRA_BANKID_URL")?,
+                cert: PathBuf::from(need("FORDRA_BANKID_CERT")?),
+                password: need("FORDRA_BANKID_CERT_PASSWORD")?,
+                ca: get("FORDRA_BANKID_CA").map(PathBuf::from),
+            }
+        }
+        Some(other) => {
+            return Err(ConfigError(format!(
+                "FORDRA_BANKID must be simulator, live or off, got {other:?}"
+            )));
+        }
+    })
+}
+
+fn sim_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::bankid::sim::Settings, ConfigError> {
+    let mut s = crate::bankid::sim::Settings::default();
+    if let Some(v) = get("FORDRA_BANKID_SIM_FIXED_TOKENS") {
+        s.fixed_tokens = parse_on_off("FORDRA_BANKID_SIM_FIXED_TOKENS", &v)?;
+    }
+    if let Some(v) = get("FORDRA_BANKID_SIM_START_TIMEOUT") {
+        s.start_timeout = parse_duration(&v).ok_or_else(|| {
+            ConfigError(format!(
+                "FORDRA_BANKID_SIM_START_TIMEOUT must be a duration like 30s, got {v:?}"
+            ))
+        })?;
+    }
+    Ok(s)
 }
 
 fn parse_on_off(name: &str, v: &str) -> Result<bool, ConfigError> {
@@ -299,6 +352,17 @@ mod tests {
         assert_eq!(c.engine_interval, Duration::from_secs(300));
         assert!(cfg(&[("FORDRA_TODAY", "10/2")]).is_err());
         assert!(cfg(&[("FORDRA_ENGINE_INTERVAL", "0s")]).is_err());
+    }
+
+    #[test]
+    fn bankid_is_the_simulator_in_demo_mode_and_never_implied_live() {
+        use crate::bankid::Mode;
+        assert!(matches!(cfg(&[]).unwrap().bankid, Mode::Simulator(_)));
+        let ext = [("DATABASE_URL", "postgres://x/y"), ("FORDRA_MAIL", "file")];
+        assert_eq!(cfg(&ext).unwrap().bankid, Mode::Off);
+        let live = [ext[0], ext[1], ("FORDRA_BANKID", "live")];
+        assert!(cfg(&live).err().unwrap().0.contains("FORDRA_BANKID_URL"));
+        assert!(cfg(&[("FORDRA_BANKID", "maybe")]).is_err());
     }
 
     #[test]

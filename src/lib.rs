@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod backoffice;
+pub mod bankid;
 pub mod calculator;
 pub mod claims;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod home;
 pub mod letters;
 pub mod mail;
+pub mod mina_sidor;
 pub mod parameters;
 pub mod payments;
 pub mod startup;

@@ -32,7 +32,13 @@ use crate::{
 };
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let bankid_sim = state.bankid.as_ref().is_some_and(|b| b.sim.is_some());
+    let base = if bankid_sim {
+        Router::new().merge(crate::bankid::sim::router())
+    } else {
+        Router::new()
+    };
+    base
         .merge(home::router())
         .merge(auth::routes::router())
         .merge(backoffice::router())
@@ -43,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(verify::router())
         .merge(creditors::router())
         .merge(crate::payments::web::router())
+        .merge(crate::mina_sidor::router())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(web::assets::serve))
@@ -125,6 +132,9 @@ pub fn spawn_background(
                     if let Err(e) = auth::session::purge_expired(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "session clean-up failed");
                     }
+                    if let Err(e) = crate::mina_sidor::session::purge_expired(&state.db, state.clock.now()).await {
+                        tracing::warn!(error = %e, "debtor session clean-up failed");
+                    }
                     if let Err(e) = auth::rate_limit::purge(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "rate-limit clean-up failed");
                     }
@@ -140,6 +150,8 @@ pub async fn run_server(config: Config, addr: SocketAddr) -> Result<()> {
         tracing::warn!("unknown environment variable {var} (typo?)");
     }
     let mailer = Mailer::from_config(&config)?;
+    // A live BankID whose certificate cannot be used stops the start, before anything else.
+    crate::bankid::BankId::from_mode(&config.bankid)?;
     let database = Database::open(&config).await?;
     let result = serve_with(&config, &database, mailer, addr).await;
     database.close().await?;
@@ -154,7 +166,13 @@ async fn serve_with(
     addr: SocketAddr,
 ) -> Result<()> {
     db::migrate(&database.pool).await?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let state = AppState::new(database.pool.clone(), config.clone(), mailer);
+    if let Some(b) = &state.bankid {
+        b.listening_on(listener.local_addr()?);
+    }
     if config.demo {
         let seeded = demo::seed_if_empty(&database.pool, state.clock.now()).await?;
         if !seeded.is_empty() {
@@ -164,9 +182,6 @@ async fn serve_with(
             }
         }
     }
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
     let shutdown = CancellationToken::new();
     let background = spawn_background(state.clone(), shutdown.clone());
     println!("Fordra listening on http://{}", listener.local_addr()?);

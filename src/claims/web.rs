@@ -471,9 +471,7 @@ impl EventRow {
                 format!("{title} skapades{fee}")
             }
             "letter_dispatched" => {
-                let kind = LetterKind::parse(&d("kind"))
-                    .map(letters::title)
-                    .unwrap_or("Brev");
+                let kind = letters::title_of(&d("kind"));
                 let how = if d("channel") == "email" {
                     "med e-post"
                 } else {
@@ -520,6 +518,26 @@ impl EventRow {
             "flag_cleared" => format!("Fordra tog bort markeringen: {}", flag_label(&d("flag"))),
             "address_verified" => "Adressen kontrollerad av Fordra".into(),
             "engine_error" => "Automatiskt steg misslyckades; Fordra undersöker".into(),
+            "disputed" => format!(
+                "Gäldenären bestred kravet på Mina sidor ({}). Alla automatiska steg stoppades",
+                crate::mina_sidor::dispute::reason_label(&d("reason")).to_lowercase()
+            ),
+            "dispute_answered" => match d("answer").as_str() {
+                "withdraw" => "Borgenären återkallade kravet efter bestridandet".into(),
+                "reduce" => format!("Borgenären sänkte kravet med {} efter bestridandet", Sek::parse(&d("reduced_by")).map(|a| a.to_string()).unwrap_or_default()),
+                _ => "Borgenären står fast vid kravet efter bestridandet".into(),
+            },
+            "dispute_closed" => format!("Fordra avslutade det bestridda ärendet. {}", d("note")),
+            "released_for_court" => format!(
+                "Fordra lämnade det bestridda ärendet för prövning i tingsrätt (aldrig Kronofogden). {}",
+                d("note")
+            ),
+            "payment_plan_proposed" => format!("Gäldenären föreslog en amorteringsplan på {} månader", self.detail.get("months").and_then(Value::as_u64).unwrap_or(0)),
+            "payment_plan_started" => format!("Amorteringsplan på {} månader startade", self.detail.get("months").and_then(Value::as_u64).unwrap_or(0)),
+            "payment_plan_rejected" => format!("Förslaget om amorteringsplan avslogs. {}", d("note")),
+            "payment_plan_broken" => "Amorteringsplanen bröts: en delbetalning kom inte in i tid. Indrivningen fortsätter".into(),
+            "address_changed" => "Gäldenärens nya adress godkändes av Fordra".into(),
+            "refund_account_given" => "Gäldenären angav konto för återbetalning".into(),
             other => other.replace('_', " "),
         }
     }
@@ -537,6 +555,15 @@ fn flag_label(flag: &str) -> &'static str {
         .find(|(k, _)| *k == flag)
         .map(|(_, l)| *l)
         .unwrap_or("okänd markering")
+}
+
+#[derive(FromRow)]
+struct AddressChange {
+    address_change_id: Uuid,
+    street: String,
+    postal_code: String,
+    city: String,
+    created_at: DateTime<Utc>,
 }
 
 pub struct Planned {
@@ -560,6 +587,10 @@ struct ClaimPage {
     bankgiro: String,
     staff: bool,
     base: &'static str,
+    dispute: Option<crate::mina_sidor::dispute::DisputeView>,
+    plan: Option<crate::mina_sidor::plan::PlanView>,
+    /// Address changes the debtor asked for, waiting for staff (staff view only).
+    address_changes: Vec<AddressChange>,
     errors: FieldErrors,
     action: String,
     amount: String,
@@ -656,7 +687,27 @@ async fn claim_page(
         .await?
         .remove(&rec.claim_id)
         .unwrap_or_default();
+    let dispute = crate::mina_sidor::dispute::latest(&mut conn, rec.claim_id).await?;
+    let plan = crate::mina_sidor::plan::latest(&mut conn, rec.claim_id).await?;
+    let address_changes = if staff {
+        sqlx::query_as(
+            "select address_change_id, street, postal_code, city, created_at from address_change
+             where personal_number = $1 and status = 'pending' order by created_at",
+        )
+        .bind(&rec.debtor_id_number)
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        vec![]
+    };
+    // Opening a claim page shows the debtor's personal data: log who did (GDPR).
+    if let Some(user) = ctx.user() {
+        crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "fordrans sida").await?;
+    }
     Ok(ClaimPage {
+        dispute,
+        plan,
+        address_changes,
         layout: ctx.layout(),
         books,
         fees: s.fees.iter().filter(|f| !f.cancelled).cloned().collect(),
@@ -682,7 +733,7 @@ async fn claim_page(
     })
 }
 
-async fn own_claim(state: &AppState, creditor_id: Uuid, id: &str) -> Result<ClaimRecord, AppError> {
+pub(crate) async fn own_claim(state: &AppState, creditor_id: Uuid, id: &str) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let mut conn = state.db.acquire().await?;
     super::find(&mut conn, id, Some(creditor_id))
@@ -690,7 +741,7 @@ async fn own_claim(state: &AppState, creditor_id: Uuid, id: &str) -> Result<Clai
         .ok_or(AppError::NotFound)
 }
 
-async fn any_claim(state: &AppState, id: &str) -> Result<ClaimRecord, AppError> {
+pub(crate) async fn any_claim(state: &AppState, id: &str) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let mut conn = state.db.acquire().await?;
     super::find(&mut conn, id, None)
@@ -963,7 +1014,7 @@ async fn letter_row(
         .ok_or(AppError::NotFound)
 }
 
-async fn show_letter(
+pub(crate) async fn show_letter(
     state: &AppState,
     ctx: &Ctx,
     rec: &ClaimRecord,
@@ -983,7 +1034,7 @@ async fn show_letter(
     }))
 }
 
-async fn letter_pdf(
+pub(crate) async fn letter_pdf(
     state: &AppState,
     rec: &ClaimRecord,
     letter: &str,
@@ -1012,8 +1063,9 @@ async fn creditor_letter(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (_, creditor_id) = ctx.require_creditor()?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
+    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev").await?;
     show_letter(&state, &ctx, &rec, "/borgenar/krav", &letter).await
 }
 
@@ -1022,8 +1074,9 @@ async fn creditor_letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (_, creditor_id) = ctx.require_creditor()?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
+    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev (PDF)").await?;
     letter_pdf(&state, &rec, &letter).await
 }
 
@@ -1032,8 +1085,9 @@ async fn staff_letter(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    ctx.require(STAFF)?;
+    let user = ctx.require(STAFF)?;
     let rec = any_claim(&state, &id).await?;
+    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev").await?;
     show_letter(&state, &ctx, &rec, "/admin/krav", &letter).await
 }
 
@@ -1042,8 +1096,9 @@ async fn staff_letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    ctx.require(STAFF)?;
+    let user = ctx.require(STAFF)?;
     let rec = any_claim(&state, &id).await?;
+    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev (PDF)").await?;
     letter_pdf(&state, &rec, &letter).await
 }
 

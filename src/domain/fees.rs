@@ -47,13 +47,16 @@ impl FeeKind {
     }
 }
 
-/// The three letters of the lifecycle.
+/// The three letters of the lifecycle, and the letters of a payment plan (its schedule, and the
+/// notice that it is broken), which are not steps of the lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LetterKind {
     Reminder,
     Collection,
     FinalNotice,
+    PaymentPlan,
+    PlanBroken,
 }
 
 impl LetterKind {
@@ -62,7 +65,17 @@ impl LetterKind {
             LetterKind::Reminder => "reminder",
             LetterKind::Collection => "collection",
             LetterKind::FinalNotice => "final_notice",
+            LetterKind::PaymentPlan => "payment_plan",
+            LetterKind::PlanBroken => "plan_broken",
         }
+    }
+
+    /// A letter of a lifecycle step (it moves the claim and sets the next step's deadline).
+    pub fn is_step(self) -> bool {
+        matches!(
+            self,
+            LetterKind::Reminder | LetterKind::Collection | LetterKind::FinalNotice
+        )
     }
 
     pub fn parse(s: &str) -> Option<LetterKind> {
@@ -70,6 +83,8 @@ impl LetterKind {
             "reminder" => LetterKind::Reminder,
             "collection" => LetterKind::Collection,
             "final_notice" => LetterKind::FinalNotice,
+            "payment_plan" => LetterKind::PaymentPlan,
+            "plan_broken" => LetterKind::PlanBroken,
             _ => return None,
         })
     }
@@ -151,6 +166,10 @@ impl NoFee {
 /// The fee the letter `letter` may charge.
 pub fn fee_for_letter(letter: LetterKind, f: &FeeFacts, rules: &RuleSet) -> FeeDecision {
     use FeeDecision::{Charge, NoFee as No};
+    if !letter.is_step() {
+        // A payment plan's fee is decided by `payment_plan_fee`; other letters are free (A8).
+        return No(NoFee::FinalNoticeIsFree);
+    }
     if f.dispatch_date <= f.effective_due_date {
         return No(NoFee::NotOverdue);
     }
@@ -171,7 +190,9 @@ pub fn fee_for_letter(letter: LetterKind, f: &FeeFacts, rules: &RuleSet) -> FeeD
             }
         }
         Capacity::Consumer => match letter {
-            LetterKind::FinalNotice => No(NoFee::FinalNoticeIsFree),
+            LetterKind::FinalNotice | LetterKind::PaymentPlan | LetterKind::PlanBroken => {
+                No(NoFee::FinalNoticeIsFree)
+            }
             LetterKind::Reminder if !f.reminder_fee_agreed => No(NoFee::NotAgreed),
             LetterKind::Reminder if f.charged.contains(&FeeKind::Reminder) => {
                 No(NoFee::AlreadyCharged)

@@ -205,8 +205,11 @@ impl Step {
 pub fn deadline(letter: LetterKind, dispatched: NaiveDate, rules: &RuleSet) -> NaiveDate {
     let days = |n: u32| dispatched + Duration::days(n as i64);
     let raw = match letter {
-        LetterKind::Reminder => days(rules.reminder_deadline_days),
+        // A broken payment plan gives the same time as a reminder to pay the rest.
+        LetterKind::Reminder | LetterKind::PlanBroken => days(rules.reminder_deadline_days),
         LetterKind::FinalNotice => days(rules.final_notice_deadline_days),
+        // The plan's own first due date is its deadline; this is only a fallback.
+        LetterKind::PaymentPlan => days(rules.reminder_deadline_days),
         LetterKind::Collection => days(rules.collection_deadline_days)
             .max(add_bank_days(
                 dispatched,

@@ -53,6 +53,12 @@ pub struct RuleSet {
     /// A payout batch above this total needs a second admin's approval.
     #[serde(default = "defaults::payout_dual_approval_over")]
     pub payout_dual_approval_over: Sek,
+    /// The longest payment plan a debtor may propose, in months.
+    #[serde(default = "defaults::plan_max_months")]
+    pub plan_max_months: u32,
+    /// An instalment more than this many days late breaks the plan.
+    #[serde(default = "defaults::plan_break_days_late")]
+    pub plan_break_days_late: u32,
 }
 
 mod defaults {
@@ -68,6 +74,12 @@ mod defaults {
     }
     pub fn payout_dual_approval_over() -> Sek {
         Sek::kronor(100_000)
+    }
+    pub fn plan_max_months() -> u32 {
+        12
+    }
+    pub fn plan_break_days_late() -> u32 {
+        10
     }
 }
 
@@ -98,6 +110,8 @@ impl RuleSet {
             settlement_interval_days: defaults::settlement_interval_days(),
             payout_account_delay_bank_days: defaults::payout_account_delay_bank_days(),
             unmatched_refund_bank_days: defaults::unmatched_refund_bank_days(),
+            plan_max_months: defaults::plan_max_months(),
+            plan_break_days_late: defaults::plan_break_days_late(),
             payout_dual_approval_over: defaults::payout_dual_approval_over(),
         }
     }

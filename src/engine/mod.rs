@@ -38,11 +38,16 @@ pub struct TickReport {
     pub gated: bool,
     pub settlements: usize,
     pub notices: u64,
+    /// Payment plans broken on this pass (an instalment too late).
+    pub plans_broken: u64,
 }
 
 /// One engine pass for `today`: lifecycle steps, letters, due creditor settlements, notices.
 pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
+    // Plans first: a plan broken today lets the lifecycle resume in the same pass.
+    let plans = crate::mina_sidor::plan::check(state, today).await?;
     let mut report = advance(state, today).await?;
+    report.plans_broken = plans.broken;
     report.dispatched = outbox::deliver(state, today).await?;
     report.settlements = settle(state, today).await?;
     report.notices = crate::mail::deliver_queue(
@@ -288,7 +293,8 @@ async fn produce_letter(
     };
     let inserted = sqlx::query(
         "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
-         values ($1, $2, $3, $4, $5, $6, $7) on conflict (claim_id, kind) do nothing",
+         values ($1, $2, $3, $4, $5, $6, $7)
+         on conflict (claim_id, kind) where kind in ('reminder', 'collection', 'final_notice') do nothing",
     )
     .bind(letter_id)
     .bind(rec.claim_id)
@@ -303,6 +309,9 @@ async fn produce_letter(
         LetterKind::Reminder => ClaimState::Reminder,
         LetterKind::Collection => ClaimState::Collection,
         LetterKind::FinalNotice => ClaimState::FinalNotice,
+        LetterKind::PaymentPlan | LetterKind::PlanBroken => {
+            anyhow::bail!("{kind:?} is not a lifecycle step")
+        }
     };
     if inserted.rows_affected() == 0 || !transition(tx, rec, target).await? {
         // Already done by an earlier run: make sure the claim is not picked again today.

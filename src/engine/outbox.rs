@@ -44,6 +44,8 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
             "select o.outbox_id, o.attempts, l.letter_id, l.claim_id, l.kind, l.snapshot, l.channel, c.debtor_email
              from outbox o join letter l using (letter_id) join claim c using (claim_id)
              where o.done_at is null and o.next_attempt_at <= $1
+               -- A dispute stops everything at once, letters already written included.
+               and not c.disputed
              order by o.outbox_id limit 20 for update of o skip locked",
         )
         .bind(now)
@@ -58,7 +60,16 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
                 Ok(()) => {
                     let kind = LetterKind::parse(&p.kind).context("letter kind")?;
                     let rules = params.book.in_force(today);
-                    let deadline = lifecycle::deadline(kind, today, rules);
+                    let deadline = if kind == LetterKind::PaymentPlan {
+                        // The plan's first due date, printed in the letter.
+                        serde_json::from_value::<Snapshot>(p.snapshot.clone())?
+                            .schedule
+                            .first()
+                            .map(|l| l.due_date)
+                            .unwrap_or(today)
+                    } else {
+                        lifecycle::deadline(kind, today, rules)
+                    };
                     sqlx::query(
                         "update letter set dispatched_on = $2, dispatched_at = $3, deadline = $4 where letter_id = $1 and dispatched_on is null",
                     )
@@ -74,14 +85,16 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
                         .bind(today)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query(
-                        "update claim set next_action_on = $3 where claim_id = $1 and state = $2",
-                    )
-                    .bind(p.claim_id)
-                    .bind(kind.as_str())
-                    .bind(lifecycle::next_action_date(deadline, rules))
-                    .execute(&mut *tx)
-                    .await?;
+                    if kind.is_step() {
+                        sqlx::query(
+                            "update claim set next_action_on = $3 where claim_id = $1 and state = $2",
+                        )
+                        .bind(p.claim_id)
+                        .bind(kind.as_str())
+                        .bind(lifecycle::next_action_date(deadline, rules))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                     claims::add_event(
                         &mut tx,
                         p.claim_id,
@@ -90,7 +103,7 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
                         "letter_dispatched",
                         None,
                         serde_json::json!({"letter_id": p.letter_id, "kind": p.kind, "channel": p.channel, "deadline": deadline}),
-                        Some(&format!("dispatch:{}", p.kind)),
+                        Some(&format!("dispatch:{}", p.letter_id)),
                     )
                     .await?;
                     sqlx::query("update outbox set done_at = $2, attempts = attempts + 1, last_error = null where outbox_id = $1")
@@ -126,6 +139,16 @@ async fn send(state: &AppState, p: &Pending) -> Result<()> {
     let file_name = format!("{}-{}.pdf", snapshot.case_number, p.kind);
     match (p.channel.as_str(), &p.debtor_email) {
         ("email", Some(to)) => {
+            let how_to_pay = match snapshot.schedule.first() {
+                Some(first) => format!(
+                    "Första delbetalningen, {}, ska vara betald senast {} till bankgiro {} med OCR-nummer {}. Alla delbetalningar står i brevet.",
+                    first.amount, first.due_date, snapshot.sender.bankgiro, first.ocr
+                ),
+                None => format!(
+                    "Att betala: {} senast {} till bankgiro {} med OCR-nummer {}.",
+                    snapshot.total, snapshot.deadline, snapshot.sender.bankgiro, snapshot.ocr
+                ),
+            };
             let mut mail = Mail::text(
                 to.clone(),
                 format!(
@@ -133,15 +156,12 @@ async fn send(state: &AppState, p: &Pending) -> Result<()> {
                     snapshot.title, state.config.identity.name, snapshot.case_number
                 ),
                 format!(
-                    "Hej {},\n\nBifogat finns ett brev från {} om fakturan {} från {}. Att betala: {} senast {} till bankgiro {} med OCR-nummer {}.\n\nVänliga hälsningar\n{}\n{} · {}\n",
+                    "Hej {},\n\nBifogat finns ett brev från {} om fakturan {} från {}. {how_to_pay}\n\nDu kan också se ärendet på Mina sidor: {}/mina-sidor\n\nVänliga hälsningar\n{}\n{} · {}\n",
                     snapshot.debtor_name,
                     snapshot.sender.name,
                     snapshot.invoice_number,
                     snapshot.creditor_name,
-                    snapshot.total,
-                    snapshot.deadline,
-                    snapshot.sender.bankgiro,
-                    snapshot.ocr,
+                    state.config.public_url,
                     snapshot.sender.name,
                     snapshot.sender.email,
                     snapshot.sender.phone

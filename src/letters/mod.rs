@@ -48,6 +48,16 @@ pub struct Snapshot {
     pub intro: String,
     pub next: String,
     pub objection: String,
+    /// A payment plan's instalments, each with its own OCR (empty for other letters).
+    #[serde(default)]
+    pub schedule: Vec<ScheduleLine>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScheduleLine {
+    pub due_date: NaiveDate,
+    pub amount: Sek,
+    pub ocr: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -71,7 +81,14 @@ pub fn title(kind: LetterKind) -> &'static str {
         LetterKind::Reminder => "Betalningspåminnelse",
         LetterKind::Collection => "Inkassokrav",
         LetterKind::FinalNotice => "Slutlig påminnelse",
+        LetterKind::PaymentPlan => "Amorteringsplan",
+        LetterKind::PlanBroken => "Amorteringsplanen har upphört",
     }
+}
+
+/// The title of a stored letter kind.
+pub fn title_of(kind: &str) -> &'static str {
+    LetterKind::parse(kind).map(title).unwrap_or("Brev")
 }
 
 /// Builds the snapshot of a letter from the claim and its statement on the creation date.
@@ -96,6 +113,13 @@ pub fn build(
         LetterKind::FinalNotice => format!(
             "Vi har tidigare skickat ett inkassokrav för fordran nedan men har inte fått betalt. Betala det totala beloppet senast {deadline}."
         ),
+        LetterKind::PaymentPlan => format!(
+            "Vi har kommit överens om att du betalar fordran nedan från {} i delbetalningar enligt planen i det här brevet. Planen omfattar hela skulden.",
+            rec.creditor_name
+        ),
+        LetterKind::PlanBroken => format!(
+            "Amorteringsplanen för fordran nedan har upphört eftersom en delbetalning inte kom in i tid. Hela det återstående beloppet ska nu betalas senast {deadline}."
+        ),
     };
     let next = match kind {
         LetterKind::Reminder => format!(
@@ -106,6 +130,10 @@ pub fn build(
         ),
         LetterKind::FinalNotice => format!(
             "Om du varken betalar eller invänder senast {deadline} kan ärendet lämnas till Kronofogden med en ansökan om betalningsföreläggande. Om Kronofogden fastställer skulden kan det leda till en betalningsanmärkning."
+        ),
+        LetterKind::PaymentPlan => "Så länge varje delbetalning kommer in i tid tar vi inga nya steg i ärendet. Kommer en delbetalning in mer än tio dagar för sent upphör planen och indrivningen fortsätter. Dröjsmålsräntan är beräknad till varje förfallodag; betalar du tidigare blir det sista beloppet lägre.".to_string(),
+        LetterKind::PlanBroken => format!(
+            "Om du inte betalar senast {deadline} fortsätter indrivningen enligt inkassokravet. Vill du göra en ny överenskommelse kan du kontakta oss via Mina sidor."
         ),
     };
     let objection = format!(
@@ -161,6 +189,7 @@ pub fn build(
         intro,
         next,
         objection,
+        schedule: Vec::new(),
     }
 }
 
@@ -266,17 +295,36 @@ pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
     d.row("Att betala", &money(s.total), 11.0, Face::Bold);
     d.space(8.0);
     d.line_at(56.0, "Så betalar du", 12.0, Face::Bold);
-    d.paragraph(
-        &format!(
-            "Betala {} till bankgiro {} senast {} och ange OCR-nummer {}. Räntan fortsätter att löpa till betalningsdagen.",
-            money(s.total),
-            s.sender.bankgiro,
-            s.deadline,
-            s.ocr
-        ),
-        10.0,
-        Face::Regular,
-    );
+    if s.schedule.is_empty() {
+        d.paragraph(
+            &format!(
+                "Betala {} till bankgiro {} senast {} och ange OCR-nummer {}. Räntan fortsätter att löpa till betalningsdagen.",
+                money(s.total),
+                s.sender.bankgiro,
+                s.deadline,
+                s.ocr
+            ),
+            10.0,
+            Face::Regular,
+        );
+    } else {
+        d.paragraph(
+            &format!(
+                "Betala varje delbetalning till bankgiro {} senast på förfallodagen och ange delbetalningens eget OCR-nummer.",
+                s.sender.bankgiro
+            ),
+            10.0,
+            Face::Regular,
+        );
+        for (i, l) in s.schedule.iter().enumerate() {
+            d.row(
+                &format!("{}. Senast {} · OCR {}", i + 1, l.due_date, l.ocr),
+                &money(l.amount),
+                10.0,
+                Face::Regular,
+            );
+        }
+    }
     d.space(6.0);
     d.line_at(56.0, "Om du inte håller med", 12.0, Face::Bold);
     d.paragraph(&s.objection, 10.0, Face::Regular);

@@ -317,7 +317,13 @@ async fn store_chunk(
 ) -> Result<(), ImportError> {
     let ocrs: Vec<&str> = chunk.iter().filter_map(|p| p.ocr.as_deref()).collect();
     let found: Vec<(String, Uuid, String)> =
-        sqlx::query_as("select ocr, claim_id, state from claim where ocr = any($1)")
+        // A claim's own OCR, or the OCR of one of its payment-plan instalments.
+        sqlx::query_as(
+            "select ocr, claim_id, state from claim where ocr = any($1)
+             union all
+             select i.ocr, c.claim_id, c.state from plan_instalment i
+               join payment_plan p using (plan_id) join claim c using (claim_id) where i.ocr = any($1)",
+        )
             .bind(&ocrs)
             .fetch_all(&mut *tx)
             .await?;

@@ -9,6 +9,10 @@ use super::FlashKind;
 
 pub const SESSION: &str = "fordra_session";
 pub const FLASH: &str = "fordra_flash";
+/// The debtor's Mina sidor session (BankID), separate from staff and creditor sessions.
+pub const DEBTOR: &str = "fordra_mina";
+/// Binds a BankID order to the browser that started it.
+pub const BANKID: &str = "fordra_bankid";
 
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -28,17 +32,26 @@ fn append(resp: &mut Response, cookie: String) {
 }
 
 pub fn set_session(resp: &mut Response, token: &str, secure: bool) {
-    let secure = if secure { "; Secure" } else { "" };
-    append(
-        resp,
-        format!("{SESSION}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"),
-    );
+    set_named(resp, SESSION, token, secure);
 }
 
 pub fn clear_session(resp: &mut Response) {
+    clear_named(resp, SESSION);
+}
+
+/// An HttpOnly, SameSite=Lax cookie for the whole site.
+pub fn set_named(resp: &mut Response, name: &str, token: &str, secure: bool) {
+    let secure = if secure { "; Secure" } else { "" };
     append(
         resp,
-        format!("{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"),
+    );
+}
+
+pub fn clear_named(resp: &mut Response, name: &str) {
+    append(
+        resp,
+        format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
 }
 

@@ -18,6 +18,8 @@ use crate::{
 
 pub struct Ctx {
     pub session: Option<Session>,
+    /// A debtor logged in on Mina sidor with BankID.
+    pub debtor: Option<crate::mina_sidor::session::DebtorSession>,
     pub flash: Option<(FlashKind, String)>,
     pub ip: String,
     /// Path and query of this request, for `next=` after login.
@@ -33,6 +35,12 @@ impl FromRequestParts<AppState> for Ctx {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Ctx, AppError> {
         let session = match cookies::get(&parts.headers, cookies::SESSION) {
             Some(token) => session::load(&state.db, token, state.clock.now()).await?,
+            None => None,
+        };
+        let debtor = match cookies::get(&parts.headers, cookies::DEBTOR) {
+            Some(token) => {
+                crate::mina_sidor::session::load(&state.db, token, state.clock.now()).await?
+            }
             None => None,
         };
         let flash = cookies::get(&parts.headers, cookies::FLASH).and_then(cookies::parse_flash);
@@ -51,6 +59,7 @@ impl FromRequestParts<AppState> for Ctx {
         });
         Ok(Ctx {
             session,
+            debtor,
             flash,
             ip,
             path,
@@ -88,9 +97,32 @@ impl Ctx {
         Ok((user, user.creditor_id.ok_or(AppError::Forbidden)?))
     }
 
+    /// The debtor logged in on Mina sidor; otherwise to the BankID login.
+    pub fn require_debtor(&self) -> Result<&crate::mina_sidor::session::DebtorSession, AppError> {
+        self.debtor
+            .as_ref()
+            .ok_or_else(|| AppError::DebtorLoginRequired(self.path.clone()))
+    }
+
     pub fn layout(&self) -> Layout {
         let user = self.user();
+        if user.is_none()
+            && let Some(d) = &self.debtor
+        {
+            return Layout {
+                nav: debtor_nav(&self.path),
+                user_name: Some(d.name()),
+                role_label: Some("Mina sidor"),
+                logout: "/mina-sidor/logga-ut",
+                flash: self.flash.as_ref().map(|(k, m)| (k.as_str(), m.clone())),
+                csrf: d.csrf_token.clone(),
+                demo: self.demo,
+                fixed_today: self.fixed_today.clone(),
+                totp_skipped: false,
+            };
+        }
         Layout {
+            logout: "/logga-ut",
             nav: user
                 .map(|u| nav_for(u.role, &self.path))
                 .unwrap_or_default(),
@@ -121,6 +153,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/borgenar", "Översikt"),
             ("/borgenar/krav", "Fordringar"),
             ("/borgenar/avrakningar", "Avräkningar"),
+            ("/borgenar/amorteringsplaner", "Amorteringsplaner"),
             ("/borgenar/anvandare", "Användare"),
         ],
         Role::Partner => &[("/partner", "Översikt")],
@@ -149,12 +182,33 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         .collect()
 }
 
+fn debtor_nav(path: &str) -> Vec<NavItem> {
+    const ITEMS: &[(&str, &str)] = &[
+        ("/mina-sidor", "Mina ärenden"),
+        ("/mina-sidor/kontakt", "Kontaktuppgifter"),
+        ("/mina-sidor/meddelanden", "Meddelanden"),
+        ("/mina-sidor/mina-uppgifter", "Mina uppgifter"),
+    ];
+    ITEMS
+        .iter()
+        .map(|(href, label)| NavItem {
+            href,
+            label,
+            active: path == *href
+                || (*href == "/mina-sidor" && path.starts_with("/mina-sidor/arenden"))
+                || (*href != "/mina-sidor" && path.starts_with(&format!("{href}/"))),
+        })
+        .collect()
+}
+
 /// What `base.html` needs on every page.
 #[derive(Default)]
 pub struct Layout {
     pub nav: Vec<NavItem>,
     pub user_name: Option<String>,
     pub role_label: Option<&'static str>,
+    /// Where the "Logga ut" form posts.
+    pub logout: &'static str,
     pub flash: Option<(&'static str, String)>,
     pub csrf: String,
     pub demo: bool,
@@ -165,6 +219,9 @@ pub struct Layout {
 impl Layout {
     /// For pages rendered without a request context (error pages).
     pub fn bare() -> Layout {
-        Layout::default()
+        Layout {
+            logout: "/logga-ut",
+            ..Layout::default()
+        }
     }
 }

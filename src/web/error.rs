@@ -29,6 +29,9 @@ pub enum AppError {
     /// Not logged in: redirect to the login page, then back to this local path.
     #[error("login required")]
     LoginRequired(String),
+    /// Mina sidor without a debtor session: BankID login, then back to this local path.
+    #[error("debtor login required")]
+    DebtorLoginRequired(String),
     /// The request could not be verified as coming from Fordra's own pages.
     #[error("cross-site request refused")]
     CrossSite,
@@ -106,6 +109,10 @@ impl IntoResponse for AppError {
             AppError::LoginRequired(next) => {
                 let q = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
                 see_other(&format!("/logga-in?{q}"))
+            }
+            AppError::DebtorLoginRequired(next) => {
+                let q = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                see_other(&format!("/mina-sidor/logga-in?{q}"))
             }
             AppError::BadRequest(msg) => {
                 ErrorPage::new(StatusCode::BAD_REQUEST, "Felaktig begäran", msg)

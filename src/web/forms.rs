@@ -16,6 +16,11 @@ impl FieldErrors {
         self.0.get(field).map(String::as_str)
     }
 
+    /// The first message, for a flash when the form is not shown again.
+    pub fn first_message(&self) -> Option<&str> {
+        self.iter().next().map(|(_, m)| m)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

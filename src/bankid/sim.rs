@@ -1,0 +1,682 @@
+//! A BankID simulator serving the RP API v6.0 under `/bankid-sim/rp/v6.0/`: same paths, JSON and
+//! errors as the real service (formats.md §5.2–5.5, §5.9). An order stays `pending` until a person
+//! (the page `/bankid-sim`) or a test (`POST /bankid-sim/orders/{orderRef}/complete|fail|hint`)
+//! settles it, the RP cancels it, or it times out. Demo and tests only: it is mounted only when
+//! `FORDRA_BANKID=simulator`.
+//!
+//! Control endpoints for tests: `POST /bankid-sim/errors` queues an HTTP error for the next API
+//! call (`{"status": 503, "errorCode": "maintenance"}`); `POST /bankid-sim/clock` moves the
+//! simulator's clock (`{"advanceSeconds": 31}`) to exercise the timeouts.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use askama::Template;
+use axum::{
+    Form, Json, Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{any, get, post},
+};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    domain::ids::luhn_valid,
+    state::AppState,
+    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, render},
+};
+
+/// The official test tokens of formats.md §5.6, used when `fixed_tokens` is on so that tests
+/// can compare the QR codes Fordra shows with the published vectors.
+pub const TEST_QR_START_TOKEN: &str = "67df3917-fa0d-44e5-b327-edcc928297f8";
+pub const TEST_QR_START_SECRET: &str = "d28db9a7-4cde-429e-a983-359be676944c";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub fixed_tokens: bool,
+    /// An order nobody picked up fails with `startFailed` after this long (real service ~30 s).
+    pub start_timeout: Duration,
+    /// An order picked up but not finished fails with `expiredTransaction` after this long.
+    pub finish_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            fixed_tokens: false,
+            start_timeout: Duration::from_secs(30),
+            finish_timeout: Duration::from_secs(180),
+        }
+    }
+}
+
+/// Test identities offered on the simulator page (valid personnummer; the first three have demo
+/// claims).
+pub const IDENTITIES: &[(&str, &str, &str)] = &[
+    ("198112189876", "Sven", "Svensson"),
+    ("199001012385", "Åsa", "Öberg"),
+    ("198507143918", "Karin", "Lind"),
+    ("197205302396", "Erik", "Exempelsson"),
+];
+
+#[derive(Clone, Debug)]
+enum OrderState {
+    Pending { hint: String },
+    Failed { hint: String, at: DateTime<Utc> },
+    Complete { data: Value, at: DateTime<Utc>, collected: bool },
+}
+
+#[derive(Clone, Debug)]
+struct Order {
+    kind: &'static str,
+    required_pnr: Option<String>,
+    text: Option<String>,
+    end_user_ip: String,
+    created: DateTime<Utc>,
+    picked_up: Option<DateTime<Utc>>,
+    state: OrderState,
+}
+
+#[derive(Default)]
+struct Inner {
+    orders: HashMap<String, Order>,
+    errors: VecDeque<(u16, String)>,
+    offset: chrono::Duration,
+}
+
+pub struct Simulator {
+    settings: Settings,
+    inner: Mutex<Inner>,
+}
+
+type ApiResult = Result<Value, (u16, &'static str, String)>;
+
+fn invalid(details: impl Into<String>) -> (u16, &'static str, String) {
+    (400, "invalidParameters", details.into())
+}
+
+impl Simulator {
+    pub fn new(settings: Settings) -> Simulator {
+        Simulator {
+            settings,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now(inner: &Inner) -> DateTime<Utc> {
+        Utc::now() + inner.offset
+    }
+
+    /// Applies the timeouts and forgets orders past their collect window (§5.7).
+    fn sweep(&self, inner: &mut Inner) {
+        let now = Simulator::now(inner);
+        let start = chrono::Duration::from_std(self.settings.start_timeout).unwrap_or_default();
+        let finish = chrono::Duration::from_std(self.settings.finish_timeout).unwrap_or_default();
+        inner.orders.retain(|_, o| {
+            match &o.state {
+                OrderState::Pending { .. } => {
+                    let expired = match o.picked_up {
+                        None if now - o.created > start => Some("startFailed"),
+                        Some(p) if now - p > finish => Some("expiredTransaction"),
+                        _ => None,
+                    };
+                    if let Some(hint) = expired {
+                        o.state = OrderState::Failed {
+                            hint: hint.into(),
+                            at: now,
+                        };
+                    }
+                    true
+                }
+                OrderState::Failed { at, .. } => now - *at <= chrono::Duration::minutes(5),
+                OrderState::Complete { at, .. } => now - *at <= chrono::Duration::minutes(3),
+            }
+        });
+    }
+
+    fn start(&self, kind: &'static str, body: &Value) -> ApiResult {
+        let ip = body.get("endUserIp").and_then(Value::as_str).unwrap_or("");
+        if ip.trim().is_empty() || ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(invalid("endUserIp is missing or not an IP address"));
+        }
+        let text = match body.get("userVisibleData") {
+            None | Some(Value::Null) if kind == "sign" => {
+                return Err(invalid("userVisibleData is required"));
+            }
+            None | Some(Value::Null) => None,
+            Some(Value::String(b64)) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| invalid("userVisibleData is not base64"))?;
+                if b64.is_empty() || b64.len() > 40_000 {
+                    return Err(invalid("userVisibleData has the wrong length"));
+                }
+                Some(String::from_utf8(bytes).map_err(|_| invalid("userVisibleData is not UTF-8"))?)
+            }
+            Some(_) => return Err(invalid("userVisibleData must be a string")),
+        };
+        match body.get("userVisibleDataFormat") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(f)) if f == "simpleMarkdownV1" => {}
+            Some(_) => return Err(invalid("userVisibleDataFormat must be simpleMarkdownV1")),
+        }
+        let required_pnr = match body.pointer("/requirement/personalNumber") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(p)) if valid_personal_number(p) => Some(p.clone()),
+            Some(_) => return Err(invalid("requirement.personalNumber is not a valid personal number")),
+        };
+        let mut inner = self.lock();
+        self.sweep(&mut inner);
+        if let Some(p) = &required_pnr {
+            let busy = inner.orders.values().any(|o| {
+                o.required_pnr.as_ref() == Some(p) && matches!(o.state, OrderState::Pending { .. })
+            });
+            if busy {
+                return Err((400, "alreadyInProgress", "Order already in progress for pno".into()));
+            }
+        }
+        let order_ref = uuid::Uuid::new_v4().to_string();
+        let (token, secret) = if self.settings.fixed_tokens {
+            (TEST_QR_START_TOKEN.to_string(), TEST_QR_START_SECRET.to_string())
+        } else {
+            (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string())
+        };
+        let created = Simulator::now(&inner);
+        inner.orders.insert(
+            order_ref.clone(),
+            Order {
+                kind,
+                required_pnr,
+                text,
+                end_user_ip: ip.to_string(),
+                created,
+                picked_up: None,
+                state: OrderState::Pending {
+                    hint: "outstandingTransaction".into(),
+                },
+            },
+        );
+        Ok(json!({
+            "orderRef": order_ref,
+            "autoStartToken": uuid::Uuid::new_v4().to_string(),
+            "qrStartToken": token,
+            "qrStartSecret": secret,
+        }))
+    }
+
+    fn collect(&self, body: &Value) -> ApiResult {
+        let order_ref = order_ref_of(body)?;
+        let mut inner = self.lock();
+        self.sweep(&mut inner);
+        let order = inner
+            .orders
+            .get_mut(&order_ref)
+            .ok_or_else(|| invalid("No such order"))?;
+        Ok(match &mut order.state {
+            OrderState::Pending { hint } => {
+                json!({"orderRef": order_ref, "status": "pending", "hintCode": hint})
+            }
+            OrderState::Failed { hint, .. } => {
+                json!({"orderRef": order_ref, "status": "failed", "hintCode": hint})
+            }
+            OrderState::Complete { collected: true, .. } => {
+                return Err(invalid("Order already collected"));
+            }
+            OrderState::Complete { data, collected, .. } => {
+                *collected = true;
+                json!({"orderRef": order_ref, "status": "complete", "completionData": data})
+            }
+        })
+    }
+
+    fn cancel(&self, body: &Value) -> ApiResult {
+        let order_ref = order_ref_of(body)?;
+        let mut inner = self.lock();
+        self.sweep(&mut inner);
+        match inner.orders.get(&order_ref).map(|o| &o.state) {
+            Some(OrderState::Pending { .. }) => {
+                inner.orders.remove(&order_ref);
+                Ok(json!({}))
+            }
+            _ => Err(invalid("No such order")),
+        }
+    }
+
+    /// Settles a pending order as the user's app would: `Ok` or the reason it cannot.
+    fn settle(&self, order_ref: &str, to: Settle) -> Result<(), String> {
+        let mut inner = self.lock();
+        self.sweep(&mut inner);
+        let now = Simulator::now(&inner);
+        let order = inner
+            .orders
+            .get_mut(order_ref)
+            .ok_or_else(|| "Ordern finns inte eller har gått ut.".to_string())?;
+        if !matches!(order.state, OrderState::Pending { .. }) {
+            return Err("Ordern är inte längre pågående.".into());
+        }
+        match to {
+            Settle::Hint(hint) => {
+                order.picked_up.get_or_insert(now);
+                order.state = OrderState::Pending { hint };
+            }
+            Settle::Fail(hint) => order.state = OrderState::Failed { hint, at: now },
+            Settle::Complete {
+                personal_number,
+                given_name,
+                surname,
+            } => {
+                if !valid_personal_number(&personal_number) {
+                    return Err("Personnumret ska vara tolv siffror med giltig kontrollsiffra.".into());
+                }
+                if order
+                    .required_pnr
+                    .as_ref()
+                    .is_some_and(|p| *p != personal_number)
+                {
+                    return Err("Ordern kräver ett annat personnummer.".into());
+                }
+                let data = json!({
+                    "user": {
+                        "personalNumber": personal_number,
+                        "name": format!("{given_name} {surname}"),
+                        "givenName": given_name,
+                        "surname": surname,
+                    },
+                    "device": {"ipAddress": order.end_user_ip, "uhi": "simulated-device"},
+                    "bankIdIssueDate": "2024-01-15",
+                    // Simulated: not a cryptographically valid signature or OCSP response (§5.9).
+                    "signature": base64::engine::general_purpose::STANDARD.encode(
+                        format!("<simulated kind=\"{}\"/>", order.kind)),
+                    "ocspResponse": base64::engine::general_purpose::STANDARD.encode("simulated"),
+                });
+                order.state = OrderState::Complete {
+                    data,
+                    at: now,
+                    collected: false,
+                };
+            }
+        }
+        Ok(())
+    }
+
+    fn pending(&self) -> Vec<PendingOrder> {
+        let mut inner = self.lock();
+        self.sweep(&mut inner);
+        let mut list: Vec<PendingOrder> = inner
+            .orders
+            .iter()
+            .filter_map(|(r, o)| match &o.state {
+                OrderState::Pending { hint } => Some(PendingOrder {
+                    order_ref: r.clone(),
+                    kind: o.kind,
+                    hint: hint.clone(),
+                    text: o.text.clone().unwrap_or_default(),
+                    required: o.required_pnr.clone(),
+                    created: o.created,
+                }),
+                _ => None,
+            })
+            .collect();
+        list.sort_by_key(|o| std::cmp::Reverse(o.created));
+        list
+    }
+}
+
+enum Settle {
+    Hint(String),
+    Fail(String),
+    Complete {
+        personal_number: String,
+        given_name: String,
+        surname: String,
+    },
+}
+
+pub struct PendingOrder {
+    pub order_ref: String,
+    pub kind: &'static str,
+    pub hint: String,
+    pub text: String,
+    pub required: Option<String>,
+    pub created: DateTime<Utc>,
+}
+
+fn order_ref_of(body: &Value) -> Result<String, (u16, &'static str, String)> {
+    body.get("orderRef")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| invalid("orderRef is missing"))
+}
+
+/// Twelve digits whose last ten pass Luhn.
+pub fn valid_personal_number(p: &str) -> bool {
+    p.len() == 12
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && luhn_valid(&p.as_bytes()[2..].iter().map(|b| b - b'0').collect::<Vec<_>>())
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/bankid-sim/rp/v6.0/{endpoint}", any(rp_api))
+        .route("/bankid-sim", get(page))
+        .route("/bankid-sim/orders", get(list_orders))
+        .route("/bankid-sim/orders/{order_ref}/complete", post(control_complete))
+        .route("/bankid-sim/orders/{order_ref}/fail", post(control_fail))
+        .route("/bankid-sim/orders/{order_ref}/hint", post(control_hint))
+        .route("/bankid-sim/orders/{order_ref}/godkann", post(page_approve))
+        .route("/bankid-sim/orders/{order_ref}/avbryt", post(page_cancel))
+        .route("/bankid-sim/errors", post(control_error))
+        .route("/bankid-sim/clock", post(control_clock))
+}
+
+fn simulator(state: &AppState) -> Result<Arc<Simulator>, AppError> {
+    state
+        .bankid
+        .as_ref()
+        .and_then(|b| b.sim.clone())
+        .ok_or(AppError::NotFound)
+}
+
+fn api_error(status: u16, code: &str, details: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        Json(json!({"errorCode": code, "details": details})),
+    )
+        .into_response()
+}
+
+/// The RP API. Like the real service: POST only (405), `Content-Type: application/json` exactly
+/// (415), unknown paths 404, everything else 400 with an error code.
+async fn rp_api(
+    State(state): State<AppState>,
+    method: Method,
+    Path(endpoint): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(sim) = simulator(&state) else {
+        return api_error(404, "notFound", "Not found");
+    };
+    if method != Method::POST {
+        return api_error(405, "methodNotAllowed", "Only POST is allowed");
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct != "application/json" {
+        return api_error(415, "unsupportedMediaType", "Content-Type must be application/json");
+    }
+    if let Some((status, code)) = sim.lock().errors.pop_front() {
+        return api_error(status, &code, "Simulated error");
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
+        return api_error(400, "invalidParameters", "Body is not JSON");
+    };
+    let result = match endpoint.as_str() {
+        "auth" => sim.start("auth", &body),
+        "sign" => sim.start("sign", &body),
+        "collect" => sim.collect(&body),
+        "cancel" => sim.cancel(&body),
+        _ => return api_error(404, "notFound", "No such endpoint"),
+    };
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err((status, code, details)) => api_error(status, code, &details),
+    }
+}
+
+async fn list_orders(State(state): State<AppState>) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    let list: Vec<Value> = sim
+        .pending()
+        .into_iter()
+        .map(|o| {
+            json!({"orderRef": o.order_ref, "kind": o.kind, "hintCode": o.hint,
+                   "userVisibleData": o.text, "created": o.created})
+        })
+        .collect();
+    Ok(Json(json!({"orders": list})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompleteBody {
+    personal_number: String,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    surname: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HintBody {
+    hint_code: String,
+}
+
+fn control_result(r: Result<(), String>) -> Response {
+    match r {
+        Ok(()) => Json(json!({})).into_response(),
+        Err(details) => api_error(400, "invalidParameters", &details),
+    }
+}
+
+async fn control_complete(
+    State(state): State<AppState>,
+    Path(order_ref): Path<String>,
+    Json(body): Json<CompleteBody>,
+) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    Ok(control_result(sim.settle(
+        &order_ref,
+        Settle::Complete {
+            personal_number: body.personal_number,
+            given_name: body.given_name,
+            surname: body.surname,
+        },
+    )))
+}
+
+async fn control_fail(
+    State(state): State<AppState>,
+    Path(order_ref): Path<String>,
+    Json(body): Json<HintBody>,
+) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    Ok(control_result(sim.settle(&order_ref, Settle::Fail(body.hint_code))))
+}
+
+async fn control_hint(
+    State(state): State<AppState>,
+    Path(order_ref): Path<String>,
+    Json(body): Json<HintBody>,
+) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    Ok(control_result(sim.settle(&order_ref, Settle::Hint(body.hint_code))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorBody {
+    status: u16,
+    error_code: String,
+}
+
+async fn control_error(
+    State(state): State<AppState>,
+    Json(body): Json<ErrorBody>,
+) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    if !(400..600).contains(&body.status) {
+        return Ok(api_error(400, "invalidParameters", "status must be 4xx or 5xx"));
+    }
+    sim.lock().errors.push_back((body.status, body.error_code));
+    Ok(Json(json!({})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClockBody {
+    advance_seconds: i64,
+}
+
+async fn control_clock(
+    State(state): State<AppState>,
+    Json(body): Json<ClockBody>,
+) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    let mut inner = sim.lock();
+    inner.offset += chrono::Duration::seconds(body.advance_seconds.clamp(0, 86_400));
+    Ok(Json(json!({})).into_response())
+}
+
+// --- The page a person uses in the demo --------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "bankid_sim/index.html")]
+struct SimPage {
+    layout: Layout,
+    orders: Vec<PendingOrder>,
+    identities: &'static [(&'static str, &'static str, &'static str)],
+}
+
+async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    Ok(render(&SimPage {
+        layout: ctx.layout(),
+        orders: sim.pending(),
+        identities: IDENTITIES,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ApproveForm {
+    identity: String,
+}
+
+async fn page_approve(
+    State(state): State<AppState>,
+    Path(order_ref): Path<String>,
+    Form(form): Form<ApproveForm>,
+) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    let Some((pnr, given, surname)) = IDENTITIES.iter().find(|(p, _, _)| *p == form.identity) else {
+        return Ok(flash_redirect("/bankid-sim", FlashKind::Error, "Välj en testperson."));
+    };
+    Ok(
+        match sim.settle(
+            &order_ref,
+            Settle::Complete {
+                personal_number: pnr.to_string(),
+                given_name: given.to_string(),
+                surname: surname.to_string(),
+            },
+        ) {
+            Ok(()) => flash_redirect(
+                "/bankid-sim",
+                FlashKind::Success,
+                &format!("Legitimerad som {given} {surname}. Gå tillbaka till fliken där du loggar in."),
+            ),
+            Err(e) => flash_redirect("/bankid-sim", FlashKind::Error, &e),
+        },
+    )
+}
+
+async fn page_cancel(
+    State(state): State<AppState>,
+    Path(order_ref): Path<String>,
+) -> Result<Response, AppError> {
+    let sim = simulator(&state)?;
+    Ok(match sim.settle(&order_ref, Settle::Fail("userCancel".into())) {
+        Ok(()) => flash_redirect("/bankid-sim", FlashKind::Info, "Ordern avbröts i appen."),
+        Err(e) => flash_redirect("/bankid-sim", FlashKind::Error, &e),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim() -> Simulator {
+        Simulator::new(Settings {
+            fixed_tokens: true,
+            ..Settings::default()
+        })
+    }
+
+    #[test]
+    fn an_order_stays_pending_until_settled_and_is_collected_once() {
+        let s = sim();
+        let r = s.start("auth", &json!({"endUserIp": "127.0.0.1"})).unwrap();
+        assert_eq!(r["qrStartToken"], TEST_QR_START_TOKEN);
+        let order = r["orderRef"].as_str().unwrap().to_string();
+        for _ in 0..3 {
+            let c = s.collect(&json!({"orderRef": order})).unwrap();
+            assert_eq!(c["status"], "pending");
+            assert_eq!(c["hintCode"], "outstandingTransaction");
+        }
+        s.settle(
+            &order,
+            Settle::Complete {
+                personal_number: "198112189876".into(),
+                given_name: "Sven".into(),
+                surname: "Svensson".into(),
+            },
+        )
+        .unwrap();
+        let c = s.collect(&json!({"orderRef": order})).unwrap();
+        assert_eq!(c["status"], "complete");
+        assert_eq!(c["completionData"]["user"]["personalNumber"], "198112189876");
+        assert_eq!(s.collect(&json!({"orderRef": order})).unwrap_err().1, "invalidParameters");
+    }
+
+    #[test]
+    fn refuses_what_the_real_service_refuses() {
+        let s = sim();
+        assert_eq!(s.start("auth", &json!({})).unwrap_err().1, "invalidParameters");
+        assert_eq!(
+            s.start("sign", &json!({"endUserIp": "1.2.3.4"})).unwrap_err().1,
+            "invalidParameters"
+        );
+        let with_pnr = json!({"endUserIp": "1.2.3.4", "requirement": {"personalNumber": "198112189876"}});
+        s.start("auth", &with_pnr).unwrap();
+        assert_eq!(s.start("auth", &with_pnr).unwrap_err().1, "alreadyInProgress");
+        assert_eq!(s.collect(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
+        assert_eq!(s.cancel(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
+    }
+
+    #[test]
+    fn unpicked_orders_fail_with_start_failed() {
+        let s = sim();
+        let r = s.start("auth", &json!({"endUserIp": "::1"})).unwrap();
+        let order = r["orderRef"].as_str().unwrap();
+        s.lock().offset = chrono::Duration::seconds(31);
+        let c = s.collect(&json!({"orderRef": order})).unwrap();
+        assert_eq!((c["status"].as_str(), c["hintCode"].as_str()), (Some("failed"), Some("startFailed")));
+        s.lock().offset = chrono::Duration::seconds(31 + 301);
+        assert!(s.collect(&json!({"orderRef": order})).is_err());
+    }
+
+    #[test]
+    fn test_identities_are_valid() {
+        for (p, _, _) in IDENTITIES {
+            assert!(valid_personal_number(p), "{p}");
+        }
+    }
+}

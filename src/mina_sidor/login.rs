@@ -1,0 +1,439 @@
+//! BankID login to Mina sidor. Fordra starts an `/auth` order, shows the animated QR code
+//! (regenerated on the server every second; the secret never reaches the browser) and collects
+//! the order about every two seconds while the page polls. The browser that started an order
+//! holds a cookie bound to it: nobody else can follow it or receive the session.
+
+use askama::Template;
+use axum::{
+    Form, Json, Router,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::session;
+use crate::{
+    auth::{audit, random_token, sha256},
+    bankid::{self, AuthRequest, BankId, Start},
+    state::AppState,
+    web::{
+        AppError, Ctx, FlashKind, Layout, cookies, flash_redirect, render, render_status, safe_next,
+        see_other,
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/mina-sidor/logga-in", get(login_page).post(start))
+        .route("/mina-sidor/logga-ut", post(logout))
+        .route("/mina-sidor/bankid/{id}", get(order_page))
+        .route("/mina-sidor/bankid/{id}/status", get(order_status))
+        .route("/mina-sidor/bankid/{id}/klar", get(finish))
+        .route("/mina-sidor/bankid/{id}/avbryt", post(cancel))
+}
+
+#[derive(Template)]
+#[template(path = "mina_sidor/login.html")]
+struct LoginPage {
+    layout: Layout,
+    enabled: bool,
+    simulator: bool,
+    next: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NextQuery {
+    next: String,
+}
+
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    if ctx.debtor.is_some() {
+        return Ok(see_other("/mina-sidor"));
+    }
+    Ok(render(&LoginPage {
+        layout: ctx.layout(),
+        enabled: state.bankid.is_some(),
+        simulator: state.bankid.as_ref().is_some_and(|b| b.sim.is_some()),
+        next: q.next,
+        error: None,
+    }))
+}
+
+fn is_mobile(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ["Mobi", "Android", "iPhone", "iPad"].iter().any(|m| ua.contains(m)))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(q): Form<NextQuery>,
+) -> Result<Response, AppError> {
+    let page = |error: &'static str| LoginPage {
+        layout: ctx.layout(),
+        enabled: state.bankid.is_some(),
+        simulator: state.bankid.as_ref().is_some_and(|b| b.sim.is_some()),
+        next: q.next.clone(),
+        error: Some(error),
+    };
+    let Some(client) = state.bankid.clone() else {
+        return Ok(render_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &page("Inloggning med BankID är inte påslagen på den här servern."),
+        ));
+    };
+    let req = AuthRequest::new(&ctx.ip, "Logga in på Fordra Mina sidor.");
+    let order = match client.auth(&req).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, "BankID auth failed");
+            return Ok(render_status(StatusCode::BAD_GATEWAY, &page(e.user_message())));
+        }
+    };
+    let now = state.clock.now();
+    let id = Uuid::new_v4();
+    let browser = random_token(32);
+    sqlx::query(
+        "insert into bankid_order (bankid_order_id, order_ref, purpose, browser_hash, qr_start_token,
+            qr_start_secret, auto_start_token, started_at, end_user_ip, next_path, mobile)
+         values ($1, $2, 'login', $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(&order.order_ref)
+    .bind(sha256(&browser))
+    .bind(&order.qr_start_token)
+    .bind(&order.qr_start_secret)
+    .bind(&order.auto_start_token)
+    .bind(now)
+    .bind(&ctx.ip)
+    .bind(safe_next(Some(&q.next)).filter(|n| n.starts_with("/mina-sidor")))
+    .bind(is_mobile(&headers))
+    .execute(&state.db)
+    .await?;
+    let mut resp = see_other(&format!("/mina-sidor/bankid/{id}"));
+    cookies::set_named(&mut resp, cookies::BANKID, &browser, state.config.secure_cookies());
+    Ok(resp)
+}
+
+#[derive(FromRow, Clone)]
+struct OrderRow {
+    bankid_order_id: Uuid,
+    order_ref: String,
+    qr_start_token: String,
+    qr_start_secret: String,
+    auto_start_token: String,
+    started_at: DateTime<Utc>,
+    status: String,
+    hint_code: Option<String>,
+    error_code: Option<String>,
+    personal_number: Option<String>,
+    completion: Option<serde_json::Value>,
+    next_path: Option<String>,
+    mobile: bool,
+    consumed_at: Option<DateTime<Utc>>,
+}
+
+/// The order of `id`, if this browser started it; anything else is 404.
+async fn own_order(state: &AppState, headers: &HeaderMap, id: &str) -> Result<OrderRow, AppError> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    let browser = cookies::get(headers, cookies::BANKID).ok_or(AppError::NotFound)?;
+    sqlx::query_as(
+        "select bankid_order_id, order_ref, qr_start_token, qr_start_secret, auto_start_token, started_at,
+                status, hint_code, error_code, personal_number, completion, next_path, mobile, consumed_at
+         from bankid_order where bankid_order_id = $1 and browser_hash = $2",
+    )
+    .bind(id)
+    .bind(sha256(browser))
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Collects the order from BankID if it is pending and the last collect was about two seconds
+/// ago; concurrent polls never collect twice (the row update decides who does).
+async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<OrderRow, AppError> {
+    if order.status != "pending" {
+        return Ok(order);
+    }
+    let now = state.clock.now();
+    let mine: Option<(Uuid,)> = sqlx::query_as(
+        "update bankid_order set last_collect_at = $2
+         where bankid_order_id = $1 and status = 'pending'
+           and (last_collect_at is null or last_collect_at <= $2 - interval '1900 milliseconds')
+         returning bankid_order_id",
+    )
+    .bind(order.bankid_order_id)
+    .bind(now)
+    .fetch_optional(&state.db)
+    .await?;
+    if mine.is_none() {
+        return Ok(order);
+    }
+    match client.collect(&order.order_ref).await {
+        Ok(c) => {
+            let (status, pnr, completion) = match c.status.as_str() {
+                "complete" => match c.completion_data {
+                    Some(data) => (
+                        "complete",
+                        Some(data.user.personal_number.clone()),
+                        serde_json::to_value(&data).ok(),
+                    ),
+                    None => ("failed", None, None),
+                },
+                "failed" => ("failed", None, None),
+                // Unknown statuses are tolerated as pending (§5.3).
+                _ => ("pending", None, None),
+            };
+            if status == "complete" && !pnr.as_deref().is_some_and(bankid::sim::valid_personal_number) {
+                tracing::error!(order = %order.order_ref, "BankID completion without a valid personal number");
+            }
+            sqlx::query(
+                "update bankid_order set status = $2, hint_code = $3, personal_number = $4, completion = $5,
+                    finished_at = case when $2 <> 'pending' then $6 end
+                 where bankid_order_id = $1",
+            )
+            .bind(order.bankid_order_id)
+            .bind(status)
+            .bind(&c.hint_code)
+            .bind(&pnr)
+            .bind(&completion)
+            .bind(now)
+            .execute(&state.db)
+            .await?;
+            Ok(OrderRow {
+                status: status.into(),
+                hint_code: c.hint_code,
+                personal_number: pnr,
+                completion,
+                ..order
+            })
+        }
+        Err(e) => {
+            tracing::warn!(order = %order.order_ref, error = %e, "BankID collect failed");
+            sqlx::query(
+                "update bankid_order set status = 'failed', error_code = $2, finished_at = $3 where bankid_order_id = $1",
+            )
+            .bind(order.bankid_order_id)
+            .bind(e.code())
+            .bind(now)
+            .execute(&state.db)
+            .await?;
+            Ok(OrderRow {
+                status: "failed".into(),
+                error_code: Some(e.code().to_string()),
+                ..order
+            })
+        }
+    }
+}
+
+struct View {
+    status: String,
+    message: &'static str,
+    qr: Option<(u64, String)>,
+}
+
+fn view(state: &AppState, o: &OrderRow) -> View {
+    let start = Start {
+        qr: !o.mobile,
+        mobile: o.mobile,
+        autostart_tried: false,
+    };
+    let message = match (o.status.as_str(), &o.error_code) {
+        ("complete", _) => "Du är legitimerad.",
+        ("cancelled", _) => bankid::RFA6,
+        ("failed", Some(code)) => bankid::Error::Api {
+            status: 400,
+            code: code.clone(),
+            details: String::new(),
+        }
+        .user_message(),
+        (status, _) => bankid::message(status, o.hint_code.as_deref(), start),
+    };
+    // The QR code is shown until the app has picked the order up (as BankID's own sample does).
+    let show_qr = o.status == "pending"
+        && matches!(o.hint_code.as_deref(), None | Some("outstandingTransaction" | "noClient"));
+    let qr = show_qr.then(|| {
+        let secs = (state.clock.now() - o.started_at).num_seconds().max(0) as u64;
+        (secs, bankid::qr_payload(&o.qr_start_token, &o.qr_start_secret, secs))
+    });
+    View {
+        status: o.status.clone(),
+        message,
+        qr,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mina_sidor/bankid.html")]
+struct OrderPage {
+    layout: Layout,
+    id: Uuid,
+    status: String,
+    message: &'static str,
+    qr_svg: String,
+    autostart: String,
+}
+
+async fn order_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let client = state.bankid.clone().ok_or(AppError::NotFound)?;
+    let order = own_order(&state, &headers, &id).await?;
+    let order = refresh(&state, &client, order).await?;
+    if order.status == "complete" && order.consumed_at.is_none() {
+        return Ok(see_other(&format!("/mina-sidor/bankid/{}/klar", order.bankid_order_id)));
+    }
+    let v = view(&state, &order);
+    Ok(render(&OrderPage {
+        layout: ctx.layout(),
+        id: order.bankid_order_id,
+        qr_svg: v.qr.map(|(_, p)| bankid::qr_svg(&p)).unwrap_or_default(),
+        status: v.status,
+        message: v.message,
+        autostart: format!("bankid:///?autostarttoken={}&redirect=null", order.auto_start_token),
+    }))
+}
+
+/// Polled every second by the order page: status, message and the current QR code.
+async fn order_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let client = state.bankid.clone().ok_or(AppError::NotFound)?;
+    let order = own_order(&state, &headers, &id).await?;
+    let order = refresh(&state, &client, order).await?;
+    let v = view(&state, &order);
+    let next = (order.status == "complete" && order.consumed_at.is_none())
+        .then(|| format!("/mina-sidor/bankid/{}/klar", order.bankid_order_id));
+    Ok(Json(json!({
+        "status": v.status,
+        "hintCode": order.hint_code,
+        "message": v.message,
+        "qr": v.qr.as_ref().map(|(_, p)| p),
+        "qrTime": v.qr.as_ref().map(|(t, _)| t),
+        "qrSvg": v.qr.as_ref().map(|(_, p)| bankid::qr_svg(p)),
+        "next": next,
+    }))
+    .into_response())
+}
+
+/// A completed order becomes a session, once, in the browser that started it.
+async fn finish(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let order = own_order(&state, &headers, &id).await?;
+    let (Some(pnr), Some(completion)) = (&order.personal_number, &order.completion) else {
+        return Ok(see_other(&format!("/mina-sidor/bankid/{}", order.bankid_order_id)));
+    };
+    if order.status != "complete" || !bankid::sim::valid_personal_number(pnr) {
+        return Ok(flash_redirect("/mina-sidor/logga-in", FlashKind::Error, bankid::RFA22));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let consumed = sqlx::query(
+        "update bankid_order set consumed_at = $2 where bankid_order_id = $1 and consumed_at is null",
+    )
+    .bind(order.bankid_order_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if consumed.rows_affected() == 0 {
+        return Ok(flash_redirect(
+            "/mina-sidor/logga-in",
+            FlashKind::Error,
+            "Inloggningen är redan använd. Logga in igen.",
+        ));
+    }
+    let user = completion.get("user");
+    let field = |k: &str| {
+        user.and_then(|u| u.get(k))
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    sqlx::query(
+        "insert into person (personal_number, given_name, surname, first_login_at, last_login_at)
+         values ($1, $2, $3, $4, $4)
+         on conflict (personal_number) do update set given_name = $2, surname = $3, last_login_at = $4",
+    )
+    .bind(pnr)
+    .bind(field("givenName"))
+    .bind(field("surname"))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let token = session::create(&mut tx, pnr, order.bankid_order_id, now).await?;
+    audit(
+        &mut tx,
+        now,
+        None,
+        "debtor_login",
+        Some(&format!("person:{pnr}")),
+        json!({"order_ref": order.order_ref}),
+        Some(&ctx.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    let to = order.next_path.clone().unwrap_or_else(|| "/mina-sidor".into());
+    let mut resp = see_other(&to);
+    cookies::clear_named(&mut resp, cookies::BANKID);
+    cookies::set_named(&mut resp, cookies::DEBTOR, &token, state.config.secure_cookies());
+    Ok(resp)
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let client = state.bankid.clone().ok_or(AppError::NotFound)?;
+    let order = own_order(&state, &headers, &id).await?;
+    if order.status == "pending" {
+        if let Err(e) = client.cancel(&order.order_ref).await {
+            // Already gone at BankID (timed out or finished): nothing left to cancel.
+            tracing::info!(order = %order.order_ref, error = %e, "BankID cancel");
+        }
+        sqlx::query(
+            "update bankid_order set status = 'cancelled', finished_at = $2 where bankid_order_id = $1 and status = 'pending'",
+        )
+        .bind(order.bankid_order_id)
+        .bind(state.clock.now())
+        .execute(&state.db)
+        .await?;
+    }
+    let mut resp = flash_redirect("/mina-sidor/logga-in", FlashKind::Info, bankid::RFA6);
+    cookies::clear_named(&mut resp, cookies::BANKID);
+    Ok(resp)
+}
+
+async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if let Some(d) = &ctx.debtor {
+        session::delete(&state.db, &d.session_hash).await?;
+    }
+    let mut resp = flash_redirect("/mina-sidor/logga-in", FlashKind::Success, "Du är utloggad.");
+    cookies::clear_named(&mut resp, cookies::DEBTOR);
+    Ok(resp)
+}

@@ -1,0 +1,509 @@
+//! Mina sidor: the debtor's own pages after BankID login. A debtor sees the cases on their
+//! personnummer and those of companies they proved they represent (OCR + case code from a
+//! letter). Every case lookup is scoped to the person in SQL: someone else's case is 404, never
+//! 403, so nothing leaks about whether it exists.
+
+pub mod contact;
+pub mod dispute;
+pub mod gdpr;
+pub mod login;
+pub mod plan;
+pub mod session;
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+    routing::{get, post},
+};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use crate::{
+    auth::{
+        audit,
+        rate_limit::{self, Check},
+    },
+    claims::{self, ClaimRecord},
+    clock,
+    config::Identity,
+    domain::{
+        interest::Segment,
+        lifecycle::{self, BlockReason, ClaimState},
+        money::Sek,
+        ocr,
+        statement::{FeeLine, Statement},
+    },
+    parameters,
+    payments::ledger::{self, ClaimBooks},
+    state::AppState,
+    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render, render_status},
+};
+use session::DebtorSession;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(login::router())
+        .merge(dispute::router())
+        .merge(plan::router())
+        .merge(contact::router())
+        .merge(gdpr::router())
+        .route("/mina-sidor", get(home))
+        .route("/mina-sidor/foretag", post(add_company))
+        .route("/mina-sidor/arenden/{id}", get(case_page))
+        .route("/mina-sidor/arenden/{id}/brev/{letter}", get(letter))
+        .route("/mina-sidor/arenden/{id}/brev/{letter}/pdf", get(letter_pdf))
+}
+
+/// Claims the person may see: their own personnummer and the companies they represent.
+const VISIBLE: &str = "(c.debtor_id_number = $1 or c.debtor_id_number in
+    (select company_id_number from representation where personal_number = $1))";
+
+/// Every case visible to `pnr`, newest first.
+pub async fn visible_claims(conn: &mut PgConnection, pnr: &str) -> sqlx::Result<Vec<ClaimRecord>> {
+    sqlx::query_as(&format!(
+        "{} where {VISIBLE} order by c.registered_at desc",
+        claims::SELECT
+    ))
+    .bind(pnr)
+    .fetch_all(conn)
+    .await
+}
+
+/// The case `id` if `pnr` may see it; otherwise 404.
+pub async fn visible_claim(
+    conn: &mut PgConnection,
+    pnr: &str,
+    id: &str,
+) -> Result<ClaimRecord, AppError> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    sqlx::query_as(&format!(
+        "{} where {VISIBLE} and c.claim_id = $2",
+        claims::SELECT
+    ))
+    .bind(pnr)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// What the debtor is told about why nothing happens automatically.
+pub fn debtor_block_text(reason: BlockReason) -> &'static str {
+    match reason {
+        BlockReason::Disputed => "Du har bestridit kravet. Inga nya steg tas medan invändningen utreds.",
+        BlockReason::PaymentPlan => {
+            "Du har en amorteringsplan. Inga nya steg tas så länge delbetalningarna kommer in."
+        }
+        BlockReason::Paid => "Ärendet är betalt.",
+        BlockReason::Withdrawn => "Ärendet är avslutat.",
+        BlockReason::WrittenOff => "Ärendet är avskrivet.",
+        BlockReason::EnforcementReady => {
+            "Tidsfristen har gått ut. Borgenären kan ansöka om betalningsföreläggande hos Kronofogden."
+        }
+        BlockReason::AwaitingDispatch => "Ett brev är på väg till dig.",
+        _ => "Ärendet är pausat just nu. Inga nya steg tas.",
+    }
+}
+
+pub fn next_step_text(state: ClaimState) -> &'static str {
+    match state {
+        ClaimState::Reminder => "Betalningspåminnelse skickas",
+        ClaimState::Collection => "Inkassokrav skickas",
+        ClaimState::FinalNotice => "Slutlig påminnelse skickas",
+        ClaimState::EnforcementReady => "Ärendet kan lämnas till Kronofogden",
+        _ => "",
+    }
+}
+
+// --- The list -----------------------------------------------------------------------------------
+
+pub struct CaseRow {
+    pub c: ClaimRecord,
+    pub balance: Sek,
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "mina_sidor/home.html")]
+struct HomePage {
+    layout: Layout,
+    name: String,
+    open: Vec<CaseRow>,
+    closed: Vec<CaseRow>,
+    companies: Vec<(String, String)>,
+    errors: FieldErrors,
+    ocr: String,
+    case_code: String,
+}
+
+async fn home_page(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &DebtorSession,
+    errors: FieldErrors,
+    input: (String, String),
+) -> Result<HomePage, AppError> {
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let params = parameters::load(&mut conn).await?;
+    let recs = visible_claims(&mut conn, &me.personal_number).await?;
+    let mut open = Vec::new();
+    let mut closed = Vec::new();
+    for c in recs {
+        let s = claims::load_statement(&mut conn, &c, &params, today).await?;
+        let letter = claims::current_letter(&mut conn, &c).await?;
+        let next = match lifecycle::plan(&c.snapshot(letter), today, params.book.in_force(today)) {
+            Ok(steps) => steps
+                .first()
+                .map(|(st, d)| format!("{} {d} om du inte betalar", next_step_text(*st)))
+                .unwrap_or_default(),
+            Err(r) => debtor_block_text(r).to_string(),
+        };
+        let row = CaseRow {
+            balance: s.balance,
+            next,
+            c,
+        };
+        if row.c.state().is_terminal() {
+            closed.push(row);
+        } else {
+            open.push(row);
+        }
+    }
+    let companies: Vec<(String, String)> = sqlx::query_as(
+        "select r.company_id_number, coalesce((select c.debtor_name from claim c where c.claim_id = r.via_claim_id), '')
+         from representation r where r.personal_number = $1 order by r.added_at",
+    )
+    .bind(&me.personal_number)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(HomePage {
+        layout: ctx.layout(),
+        name: me.name(),
+        open,
+        closed,
+        companies: companies
+            .into_iter()
+            .map(|(id, name)| (crate::domain::ids::IdNumber::from_stored(&id).display(), name))
+            .collect(),
+        errors,
+        ocr: input.0,
+        case_code: input.1,
+    })
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    Ok(render(
+        &home_page(&state, &ctx, me, FieldErrors::default(), Default::default()).await?,
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CompanyForm {
+    ocr: String,
+    case_code: String,
+}
+
+/// A company's representative adds its case with the OCR and case code printed on the letter
+/// (proof of possession). Rate-limited like the public letter check; audited.
+async fn add_company(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<CompanyForm>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let ocr_in: String = form.ocr.chars().filter(|c| !c.is_whitespace()).collect();
+    let code: String = form
+        .case_code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let mut errors = FieldErrors::default();
+    if let Err(e) = ocr::validate(&ocr_in) {
+        errors.add("ocr", e.to_string());
+    }
+    if code.len() != 8 {
+        errors.add(
+            "case_code",
+            "Kontrollkoden har åtta tecken och står under OCR-numret i brevet.",
+        );
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if errors.is_empty() {
+        let bucket = format!("representation:{}", me.personal_number);
+        if let Check::Blocked { retry_at } =
+            rate_limit::hit(&mut tx, &bucket, now, 10, chrono::Duration::hours(1)).await?
+        {
+            let at = clock::stockholm_local(retry_at).format("%H:%M");
+            errors.add("ocr", format!("För många försök. Försök igen efter kl. {at}."));
+        }
+    }
+    let found: Option<(Uuid, String, String)> = if errors.is_empty() {
+        sqlx::query_as(
+            "select claim_id, debtor_kind, debtor_id_number from claim where ocr = $1 and case_code = $2",
+        )
+        .bind(&ocr_in)
+        .bind(&code)
+        .fetch_optional(&mut *tx)
+        .await?
+    } else {
+        None
+    };
+    match found {
+        Some((claim_id, kind, company)) if kind == "company" => {
+            sqlx::query(
+                "insert into representation (personal_number, company_id_number, via_claim_id, added_at)
+                 values ($1, $2, $3, $4) on conflict do nothing",
+            )
+            .bind(&me.personal_number)
+            .bind(&company)
+            .bind(claim_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            audit(
+                &mut tx,
+                now,
+                None,
+                "debtor_representation_added",
+                Some(&format!("person:{}", me.personal_number)),
+                serde_json::json!({"company": company, "claim_id": claim_id}),
+                Some(&ctx.ip),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(flash_redirect(
+                &format!("/mina-sidor/arenden/{claim_id}"),
+                FlashKind::Success,
+                "Företagets ärende är tillagt. Du ser nu alla företagets ärenden hos Fordra.",
+            ));
+        }
+        Some(_) => errors.add(
+            "ocr",
+            "Ärendet gäller en privatperson. Den som kravet gäller loggar in med sitt eget BankID.",
+        ),
+        None if errors.is_empty() => errors.add(
+            "ocr",
+            "Vi hittar inget ärende med det OCR-numret och den kontrollkoden. Kontrollera uppgifterna i brevet.",
+        ),
+        None => {}
+    }
+    // The rate-limit hit is kept even though nothing else is stored.
+    tx.commit().await?;
+    let page = home_page(&state, &ctx, me, errors, (ocr_in, code)).await?;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+// --- A case -------------------------------------------------------------------------------------
+
+#[derive(FromRow)]
+pub struct LetterRow {
+    pub letter_id: Uuid,
+    pub kind: String,
+    pub dispatched_on: Option<NaiveDate>,
+    pub deadline: Option<NaiveDate>,
+}
+
+impl LetterRow {
+    pub fn title(&self) -> &'static str {
+        crate::letters::title_of(&self.kind)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mina_sidor/case.html")]
+struct CasePage {
+    layout: Layout,
+    c: ClaimRecord,
+    s: Statement,
+    fees: Vec<FeeLine>,
+    segments: Vec<Segment>,
+    books: ClaimBooks,
+    letters: Vec<LetterRow>,
+    next: Option<(&'static str, NaiveDate)>,
+    blocked: Option<&'static str>,
+    bankgiro: String,
+    qr_svg: String,
+    qr_text: String,
+    dispute: Option<dispute::DisputeView>,
+    plan: Option<plan::PlanView>,
+    refund_due: Sek,
+    refund_account: Option<(String, String)>,
+    errors: FieldErrors,
+}
+
+impl CasePage {
+    fn is_open(&self) -> bool {
+        !self.c.state().is_terminal()
+    }
+
+    fn can_dispute(&self) -> bool {
+        self.is_open() && self.dispute.as_ref().is_none_or(|d| !d.open)
+    }
+
+    fn can_plan(&self) -> bool {
+        self.is_open()
+            && !self.c.disputed
+            && self.plan.as_ref().is_none_or(|p| !p.live())
+            && self.s.balance.is_positive()
+    }
+}
+
+/// The data of a Swedish invoice payment QR code (the UsingQR format, revision 2, which Swedish
+/// bank apps read): payee, bankgiro, OCR, amount and due date.
+pub fn payment_qr(identity: &Identity, ocr: &str, amount: Sek, due: Option<NaiveDate>) -> String {
+    let org: String = identity.org_nr.chars().filter(char::is_ascii_digit).collect();
+    let mut s = format!(
+        "{{\"uqr\":1,\"tp\":1,\"nme\":{},\"cc\":\"SE\",\"cid\":\"{org}\",\"iref\":\"{ocr}\"",
+        serde_json::to_string(&identity.name).unwrap_or_default()
+    );
+    if let Some(d) = due {
+        s.push_str(&format!(",\"ddt\":\"{}\"", d.format("%Y%m%d")));
+    }
+    s.push_str(&format!(
+        ",\"due\":{},\"cur\":\"SEK\",\"pt\":\"BG\",\"acc\":\"{}\"}}",
+        amount.to_plain(),
+        identity.bankgiro
+    ));
+    s
+}
+
+async fn case_page_data(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &DebtorSession,
+    id: &str,
+    errors: FieldErrors,
+) -> Result<CasePage, AppError> {
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let c = visible_claim(&mut conn, &me.personal_number, id).await?;
+    let params = parameters::load(&mut conn).await?;
+    let s = claims::load_statement(&mut conn, &c, &params, today).await?;
+    let letter = claims::current_letter(&mut conn, &c).await?;
+    let (next, blocked) = match lifecycle::plan(&c.snapshot(letter), today, params.book.in_force(today)) {
+        Ok(steps) => (
+            steps.first().map(|(st, d)| (next_step_text(*st), *d)),
+            None,
+        ),
+        Err(r) => (None, Some(debtor_block_text(r))),
+    };
+    let letters: Vec<LetterRow> = sqlx::query_as(
+        "select letter_id, kind, dispatched_on, deadline from letter
+         where claim_id = $1 and dispatched_on is not null order by dispatched_on, created_on",
+    )
+    .bind(c.claim_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let books = ledger::claim_books(&mut conn, &[c.claim_id])
+        .await?
+        .remove(&c.claim_id)
+        .unwrap_or_default();
+    let refund_account: Option<(String, String)> =
+        sqlx::query_as("select clearing, account from refund_account where claim_id = $1")
+            .bind(c.claim_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let dispute = dispute::latest(&mut conn, c.claim_id).await?;
+    let plan = plan::latest(&mut conn, c.claim_id).await?;
+    let deadline = letters.iter().rev().find_map(|l| l.deadline);
+    let payable = !c.state().is_terminal() && s.balance.is_positive();
+    let qr_text = if payable {
+        payment_qr(&state.config.identity, &c.ocr, s.balance, deadline.filter(|d| *d >= today))
+    } else {
+        String::new()
+    };
+    Ok(CasePage {
+        layout: ctx.layout(),
+        qr_svg: if payable { crate::bankid::qr_svg(&qr_text) } else { String::new() },
+        qr_text,
+        fees: s.fees.iter().filter(|f| !f.cancelled).cloned().collect(),
+        segments: s.current_segments.clone(),
+        refund_due: books.overpaid - books.refunded,
+        s,
+        books,
+        letters,
+        next,
+        blocked,
+        bankgiro: state.config.identity.bankgiro.clone(),
+        dispute,
+        plan,
+        refund_account,
+        errors,
+        c,
+    })
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    Ok(render(
+        &case_page_data(&state, &ctx, me, &id, FieldErrors::default()).await?,
+    ))
+}
+
+/// The case page again with errors from one of its forms (422).
+pub(crate) async fn refuse_on_case(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &DebtorSession,
+    id: &str,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let page = case_page_data(state, ctx, me, id, errors).await?;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+async fn letter(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, letter)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let mut conn = state.db.acquire().await?;
+    let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
+    drop(conn);
+    claims::web::show_letter(&state, &ctx, &rec, "/mina-sidor/arenden", &letter).await
+}
+
+async fn letter_pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, letter)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let mut conn = state.db.acquire().await?;
+    let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
+    drop(conn);
+    claims::web::letter_pdf(&state, &rec, &letter).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_qr_is_usingqr_json_with_exact_amount() {
+        let id = crate::config::Config::from_lookup(|_| None).unwrap().identity;
+        let qr = payment_qr(&id, "100000157", Sek::parse("2 754,38").unwrap(), "2026-12-03".parse().ok());
+        let v: serde_json::Value = serde_json::from_str(&qr).unwrap();
+        assert_eq!(v["uqr"], 1);
+        assert_eq!(v["iref"], "100000157");
+        assert_eq!(v["pt"], "BG");
+        assert_eq!(v["acc"], "991-2346");
+        assert_eq!(v["ddt"], "20261203");
+        assert!(qr.contains("\"due\":2754.38,"), "{qr}");
+    }
+}

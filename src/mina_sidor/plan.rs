@@ -1,0 +1,848 @@
+//! Payment plans (amorteringsplan). The debtor proposes 2–12 monthly instalments on Mina sidor.
+//! Within the creditor's policy (maximum months, minimum instalment, auto-approve up to an
+//! amount) the plan starts at once; otherwise the creditor decides on its claim page. A started
+//! plan is a letter with the schedule and one OCR per instalment, the 170 kr fee for a consumer
+//! (A6; none for a business debtor, whose 450 kr covers it), and pauses escalation. The engine
+//! checks kept instalments every pass: one more than `plan_break_days_late` days late breaks the
+//! plan with a letter, and the lifecycle resumes.
+
+use askama::Template;
+use chrono::{Datelike, Months, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use axum::{
+    Form, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+    routing::{get, post},
+};
+
+use super::visible_claim;
+use crate::{
+    auth::audit,
+    claims::{self, ClaimRecord},
+    config::Identity,
+    domain::{
+        calendar::roll_forward,
+        fees::{FeeDecision, LetterKind, payment_plan_fee},
+        money::Sek,
+        ocr,
+        statement::{FeeCharge, Movement},
+    },
+    letters::{self, ScheduleLine},
+    parameters::{self, Parameters},
+    state::AppState,
+    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render, render_status},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/mina-sidor/arenden/{id}/amorteringsplan",
+            get(form_page).post(propose),
+        )
+        .route("/borgenar/krav/{id}/amorteringsplan", post(creditor_decide))
+        .route(
+            "/borgenar/amorteringsplaner",
+            get(policy_page).post(policy_save),
+        )
+}
+
+// --- Policy -------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub max_months: u32,
+    pub min_instalment: Sek,
+    pub auto_approve_up_to: Sek,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            max_months: 12,
+            min_instalment: Sek::kronor(200),
+            auto_approve_up_to: Sek::kronor(20_000),
+        }
+    }
+}
+
+pub async fn policy(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<Policy> {
+    let row: Option<(i32, Decimal, Decimal)> = sqlx::query_as(
+        "select max_months, min_instalment, auto_approve_up_to from plan_policy where creditor_id = $1",
+    )
+    .bind(creditor_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row
+        .map(|(m, min, auto)| Policy {
+            max_months: m as u32,
+            min_instalment: Sek::from_decimal(min),
+            auto_approve_up_to: Sek::from_decimal(auto),
+        })
+        .unwrap_or_default())
+}
+
+/// Whether a plan of `months` instalments for `total` is within the creditor's policy.
+pub fn within_policy(p: &Policy, total: Sek, schedule: &[(NaiveDate, Sek)]) -> bool {
+    schedule.len() as u32 <= p.max_months
+        && total <= p.auto_approve_up_to
+        && schedule
+            .iter()
+            .take(schedule.len().saturating_sub(1))
+            .all(|(_, a)| *a >= p.min_instalment)
+}
+
+// --- Schedule (pure) ----------------------------------------------------------------------------
+
+/// Due dates: the first two weeks after `start`, then monthly, each moved to a bank day.
+pub fn due_dates(start: NaiveDate, months: u32) -> Vec<NaiveDate> {
+    let first = start + chrono::Duration::days(14);
+    (0..months)
+        .map(|k| roll_forward(first.checked_add_months(Months::new(k)).unwrap_or(first)))
+        .collect()
+}
+
+/// The instalments that pay the claim off on the given dates if each is paid on its due date:
+/// equal whole-krona instalments, the last one whatever remains then (interest keeps running on
+/// the capital that is left, so it is computed with the claim's own statement).
+pub fn schedule(
+    rec: &ClaimRecord,
+    fees: &[FeeCharge],
+    moves: &[Movement],
+    params: &Parameters,
+    dates: &[NaiveDate],
+) -> anyhow::Result<Vec<(NaiveDate, Sek)>> {
+    let Some(last) = dates.last() else {
+        return Ok(vec![]);
+    };
+    let n = dates.len() as i64;
+    let mut moves: Vec<Movement> = moves.to_vec();
+    // The even part: everything owed at the last date if nothing were paid, split evenly.
+    let full = claims::compute_statement(rec, fees, &moves, params, *last)?.balance;
+    let even = Sek::from_decimal((full.amount() / Decimal::from(n)).floor());
+    let mut out = Vec::new();
+    for d in &dates[..dates.len() - 1] {
+        out.push((*d, even));
+        moves.push(Movement::Payment {
+            booked: *d,
+            amount: even,
+        });
+    }
+    moves.sort_by_key(Movement::date);
+    let rest = claims::compute_statement(rec, fees, &moves, params, *last)?.balance;
+    if rest.is_positive() {
+        out.push((*last, rest));
+    }
+    Ok(out)
+}
+
+// --- Views --------------------------------------------------------------------------------------
+
+#[derive(FromRow, Clone)]
+pub struct PlanRow {
+    pub plan_id: Uuid,
+    pub months: i32,
+    pub total: Decimal,
+    pub fee: Decimal,
+    pub status: String,
+    pub proposed_at: chrono::DateTime<Utc>,
+    pub decision_note: Option<String>,
+    pub started_on: Option<NaiveDate>,
+    pub ended_on: Option<NaiveDate>,
+    pub letter_id: Option<Uuid>,
+}
+
+#[derive(FromRow, Clone)]
+pub struct InstalmentRow {
+    pub seq: i32,
+    pub due_date: NaiveDate,
+    pub amount: Decimal,
+    pub ocr: String,
+}
+
+#[derive(Clone)]
+pub struct PlanView {
+    pub plan: PlanRow,
+    pub instalments: Vec<InstalmentRow>,
+}
+
+impl PlanView {
+    pub fn live(&self) -> bool {
+        matches!(self.plan.status.as_str(), "proposed" | "active")
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        match self.plan.status.as_str() {
+            "proposed" => "Förslaget väntar på borgenärens beslut",
+            "active" => "Pågår",
+            "rejected" => "Avslagen",
+            "broken" => "Bruten: en delbetalning kom inte in i tid",
+            _ => "Fullgjord",
+        }
+    }
+
+    pub fn total(&self) -> Sek {
+        Sek::from_decimal(self.plan.total)
+    }
+}
+
+pub async fn latest(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Option<PlanView>> {
+    let plan: Option<PlanRow> = sqlx::query_as(
+        "select plan_id, months, total, fee, status, proposed_at, decision_note, started_on, ended_on, letter_id
+         from payment_plan where claim_id = $1 order by proposed_at desc limit 1",
+    )
+    .bind(claim_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(plan) = plan else { return Ok(None) };
+    let instalments = sqlx::query_as(
+        "select seq, due_date, amount, ocr from plan_instalment where plan_id = $1 order by seq",
+    )
+    .bind(plan.plan_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(PlanView { plan, instalments }))
+}
+
+/// Ends a proposed or running plan (`rejected`, `broken` or `completed`) and lifts its pause.
+pub async fn end_live_plan(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    status: &str,
+    today: NaiveDate,
+) -> sqlx::Result<bool> {
+    let ended = sqlx::query(
+        "update payment_plan set status = $2, ended_on = $3 where claim_id = $1 and status in ('proposed', 'active')",
+    )
+    .bind(claim_id)
+    .bind(status)
+    .bind(today)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("update claim set payment_plan_active = false where claim_id = $1")
+        .bind(claim_id)
+        .execute(conn)
+        .await?;
+    Ok(ended.rows_affected() > 0)
+}
+
+// --- Debtor: propose ----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "mina_sidor/plan.html")]
+struct FormPage {
+    layout: Layout,
+    c: ClaimRecord,
+    options: Vec<(u32, Sek)>,
+    fee: Sek,
+    months: String,
+    errors: FieldErrors,
+    blocked: Option<&'static str>,
+}
+
+/// Why a plan cannot be asked for on this claim now.
+fn plan_blocked(c: &ClaimRecord, live: bool, balance: Sek) -> Option<&'static str> {
+    if c.state().is_terminal() {
+        Some("Ärendet är avslutat.")
+    } else if c.disputed {
+        Some("Kravet är bestritt. Ansök om en plan när bestridandet är utrett.")
+    } else if live {
+        Some("Det finns redan en amorteringsplan för ärendet.")
+    } else if !balance.is_positive() {
+        Some("Det finns inget kvar att betala.")
+    } else {
+        None
+    }
+}
+
+struct Prepared {
+    rec: ClaimRecord,
+    fee: Option<FeeCharge>,
+    fees: Vec<FeeCharge>,
+    moves: Vec<Movement>,
+    params: Parameters,
+    balance: Sek,
+    live: bool,
+}
+
+async fn prepare(conn: &mut PgConnection, rec: ClaimRecord, today: NaiveDate) -> anyhow::Result<Prepared> {
+    let params = parameters::load(conn).await?;
+    let mut fees = claims::fees(conn, rec.claim_id).await?;
+    let moves = claims::movements(conn, rec.claim_id).await?;
+    let charged: Vec<_> = fees.iter().map(|f| f.kind).collect();
+    let fee = match payment_plan_fee(rec.capacity(), &charged, params.book.in_force(today)) {
+        FeeDecision::Charge { kind, amount } => Some(FeeCharge {
+            kind,
+            amount,
+            charged_on: today,
+        }),
+        FeeDecision::NoFee(_) => None,
+    };
+    if let Some(f) = fee {
+        fees.push(f);
+    }
+    let balance = claims::compute_statement(&rec, &fees, &moves, &params, today)?.balance;
+    let live: bool = sqlx::query_scalar(
+        "select exists(select 1 from payment_plan where claim_id = $1 and status in ('proposed', 'active'))",
+    )
+    .bind(rec.claim_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Prepared {
+        rec,
+        fee,
+        fees,
+        moves,
+        params,
+        balance,
+        live,
+    })
+}
+
+fn options(p: &Prepared, today: NaiveDate) -> Vec<(u32, Sek)> {
+    let max = p.params.book.in_force(today).plan_max_months.clamp(2, 12);
+    (2..=max)
+        .map(|m| (m, Sek::from_decimal((p.balance.amount() / Decimal::from(m)).ceil())))
+        .collect()
+}
+
+async fn form_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
+    let p = prepare(&mut conn, rec, today).await?;
+    Ok(render(&FormPage {
+        layout: ctx.layout(),
+        blocked: plan_blocked(&p.rec, p.live, p.balance),
+        options: options(&p, today),
+        fee: p.fee.map(|f| f.amount).unwrap_or_default(),
+        months: String::new(),
+        errors: FieldErrors::default(),
+        c: p.rec,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProposeForm {
+    months: String,
+}
+
+async fn propose(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<ProposeForm>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let today = state.clock.today();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let rec = visible_claim(&mut tx, &me.personal_number, &id).await?;
+    sqlx::query("select 1 from claim where claim_id = $1 for update")
+        .bind(rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
+    let p = prepare(&mut tx, rec, today).await?;
+    let mut errors = FieldErrors::default();
+    let max = p.params.book.in_force(today).plan_max_months.clamp(2, 12);
+    let months = match form.months.trim().parse::<u32>() {
+        Ok(m) if (2..=max).contains(&m) => m,
+        _ => {
+            errors.add("months", format!("Välj mellan 2 och {max} månader."));
+            0
+        }
+    };
+    if let Some(reason) = plan_blocked(&p.rec, p.live, p.balance) {
+        errors.add("months", reason);
+    }
+    if !errors.is_empty() {
+        drop(tx);
+        return Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &FormPage {
+                layout: ctx.layout(),
+                blocked: None,
+                options: options(&p, today),
+                fee: p.fee.map(|f| f.amount).unwrap_or_default(),
+                months: form.months,
+                errors,
+                c: p.rec,
+            },
+        ));
+    }
+    let dates = due_dates(today, months);
+    let sched = schedule(&p.rec, &p.fees, &p.moves, &p.params, &dates)?;
+    let total: Sek = sched.iter().map(|(_, a)| *a).sum();
+    let pol = policy(&mut tx, p.rec.creditor_id).await?;
+    let plan_id = Uuid::new_v4();
+    sqlx::query(
+        "insert into payment_plan (plan_id, claim_id, personal_number, months, total, fee, status, proposed_at)
+         values ($1, $2, $3, $4, $5, $6, 'proposed', $7)",
+    )
+    .bind(plan_id)
+    .bind(p.rec.claim_id)
+    .bind(&me.personal_number)
+    .bind(months as i32)
+    .bind(total.amount())
+    .bind(p.fee.map(|f| f.amount.amount()).unwrap_or_default())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    // Escalation waits while the creditor decides.
+    sqlx::query("update claim set payment_plan_active = true where claim_id = $1")
+        .bind(p.rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
+    claims::add_event(
+        &mut tx,
+        p.rec.claim_id,
+        now,
+        today,
+        "payment_plan_proposed",
+        None,
+        json!({"months": months, "total": total.to_plain()}),
+        None,
+    )
+    .await?;
+    let message = if within_policy(&pol, total, &sched) {
+        start(&mut tx, &state.config.identity, plan_id, today, now, None).await?;
+        "Din amorteringsplan är godkänd. Planen med OCR-nummer för varje delbetalning finns under Brev."
+    } else {
+        "Ditt förslag är skickat till borgenären, som beslutar om det. Inga nya steg tas under tiden."
+    };
+    tx.commit().await?;
+    Ok(flash_redirect(
+        &format!("/mina-sidor/arenden/{}", p.rec.claim_id),
+        FlashKind::Success,
+        message,
+    ))
+}
+
+/// Starts an approved plan: fee, instalments with their own OCRs (computed on `today`), the
+/// letter with the schedule, and the escalation pause.
+pub async fn start(
+    tx: &mut PgConnection,
+    identity: &Identity,
+    plan_id: Uuid,
+    today: NaiveDate,
+    now: chrono::DateTime<Utc>,
+    by: Option<Uuid>,
+) -> anyhow::Result<()> {
+    let (claim_id, months): (Uuid, i32) =
+        sqlx::query_as("select claim_id, months from payment_plan where plan_id = $1")
+            .bind(plan_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let rec = claims::find(&mut *tx, claim_id, None)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("claim of plan {plan_id} is gone"))?;
+    let p = prepare(&mut *tx, rec, today).await?;
+    let dates = due_dates(today, months as u32);
+    let sched = schedule(&p.rec, &p.fees, &p.moves, &p.params, &dates)?;
+    let total: Sek = sched.iter().map(|(_, a)| *a).sum();
+    let letter_id = Uuid::new_v4();
+    let mut lines = Vec::new();
+    for (i, (due, amount)) in sched.iter().enumerate() {
+        let n: i64 = sqlx::query_scalar("select nextval('claim_case_number_seq')")
+            .fetch_one(&mut *tx)
+            .await?;
+        let ocr = ocr::generate(n as u64);
+        sqlx::query(
+            "insert into plan_instalment (plan_id, seq, due_date, amount, ocr) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(plan_id)
+        .bind(i as i32 + 1)
+        .bind(due)
+        .bind(amount.amount())
+        .bind(&ocr)
+        .execute(&mut *tx)
+        .await?;
+        lines.push(ScheduleLine {
+            due_date: *due,
+            amount: *amount,
+            ocr,
+        });
+    }
+    let statement = claims::compute_statement(&p.rec, &p.fees, &p.moves, &p.params, today)?;
+    let rules = p.params.book.in_force(today);
+    let mut snapshot = letters::build(
+        LetterKind::PaymentPlan,
+        &p.rec,
+        &statement,
+        today,
+        dates[0],
+        rules.valid_from,
+        identity,
+    );
+    snapshot.schedule = lines;
+    let html = letters::render_html(&snapshot)?;
+    sqlx::query(
+        "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
+         values ($1, $2, 'payment_plan', $3, $4, $5, $6)",
+    )
+    .bind(letter_id)
+    .bind(p.rec.claim_id)
+    .bind(today)
+    .bind(serde_json::to_value(&snapshot)?)
+    .bind(&html)
+    .bind(if p.rec.debtor_email.is_some() { "email" } else { "print" })
+    .execute(&mut *tx)
+    .await?;
+    if let Some(fee) = p.fee {
+        sqlx::query(
+            "insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id) values ($1, $2, $3, $4, $5, $6)
+             on conflict (claim_id, kind) do nothing",
+        )
+        .bind(Uuid::new_v4())
+        .bind(p.rec.claim_id)
+        .bind(fee.kind.as_str())
+        .bind(fee.amount.amount())
+        .bind(today)
+        .bind(letter_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
+        .bind(letter_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "update payment_plan set status = 'active', total = $2, fee = $3, decided_at = $4, decided_by = $5,
+            letter_id = $6, started_on = $7 where plan_id = $1",
+    )
+    .bind(plan_id)
+    .bind(total.amount())
+    .bind(p.fee.map(|f| f.amount.amount()).unwrap_or_default())
+    .bind(now)
+    .bind(by)
+    .bind(letter_id)
+    .bind(today)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("update claim set payment_plan_active = true where claim_id = $1")
+        .bind(p.rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
+    claims::add_event(
+        &mut *tx,
+        p.rec.claim_id,
+        now,
+        today,
+        "payment_plan_started",
+        by,
+        json!({"months": months, "total": total.to_plain(), "fee": p.fee.map(|f| f.amount.to_plain()), "letter_id": letter_id}),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+// --- Creditor -----------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecideForm {
+    decision: String,
+    reject_note: String,
+}
+
+async fn creditor_decide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor()?;
+    let c = claims::web::own_claim(&state, creditor_id, &id).await?;
+    let back = format!("/borgenar/krav/{}", c.claim_id);
+    let today = state.clock.today();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("select 1 from claim where claim_id = $1 for update")
+        .bind(c.claim_id)
+        .execute(&mut *tx)
+        .await?;
+    let Some(plan_id): Option<Uuid> = sqlx::query_scalar(
+        "select plan_id from payment_plan where claim_id = $1 and status = 'proposed'",
+    )
+    .bind(c.claim_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(flash_redirect(&back, FlashKind::Error, "Det finns inget förslag att besluta om."));
+    };
+    let note = form.reject_note.trim().to_string();
+    let message = match form.decision.as_str() {
+        "approve" => {
+            start(&mut tx, &state.config.identity, plan_id, today, now, Some(user.id)).await?;
+            "Amorteringsplanen är godkänd. Gäldenären får planen med OCR-nummer för varje delbetalning."
+        }
+        "reject" if note.chars().count() >= 5 => {
+            sqlx::query("update payment_plan set decision_note = $2, decided_at = $3, decided_by = $4 where plan_id = $1")
+                .bind(plan_id)
+                .bind(&note)
+                .bind(now)
+                .bind(user.id)
+                .execute(&mut *tx)
+                .await?;
+            end_live_plan(&mut tx, c.claim_id, "rejected", today).await?;
+            claims::add_event(&mut tx, c.claim_id, now, today, "payment_plan_rejected", Some(user.id), json!({"note": note}), None)
+                .await?;
+            claims::wake(&mut tx, c.claim_id, today).await?;
+            "Förslaget är avslaget. Indrivningen fortsätter."
+        }
+        "reject" => {
+            return Ok(flash_redirect(&back, FlashKind::Error, "Skriv varför förslaget avslås (minst 5 tecken). Gäldenären får läsa det."));
+        }
+        _ => return Ok(flash_redirect(&back, FlashKind::Error, "Välj godkänn eller avslå.")),
+    };
+    audit(&mut tx, now, Some(user.id), "payment_plan_decided", Some(&c.claim_id.to_string()), json!({"decision": form.decision}), Some(&ctx.ip))
+        .await?;
+    tx.commit().await?;
+    Ok(flash_redirect(&back, FlashKind::Success, message))
+}
+
+#[derive(Template)]
+#[template(path = "mina_sidor/policy.html")]
+struct PolicyPage {
+    layout: Layout,
+    max_months: String,
+    min_instalment: String,
+    auto_approve_up_to: String,
+    errors: FieldErrors,
+}
+
+async fn policy_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let mut conn = state.db.acquire().await?;
+    let p = policy(&mut conn, creditor_id).await?;
+    Ok(render(&PolicyPage {
+        layout: ctx.layout(),
+        max_months: p.max_months.to_string(),
+        min_instalment: p.min_instalment.to_string().replace(" kr", ""),
+        auto_approve_up_to: p.auto_approve_up_to.to_string().replace(" kr", ""),
+        errors: FieldErrors::default(),
+    }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PolicyForm {
+    max_months: String,
+    min_instalment: String,
+    auto_approve_up_to: String,
+}
+
+async fn policy_save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<PolicyForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor()?;
+    let mut errors = FieldErrors::default();
+    let months = match form.max_months.trim().parse::<i32>() {
+        Ok(m) if (2..=12).contains(&m) => m,
+        _ => {
+            errors.add("max_months", "Ange ett antal månader mellan 2 och 12.");
+            0
+        }
+    };
+    let mut money = |field: &str, v: &str| match Sek::parse(v) {
+        Ok(a) if !a.is_negative() => a,
+        Ok(_) => {
+            errors.add(field, "Beloppet kan inte vara negativt.");
+            Sek::default()
+        }
+        Err(e) => {
+            errors.add(field, e.to_string());
+            Sek::default()
+        }
+    };
+    let min = money("min_instalment", &form.min_instalment);
+    let auto = money("auto_approve_up_to", &form.auto_approve_up_to);
+    if !errors.is_empty() {
+        return Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &PolicyPage {
+                layout: ctx.layout(),
+                max_months: form.max_months,
+                min_instalment: form.min_instalment,
+                auto_approve_up_to: form.auto_approve_up_to,
+                errors,
+            },
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "insert into plan_policy (creditor_id, max_months, min_instalment, auto_approve_up_to, updated_at, updated_by)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (creditor_id) do update set max_months = $2, min_instalment = $3, auto_approve_up_to = $4,
+            updated_at = $5, updated_by = $6",
+    )
+    .bind(creditor_id)
+    .bind(months)
+    .bind(min.amount())
+    .bind(auto.amount())
+    .bind(now)
+    .bind(user.id)
+    .execute(&mut *tx)
+    .await?;
+    audit(&mut tx, now, Some(user.id), "plan_policy_changed", Some(&creditor_id.to_string()),
+        json!({"max_months": months, "min_instalment": min.to_plain(), "auto_approve_up_to": auto.to_plain()}), Some(&ctx.ip))
+        .await?;
+    tx.commit().await?;
+    Ok(flash_redirect("/borgenar/amorteringsplaner", FlashKind::Success, "Policyn för amorteringsplaner är sparad."))
+}
+
+// --- Engine: kept or broken ---------------------------------------------------------------------
+
+/// Whether a running plan is broken on `today`: some instalment is more than `days_late` days
+/// past its due date and what was paid since the start does not cover every instalment due by
+/// then.
+pub fn is_broken(instalments: &[(NaiveDate, Sek)], paid: Sek, today: NaiveDate, days_late: u32) -> bool {
+    let overdue: Sek = instalments
+        .iter()
+        .filter(|(due, _)| *due + chrono::Duration::days(days_late as i64) < today)
+        .map(|(_, a)| *a)
+        .sum();
+    overdue.is_positive() && paid < overdue
+}
+
+#[derive(Default, Debug)]
+pub struct CheckReport {
+    pub broken: u64,
+    pub completed: u64,
+}
+
+/// The engine's pass over running plans.
+pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckReport> {
+    let mut report = CheckReport::default();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let params = parameters::load(&mut tx).await?;
+    let days = params.book.in_force(today).plan_break_days_late;
+    let plans: Vec<(Uuid, Uuid, NaiveDate, String)> = sqlx::query_as(
+        "select p.plan_id, p.claim_id, p.started_on, c.state from payment_plan p join claim c using (claim_id)
+         where p.status = 'active' for update of p skip locked",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (plan_id, claim_id, started_on, claim_state) in plans {
+        if matches!(claim_state.as_str(), "paid" | "withdrawn" | "written_off") {
+            end_live_plan(&mut tx, claim_id, "completed", today).await?;
+            report.completed += 1;
+            continue;
+        }
+        let inst: Vec<(NaiveDate, Decimal)> =
+            sqlx::query_as("select due_date, amount from plan_instalment where plan_id = $1 order by seq")
+                .bind(plan_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let paid: Decimal = sqlx::query_scalar(
+            "select coalesce(sum(amount), 0) from payment where claim_id = $1 and kind = 'payment' and booked_on >= $2",
+        )
+        .bind(claim_id)
+        .bind(started_on)
+        .fetch_one(&mut *tx)
+        .await?;
+        let inst: Vec<(NaiveDate, Sek)> = inst.into_iter().map(|(d, a)| (d, Sek::from_decimal(a))).collect();
+        if !is_broken(&inst, Sek::from_decimal(paid), today, days) {
+            continue;
+        }
+        end_live_plan(&mut tx, claim_id, "broken", today).await?;
+        let rec = claims::find(&mut tx, claim_id, None)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("claim {claim_id} is gone"))?;
+        let statement = claims::load_statement(&mut tx, &rec, &params, today).await?;
+        let snapshot = letters::build(
+            LetterKind::PlanBroken,
+            &rec,
+            &statement,
+            today,
+            today,
+            params.book.in_force(today).valid_from,
+            &state.config.identity,
+        );
+        let html = letters::render_html(&snapshot)?;
+        let letter_id = Uuid::new_v4();
+        sqlx::query(
+            "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
+             values ($1, $2, 'plan_broken', $3, $4, $5, $6)",
+        )
+        .bind(letter_id)
+        .bind(claim_id)
+        .bind(today)
+        .bind(serde_json::to_value(&snapshot)?)
+        .bind(&html)
+        .bind(if rec.debtor_email.is_some() { "email" } else { "print" })
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
+            .bind(letter_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        claims::add_event(&mut tx, claim_id, now, today, "payment_plan_broken", None, json!({"paid": paid, "letter_id": letter_id}), None)
+            .await?;
+        // The lifecycle resumes: the engine looks at the claim again today.
+        claims::wake(&mut tx, claim_id, today).await?;
+        report.broken += 1;
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Day of the month shown in texts ("den 5:e varje månad").
+pub fn day_of_month(d: NaiveDate) -> u32 {
+    d.day()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn due_dates_are_monthly_bank_days() {
+        let dates = due_dates(d("2026-11-22"), 3);
+        // 2026-12-06 is a Sunday → Monday 7th; 2027-01-06 is Trettondedag jul → 7th; 2027-02-06 Saturday → 8th.
+        assert_eq!(dates, vec![d("2026-12-07"), d("2027-01-07"), d("2027-02-08")]);
+    }
+
+    #[test]
+    fn a_plan_breaks_only_past_the_grace_days() {
+        let inst = [(d("2026-12-07"), Sek::kronor(500)), (d("2027-01-07"), Sek::kronor(500))];
+        assert!(!is_broken(&inst, Sek::kronor(0), d("2026-12-17"), 10));
+        assert!(is_broken(&inst, Sek::kronor(0), d("2026-12-18"), 10));
+        assert!(!is_broken(&inst, Sek::kronor(500), d("2027-01-17"), 10));
+        assert!(is_broken(&inst, Sek::kronor(999), d("2027-01-18"), 10));
+        assert!(!is_broken(&inst, Sek::kronor(1000), d("2027-06-01"), 10));
+    }
+
+    #[test]
+    fn policy_bounds() {
+        let p = Policy::default();
+        let s = [(d("2026-12-07"), Sek::kronor(300)), (d("2027-01-07"), Sek::kronor(50))];
+        assert!(within_policy(&p, Sek::kronor(350), &s));
+        let low = [(d("2026-12-07"), Sek::kronor(100)), (d("2027-01-07"), Sek::kronor(100))];
+        assert!(!within_policy(&p, Sek::kronor(200), &low));
+        assert!(!within_policy(&p, Sek::kronor(30_000), &s));
+    }
+}
