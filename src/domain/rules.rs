@@ -162,6 +162,28 @@ impl RateTable {
         RateTable { rates }
     }
 
+    /// For estimates only (a payment plan's future interest): the table with the last known rate
+    /// assumed to continue, half-year by half-year, until `until`.
+    pub fn projected_to(&self, until: NaiveDate) -> RateTable {
+        let mut rates = self.rates.clone();
+        while let Some(last) = rates.last().cloned() {
+            if last.valid_to >= until {
+                break;
+            }
+            let from = last.valid_to + chrono::Duration::days(1);
+            let to = from
+                .checked_add_months(chrono::Months::new(6))
+                .map(|d| d - chrono::Duration::days(1))
+                .unwrap_or(until);
+            rates.push(ReferenceRate {
+                valid_from: from,
+                valid_to: to,
+                percent: last.percent,
+            });
+        }
+        RateTable { rates }
+    }
+
     /// The rate period containing `date`.
     pub fn period_of(&self, date: NaiveDate) -> Option<&ReferenceRate> {
         let i = self.rates.partition_point(|r| r.valid_from <= date);

@@ -123,6 +123,11 @@ pub fn schedule(
     };
     let n = dates.len() as i64;
     let mut moves: Vec<Movement> = moves.to_vec();
+    // Future half-years may have no published reference rate yet: assume the last one stays.
+    let params = &Parameters {
+        book: params.book.clone(),
+        rates: params.rates.projected_to(*last),
+    };
     // The even part: everything owed at the last date if nothing were paid, split evenly.
     let full = claims::compute_statement(rec, fees, &moves, params, *last)?.balance;
     let even = Sek::from_decimal((full.amount() / Decimal::from(n)).floor());

@@ -157,6 +157,9 @@ impl TestApp {
         let state = AppState::new(pool.clone(), config, mailer);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        if let Some(b) = &state.bankid {
+            b.listening_on(addr);
+        }
         let shutdown = CancellationToken::new();
         tokio::spawn(startup::serve(
             listener,

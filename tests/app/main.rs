@@ -7,6 +7,7 @@ mod cluster;
 mod engine;
 mod foundation;
 mod harness;
+mod mina_sidor;
 mod onboarding;
 mod payments;
 mod serve;
