@@ -100,3 +100,26 @@ async fn an_admin_imports_a_bank_file_matches_by_hand_and_settles_in_a_browser()
     tokio::task::block_in_place(|| run_flow(app_ref, "payments", args));
     let _ = std::fs::remove_file(&file);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_debtor_logs_in_with_bankid_on_a_phone_downloads_a_letter_and_disputes() {
+    let (app, _) = demo_app(vec![]).await;
+    // The demo claims' first letters go out, so there is a letter to download.
+    fordra::engine::tick(&app.state, app.state.clock.today())
+        .await
+        .unwrap();
+    let (claim, invoice): (uuid::Uuid, String) = sqlx::query_as(
+        "select claim_id, invoice_number from claim where debtor_id_number = '198112189876'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let app_ref = &app;
+    tokio::task::block_in_place(|| run_flow(app_ref, "mina_sidor", json!({ "invoice": invoice })));
+    let disputed: bool = sqlx::query_scalar("select disputed from claim where claim_id = $1")
+        .bind(claim)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(disputed, "the dispute reached the database");
+}
