@@ -38,8 +38,7 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    base
-        .merge(home::router())
+    base.merge(home::router())
         .merge(auth::routes::router())
         .merge(backoffice::router())
         .merge(calculator::router())

@@ -61,13 +61,17 @@ impl BankId {
                 ca,
             } => {
                 use anyhow::Context;
-                let der = std::fs::read(cert)
-                    .with_context(|| format!("cannot read FORDRA_BANKID_CERT {}", cert.display()))?;
+                let der = std::fs::read(cert).with_context(|| {
+                    format!("cannot read FORDRA_BANKID_CERT {}", cert.display())
+                })?;
                 let identity = reqwest::Identity::from_pkcs12_der(&der, password)
                     .context("FORDRA_BANKID_CERT is not a PKCS#12 file this password opens")?;
-                let mut builder = builder.identity(identity).min_tls_version(reqwest::tls::Version::TLS_1_2);
+                let mut builder = builder
+                    .identity(identity)
+                    .min_tls_version(reqwest::tls::Version::TLS_1_2);
                 if let Some(ca) = ca {
-                    let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+                    let pem = std::fs::read(ca)
+                        .with_context(|| format!("cannot read {}", ca.display()))?;
                     builder = builder
                         .tls_built_in_root_certs(false)
                         .add_root_certificate(reqwest::Certificate::from_pem(&pem)?);
@@ -102,7 +106,11 @@ impl BankId {
         }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(&self, path: &str, body: &Value) -> Result<T, Error> {
+    async fn call<T: for<'de> Deserialize<'de>>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<T, Error> {
         let base = self
             .base
             .get()
@@ -131,7 +139,8 @@ impl BankId {
             .await
             .map_err(|e| Error::Transport(e.to_string()))?;
         if status == 200 {
-            serde_json::from_slice(&bytes).map_err(|e| Error::Transport(format!("bad JSON from BankID: {e}")))
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Error::Transport(format!("bad JSON from BankID: {e}")))
         } else {
             let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
             Err(Error::Api {
@@ -314,9 +323,9 @@ pub const RFA13: &str = "Försöker starta BankID-appen.";
 pub const RFA15A: &str = "Söker efter BankID. Säkerställ att du har ett giltigt BankID på den här datorn. Om du har ett BankID på kort, sätt in kortet i kortläsaren.";
 pub const RFA15B: &str =
     "Söker efter BankID. Säkerställ att du har ett giltigt BankID på den här enheten.";
-pub const RFA16: &str =
-    "Ditt BankID är för gammalt eller spärrat. Använd ett annat BankID eller skaffa ett nytt hos din bank.";
-pub const RFA17A: &str = "Du verkar inte ha BankID-appen/programmet. Installera den och skaffa ett BankID hos din bank.";
+pub const RFA16: &str = "Ditt BankID är för gammalt eller spärrat. Använd ett annat BankID eller skaffa ett nytt hos din bank.";
+pub const RFA17A: &str =
+    "Du verkar inte ha BankID-appen/programmet. Installera den och skaffa ett BankID hos din bank.";
 pub const RFA17B: &str =
     "Misslyckades att läsa av QR-koden. Starta BankID-appen och läs av QR-koden.";
 pub const RFA21: &str = "En identifiering eller underskrift pågår.";
@@ -324,7 +333,8 @@ pub const RFA22: &str = "Något gick fel. Försök igen.";
 pub const RFA23: &str = "Fotografera och läs av din ID-handling med BankID-appen.";
 pub const CALL_CONFIRM: &str =
     "Bekräfta i BankID-appen att du pratar med Fordra i telefon just nu.";
-pub const CALL_DECLINED: &str = "Du angav att du inte pratar med Fordra i telefon. Åtgärden avbröts.";
+pub const CALL_DECLINED: &str =
+    "Du angav att du inte pratar med Fordra i telefon. Åtgärden avbröts.";
 
 /// How the user started the app: decides between the A and B variants of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -69,9 +69,18 @@ pub const IDENTITIES: &[(&str, &str, &str)] = &[
 
 #[derive(Clone, Debug)]
 enum OrderState {
-    Pending { hint: String },
-    Failed { hint: String, at: DateTime<Utc> },
-    Complete { data: Value, at: DateTime<Utc>, collected: bool },
+    Pending {
+        hint: String,
+    },
+    Failed {
+        hint: String,
+        at: DateTime<Utc>,
+    },
+    Complete {
+        data: Value,
+        at: DateTime<Utc>,
+        collected: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -125,25 +134,23 @@ impl Simulator {
         let now = Simulator::now(inner);
         let start = chrono::Duration::from_std(self.settings.start_timeout).unwrap_or_default();
         let finish = chrono::Duration::from_std(self.settings.finish_timeout).unwrap_or_default();
-        inner.orders.retain(|_, o| {
-            match &o.state {
-                OrderState::Pending { .. } => {
-                    let expired = match o.picked_up {
-                        None if now - o.created > start => Some("startFailed"),
-                        Some(p) if now - p > finish => Some("expiredTransaction"),
-                        _ => None,
+        inner.orders.retain(|_, o| match &o.state {
+            OrderState::Pending { .. } => {
+                let expired = match o.picked_up {
+                    None if now - o.created > start => Some("startFailed"),
+                    Some(p) if now - p > finish => Some("expiredTransaction"),
+                    _ => None,
+                };
+                if let Some(hint) = expired {
+                    o.state = OrderState::Failed {
+                        hint: hint.into(),
+                        at: now,
                     };
-                    if let Some(hint) = expired {
-                        o.state = OrderState::Failed {
-                            hint: hint.into(),
-                            at: now,
-                        };
-                    }
-                    true
                 }
-                OrderState::Failed { at, .. } => now - *at <= chrono::Duration::minutes(5),
-                OrderState::Complete { at, .. } => now - *at <= chrono::Duration::minutes(3),
+                true
             }
+            OrderState::Failed { at, .. } => now - *at <= chrono::Duration::minutes(5),
+            OrderState::Complete { at, .. } => now - *at <= chrono::Duration::minutes(3),
         });
     }
 
@@ -164,7 +171,10 @@ impl Simulator {
                 if b64.is_empty() || b64.len() > 40_000 {
                     return Err(invalid("userVisibleData has the wrong length"));
                 }
-                Some(String::from_utf8(bytes).map_err(|_| invalid("userVisibleData is not UTF-8"))?)
+                Some(
+                    String::from_utf8(bytes)
+                        .map_err(|_| invalid("userVisibleData is not UTF-8"))?,
+                )
             }
             Some(_) => return Err(invalid("userVisibleData must be a string")),
         };
@@ -176,7 +186,11 @@ impl Simulator {
         let required_pnr = match body.pointer("/requirement/personalNumber") {
             None | Some(Value::Null) => None,
             Some(Value::String(p)) if valid_personal_number(p) => Some(p.clone()),
-            Some(_) => return Err(invalid("requirement.personalNumber is not a valid personal number")),
+            Some(_) => {
+                return Err(invalid(
+                    "requirement.personalNumber is not a valid personal number",
+                ));
+            }
         };
         let mut inner = self.lock();
         self.sweep(&mut inner);
@@ -185,14 +199,24 @@ impl Simulator {
                 o.required_pnr.as_ref() == Some(p) && matches!(o.state, OrderState::Pending { .. })
             });
             if busy {
-                return Err((400, "alreadyInProgress", "Order already in progress for pno".into()));
+                return Err((
+                    400,
+                    "alreadyInProgress",
+                    "Order already in progress for pno".into(),
+                ));
             }
         }
         let order_ref = uuid::Uuid::new_v4().to_string();
         let (token, secret) = if self.settings.fixed_tokens {
-            (TEST_QR_START_TOKEN.to_string(), TEST_QR_START_SECRET.to_string())
+            (
+                TEST_QR_START_TOKEN.to_string(),
+                TEST_QR_START_SECRET.to_string(),
+            )
         } else {
-            (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string())
+            (
+                uuid::Uuid::new_v4().to_string(),
+                uuid::Uuid::new_v4().to_string(),
+            )
         };
         let created = Simulator::now(&inner);
         inner.orders.insert(
@@ -232,10 +256,14 @@ impl Simulator {
             OrderState::Failed { hint, .. } => {
                 json!({"orderRef": order_ref, "status": "failed", "hintCode": hint})
             }
-            OrderState::Complete { collected: true, .. } => {
+            OrderState::Complete {
+                collected: true, ..
+            } => {
                 return Err(invalid("Order already collected"));
             }
-            OrderState::Complete { data, collected, .. } => {
+            OrderState::Complete {
+                data, collected, ..
+            } => {
                 *collected = true;
                 json!({"orderRef": order_ref, "status": "complete", "completionData": data})
             }
@@ -279,7 +307,9 @@ impl Simulator {
                 surname,
             } => {
                 if !valid_personal_number(&personal_number) {
-                    return Err("Personnumret ska vara tolv siffror med giltig kontrollsiffra.".into());
+                    return Err(
+                        "Personnumret ska vara tolv siffror med giltig kontrollsiffra.".into(),
+                    );
                 }
                 if order
                     .required_pnr
@@ -366,7 +396,12 @@ fn order_ref_of(body: &Value) -> Result<String, (u16, &'static str, String)> {
 pub fn valid_personal_number(p: &str) -> bool {
     p.len() == 12
         && p.bytes().all(|b| b.is_ascii_digit())
-        && luhn_valid(&p.as_bytes()[2..].iter().map(|b| b - b'0').collect::<Vec<_>>())
+        && luhn_valid(
+            &p.as_bytes()[2..]
+                .iter()
+                .map(|b| b - b'0')
+                .collect::<Vec<_>>(),
+        )
 }
 
 pub fn router() -> Router<AppState> {
@@ -374,7 +409,10 @@ pub fn router() -> Router<AppState> {
         .route("/bankid-sim/rp/v6.0/{endpoint}", any(rp_api))
         .route("/bankid-sim", get(page))
         .route("/bankid-sim/orders", get(list_orders))
-        .route("/bankid-sim/orders/{order_ref}/complete", post(control_complete))
+        .route(
+            "/bankid-sim/orders/{order_ref}/complete",
+            post(control_complete),
+        )
         .route("/bankid-sim/orders/{order_ref}/fail", post(control_fail))
         .route("/bankid-sim/orders/{order_ref}/hint", post(control_hint))
         .route("/bankid-sim/orders/{order_ref}/godkann", post(page_approve))
@@ -419,7 +457,11 @@ async fn rp_api(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ct != "application/json" {
-        return api_error(415, "unsupportedMediaType", "Content-Type must be application/json");
+        return api_error(
+            415,
+            "unsupportedMediaType",
+            "Content-Type must be application/json",
+        );
     }
     if let Some((status, code)) = sim.lock().errors.pop_front() {
         return api_error(status, &code, "Simulated error");
@@ -498,7 +540,9 @@ async fn control_fail(
     Json(body): Json<HintBody>,
 ) -> Result<Response, AppError> {
     let sim = simulator(&state)?;
-    Ok(control_result(sim.settle(&order_ref, Settle::Fail(body.hint_code))))
+    Ok(control_result(
+        sim.settle(&order_ref, Settle::Fail(body.hint_code)),
+    ))
 }
 
 async fn control_hint(
@@ -507,7 +551,9 @@ async fn control_hint(
     Json(body): Json<HintBody>,
 ) -> Result<Response, AppError> {
     let sim = simulator(&state)?;
-    Ok(control_result(sim.settle(&order_ref, Settle::Hint(body.hint_code))))
+    Ok(control_result(
+        sim.settle(&order_ref, Settle::Hint(body.hint_code)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -523,7 +569,11 @@ async fn control_error(
 ) -> Result<Response, AppError> {
     let sim = simulator(&state)?;
     if !(400..600).contains(&body.status) {
-        return Ok(api_error(400, "invalidParameters", "status must be 4xx or 5xx"));
+        return Ok(api_error(
+            400,
+            "invalidParameters",
+            "status must be 4xx or 5xx",
+        ));
     }
     sim.lock().errors.push_back((body.status, body.error_code));
     Ok(Json(json!({})).into_response())
@@ -576,8 +626,13 @@ async fn page_approve(
     Form(form): Form<ApproveForm>,
 ) -> Result<Response, AppError> {
     let sim = simulator(&state)?;
-    let Some((pnr, given, surname)) = IDENTITIES.iter().find(|(p, _, _)| *p == form.identity) else {
-        return Ok(flash_redirect("/bankid-sim", FlashKind::Error, "Välj en testperson."));
+    let Some((pnr, given, surname)) = IDENTITIES.iter().find(|(p, _, _)| *p == form.identity)
+    else {
+        return Ok(flash_redirect(
+            "/bankid-sim",
+            FlashKind::Error,
+            "Välj en testperson.",
+        ));
     };
     Ok(
         match sim.settle(
@@ -591,7 +646,9 @@ async fn page_approve(
             Ok(()) => flash_redirect(
                 "/bankid-sim",
                 FlashKind::Success,
-                &format!("Legitimerad som {given} {surname}. Gå tillbaka till fliken där du loggar in."),
+                &format!(
+                    "Legitimerad som {given} {surname}. Gå tillbaka till fliken där du loggar in."
+                ),
             ),
             Err(e) => flash_redirect("/bankid-sim", FlashKind::Error, &e),
         },
@@ -603,10 +660,12 @@ async fn page_cancel(
     Path(order_ref): Path<String>,
 ) -> Result<Response, AppError> {
     let sim = simulator(&state)?;
-    Ok(match sim.settle(&order_ref, Settle::Fail("userCancel".into())) {
-        Ok(()) => flash_redirect("/bankid-sim", FlashKind::Info, "Ordern avbröts i appen."),
-        Err(e) => flash_redirect("/bankid-sim", FlashKind::Error, &e),
-    })
+    Ok(
+        match sim.settle(&order_ref, Settle::Fail("userCancel".into())) {
+            Ok(()) => flash_redirect("/bankid-sim", FlashKind::Info, "Ordern avbröts i appen."),
+            Err(e) => flash_redirect("/bankid-sim", FlashKind::Error, &e),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -642,23 +701,44 @@ mod tests {
         .unwrap();
         let c = s.collect(&json!({"orderRef": order})).unwrap();
         assert_eq!(c["status"], "complete");
-        assert_eq!(c["completionData"]["user"]["personalNumber"], "198112189876");
-        assert_eq!(s.collect(&json!({"orderRef": order})).unwrap_err().1, "invalidParameters");
+        assert_eq!(
+            c["completionData"]["user"]["personalNumber"],
+            "198112189876"
+        );
+        assert_eq!(
+            s.collect(&json!({"orderRef": order})).unwrap_err().1,
+            "invalidParameters"
+        );
     }
 
     #[test]
     fn refuses_what_the_real_service_refuses() {
         let s = sim();
-        assert_eq!(s.start("auth", &json!({})).unwrap_err().1, "invalidParameters");
         assert_eq!(
-            s.start("sign", &json!({"endUserIp": "1.2.3.4"})).unwrap_err().1,
+            s.start("auth", &json!({})).unwrap_err().1,
             "invalidParameters"
         );
-        let with_pnr = json!({"endUserIp": "1.2.3.4", "requirement": {"personalNumber": "198112189876"}});
+        assert_eq!(
+            s.start("sign", &json!({"endUserIp": "1.2.3.4"}))
+                .unwrap_err()
+                .1,
+            "invalidParameters"
+        );
+        let with_pnr =
+            json!({"endUserIp": "1.2.3.4", "requirement": {"personalNumber": "198112189876"}});
         s.start("auth", &with_pnr).unwrap();
-        assert_eq!(s.start("auth", &with_pnr).unwrap_err().1, "alreadyInProgress");
-        assert_eq!(s.collect(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
-        assert_eq!(s.cancel(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
+        assert_eq!(
+            s.start("auth", &with_pnr).unwrap_err().1,
+            "alreadyInProgress"
+        );
+        assert_eq!(
+            s.collect(&json!({"orderRef": "nope"})).unwrap_err().1,
+            "invalidParameters"
+        );
+        assert_eq!(
+            s.cancel(&json!({"orderRef": "nope"})).unwrap_err().1,
+            "invalidParameters"
+        );
     }
 
     #[test]
@@ -668,7 +748,10 @@ mod tests {
         let order = r["orderRef"].as_str().unwrap();
         s.lock().offset = chrono::Duration::seconds(31);
         let c = s.collect(&json!({"orderRef": order})).unwrap();
-        assert_eq!((c["status"].as_str(), c["hintCode"].as_str()), (Some("failed"), Some("startFailed")));
+        assert_eq!(
+            (c["status"].as_str(), c["hintCode"].as_str()),
+            (Some("failed"), Some("startFailed"))
+        );
         s.lock().offset = chrono::Duration::seconds(31 + 301);
         assert!(s.collect(&json!({"orderRef": order})).is_err());
     }

@@ -733,7 +733,11 @@ async fn claim_page(
     })
 }
 
-pub(crate) async fn own_claim(state: &AppState, creditor_id: Uuid, id: &str) -> Result<ClaimRecord, AppError> {
+pub(crate) async fn own_claim(
+    state: &AppState,
+    creditor_id: Uuid,
+    id: &str,
+) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let mut conn = state.db.acquire().await?;
     super::find(&mut conn, id, Some(creditor_id))
@@ -951,7 +955,7 @@ async fn refuse_action(
 /// A person changed a claim: the event on its timeline, the audit row, and the engine looks
 /// at it again today.
 #[allow(clippy::too_many_arguments)]
-async fn record_change(
+pub(crate) async fn record_change(
     tx: &mut PgConnection,
     rec: &ClaimRecord,
     user_id: Uuid,

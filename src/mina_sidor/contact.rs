@@ -27,15 +27,24 @@ use crate::{
     domain::bank_account,
     mail::looks_like_email,
     state::AppState,
-    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render, render_status},
+    web::{
+        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        render_status,
+    },
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/mina-sidor/kontakt", get(contact_page).post(contact_save))
         .route("/mina-sidor/adress", post(address_request))
-        .route("/mina-sidor/arenden/{id}/aterbetalning", post(refund_account))
-        .route("/mina-sidor/meddelanden", get(messages_page).post(message_send))
+        .route(
+            "/mina-sidor/arenden/{id}/aterbetalning",
+            post(refund_account),
+        )
+        .route(
+            "/mina-sidor/meddelanden",
+            get(messages_page).post(message_send),
+        )
         .route("/admin/adressandringar/{id}", post(staff_address_decide))
 }
 
@@ -133,7 +142,10 @@ async fn contact_save(
         errors.add("email", "Ange en e-postadress som namn@exempel.se.");
     }
     if !phone.is_empty() && !valid_phone(&phone) {
-        errors.add("phone", "Ange ett telefonnummer med 7–15 siffror, till exempel 070-123 45 67.");
+        errors.add(
+            "phone",
+            "Ange ett telefonnummer med 7–15 siffror, till exempel 070-123 45 67.",
+        );
     }
     if !errors.is_empty() {
         let mut page = contact_view(&state, &ctx, &me.personal_number, errors).await?;
@@ -194,14 +206,21 @@ async fn address_request(
 ) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
     let street = form.street.trim().to_string();
-    let postal: String = form.postal_code.chars().filter(char::is_ascii_digit).collect();
+    let postal: String = form
+        .postal_code
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     let city = form.city.trim().to_string();
     let mut errors = FieldErrors::default();
     if street.is_empty() || street.chars().count() > 100 {
         errors.add("street", "Ange gatuadress eller box (högst 100 tecken).");
     }
     if postal.len() != 5 {
-        errors.add("postal_code", "Postnumret har fem siffror, till exempel 111 22.");
+        errors.add(
+            "postal_code",
+            "Postnumret har fem siffror, till exempel 111 22.",
+        );
     }
     if city.is_empty() || city.chars().count() > 60 {
         errors.add("city", "Ange postort.");
@@ -234,8 +253,16 @@ async fn address_request(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit(&mut tx, now, None, "debtor_address_requested", Some(&format!("person:{}", me.personal_number)), json!({}), Some(&ctx.ip))
-        .await?;
+    audit(
+        &mut tx,
+        now,
+        None,
+        "debtor_address_requested",
+        Some(&format!("person:{}", me.personal_number)),
+        json!({}),
+        Some(&ctx.ip),
+    )
+    .await?;
     tx.commit().await?;
     Ok(flash_redirect(
         "/mina-sidor/kontakt",
@@ -267,7 +294,10 @@ async fn refund_account(
     drop(conn);
     let mut errors = FieldErrors::default();
     if !(books.overpaid - books.refunded).is_positive() {
-        errors.add("clearing", "Det finns inget att betala tillbaka i det här ärendet.");
+        errors.add(
+            "clearing",
+            "Det finns inget att betala tillbaka i det här ärendet.",
+        );
         return refuse_on_case(&state, &ctx, me, &id, errors).await;
     }
     let acc = match bank_account::validate(&form.clearing, &form.account) {
@@ -289,10 +319,27 @@ async fn refund_account(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    claims::add_event(&mut tx, c.claim_id, now, state.clock.today(), "refund_account_given", None, json!({"bank": acc.bank}), None)
-        .await?;
-    audit(&mut tx, now, None, "debtor_refund_account", Some(&c.claim_id.to_string()), json!({"by": format!("person:{}", me.personal_number)}), Some(&ctx.ip))
-        .await?;
+    claims::add_event(
+        &mut tx,
+        c.claim_id,
+        now,
+        state.clock.today(),
+        "refund_account_given",
+        None,
+        json!({"bank": acc.bank}),
+        None,
+    )
+    .await?;
+    audit(
+        &mut tx,
+        now,
+        None,
+        "debtor_refund_account",
+        Some(&c.claim_id.to_string()),
+        json!({"by": format!("person:{}", me.personal_number)}),
+        Some(&ctx.ip),
+    )
+    .await?;
     tx.commit().await?;
     Ok(flash_redirect(
         &format!("/mina-sidor/arenden/{}", c.claim_id),
@@ -340,7 +387,12 @@ async fn messages_view(
     let cases = visible_claims(&mut conn, pnr)
         .await?
         .into_iter()
-        .map(|c| (c.claim_id, format!("{} – faktura {}", c.creditor_name, c.invoice_number)))
+        .map(|c| {
+            (
+                c.claim_id,
+                format!("{} – faktura {}", c.creditor_name, c.invoice_number),
+            )
+        })
         .collect();
     Ok(MessagesPage {
         layout: ctx.layout(),
@@ -414,12 +466,14 @@ async fn message_send(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("insert into ticket_message (ticket_id, author, body, at) values ($1, 'debtor', $2, $3)")
-        .bind(ticket_id)
-        .bind(&body)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "insert into ticket_message (ticket_id, author, body, at) values ($1, 'debtor', $2, $3)",
+    )
+    .bind(ticket_id)
+    .bind(&body)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(flash_redirect(
         "/mina-sidor/meddelanden",
@@ -457,7 +511,11 @@ async fn staff_address_decide(
     .fetch_optional(&mut *tx)
     .await?;
     let Some((pnr, street, postal, city)) = row else {
-        return Ok(flash_redirect(&back, FlashKind::Error, "Adressändringen är redan hanterad."));
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Adressändringen är redan hanterad.",
+        ));
     };
     let approve = match form.decision.as_str() {
         "approve" => true,
@@ -485,18 +543,39 @@ async fn staff_address_decide(
         .fetch_all(&mut *tx)
         .await?;
         for claim_id in ids {
-            claims::add_event(&mut tx, claim_id, now, today, "address_changed", Some(user.id), json!({}), None)
-                .await?;
+            claims::add_event(
+                &mut tx,
+                claim_id,
+                now,
+                today,
+                "address_changed",
+                Some(user.id),
+                json!({}),
+                None,
+            )
+            .await?;
             claims::wake(&mut tx, claim_id, today).await?;
         }
     }
-    audit(&mut tx, now, Some(user.id), "debtor_address_decided", Some(&format!("person:{pnr}")), json!({"approved": approve}), Some(&ctx.ip))
-        .await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        "debtor_address_decided",
+        Some(&format!("person:{pnr}")),
+        json!({"approved": approve}),
+        Some(&ctx.ip),
+    )
+    .await?;
     tx.commit().await?;
     Ok(flash_redirect(
         &back,
         FlashKind::Success,
-        if approve { "Den nya adressen gäller nu för gäldenärens öppna ärenden." } else { "Adressändringen är avslagen." },
+        if approve {
+            "Den nya adressen gäller nu för gäldenärens öppna ärenden."
+        } else {
+            "Adressändringen är avslagen."
+        },
     ))
 }
 

@@ -72,10 +72,7 @@ pub fn router() -> Router<AppState> {
             "/admin/krav/{id}/bestridande",
             axum::routing::post(staff_decide),
         )
-        .route(
-            "/admin/krav/{id}/bestridande/bilaga",
-            get(staff_attachment),
-        )
+        .route("/admin/krav/{id}/bestridande/bilaga", get(staff_attachment))
 }
 
 #[derive(FromRow, Clone)]
@@ -200,7 +197,11 @@ fn clean_file_name(name: &str) -> String {
         .filter(|c| !c.is_control() && *c != '"')
         .take(120)
         .collect();
-    if n.trim().is_empty() { "bilaga".into() } else { n }
+    if n.trim().is_empty() {
+        "bilaga".into()
+    } else {
+        n
+    }
 }
 
 async fn submit(
@@ -219,21 +220,30 @@ async fn submit(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(_) => {
-                errors.add("attachment", "Bilagan är för stor. Den får vara högst 5 MB.");
+                errors.add(
+                    "attachment",
+                    "Bilagan är för stor. Den får vara högst 5 MB.",
+                );
                 break;
             }
         };
         let name = field.name().unwrap_or("").to_string();
         let file_name = field.file_name().map(str::to_string);
         let Ok(bytes) = field.bytes().await else {
-            errors.add("attachment", "Bilagan är för stor. Den får vara högst 5 MB.");
+            errors.add(
+                "attachment",
+                "Bilagan är för stor. Den får vara högst 5 MB.",
+            );
             break;
         };
         match name.as_str() {
             "reason" => reason = String::from_utf8_lossy(&bytes).trim().to_string(),
             "body" => body = String::from_utf8_lossy(&bytes).trim().to_string(),
             "attachment" if !bytes.is_empty() => {
-                file = Some((clean_file_name(file_name.as_deref().unwrap_or("")), bytes.to_vec()))
+                file = Some((
+                    clean_file_name(file_name.as_deref().unwrap_or("")),
+                    bytes.to_vec(),
+                ))
             }
             _ => {}
         }
@@ -252,19 +262,28 @@ async fn submit(
         errors.add("reason", "Välj varför du bestrider kravet.");
     }
     if body.chars().count() < 10 {
-        errors.add("body", "Beskriv med några ord varför kravet är fel (minst 10 tecken).");
+        errors.add(
+            "body",
+            "Beskriv med några ord varför kravet är fel (minst 10 tecken).",
+        );
     } else if body.chars().count() > 4000 {
         errors.add("body", "Beskrivningen får vara högst 4 000 tecken.");
     }
     let kind = match &file {
         Some((_, bytes)) if bytes.len() > MAX_ATTACHMENT => {
-            errors.add("attachment", "Bilagan är för stor. Den får vara högst 5 MB.");
+            errors.add(
+                "attachment",
+                "Bilagan är för stor. Den får vara högst 5 MB.",
+            );
             None
         }
         Some((_, bytes)) => match sniff(bytes) {
             Some(k) => Some(k),
             None => {
-                errors.add("attachment", "Bilagan måste vara en PDF-, JPEG- eller PNG-fil.");
+                errors.add(
+                    "attachment",
+                    "Bilagan måste vara en PDF-, JPEG- eller PNG-fil.",
+                );
                 None
             }
         },
@@ -392,8 +411,11 @@ async fn notify_creditor(
     Ok(())
 }
 
+/// Name, content type and bytes of a dispute's attachment.
+type AttachmentRow = (Option<String>, Option<String>, Option<Vec<u8>>);
+
 async fn attachment(state: &AppState, claim_id: Uuid) -> Result<Response, AppError> {
-    let row: Option<(Option<String>, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+    let row: Option<AttachmentRow> = sqlx::query_as(
         "select attachment_name, attachment_type, attachment from dispute
          where claim_id = $1 and attachment is not null order by created_at desc limit 1",
     )
@@ -405,7 +427,13 @@ async fn attachment(state: &AppState, claim_id: Uuid) -> Result<Response, AppErr
     };
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     Ok((
         [
@@ -479,8 +507,15 @@ async fn creditor_answer(
         .bind(c.claim_id)
         .execute(&mut *tx)
         .await?;
-    let Some(d) = latest(&mut tx, c.claim_id).await?.filter(|d| d.open && d.answer.is_none()) else {
-        return Ok(flash_redirect(&back, FlashKind::Error, "Det finns inget obesvarat bestridande."));
+    let Some(d) = latest(&mut tx, c.claim_id)
+        .await?
+        .filter(|d| d.open && d.answer.is_none())
+    else {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Det finns inget obesvarat bestridande.",
+        ));
     };
     let mut errors = FieldErrors::default();
     if text.chars().count() > 4000 {
@@ -511,7 +546,10 @@ async fn creditor_answer(
     }
     if !errors.is_empty() {
         drop(tx);
-        let first = errors.first_message().unwrap_or("Kontrollera svaret.").to_string();
+        let first = errors
+            .first_message()
+            .unwrap_or("Kontrollera svaret.")
+            .to_string();
         return Ok(flash_redirect(&back, FlashKind::Error, &first));
     }
     sqlx::query(
@@ -527,10 +565,12 @@ async fn creditor_answer(
     .execute(&mut *tx)
     .await?;
     if form.answer == "withdraw" {
-        sqlx::query("update claim set state = 'withdrawn', next_action_on = null where claim_id = $1")
-            .bind(c.claim_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "update claim set state = 'withdrawn', next_action_on = null where claim_id = $1",
+        )
+        .bind(c.claim_id)
+        .execute(&mut *tx)
+        .await?;
     }
     if let Some(amount) = reduced {
         sqlx::query(
@@ -546,14 +586,29 @@ async fn creditor_answer(
         .execute(&mut *tx)
         .await?;
         let params = parameters::load(&mut tx).await?;
-        crate::payments::ledger::sync_claims(&mut tx, &[c.claim_id], &params, today, now, Some(user.id))
-            .await?;
+        crate::payments::ledger::sync_claims(
+            &mut tx,
+            &[c.claim_id],
+            &params,
+            today,
+            now,
+            Some(user.id),
+        )
+        .await?;
     }
-    let detail = json!({"answer": form.answer, "text": text, "reduced_by": reduced.map(|r| r.to_plain())});
-    claims::add_event(&mut tx, c.claim_id, now, today, "dispute_answered", Some(user.id), detail.clone(), None)
-        .await?;
-    audit(&mut tx, now, Some(user.id), "dispute_answered", Some(&c.claim_id.to_string()), detail, Some(&ctx.ip))
-        .await?;
+    let detail =
+        json!({"answer": form.answer, "text": text, "reduced_by": reduced.map(|r| r.to_plain())});
+    claims::web::record_change(
+        &mut tx,
+        &c,
+        user.id,
+        &ctx.ip,
+        "dispute_answered",
+        detail,
+        now,
+        today,
+    )
+    .await?;
     if let Some(email) = &c.debtor_email {
         mail::queue(
             &mut tx,
@@ -613,14 +668,29 @@ async fn staff_decide(
     let today = state.clock.today();
     let note = form.decision_note.trim().to_string();
     let mut tx = state.db.begin().await?;
-    let Some(d) = latest(&mut tx, c.claim_id).await?.filter(DisputeView::awaiting_staff) else {
-        return Ok(flash_redirect(&back, FlashKind::Error, "Bestridandet väntar inte på något beslut."));
+    let Some(d) = latest(&mut tx, c.claim_id)
+        .await?
+        .filter(DisputeView::awaiting_staff)
+    else {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Bestridandet väntar inte på något beslut.",
+        ));
     };
     if !matches!(form.decision.as_str(), "close" | "court") {
-        return Ok(flash_redirect(&back, FlashKind::Error, "Välj att avsluta ärendet eller lämna det för prövning i domstol."));
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Välj att avsluta ärendet eller lämna det för prövning i domstol.",
+        ));
     }
     if note.chars().count() < 5 {
-        return Ok(flash_redirect(&back, FlashKind::Error, "Skriv en motivering till beslutet (minst 5 tecken)."));
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Skriv en motivering till beslutet (minst 5 tecken).",
+        ));
     }
     sqlx::query("update dispute set decision = $2, decision_note = $3, decided_at = $4, decided_by = $5 where dispute_id = $1")
         .bind(d.dispute_id)
@@ -636,10 +706,13 @@ async fn staff_decide(
             .execute(&mut *tx)
             .await?;
     }
-    let event = if form.decision == "close" { "dispute_closed" } else { "released_for_court" };
+    let event = if form.decision == "close" {
+        "dispute_closed"
+    } else {
+        "released_for_court"
+    };
     let detail = json!({"note": note});
-    claims::add_event(&mut tx, c.claim_id, now, today, event, Some(user.id), detail.clone(), None).await?;
-    audit(&mut tx, now, Some(user.id), event, Some(&c.claim_id.to_string()), detail, Some(&ctx.ip)).await?;
+    claims::web::record_change(&mut tx, &c, user.id, &ctx.ip, event, detail, now, today).await?;
     tx.commit().await?;
     Ok(flash_redirect(
         &back,

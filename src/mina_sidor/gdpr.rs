@@ -31,7 +31,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Records that `user` opened the personal data of the debtor of `claim` (`what`: which view).
-pub async fn log_access(pool: &PgPool, user: &User, claim: &ClaimRecord, what: &str) -> sqlx::Result<()> {
+pub async fn log_access(
+    pool: &PgPool,
+    user: &User,
+    claim: &ClaimRecord,
+    what: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
         "insert into personal_data_access (at, actor_user_id, actor_role, debtor_id_number, claim_id, what)
          values (now(), $1, $2, $3, $4, $5)",
@@ -160,7 +165,11 @@ pub struct Export {
     pub access_log: Vec<AccessData>,
 }
 
-pub async fn export(state: &AppState, conn: &mut PgConnection, pnr: &str) -> Result<Export, AppError> {
+pub async fn export(
+    state: &AppState,
+    conn: &mut PgConnection,
+    pnr: &str,
+) -> Result<Export, AppError> {
     let today = state.clock.today();
     let params = parameters::load(conn).await?;
     let person: PersonData = sqlx::query_as(
@@ -219,7 +228,10 @@ pub async fn export(state: &AppState, conn: &mut PgConnection, pnr: &str) -> Res
             description: c.description.clone(),
             state: c.state().label().to_string(),
             debtor_name: c.debtor_name.clone(),
-            address: format!("{}, {} {}", c.debtor_street, c.debtor_postal_code, c.debtor_city),
+            address: format!(
+                "{}, {} {}",
+                c.debtor_street, c.debtor_postal_code, c.debtor_city
+            ),
             email: c.debtor_email.clone(),
             phone: c.debtor_phone.clone(),
             capital: c.capital,
@@ -269,7 +281,10 @@ pub async fn export(state: &AppState, conn: &mut PgConnection, pnr: &str) -> Res
     .await?;
     Ok(Export {
         generated_at: state.clock.now(),
-        controller: format!("{} ({})", state.config.identity.name, state.config.identity.org_nr),
+        controller: format!(
+            "{} ({})",
+            state.config.identity.name, state.config.identity.org_nr
+        ),
         person,
         represents_companies,
         cases,
@@ -318,7 +333,10 @@ async fn json_export(State(state): State<AppState>, ctx: Ctx) -> Result<Response
             (header::CONTENT_TYPE, "application/json".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"fordra-mina-uppgifter-{}.json\"", state.clock.today()),
+                format!(
+                    "attachment; filename=\"fordra-mina-uppgifter-{}.json\"",
+                    state.clock.today()
+                ),
             ),
         ],
         body,

@@ -23,8 +23,8 @@ use crate::{
     bankid::{self, AuthRequest, BankId, Start},
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, cookies, flash_redirect, render, render_status, safe_next,
-        see_other,
+        AppError, Ctx, FlashKind, Layout, cookies, flash_redirect, render, render_status,
+        safe_next, see_other,
     },
 };
 
@@ -75,7 +75,11 @@ fn is_mobile(headers: &HeaderMap) -> bool {
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ["Mobi", "Android", "iPhone", "iPad"].iter().any(|m| ua.contains(m)))
+        .is_some_and(|ua| {
+            ["Mobi", "Android", "iPhone", "iPad"]
+                .iter()
+                .any(|m| ua.contains(m))
+        })
 }
 
 async fn start(
@@ -102,7 +106,10 @@ async fn start(
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "BankID auth failed");
-            return Ok(render_status(StatusCode::BAD_GATEWAY, &page(e.user_message())));
+            return Ok(render_status(
+                StatusCode::BAD_GATEWAY,
+                &page(e.user_message()),
+            ));
         }
     };
     let now = state.clock.now();
@@ -126,7 +133,12 @@ async fn start(
     .execute(&state.db)
     .await?;
     let mut resp = see_other(&format!("/mina-sidor/bankid/{id}"));
-    cookies::set_named(&mut resp, cookies::BANKID, &browser, state.config.secure_cookies());
+    cookies::set_named(
+        &mut resp,
+        cookies::BANKID,
+        &browser,
+        state.config.secure_cookies(),
+    );
     Ok(resp)
 }
 
@@ -199,7 +211,11 @@ async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<O
                 // Unknown statuses are tolerated as pending (§5.3).
                 _ => ("pending", None, None),
             };
-            if status == "complete" && !pnr.as_deref().is_some_and(bankid::sim::valid_personal_number) {
+            if status == "complete"
+                && !pnr
+                    .as_deref()
+                    .is_some_and(bankid::sim::valid_personal_number)
+            {
                 tracing::error!(order = %order.order_ref, "BankID completion without a valid personal number");
             }
             sqlx::query(
@@ -267,10 +283,16 @@ fn view(state: &AppState, o: &OrderRow) -> View {
     };
     // The QR code is shown until the app has picked the order up (as BankID's own sample does).
     let show_qr = o.status == "pending"
-        && matches!(o.hint_code.as_deref(), None | Some("outstandingTransaction" | "noClient"));
+        && matches!(
+            o.hint_code.as_deref(),
+            None | Some("outstandingTransaction" | "noClient")
+        );
     let qr = show_qr.then(|| {
         let secs = (state.clock.now() - o.started_at).num_seconds().max(0) as u64;
-        (secs, bankid::qr_payload(&o.qr_start_token, &o.qr_start_secret, secs))
+        (
+            secs,
+            bankid::qr_payload(&o.qr_start_token, &o.qr_start_secret, secs),
+        )
     });
     View {
         status: o.status.clone(),
@@ -300,7 +322,10 @@ async fn order_page(
     let order = own_order(&state, &headers, &id).await?;
     let order = refresh(&state, &client, order).await?;
     if order.status == "complete" && order.consumed_at.is_none() {
-        return Ok(see_other(&format!("/mina-sidor/bankid/{}/klar", order.bankid_order_id)));
+        return Ok(see_other(&format!(
+            "/mina-sidor/bankid/{}/klar",
+            order.bankid_order_id
+        )));
     }
     let v = view(&state, &order);
     Ok(render(&OrderPage {
@@ -309,7 +334,10 @@ async fn order_page(
         qr_svg: v.qr.map(|(_, p)| bankid::qr_svg(&p)).unwrap_or_default(),
         status: v.status,
         message: v.message,
-        autostart: format!("bankid:///?autostarttoken={}&redirect=null", order.auto_start_token),
+        autostart: format!(
+            "bankid:///?autostarttoken={}&redirect=null",
+            order.auto_start_token
+        ),
     }))
 }
 
@@ -346,10 +374,17 @@ async fn finish(
 ) -> Result<Response, AppError> {
     let order = own_order(&state, &headers, &id).await?;
     let (Some(pnr), Some(completion)) = (&order.personal_number, &order.completion) else {
-        return Ok(see_other(&format!("/mina-sidor/bankid/{}", order.bankid_order_id)));
+        return Ok(see_other(&format!(
+            "/mina-sidor/bankid/{}",
+            order.bankid_order_id
+        )));
     };
     if order.status != "complete" || !bankid::sim::valid_personal_number(pnr) {
-        return Ok(flash_redirect("/mina-sidor/logga-in", FlashKind::Error, bankid::RFA22));
+        return Ok(flash_redirect(
+            "/mina-sidor/logga-in",
+            FlashKind::Error,
+            bankid::RFA22,
+        ));
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -397,10 +432,18 @@ async fn finish(
     )
     .await?;
     tx.commit().await?;
-    let to = order.next_path.clone().unwrap_or_else(|| "/mina-sidor".into());
+    let to = order
+        .next_path
+        .clone()
+        .unwrap_or_else(|| "/mina-sidor".into());
     let mut resp = see_other(&to);
     cookies::clear_named(&mut resp, cookies::BANKID);
-    cookies::set_named(&mut resp, cookies::DEBTOR, &token, state.config.secure_cookies());
+    cookies::set_named(
+        &mut resp,
+        cookies::DEBTOR,
+        &token,
+        state.config.secure_cookies(),
+    );
     Ok(resp)
 }
 
@@ -433,7 +476,11 @@ async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, App
     if let Some(d) = &ctx.debtor {
         session::delete(&state.db, &d.session_hash).await?;
     }
-    let mut resp = flash_redirect("/mina-sidor/logga-in", FlashKind::Success, "Du är utloggad.");
+    let mut resp = flash_redirect(
+        "/mina-sidor/logga-in",
+        FlashKind::Success,
+        "Du är utloggad.",
+    );
     cookies::clear_named(&mut resp, cookies::DEBTOR);
     Ok(resp)
 }

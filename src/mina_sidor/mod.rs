@@ -41,7 +41,10 @@ use crate::{
     parameters,
     payments::ledger::{self, ClaimBooks},
     state::AppState,
-    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render, render_status},
+    web::{
+        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        render_status,
+    },
 };
 use session::DebtorSession;
 
@@ -56,7 +59,10 @@ pub fn router() -> Router<AppState> {
         .route("/mina-sidor/foretag", post(add_company))
         .route("/mina-sidor/arenden/{id}", get(case_page))
         .route("/mina-sidor/arenden/{id}/brev/{letter}", get(letter))
-        .route("/mina-sidor/arenden/{id}/brev/{letter}/pdf", get(letter_pdf))
+        .route(
+            "/mina-sidor/arenden/{id}/brev/{letter}/pdf",
+            get(letter_pdf),
+        )
 }
 
 /// Claims the person may see: their own personnummer and the companies they represent.
@@ -95,7 +101,9 @@ pub async fn visible_claim(
 /// What the debtor is told about why nothing happens automatically.
 pub fn debtor_block_text(reason: BlockReason) -> &'static str {
     match reason {
-        BlockReason::Disputed => "Du har bestridit kravet. Inga nya steg tas medan invändningen utreds.",
+        BlockReason::Disputed => {
+            "Du har bestridit kravet. Inga nya steg tas medan invändningen utreds."
+        }
         BlockReason::PaymentPlan => {
             "Du har en amorteringsplan. Inga nya steg tas så länge delbetalningarna kommer in."
         }
@@ -189,7 +197,12 @@ async fn home_page(
         closed,
         companies: companies
             .into_iter()
-            .map(|(id, name)| (crate::domain::ids::IdNumber::from_stored(&id).display(), name))
+            .map(|(id, name)| {
+                (
+                    crate::domain::ids::IdNumber::from_stored(&id).display(),
+                    name,
+                )
+            })
             .collect(),
         errors,
         ocr: input.0,
@@ -244,7 +257,10 @@ async fn add_company(
             rate_limit::hit(&mut tx, &bucket, now, 10, chrono::Duration::hours(1)).await?
         {
             let at = clock::stockholm_local(retry_at).format("%H:%M");
-            errors.add("ocr", format!("För många försök. Försök igen efter kl. {at}."));
+            errors.add(
+                "ocr",
+                format!("För många försök. Försök igen efter kl. {at}."),
+            );
         }
     }
     let found: Option<(Uuid, String, String)> = if errors.is_empty() {
@@ -361,7 +377,11 @@ impl CasePage {
 /// The data of a Swedish invoice payment QR code (the UsingQR format, revision 2, which Swedish
 /// bank apps read): payee, bankgiro, OCR, amount and due date.
 pub fn payment_qr(identity: &Identity, ocr: &str, amount: Sek, due: Option<NaiveDate>) -> String {
-    let org: String = identity.org_nr.chars().filter(char::is_ascii_digit).collect();
+    let org: String = identity
+        .org_nr
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     let mut s = format!(
         "{{\"uqr\":1,\"tp\":1,\"nme\":{},\"cc\":\"SE\",\"cid\":\"{org}\",\"iref\":\"{ocr}\"",
         serde_json::to_string(&identity.name).unwrap_or_default()
@@ -390,13 +410,11 @@ async fn case_page_data(
     let params = parameters::load(&mut conn).await?;
     let s = claims::load_statement(&mut conn, &c, &params, today).await?;
     let letter = claims::current_letter(&mut conn, &c).await?;
-    let (next, blocked) = match lifecycle::plan(&c.snapshot(letter), today, params.book.in_force(today)) {
-        Ok(steps) => (
-            steps.first().map(|(st, d)| (next_step_text(*st), *d)),
-            None,
-        ),
-        Err(r) => (None, Some(debtor_block_text(r))),
-    };
+    let (next, blocked) =
+        match lifecycle::plan(&c.snapshot(letter), today, params.book.in_force(today)) {
+            Ok(steps) => (steps.first().map(|(st, d)| (next_step_text(*st), *d)), None),
+            Err(r) => (None, Some(debtor_block_text(r))),
+        };
     let letters: Vec<LetterRow> = sqlx::query_as(
         "select letter_id, kind, dispatched_on, deadline from letter
          where claim_id = $1 and dispatched_on is not null order by dispatched_on, created_on",
@@ -418,13 +436,22 @@ async fn case_page_data(
     let deadline = letters.iter().rev().find_map(|l| l.deadline);
     let payable = !c.state().is_terminal() && s.balance.is_positive();
     let qr_text = if payable {
-        payment_qr(&state.config.identity, &c.ocr, s.balance, deadline.filter(|d| *d >= today))
+        payment_qr(
+            &state.config.identity,
+            &c.ocr,
+            s.balance,
+            deadline.filter(|d| *d >= today),
+        )
     } else {
         String::new()
     };
     Ok(CasePage {
         layout: ctx.layout(),
-        qr_svg: if payable { crate::bankid::qr_svg(&qr_text) } else { String::new() },
+        qr_svg: if payable {
+            crate::bankid::qr_svg(&qr_text)
+        } else {
+            String::new()
+        },
         qr_text,
         fees: s.fees.iter().filter(|f| !f.cancelled).cloned().collect(),
         segments: s.current_segments.clone(),
@@ -496,8 +523,15 @@ mod tests {
 
     #[test]
     fn payment_qr_is_usingqr_json_with_exact_amount() {
-        let id = crate::config::Config::from_lookup(|_| None).unwrap().identity;
-        let qr = payment_qr(&id, "100000157", Sek::parse("2 754,38").unwrap(), "2026-12-03".parse().ok());
+        let id = crate::config::Config::from_lookup(|_| None)
+            .unwrap()
+            .identity;
+        let qr = payment_qr(
+            &id,
+            "100000157",
+            Sek::parse("2 754,38").unwrap(),
+            "2026-12-03".parse().ok(),
+        );
         let v: serde_json::Value = serde_json::from_str(&qr).unwrap();
         assert_eq!(v["uqr"], 1);
         assert_eq!(v["iref"], "100000157");

@@ -37,7 +37,10 @@ use crate::{
     letters::{self, ScheduleLine},
     parameters::{self, Parameters},
     state::AppState,
-    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render, render_status},
+    web::{
+        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        render_status,
+    },
 };
 
 pub fn router() -> Router<AppState> {
@@ -276,7 +279,11 @@ struct Prepared {
     live: bool,
 }
 
-async fn prepare(conn: &mut PgConnection, rec: ClaimRecord, today: NaiveDate) -> anyhow::Result<Prepared> {
+async fn prepare(
+    conn: &mut PgConnection,
+    rec: ClaimRecord,
+    today: NaiveDate,
+) -> anyhow::Result<Prepared> {
     let params = parameters::load(conn).await?;
     let mut fees = claims::fees(conn, rec.claim_id).await?;
     let moves = claims::movements(conn, rec.claim_id).await?;
@@ -313,7 +320,12 @@ async fn prepare(conn: &mut PgConnection, rec: ClaimRecord, today: NaiveDate) ->
 fn options(p: &Prepared, today: NaiveDate) -> Vec<(u32, Sek)> {
     let max = p.params.book.in_force(today).plan_max_months.clamp(2, 12);
     (2..=max)
-        .map(|m| (m, Sek::from_decimal((p.balance.amount() / Decimal::from(m)).ceil())))
+        .map(|m| {
+            (
+                m,
+                Sek::from_decimal((p.balance.amount() / Decimal::from(m)).ceil()),
+            )
+        })
         .collect()
 }
 
@@ -502,7 +514,11 @@ pub async fn start(
     .bind(today)
     .bind(serde_json::to_value(&snapshot)?)
     .bind(&html)
-    .bind(if p.rec.debtor_email.is_some() { "email" } else { "print" })
+    .bind(if p.rec.debtor_email.is_some() {
+        "email"
+    } else {
+        "print"
+    })
     .execute(&mut *tx)
     .await?;
     if let Some(fee) = p.fee {
@@ -587,12 +603,24 @@ async fn creditor_decide(
     .fetch_optional(&mut *tx)
     .await?
     else {
-        return Ok(flash_redirect(&back, FlashKind::Error, "Det finns inget förslag att besluta om."));
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Det finns inget förslag att besluta om.",
+        ));
     };
     let note = form.reject_note.trim().to_string();
     let message = match form.decision.as_str() {
         "approve" => {
-            start(&mut tx, &state.config.identity, plan_id, today, now, Some(user.id)).await?;
+            start(
+                &mut tx,
+                &state.config.identity,
+                plan_id,
+                today,
+                now,
+                Some(user.id),
+            )
+            .await?;
             "Amorteringsplanen är godkänd. Gäldenären får planen med OCR-nummer för varje delbetalning."
         }
         "reject" if note.chars().count() >= 5 => {
@@ -604,18 +632,45 @@ async fn creditor_decide(
                 .execute(&mut *tx)
                 .await?;
             end_live_plan(&mut tx, c.claim_id, "rejected", today).await?;
-            claims::add_event(&mut tx, c.claim_id, now, today, "payment_plan_rejected", Some(user.id), json!({"note": note}), None)
-                .await?;
+            claims::add_event(
+                &mut tx,
+                c.claim_id,
+                now,
+                today,
+                "payment_plan_rejected",
+                Some(user.id),
+                json!({"note": note}),
+                None,
+            )
+            .await?;
             claims::wake(&mut tx, c.claim_id, today).await?;
             "Förslaget är avslaget. Indrivningen fortsätter."
         }
         "reject" => {
-            return Ok(flash_redirect(&back, FlashKind::Error, "Skriv varför förslaget avslås (minst 5 tecken). Gäldenären får läsa det."));
+            return Ok(flash_redirect(
+                &back,
+                FlashKind::Error,
+                "Skriv varför förslaget avslås (minst 5 tecken). Gäldenären får läsa det.",
+            ));
         }
-        _ => return Ok(flash_redirect(&back, FlashKind::Error, "Välj godkänn eller avslå.")),
+        _ => {
+            return Ok(flash_redirect(
+                &back,
+                FlashKind::Error,
+                "Välj godkänn eller avslå.",
+            ));
+        }
     };
-    audit(&mut tx, now, Some(user.id), "payment_plan_decided", Some(&c.claim_id.to_string()), json!({"decision": form.decision}), Some(&ctx.ip))
-        .await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        "payment_plan_decided",
+        Some(&c.claim_id.to_string()),
+        json!({"decision": form.decision}),
+        Some(&ctx.ip),
+    )
+    .await?;
     tx.commit().await?;
     Ok(flash_redirect(&back, FlashKind::Success, message))
 }
@@ -710,7 +765,11 @@ async fn policy_save(
         json!({"max_months": months, "min_instalment": min.to_plain(), "auto_approve_up_to": auto.to_plain()}), Some(&ctx.ip))
         .await?;
     tx.commit().await?;
-    Ok(flash_redirect("/borgenar/amorteringsplaner", FlashKind::Success, "Policyn för amorteringsplaner är sparad."))
+    Ok(flash_redirect(
+        "/borgenar/amorteringsplaner",
+        FlashKind::Success,
+        "Policyn för amorteringsplaner är sparad.",
+    ))
 }
 
 // --- Engine: kept or broken ---------------------------------------------------------------------
@@ -718,7 +777,12 @@ async fn policy_save(
 /// Whether a running plan is broken on `today`: some instalment is more than `days_late` days
 /// past its due date and what was paid since the start does not cover every instalment due by
 /// then.
-pub fn is_broken(instalments: &[(NaiveDate, Sek)], paid: Sek, today: NaiveDate, days_late: u32) -> bool {
+pub fn is_broken(
+    instalments: &[(NaiveDate, Sek)],
+    paid: Sek,
+    today: NaiveDate,
+    days_late: u32,
+) -> bool {
     let overdue: Sek = instalments
         .iter()
         .filter(|(due, _)| *due + chrono::Duration::days(days_late as i64) < today)
@@ -752,11 +816,12 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
             report.completed += 1;
             continue;
         }
-        let inst: Vec<(NaiveDate, Decimal)> =
-            sqlx::query_as("select due_date, amount from plan_instalment where plan_id = $1 order by seq")
-                .bind(plan_id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let inst: Vec<(NaiveDate, Decimal)> = sqlx::query_as(
+            "select due_date, amount from plan_instalment where plan_id = $1 order by seq",
+        )
+        .bind(plan_id)
+        .fetch_all(&mut *tx)
+        .await?;
         let paid: Decimal = sqlx::query_scalar(
             "select coalesce(sum(amount), 0) from payment where claim_id = $1 and kind = 'payment' and booked_on >= $2",
         )
@@ -764,7 +829,10 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
         .bind(started_on)
         .fetch_one(&mut *tx)
         .await?;
-        let inst: Vec<(NaiveDate, Sek)> = inst.into_iter().map(|(d, a)| (d, Sek::from_decimal(a))).collect();
+        let inst: Vec<(NaiveDate, Sek)> = inst
+            .into_iter()
+            .map(|(d, a)| (d, Sek::from_decimal(a)))
+            .collect();
         if !is_broken(&inst, Sek::from_decimal(paid), today, days) {
             continue;
         }
@@ -793,7 +861,11 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
         .bind(today)
         .bind(serde_json::to_value(&snapshot)?)
         .bind(&html)
-        .bind(if rec.debtor_email.is_some() { "email" } else { "print" })
+        .bind(if rec.debtor_email.is_some() {
+            "email"
+        } else {
+            "print"
+        })
         .execute(&mut *tx)
         .await?;
         sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
@@ -801,8 +873,17 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        claims::add_event(&mut tx, claim_id, now, today, "payment_plan_broken", None, json!({"paid": paid, "letter_id": letter_id}), None)
-            .await?;
+        claims::add_event(
+            &mut tx,
+            claim_id,
+            now,
+            today,
+            "payment_plan_broken",
+            None,
+            json!({"paid": paid, "letter_id": letter_id}),
+            None,
+        )
+        .await?;
         // The lifecycle resumes: the engine looks at the claim again today.
         claims::wake(&mut tx, claim_id, today).await?;
         report.broken += 1;
@@ -828,12 +909,18 @@ mod tests {
     fn due_dates_are_monthly_bank_days() {
         let dates = due_dates(d("2026-11-22"), 3);
         // 2026-12-06 is a Sunday → Monday 7th; 2027-01-06 is Trettondedag jul → 7th; 2027-02-06 Saturday → 8th.
-        assert_eq!(dates, vec![d("2026-12-07"), d("2027-01-07"), d("2027-02-08")]);
+        assert_eq!(
+            dates,
+            vec![d("2026-12-07"), d("2027-01-07"), d("2027-02-08")]
+        );
     }
 
     #[test]
     fn a_plan_breaks_only_past_the_grace_days() {
-        let inst = [(d("2026-12-07"), Sek::kronor(500)), (d("2027-01-07"), Sek::kronor(500))];
+        let inst = [
+            (d("2026-12-07"), Sek::kronor(500)),
+            (d("2027-01-07"), Sek::kronor(500)),
+        ];
         assert!(!is_broken(&inst, Sek::kronor(0), d("2026-12-17"), 10));
         assert!(is_broken(&inst, Sek::kronor(0), d("2026-12-18"), 10));
         assert!(!is_broken(&inst, Sek::kronor(500), d("2027-01-17"), 10));
@@ -844,9 +931,15 @@ mod tests {
     #[test]
     fn policy_bounds() {
         let p = Policy::default();
-        let s = [(d("2026-12-07"), Sek::kronor(300)), (d("2027-01-07"), Sek::kronor(50))];
+        let s = [
+            (d("2026-12-07"), Sek::kronor(300)),
+            (d("2027-01-07"), Sek::kronor(50)),
+        ];
         assert!(within_policy(&p, Sek::kronor(350), &s));
-        let low = [(d("2026-12-07"), Sek::kronor(100)), (d("2027-01-07"), Sek::kronor(100))];
+        let low = [
+            (d("2026-12-07"), Sek::kronor(100)),
+            (d("2027-01-07"), Sek::kronor(100)),
+        ];
         assert!(!within_policy(&p, Sek::kronor(200), &low));
         assert!(!within_policy(&p, Sek::kronor(30_000), &s));
     }

@@ -49,7 +49,11 @@ pub async fn create(
     Ok(token)
 }
 
-pub async fn load(pool: &PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Result<Option<DebtorSession>> {
+pub async fn load(
+    pool: &PgPool,
+    token: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<Option<DebtorSession>> {
     if token.len() != 64 {
         return Ok(None);
     }

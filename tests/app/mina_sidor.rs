@@ -99,7 +99,12 @@ impl World {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
         let body: Value = r.json().await.unwrap();
         (
             body["id"].as_str().unwrap().parse().unwrap(),
@@ -111,7 +116,10 @@ impl World {
         let c = browser_client(&self.app.base);
         let r = c
             .post(self.app.url("/logga-in"))
-            .form(&[("email", self.creditor_email.as_str()), ("password", PASSWORD)])
+            .form(&[
+                ("email", self.creditor_email.as_str()),
+                ("password", PASSWORD),
+            ])
             .send()
             .await
             .unwrap();
@@ -127,7 +135,11 @@ impl World {
     where
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
     {
-        sqlx::query_scalar(sql).bind(id).fetch_one(&self.app.pool).await.unwrap()
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap()
     }
 }
 
@@ -178,7 +190,12 @@ async fn start_login(app: &TestApp, client: &Client) -> (String, String) {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
     let page = location(&r);
     assert!(page.starts_with("/mina-sidor/bankid/"), "{page}");
     let order = sim_orders(app)
@@ -190,7 +207,11 @@ async fn start_login(app: &TestApp, client: &Client) -> (String, String) {
 }
 
 async fn status(app: &TestApp, client: &Client, page: &str) -> Value {
-    let r = client.get(app.url(&format!("{page}/status"))).send().await.unwrap();
+    let r = client
+        .get(app.url(&format!("{page}/status")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
 }
@@ -256,8 +277,15 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
         assert_eq!(s["message"], bankid::RFA1);
         let t = s["qrTime"].as_u64().unwrap();
         if t < 3 {
-            assert_eq!(s["qr"].as_str().unwrap(), QR_VECTORS[t as usize], "second {t}");
-            assert!(s["qrSvg"].as_str().unwrap().starts_with("<?xml") || s["qrSvg"].as_str().unwrap().contains("<svg"));
+            assert_eq!(
+                s["qr"].as_str().unwrap(),
+                QR_VECTORS[t as usize],
+                "second {t}"
+            );
+            assert!(
+                s["qrSvg"].as_str().unwrap().starts_with("<?xml")
+                    || s["qrSvg"].as_str().unwrap().contains("<svg")
+            );
             seen.insert(t);
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -268,11 +296,20 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     assert_eq!(code, StatusCode::OK);
     assert!(html.contains("<svg"), "QR on the page");
     assert_eq!(
-        anon.get(app.url(&format!("{page}/status"))).send().await.unwrap().status(),
+        anon.get(app.url(&format!("{page}/status")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::NOT_FOUND
     );
     // A pending hint from the app changes the message; then the user cancels in the app.
-    sim_control(app, &format!("/bankid-sim/orders/{order}/hint"), json!({"hintCode": "userSign"})).await;
+    sim_control(
+        app,
+        &format!("/bankid-sim/orders/{order}/hint"),
+        json!({"hintCode": "userSign"}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let s = status(app, &client, &page).await;
     assert_eq!(s["message"], bankid::RFA9);
@@ -282,7 +319,10 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     let sven = login(app, SVEN).await;
     let (code, home) = text(&sven, app, "/mina-sidor").await;
     assert_eq!(code, StatusCode::OK);
-    assert!(home.contains("Faktura S-1") && !home.contains("A-1") && !home.contains("C-1"), "{home}");
+    assert!(
+        home.contains("Faktura S-1") && !home.contains("A-1") && !home.contains("C-1"),
+        "{home}"
+    );
     let (code, case) = text(&sven, app, &format!("/mina-sidor/arenden/{sven_claim}")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(case.contains("id=\"pay-ocr\"") && case.contains("uqr"));
@@ -298,12 +338,23 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     ] {
         let (code, body) = text(&sven, app, &path).await;
         assert_eq!(code, StatusCode::NOT_FOUND, "{path}");
-        assert!(!body.contains("Öberg") && !body.contains("Exempelbolaget"), "{path}");
+        assert!(
+            !body.contains("Öberg") && !body.contains("Exempelbolaget"),
+            "{path}"
+        );
     }
     let asa_letter: Uuid = w
-        .scalar("select letter_id from letter where claim_id = $1", asa_claim)
+        .scalar(
+            "select letter_id from letter where claim_id = $1",
+            asa_claim,
+        )
         .await;
-    let (code, _) = text(&sven, app, &format!("/mina-sidor/arenden/{asa_claim}/brev/{asa_letter}/pdf")).await;
+    let (code, _) = text(
+        &sven,
+        app,
+        &format!("/mina-sidor/arenden/{asa_claim}/brev/{asa_letter}/pdf"),
+    )
+    .await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{asa_claim}/amorteringsplan")))
@@ -315,7 +366,12 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
 
     // A company's representative adds its case with the OCR and the case code from the letter.
     let erik = login(app, ERIK).await;
-    let code_of: String = w.scalar("select case_code from claim where claim_id = $1", company_claim).await;
+    let code_of: String = w
+        .scalar(
+            "select case_code from claim where claim_id = $1",
+            company_claim,
+        )
+        .await;
     let r = erik
         .post(app.url("/mina-sidor/foretag"))
         .form(&[("ocr", company_ocr.as_str()), ("case_code", "AAAABBBB")])
@@ -326,7 +382,10 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     assert!(r.text().await.unwrap().contains("Vi hittar inget ärende"));
     let r = erik
         .post(app.url("/mina-sidor/foretag"))
-        .form(&[("ocr", company_ocr.as_str()), ("case_code", code_of.as_str())])
+        .form(&[
+            ("ocr", company_ocr.as_str()),
+            ("case_code", code_of.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -347,13 +406,20 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let audited: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'debtor_representation_added'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'debtor_representation_added'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(audited, 1);
     // Logging out ends the session.
-    let r = erik.post(app.url("/mina-sidor/logga-ut")).form(&[("x", "")]).send().await.unwrap();
+    let r = erik
+        .post(app.url("/mina-sidor/logga-ut"))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&erik.get(app.url("/mina-sidor")).send().await.unwrap()),
@@ -379,10 +445,19 @@ async fn cancel_and_every_failure_hint_code_give_the_recommended_swedish_message
     for (hint, message) in cases {
         let client = browser_client(&app.base);
         let (page, order) = start_login(app, &client).await;
-        let r = sim_control(app, &format!("/bankid-sim/orders/{order}/fail"), json!({"hintCode": hint})).await;
+        let r = sim_control(
+            app,
+            &format!("/bankid-sim/orders/{order}/fail"),
+            json!({"hintCode": hint}),
+        )
+        .await;
         assert_eq!(r, StatusCode::OK);
         let s = status(app, &client, &page).await;
-        assert_eq!((s["status"].as_str(), s["message"].as_str()), (Some("failed"), Some(message)), "{hint}");
+        assert_eq!(
+            (s["status"].as_str(), s["message"].as_str()),
+            (Some("failed"), Some(message)),
+            "{hint}"
+        );
         // The page says the same and offers to try again.
         let (_, html) = text(&client, app, &page).await;
         assert!(html.contains(&askama_escape(message)), "{hint}");
@@ -390,18 +465,39 @@ async fn cancel_and_every_failure_hint_code_give_the_recommended_swedish_message
     // Cancelling on Fordra's page cancels the order at BankID.
     let client = browser_client(&app.base);
     let (page, order) = start_login(app, &client).await;
-    let r = client.post(app.url(&format!("{page}/avbryt"))).form(&[("x", "")]).send().await.unwrap();
+    let r = client
+        .post(app.url(&format!("{page}/avbryt")))
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&r), "/mina-sidor/logga-in");
     assert!(!sim_orders(app).await.contains(&order));
     let (_, html) = text(&client, app, "/mina-sidor/logga-in").await;
     assert!(html.contains(bankid::RFA6));
     // BankID in maintenance: the start page says so in Swedish and nothing is stored.
-    sim_control(app, "/bankid-sim/errors", json!({"status": 503, "errorCode": "maintenance"})).await;
-    let before: i64 = sqlx::query_scalar("select count(*) from bankid_order").fetch_one(&app.pool).await.unwrap();
-    let r = client.post(app.url("/mina-sidor/logga-in")).form(&[("next", "")]).send().await.unwrap();
+    sim_control(
+        app,
+        "/bankid-sim/errors",
+        json!({"status": 503, "errorCode": "maintenance"}),
+    )
+    .await;
+    let before: i64 = sqlx::query_scalar("select count(*) from bankid_order")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = client
+        .post(app.url("/mina-sidor/logga-in"))
+        .form(&[("next", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert!(r.text().await.unwrap().contains(bankid::RFA5));
-    let after: i64 = sqlx::query_scalar("select count(*) from bankid_order").fetch_one(&app.pool).await.unwrap();
+    let after: i64 = sqlx::query_scalar("select count(*) from bankid_order")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(before, after);
     // An order nobody scans fails with startFailed when the simulator's clock passes 30 s.
     let client = browser_client(&app.base);
@@ -411,9 +507,17 @@ async fn cancel_and_every_failure_hint_code_give_the_recommended_swedish_message
     assert_eq!(s["message"], bankid::RFA17B);
     // The simulator answers like the real service to wrong calls.
     let api = app.url("/bankid-sim/rp/v6.0/collect");
-    let r = bare_client().post(&api).json(&json!({"orderRef": "okänd"})).send().await.unwrap();
+    let r = bare_client()
+        .post(&api)
+        .json(&json!({"orderRef": "okänd"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "invalidParameters");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["errorCode"],
+        "invalidParameters"
+    );
     let r = bare_client().get(&api).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let r = bare_client()
@@ -434,12 +538,21 @@ fn pdf_bytes() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec()
 }
 
-async fn dispute(app: &TestApp, client: &Client, claim: Uuid, reason: &str, file: Option<(&str, Vec<u8>)>) -> reqwest::Response {
+async fn dispute(
+    app: &TestApp,
+    client: &Client,
+    claim: Uuid,
+    reason: &str,
+    file: Option<(&str, Vec<u8>)>,
+) -> reqwest::Response {
     let mut form = multipart::Form::new()
         .text("reason", reason.to_string())
         .text("body", "Jag har aldrig beställt något av er.".to_string());
     if let Some((name, bytes)) = file {
-        form = form.part("attachment", multipart::Part::bytes(bytes).file_name(name.to_string()));
+        form = form.part(
+            "attachment",
+            multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
     }
     client
         .post(app.url(&format!("/mina-sidor/arenden/{claim}/bestrid")))
@@ -453,13 +566,27 @@ async fn dispute(app: &TestApp, client: &Client, claim: Uuid, reason: &str, file
 async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never_for_kronofogden() {
     let w = world("2026-10-05").await;
     let app = &w.app;
-    let (claim, _) = w.claim("D-1", person(SVEN, Some("sven@exempel.se")), json!({})).await;
+    let (claim, _) = w
+        .claim("D-1", person(SVEN, Some("sven@exempel.se")), json!({}))
+        .await;
     let sven = login(app, SVEN).await;
 
     // Wrong attachments are refused on the field, and nothing is stored.
-    let r = dispute(app, &sven, claim, "not_ordered", Some(("virus.pdf", b"MZ\x90\x00 not a pdf".to_vec()))).await;
+    let r = dispute(
+        app,
+        &sven,
+        claim,
+        "not_ordered",
+        Some(("virus.pdf", b"MZ\x90\x00 not a pdf".to_vec())),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("PDF-, JPEG- eller PNG-fil"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("PDF-, JPEG- eller PNG-fil")
+    );
     let mut big = pdf_bytes();
     big.resize(5 * 1024 * 1024 + 1, b' ');
     let r = dispute(app, &sven, claim, "not_ordered", Some(("stor.pdf", big))).await;
@@ -469,26 +596,48 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // "I cannot pay" is not a dispute: it leads to the payment plan.
     let r = dispute(app, &sven, claim, "cannot_pay", None).await;
-    assert_eq!(location(&r), format!("/mina-sidor/arenden/{claim}/amorteringsplan"));
-    let n: i64 = w.scalar("select count(*) from dispute where claim_id = $1", claim).await;
+    assert_eq!(
+        location(&r),
+        format!("/mina-sidor/arenden/{claim}/amorteringsplan")
+    );
+    let n: i64 = w
+        .scalar("select count(*) from dispute where claim_id = $1", claim)
+        .await;
     assert_eq!(n, 0);
-    assert!(!w.scalar::<bool>("select disputed from claim where claim_id = $1", claim).await);
+    assert!(
+        !w.scalar::<bool>("select disputed from claim where claim_id = $1", claim)
+            .await
+    );
 
     // The dispute, with a PDF: everything automated stops at once.
-    let r = dispute(app, &sven, claim, "not_ordered", Some(("kvitto.pdf", pdf_bytes()))).await;
+    let r = dispute(
+        app,
+        &sven,
+        claim,
+        "not_ordered",
+        Some(("kvitto.pdf", pdf_bytes())),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(w.scalar::<bool>("select disputed from claim where claim_id = $1", claim).await);
-    let to_creditor: i64 = sqlx::query_scalar("select count(*) from mail_queue where claim_id = $1 and subject like 'Bestridande%'")
-        .bind(claim)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    assert!(
+        w.scalar::<bool>("select disputed from claim where claim_id = $1", claim)
+            .await
+    );
+    let to_creditor: i64 = sqlx::query_scalar(
+        "select count(*) from mail_queue where claim_id = $1 and subject like 'Bestridande%'",
+    )
+    .bind(claim)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert!(to_creditor >= 1);
     for day in ["2026-10-05", "2026-10-20", "2026-12-20"] {
         let r = w.tick(day).await;
         assert_eq!((r.steps, r.dispatched), (0, 0), "{day}");
     }
-    let letters: i64 = w.scalar("select count(*) from letter where claim_id = $1", claim).await;
+    let letters: i64 = w
+        .scalar("select count(*) from letter where claim_id = $1", claim)
+        .await;
     assert_eq!(letters, 0);
 
     // The creditor sees it, downloads the attachment and maintains the claim.
@@ -496,19 +645,32 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     let (code, page) = text(&creditor, app, &format!("/borgenar/krav/{claim}")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(page.contains("Jag har aldrig beställt"));
-    let r = creditor.get(app.url(&format!("/borgenar/krav/{claim}/bestridande/bilaga"))).send().await.unwrap();
+    let r = creditor
+        .get(app.url(&format!("/borgenar/krav/{claim}/bestridande/bilaga")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["content-type"], "application/pdf");
     assert_eq!(r.bytes().await.unwrap().to_vec(), pdf_bytes());
     let r = creditor
         .post(app.url(&format!("/borgenar/krav/{claim}/bestridande")))
-        .form(&[("answer", "maintain"), ("answer_text", "Beställningen gjordes i butiken den 1 september.")])
+        .form(&[
+            ("answer", "maintain"),
+            (
+                "answer_text",
+                "Beställningen gjordes i butiken den 1 september.",
+            ),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // The debtor sees the answer; nothing resumes.
     let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
-    assert!(case.contains("Borgenären står fast vid kravet") && case.contains("butiken den 1 september"));
+    assert!(
+        case.contains("Borgenären står fast vid kravet")
+            && case.contains("butiken den 1 september")
+    );
     assert_eq!(w.tick("2027-01-10").await.steps, 0);
 
     // Staff release it for court: still disputed, never enforcement-ready.
@@ -517,32 +679,52 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     assert!(staff_page.contains("tingsrätt"));
     let r = staff
         .post(app.url(&format!("/admin/krav/{claim}/bestridande")))
-        .form(&[("decision", "court"), ("decision_note", "Tvist om avtal, prövas i domstol.")])
+        .form(&[
+            ("decision", "court"),
+            ("decision_note", "Tvist om avtal, prövas i domstol."),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(w.tick("2027-03-01").await.steps, 0);
-    let state: String = w.scalar("select state from claim where claim_id = $1", claim).await;
+    let state: String = w
+        .scalar("select state from claim where claim_id = $1", claim)
+        .await;
     assert_eq!(state, "registered");
-    let decision: Option<String> = w.scalar("select decision from dispute where claim_id = $1", claim).await;
+    let decision: Option<String> = w
+        .scalar("select decision from dispute where claim_id = $1", claim)
+        .await;
     assert_eq!(decision.as_deref(), Some("court"));
     // Staff and the creditor opening the claim are in the debtor's access log.
     let (_, mine) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
-    assert!(mine.contains("Fordras administratör") && mine.contains("borgenär"), "{mine}");
+    assert!(
+        mine.contains("Fordras administratör") && mine.contains("borgenär"),
+        "{mine}"
+    );
 }
 
 #[tokio::test]
 async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     let w = world("2026-10-20").await;
     let app = &w.app;
-    let (claim, _) = w.claim("P-1", person(SVEN, None), json!({"capital": "3000.00"})).await;
+    let (claim, _) = w
+        .claim("P-1", person(SVEN, None), json!({"capital": "3000.00"}))
+        .await;
     // The reminder goes out; the next step would be due in November.
     w.tick("2026-10-20").await;
     let sven = login(app, SVEN).await;
-    let (code, form) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}/amorteringsplan")).await;
+    let (code, form) = text(
+        &sven,
+        app,
+        &format!("/mina-sidor/arenden/{claim}/amorteringsplan"),
+    )
+    .await;
     assert_eq!(code, StatusCode::OK);
-    assert!(form.contains("170,00 kr"), "the consumer's plan fee is shown");
+    assert!(
+        form.contains("170,00 kr"),
+        "the consumer's plan fee is shown"
+    );
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{claim}/amorteringsplan")))
         .form(&[("months", "13")])
@@ -558,9 +740,16 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Within the default policy: active at once, with the fee, a letter and three OCRs.
-    let status: String = w.scalar("select status from payment_plan where claim_id = $1", claim).await;
+    let status: String = w
+        .scalar("select status from payment_plan where claim_id = $1", claim)
+        .await;
     assert_eq!(status, "active");
-    let fee: rust_decimal::Decimal = w.scalar("select amount from fee where claim_id = $1 and kind = 'payment_plan'", claim).await;
+    let fee: rust_decimal::Decimal = w
+        .scalar(
+            "select amount from fee where claim_id = $1 and kind = 'payment_plan'",
+            claim,
+        )
+        .await;
     assert_eq!(fee.to_string(), "170.00");
     let inst: Vec<(NaiveDate, rust_decimal::Decimal, String)> = sqlx::query_as(
         "select i.due_date, i.amount, i.ocr from plan_instalment i join payment_plan p using (plan_id) where p.claim_id = $1 order by seq",
@@ -571,7 +760,10 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     .unwrap();
     assert_eq!(inst.len(), 3);
     assert_eq!(inst[0].0, d("2026-11-03"));
-    assert!(inst.iter().all(|(_, _, ocr)| fordra::domain::ocr::validate(ocr).is_ok()));
+    assert!(
+        inst.iter()
+            .all(|(_, _, ocr)| fordra::domain::ocr::validate(ocr).is_ok())
+    );
     let r = w.tick("2026-10-20").await;
     assert_eq!(r.dispatched, 1, "the plan letter goes out");
     let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
@@ -589,14 +781,25 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     );
     let path = std::env::temp_dir().join(format!("plan-{}.xml", Uuid::new_v4()));
     std::fs::write(&path, xml).unwrap();
-    let imported = import_file(&app.pool, &path, "plan.xml", None, chrono::Utc::now(), inst[0].0)
-        .await
-        .unwrap();
+    let imported = import_file(
+        &app.pool,
+        &path,
+        "plan.xml",
+        None,
+        chrono::Utc::now(),
+        inst[0].0,
+    )
+    .await
+    .unwrap();
     let _ = std::fs::remove_file(&path);
     assert_eq!(imported.matched, 1, "the instalment OCR matches the claim");
     for day in ["2026-11-20", "2026-12-03", "2026-12-13"] {
         let r = w.tick(day).await;
-        assert_eq!((r.steps, r.plans_broken), (0, 0), "{day}: escalation paused while kept");
+        assert_eq!(
+            (r.steps, r.plans_broken),
+            (0, 0),
+            "{day}: escalation paused while kept"
+        );
     }
     // The second instalment is more than ten days late: the plan breaks and the lifecycle resumes.
     let second_due = inst[1].0;
@@ -604,23 +807,33 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     let r = w.tick(&late.to_string()).await;
     assert_eq!(r.plans_broken, 1);
     assert!(r.steps >= 1, "escalation resumes on the same pass");
-    let status: String = w.scalar("select status from payment_plan where claim_id = $1", claim).await;
+    let status: String = w
+        .scalar("select status from payment_plan where claim_id = $1", claim)
+        .await;
     assert_eq!(status, "broken");
-    let kinds: Vec<String> = sqlx::query_scalar("select kind from letter where claim_id = $1 order by created_on, kind")
-        .bind(claim)
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
-    assert!(kinds.contains(&"plan_broken".to_string()) && kinds.contains(&"collection".to_string()), "{kinds:?}");
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select kind from letter where claim_id = $1 order by created_on, kind")
+            .bind(claim)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        kinds.contains(&"plan_broken".to_string()) && kinds.contains(&"collection".to_string()),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test]
 async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_plan_fee() {
     let w = world("2026-10-20").await;
     let app = &w.app;
-    let (claim, ocr) = w.claim("B-1", company(), json!({"capital": "40000.00"})).await;
+    let (claim, ocr) = w
+        .claim("B-1", company(), json!({"capital": "40000.00"}))
+        .await;
     let erik = login(app, ERIK).await;
-    let code: String = w.scalar("select case_code from claim where claim_id = $1", claim).await;
+    let code: String = w
+        .scalar("select case_code from claim where claim_id = $1", claim)
+        .await;
     erik.post(app.url("/mina-sidor/foretag"))
         .form(&[("ocr", ocr.as_str()), ("case_code", code.as_str())])
         .send()
@@ -634,7 +847,9 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Over the 20 000 kr auto-approval: the creditor decides; escalation waits meanwhile.
-    let status: String = w.scalar("select status from payment_plan where claim_id = $1", claim).await;
+    let status: String = w
+        .scalar("select status from payment_plan where claim_id = $1", claim)
+        .await;
     assert_eq!(status, "proposed");
     assert_eq!(w.tick("2026-10-20").await.steps, 0);
     let creditor = w.creditor_client().await;
@@ -645,19 +860,36 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let status: String = w.scalar("select status from payment_plan where claim_id = $1", claim).await;
+    let status: String = w
+        .scalar("select status from payment_plan where claim_id = $1", claim)
+        .await;
     assert_eq!(status, "active");
-    let plan_fees: i64 = w.scalar("select count(*) from fee where claim_id = $1 and kind = 'payment_plan'", claim).await;
-    assert_eq!(plan_fees, 0, "no plan fee on top of a business debtor's 450 kr");
+    let plan_fees: i64 = w
+        .scalar(
+            "select count(*) from fee where claim_id = $1 and kind = 'payment_plan'",
+            claim,
+        )
+        .await;
+    assert_eq!(
+        plan_fees, 0,
+        "no plan fee on top of a business debtor's 450 kr"
+    );
     // A creditor policy is validated on its fields.
     let r = creditor
         .post(app.url("/borgenar/amorteringsplaner"))
-        .form(&[("max_months", "24"), ("min_instalment", "abc"), ("auto_approve_up_to", "5000")])
+        .form(&[
+            ("max_months", "24"),
+            ("min_instalment", "abc"),
+            ("auto_approve_up_to", "5000"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let n: i64 = sqlx::query_scalar("select count(*) from plan_policy").fetch_one(&app.pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from plan_policy")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -665,51 +897,104 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
 async fn contact_refund_account_messages_and_the_gdpr_export() {
     let w = world("2026-11-02").await;
     let app = &w.app;
-    let (claim, ocr) = w.claim("G-1", person(SVEN, None), json!({"capital": "500.00"})).await;
+    let (claim, ocr) = w
+        .claim("G-1", person(SVEN, None), json!({"capital": "500.00"}))
+        .await;
     let sven = login(app, SVEN).await;
 
     // E-mail and phone: refused when malformed, applied to open cases when valid.
-    let r = sven.post(app.url("/mina-sidor/kontakt")).form(&[("email", "inte-en-adress"), ("phone", "1")]).send().await.unwrap();
+    let r = sven
+        .post(app.url("/mina-sidor/kontakt"))
+        .form(&[("email", "inte-en-adress"), ("phone", "1")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = r.text().await.unwrap();
     assert!(body.contains("namn@exempel.se") && body.contains("7–15 siffror"));
-    let r = sven.post(app.url("/mina-sidor/kontakt")).form(&[("email", "sven@exempel.se"), ("phone", "070-123 45 67")]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let email: Option<String> = w.scalar("select debtor_email from claim where claim_id = $1", claim).await;
-    assert_eq!(email.as_deref(), Some("sven@exempel.se"));
-    // A new address waits for staff, who approve it on the claim.
-    let r = sven.post(app.url("/mina-sidor/adress")).form(&[("street", "Nygatan 5"), ("postal_code", "123"), ("city", "Uppsala")]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = sven.post(app.url("/mina-sidor/adress")).form(&[("street", "Nygatan 5"), ("postal_code", "753 20"), ("city", "Uppsala")]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let street: String = w.scalar("select debtor_street from claim where claim_id = $1", claim).await;
-    assert_eq!(street, "Storgatan 1", "not before staff checked it");
-    let staff = staff_client(app, "support@fordra.se", "support").await;
-    let (_, page) = text(&staff, app, &format!("/admin/krav/{claim}")).await;
-    assert!(page.contains("Nygatan 5"));
-    let change: Uuid = sqlx::query_scalar("select address_change_id from address_change where status = 'pending'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let r = staff
-        .post(app.url(&format!("/admin/adressandringar/{change}")))
-        .form(&[("decision", "approve"), ("back", &format!("/admin/krav/{claim}"))])
+    let r = sven
+        .post(app.url("/mina-sidor/kontakt"))
+        .form(&[("email", "sven@exempel.se"), ("phone", "070-123 45 67")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let street: String = w.scalar("select debtor_street from claim where claim_id = $1", claim).await;
+    let email: Option<String> = w
+        .scalar("select debtor_email from claim where claim_id = $1", claim)
+        .await;
+    assert_eq!(email.as_deref(), Some("sven@exempel.se"));
+    // A new address waits for staff, who approve it on the claim.
+    let r = sven
+        .post(app.url("/mina-sidor/adress"))
+        .form(&[
+            ("street", "Nygatan 5"),
+            ("postal_code", "123"),
+            ("city", "Uppsala"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = sven
+        .post(app.url("/mina-sidor/adress"))
+        .form(&[
+            ("street", "Nygatan 5"),
+            ("postal_code", "753 20"),
+            ("city", "Uppsala"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let street: String = w
+        .scalar("select debtor_street from claim where claim_id = $1", claim)
+        .await;
+    assert_eq!(street, "Storgatan 1", "not before staff checked it");
+    let staff = staff_client(app, "support@fordra.se", "support").await;
+    let (_, page) = text(&staff, app, &format!("/admin/krav/{claim}")).await;
+    assert!(page.contains("Nygatan 5"));
+    let change: Uuid =
+        sqlx::query_scalar("select address_change_id from address_change where status = 'pending'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let r = staff
+        .post(app.url(&format!("/admin/adressandringar/{change}")))
+        .form(&[
+            ("decision", "approve"),
+            ("back", &format!("/admin/krav/{claim}")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let street: String = w
+        .scalar("select debtor_street from claim where claim_id = $1", claim)
+        .await;
     assert_eq!(street, "Nygatan 5");
 
     // Overpaid: the debtor gives a refund account, validated, stored for staff's refund.
     let xml = simulator::camt054(
         "OVER-1",
         d("2026-11-02"),
-        &[simulator::Item { amount: Sek::kronor(900), reference: ocr.clone(), payer_name: "Sven Svensson".into() }],
+        &[simulator::Item {
+            amount: Sek::kronor(900),
+            reference: ocr.clone(),
+            payer_name: "Sven Svensson".into(),
+        }],
     );
     let path = std::env::temp_dir().join(format!("over-{}.xml", Uuid::new_v4()));
     std::fs::write(&path, xml).unwrap();
-    import_file(&app.pool, &path, "over.xml", None, chrono::Utc::now(), d("2026-11-02")).await.unwrap();
+    import_file(
+        &app.pool,
+        &path,
+        "over.xml",
+        None,
+        chrono::Utc::now(),
+        d("2026-11-02"),
+    )
+    .await
+    .unwrap();
     let _ = std::fs::remove_file(&path);
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{claim}/aterbetalning")))
@@ -724,36 +1009,71 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
-    let stored: String = w.scalar("select clearing || '-' || account from refund_account where claim_id = $1", claim).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let stored: String = w
+        .scalar(
+            "select clearing || '-' || account from refund_account where claim_id = $1",
+            claim,
+        )
+        .await;
     assert!(stored.starts_with("5102-"));
 
     // A message becomes a support ticket.
-    let r = sven.post(app.url("/mina-sidor/meddelanden")).form(&[("claim", ""), ("subject", ""), ("body", "")]).send().await.unwrap();
+    let r = sven
+        .post(app.url("/mina-sidor/meddelanden"))
+        .form(&[("claim", ""), ("subject", ""), ("body", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let claim_s = claim.to_string();
     let r = sven
         .post(app.url("/mina-sidor/meddelanden"))
-        .form(&[("claim", claim_s.as_str()), ("subject", "Fråga om räntan"), ("body", "Hur räknas räntan?")])
+        .form(&[
+            ("claim", claim_s.as_str()),
+            ("subject", "Fråga om räntan"),
+            ("body", "Hur räknas räntan?"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let tickets: i64 = w.scalar("select count(*) from ticket where claim_id = $1", claim).await;
+    let tickets: i64 = w
+        .scalar("select count(*) from ticket where claim_id = $1", claim)
+        .await;
     assert_eq!(tickets, 1);
 
     // Everything held about the person, as JSON; and who looked at it.
-    let r = sven.get(app.url("/mina-sidor/mina-uppgifter.json")).send().await.unwrap();
+    let r = sven
+        .get(app.url("/mina-sidor/mina-uppgifter.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["person"]["personal_number"], SVEN.0);
     assert_eq!(e["person"]["email"], "sven@exempel.se");
     assert_eq!(e["cases"][0]["invoice_number"], "G-1");
     assert_eq!(e["cases"][0]["payments"][0]["amount"], "900.00");
-    assert!(e["cases"][0]["refund_account"].as_str().unwrap().starts_with("5102-"));
+    assert!(
+        e["cases"][0]["refund_account"]
+            .as_str()
+            .unwrap()
+            .starts_with("5102-")
+    );
     assert_eq!(e["messages"][0]["subject"], "Fråga om räntan");
     assert_eq!(e["address_requests"][0]["status"], "approved");
     assert!(!e["logins"].as_array().unwrap().is_empty());
-    let who: Vec<&str> = e["access_log"].as_array().unwrap().iter().map(|a| a["role"].as_str().unwrap()).collect();
+    let who: Vec<&str> = e["access_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["role"].as_str().unwrap())
+        .collect();
     assert!(who.contains(&"support"), "{who:?}");
 }
