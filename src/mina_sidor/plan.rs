@@ -802,6 +802,12 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
     let mut report = CheckReport::default();
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
+    // A plan is never broken for a payment still in a bank file not yet imported: like
+    // escalation letters, breaking waits until the previous bank day is covered.
+    if state.config.freshness_gate && !crate::engine::freshness_open(&mut tx, today).await? {
+        tx.commit().await?;
+        return Ok(report);
+    }
     let params = parameters::load(&mut tx).await?;
     let days = params.book.in_force(today).plan_break_days_late;
     let plans: Vec<(Uuid, Uuid, NaiveDate, String)> = sqlx::query_as(
