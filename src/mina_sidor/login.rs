@@ -101,6 +101,20 @@ async fn start(
             &page("Inloggning med BankID är inte påslagen på den här servern."),
         ));
     };
+    // Each start is an order at BankID: at most 20 per address in 10 minutes.
+    {
+        let mut conn = state.db.acquire().await?;
+        let bucket = format!("bankid:{}", ctx.ip);
+        let window = chrono::Duration::minutes(10);
+        if let crate::auth::rate_limit::Check::Blocked { .. } =
+            crate::auth::rate_limit::hit(&mut conn, &bucket, state.clock.now(), 20, window).await?
+        {
+            return Ok(render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                &page("För många inloggningsförsök på kort tid. Vänta en stund och försök igen."),
+            ));
+        }
+    }
     let req = AuthRequest::new(&ctx.ip, "Logga in på Fordra Mina sidor.");
     let order = match client.auth(&req).await {
         Ok(o) => o,
