@@ -13,9 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 
-/// How often the browser gets a fresh QR code, and how often BankID may be asked (§5.7).
-pub const QR_REFRESH: Duration = Duration::from_secs(1);
-pub const COLLECT_EVERY: Duration = Duration::from_secs(2);
+use crate::domain::ids::luhn_valid;
 
 /// Which BankID Fordra uses (`FORDRA_BANKID`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -369,6 +367,18 @@ pub fn message(status: &str, hint: Option<&str>, start: Start) -> &'static str {
         ("failed", _) => RFA22,
         _ => RFA21,
     }
+}
+
+/// A personal number as BankID sends it: twelve digits whose last ten pass Luhn.
+pub fn valid_personal_number(p: &str) -> bool {
+    p.len() == 12
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && luhn_valid(
+            &p.as_bytes()[2..]
+                .iter()
+                .map(|b| b - b'0')
+                .collect::<Vec<_>>(),
+        )
 }
 
 /// The animated QR payload for `seconds` after the order response (§5.6). Computed on the server

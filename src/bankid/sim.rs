@@ -28,8 +28,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::valid_personal_number;
 use crate::{
-    domain::ids::luhn_valid,
     state::AppState,
     web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, render},
 };
@@ -390,18 +390,6 @@ fn order_ref_of(body: &Value) -> Result<String, (u16, &'static str, String)> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .ok_or_else(|| invalid("orderRef is missing"))
-}
-
-/// Twelve digits whose last ten pass Luhn.
-pub fn valid_personal_number(p: &str) -> bool {
-    p.len() == 12
-        && p.bytes().all(|b| b.is_ascii_digit())
-        && luhn_valid(
-            &p.as_bytes()[2..]
-                .iter()
-                .map(|b| b - b'0')
-                .collect::<Vec<_>>(),
-        )
 }
 
 pub fn router() -> Router<AppState> {

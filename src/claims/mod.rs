@@ -285,6 +285,28 @@ pub async fn add_event(
     Ok(())
 }
 
+/// Records a fee charged with `letter_id`, once per kind and claim.
+pub async fn charge_fee(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    fee: &FeeCharge,
+    letter_id: Uuid,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id) values ($1, $2, $3, $4, $5, $6)
+         on conflict (claim_id, kind) do nothing",
+    )
+    .bind(Uuid::new_v4())
+    .bind(claim_id)
+    .bind(fee.kind.as_str())
+    .bind(fee.amount.amount())
+    .bind(fee.charged_on)
+    .bind(letter_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A claim of `creditor_id` (or any claim when `None`, for staff and the engine).
 pub async fn find(
     conn: &mut PgConnection,

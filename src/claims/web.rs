@@ -24,7 +24,6 @@ use crate::{
     backoffice::STAFF,
     domain::fees::FeeKind,
     domain::{
-        fees::LetterKind,
         interest::Segment,
         lifecycle::{self, ClaimState},
         money::Sek,
@@ -427,9 +426,7 @@ struct LetterRow {
 
 impl LetterRow {
     fn title(&self) -> &'static str {
-        LetterKind::parse(&self.kind)
-            .map(letters::title)
-            .unwrap_or("Brev")
+        letters::title_of(&self.kind)
     }
 }
 
@@ -458,9 +455,7 @@ impl EventRow {
         match self.kind.as_str() {
             "registered" => "Fordran registrerades".into(),
             kind @ ("reminder" | "collection" | "final_notice") => {
-                let title = LetterKind::parse(kind)
-                    .map(letters::title)
-                    .unwrap_or("Brev");
+                let title = letters::title_of(kind);
                 let fee = self
                     .detail
                     .pointer("/fee/amount")
@@ -1029,9 +1024,7 @@ pub(crate) async fn show_letter(
     let back = format!("{base}/{}", rec.claim_id);
     Ok(render(&LetterPage {
         layout: ctx.layout(),
-        title: LetterKind::parse(&kind)
-            .map(letters::title)
-            .unwrap_or("Brev"),
+        title: letters::title_of(&kind),
         pdf: format!("{back}/brev/{letter}/pdf"),
         html,
         back,

@@ -318,19 +318,8 @@ async fn produce_letter(
         set_next_action(tx, rec.claim_id, None).await?;
         return Ok(false);
     }
-    if let Some(fee) = new_fee {
-        sqlx::query(
-            "insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id) values ($1, $2, $3, $4, $5, $6)
-             on conflict (claim_id, kind) do nothing",
-        )
-        .bind(Uuid::new_v4())
-        .bind(rec.claim_id)
-        .bind(fee.kind.as_str())
-        .bind(fee.amount.amount())
-        .bind(today)
-        .bind(letter_id)
-        .execute(&mut *tx)
-        .await?;
+    if let Some(fee) = &new_fee {
+        claims::charge_fee(tx, rec.claim_id, fee, letter_id).await?;
     }
     let detail = serde_json::json!({
         "letter_id": letter_id,

@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 use chrono::{Duration, NaiveDate};
+use serde::Deserialize;
 use sqlx::FromRow;
 use uuid::Uuid;
 
@@ -57,16 +58,12 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
         }
         for p in &batch {
             match send(state, p).await {
-                Ok(()) => {
+                Ok(snapshot) => {
                     let kind = LetterKind::parse(&p.kind).context("letter kind")?;
                     let rules = params.book.in_force(today);
                     let deadline = if kind == LetterKind::PaymentPlan {
                         // The plan's first due date, printed in the letter.
-                        serde_json::from_value::<Snapshot>(p.snapshot.clone())?
-                            .schedule
-                            .first()
-                            .map(|l| l.due_date)
-                            .unwrap_or(today)
+                        snapshot.deadline
                     } else {
                         lifecycle::deadline(kind, today, rules)
                     };
@@ -129,8 +126,9 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
     }
 }
 
-async fn send(state: &AppState, p: &Pending) -> Result<()> {
-    let snapshot: Snapshot = serde_json::from_value(p.snapshot.clone())?;
+/// Hands the letter to its transport; returns its snapshot.
+async fn send(state: &AppState, p: &Pending) -> Result<Snapshot> {
+    let snapshot = Snapshot::deserialize(&p.snapshot)?;
     let pdf = tokio::task::spawn_blocking({
         let s = snapshot.clone();
         move || letters::render_pdf(&s)
@@ -173,7 +171,7 @@ async fn send(state: &AppState, p: &Pending) -> Result<()> {
             state
                 .mailer
                 .send(&state.config.mail_from, &mail, state.clock.now())
-                .await
+                .await?;
         }
         _ => {
             let dir = state.config.print_dir.clone();
@@ -185,7 +183,8 @@ async fn send(state: &AppState, p: &Pending) -> Result<()> {
                 Ok(())
             })
             .await?
-            .context("print transport")
+            .context("print transport")?;
         }
     }
+    Ok(snapshot)
 }

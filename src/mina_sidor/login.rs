@@ -48,6 +48,18 @@ struct LoginPage {
     error: Option<&'static str>,
 }
 
+impl LoginPage {
+    fn new(state: &AppState, ctx: &Ctx, next: String, error: Option<&'static str>) -> LoginPage {
+        LoginPage {
+            layout: ctx.layout(),
+            enabled: state.bankid.is_some(),
+            simulator: state.bankid.as_ref().is_some_and(|b| b.sim.is_some()),
+            next,
+            error,
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct NextQuery {
@@ -62,13 +74,7 @@ async fn login_page(
     if ctx.debtor.is_some() {
         return Ok(see_other("/mina-sidor"));
     }
-    Ok(render(&LoginPage {
-        layout: ctx.layout(),
-        enabled: state.bankid.is_some(),
-        simulator: state.bankid.as_ref().is_some_and(|b| b.sim.is_some()),
-        next: q.next,
-        error: None,
-    }))
+    Ok(render(&LoginPage::new(&state, &ctx, q.next, None)))
 }
 
 fn is_mobile(headers: &HeaderMap) -> bool {
@@ -88,13 +94,7 @@ async fn start(
     headers: HeaderMap,
     Form(q): Form<NextQuery>,
 ) -> Result<Response, AppError> {
-    let page = |error: &'static str| LoginPage {
-        layout: ctx.layout(),
-        enabled: state.bankid.is_some(),
-        simulator: state.bankid.as_ref().is_some_and(|b| b.sim.is_some()),
-        next: q.next.clone(),
-        error: Some(error),
-    };
+    let page = |error: &'static str| LoginPage::new(&state, &ctx, q.next.clone(), Some(error));
     let Some(client) = state.bankid.clone() else {
         return Ok(render_status(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -225,11 +225,7 @@ async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<O
                 // Unknown statuses are tolerated as pending (§5.3).
                 _ => ("pending", None, None),
             };
-            if status == "complete"
-                && !pnr
-                    .as_deref()
-                    .is_some_and(bankid::sim::valid_personal_number)
-            {
+            if status == "complete" && !pnr.as_deref().is_some_and(bankid::valid_personal_number) {
                 tracing::error!(order = %order.order_ref, "BankID completion without a valid personal number");
             }
             sqlx::query(
@@ -393,7 +389,7 @@ async fn finish(
             order.bankid_order_id
         )));
     };
-    if order.status != "complete" || !bankid::sim::valid_personal_number(pnr) {
+    if order.status != "complete" || !bankid::valid_personal_number(pnr) {
         return Ok(flash_redirect(
             "/mina-sidor/logga-in",
             FlashKind::Error,

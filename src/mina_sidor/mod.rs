@@ -33,7 +33,7 @@ use crate::{
     config::Identity,
     domain::{
         interest::Segment,
-        lifecycle::{self, BlockReason, ClaimState},
+        lifecycle::{self, BlockReason, ClaimState, LastLetter},
         money::Sek,
         ocr,
         statement::{FeeLine, Statement},
@@ -128,6 +128,19 @@ pub fn next_step_text(state: ClaimState) -> &'static str {
     }
 }
 
+/// The next planned step and its date for the debtor, or why nothing happens automatically.
+fn outlook(
+    c: &ClaimRecord,
+    letter: Option<LastLetter>,
+    params: &parameters::Parameters,
+    today: NaiveDate,
+) -> Result<Option<(&'static str, NaiveDate)>, &'static str> {
+    match lifecycle::plan(&c.snapshot(letter), today, params.book.in_force(today)) {
+        Ok(steps) => Ok(steps.first().map(|(st, d)| (next_step_text(*st), *d))),
+        Err(r) => Err(debtor_block_text(r)),
+    }
+}
+
 // --- The list -----------------------------------------------------------------------------------
 
 pub struct CaseRow {
@@ -165,12 +178,10 @@ async fn home_page(
     for c in recs {
         let s = claims::load_statement(&mut conn, &c, &params, today).await?;
         let letter = claims::current_letter(&mut conn, &c).await?;
-        let next = match lifecycle::plan(&c.snapshot(letter), today, params.book.in_force(today)) {
-            Ok(steps) => steps
-                .first()
-                .map(|(st, d)| format!("{} {d} om du inte betalar", next_step_text(*st)))
-                .unwrap_or_default(),
-            Err(r) => debtor_block_text(r).to_string(),
+        let next = match outlook(&c, letter, &params, today) {
+            Ok(Some((step, d))) => format!("{step} {d} om du inte betalar"),
+            Ok(None) => String::new(),
+            Err(why) => why.to_string(),
         };
         let row = CaseRow {
             balance: s.balance,
@@ -410,11 +421,10 @@ async fn case_page_data(
     let params = parameters::load(&mut conn).await?;
     let s = claims::load_statement(&mut conn, &c, &params, today).await?;
     let letter = claims::current_letter(&mut conn, &c).await?;
-    let (next, blocked) =
-        match lifecycle::plan(&c.snapshot(letter), today, params.book.in_force(today)) {
-            Ok(steps) => (steps.first().map(|(st, d)| (next_step_text(*st), *d)), None),
-            Err(r) => (None, Some(debtor_block_text(r))),
-        };
+    let (next, blocked) = match outlook(&c, letter, &params, today) {
+        Ok(next) => (next, None),
+        Err(why) => (None, Some(why)),
+    };
     let letters: Vec<LetterRow> = sqlx::query_as(
         "select letter_id, kind, dispatched_on, deadline from letter
          where claim_id = $1 and dispatched_on is not null order by dispatched_on, created_on",

@@ -7,7 +7,7 @@
 //! plan with a letter, and the lifecycle resumes.
 
 use askama::Template;
-use chrono::{Datelike, Months, NaiveDate, Utc};
+use chrono::{Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -270,6 +270,7 @@ fn plan_blocked(c: &ClaimRecord, live: bool, balance: Sek) -> Option<&'static st
 }
 
 struct Prepared {
+    today: NaiveDate,
     rec: ClaimRecord,
     fee: Option<FeeCharge>,
     fees: Vec<FeeCharge>,
@@ -307,6 +308,7 @@ async fn prepare(
     .fetch_one(conn)
     .await?;
     Ok(Prepared {
+        today,
         rec,
         fee,
         fees,
@@ -315,6 +317,14 @@ async fn prepare(
         balance,
         live,
     })
+}
+
+impl Prepared {
+    /// The instalments of a plan of `months` starting today.
+    fn schedule(&self, months: u32) -> anyhow::Result<Vec<(NaiveDate, Sek)>> {
+        let dates = due_dates(self.today, months);
+        schedule(&self.rec, &self.fees, &self.moves, &self.params, &dates)
+    }
 }
 
 fn options(p: &Prepared, today: NaiveDate) -> Vec<(u32, Sek)> {
@@ -399,8 +409,7 @@ async fn propose(
             },
         ));
     }
-    let dates = due_dates(today, months);
-    let sched = schedule(&p.rec, &p.fees, &p.moves, &p.params, &dates)?;
+    let sched = p.schedule(months)?;
     let total: Sek = sched.iter().map(|(_, a)| *a).sum();
     let pol = policy(&mut tx, p.rec.creditor_id).await?;
     let plan_id = Uuid::new_v4();
@@ -434,7 +443,16 @@ async fn propose(
     )
     .await?;
     let message = if within_policy(&pol, total, &sched) {
-        start(&mut tx, &state.config.identity, plan_id, today, now, None).await?;
+        start(
+            &mut tx,
+            &state.config.identity,
+            plan_id,
+            &p,
+            &sched,
+            now,
+            None,
+        )
+        .await?;
         "Din amorteringsplan är godkänd. Planen med OCR-nummer för varje delbetalning finns under Brev."
     } else {
         "Ditt förslag är skickat till borgenären, som beslutar om det. Inga nya steg tas under tiden."
@@ -447,29 +465,20 @@ async fn propose(
     ))
 }
 
-/// Starts an approved plan: fee, instalments with their own OCRs (computed on `today`), the
-/// letter with the schedule, and the escalation pause.
-pub async fn start(
+/// Starts an approved plan on `p.today` with the instalments `sched`: fee, instalments with
+/// their own OCRs, and the letter with the schedule. (Escalation is already paused: the claim's
+/// flag was set when the plan was proposed.)
+async fn start(
     tx: &mut PgConnection,
     identity: &Identity,
     plan_id: Uuid,
-    today: NaiveDate,
+    p: &Prepared,
+    sched: &[(NaiveDate, Sek)],
     now: chrono::DateTime<Utc>,
     by: Option<Uuid>,
 ) -> anyhow::Result<()> {
-    let (claim_id, months): (Uuid, i32) =
-        sqlx::query_as("select claim_id, months from payment_plan where plan_id = $1")
-            .bind(plan_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let rec = claims::find(&mut *tx, claim_id, None)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("claim of plan {plan_id} is gone"))?;
-    let p = prepare(&mut *tx, rec, today).await?;
-    let dates = due_dates(today, months as u32);
-    let sched = schedule(&p.rec, &p.fees, &p.moves, &p.params, &dates)?;
+    let today = p.today;
     let total: Sek = sched.iter().map(|(_, a)| *a).sum();
-    let letter_id = Uuid::new_v4();
     let mut lines = Vec::new();
     for (i, (due, amount)) in sched.iter().enumerate() {
         let n: i64 = sqlx::query_scalar("select nextval('claim_case_number_seq')")
@@ -493,53 +502,20 @@ pub async fn start(
         });
     }
     let statement = claims::compute_statement(&p.rec, &p.fees, &p.moves, &p.params, today)?;
-    let rules = p.params.book.in_force(today);
     let mut snapshot = letters::build(
         LetterKind::PaymentPlan,
         &p.rec,
         &statement,
         today,
-        dates[0],
-        rules.valid_from,
+        lines.first().map_or(today, |l| l.due_date),
+        p.params.book.in_force(today).valid_from,
         identity,
     );
     snapshot.schedule = lines;
-    let html = letters::render_html(&snapshot)?;
-    sqlx::query(
-        "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
-         values ($1, $2, 'payment_plan', $3, $4, $5, $6)",
-    )
-    .bind(letter_id)
-    .bind(p.rec.claim_id)
-    .bind(today)
-    .bind(serde_json::to_value(&snapshot)?)
-    .bind(&html)
-    .bind(if p.rec.debtor_email.is_some() {
-        "email"
-    } else {
-        "print"
-    })
-    .execute(&mut *tx)
-    .await?;
-    if let Some(fee) = p.fee {
-        sqlx::query(
-            "insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id) values ($1, $2, $3, $4, $5, $6)
-             on conflict (claim_id, kind) do nothing",
-        )
-        .bind(Uuid::new_v4())
-        .bind(p.rec.claim_id)
-        .bind(fee.kind.as_str())
-        .bind(fee.amount.amount())
-        .bind(today)
-        .bind(letter_id)
-        .execute(&mut *tx)
-        .await?;
+    let letter_id = send_letter(&mut *tx, &p.rec, &snapshot, now).await?;
+    if let Some(fee) = &p.fee {
+        claims::charge_fee(&mut *tx, p.rec.claim_id, fee, letter_id).await?;
     }
-    sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
-        .bind(letter_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(
         "update payment_plan set status = 'active', total = $2, fee = $3, decided_at = $4, decided_by = $5,
             letter_id = $6, started_on = $7 where plan_id = $1",
@@ -553,10 +529,6 @@ pub async fn start(
     .bind(today)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("update claim set payment_plan_active = true where claim_id = $1")
-        .bind(p.rec.claim_id)
-        .execute(&mut *tx)
-        .await?;
     claims::add_event(
         &mut *tx,
         p.rec.claim_id,
@@ -564,11 +536,44 @@ pub async fn start(
         today,
         "payment_plan_started",
         by,
-        json!({"months": months, "total": total.to_plain(), "fee": p.fee.map(|f| f.amount.to_plain()), "letter_id": letter_id}),
+        json!({"months": sched.len(), "total": total.to_plain(), "fee": p.fee.map(|f| f.amount.to_plain()), "letter_id": letter_id}),
         None,
     )
     .await?;
     Ok(())
+}
+
+/// Stores a plan letter (schedule or broken plan) and queues it for delivery; returns its id.
+async fn send_letter(
+    tx: &mut PgConnection,
+    rec: &ClaimRecord,
+    snapshot: &letters::Snapshot,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Uuid> {
+    let letter_id = Uuid::new_v4();
+    sqlx::query(
+        "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(letter_id)
+    .bind(rec.claim_id)
+    .bind(snapshot.kind.as_str())
+    .bind(snapshot.created_on)
+    .bind(serde_json::to_value(snapshot)?)
+    .bind(letters::render_html(snapshot)?)
+    .bind(if rec.debtor_email.is_some() {
+        "email"
+    } else {
+        "print"
+    })
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
+        .bind(letter_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    Ok(letter_id)
 }
 
 // --- Creditor -----------------------------------------------------------------------------------
@@ -596,8 +601,8 @@ async fn creditor_decide(
         .bind(c.claim_id)
         .execute(&mut *tx)
         .await?;
-    let Some(plan_id): Option<Uuid> = sqlx::query_scalar(
-        "select plan_id from payment_plan where claim_id = $1 and status = 'proposed'",
+    let Some((plan_id, months)): Option<(Uuid, i32)> = sqlx::query_as(
+        "select plan_id, months from payment_plan where claim_id = $1 and status = 'proposed'",
     )
     .bind(c.claim_id)
     .fetch_optional(&mut *tx)
@@ -612,13 +617,26 @@ async fn creditor_decide(
     let note = form.reject_note.trim().to_string();
     let message = match form.decision.as_str() {
         "approve" => {
+            let p = prepare(&mut tx, c.clone(), today).await?;
+            let sched = p.schedule(months as u32)?;
             start(
                 &mut tx,
                 &state.config.identity,
                 plan_id,
-                today,
+                &p,
+                &sched,
                 now,
                 Some(user.id),
+            )
+            .await?;
+            audit(
+                &mut tx,
+                now,
+                Some(user.id),
+                "payment_plan_decided",
+                Some(&c.claim_id.to_string()),
+                json!({"decision": form.decision}),
+                Some(&ctx.ip),
             )
             .await?;
             "Amorteringsplanen är godkänd. Gäldenären får planen med OCR-nummer för varje delbetalning."
@@ -632,18 +650,17 @@ async fn creditor_decide(
                 .execute(&mut *tx)
                 .await?;
             end_live_plan(&mut tx, c.claim_id, "rejected", today).await?;
-            claims::add_event(
+            claims::web::record_change(
                 &mut tx,
-                c.claim_id,
+                &c,
+                user.id,
+                &ctx.ip,
+                "payment_plan_rejected",
+                json!({"note": note}),
                 now,
                 today,
-                "payment_plan_rejected",
-                Some(user.id),
-                json!({"note": note}),
-                None,
             )
             .await?;
-            claims::wake(&mut tx, c.claim_id, today).await?;
             "Förslaget är avslaget. Indrivningen fortsätter."
         }
         "reject" => {
@@ -661,16 +678,6 @@ async fn creditor_decide(
             ));
         }
     };
-    audit(
-        &mut tx,
-        now,
-        Some(user.id),
-        "payment_plan_decided",
-        Some(&c.claim_id.to_string()),
-        json!({"decision": form.decision}),
-        Some(&ctx.ip),
-    )
-    .await?;
     tx.commit().await?;
     Ok(flash_redirect(&back, FlashKind::Success, message))
 }
@@ -847,38 +854,17 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
             .await?
             .ok_or_else(|| anyhow::anyhow!("claim {claim_id} is gone"))?;
         let statement = claims::load_statement(&mut tx, &rec, &params, today).await?;
+        let rules = params.book.in_force(today);
         let snapshot = letters::build(
             LetterKind::PlanBroken,
             &rec,
             &statement,
             today,
-            today,
-            params.book.in_force(today).valid_from,
+            crate::domain::lifecycle::deadline(LetterKind::PlanBroken, today, rules),
+            rules.valid_from,
             &state.config.identity,
         );
-        let html = letters::render_html(&snapshot)?;
-        let letter_id = Uuid::new_v4();
-        sqlx::query(
-            "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
-             values ($1, $2, 'plan_broken', $3, $4, $5, $6)",
-        )
-        .bind(letter_id)
-        .bind(claim_id)
-        .bind(today)
-        .bind(serde_json::to_value(&snapshot)?)
-        .bind(&html)
-        .bind(if rec.debtor_email.is_some() {
-            "email"
-        } else {
-            "print"
-        })
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
-            .bind(letter_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let letter_id = send_letter(&mut tx, &rec, &snapshot, now).await?;
         claims::add_event(
             &mut tx,
             claim_id,
@@ -896,11 +882,6 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
     }
     tx.commit().await?;
     Ok(report)
-}
-
-/// Day of the month shown in texts ("den 5:e varje månad").
-pub fn day_of_month(d: NaiveDate) -> u32 {
-    d.day()
 }
 
 #[cfg(test)]
