@@ -76,8 +76,14 @@ impl Cluster {
             .truncate(false)
             .write(true)
             .open(data_dir.join("cluster.lock"))?;
-        match lock.try_lock() {
-            Ok(()) => {
+        // The lock can be held for a moment by someone who is not running a cluster: an owner
+        // that is just exiting, or a child forked by another thread before its exec closes our
+        // descriptors. So a busy lock is retried until either it is ours or the owner's socket
+        // is there.
+        let socket = cluster.socket_dir.join(".s.PGSQL.5432");
+        let started = Instant::now();
+        loop {
+            if lock.try_lock().is_ok() {
                 cluster.prepare_dirs(&data_dir)?;
                 cluster.init_if_needed()?;
                 cluster.start(durability)?;
@@ -86,13 +92,18 @@ impl Cluster {
                     _lock: lock,
                     watchdog: Some(watchdog),
                 });
+                break;
             }
-            Err(_) => {
+            if socket.exists() {
                 tracing::info!(
                     "private PostgreSQL is owned by another fordra process; connecting to it"
                 );
-                cluster.wait_for_socket(Duration::from_secs(60))?;
+                break;
             }
+            if started.elapsed() > Duration::from_secs(60) {
+                bail!("PostgreSQL socket {} did not appear", socket.display());
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
         Ok(cluster)
     }
