@@ -20,6 +20,7 @@ use super::{
 use crate::{
     auth::sha256,
     domain::{money::Sek, statement::Statement},
+    mina_sidor::gdpr::{self, Accessor},
     parameters::{self, Parameters},
     state::AppState,
 };
@@ -87,8 +88,11 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-/// The creditor an API key belongs to.
-pub struct ApiCreditor(pub Uuid);
+/// The creditor an API key belongs to, and the key (the access log names it).
+pub struct ApiCreditor {
+    pub creditor_id: Uuid,
+    pub key_id: Uuid,
+}
 
 impl FromRequestParts<AppState> for ApiCreditor {
     type Rejection = ApiError;
@@ -112,13 +116,18 @@ impl FromRequestParts<AppState> for ApiCreditor {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(unauthorized)?;
-        let creditor: Option<Uuid> = sqlx::query_scalar(
-            "select creditor_id from api_key where key_hash = $1 and revoked_at is null",
+        let found: Option<(Uuid, Uuid)> = sqlx::query_as(
+            "select creditor_id, api_key_id from api_key where key_hash = $1 and revoked_at is null",
         )
         .bind(sha256(key))
         .fetch_optional(&state.db)
         .await?;
-        creditor.map(ApiCreditor).ok_or_else(unauthorized)
+        found
+            .map(|(creditor_id, key_id)| ApiCreditor {
+                creditor_id,
+                key_id,
+            })
+            .ok_or_else(unauthorized)
     }
 }
 
@@ -202,7 +211,7 @@ async fn view(state: &AppState, rec: &ClaimRecord, params: &Parameters) -> Resul
 
 async fn create(
     State(state): State<AppState>,
-    ApiCreditor(creditor_id): ApiCreditor,
+    ApiCreditor { creditor_id, .. }: ApiCreditor,
     body: Result<Json<ClaimInput>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| {
@@ -273,20 +282,28 @@ async fn create(
         .into_response())
 }
 
-async fn load(state: &AppState, creditor_id: Uuid, id: &str) -> Result<ClaimRecord, ApiError> {
+/// The key's own claim `id`, and an access-log row saying the key read the debtor's data.
+async fn load(
+    state: &AppState,
+    key: &ApiCreditor,
+    id: &str,
+    what: &str,
+) -> Result<ClaimRecord, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
     let mut conn = state.db.acquire().await?;
-    super::find(&mut conn, id, Some(creditor_id))
+    let rec = super::find(&mut conn, id, Some(key.creditor_id))
         .await?
-        .ok_or_else(ApiError::not_found)
+        .ok_or_else(ApiError::not_found)?;
+    gdpr::log_access(&state.db, Accessor::ApiKey(key.key_id), &rec, what).await?;
+    Ok(rec)
 }
 
 async fn show(
     State(state): State<AppState>,
-    ApiCreditor(creditor_id): ApiCreditor,
+    key: ApiCreditor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let rec = load(&state, creditor_id, &id).await?;
+    let rec = load(&state, &key, &id, "fordran via API").await?;
     let mut conn = state.db.acquire().await?;
     let params = parameters::load(&mut conn).await?;
     Ok(Json(view(&state, &rec, &params).await?))
@@ -294,10 +311,10 @@ async fn show(
 
 async fn events(
     State(state): State<AppState>,
-    ApiCreditor(creditor_id): ApiCreditor,
+    key: ApiCreditor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let rec = load(&state, creditor_id, &id).await?;
+    let rec = load(&state, &key, &id, "händelser via API").await?;
     let rows: Vec<(i64, DateTime<Utc>, NaiveDate, String, Value)> = sqlx::query_as(
         "select claim_event_id, at, business_date, kind, detail from claim_event where claim_id = $1 order by claim_event_id",
     )

@@ -29,7 +29,9 @@ use crate::{
         money::Sek,
         statement::{FeeLine, Statement},
     },
-    letters, parameters,
+    letters,
+    mina_sidor::gdpr::{self, Accessor},
+    parameters,
     state::AppState,
     web::{
         AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
@@ -697,7 +699,7 @@ async fn claim_page(
     };
     // Opening a claim page shows the debtor's personal data: log who did (GDPR).
     if let Some(user) = ctx.user() {
-        crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "fordrans sida").await?;
+        gdpr::log_access(&state.db, Accessor::User(user), &rec, "fordrans sida").await?;
     }
     Ok(ClaimPage {
         dispute,
@@ -1062,7 +1064,7 @@ async fn creditor_letter(
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
-    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev").await?;
+    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev").await?;
     show_letter(&state, &ctx, &rec, "/borgenar/krav", &letter).await
 }
 
@@ -1073,7 +1075,7 @@ async fn creditor_letter_pdf(
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
     let rec = own_claim(&state, creditor_id, &id).await?;
-    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev (PDF)").await?;
+    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev (PDF)").await?;
     letter_pdf(&state, &rec, &letter).await
 }
 
@@ -1084,7 +1086,7 @@ async fn staff_letter(
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
     let rec = any_claim(&state, &id).await?;
-    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev").await?;
+    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev").await?;
     show_letter(&state, &ctx, &rec, "/admin/krav", &letter).await
 }
 
@@ -1095,7 +1097,7 @@ async fn staff_letter_pdf(
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
     let rec = any_claim(&state, &id).await?;
-    crate::mina_sidor::gdpr::log_access(&state.db, user, &rec, "brev (PDF)").await?;
+    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev (PDF)").await?;
     letter_pdf(&state, &rec, &letter).await
 }
 
@@ -1140,7 +1142,7 @@ async fn staff_search(
     ctx: Ctx,
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
-    ctx.require(STAFF)?;
+    let user = ctx.require(STAFF)?;
     let q = query.q.trim().to_string();
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
     let rows: Vec<StaffRow> = if q.is_empty() {
@@ -1158,6 +1160,8 @@ async fn staff_search(
         .fetch_all(&state.db)
         .await?
     };
+    let hits: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
+    gdpr::log_list_access(&state.db, user, &hits, "sökträff i back office").await?;
     Ok(render(&StaffSearchPage {
         layout: ctx.layout(),
         q,

@@ -18,7 +18,10 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use super::visible_claim;
+use super::{
+    gdpr::{self, Accessor},
+    visible_claim,
+};
 use crate::{
     auth::audit,
     backoffice::STAFF,
@@ -467,7 +470,7 @@ async fn creditor_attachment(
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
     let c = claims::web::own_claim(&state, creditor_id, &id).await?;
-    super::gdpr::log_access(&state.db, user, &c, "bestridandets bilaga").await?;
+    gdpr::log_access(&state.db, Accessor::User(user), &c, "bestridandets bilaga").await?;
     attachment(&state, c.claim_id).await
 }
 
@@ -478,7 +481,7 @@ async fn staff_attachment(
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
     let c = claims::web::any_claim(&state, &id).await?;
-    super::gdpr::log_access(&state.db, user, &c, "bestridandets bilaga").await?;
+    gdpr::log_access(&state.db, Accessor::User(user), &c, "bestridandets bilaga").await?;
     attachment(&state, c.claim_id).await
 }
 

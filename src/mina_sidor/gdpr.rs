@@ -30,22 +30,57 @@ pub fn router() -> Router<AppState> {
         .route("/mina-sidor/mina-uppgifter.json", get(json_export))
 }
 
-/// Records that `user` opened the personal data of the debtor of `claim` (`what`: which view).
+/// Who opened a debtor's personal data: a signed-in user, or a creditor's API key.
+#[derive(Clone, Copy)]
+pub enum Accessor<'a> {
+    User(&'a User),
+    ApiKey(Uuid),
+}
+
+/// Records that `who` opened the personal data of the debtor of `claim` (`what`: which view).
 pub async fn log_access(
     pool: &PgPool,
-    user: &User,
+    who: Accessor<'_>,
     claim: &ClaimRecord,
     what: &str,
 ) -> sqlx::Result<()> {
+    let (user_id, role, key_id) = match who {
+        Accessor::User(u) => (Some(u.id), u.role.as_str(), None),
+        Accessor::ApiKey(k) => (None, "api", Some(k)),
+    };
     sqlx::query(
-        "insert into personal_data_access (at, actor_user_id, actor_role, debtor_id_number, claim_id, what)
-         values (now(), $1, $2, $3, $4, $5)",
+        "insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, debtor_id_number, claim_id, what)
+         values (now(), $1, $2, $3, $4, $5, $6)",
     )
-    .bind(user.id)
-    .bind(user.role.as_str())
+    .bind(user_id)
+    .bind(key_id)
+    .bind(role)
     .bind(&claim.debtor_id_number)
     .bind(claim.claim_id)
     .bind(what)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records that `user` saw the debtors of `claims` in a list (a search hit names the debtor).
+pub async fn log_list_access(
+    pool: &PgPool,
+    user: &User,
+    claims: &[Uuid],
+    what: &str,
+) -> sqlx::Result<()> {
+    if claims.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into personal_data_access (at, actor_user_id, actor_role, debtor_id_number, claim_id, what)
+         select now(), $1, $2, debtor_id_number, claim_id, $3 from claim where claim_id = any($4)",
+    )
+    .bind(user.id)
+    .bind(user.role.as_str())
+    .bind(what)
+    .bind(claims)
     .execute(pool)
     .await?;
     Ok(())
@@ -271,8 +306,13 @@ pub async fn export(
     .fetch_all(&mut *conn)
     .await?;
     let access_log = sqlx::query_as(
-        "select a.at, u.display_name as who, a.actor_role as role, a.what, c.invoice_number
-         from personal_data_access a join app_user u on u.user_id = a.actor_user_id
+        "select a.at,
+                coalesce(u.display_name, kc.name || ', API-nyckel ' || k.prefix) as who,
+                a.actor_role as role, a.what, c.invoice_number
+         from personal_data_access a
+         left join app_user u on u.user_id = a.actor_user_id
+         left join api_key k on k.api_key_id = a.actor_api_key_id
+         left join creditor kc on kc.creditor_id = k.creditor_id
          left join claim c on c.claim_id = a.claim_id
          where a.debtor_id_number = $1 order by a.at desc",
     )
@@ -306,6 +346,7 @@ impl Page {
     fn role_label(role: &str) -> &'static str {
         match role {
             "creditor" => "borgenär",
+            "api" => "borgenärens system via API",
             "admin" => "Fordras administratör",
             "support" => "Fordras kundtjänst",
             _ => "partner",
