@@ -32,6 +32,18 @@ struct HomePage {
     creditors_pending: i64,
     creditors_approved: i64,
     users: i64,
+    todo: Vec<Todo>,
+    open_tickets: i64,
+}
+
+/// Something a debtor or creditor is waiting for staff to do, with the claim page where it is done.
+#[derive(sqlx::FromRow)]
+struct Todo {
+    claim_id: uuid::Uuid,
+    invoice_number: String,
+    debtor_name: String,
+    what: String,
+    since: chrono::DateTime<chrono::Utc>,
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -43,11 +55,39 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     )
     .fetch_one(&state.db)
     .await?;
+    // Maintained or reduced disputes wait for a staff decision (never Kronofogden); address
+    // changes wait for a check against the population register, done on one of the person's
+    // claims (the newest open one).
+    let todo = sqlx::query_as(
+        "select c.claim_id, c.invoice_number, c.debtor_name,
+                case d.answer when 'maintain' then 'Bestriden, borgenären står fast: beslut om stängning eller domstol'
+                              else 'Bestriden, borgenären satte ned: beslut om stängning eller domstol' end as what,
+                d.answered_at as since
+         from dispute d join claim c on c.claim_id = d.claim_id
+         where d.answer in ('maintain', 'reduce') and d.decision is null
+         union all
+         select c.claim_id, c.invoice_number, c.debtor_name,
+                'Adressändring att kontrollera: ' || a.street || ', ' || a.postal_code || ' ' || a.city,
+                a.created_at
+         from address_change a
+         join lateral (select claim_id, invoice_number, debtor_name from claim
+                       where debtor_id_number = a.personal_number
+                       order by state in ('paid', 'withdrawn', 'written_off'), registered_at desc limit 1) c on true
+         where a.status = 'pending'
+         order by since",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let open_tickets: i64 = sqlx::query_scalar("select count(*) from ticket where status = 'open'")
+        .fetch_one(&state.db)
+        .await?;
     Ok(render(&HomePage {
         layout: ctx.layout(),
         creditors_pending,
         creditors_approved,
         users,
+        todo,
+        open_tickets,
     }))
 }
 

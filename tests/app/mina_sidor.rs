@@ -675,6 +675,11 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
 
     // Staff release it for court: still disputed, never enforcement-ready.
     let staff = staff_client(app, "handlaggare@fordra.se", "admin").await;
+    let (_, home) = text(&staff, app, "/admin").await;
+    assert!(
+        home.contains(&format!("/admin/krav/{claim}")) && home.contains("borgenären står fast"),
+        "the back office lists the claim waiting for a decision"
+    );
     let (_, staff_page) = text(&staff, app, &format!("/admin/krav/{claim}")).await;
     assert!(staff_page.contains("tingsrätt"));
     let r = staff
@@ -696,6 +701,8 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
         .scalar("select decision from dispute where claim_id = $1", claim)
         .await;
     assert_eq!(decision.as_deref(), Some("court"));
+    let (_, home) = text(&staff, app, "/admin").await;
+    assert!(!home.contains(&format!("/admin/krav/{claim}")), "decided");
     // Staff and the creditor opening the claim are in the debtor's access log.
     let (_, mine) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
     assert!(
@@ -951,6 +958,14 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .await;
     assert_eq!(street, "Storgatan 1", "not before staff checked it");
     let staff = staff_client(app, "support@fordra.se", "support").await;
+    let (_, home) = text(&staff, app, "/admin").await;
+    assert!(
+        home.contains("Adressändring att kontrollera: Nygatan 5")
+            && home.contains(&format!("/admin/krav/{claim}")),
+        "the back office lists the change with a claim to decide it on"
+    );
+    let (_, hits) = text(&staff, app, &format!("/admin/krav?q={ocr}")).await;
+    assert!(hits.contains(&format!("/admin/krav/{claim}")));
     let (_, page) = text(&staff, app, &format!("/admin/krav/{claim}")).await;
     assert!(page.contains("Nygatan 5"));
     let change: Uuid =
@@ -972,6 +987,8 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .scalar("select debtor_street from claim where claim_id = $1", claim)
         .await;
     assert_eq!(street, "Nygatan 5");
+    let (_, home) = text(&staff, app, "/admin").await;
+    assert!(!home.contains("Nygatan 5"), "checked");
 
     // Overpaid: the debtor gives a refund account, validated, stored for staff's refund.
     let xml = simulator::camt054(
@@ -1048,6 +1065,16 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .await;
     assert_eq!(tickets, 1);
 
+    // The creditor's system reads the claim through the API: that is an access too.
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/claims/{claim}")))
+        .bearer_auth(&w.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
     // Everything held about the person, as JSON; and who looked at it.
     let r = sven
         .get(app.url("/mina-sidor/mina-uppgifter.json"))
@@ -1076,4 +1103,24 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .map(|a| a["role"].as_str().unwrap())
         .collect();
     assert!(who.contains(&"support"), "{who:?}");
+    let what: Vec<&str> = e["access_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["what"].as_str().unwrap())
+        .collect();
+    assert!(what.contains(&"sökträff i back office"), "{what:?}");
+    let api = e["access_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["role"] == "api")
+        .expect("the API read is logged");
+    assert_eq!(api["what"], "fordran via API");
+    assert!(
+        api["who"].as_str().unwrap().contains("API-nyckel fordra_"),
+        "{api}"
+    );
+    let (_, page) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
+    assert!(page.contains("borgenärens system via API"));
 }
