@@ -392,19 +392,46 @@ pub async fn current_letter(
     conn: &mut PgConnection,
     rec: &ClaimRecord,
 ) -> sqlx::Result<Option<LastLetter>> {
-    let Some(kind) = LetterKind::parse(&rec.state) else {
-        return Ok(None);
-    };
-    let dispatched: Option<Option<NaiveDate>> =
-        sqlx::query_scalar("select dispatched_on from letter where claim_id = $1 and kind = $2")
-            .bind(rec.claim_id)
-            .bind(kind.as_str())
-            .fetch_optional(conn)
-            .await?;
-    Ok(dispatched.map(|dispatched_on| LastLetter {
-        kind,
-        dispatched_on,
-    }))
+    Ok(current_letters_of(conn, std::slice::from_ref(rec))
+        .await?
+        .remove(&rec.claim_id))
+}
+
+/// The letter of each claim's current step, for the claims in a letter state that have one.
+pub async fn current_letters_of(
+    conn: &mut PgConnection,
+    recs: &[ClaimRecord],
+) -> sqlx::Result<HashMap<Uuid, LastLetter>> {
+    let (ids, kinds): (Vec<Uuid>, Vec<&str>) = recs
+        .iter()
+        .filter_map(|r| LetterKind::parse(&r.state).map(|k| (r.claim_id, k.as_str())))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, String, Option<NaiveDate>)> = sqlx::query_as(
+        "select l.claim_id, l.kind, l.dispatched_on
+         from unnest($1::uuid[], $2::text[]) as s(claim_id, kind)
+         join letter l on l.claim_id = s.claim_id and l.kind = s.kind",
+    )
+    .bind(&ids)
+    .bind(&kinds)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(claim, kind, dispatched_on)| {
+            LetterKind::parse(&kind).map(|kind| {
+                (
+                    claim,
+                    LastLetter {
+                        kind,
+                        dispatched_on,
+                    },
+                )
+            })
+        })
+        .collect())
 }
 
 /// The claim's money as of `today`.

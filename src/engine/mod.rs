@@ -20,7 +20,7 @@ use crate::{
         calendar::roll_forward,
         fees::{FeeDecision, FeeFacts, FeeKind, LetterKind, fee_for_letter},
         lifecycle::{self, ClaimState, Step},
-        statement::FeeCharge,
+        statement::{FeeCharge, Movement},
     },
     letters,
     parameters::{self, Parameters},
@@ -109,36 +109,38 @@ pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
             tx.commit().await?;
             return Ok(report);
         }
-        for rec in &batch {
-            // Each claim in a savepoint: one claim that cannot be processed (bad data, a missing
-            // reference rate) is set aside for staff instead of stopping every other claim.
-            let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-            match step_claim(&mut sp, rec, &params, today, state).await {
-                Ok(outcome) => {
-                    sp.commit().await?;
-                    match outcome {
-                        Outcome::Stepped => report.steps += 1,
-                        Outcome::Blocked => report.blocked += 1,
-                        Outcome::Nothing => {}
+        // The whole batch set-based, in a savepoint. If anything in it fails (one claim with
+        // bad data, a missing reference rate), the batch is redone claim by claim, each in its
+        // own savepoint, so that one claim is set aside for staff and every other one proceeds.
+        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+        match step_batch(&mut sp, &batch, &params, today, state).await {
+            Ok(r) => {
+                sp.commit().await?;
+                report.steps += r.steps;
+                report.blocked += r.blocked;
+            }
+            Err(e) => {
+                sp.rollback().await?;
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    "engine batch failed; taking its claims one by one"
+                );
+                for rec in &batch {
+                    let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                    match step_batch(&mut sp, std::slice::from_ref(rec), &params, today, state)
+                        .await
+                    {
+                        Ok(r) => {
+                            sp.commit().await?;
+                            report.steps += r.steps;
+                            report.blocked += r.blocked;
+                        }
+                        Err(e) => {
+                            sp.rollback().await?;
+                            set_aside(&mut tx, rec, &e, today, state.clock.now()).await?;
+                            report.blocked += 1;
+                        }
                     }
-                }
-                Err(e) => {
-                    sp.rollback().await?;
-                    tracing::error!(claim = %rec.claim_id, error = format!("{e:#}"), "engine could not process claim");
-                    set_next_action(&mut tx, rec.claim_id, None).await?;
-                    let detail = serde_json::json!({"error": format!("{e:#}")});
-                    claims::add_event(
-                        &mut tx,
-                        rec.claim_id,
-                        state.clock.now(),
-                        today,
-                        "engine_error",
-                        None,
-                        detail,
-                        None,
-                    )
-                    .await?;
-                    report.blocked += 1;
                 }
             }
         }
@@ -146,106 +148,239 @@ pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     }
 }
 
-enum Outcome {
-    Stepped,
-    Blocked,
-    Nothing,
-}
-
-async fn step_claim(
+/// A claim the engine could not process: nothing is planned for it and staff see why.
+async fn set_aside(
     tx: &mut sqlx::PgConnection,
     rec: &ClaimRecord,
-    params: &Parameters,
+    e: &anyhow::Error,
     today: NaiveDate,
-    state: &AppState,
-) -> Result<Outcome> {
-    let letter = claims::current_letter(tx, rec).await?;
-    let rules = params.book.in_force(today);
-    let step = lifecycle::next_step(&rec.snapshot(letter), today, rules);
-    let now = state.clock.now();
-    Ok(match step {
-        Step::WaitUntil(date) => {
-            set_next_action(tx, rec.claim_id, Some(date)).await?;
-            Outcome::Nothing
-        }
-        Step::Blocked(_) => {
-            set_next_action(tx, rec.claim_id, None).await?;
-            Outcome::Blocked
-        }
-        Step::MarkEnforcementReady => {
-            if transition(tx, rec, ClaimState::EnforcementReady).await? {
-                let detail = serde_json::json!({});
-                claims::add_event(
-                    tx,
-                    rec.claim_id,
-                    now,
-                    today,
-                    "enforcement_ready",
-                    None,
-                    detail,
-                    Some("step:enforcement_ready"),
-                )
-                .await?;
-                Outcome::Stepped
-            } else {
-                Outcome::Nothing
-            }
-        }
-        action => {
-            let kind = action.letter().expect("every other step sends a letter");
-            if produce_letter(tx, rec, kind, params, today, now, &state.config.identity).await? {
-                Outcome::Stepped
-            } else {
-                Outcome::Nothing
-            }
-        }
-    })
-}
-
-async fn set_next_action(
-    tx: &mut sqlx::PgConnection,
-    claim_id: Uuid,
-    on: Option<NaiveDate>,
-) -> sqlx::Result<()> {
-    sqlx::query("update claim set next_action_on = $2 where claim_id = $1")
-        .bind(claim_id)
-        .bind(on)
-        .execute(tx)
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tracing::error!(claim = %rec.claim_id, error = format!("{e:#}"), "engine could not process claim");
+    sqlx::query("update claim set next_action_on = null where claim_id = $1")
+        .bind(rec.claim_id)
+        .execute(&mut *tx)
         .await?;
+    let detail = serde_json::json!({"error": format!("{e:#}")});
+    claims::add_event(
+        tx,
+        rec.claim_id,
+        now,
+        today,
+        "engine_error",
+        None,
+        detail,
+        None,
+    )
+    .await?;
     Ok(())
 }
 
-/// Moves the claim to `to` if it is still in the state it was read in. Nothing is planned until
-/// the new letter is dispatched.
-async fn transition(
-    tx: &mut sqlx::PgConnection,
-    rec: &ClaimRecord,
-    to: ClaimState,
-) -> sqlx::Result<bool> {
-    let moved = sqlx::query(
-        "update claim set state = $3, next_action_on = null where claim_id = $1 and state = $2",
-    )
-    .bind(rec.claim_id)
-    .bind(&rec.state)
-    .bind(to.as_str())
-    .execute(tx)
-    .await?;
-    Ok(moved.rows_affected() == 1)
+#[derive(Default)]
+struct BatchReport {
+    steps: u64,
+    blocked: u64,
 }
 
-/// Writes the letter, its fee, the state change, the event and the outbox row.
-async fn produce_letter(
-    tx: &mut sqlx::PgConnection,
-    rec: &ClaimRecord,
+/// A letter computed for a claim, not yet written.
+struct NewLetter {
+    claim_id: Uuid,
+    from_state: String,
+    target: ClaimState,
     kind: LetterKind,
+    letter_id: Uuid,
+    snapshot: serde_json::Value,
+    html: String,
+    channel: &'static str,
+    fee: Option<FeeCharge>,
+    detail: serde_json::Value,
+}
+
+/// Steps every claim of `batch` (locked by the caller): three reads for the whole batch, every
+/// decision and letter computed in Rust, then each table written once with `unnest`. Any error
+/// fails the batch, and the caller retries claim by claim.
+async fn step_batch(
+    tx: &mut sqlx::PgConnection,
+    batch: &[ClaimRecord],
     params: &Parameters,
     today: NaiveDate,
-    now: DateTime<Utc>,
-    identity: &Identity,
-) -> Result<bool> {
+    state: &AppState,
+) -> Result<BatchReport> {
+    let ids: Vec<Uuid> = batch.iter().map(|r| r.claim_id).collect();
+    let last_letters = claims::current_letters_of(tx, batch).await?;
+    let mut fees = claims::fees_of(tx, &ids).await?;
+    let moves = claims::movements_of(tx, &ids).await?;
     let rules = params.book.in_force(today);
-    let mut fees = claims::fees(tx, rec.claim_id).await?;
-    let moves = claims::movements(tx, rec.claim_id).await?;
+    let now = state.clock.now();
+    let mut report = BatchReport::default();
+
+    let mut waits: Vec<(Uuid, Option<NaiveDate>)> = Vec::new();
+    let mut to_enforcement: Vec<&ClaimRecord> = Vec::new();
+    let mut new_letters: Vec<NewLetter> = Vec::new();
+    for rec in batch {
+        let letter = last_letters.get(&rec.claim_id).copied();
+        match lifecycle::next_step(&rec.snapshot(letter), today, rules) {
+            Step::WaitUntil(date) => waits.push((rec.claim_id, Some(date))),
+            Step::Blocked(_) => {
+                waits.push((rec.claim_id, None));
+                report.blocked += 1;
+            }
+            Step::MarkEnforcementReady => to_enforcement.push(rec),
+            action => {
+                let kind = action.letter().expect("every other step sends a letter");
+                new_letters.push(prepare_letter(
+                    rec,
+                    kind,
+                    fees.remove(&rec.claim_id).unwrap_or_default(),
+                    moves
+                        .get(&rec.claim_id)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default(),
+                    params,
+                    today,
+                    &state.config.identity,
+                )?);
+            }
+        }
+    }
+
+    // Letters first: one already there (an earlier run) means the step is done; the claim is
+    // just not picked again today.
+    let inserted: Vec<Uuid> = sqlx::query_scalar(
+        "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
+         select l.letter_id, l.claim_id, l.kind, $4, l.snapshot, l.html, l.channel
+         from unnest($1::uuid[], $2::uuid[], $3::text[], $5::jsonb[], $6::text[], $7::text[])
+              as l(letter_id, claim_id, kind, snapshot, html, channel)
+         on conflict (claim_id, kind) where kind in ('reminder', 'collection', 'final_notice') do nothing
+         returning claim_id",
+    )
+    .bind(new_letters.iter().map(|l| l.letter_id).collect::<Vec<_>>())
+    .bind(new_letters.iter().map(|l| l.claim_id).collect::<Vec<_>>())
+    .bind(new_letters.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>())
+    .bind(today)
+    .bind(
+        new_letters
+            .iter_mut()
+            .map(|l| std::mem::take(&mut l.snapshot))
+            .collect::<Vec<_>>(),
+    )
+    .bind(new_letters.iter().map(|l| l.html.as_str()).collect::<Vec<_>>())
+    .bind(new_letters.iter().map(|l| l.channel).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().collect();
+    let (mut written, already): (Vec<NewLetter>, Vec<NewLetter>) = new_letters
+        .into_iter()
+        .partition(|l| inserted.contains(&l.claim_id));
+    waits.extend(already.iter().map(|l| (l.claim_id, None)));
+
+    // State changes, guarded on the state each claim was read in. Nothing is planned until the
+    // new letter is dispatched.
+    let mut moving: Vec<(Uuid, &str, &str)> = written
+        .iter()
+        .map(|l| (l.claim_id, l.from_state.as_str(), l.target.as_str()))
+        .collect();
+    moving.extend(to_enforcement.iter().map(|r| {
+        (
+            r.claim_id,
+            r.state.as_str(),
+            ClaimState::EnforcementReady.as_str(),
+        )
+    }));
+    let moved: Vec<Uuid> = sqlx::query_scalar(
+        "update claim c set state = m.to_state, next_action_on = null
+         from unnest($1::uuid[], $2::text[], $3::text[]) as m(claim_id, from_state, to_state)
+         where c.claim_id = m.claim_id and c.state = m.from_state
+         returning c.claim_id",
+    )
+    .bind(moving.iter().map(|m| m.0).collect::<Vec<_>>())
+    .bind(moving.iter().map(|m| m.1).collect::<Vec<_>>())
+    .bind(moving.iter().map(|m| m.2).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?;
+    let moved: std::collections::HashSet<Uuid> = moved.into_iter().collect();
+    if let Some(l) = written.iter().find(|l| !moved.contains(&l.claim_id)) {
+        anyhow::bail!(
+            "claim {} changed state while its letter was written",
+            l.claim_id
+        );
+    }
+    let enforced: Vec<&ClaimRecord> = to_enforcement
+        .into_iter()
+        .filter(|r| moved.contains(&r.claim_id))
+        .collect();
+
+    sqlx::query(
+        "update claim c set next_action_on = w.on_date
+         from unnest($1::uuid[], $2::date[]) as w(claim_id, on_date) where c.claim_id = w.claim_id",
+    )
+    .bind(waits.iter().map(|w| w.0).collect::<Vec<_>>())
+    .bind(waits.iter().map(|w| w.1).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+
+    let charged: Vec<(&NewLetter, FeeCharge)> = written
+        .iter()
+        .filter_map(|l| l.fee.map(|f| (l, f)))
+        .collect();
+    sqlx::query(
+        "insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id)
+         select gen_random_uuid(), f.claim_id, f.kind, f.amount, $4, f.letter_id
+         from unnest($1::uuid[], $2::text[], $3::numeric[], $5::uuid[]) as f(claim_id, kind, amount, letter_id)
+         on conflict (claim_id, kind) do nothing",
+    )
+    .bind(charged.iter().map(|(l, _)| l.claim_id).collect::<Vec<_>>())
+    .bind(charged.iter().map(|(_, f)| f.kind.as_str()).collect::<Vec<_>>())
+    .bind(charged.iter().map(|(_, f)| f.amount.amount()).collect::<Vec<_>>())
+    .bind(today)
+    .bind(charged.iter().map(|(l, _)| l.letter_id).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+
+    let mut events: Vec<(Uuid, &str, serde_json::Value)> = written
+        .iter_mut()
+        .map(|l| (l.claim_id, l.kind.as_str(), std::mem::take(&mut l.detail)))
+        .collect();
+    events.extend(
+        enforced
+            .iter()
+            .map(|r| (r.claim_id, "enforcement_ready", serde_json::json!({}))),
+    );
+    sqlx::query(
+        "insert into claim_event (claim_id, at, business_date, kind, detail, step_key)
+         select e.claim_id, $4, $5, e.kind, e.detail, 'step:' || e.kind
+         from unnest($1::uuid[], $2::text[], $3::jsonb[]) as e(claim_id, kind, detail)
+         on conflict (claim_id, step_key) do nothing",
+    )
+    .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.1).collect::<Vec<_>>())
+    .bind(events.into_iter().map(|e| e.2).collect::<Vec<_>>())
+    .bind(now)
+    .bind(today)
+    .execute(&mut *tx)
+    .await?;
+
+    sqlx::query("insert into outbox (letter_id, next_attempt_at) select unnest($1::uuid[]), $2")
+        .bind(written.iter().map(|l| l.letter_id).collect::<Vec<_>>())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+
+    report.steps = (written.len() + enforced.len()) as u64;
+    Ok(report)
+}
+
+/// The letter for `kind`: its fee decision, the statement with that fee, the snapshot and HTML.
+fn prepare_letter(
+    rec: &ClaimRecord,
+    kind: LetterKind,
+    mut fees: Vec<FeeCharge>,
+    moves: &[Movement],
+    params: &Parameters,
+    today: NaiveDate,
+    identity: &Identity,
+) -> Result<NewLetter> {
+    let rules = params.book.in_force(today);
     let charged: Vec<FeeKind> = fees.iter().map(|f| f.kind).collect();
     let decision = fee_for_letter(
         kind,
@@ -261,7 +396,7 @@ async fn produce_letter(
         },
         params.book.in_force(rec.due_date),
     );
-    let new_fee = match decision {
+    let fee = match decision {
         FeeDecision::Charge { kind, amount } => {
             let fee = FeeCharge {
                 kind,
@@ -273,7 +408,7 @@ async fn produce_letter(
         }
         FeeDecision::NoFee(_) => None,
     };
-    let statement = claims::compute_statement(rec, &fees, &moves, params, today)?;
+    let statement = claims::compute_statement(rec, &fees, moves, params, today)?;
     let deadline = lifecycle::deadline(kind, today, rules);
     let snapshot = letters::build(
         kind,
@@ -285,26 +420,6 @@ async fn produce_letter(
         identity,
     );
     let html = letters::render_html(&snapshot)?;
-    let letter_id = Uuid::new_v4();
-    let channel = if rec.debtor_email.is_some() {
-        "email"
-    } else {
-        "print"
-    };
-    let inserted = sqlx::query(
-        "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
-         values ($1, $2, $3, $4, $5, $6, $7)
-         on conflict (claim_id, kind) where kind in ('reminder', 'collection', 'final_notice') do nothing",
-    )
-    .bind(letter_id)
-    .bind(rec.claim_id)
-    .bind(kind.as_str())
-    .bind(today)
-    .bind(serde_json::to_value(&snapshot)?)
-    .bind(&html)
-    .bind(channel)
-    .execute(&mut *tx)
-    .await?;
     let target = match kind {
         LetterKind::Reminder => ClaimState::Reminder,
         LetterKind::Collection => ClaimState::Collection,
@@ -313,35 +428,28 @@ async fn produce_letter(
             anyhow::bail!("{kind:?} is not a lifecycle step")
         }
     };
-    if inserted.rows_affected() == 0 || !transition(tx, rec, target).await? {
-        // Already done by an earlier run: make sure the claim is not picked again today.
-        set_next_action(tx, rec.claim_id, None).await?;
-        return Ok(false);
-    }
-    if let Some(fee) = &new_fee {
-        claims::charge_fee(tx, rec.claim_id, fee, letter_id).await?;
-    }
+    let letter_id = Uuid::new_v4();
+    let channel = if rec.debtor_email.is_some() {
+        "email"
+    } else {
+        "print"
+    };
     let detail = serde_json::json!({
         "letter_id": letter_id,
-        "fee": new_fee.map(|f| serde_json::json!({"kind": f.kind.as_str(), "amount": f.amount})),
+        "fee": fee.map(|f| serde_json::json!({"kind": f.kind.as_str(), "amount": f.amount})),
         "fee_reason": match decision { FeeDecision::NoFee(r) => Some(r.reason()), _ => None },
         "channel": channel,
     });
-    claims::add_event(
-        tx,
-        rec.claim_id,
-        now,
-        today,
-        kind.as_str(),
-        None,
+    Ok(NewLetter {
+        claim_id: rec.claim_id,
+        from_state: rec.state.clone(),
+        target,
+        kind,
+        letter_id,
+        snapshot: serde_json::to_value(&snapshot)?,
+        html,
+        channel,
+        fee,
         detail,
-        Some(&format!("step:{}", kind.as_str())),
-    )
-    .await?;
-    sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
-        .bind(letter_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    Ok(true)
+    })
 }

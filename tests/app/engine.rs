@@ -436,7 +436,7 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
          select gen_random_uuid(), 5000000 + g, 'T' || g, case_code, creditor_id, 'K-' || g, description, capital,
             invoice_date, due_date, claim_arose_date, reminder_fee_agreed, start_with, debtor_kind, debtor_id_number,
             debtor_name, debtor_capacity, debtor_street, debtor_postal_code, debtor_city, next_action_on, registered_at
-         from claim, generate_series(1, 2999) g where invoice_number = 'K-0'",
+         from claim, generate_series(1, 4999) g where invoice_number = 'K-0'",
     )
     .execute(&pool)
     .await
@@ -449,15 +449,26 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
             .spawn()
             .unwrap()
     };
+    // Killed as soon as its first batch is committed, while the rest are still being stepped.
     let mut first = tick_cmd();
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = sqlx::query_scalar("select count(*) from letter")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if n > 0 || started.elapsed() > std::time::Duration::from_secs(60) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     first.kill().unwrap();
     first.wait().unwrap();
     let mid: i64 = sqlx::query_scalar("select count(*) from letter")
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert!(mid < 3000, "killed mid-run ({mid} letters so far)");
+    assert!(mid < 5000, "killed mid-run ({mid} letters so far)");
     assert_eq!(mid % engine::BATCH, 0, "only whole batches were committed");
     assert!(tick_cmd().wait().unwrap().success());
     let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(
@@ -469,13 +480,13 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(counts, (3000, 3000, 3000, 3000, 3000));
+    assert_eq!(counts, (5000, 5000, 5000, 5000, 5000));
     let states: Vec<(String, i64)> =
         sqlx::query_as("select state, count(*) from claim group by state")
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(states, vec![("reminder".to_string(), 3000)]);
+    assert_eq!(states, vec![("reminder".to_string(), 5000)]);
 }
 
 #[tokio::test]
