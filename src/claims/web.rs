@@ -532,6 +532,7 @@ impl EventRow {
             "payment_plan_proposed" => format!("Gäldenären föreslog en amorteringsplan på {} månader", self.detail.get("months").and_then(Value::as_u64).unwrap_or(0)),
             "payment_plan_started" => format!("Amorteringsplan på {} månader startade", self.detail.get("months").and_then(Value::as_u64).unwrap_or(0)),
             "payment_plan_rejected" => format!("Förslaget om amorteringsplan avslogs. {}", d("note")),
+            "payment_plan_withdrawn" => "Gäldenären återkallade sitt förslag om amorteringsplan".into(),
             "payment_plan_broken" => "Amorteringsplanen bröts: en delbetalning kom inte in i tid. Indrivningen fortsätter".into(),
             "address_changed" => "Gäldenärens nya adress godkändes av Fordra".into(),
             "refund_account_given" => "Gäldenären angav konto för återbetalning".into(),

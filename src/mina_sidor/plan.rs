@@ -49,6 +49,10 @@ pub fn router() -> Router<AppState> {
             "/mina-sidor/arenden/{id}/amorteringsplan",
             get(form_page).post(propose),
         )
+        .route(
+            "/mina-sidor/arenden/{id}/amorteringsplan/aterkalla",
+            post(withdraw),
+        )
         .route("/borgenar/krav/{id}/amorteringsplan", post(creditor_decide))
         .route(
             "/borgenar/amorteringsplaner",
@@ -190,6 +194,7 @@ impl PlanView {
             "proposed" => "Förslaget väntar på borgenärens beslut",
             "active" => "Pågår",
             "rejected" => "Avslagen",
+            "withdrawn" => "Förslaget återkallades",
             "broken" => "Bruten: en delbetalning kom inte in i tid",
             _ => "Fullgjord",
         }
@@ -462,6 +467,61 @@ async fn propose(
         &format!("/mina-sidor/arenden/{}", p.rec.claim_id),
         FlashKind::Success,
         message,
+    ))
+}
+
+/// The debtor takes back a proposal the creditor has not decided: the pause ends and the
+/// lifecycle looks at the claim again today.
+async fn withdraw(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let today = state.clock.today();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let rec = visible_claim(&mut tx, &me.personal_number, &id).await?;
+    let back = format!("/mina-sidor/arenden/{}", rec.claim_id);
+    sqlx::query("select 1 from claim where claim_id = $1 for update")
+        .bind(rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
+    let withdrawn = sqlx::query(
+        "update payment_plan set status = 'withdrawn', ended_on = $2 where claim_id = $1 and status = 'proposed'",
+    )
+    .bind(rec.claim_id)
+    .bind(today)
+    .execute(&mut *tx)
+    .await?;
+    if withdrawn.rows_affected() == 0 {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Det finns inget förslag att återkalla: borgenären har redan beslutat.",
+        ));
+    }
+    sqlx::query("update claim set payment_plan_active = false where claim_id = $1")
+        .bind(rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
+    claims::wake(&mut tx, rec.claim_id, today).await?;
+    claims::add_event(
+        &mut tx,
+        rec.claim_id,
+        now,
+        today,
+        "payment_plan_withdrawn",
+        None,
+        json!({}),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(flash_redirect(
+        &back,
+        FlashKind::Success,
+        "Ditt förslag om amorteringsplan är återkallat. Ärendet fortsätter som vanligt.",
     ))
 }
 

@@ -859,6 +859,39 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
         .await;
     assert_eq!(status, "proposed");
     assert_eq!(w.tick("2026-10-20").await.steps, 0);
+    // The debtor may take the proposal back before the creditor decides: the pause ends.
+    let (_, case) = text(&erik, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    assert!(case.contains("Återkalla förslaget"));
+    let withdraw = format!("/mina-sidor/arenden/{claim}/amorteringsplan/aterkalla");
+    let r = erik.post(app.url(&withdraw)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status: String = w
+        .scalar("select status from payment_plan where claim_id = $1", claim)
+        .await;
+    assert_eq!(status, "withdrawn");
+    assert!(
+        !w.scalar::<bool>(
+            "select payment_plan_active from claim where claim_id = $1",
+            claim
+        )
+        .await
+    );
+    let (_, case) = text(&erik, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    assert!(case.contains("Förslaget återkallades") && !case.contains("Återkalla förslaget"));
+    // Nothing left to withdraw; and a stranger's withdrawal is a 404.
+    let r = erik.post(app.url(&withdraw)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let sven = login(app, SVEN).await;
+    let r = sven.post(app.url(&withdraw)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Proposed again, and this time the creditor decides.
+    let r = erik
+        .post(app.url(&format!("/mina-sidor/arenden/{claim}/amorteringsplan")))
+        .form(&[("months", "6")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let creditor = w.creditor_client().await;
     let r = creditor
         .post(app.url(&format!("/borgenar/krav/{claim}/amorteringsplan")))
@@ -868,7 +901,10 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let status: String = w
-        .scalar("select status from payment_plan where claim_id = $1", claim)
+        .scalar(
+            "select status from payment_plan where claim_id = $1 order by proposed_at desc limit 1",
+            claim,
+        )
         .await;
     assert_eq!(status, "active");
     let plan_fees: i64 = w
