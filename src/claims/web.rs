@@ -1162,7 +1162,13 @@ async fn staff_search(
         .await?
     };
     let hits: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
-    gdpr::log_list_access(&state.db, user, &hits, "sökträff i back office").await?;
+    gdpr::log_access_to(
+        &state.db,
+        Accessor::User(user),
+        &hits,
+        "sökträff i back office",
+    )
+    .await?;
     Ok(render(&StaffSearchPage {
         layout: ctx.layout(),
         q,

@@ -44,41 +44,30 @@ pub async fn log_access(
     claim: &ClaimRecord,
     what: &str,
 ) -> sqlx::Result<()> {
-    let (user_id, role, key_id) = match who {
-        Accessor::User(u) => (Some(u.id), u.role.as_str(), None),
-        Accessor::ApiKey(k) => (None, "api", Some(k)),
-    };
-    sqlx::query(
-        "insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, debtor_id_number, claim_id, what)
-         values (now(), $1, $2, $3, $4, $5, $6)",
-    )
-    .bind(user_id)
-    .bind(key_id)
-    .bind(role)
-    .bind(&claim.debtor_id_number)
-    .bind(claim.claim_id)
-    .bind(what)
-    .execute(pool)
-    .await?;
-    Ok(())
+    log_access_to(pool, who, &[claim.claim_id], what).await
 }
 
-/// Records that `user` saw the debtors of `claims` in a list (a search hit names the debtor).
-pub async fn log_list_access(
+/// Records that `who` saw the debtors of `claims` (a list or search hit names the debtor).
+pub async fn log_access_to(
     pool: &PgPool,
-    user: &User,
+    who: Accessor<'_>,
     claims: &[Uuid],
     what: &str,
 ) -> sqlx::Result<()> {
     if claims.is_empty() {
         return Ok(());
     }
+    let (user_id, role, key_id) = match who {
+        Accessor::User(u) => (Some(u.id), u.role.as_str(), None),
+        Accessor::ApiKey(k) => (None, "api", Some(k)),
+    };
     sqlx::query(
-        "insert into personal_data_access (at, actor_user_id, actor_role, debtor_id_number, claim_id, what)
-         select now(), $1, $2, debtor_id_number, claim_id, $3 from claim where claim_id = any($4)",
+        "insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, debtor_id_number, claim_id, what)
+         select now(), $1, $2, $3, debtor_id_number, claim_id, $4 from claim where claim_id = any($5)",
     )
-    .bind(user.id)
-    .bind(user.role.as_str())
+    .bind(user_id)
+    .bind(key_id)
+    .bind(role)
     .bind(what)
     .bind(claims)
     .execute(pool)

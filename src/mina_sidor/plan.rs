@@ -230,19 +230,35 @@ pub async fn end_live_plan(
     status: &str,
     today: NaiveDate,
 ) -> sqlx::Result<bool> {
+    end_plan(conn, claim_id, &["proposed", "active"], status, today).await
+}
+
+/// Ends the claim's plan if it is in one of the statuses `from`, setting `status`, and lifts
+/// the pause; false when there was no such plan (then nothing changes).
+async fn end_plan(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    from: &[&str],
+    status: &str,
+    today: NaiveDate,
+) -> sqlx::Result<bool> {
     let ended = sqlx::query(
-        "update payment_plan set status = $2, ended_on = $3 where claim_id = $1 and status in ('proposed', 'active')",
+        "update payment_plan set status = $2, ended_on = $3 where claim_id = $1 and status = any($4)",
     )
     .bind(claim_id)
     .bind(status)
     .bind(today)
+    .bind(from)
     .execute(&mut *conn)
     .await?;
+    if ended.rows_affected() == 0 {
+        return Ok(false);
+    }
     sqlx::query("update claim set payment_plan_active = false where claim_id = $1")
         .bind(claim_id)
         .execute(conn)
         .await?;
-    Ok(ended.rows_affected() > 0)
+    Ok(true)
 }
 
 // --- Debtor: propose ----------------------------------------------------------------------------
@@ -487,24 +503,13 @@ async fn withdraw(
         .bind(rec.claim_id)
         .execute(&mut *tx)
         .await?;
-    let withdrawn = sqlx::query(
-        "update payment_plan set status = 'withdrawn', ended_on = $2 where claim_id = $1 and status = 'proposed'",
-    )
-    .bind(rec.claim_id)
-    .bind(today)
-    .execute(&mut *tx)
-    .await?;
-    if withdrawn.rows_affected() == 0 {
+    if !end_plan(&mut tx, rec.claim_id, &["proposed"], "withdrawn", today).await? {
         return Ok(flash_redirect(
             &back,
             FlashKind::Error,
             "Det finns inget förslag att återkalla: borgenären har redan beslutat.",
         ));
     }
-    sqlx::query("update claim set payment_plan_active = false where claim_id = $1")
-        .bind(rec.claim_id)
-        .execute(&mut *tx)
-        .await?;
     claims::wake(&mut tx, rec.claim_id, today).await?;
     claims::add_event(
         &mut tx,
