@@ -103,7 +103,14 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
                 simulator::Item::new(&format!("Faktura {i}"), Sek::kronor(500), "Okänd Betalare")
             }
         });
-        simulator::write_camt054(&mut out, "BENCH-1", booked, items).unwrap();
+        simulator::write_camt054(
+            &mut out,
+            fordra::config::DEFAULT_IBAN,
+            "BENCH-1",
+            booked,
+            items,
+        )
+        .unwrap();
     }
     let size = std::fs::metadata(&path).unwrap().len();
 
@@ -115,6 +122,9 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
         &pool,
         &path,
         "camt054-bench.xml",
+        &fordra::config::Config::from_lookup(|_| None)
+            .unwrap()
+            .identity,
         None,
         chrono::Utc::now(),
         today,

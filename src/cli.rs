@@ -12,7 +12,7 @@ use crate::{
     clock::Clock,
     config::Config,
     db::{self, Database},
-    domain::ids::IdNumber,
+    domain::{company::CompanyForm, ids::IdNumber},
     engine,
     mail::Mailer,
     parameters, payments, startup,
@@ -41,7 +41,8 @@ enum Command {
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
-    /// Register an existing customer as a creditor (pending unless --approved).
+    /// Register an existing customer as a creditor (pending unless --approved). A sole
+    /// trader's org.nr is the owner's personnummer; its company form then defaults to enskild firma.
     CreateCreditor {
         #[arg(long)]
         org_nr: String,
@@ -49,6 +50,10 @@ enum Command {
         name: String,
         #[arg(long)]
         approved: bool,
+        /// aktiebolag, enskild_firma, handelsbolag, ekonomisk_forening, ideell_forening or annan
+        /// (default: from the number).
+        #[arg(long)]
+        company_form: Option<String>,
     },
     /// Create an API key for a creditor; the key is printed once, on its own line.
     CreateApiKey {
@@ -152,10 +157,19 @@ async fn run(cli: Cli) -> Result<()> {
             org_nr,
             name,
             approved,
+            company_form,
         } => {
             let today = config.today.unwrap_or_else(|| Clock::system().today());
-            let org = IdNumber::parse_organisation(&org_nr, today)
-                .map_err(|e| anyhow::anyhow!("--org-nr: {e}"))?;
+            let org =
+                IdNumber::parse(&org_nr, today).map_err(|e| anyhow::anyhow!("--org-nr: {e}"))?;
+            let form = match company_form.as_deref() {
+                None => CompanyForm::default_for(&org),
+                Some(f) => CompanyForm::parse(f)
+                    .ok_or_else(|| anyhow::anyhow!("--company-form: okänd företagsform {f:?}"))?,
+            };
+            if let Some(msg) = form.mismatch(&org) {
+                bail!("--org-nr: {msg}");
+            }
             let name = name.trim().to_string();
             if name.is_empty() {
                 bail!("--name: Ange företagets namn.");
@@ -163,26 +177,32 @@ async fn run(cli: Cli) -> Result<()> {
             with_database(&config, |db| async move {
                 let status = if approved { "approved" } else { "pending" };
                 let inserted = sqlx::query(
-                    "insert into creditor (creditor_id, org_nr, name, status, approved_at)
-                     values ($1, $2, $3, $4, case when $4 = 'approved' then now() end) on conflict (org_nr) do nothing",
+                    "insert into creditor (creditor_id, org_nr, name, status, approved_at, company_form)
+                     values ($1, $2, $3, $4, case when $4 = 'approved' then now() end, $5) on conflict (org_nr) do nothing",
                 )
                 .bind(Uuid::new_v4())
                 .bind(org.as_str())
                 .bind(&name)
                 .bind(status)
+                .bind(form.as_str())
                 .execute(&db)
                 .await?;
                 if inserted.rows_affected() == 0 {
                     bail!("a creditor with org.nr {} already exists", org.display());
                 }
-                println!("creditor {} ({}) created, {status}", name, org.display());
+                println!(
+                    "creditor {} ({}, {}) created, {status}",
+                    name,
+                    org.display(),
+                    form.label().to_lowercase()
+                );
                 Ok(())
             })
             .await
         }
         Command::CreateApiKey { creditor } => {
             let today = config.today.unwrap_or_else(|| Clock::system().today());
-            let org = IdNumber::parse_organisation(&creditor, today)
+            let org = IdNumber::parse(&creditor, today)
                 .map_err(|e| anyhow::anyhow!("--creditor: {e}"))?;
             with_database(&config, |db| async move {
                 let id: Option<Uuid> =
@@ -221,11 +241,13 @@ async fn run(cli: Cli) -> Result<()> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let identity = config.identity.clone();
             with_database(&config, |db| async move {
                 let r = payments::import::import_file(
                     &db,
                     &file,
                     &name,
+                    &identity,
                     None,
                     chrono::Utc::now(),
                     today,

@@ -91,6 +91,10 @@ impl fmt::Debug for Config {
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
+/// Fordra's own accounts when none are configured (demo and tests).
+pub const DEFAULT_BANKGIRO: &str = "991-2346";
+pub const DEFAULT_IBAN: &str = "SE4550000000058398257466";
+
 /// Every variable Fordra reads; anything else starting with `FORDRA_` gets a warning.
 pub const KNOWN_VARS: &[&str] = &[
     "FORDRA_DATA_DIR",
@@ -214,8 +218,8 @@ impl Config {
             identity: Identity {
                 name: get("FORDRA_COMPANY_NAME").unwrap_or_else(|| "Fordra Inkasso AB".into()),
                 org_nr: get("FORDRA_ORG_NR").unwrap_or_else(|| "559123-4561".into()),
-                bankgiro: get("FORDRA_BANKGIRO").unwrap_or_else(|| "991-2346".into()),
-                iban: get("FORDRA_IBAN").unwrap_or_else(|| "SE4550000000058398257466".into()),
+                bankgiro: get("FORDRA_BANKGIRO").unwrap_or_else(|| DEFAULT_BANKGIRO.into()),
+                iban: get("FORDRA_IBAN").unwrap_or_else(|| DEFAULT_IBAN.into()),
                 bic: get("FORDRA_BIC").unwrap_or_else(|| "ESSESESS".into()),
                 licence: get("FORDRA_FI_LICENCE").unwrap_or_else(|| {
                     "Tillstånd för inkassoverksamhet från Finansinspektionen".into()

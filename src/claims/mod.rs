@@ -108,7 +108,7 @@ impl ClaimRecord {
             deceased: self.deceased,
             returned_mail: self.returned_mail,
             payment_plan_active: self.payment_plan_active,
-            debtor_birth_date: self.debtor_id().birth_date(),
+            debtor_birth_date: self.debtor_id().latest_birth_date(),
             claim_arose_date: self.claim_arose_date,
             last_letter,
         }

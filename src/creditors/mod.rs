@@ -66,6 +66,7 @@ struct SignupPage {
     errors: FieldErrors,
     terms: Terms,
     industries: &'static [(&'static str, &'static str, bool)],
+    company_forms: [crate::domain::company::CompanyForm; 6],
 }
 
 #[derive(Deserialize)]
@@ -93,6 +94,7 @@ async fn signup_form(
         errors: FieldErrors::default(),
         terms,
         industries: INDUSTRIES,
+        company_forms: crate::domain::company::CompanyForm::ALL,
     }))
 }
 
@@ -117,6 +119,7 @@ async fn signup(
                 errors,
                 terms,
                 industries: INDUSTRIES,
+                company_forms: crate::domain::company::CompanyForm::ALL,
             },
         )
     };
@@ -136,8 +139,8 @@ async fn signup(
     let inserted = sqlx::query(
         "insert into creditor (creditor_id, org_nr, name, status, address_street, address_postal, address_city,
             industry, contact_name, contact_email, payout_bankgiro, payout_clearing, payout_account,
-            terms_version, terms_accepted_at, terms_accepted_ip, referral_code, created_at)
-         values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14)
+            terms_version, terms_accepted_at, terms_accepted_ip, referral_code, created_at, company_form)
+         values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17)
          on conflict (org_nr) do nothing",
     )
     .bind(creditor_id)
@@ -156,6 +159,7 @@ async fn signup(
     .bind(now)
     .bind(&ctx.ip)
     .bind(&s.referral_code)
+    .bind(s.company_form.as_str())
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -389,6 +393,7 @@ struct InvitationMail<'a> {
 pub struct CreditorRow {
     creditor_id: Uuid,
     org_nr: String,
+    company_form: String,
     name: String,
     status: String,
     address_street: String,
@@ -414,6 +419,10 @@ impl CreditorRow {
         crate::domain::ids::IdNumber::from_stored(&self.org_nr).display()
     }
 
+    fn company_form_label(&self) -> &'static str {
+        crate::domain::company::CompanyForm::parse(&self.company_form).map_or("", |f| f.label())
+    }
+
     fn industry_label(&self) -> &str {
         onboarding::industry_label(&self.industry)
     }
@@ -431,7 +440,7 @@ pub fn status_label(status: &str) -> &'static str {
     }
 }
 
-const CREDITOR_SELECT: &str = "select cr.creditor_id, cr.org_nr, cr.name, cr.status, cr.address_street, cr.address_postal,
+const CREDITOR_SELECT: &str = "select cr.creditor_id, cr.org_nr, cr.company_form, cr.name, cr.status, cr.address_street, cr.address_postal,
         cr.address_city, cr.industry, cr.contact_name, cr.contact_email, cr.payout_bankgiro, cr.payout_clearing,
         cr.payout_account, cr.terms_version, cr.terms_accepted_at, cr.terms_accepted_ip, cr.referral_code,
         cr.rejected_reason, cr.created_at, (select count(*) from claim c where c.creditor_id = cr.creditor_id) as claims

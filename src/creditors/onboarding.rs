@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::password,
-    domain::{bank_account, ids::IdNumber, ocr::validate_bankgiro},
+    domain::{bank_account, company::CompanyForm, ids::IdNumber, ocr::validate_bankgiro},
     mail::looks_like_email,
     web::forms::FieldErrors,
 };
@@ -59,6 +59,7 @@ pub fn industry_label(code: &str) -> &str {
 #[serde(default)]
 pub struct SignupForm {
     pub org_nr: String,
+    pub company_form: String,
     pub company_name: String,
     pub street: String,
     pub postal_code: String,
@@ -88,6 +89,7 @@ pub enum Payout {
 #[derive(Debug, Clone)]
 pub struct Signup {
     pub org_nr: IdNumber,
+    pub company_form: CompanyForm,
     pub company_name: String,
     pub street: String,
     pub postal_code: String,
@@ -109,9 +111,20 @@ pub fn validate(
     current_terms: &str,
 ) -> Result<Signup, FieldErrors> {
     let mut e = FieldErrors::default();
-    let org_nr = IdNumber::parse_organisation(&f.org_nr, today)
+    // A sole trader's organisation number is the owner's personnummer.
+    let org_nr = IdNumber::parse(&f.org_nr, today)
         .map_err(|err| e.add("org_nr", err.to_string()))
         .ok();
+    let company_form = CompanyForm::parse(&f.company_form);
+    match (&org_nr, company_form) {
+        (_, None) => e.add("company_form", "Välj företagsform."),
+        (Some(id), Some(form)) => {
+            if let Some(msg) = form.mismatch(id) {
+                e.add("org_nr", msg);
+            }
+        }
+        _ => {}
+    }
     let company_name = f.company_name.trim().to_string();
     if company_name.is_empty() {
         e.add("company_name", "Ange företagets namn.");
@@ -204,22 +217,25 @@ pub fn validate(
             "Villkoren har uppdaterats medan ni fyllde i formuläret. Läs dem och godkänn igen.",
         );
     }
-    match (org_nr, postal_code, payout) {
-        (Some(org_nr), Some(postal_code), Some(payout)) if e.is_empty() => Ok(Signup {
-            org_nr,
-            company_name,
-            street,
-            postal_code,
-            city,
-            industry: f.industry.clone(),
-            contact_name,
-            email,
-            phone,
-            password: f.password.clone(),
-            payout,
-            referral_code,
-            terms_version: current_terms.to_string(),
-        }),
+    match (org_nr, company_form, postal_code, payout) {
+        (Some(org_nr), Some(company_form), Some(postal_code), Some(payout)) if e.is_empty() => {
+            Ok(Signup {
+                org_nr,
+                company_form,
+                company_name,
+                street,
+                postal_code,
+                city,
+                industry: f.industry.clone(),
+                contact_name,
+                email,
+                phone,
+                password: f.password.clone(),
+                payout,
+                referral_code,
+                terms_version: current_terms.to_string(),
+            })
+        }
         _ => Err(e),
     }
 }
@@ -231,6 +247,7 @@ mod tests {
     fn good() -> SignupForm {
         SignupForm {
             org_nr: "556036-0793".into(),
+            company_form: "aktiebolag".into(),
             company_name: "Exempelbolaget AB".into(),
             street: "Storgatan 1".into(),
             postal_code: "11122".into(),
@@ -275,6 +292,35 @@ mod tests {
             assert!(e.get(field).is_some(), "{field}: {e:?}");
         }
         assert!(e.get("industry").unwrap().contains("Taxi"));
+    }
+
+    #[test]
+    fn a_sole_trader_signs_up_with_the_owners_personnummer() {
+        let mut f = good();
+        f.org_nr = "811218-9876".into();
+        f.company_form = "enskild_firma".into();
+        let s = validate(&f, today(), "2026-1").unwrap();
+        assert_eq!(s.org_nr.as_str(), "198112189876");
+        assert_eq!(s.company_form, CompanyForm::EnskildFirma);
+        // A personnummer with another form, or an org.nr as a sole trader, is refused on org_nr.
+        f.company_form = "aktiebolag".into();
+        let e = validate(&f, today(), "2026-1").unwrap_err();
+        assert!(e.get("org_nr").unwrap().contains("enskild firma"));
+        let mut f = good();
+        f.company_form = "enskild_firma".into();
+        assert!(
+            validate(&f, today(), "2026-1")
+                .unwrap_err()
+                .get("org_nr")
+                .is_some()
+        );
+        f.company_form = String::new();
+        assert!(
+            validate(&f, today(), "2026-1")
+                .unwrap_err()
+                .get("company_form")
+                .is_some()
+        );
     }
 
     #[test]

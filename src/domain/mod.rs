@@ -4,6 +4,7 @@
 pub mod bank_account;
 pub mod calendar;
 pub mod commission;
+pub mod company;
 pub mod fees;
 pub mod ids;
 pub mod interest;

@@ -401,9 +401,14 @@ impl<R: BufRead> Parser<R> {
                             self.err("Valutan (position 23–25) ska vara en valutakod som SEK.")
                         );
                     }
+                    let receiver_bg = receiver_bg.trim_start_matches('0').to_string();
+                    self.summary.accounts.push((
+                        self.line_no,
+                        super::ReceivingAccount::Bankgiro(receiver_bg.clone()),
+                    ));
                     self.section = Some(Section {
                         line: self.line_no,
-                        receiver_bg: receiver_bg.trim_start_matches('0').to_string(),
+                        receiver_bg,
                         currency,
                         payments: vec![],
                     });

@@ -56,6 +56,8 @@ pub struct Parser<R> {
     entries: u32,
     root_seen: bool,
     ready: VecDeque<ParsedPayment>,
+    /// The notification's own account (`Ntfctn/Acct/Id`) being read: id, scheme, line.
+    account: Option<(String, String, u32)>,
     seq: u32,
     summary: Summary,
     finished: bool,
@@ -79,6 +81,7 @@ impl<R: BufRead> Parser<R> {
             entries: 0,
             root_seen: false,
             ready: VecDeque::new(),
+            account: None,
             seq: 0,
             summary: Summary::default(),
             finished: false,
@@ -157,6 +160,28 @@ impl<R: BufRead> Parser<R> {
         let element = self.element();
         if element.ends_with("GrpHdr/MsgId") {
             self.summary.message_id = Some(text.clone());
+        }
+        if let Some(rel) = self.below("Ntfctn").filter(|r| r.starts_with("Acct")) {
+            let account = self
+                .account
+                .get_or_insert_with(|| (String::new(), String::new(), line));
+            match rel.as_str() {
+                "Acct/Id/IBAN" => (account.0, account.1) = (text.clone(), "IBAN".into()),
+                "Acct/Id/Othr/Id" => account.0 = text.clone(),
+                "Acct/Id/Othr/SchmeNm/Prtry" | "Acct/Id/Othr/SchmeNm/Cd" => {
+                    account.1 = text.clone()
+                }
+                "Acct" => {
+                    let (id, scheme, at) = self.account.take().unwrap_or_default();
+                    let account = match scheme.as_str() {
+                        "IBAN" => super::ReceivingAccount::Iban(id),
+                        "BGNR" => super::ReceivingAccount::Bankgiro(id),
+                        _ => super::ReceivingAccount::Other { id, scheme },
+                    };
+                    self.summary.accounts.push((at, account));
+                }
+                _ => {}
+            }
         }
         if let Some(rel) = self.below("TxDtls") {
             let ccy = self.ccy.clone().unwrap_or_default();
@@ -594,7 +619,7 @@ mod tests {
             simulator::Item::new("1234574", Sek::new(100, 50), "Kund Ett"),
             simulator::Item::new("9999", Sek::kronor(3), "Kund Två"),
         ];
-        let xml = simulator::camt054("MSG1", d, &items);
+        let xml = simulator::camt054(crate::config::DEFAULT_IBAN, "MSG1", d, &items);
         let (p, s) = parse(&xml).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].amount, Sek::new(100, 50));

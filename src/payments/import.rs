@@ -22,7 +22,7 @@ use super::{
     FileError, Format, ParsedPayment, PaymentKind, PaymentSource, detect,
     ledger::{self, Account, Dims, Entry},
 };
-use crate::{domain::lifecycle::ClaimState, domain::money::Sek, parameters};
+use crate::{config::Identity, domain::lifecycle::ClaimState, domain::money::Sek, parameters};
 
 const CHUNK: usize = 2000;
 
@@ -187,16 +187,19 @@ async fn validate(
 }
 
 /// Imports the bank file at `path`: everything or nothing.
+/// A file for another account than Fordra's (`own`) is refused, naming that account.
 pub async fn import_file(
     db: &PgPool,
     path: &Path,
     file_name: &str,
+    own: &Identity,
     user: Option<Uuid>,
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> Result<Imported, ImportError> {
     let mut conn = db.acquire().await?;
     let (format, summary, sha, duplicate) = validate(&mut conn, path).await?;
+    super::check_accounts(&summary, &own.iban, &own.bankgiro).map_err(ImportError::Invalid)?;
     if let Some(msg) = already_imported(&mut conn, &sha, summary.message_id.as_deref()).await? {
         return Err(ImportError::Duplicate(msg));
     }

@@ -91,9 +91,97 @@ impl ParsedPayment {
     }
 }
 
+/// The account a bank file reports payments to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReceivingAccount {
+    Iban(String),
+    Bankgiro(String),
+    /// Another identification (camt.054 `Othr/Id` with a scheme other than BGNR), or none.
+    Other {
+        id: String,
+        scheme: String,
+    },
+}
+
+impl fmt::Display for ReceivingAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReceivingAccount::Iban(iban) => write!(f, "IBAN {iban}"),
+            ReceivingAccount::Bankgiro(bg) => write!(f, "bankgiro {}", bankgiro_text(bg)),
+            ReceivingAccount::Other { id, scheme } if id.is_empty() => {
+                write!(
+                    f,
+                    "ett konto utan identitet{}",
+                    if scheme.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({scheme})")
+                    }
+                )
+            }
+            ReceivingAccount::Other { id, scheme } => write!(f, "kontot {id} ({scheme})"),
+        }
+    }
+}
+
+impl ReceivingAccount {
+    /// Whether this is one of Fordra's own accounts: its IBAN or its bankgiro.
+    pub fn is_ours(&self, iban: &str, bankgiro: &str) -> bool {
+        let norm = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .map(|c| c.to_ascii_uppercase())
+                .collect()
+        };
+        let digits = |s: &str| -> String {
+            s.chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .trim_start_matches('0')
+                .to_string()
+        };
+        match self {
+            ReceivingAccount::Iban(i) => norm(i) == norm(iban),
+            ReceivingAccount::Bankgiro(bg) => {
+                !digits(bg).is_empty() && digits(bg) == digits(bankgiro)
+            }
+            ReceivingAccount::Other { .. } => false,
+        }
+    }
+}
+
+fn bankgiro_text(bg: &str) -> String {
+    ocr::validate_bankgiro(bg).unwrap_or_else(|_| bg.to_string())
+}
+
+/// Refuses a file that reports payments to an account that is not Fordra's, naming the account.
+pub fn check_accounts(summary: &Summary, iban: &str, bankgiro: &str) -> Result<(), FileError> {
+    if summary.accounts.is_empty() {
+        return Err(FileError::file(
+            "Filen anger inte vilket konto betalningarna kom in på. Ingenting lästes in.",
+        ));
+    }
+    match summary
+        .accounts
+        .iter()
+        .find(|(_, a)| !a.is_ours(iban, bankgiro))
+    {
+        None => Ok(()),
+        Some((line, account)) => Err(FileError::at(
+            *line,
+            format!(
+                "Filen gäller {account}, som inte är Fordras konto (bankgiro {}, IBAN {iban}). Ingenting lästes in.",
+                bankgiro_text(bankgiro)
+            ),
+        )),
+    }
+}
+
 /// What a completely read file says about itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// Every receiving account the file names, with the line it is named on.
+    pub accounts: Vec<(u32, ReceivingAccount)>,
     pub message_id: Option<String>,
     pub count: u32,
     /// Payments minus deductions.

@@ -97,9 +97,10 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// A camt.054.001.02 credit notification with one booked entry per item.
-pub fn camt054(message_id: &str, day: NaiveDate, items: &[Item]) -> String {
+/// A camt.054 credit notification for the account `iban`.
+pub fn camt054(iban: &str, message_id: &str, day: NaiveDate, items: &[Item]) -> String {
     let mut out = Vec::with_capacity(600 + items.len() * 700);
-    write_camt054(&mut out, message_id, day, items.iter().cloned())
+    write_camt054(&mut out, iban, message_id, day, items.iter().cloned())
         .expect("writing to memory cannot fail");
     String::from_utf8(out).expect("the writer writes UTF-8")
 }
@@ -107,11 +108,13 @@ pub fn camt054(message_id: &str, day: NaiveDate, items: &[Item]) -> String {
 /// Writes a camt.054 file item by item (for files too large to build in memory).
 pub fn write_camt054(
     out: &mut impl std::io::Write,
+    iban: &str,
     message_id: &str,
     day: NaiveDate,
     items: impl IntoIterator<Item = Item>,
 ) -> std::io::Result<()> {
     let id = xml_escape(message_id);
+    let iban = xml_escape(iban);
     write!(
         out,
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -119,7 +122,7 @@ pub fn write_camt054(
 <BkToCstmrDbtCdtNtfctn>
 <GrpHdr><MsgId>{id}</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>
 <Ntfctn><Id>{id}-N</Id><CreDtTm>{day}T18:00:00</CreDtTm>
-<Acct><Id><IBAN>SE4550000000058398257466</IBAN></Id></Acct>
+<Acct><Id><IBAN>{iban}</IBAN></Id></Acct>
 "#
     )?;
     let mut x = String::with_capacity(1024);

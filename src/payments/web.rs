@@ -289,6 +289,7 @@ async fn upload(
         &state.db,
         &path,
         &name,
+        &state.config.identity,
         Some(user.id),
         state.clock.now(),
         state.clock.today(),
@@ -1471,7 +1472,7 @@ async fn simulate(
         let id = format!("SIM-{}", Uuid::new_v4().simple());
         (
             format!("simulator-{day}-{serial}.xml"),
-            simulator::camt054(&id, day, &items).into_bytes(),
+            simulator::camt054(&state.config.identity.iban, &id, day, &items).into_bytes(),
         )
     };
     let dir = state.config.data_dir.join("uploads");
@@ -1480,7 +1481,16 @@ async fn simulate(
         .await
         .and(tokio::fs::write(&path, &bytes).await)
         .map_err(anyhow::Error::from)?;
-    let result = import_file(&state.db, &path, &name, Some(user.id), now, today).await;
+    let result = import_file(
+        &state.db,
+        &path,
+        &name,
+        &state.config.identity,
+        Some(user.id),
+        now,
+        today,
+    )
+    .await;
     let _ = tokio::fs::remove_file(&path).await;
     match result {
         Ok(r) => Ok(flash_redirect(

@@ -85,6 +85,7 @@ async fn an_admin_imports_a_bank_file_matches_by_hand_and_settles_in_a_browser()
     let (ocr, _, _) = &claims[0];
     let (_, debtor, case_number) = &claims[1];
     let xml = simulator::camt054(
+        fordra::config::DEFAULT_IBAN,
         "BROWSER-1",
         day,
         &[

@@ -778,6 +778,7 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
 
     // The first instalment is paid with its own OCR on time: the plan is kept.
     let xml = simulator::camt054(
+        fordra::config::DEFAULT_IBAN,
         "PLAN-1",
         inst[0].0,
         &[simulator::Item {
@@ -792,6 +793,7 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
         &app.pool,
         &path,
         "plan.xml",
+        &app.state.config.identity,
         None,
         chrono::Utc::now(),
         inst[0].0,
@@ -1028,6 +1030,7 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
 
     // Overpaid: the debtor gives a refund account, validated, stored for staff's refund.
     let xml = simulator::camt054(
+        fordra::config::DEFAULT_IBAN,
         "OVER-1",
         d("2026-11-02"),
         &[simulator::Item {
@@ -1042,6 +1045,7 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         &app.pool,
         &path,
         "over.xml",
+        &app.state.config.identity,
         None,
         chrono::Utc::now(),
         d("2026-11-02"),

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use fordra::{
+    config::DEFAULT_IBAN,
     domain::money::Sek,
     engine,
     payments::{
@@ -141,13 +142,22 @@ impl World {
 
     async fn import(&self, name: &str, bytes: &[u8], today: &str) -> Result<Imported, ImportError> {
         let path = write_temp(name, bytes);
-        let r = import_file(self.pool(), &path, name, None, chrono::Utc::now(), d(today)).await;
+        let r = import_file(
+            self.pool(),
+            &path,
+            name,
+            &self.app.state.config.identity,
+            None,
+            chrono::Utc::now(),
+            d(today),
+        )
+        .await;
         let _ = std::fs::remove_file(&path);
         r
     }
 
     async fn pay(&self, msg: &str, day: &str, items: &[Item], today: &str) -> Imported {
-        let xml = simulator::camt054(msg, d(day), items);
+        let xml = simulator::camt054(DEFAULT_IBAN, msg, d(day), items);
         self.import(&format!("{msg}.xml"), xml.as_bytes(), today)
             .await
             .unwrap_or_else(|e| panic!("import {msg}: {e}"))
@@ -503,6 +513,70 @@ async fn nothing_stored(w: &World) {
 }
 
 #[tokio::test]
+async fn files_for_another_account_are_refused_naming_it_and_store_nothing() {
+    let w = world("2026-01-16", false).await;
+    let (_, ocr) = w.claim("ACCT", json!({})).await;
+    let items = [Item::new(&ocr, Sek::kronor(100), "Sven Svensson")];
+    let day = d("2026-01-15");
+    let other_iban = "SE3550000000054910000003";
+    let ours = simulator::camt054(DEFAULT_IBAN, "OWN-1", day, &items);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "camt054, another IBAN",
+            simulator::camt054(other_iban, "X-1", day, &items).into_bytes(),
+            "Rad 6: Filen gäller IBAN SE3550000000054910000003",
+        ),
+        (
+            "camt054, another bankgiro",
+            ours.replace(
+                &format!("<IBAN>{DEFAULT_IBAN}</IBAN>"),
+                "<Othr><Id>56781230</Id><SchmeNm><Prtry>BGNR</Prtry></SchmeNm></Othr>",
+            )
+            .replace("OWN-1", "X-2")
+            .into_bytes(),
+            "Filen gäller bankgiro 5678-1230",
+        ),
+        (
+            "camt054, no account",
+            ours.replace(
+                &format!("<Acct><Id><IBAN>{DEFAULT_IBAN}</IBAN></Id></Acct>"),
+                "",
+            )
+            .replace("OWN-1", "X-3")
+            .into_bytes(),
+            "anger inte vilket konto",
+        ),
+        (
+            "bgmax, another receiving bankgiro",
+            simulator::bgmax("5050-1055", day, 7, &items),
+            "Rad 2: Filen gäller bankgiro 5050-1055",
+        ),
+    ];
+    for (name, content, expected) in cases {
+        let e = w
+            .import("other.dat", &content, "2026-01-16")
+            .await
+            .expect_err(name);
+        assert!(matches!(e, ImportError::Invalid(_)), "{name}: {e}");
+        assert!(e.to_string().contains(expected), "{name}: {e}");
+        assert!(
+            e.to_string().contains("som inte är Fordras konto") || name.contains("no account"),
+            "{name}: {e}"
+        );
+    }
+    for table in ["bank_file", "payment", "journal_entry", "bank_day"] {
+        assert_eq!(w.count(table).await, 0, "{table}");
+    }
+    // The same payment to Fordra's own bankgiro and IBAN is imported.
+    w.import("own.xml", ours.as_bytes(), "2026-01-16")
+        .await
+        .unwrap();
+    let own_bg = simulator::bgmax(fordra::config::DEFAULT_BANKGIRO, day, 8, &items);
+    w.import("own.bgmax", &own_bg, "2026-01-16").await.unwrap();
+    w.check_ledger("2026-01-16");
+}
+
+#[tokio::test]
 async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
     let w = world("2026-01-16", false).await;
     let golden =
@@ -550,6 +624,7 @@ async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
         assert!(e.to_string().contains(expected), "{name}: {e}");
     }
     let xml = simulator::camt054(
+        DEFAULT_IBAN,
         "M1",
         d("2026-01-15"),
         &[Item::new("1234574", Sek::kronor(5), "A")],
@@ -599,6 +674,7 @@ async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
         .await
         .unwrap();
     let same_id = simulator::camt054(
+        DEFAULT_IBAN,
         "M1",
         d("2026-01-15"),
         &[Item::new("1234574", Sek::kronor(6), "A")],
