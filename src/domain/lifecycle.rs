@@ -191,6 +191,14 @@ impl Step {
         }
     }
 
+    /// The date to look again: a wait's date; `None` for a blocked claim (nothing planned).
+    pub fn wait_until(self) -> Option<NaiveDate> {
+        match self {
+            Step::WaitUntil(d) => Some(d),
+            _ => None,
+        }
+    }
+
     pub fn letter(self) -> Option<LetterKind> {
         match self {
             Step::SendReminder => Some(LetterKind::Reminder),

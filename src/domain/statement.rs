@@ -2,10 +2,16 @@
 //! accrued to the booking date, then capital; overpayment returned as a remainder. Interest runs
 //! on capital only (A16: none on fees) and restarts on the remaining capital after each payment.
 //!
-//! A11: when payments booked before a letter's dispatch date settled everything owed on their
-//! booking date, the reminder or collection fee of that letter is cancelled and the claim is paid.
-//! A part payment before the letter cancels nothing. The business 450 kr is owed from the first
-//! day of delay and is never cancelled once claimed.
+//! A11: when payments booked strictly before a letter's dispatch date settled everything owed on
+//! their booking date, the reminder, inkassokrav or plan fee of that letter is cancelled and the
+//! claim is paid. A part payment before the letter cancels nothing. The business 450 kr is owed
+//! from the first day of delay (A12): it is cancelled only when payments booked on or before the
+//! effective due date settled the claim, whenever they were matched; a payment booked later
+//! leaves it owed, even when booked before the letter.
+//!
+//! Money held for a claim (paid beyond what was owed) pays whatever becomes owed later, a fee
+//! charged afterwards included, before anything is refunded: a claim never both owes and holds
+//! a surplus.
 
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
@@ -147,22 +153,120 @@ impl Statement {
     }
 }
 
+/// The fees of a letter that cannot have been earned when the claim was settled before the
+/// letter went out (A11): reminder, inkassokrav and plan fee.
 fn cancellable(kind: FeeKind) -> bool {
-    matches!(kind, FeeKind::Reminder | FeeKind::Collection)
+    matches!(
+        kind,
+        FeeKind::Reminder | FeeKind::Collection | FeeKind::PaymentPlan
+    )
+}
+
+/// The running account while movements are applied in date order.
+struct Account<'a> {
+    input: &'a StatementInput<'a>,
+    capital: Sek,
+    interest: Sek,
+    /// Paid beyond everything owed so far: money held for the claim.
+    held: Sek,
+    owed: Vec<Sek>,
+    opened: Vec<bool>,
+    cancelled: Vec<bool>,
+    settled_on: Option<NaiveDate>,
+    paid: Sek,
+    payments: Vec<PaymentLine>,
+}
+
+impl Account<'_> {
+    fn fees_open(&self) -> Sek {
+        (0..self.owed.len())
+            .filter(|&i| self.opened[i])
+            .map(|i| self.owed[i])
+            .sum()
+    }
+
+    fn note_if_settled(&mut self, date: NaiveDate) {
+        if self.settled_on.is_none()
+            && self.capital.is_zero()
+            && self.interest.is_zero()
+            && self.fees_open().is_zero()
+            && !self.paid.is_zero()
+        {
+            self.settled_on = Some(date);
+        }
+    }
+
+    /// Opens the fees charged by `date`, oldest first.
+    ///
+    /// A fee whose letter went out after the claim was settled is decided here: a reminder,
+    /// inkassokrav or plan fee is cancelled (A11: the payment was booked strictly before the
+    /// letter's dispatch date). The business 450 kr is owed from the first day of delay: it is
+    /// cancelled only when the claim was settled on or before the effective due date (no delay
+    /// at all); otherwise it is owed and reopens the claim. Money already held for the claim
+    /// then pays what the new fees ask before anything is refunded.
+    fn open_fees(&mut self, date: NaiveDate) {
+        let fees = self.input.fees;
+        let effective_due = self.input.interest_from - Duration::days(1);
+        let mut order: Vec<usize> = (0..fees.len())
+            .filter(|&i| !self.opened[i] && fees[i].charged_on <= date)
+            .collect();
+        order.sort_by_key(|&i| fees[i].charged_on);
+        for i in order {
+            self.opened[i] = true;
+            let Some(settled) = self.settled_on else {
+                continue;
+            };
+            if fees[i].charged_on <= settled {
+                continue;
+            }
+            let no_delay = settled <= effective_due;
+            if cancellable(fees[i].kind)
+                || (fees[i].kind == FeeKind::LatePaymentCompensation && no_delay)
+            {
+                self.cancelled[i] = true;
+                self.owed[i] = Sek::ZERO;
+            } else {
+                self.settled_on = None;
+                self.pay_from_held(i, fees[i].charged_on);
+            }
+        }
+    }
+
+    /// Money held for the claim pays fee `i` (the payments it came from are re-split).
+    fn pay_from_held(&mut self, i: usize, on: NaiveDate) {
+        let take = self.held.min(self.owed[i]).max(Sek::ZERO);
+        if take.is_zero() {
+            return;
+        }
+        self.held -= take;
+        self.owed[i] -= take;
+        let mut left = take;
+        for p in self.payments.iter_mut() {
+            let part = left.min(p.allocation.remainder);
+            p.allocation.remainder -= part;
+            p.allocation.to_fees[i] += part;
+            left -= part;
+        }
+        self.note_if_settled(on);
+    }
 }
 
 pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
     let day = Duration::days(1);
-    let mut capital = input.capital;
-    let mut interest = Sek::ZERO;
+    let mut a = Account {
+        input,
+        capital: input.capital,
+        interest: Sek::ZERO,
+        held: Sek::ZERO,
+        owed: input.fees.iter().map(|f| f.amount).collect(),
+        opened: vec![false; input.fees.len()],
+        cancelled: vec![false; input.fees.len()],
+        settled_on: None,
+        paid: Sek::ZERO,
+        payments: vec![],
+    };
     let mut accrued_through = input.interest_from - day;
-    let mut owed: Vec<Sek> = input.fees.iter().map(|f| f.amount).collect();
-    let mut cancelled = vec![false; input.fees.len()];
-    let mut opened = vec![false; input.fees.len()];
-    let mut settled_on: Option<NaiveDate> = None;
-    let (mut paid, mut overpaid, mut interest_paid, mut capital_reduced) =
-        (Sek::ZERO, Sek::ZERO, Sek::ZERO, Sek::ZERO);
-    let mut payments = vec![];
+    let (mut interest_paid, mut capital_reduced) = (Sek::ZERO, Sek::ZERO);
     let mut segments = vec![];
 
     let mut movements: Vec<&Movement> = input
@@ -172,44 +276,12 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
         .collect();
     movements.sort_by_key(|m| m.date());
 
-    // Opens the fees charged by `date`; a letter that went out after the claim was settled
-    // loses its fee (A11), except the 450 kr, which reopens the claim.
-    let open_fees = |date: NaiveDate,
-                     opened: &mut Vec<bool>,
-                     cancelled: &mut Vec<bool>,
-                     owed: &mut Vec<Sek>,
-                     settled_on: &mut Option<NaiveDate>| {
-        let mut order: Vec<usize> = (0..input.fees.len())
-            .filter(|&i| !opened[i] && input.fees[i].charged_on <= date)
-            .collect();
-        order.sort_by_key(|&i| input.fees[i].charged_on);
-        for i in order {
-            opened[i] = true;
-            if let Some(s) = *settled_on
-                && input.fees[i].charged_on > s
-            {
-                if cancellable(input.fees[i].kind) {
-                    cancelled[i] = true;
-                    owed[i] = Sek::ZERO;
-                } else {
-                    *settled_on = None;
-                }
-            }
-        }
-    };
-
     for m in movements {
         let date = m.date();
-        open_fees(
-            date,
-            &mut opened,
-            &mut cancelled,
-            &mut owed,
-            &mut settled_on,
-        );
+        a.open_fees(date);
         if date > accrued_through {
             let exact = accrue(
-                capital,
+                a.capital,
                 accrued_through + day,
                 date,
                 input.rates,
@@ -217,61 +289,49 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
                 input.basis,
                 &mut Vec::new(),
             )?;
-            interest += Sek::from_decimal(exact);
+            a.interest += Sek::from_decimal(exact);
             accrued_through = date;
         }
         match *m {
             Movement::Payment { booked, amount } => {
-                paid += amount;
+                a.paid += amount;
                 let fees_owed: Vec<(NaiveDate, Sek)> = input
                     .fees
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| (f.charged_on, if opened[i] { owed[i] } else { Sek::ZERO }))
+                    .map(|(i, f)| {
+                        (
+                            f.charged_on,
+                            if a.opened[i] { a.owed[i] } else { Sek::ZERO },
+                        )
+                    })
                     .collect();
-                let a = allocate(amount, &fees_owed, interest, capital);
-                for (i, take) in a.to_fees.iter().enumerate() {
-                    owed[i] -= *take;
+                let alloc = allocate(amount, &fees_owed, a.interest, a.capital);
+                for (i, take) in alloc.to_fees.iter().enumerate() {
+                    a.owed[i] -= *take;
                 }
-                interest -= a.to_interest;
-                interest_paid += a.to_interest;
-                capital -= a.to_capital;
-                overpaid += a.remainder;
-                payments.push(PaymentLine {
+                a.interest -= alloc.to_interest;
+                interest_paid += alloc.to_interest;
+                a.capital -= alloc.to_capital;
+                a.held += alloc.remainder;
+                a.payments.push(PaymentLine {
                     booked,
                     amount,
-                    allocation: a,
+                    allocation: alloc,
                 });
             }
             Movement::CapitalReduction { amount, .. } => {
-                let take = amount.min(capital);
-                capital -= take;
+                let take = amount.min(a.capital);
+                a.capital -= take;
                 capital_reduced += take;
             }
         }
-        let fees_open: Sek = (0..owed.len())
-            .filter(|&i| opened[i])
-            .map(|i| owed[i])
-            .sum();
-        if settled_on.is_none()
-            && capital.is_zero()
-            && interest.is_zero()
-            && fees_open.is_zero()
-            && !paid.is_zero()
-        {
-            settled_on = Some(date);
-        }
+        a.note_if_settled(date);
     }
-    open_fees(
-        input.as_of,
-        &mut opened,
-        &mut cancelled,
-        &mut owed,
-        &mut settled_on,
-    );
-    if input.as_of > accrued_through && !capital.is_zero() {
+    a.open_fees(input.as_of);
+    if input.as_of > accrued_through && !a.capital.is_zero() {
         let exact = accrue(
-            capital,
+            a.capital,
             accrued_through + day,
             input.as_of,
             input.rates,
@@ -279,34 +339,34 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
             input.basis,
             &mut segments,
         )?;
-        interest += Sek::from_decimal(exact);
+        a.interest += Sek::from_decimal(exact);
     }
     let fees: Vec<FeeLine> = input
         .fees
         .iter()
         .enumerate()
-        .filter(|(i, _)| opened[*i])
+        .filter(|(i, _)| a.opened[*i])
         .map(|(i, f)| FeeLine {
             kind: f.kind,
             amount: f.amount,
-            owed: owed[i],
+            owed: a.owed[i],
             charged_on: f.charged_on,
-            cancelled: cancelled[i],
+            cancelled: a.cancelled[i],
         })
         .collect();
     let fees_owed: Sek = fees.iter().map(|f| f.owed).sum();
     Ok(Statement {
         as_of: input.as_of,
-        capital,
-        interest,
-        balance: capital + interest + fees_owed,
+        capital: a.capital,
+        interest: a.interest,
+        balance: a.capital + a.interest + fees_owed,
         fees,
-        paid,
-        overpaid,
+        paid: a.paid,
+        overpaid: a.held,
         interest_paid,
         capital_reduced,
-        settled_on,
-        payments,
+        settled_on: a.settled_on,
+        payments: a.payments,
         current_segments: segments,
     })
 }
@@ -464,7 +524,120 @@ mod tests {
         );
     }
 
+    fn business(charged_on: &str) -> Vec<FeeCharge> {
+        vec![FeeCharge {
+            kind: FeeKind::LatePaymentCompensation,
+            amount: Sek::kronor(450),
+            charged_on: d(charged_on),
+        }]
+    }
+
+    #[test]
+    fn business_paid_by_the_due_date_owes_no_450_whenever_matched() {
+        // Due 2025-03-31 (interest from 04-01); paid in full, with a little extra, on the due
+        // date. The letter with the 450 kr went out on 04-08, before the payment was matched.
+        let paid = [Movement::Payment {
+            booked: d("2025-03-31"),
+            amount: Sek::new(10_473, 2),
+        }];
+        let s = run(&business("2025-04-08"), &paid, "2025-04-20");
+        assert!(s.fees[0].cancelled);
+        assert_eq!(s.balance, Sek::ZERO);
+        assert_eq!(s.overpaid, Sek::new(473, 2), "all of the extra is refunded");
+        assert_eq!(s.settled_on, Some(d("2025-03-31")));
+    }
+
+    #[test]
+    fn business_paid_late_owes_the_450_and_money_held_pays_it() {
+        // Booked 04-06, after the due date but two days before the letter of 04-08.
+        let paid = [Movement::Payment {
+            booked: d("2025-04-06"),
+            amount: Sek::new(10_473, 2),
+        }];
+        let s = run(&business("2025-04-08"), &paid, "2025-04-20");
+        // Six days of interest (04-01..04-06) at 11 %: 18,08.
+        assert!(!s.fees[0].cancelled);
+        assert_eq!(s.fees[0].owed, Sek::ZERO, "the surplus paid the 450 kr");
+        assert_eq!(s.balance, Sek::ZERO);
+        assert_eq!(
+            s.overpaid,
+            Sek::new(10_473, 2) - Sek::kronor(10_000) - Sek::new(18, 8) - Sek::kronor(450)
+        );
+        let a = &s.payments[0].allocation;
+        assert_eq!(a.to_fees, vec![Sek::kronor(450)]);
+        assert_eq!(a.remainder, s.overpaid);
+        assert_eq!(s.settled_on, Some(d("2025-04-08")));
+
+        // Exactly the capital, booked late: the 450 kr and the interest stay owed.
+        let capital_only = [Movement::Payment {
+            booked: d("2025-04-06"),
+            amount: Sek::kronor(10_000),
+        }];
+        let s = run(&business("2025-04-08"), &capital_only, "2025-04-20");
+        assert_eq!(s.fees[0].owed, Sek::kronor(450));
+        assert!(s.balance > Sek::kronor(450));
+        assert_eq!(s.overpaid, Sek::ZERO);
+        assert_eq!(s.settled_on, None);
+
+        // A surplus smaller than the fee pays what it can.
+        let small = [Movement::Payment {
+            booked: d("2025-04-06"),
+            amount: Sek::new(10_118, 8),
+        }];
+        let s = run(&business("2025-04-08"), &small, "2025-04-08");
+        assert_eq!(s.fees[0].owed, Sek::kronor(350));
+        assert_eq!(s.overpaid, Sek::ZERO);
+        assert_eq!(s.balance, Sek::kronor(350));
+    }
+
+    #[test]
+    fn a_plan_fee_is_cancelled_like_the_other_letter_fees() {
+        let mut fees = ex1_fees();
+        fees.push(FeeCharge {
+            kind: FeeKind::PaymentPlan,
+            amount: Sek::kronor(170),
+            charged_on: d("2025-05-20"),
+        });
+        // Everything owed on 2025-05-15 (10 000 + 240 + 45 days = 135,62), paid that day.
+        let paid = [Movement::Payment {
+            booked: d("2025-05-15"),
+            amount: Sek::new(10_375, 62),
+        }];
+        let s = run(&fees, &paid, "2025-06-01");
+        assert!(s.fees[2].cancelled);
+        assert_eq!(s.balance, Sek::ZERO);
+    }
+
     proptest! {
+        /// Whatever is paid and whenever the letters go out, a claim never both owes money and
+        /// holds a surplus, and every krona paid is allocated somewhere.
+        #[test]
+        fn never_owes_and_holds_a_surplus(
+            p1 in 1i64..1_200_000, d1 in 0i64..60, p2 in 0i64..1_200_000, d2 in 0i64..60,
+            letter in 0i64..60, business_debtor: bool
+        ) {
+            let ore = |n: i64| Sek::new(n / 100, n % 100);
+            let start = d("2025-03-25");
+            let fees = if business_debtor {
+                vec![FeeCharge { kind: FeeKind::LatePaymentCompensation, amount: Sek::kronor(450), charged_on: start + Duration::days(letter) }]
+            } else {
+                vec![
+                    FeeCharge { kind: FeeKind::Reminder, amount: Sek::kronor(60), charged_on: start + Duration::days(letter) },
+                    FeeCharge { kind: FeeKind::Collection, amount: Sek::kronor(180), charged_on: start + Duration::days(letter + 17) },
+                ]
+            };
+            let moves = [
+                Movement::Payment { booked: start + Duration::days(d1), amount: ore(p1) },
+                Movement::Payment { booked: start + Duration::days(d2), amount: ore(p2) },
+            ];
+            let s = run(&fees, &moves, "2025-07-01");
+            prop_assert!(s.balance.is_zero() || s.overpaid.is_zero(), "owes {} and holds {}", s.balance, s.overpaid);
+            let allocated: Sek = s.payments.iter().map(|p| p.allocation.fees_total() + p.allocation.to_interest + p.allocation.to_capital + p.allocation.remainder).sum();
+            prop_assert_eq!(allocated, s.paid);
+            let remainders: Sek = s.payments.iter().map(|p| p.allocation.remainder).sum();
+            prop_assert_eq!(remainders, s.overpaid);
+        }
+
         #[test]
         fn allocation_conserves_money_and_never_goes_negative(
             pay in 0i64..5_000_000, f1 in 0i64..50_000, f2 in 0i64..50_000, int in 0i64..500_000, cap in 0i64..10_000_000

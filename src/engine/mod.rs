@@ -20,7 +20,7 @@ use crate::{
         calendar::roll_forward,
         fees::{FeeDecision, FeeFacts, FeeKind, LetterKind, fee_for_letter},
         lifecycle::{self, ClaimState, Step},
-        statement::{FeeCharge, Movement},
+        statement::{FeeCharge, Movement, Statement},
     },
     letters,
     parameters::{self, Parameters},
@@ -217,30 +217,37 @@ async fn step_batch(
     let mut waits: Vec<(Uuid, Option<NaiveDate>)> = Vec::new();
     let mut to_enforcement: Vec<&ClaimRecord> = Vec::new();
     let mut new_letters: Vec<NewLetter> = Vec::new();
+    // Claims whose balance money already held covers: paid, never another letter.
+    let mut covered: Vec<(&ClaimRecord, Statement)> = Vec::new();
     for rec in batch {
         let letter = last_letters.get(&rec.claim_id).copied();
-        match lifecycle::next_step(&rec.snapshot(letter), today, rules) {
-            Step::WaitUntil(date) => waits.push((rec.claim_id, Some(date))),
-            Step::Blocked(_) => {
-                waits.push((rec.claim_id, None));
-                report.blocked += 1;
-            }
-            Step::MarkEnforcementReady => to_enforcement.push(rec),
-            action => {
-                let kind = action.letter().expect("every other step sends a letter");
-                new_letters.push(prepare_letter(
-                    rec,
-                    kind,
-                    fees.remove(&rec.claim_id).unwrap_or_default(),
-                    moves
-                        .get(&rec.claim_id)
-                        .map(Vec::as_slice)
-                        .unwrap_or_default(),
-                    params,
-                    today,
-                    &state.config.identity,
-                )?);
-            }
+        let step = lifecycle::next_step(&rec.snapshot(letter), today, rules);
+        if matches!(step, Step::WaitUntil(_) | Step::Blocked(_)) {
+            waits.push((rec.claim_id, step.wait_until()));
+            report.blocked += u64::from(matches!(step, Step::Blocked(_)));
+            continue;
+        }
+        let claim_fees = fees.remove(&rec.claim_id).unwrap_or_default();
+        let claim_moves = moves
+            .get(&rec.claim_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let now_owed = claims::compute_statement(rec, &claim_fees, claim_moves, params, today)?;
+        if now_owed.balance.is_zero() {
+            covered.push((rec, now_owed));
+            continue;
+        }
+        match step.letter() {
+            None => to_enforcement.push(rec),
+            Some(kind) => new_letters.push(prepare_letter(
+                rec,
+                kind,
+                claim_fees,
+                claim_moves,
+                params,
+                today,
+                &state.config.identity,
+            )?),
         }
     }
 
@@ -287,6 +294,11 @@ async fn step_batch(
             ClaimState::EnforcementReady.as_str(),
         )
     }));
+    moving.extend(
+        covered
+            .iter()
+            .map(|(r, _)| (r.claim_id, r.state.as_str(), ClaimState::Paid.as_str())),
+    );
     let moved: Vec<Uuid> = sqlx::query_scalar(
         "update claim c set state = m.to_state, next_action_on = null
          from unnest($1::uuid[], $2::text[], $3::text[]) as m(claim_id, from_state, to_state)
@@ -308,6 +320,10 @@ async fn step_batch(
     let enforced: Vec<&ClaimRecord> = to_enforcement
         .into_iter()
         .filter(|r| moved.contains(&r.claim_id))
+        .collect();
+    let covered: Vec<(&ClaimRecord, Statement)> = covered
+        .into_iter()
+        .filter(|(r, _)| moved.contains(&r.claim_id))
         .collect();
 
     sqlx::query(
@@ -346,6 +362,13 @@ async fn step_batch(
             .iter()
             .map(|r| (r.claim_id, "enforcement_ready", serde_json::json!({}))),
     );
+    events.extend(covered.iter().map(|(r, s)| {
+        (
+            r.claim_id,
+            "paid",
+            serde_json::json!({"paid": s.paid, "overpaid": s.overpaid}),
+        )
+    }));
     sqlx::query(
         "insert into claim_event (claim_id, at, business_date, kind, detail, step_key)
          select e.claim_id, $4, $5, e.kind, e.detail, 'step:' || e.kind
@@ -359,6 +382,19 @@ async fn step_batch(
     .bind(today)
     .execute(&mut *tx)
     .await?;
+    for (rec, s) in &covered {
+        if let Some(to) = &rec.debtor_email {
+            crate::mail::queue(
+                tx,
+                to,
+                &format!("Kvitto – ärende {} är betalt", rec.case_number),
+                &crate::payments::ledger::receipt_text(rec, s),
+                Some(rec.claim_id),
+                now,
+            )
+            .await?;
+        }
+    }
 
     sqlx::query("insert into outbox (letter_id, next_attempt_at) select unnest($1::uuid[]), $2")
         .bind(written.iter().map(|l| l.letter_id).collect::<Vec<_>>())
@@ -366,7 +402,7 @@ async fn step_batch(
         .execute(&mut *tx)
         .await?;
 
-    report.steps = (written.len() + enforced.len()) as u64;
+    report.steps = (written.len() + enforced.len() + covered.len()) as u64;
     Ok(report)
 }
 

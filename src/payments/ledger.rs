@@ -444,8 +444,10 @@ pub async fn sync_claims(
     }
     post(conn, &entries, now, today, user).await?;
     if !report.paid.is_empty() {
+        // Guarded like every state change: a claim closed meanwhile stays as it is.
         sqlx::query(
-            "update claim set state = 'paid', next_action_on = null where claim_id = any($1)",
+            "update claim set state = 'paid', next_action_on = null
+             where claim_id = any($1) and state not in ('paid', 'withdrawn', 'written_off')",
         )
         .bind(&report.paid)
         .execute(&mut *conn)
@@ -473,7 +475,8 @@ pub async fn sync_claims(
     Ok(report)
 }
 
-fn receipt_text(rec: &ClaimRecord, s: &Statement) -> String {
+/// The receipt a debtor gets when a claim is paid in full.
+pub fn receipt_text(rec: &ClaimRecord, s: &Statement) -> String {
     format!(
         "Hej {},\n\nVi har tagit emot full betalning för ärende {} (faktura {} från {}). Totalt inbetalt: {}.\nÄrendet är avslutat och inga fler brev skickas.{}\n\nVänliga hälsningar\nFordra\n",
         rec.debtor_name,
@@ -497,7 +500,8 @@ fn receipt_text(rec: &ClaimRecord, s: &Statement) -> String {
 pub struct Problem(pub String);
 
 /// Verifies the journal: every entry balances, the whole journal sums to zero, nothing is
-/// left unallocated, and each claim's books equal its statement (what its page shows).
+/// left unallocated, each claim's books equal its statement (what its page shows), and no claim
+/// both owes money and holds a surplus.
 pub async fn check(
     conn: &mut PgConnection,
     params: &Parameters,
@@ -592,6 +596,14 @@ pub async fn check(
                 )));
             }
             let s = &statements[&rec.claim_id];
+            // Money held pays what is owed before anything is refunded.
+            let held = have.overpaid - have.refunded;
+            if s.balance.is_positive() && held.is_positive() {
+                problems.push(Problem(format!(
+                    "ärende {}: är skyldigt {} men håller {} för återbetalning; överskottet ska betala skulden först",
+                    rec.case_number, s.balance, held
+                )));
+            }
             if s.balance.is_zero() && !s.paid.is_zero() && !rec.state().is_terminal() {
                 problems.push(Problem(format!(
                     "ärende {}: fullt betalt men har status {}",

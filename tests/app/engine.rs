@@ -232,6 +232,44 @@ async fn business_debtor_pays_450_once_and_nothing_else() {
     assert_eq!(letters(&pool, &id).await.len(), 3);
 }
 
+/// A sole trader (enskild firma) is a person by identity but acts in its business: entered as a
+/// person debtor with capacity `business`, it owes the 450 kr like any company.
+#[tokio::test]
+async fn a_sole_trader_debtor_owes_the_450_like_a_company() {
+    let (pool, name) = fresh_db().await;
+    let key = creditor(&pool, "165560360793", "approved").await;
+    let app = app_on(pool.clone(), name.clone(), "2026-02-01").await;
+    let mut body = claim("ST-1", "business", json!({}));
+    body["debtor"]["kind"] = json!("person");
+    body["debtor"]["id_number"] = json!("811218-9876");
+    body["debtor"]["name"] = json!("Svenssons Bygg (Sven Svensson)");
+    let resp = post(&app, &key, &body).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["debtor"]["kind"], "person");
+    assert_eq!(created["debtor"]["capacity"], "business");
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(tick(&app, "2026-02-10").await.steps, 1);
+    assert_eq!(
+        fees(&pool, &id).await,
+        vec![("late_payment_compensation".into(), 450.into())]
+    );
+    let snapshot: Value =
+        sqlx::query_scalar("select snapshot from letter where claim_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(snapshot["fees"][0]["amount"], "450.00");
+    assert_eq!(snapshot["debtor_id"], "19811218-9876");
+    let later = app_on(pool.clone(), name, "2026-02-20").await;
+    let (_, shown) = get(&later, &key, &format!("/api/v1/claims/{id}")).await;
+    assert_eq!(
+        shown["amounts"]["fees"][0]["kind"],
+        "late_payment_compensation"
+    );
+}
+
 #[tokio::test]
 async fn no_reminder_fee_without_agreement_and_starting_with_a_demand() {
     let (pool, name) = fresh_db().await;
@@ -644,11 +682,37 @@ async fn tick_and_bootstrap_commands() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A sole trader: the owner's personnummer is the org.nr, and the form follows from it.
+    let out = run(&[
+        "create-creditor",
+        "--org-nr",
+        "811218-9876",
+        "--name",
+        "Svenssons Bygg",
+    ]);
     assert!(
-        !run(&["create-creditor", "--org-nr", "811218-9876", "--name", "X"])
-            .status
-            .success()
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("enskild firma"));
+    let form: String =
+        sqlx::query_scalar("select company_form from creditor where org_nr = '198112189876'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(form, "enskild_firma");
+    let refused = run(&[
+        "create-creditor",
+        "--org-nr",
+        "811218-9876",
+        "--name",
+        "X",
+        "--company-form",
+        "aktiebolag",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("enskild firma"));
     let out = run(&["create-api-key", "--creditor", "5560360793"]);
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(key.starts_with("fordra_"));

@@ -9,6 +9,7 @@ use crate::harness::{
 fn signup_form<'a>(org: &'a str, email: &'a str, industry: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("org_nr", org),
+        ("company_form", "aktiebolag"),
         ("company_name", "Nya Snickarna AB"),
         ("street", "Verkstadsgatan 4"),
         ("postal_code", "41101"),

@@ -292,6 +292,224 @@ async fn a_payment_booked_before_the_demand_was_sent_cancels_its_fee() {
     w.check_ledger("2025-04-28");
 }
 
+/// A business debtor (Stockholms stad's org.nr stands in for any company) with e-mail.
+fn business_debtor() -> Value {
+    json!({"debtor": {"kind": "company", "id_number": "212000-0142", "name": "Kommunen",
+        "capacity": "business", "email": "ekonomi@kommunen.se",
+        "address": {"street": "Stadshuset", "postal_code": "10535", "city": "Stockholm"}}})
+}
+
+impl World {
+    async fn tick(&self, day: &str) -> engine::TickReport {
+        engine::tick(&self.app.state, d(day)).await.unwrap()
+    }
+
+    async fn fees_of(&self, claim: Uuid) -> Vec<(String, Decimal)> {
+        sqlx::query_as("select kind, amount from fee where claim_id = $1 order by charged_on, kind")
+            .bind(claim)
+            .fetch_all(self.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn letter_kinds(&self, claim: Uuid) -> Vec<String> {
+        sqlx::query_scalar("select kind from letter where claim_id = $1 order by created_on")
+            .bind(claim)
+            .fetch_all(self.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn events_of(&self, claim: Uuid, kind: &str) -> Vec<Value> {
+        sqlx::query_scalar("select detail from claim_event where claim_id = $1 and kind = $2")
+            .bind(claim)
+            .bind(kind)
+            .fetch_all(self.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn refund_owed(&self, claim: Uuid) -> Option<Decimal> {
+        let mut conn = self.pool().acquire().await.unwrap();
+        fordra::payments::settlement::refunds_owed(&mut conn, Some(claim))
+            .await
+            .unwrap()
+            .first()
+            .map(|r| r.owed)
+    }
+}
+
+#[tokio::test]
+async fn a_business_debtor_who_paid_by_the_due_date_owes_no_450_when_matched_after_the_letter() {
+    let w = world("2025-03-20", false).await;
+    let (claim, ocr) = w.claim("B2B-ONTIME", business_debtor()).await;
+    // Due 2025-03-31. The payment is in no file yet, so the first letter claims the 450 kr.
+    assert_eq!(w.tick("2025-04-01").await.steps, 1);
+    assert_eq!(
+        w.fees_of(claim).await,
+        vec![("late_payment_compensation".into(), Decimal::from(450))]
+    );
+    // Paid in full with 23,02 kr too much, booked on the due date, matched two days later.
+    let r = w
+        .pay(
+            "ONTIME",
+            "2025-03-31",
+            &[Item::new(&ocr, sek("10023.02"), "Kommunen")],
+            "2025-04-03",
+        )
+        .await;
+    assert_eq!((r.paid_claims, r.overpaid_claims), (1, 1));
+    assert_eq!(w.state(claim).await, "paid");
+    let b = w.books(claim).await;
+    assert!(b.to_fees.is_zero(), "no delay, so no 450 kr");
+    assert_eq!(b.overpaid, sek("23.02"));
+    assert_eq!(w.refund_owed(claim).await, Some(Decimal::new(2302, 2)));
+    let cancelled = w.events_of(claim, "fee_cancelled").await;
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0]["kind"], "late_payment_compensation");
+    // No inkassokrav, no final notice, no Kronofogden.
+    for day in ["2025-04-20", "2025-05-20", "2025-06-20"] {
+        assert_eq!(w.tick(day).await.steps, 0, "{day}");
+    }
+    assert_eq!(w.letter_kinds(claim).await, ["reminder"]);
+    w.check_ledger("2025-06-20");
+}
+
+#[tokio::test]
+async fn a_business_debtor_who_paid_late_owes_the_450_which_money_held_pays() {
+    // Registered after the due date (2025-03-31), so the letter goes out on 2025-04-11.
+    let w = world("2025-04-10", false).await;
+    let (surplus, surplus_ocr) = w.claim("B2B-LATE", business_debtor()).await;
+    let (exact, exact_ocr) = w.claim("B2B-EXACT", business_debtor()).await;
+    assert_eq!(w.tick("2025-04-11").await.steps, 2);
+    // Both paid on 2025-04-08, a week late but before the letter; matched on 04-14. Interest
+    // 04-01..04-08 at 11 %: 24,11.
+    let r = w
+        .pay(
+            "LATE",
+            "2025-04-08",
+            &[
+                Item::new(&surplus_ocr, sek("10500.00"), "Kommunen"),
+                Item::new(&exact_ocr, sek("10024.11"), "Kommunen"),
+            ],
+            "2025-04-14",
+        )
+        .await;
+    assert_eq!(r.paid_claims, 1);
+    // 500 kr extra: the surplus pays the 450 kr first, the rest is refunded.
+    assert_eq!(w.state(surplus).await, "paid");
+    let b = w.books(surplus).await;
+    assert_eq!(b.to_fees, Sek::kronor(450));
+    assert_eq!(b.to_interest, sek("24.11"));
+    assert_eq!(b.overpaid, sek("25.89"));
+    assert_eq!(w.refund_owed(surplus).await, Some(Decimal::new(2589, 2)));
+    // Capital and interest exactly: the 450 kr is still owed and the claim goes on.
+    assert_eq!(w.state(exact).await, "reminder");
+    let b = w.books(exact).await;
+    assert!(b.to_fees.is_zero() && b.overpaid.is_zero());
+    assert_eq!(w.refund_owed(exact).await, None);
+    let on_14th = TestApp::spawn_on(
+        w.pool().clone(),
+        w.db_name.clone(),
+        Options {
+            vars: vec![("FORDRA_TODAY", "2025-04-14".into())],
+        },
+    )
+    .await;
+    let page = on_14th
+        .client
+        .get(on_14th.url(&format!("/api/v1/claims/{exact}")))
+        .bearer_auth(&w.key)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = page.json().await.unwrap();
+    assert_eq!(body["amounts"]["balance"], "450.00");
+    w.check_ledger("2025-04-14");
+
+    // A journal where that claim owes and yet holds money for refund fails the check, naming it.
+    let case_number: i64 = sqlx::query_scalar("select case_number from claim where claim_id = $1")
+        .bind(exact)
+        .fetch_one(w.pool())
+        .await
+        .unwrap();
+    let entry: i64 = sqlx::query_scalar(
+        "insert into journal_entry (at, business_date, kind, memo) values (now(), '2025-04-14', 'allocation', 'test') returning entry_id",
+    )
+    .fetch_one(w.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into journal_line (entry_id, account, amount, claim_id) values
+         ($1, 'creditor_payable', 100, $2), ($1, 'refund_payable', -100, $2)",
+    )
+    .bind(entry)
+    .bind(exact)
+    .execute(w.pool())
+    .await
+    .unwrap();
+    let out = fordra_cli(&w.db_name)
+        .arg("check-ledger")
+        .env("FORDRA_TODAY", "2025-04-14")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "ärende {case_number}: är skyldigt 450,00 kr men håller 100,00 kr"
+        )),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_consumer_who_paid_before_a_letter_owes_neither_its_60_nor_its_180() {
+    let w = world("2025-03-20", false).await;
+    let (early, early_ocr) = w.claim("C-EARLY", json!({})).await;
+    let (later, later_ocr) = w.claim("C-LATER", json!({})).await;
+    // Reminders with 60 kr go out on 2025-04-01.
+    assert_eq!(w.tick("2025-04-01").await.steps, 2);
+    // One debtor paid the capital on the due date; matched after the reminder.
+    w.pay(
+        "EARLY",
+        "2025-03-31",
+        &[Item::new(&early_ocr, sek("10000.00"), "Sven")],
+        "2025-04-02",
+    )
+    .await;
+    assert_eq!(w.state(early).await, "paid");
+    assert!(
+        w.books(early).await.to_fees.is_zero(),
+        "the 60 kr is cancelled"
+    );
+    // The other gets the inkassokrav (180 kr) on 2025-04-16; a payment booked the day before,
+    // covering capital, 60 kr and interest with room to spare, is matched after it.
+    assert_eq!(w.tick("2025-04-16").await.steps, 1);
+    assert_eq!(w.letter_kinds(later).await, ["reminder", "collection"]);
+    w.pay(
+        "LATER",
+        "2025-04-15",
+        &[Item::new(&later_ocr, sek("10200.00"), "Sven")],
+        "2025-04-17",
+    )
+    .await;
+    assert_eq!(w.state(later).await, "paid");
+    let b = w.books(later).await;
+    assert_eq!(
+        b.to_fees,
+        Sek::kronor(60),
+        "the 180 kr is cancelled, the 60 kr stands"
+    );
+    // Interest 04-01..04-15 at 11 % on 10 000: 45,21.
+    assert_eq!(b.overpaid, sek("94.79"));
+    let cancelled = w.events_of(later, "fee_cancelled").await;
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0]["kind"], "collection");
+    assert_eq!(w.tick("2025-05-20").await.steps, 0);
+    w.check_ledger("2025-05-20");
+}
+
 #[tokio::test]
 async fn an_overpayment_is_refunded_through_an_approved_payout_batch() {
     let w = world("2025-05-02", false).await;

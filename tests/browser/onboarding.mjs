@@ -22,6 +22,7 @@ await run(async (browser, base, { admin }) => {
   await page.waitForURL(`${base}/bli-kund`);
   await axe(page, "sign-up page");
   const password = "ett långt lösenord för nina";
+  await page.selectOption("#f-company_form", "aktiebolag");
   await page.fill("#f-org_nr", "556036-0793");
   await page.fill("#f-company_name", "Nya Snickarna AB");
   await page.fill("#f-street", "Verkstadsgatan 4");
