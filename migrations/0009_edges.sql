@@ -9,3 +9,9 @@ update creditor set company_form = case substr(org_nr, 3, 1)
     when '5' then 'aktiebolag' when '7' then 'ekonomisk_forening' when '8' then 'ideell_forening'
     when '9' then 'handelsbolag' when '0' then 'enskild_firma' when '1' then 'enskild_firma'
     else 'annan' end;
+
+-- Reference rates are entered and corrected by staff (back office or `fordra set-reference-rate`).
+alter table reference_rate
+    add column decided_on date,
+    add column updated_at timestamptz,
+    add column updated_by uuid references app_user;

@@ -34,10 +34,6 @@ pub struct Request {
     pub to: NaiveDate,
 }
 
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
-}
-
 /// Parses the three fields; every error is a Swedish message on its field.
 pub fn validate(capital: &str, from: &str, to: &str) -> Result<Request, FieldErrors> {
     let mut errors = FieldErrors::default();
@@ -52,11 +48,11 @@ pub fn validate(capital: &str, from: &str, to: &str) -> Result<Request, FieldErr
             None
         }
     };
-    let from_d = parse_date(from);
+    let from_d = crate::web::forms::parse_date(from);
     if from_d.is_none() {
         errors.add("from", "Ange första räntedag som ÅÅÅÅ-MM-DD.");
     }
-    let to_d = parse_date(to);
+    let to_d = crate::web::forms::parse_date(to);
     if to_d.is_none() {
         errors.add("to", "Ange sista räntedag som ÅÅÅÅ-MM-DD.");
     }

@@ -71,6 +71,24 @@ enum Command {
     },
     /// Import a bank file (camt.054 or BgMax, detected from the content): all of it or nothing.
     ImportBankFile { file: std::path::PathBuf },
+    /// Enter or correct the Riksbank reference rate of a half-year (audited). Allocations of
+    /// payments from then on are recomputed; letters held for the rate go out at the next tick.
+    SetReferenceRate {
+        /// The half-year's first day: YYYY-01-01 or YYYY-07-01.
+        #[arg(long)]
+        from: String,
+        /// The rate in percent, e.g. 2.00.
+        #[arg(long, allow_hyphen_values = true)]
+        rate: String,
+        /// The day the Riksbank decided it (optional).
+        #[arg(long)]
+        decided: Option<String>,
+        #[arg(
+            long,
+            default_value = "Riksbanken, angiven med fordra set-reference-rate"
+        )]
+        source: String,
+    },
     /// Verify the ledger: every entry balances, the total is zero, and every claim's books
     /// equal its statement. Exits non-zero and says where if not.
     CheckLedger,
@@ -116,6 +134,8 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> Result<()> {
     let config = Config::from_env()?;
+    // The business date of every command: FORDRA_TODAY when set, as for the server.
+    let clock = Clock::with_today(config.today);
     match cli.command.unwrap_or(Command::Serve {
         addr: "127.0.0.1:3000".parse()?,
     }) {
@@ -128,14 +148,25 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::Tick { today } => {
-            let today = today
-                .or(config.today)
-                .unwrap_or_else(|| Clock::system().today());
+            let today = today.unwrap_or_else(|| clock.today());
             let mailer = Mailer::from_config(&config)?;
             let cfg = config.clone();
             with_database(&config, |db| async move {
                 let state = AppState::new(db, cfg, mailer);
                 let r = engine::tick(&state, today).await?;
+                let mut notes = vec![];
+                if r.gated {
+                    notes.push(
+                        "escalations held: the previous bank day has no bank file yet".to_string(),
+                    );
+                }
+                if r.held_for_rate > 0 {
+                    notes.push(format!(
+                        "{} letters held: no reference rate published for the half-year from {}",
+                        r.held_for_rate,
+                        r.missing_rate.map(|d| d.to_string()).unwrap_or_default()
+                    ));
+                }
                 println!(
                     "tick {today}: {} steps, {} letters dispatched, {} blocked, {} settlements, {} notices{}",
                     r.steps,
@@ -143,10 +174,10 @@ async fn run(cli: Cli) -> Result<()> {
                     r.blocked,
                     r.settlements,
                     r.notices,
-                    if r.gated {
-                        " (escalations held: the previous bank day has no bank file yet)"
+                    if notes.is_empty() {
+                        String::new()
                     } else {
-                        ""
+                        format!(" ({})", notes.join("; "))
                     }
                 );
                 Ok(())
@@ -159,7 +190,7 @@ async fn run(cli: Cli) -> Result<()> {
             approved,
             company_form,
         } => {
-            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            let today = clock.today();
             let org =
                 IdNumber::parse(&org_nr, today).map_err(|e| anyhow::anyhow!("--org-nr: {e}"))?;
             let form = match company_form.as_deref() {
@@ -201,7 +232,7 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::CreateApiKey { creditor } => {
-            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            let today = clock.today();
             let org = IdNumber::parse(&creditor, today)
                 .map_err(|e| anyhow::anyhow!("--creditor: {e}"))?;
             with_database(&config, |db| async move {
@@ -214,7 +245,7 @@ async fn run(cli: Cli) -> Result<()> {
                     bail!("no creditor with org.nr {}", org.display())
                 };
                 let mut conn = db.acquire().await?;
-                let key = claims::api::create_key(&mut conn, id, chrono::Utc::now()).await?;
+                let key = claims::api::create_key(&mut conn, id, clock.now()).await?;
                 println!("{key}");
                 Ok(())
             })
@@ -236,7 +267,7 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::ImportBankFile { file } => {
-            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            let today = clock.today();
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -249,7 +280,7 @@ async fn run(cli: Cli) -> Result<()> {
                     &name,
                     &identity,
                     None,
-                    chrono::Utc::now(),
+                    clock.now(),
                     today,
                 )
                 .await
@@ -268,8 +299,64 @@ async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
+        Command::SetReferenceRate {
+            from,
+            rate,
+            decided,
+            source,
+        } => {
+            let today = clock.today();
+            let from_day = crate::web::forms::parse_date(&from)
+                .ok_or_else(|| anyhow::anyhow!("--from: {}", crate::web::forms::DATE_FORMAT))?;
+            let decided = match decided {
+                None => None,
+                Some(d) => Some(crate::web::forms::parse_date(&d).ok_or_else(|| {
+                    anyhow::anyhow!("--decided: {}", crate::web::forms::DATE_FORMAT)
+                })?),
+            };
+            with_database(&config, |db| async move {
+                let mut tx = db.begin().await?;
+                let params = parameters::load(&mut tx).await?;
+                let entry = crate::domain::rules::validate_rate_entry(
+                    &params.rates,
+                    from_day,
+                    &rate,
+                    today,
+                )
+                .map_err(|errors| {
+                    let lines: Vec<String> =
+                        errors.iter().map(|(f, m)| format!("--{f}: {m}")).collect();
+                    anyhow::anyhow!("{}", lines.join("\n"))
+                })?;
+                let change = crate::backoffice::rates::set_reference_rate(
+                    &mut tx,
+                    &entry,
+                    decided,
+                    source.trim(),
+                    None,
+                    None,
+                    clock.now(),
+                    today,
+                )
+                .await?;
+                tx.commit().await?;
+                println!(
+                    "reference rate {} from {} to {}{}; {} claims with payments recomputed",
+                    entry.percent,
+                    entry.valid_from,
+                    entry.valid_to,
+                    change
+                        .previous
+                        .map(|p| format!(" (was {p})"))
+                        .unwrap_or_default(),
+                    change.claims_recomputed
+                );
+                Ok(())
+            })
+            .await
+        }
         Command::CheckLedger => {
-            let today = config.today.unwrap_or_else(|| Clock::system().today());
+            let today = clock.today();
             with_database(&config, |db| async move {
                 let mut conn = db.acquire().await?;
                 let params = parameters::load(&mut conn).await?;

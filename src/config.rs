@@ -179,7 +179,7 @@ impl Config {
         };
         let today = match get("FORDRA_TODAY") {
             None => None,
-            Some(v) => Some(NaiveDate::parse_from_str(&v, "%Y-%m-%d").map_err(|_| {
+            Some(v) => Some(crate::domain::calendar::parse_iso_date(&v).ok_or_else(|| {
                 ConfigError(format!("FORDRA_TODAY must be a date YYYY-MM-DD, got {v:?}"))
             })?),
         };

@@ -1,4 +1,8 @@
 //! Loads the effective-dated rule data (rule sets and reference rates) from the database.
+//!
+//! The rate table is extended past the last published half-year with that rate, marked as
+//! assumed: amounts over such days are shown as preliminary, and the engine holds letters that
+//! would print them, so that a missing rate never stops a page, a bank file or the engine.
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -6,6 +10,12 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
 use crate::domain::rules::{RateTable, ReferenceRate, RuleBook, RuleSet};
+
+/// How far the last published rate is assumed to continue.
+const PROJECTION_END: NaiveDate = match NaiveDate::from_ymd_opt(2100, 12, 31) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
 
 #[derive(Clone, Debug)]
 pub struct Parameters {
@@ -37,8 +47,10 @@ pub async fn load(conn: &mut PgConnection) -> Result<Parameters> {
                     valid_from,
                     valid_to,
                     percent,
+                    projected: false,
                 })
                 .collect(),
-        ),
+        )
+        .projected_to(PROJECTION_END),
     })
 }

@@ -124,6 +124,7 @@ pub fn spawn_background(
                 _ = every.tick() => {
                     let today = state.clock.today();
                     match engine::tick(&state, today).await {
+                        Ok(r) if r.held_for_rate > 0 => tracing::warn!(%today, steps = r.steps, dispatched = r.dispatched, held = r.held_for_rate, missing_rate = ?r.missing_rate, "engine pass: letters held, the reference rate is not entered"),
                         Ok(r) if r.steps + r.dispatched > 0 => tracing::info!(%today, steps = r.steps, dispatched = r.dispatched, blocked = r.blocked, "engine pass"),
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = format!("{e:#}"), "engine pass failed"),

@@ -1,5 +1,7 @@
 //! The back office for staff (admin, support). It grows with later features; for now: an
-//! overview and the outgoing mail written by the file mailer.
+//! overview, the reference rates, and the outgoing mail written by the file mailer.
+
+pub mod rates;
 
 use askama::Template;
 use axum::{
@@ -20,6 +22,7 @@ pub const STAFF: &[Role] = &[Role::Admin, Role::Support];
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(rates::router())
         .route("/admin", get(home))
         .route("/admin/e-post", get(mail_list))
         .route("/admin/e-post/{file}", get(mail_show))
@@ -34,6 +37,8 @@ struct HomePage {
     users: i64,
     todo: Vec<Todo>,
     open_tickets: i64,
+    /// The half-year whose reference rate must be entered now (a red alert), if any.
+    missing_rate: Option<chrono::NaiveDate>,
 }
 
 /// Something a debtor or creditor is waiting for staff to do, with the claim page where it is done.
@@ -81,6 +86,13 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let open_tickets: i64 = sqlx::query_scalar("select count(*) from ticket where status = 'open'")
         .fetch_one(&state.db)
         .await?;
+    let missing_rate = {
+        let mut conn = state.db.acquire().await?;
+        crate::parameters::load(&mut conn)
+            .await?
+            .rates
+            .missing_half_year(state.clock.today())
+    };
     Ok(render(&HomePage {
         layout: ctx.layout(),
         creditors_pending,
@@ -88,6 +100,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
         users,
         todo,
         open_tickets,
+        missing_rate,
     }))
 }
 

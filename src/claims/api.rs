@@ -193,6 +193,8 @@ pub fn claim_json(
             "fees": fees,
             "paid": s.paid,
             "balance": s.balance,
+            // Some interest used the last known reference rate: no rate is published yet.
+            "preliminary": s.preliminary,
         },
     })
 }

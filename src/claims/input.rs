@@ -94,12 +94,9 @@ fn date(
         }
         return None;
     }
-    let parsed = NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok();
+    let parsed = crate::web::forms::parse_date(&s);
     if parsed.is_none() {
-        errors.add(
-            field,
-            "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2026-02-09.",
-        );
+        errors.add(field, crate::web::forms::DATE_FORMAT);
     }
     parsed
 }

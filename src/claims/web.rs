@@ -339,7 +339,7 @@ async fn list(
         if s.trim().is_empty() {
             return None;
         }
-        let d = crate::calculator::parse_date(s);
+        let d = crate::web::forms::parse_date(s);
         if d.is_none() {
             errors.add(field, "Ange datumet som ÅÅÅÅ-MM-DD.");
         }
@@ -601,6 +601,11 @@ impl ClaimPage {
         !self.c.state().is_terminal()
     }
 
+    /// The creditor and staff see the amounts of a closed claim too.
+    fn closed_message(&self) -> Option<&'static str> {
+        None
+    }
+
     fn flag_on(&self, flag: &str) -> bool {
         match flag {
             "deceased" => self.c.deceased,
@@ -860,7 +865,7 @@ async fn creditor_action(
                     None
                 }
             };
-            let on = crate::calculator::parse_date(&form.on_date);
+            let on = crate::web::forms::parse_date(&form.on_date);
             match on {
                 None => errors.add("on_date", "Ange datumet som ÅÅÅÅ-MM-DD."),
                 Some(d) if d > today => {

@@ -107,9 +107,55 @@ pub fn bank_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
     n
 }
 
+/// Parses a date written exactly `ÅÅÅÅ-MM-DD` (ISO 8601, years 1900–2199). chrono's own parser
+/// also takes `2026-1-1` and `+2026-01-01`, which no Swedish form or file means.
+pub fn parse_iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+    let year = n(0..4)?;
+    if !(1900..=2199).contains(&year) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year as i32, n(5..7)?, n(8..10)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_exactly_iso() {
+        assert_eq!(
+            parse_iso_date("2026-02-09"),
+            NaiveDate::from_ymd_opt(2026, 2, 9)
+        );
+        for bad in [
+            "2026-1-1",
+            "+2026-01-01",
+            "2026-02-30",
+            "26-02-09",
+            "2026/02/09",
+            " 2026-02-09",
+            "2026-02-09T",
+            "０２０２6-02-09",
+            "1899-12-31",
+            "",
+            "20260209",
+        ] {
+            assert_eq!(parse_iso_date(bad), None, "{bad}");
+        }
+    }
     use proptest::prelude::*;
 
     fn d(s: &str) -> NaiveDate {

@@ -24,6 +24,8 @@ pub struct Segment {
     pub base: Sek,
     /// Exact (unrounded) amount.
     pub exact: Decimal,
+    /// Computed with an assumed rate: no reference rate is published for the period yet.
+    pub preliminary: bool,
 }
 
 impl Segment {
@@ -37,6 +39,13 @@ impl Segment {
 pub struct Interest {
     pub segments: Vec<Segment>,
     pub total: Sek,
+}
+
+impl Interest {
+    /// Whether any day was computed with an assumed (unpublished) rate.
+    pub fn preliminary(&self) -> bool {
+        self.segments.iter().any(|s| s.preliminary)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -103,6 +112,7 @@ pub fn accrue(
             rate_percent: rate,
             base: capital,
             exact,
+            preliminary: period.projected,
         });
         from = to + Duration::days(1);
     }

@@ -149,6 +149,23 @@ pub struct ReferenceRate {
     pub valid_from: NaiveDate,
     pub valid_to: NaiveDate,
     pub percent: Decimal,
+    /// Not published: the last known rate assumed to continue. Amounts computed with it are
+    /// preliminary, and no letter is written with it.
+    pub projected: bool,
+}
+
+/// The first day of the half-year (1 January or 1 July) containing `date`.
+pub fn half_year_start(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let month = if date.month() <= 6 { 1 } else { 7 };
+    NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
+}
+
+/// The first day of the half-year after the one containing `date`.
+pub fn next_half_year(date: NaiveDate) -> NaiveDate {
+    half_year_start(date)
+        .checked_add_months(chrono::Months::new(6))
+        .unwrap_or(date)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -179,9 +196,34 @@ impl RateTable {
                 valid_from: from,
                 valid_to: to,
                 percent: last.percent,
+                projected: true,
             });
         }
         RateTable { rates }
+    }
+
+    /// Whether a rate is published for the period containing `date`.
+    pub fn published(&self, date: NaiveDate) -> bool {
+        self.period_of(date).is_some_and(|r| !r.projected)
+    }
+
+    /// The half-year whose reference rate staff must enter now, if any: the current one when it
+    /// has no published rate, or from seven days before the turn the next one.
+    pub fn missing_half_year(&self, today: NaiveDate) -> Option<NaiveDate> {
+        let current = half_year_start(today);
+        let next = next_half_year(today);
+        if !self.published(current) {
+            Some(current)
+        } else if today + chrono::Duration::days(7) >= next && !self.published(next) {
+            Some(next)
+        } else {
+            None
+        }
+    }
+
+    /// The published rates, oldest first.
+    pub fn published_rates(&self) -> impl Iterator<Item = &ReferenceRate> {
+        self.rates.iter().filter(|r| !r.projected)
     }
 
     /// The rate period containing `date`.
@@ -214,9 +256,80 @@ impl RateTable {
                     valid_from: d(f),
                     valid_to: d(t),
                     percent: Decimal::new(*bp, 2),
+                    projected: false,
                 })
                 .collect(),
         )
+    }
+}
+
+/// A reference rate as staff enter it: the half-year it applies to and the rate in percent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateEntry {
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    pub percent: Decimal,
+}
+
+/// Checks a rate entered for the half-year starting `from` (text as typed: `2,00` or `2.00`)
+/// against the published table on `today`. Errors are Swedish, keyed by field (`from`, `rate`).
+pub fn validate_rate_entry(
+    published: &RateTable,
+    from: NaiveDate,
+    rate: &str,
+    today: NaiveDate,
+) -> Result<RateEntry, Vec<(&'static str, String)>> {
+    let mut errors = vec![];
+    if half_year_start(from) != from {
+        errors.push((
+            "from",
+            "Referensräntan gäller ett kalenderhalvår: ange 1 januari eller 1 juli.".to_string(),
+        ));
+    } else if from > next_half_year(today) {
+        errors.push((
+            "from",
+            format!("Riksbanken har inte beslutat räntan för halvåret från {from} ännu."),
+        ));
+    } else if let Some(first) = published.published_rates().next().map(|r| r.valid_from)
+        && from > first
+    {
+        let previous = half_year_start(from - chrono::Duration::days(1));
+        if !published.published(previous) {
+            errors.push((
+                "from",
+                format!("Ange först referensräntan för halvåret från {previous}."),
+            ));
+        }
+    }
+    let text: String = rate.trim().trim_end_matches('%').trim().replace(',', ".");
+    let percent = match text.parse::<Decimal>() {
+        Ok(p) if p.scale() > 2 => {
+            errors.push(("rate", "Ange räntan med högst två decimaler.".to_string()));
+            None
+        }
+        Ok(p) if p < Decimal::from(-10) || p > Decimal::from(30) => {
+            errors.push((
+                "rate",
+                "Referensräntan ska ligga mellan −10 och 30 procent.".to_string(),
+            ));
+            None
+        }
+        Ok(p) => Some(p),
+        Err(_) => {
+            errors.push((
+                "rate",
+                "Ange räntan i procent med siffror, till exempel 2,00.".to_string(),
+            ));
+            None
+        }
+    };
+    match percent {
+        Some(percent) if errors.is_empty() => Ok(RateEntry {
+            valid_from: from,
+            valid_to: next_half_year(from) - chrono::Duration::days(1),
+            percent,
+        }),
+        _ => Err(errors),
     }
 }
 
@@ -262,5 +375,104 @@ mod tests {
         );
         assert!(t.period_of(d("2021-12-31")).is_none());
         assert!(t.period_of(d("2027-01-01")).is_none());
+    }
+
+    #[test]
+    fn the_last_rate_is_projected_and_marked() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let t = RateTable::sweden_2022_2026().projected_to(d("2027-12-31"));
+        let h1 = t.period_of(d("2027-01-10")).unwrap();
+        assert!(h1.projected);
+        assert_eq!(
+            (h1.valid_from, h1.valid_to),
+            (d("2027-01-01"), d("2027-06-30"))
+        );
+        assert_eq!(h1.percent, Decimal::new(200, 2));
+        assert!(t.period_of(d("2027-07-01")).unwrap().projected);
+        assert!(t.published(d("2026-12-31")) && !t.published(d("2027-01-01")));
+        assert_eq!(t.published_rates().count(), 10);
+    }
+
+    #[test]
+    fn rate_entries_are_checked() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let t = RateTable::sweden_2022_2026();
+        let ok = validate_rate_entry(&t, d("2027-01-01"), "2,00", d("2026-12-28")).unwrap();
+        assert_eq!(ok.valid_to, d("2027-06-30"));
+        assert_eq!(ok.percent, Decimal::new(200, 2));
+        // A correction of a published half-year.
+        assert!(validate_rate_entry(&t, d("2026-07-01"), "2.50", d("2026-12-28")).is_ok());
+        let field = |r: Result<RateEntry, Vec<(&'static str, String)>>| r.unwrap_err()[0].0;
+        assert_eq!(
+            field(validate_rate_entry(
+                &t,
+                d("2027-02-01"),
+                "2",
+                d("2027-02-01")
+            )),
+            "from"
+        );
+        assert_eq!(
+            field(validate_rate_entry(
+                &t,
+                d("2027-07-01"),
+                "2",
+                d("2026-12-28")
+            )),
+            "from"
+        );
+        assert_eq!(
+            field(validate_rate_entry(
+                &t,
+                d("2027-07-01"),
+                "2",
+                d("2027-06-30")
+            )),
+            "from",
+            "2027-H1 first"
+        );
+        assert_eq!(
+            field(validate_rate_entry(
+                &t,
+                d("2027-01-01"),
+                "två",
+                d("2027-01-02")
+            )),
+            "rate"
+        );
+        assert_eq!(
+            field(validate_rate_entry(
+                &t,
+                d("2027-01-01"),
+                "2.125",
+                d("2027-01-02")
+            )),
+            "rate"
+        );
+        assert_eq!(
+            field(validate_rate_entry(
+                &t,
+                d("2027-01-01"),
+                "45",
+                d("2027-01-02")
+            )),
+            "rate"
+        );
+    }
+
+    #[test]
+    fn staff_are_asked_for_the_rate_from_seven_days_before_the_turn() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let t = RateTable::sweden_2022_2026().projected_to(d("2030-12-31"));
+        assert_eq!(t.missing_half_year(d("2026-12-24")), None);
+        assert_eq!(t.missing_half_year(d("2026-12-25")), Some(d("2027-01-01")));
+        assert_eq!(t.missing_half_year(d("2027-01-10")), Some(d("2027-01-01")));
+        assert_eq!(
+            t.missing_half_year(d("2026-06-30")),
+            None,
+            "2026-H2 is published"
+        );
+        assert_eq!(half_year_start(d("2026-07-01")), d("2026-07-01"));
+        assert_eq!(next_half_year(d("2026-12-31")), d("2027-01-01"));
     }
 }

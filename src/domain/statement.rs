@@ -145,6 +145,9 @@ pub struct Statement {
     pub payments: Vec<PaymentLine>,
     /// The running (unpaid) interest period up to `as_of`, for letters and pages.
     pub current_segments: Vec<Segment>,
+    /// Some interest day was computed with an assumed rate (none published yet): the amounts
+    /// are preliminary, and no letter may carry them.
+    pub preliminary: bool,
 }
 
 impl Statement {
@@ -268,6 +271,7 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
     let mut accrued_through = input.interest_from - day;
     let (mut interest_paid, mut capital_reduced) = (Sek::ZERO, Sek::ZERO);
     let mut segments = vec![];
+    let mut past = vec![];
 
     let mut movements: Vec<&Movement> = input
         .movements
@@ -287,7 +291,7 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
                 input.rates,
                 input.margin,
                 input.basis,
-                &mut Vec::new(),
+                &mut past,
             )?;
             a.interest += Sek::from_decimal(exact);
             accrued_through = date;
@@ -367,6 +371,7 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
         capital_reduced,
         settled_on: a.settled_on,
         payments: a.payments,
+        preliminary: past.iter().chain(&segments).any(|s| s.preliminary),
         current_segments: segments,
     })
 }

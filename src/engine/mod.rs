@@ -40,6 +40,11 @@ pub struct TickReport {
     pub notices: u64,
     /// Payment plans broken on this pass (an instalment too late).
     pub plans_broken: u64,
+    /// Letters held because their interest covers a day with no published reference rate; they
+    /// are written once the rate is entered.
+    pub held_for_rate: u64,
+    /// The half-year whose reference rate is missing, when letters were held for it.
+    pub missing_rate: Option<NaiveDate>,
 }
 
 /// One engine pass for `today`: lifecycle steps, letters, due creditor settlements, notices.
@@ -48,6 +53,13 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     let plans = crate::mina_sidor::plan::check(state, today).await?;
     let mut report = advance(state, today).await?;
     report.plans_broken = plans.broken;
+    if report.held_for_rate > 0 {
+        let mut conn = state.db.acquire().await?;
+        report.missing_rate = parameters::load(&mut conn)
+            .await?
+            .rates
+            .missing_half_year(today);
+    }
     report.dispatched = outbox::deliver(state, today).await?;
     report.settlements = settle(state, today).await?;
     report.notices = crate::mail::deliver_queue(
@@ -118,6 +130,7 @@ pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
                 sp.commit().await?;
                 report.steps += r.steps;
                 report.blocked += r.blocked;
+                report.held_for_rate += r.held_for_rate;
             }
             Err(e) => {
                 sp.rollback().await?;
@@ -134,6 +147,7 @@ pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
                             sp.commit().await?;
                             report.steps += r.steps;
                             report.blocked += r.blocked;
+                            report.held_for_rate += r.held_for_rate;
                         }
                         Err(e) => {
                             sp.rollback().await?;
@@ -180,6 +194,7 @@ async fn set_aside(
 struct BatchReport {
     steps: u64,
     blocked: u64,
+    held_for_rate: u64,
 }
 
 /// A letter computed for a claim, not yet written.
@@ -194,6 +209,8 @@ struct NewLetter {
     channel: &'static str,
     fee: Option<FeeCharge>,
     detail: serde_json::Value,
+    /// Its interest would use an assumed rate: held until the rate is published.
+    preliminary: bool,
 }
 
 /// Steps every claim of `batch` (locked by the caller): three reads for the whole batch, every
@@ -250,6 +267,13 @@ async fn step_batch(
             )?),
         }
     }
+
+    // A letter never prints an assumed rate: it waits for the published one (looked at again
+    // tomorrow, or as soon as staff enter the rate).
+    let (held, mut new_letters): (Vec<NewLetter>, Vec<NewLetter>) =
+        new_letters.into_iter().partition(|l| l.preliminary);
+    report.held_for_rate = held.len() as u64;
+    waits.extend(held.iter().map(|l| (l.claim_id, today.succ_opt())));
 
     // Letters first: one already there (an earlier run) means the step is done; the claim is
     // just not picked again today.
@@ -445,6 +469,7 @@ fn prepare_letter(
         FeeDecision::NoFee(_) => None,
     };
     let statement = claims::compute_statement(rec, &fees, moves, params, today)?;
+    let preliminary = statement.preliminary;
     let deadline = lifecycle::deadline(kind, today, rules);
     let snapshot = letters::build(
         kind,
@@ -487,5 +512,6 @@ fn prepare_letter(
         channel,
         fee,
         detail,
+        preliminary,
     })
 }

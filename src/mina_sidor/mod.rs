@@ -118,6 +118,20 @@ pub fn debtor_block_text(reason: BlockReason) -> &'static str {
     }
 }
 
+/// What a debtor is told about a closed case, which no longer asks for money.
+pub fn closed_message(state: ClaimState) -> Option<&'static str> {
+    match state {
+        ClaimState::Paid => Some("Ärendet är betalt och avslutat. Du behöver inte göra något mer."),
+        ClaimState::Withdrawn => Some(
+            "Borgenären har återkallat kravet och ärendet är avslutat. Du behöver inte betala något till Fordra.",
+        ),
+        ClaimState::WrittenOff => {
+            Some("Ärendet är avskrivet och avslutat. Du behöver inte betala något till Fordra.")
+        }
+        _ => None,
+    }
+}
+
 pub fn next_step_text(state: ClaimState) -> &'static str {
     match state {
         ClaimState::Reminder => "Betalningspåminnelse skickas",
@@ -371,6 +385,11 @@ struct CasePage {
 impl CasePage {
     fn is_open(&self) -> bool {
         !self.c.state().is_terminal()
+    }
+
+    /// A closed case asks for nothing: the debtor is told why it is closed instead.
+    fn closed_message(&self) -> Option<&'static str> {
+        closed_message(self.c.state())
     }
 
     fn can_dispute(&self) -> bool {

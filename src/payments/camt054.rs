@@ -11,7 +11,6 @@
 
 use std::{collections::VecDeque, io::BufRead};
 
-use chrono::NaiveDate;
 use quick_xml::{Reader, events::Event};
 
 use super::{FileError, ParsedPayment, PaymentKind, PaymentSource, Summary, ocr_of, parse_amount};
@@ -285,7 +284,7 @@ impl<R: BufRead> Parser<R> {
         let Some((booked_text, booked_line)) = e.booked else {
             return Err(at(e.line, "BookgDt", "bokföringsdagen saknas.".into()));
         };
-        let booked = NaiveDate::parse_from_str(&booked_text, "%Y-%m-%d").map_err(|_| {
+        let booked = crate::domain::calendar::parse_iso_date(&booked_text).ok_or_else(|| {
             at(
                 booked_line,
                 "BookgDt",
@@ -511,6 +510,7 @@ impl<R: BufRead> PaymentSource for Parser<R> {
 mod tests {
     use super::*;
     use crate::payments::{read_all, simulator};
+    use chrono::NaiveDate;
 
     fn parse(xml: &str) -> Result<(Vec<ParsedPayment>, Summary), FileError> {
         read_all(Parser::new(xml.as_bytes()))

@@ -324,7 +324,7 @@ async fn mark_day(
     let today = state.clock.today();
     let mut errors = FieldErrors::default();
     let note = form.note.trim().to_string();
-    let day = match crate::calculator::parse_date(&form.day) {
+    let day = match crate::web::forms::parse_date(&form.day) {
         None => {
             errors.add("day", "Ange dagen som ÅÅÅÅ-MM-DD.");
             None
@@ -1417,7 +1417,7 @@ async fn simulate(
         page.error = Some(message);
         Ok::<Response, AppError>(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
     };
-    let Some(day) = crate::calculator::parse_date(&get("day")) else {
+    let Some(day) = crate::web::forms::parse_date(&get("day")) else {
         return refuse("Ange bokföringsdagen som ÅÅÅÅ-MM-DD.".into()).await;
     };
     let today = state.clock.today();

@@ -66,7 +66,12 @@ pub fn datetime(value: &DateTime<Utc>, _: &dyn askama::Values) -> askama::Result
 
 /// Any displayable value with Swedish decimal comma, e.g. a rate `10.00` → `10,00`.
 pub fn comma(value: impl Display, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(value.to_string().replace('.', ","))
+    Ok(comma_of(value))
+}
+
+/// `10.00` → `10,00`, outside templates.
+pub fn comma_of(value: impl Display) -> String {
+    value.to_string().replace('.', ",")
 }
 
 /// Whether two displayable values read the same (a select option against the chosen value).

@@ -1,6 +1,16 @@
-//! Per-field validation messages for re-rendered forms.
+//! Per-field validation messages for re-rendered forms, and the parsing of typed dates.
 
 use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+/// A date as typed in a form or a query: exactly `ÅÅÅÅ-MM-DD`, surrounding spaces ignored.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    crate::domain::calendar::parse_iso_date(s.trim())
+}
+
+/// The message for a date that is not `ÅÅÅÅ-MM-DD`.
+pub const DATE_FORMAT: &str = "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 2026-02-09.";
 
 #[derive(Debug, Default, Clone)]
 pub struct FieldErrors(BTreeMap<String, String>);

@@ -151,7 +151,7 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
         json!({"as_of": "2026-03-02", "capital": "2500.00", "interest": "14.38",
                "fees": [{"kind": "reminder", "amount": "60.00", "owed": "60.00", "charged_on": "2026-02-10"},
                         {"kind": "collection", "amount": "180.00", "owed": "180.00", "charged_on": "2026-02-25"}],
-               "paid": "0.00", "balance": "2754.38"})
+               "paid": "0.00", "balance": "2754.38", "preliminary": false})
     );
 
     assert_eq!(tick(&app, "2026-03-11").await.steps, 0);

@@ -106,6 +106,8 @@ pub fn database_url(db_name: &str) -> String {
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
+    /// The test database's name (for the CLI, or another app on the same data).
+    pub db_name: String,
     pub state: AppState,
     /// Cookie-keeping client that sends a same-origin `Origin` like a browser would.
     pub client: Client,
@@ -126,6 +128,11 @@ impl TestApp {
     pub async fn spawn_with(opts: Options) -> TestApp {
         let (pool, db_name) = fresh_db().await;
         TestApp::spawn_on(pool, db_name, opts).await
+    }
+
+    /// Another server on the same database, with its own options (another business date).
+    pub async fn again(&self, opts: Options) -> TestApp {
+        TestApp::spawn_on(self.pool.clone(), self.db_name.clone(), opts).await
     }
 
     pub async fn spawn_on(pool: PgPool, db_name: String, opts: Options) -> TestApp {
@@ -171,6 +178,7 @@ impl TestApp {
             client: browser_client(&base),
             base,
             pool,
+            db_name,
             state,
             mail_dir,
             shutdown,

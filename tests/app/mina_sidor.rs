@@ -33,14 +33,14 @@ fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-struct World {
-    app: TestApp,
-    key: String,
-    creditor_email: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) key: String,
+    pub(crate) creditor_email: String,
 }
 
 /// An app with the BankID simulator (official test tokens), a creditor with a user and an API key.
-async fn world(today: &str) -> World {
+pub(crate) async fn world(today: &str) -> World {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let (pool, db_name) = fresh_db().await;
     let app = TestApp::spawn_on(
@@ -81,7 +81,7 @@ async fn world(today: &str) -> World {
 
 impl World {
     /// Registers a claim; returns (id, ocr).
-    async fn claim(&self, invoice: &str, debtor: Value, extra: Value) -> (Uuid, String) {
+    pub(crate) async fn claim(&self, invoice: &str, debtor: Value, extra: Value) -> (Uuid, String) {
         let mut c = json!({
             "invoice_number": invoice, "capital": "10000.00", "description": "Snickeriarbete",
             "invoice_date": "2026-09-01", "due_date": "2026-10-01", "reminder_fee_agreed": true,
@@ -112,7 +112,7 @@ impl World {
         )
     }
 
-    async fn creditor_client(&self) -> Client {
+    pub(crate) async fn creditor_client(&self) -> Client {
         let c = browser_client(&self.app.base);
         let r = c
             .post(self.app.url("/logga-in"))
@@ -127,7 +127,7 @@ impl World {
         c
     }
 
-    async fn tick(&self, date: &str) -> engine::TickReport {
+    pub(crate) async fn tick(&self, date: &str) -> engine::TickReport {
         engine::tick(&self.app.state, d(date)).await.unwrap()
     }
 
@@ -143,7 +143,7 @@ impl World {
     }
 }
 
-fn person(who: (&str, &str, &str), email: Option<&str>) -> Value {
+pub(crate) fn person(who: (&str, &str, &str), email: Option<&str>) -> Value {
     json!({"kind": "person", "id_number": who.0, "name": format!("{} {}", who.1, who.2), "capacity": "consumer",
            "email": email, "address": {"street": "Storgatan 1", "postal_code": "11122", "city": "Stockholm"}})
 }
@@ -217,7 +217,7 @@ async fn status(app: &TestApp, client: &Client, page: &str) -> Value {
 }
 
 /// Logs `who` in with BankID through the simulator's control endpoint; returns the client.
-async fn login(app: &TestApp, who: (&str, &str, &str)) -> Client {
+pub(crate) async fn login(app: &TestApp, who: (&str, &str, &str)) -> Client {
     let client = browser_client(&app.base);
     let (page, order) = start_login(app, &client).await;
     assert_eq!(status(app, &client, &page).await["status"], "pending");
@@ -247,7 +247,7 @@ async fn login(app: &TestApp, who: (&str, &str, &str)) -> Client {
     client
 }
 
-async fn text(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+pub(crate) async fn text(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let r = client.get(app.url(path)).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }
