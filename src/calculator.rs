@@ -1,14 +1,9 @@
 //! The public interest calculator (`/rantekalkylator`) and the `fordra interest` command: late
 //! interest per rate period for the days from..to inclusive.
 
+use crate::web::extract::Query;
 use askama::Template;
-use axum::{
-    Router,
-    extract::{Query, State},
-    http::StatusCode,
-    response::Response,
-    routing::get,
-};
+use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
 use chrono::NaiveDate;
 use serde::Deserialize;
 

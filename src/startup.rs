@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/static/{file}", get(web::assets::serve))
         .fallback(|| async { not_found_page() })
+        .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         // Layers run outermost-last: the request id wraps everything.
         .layer(from_fn(mw::clear_flash))
         .layer(from_fn_with_state(state.clone(), mw::csrf))
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), mw::security_headers))
         .layer(CatchPanicLayer::custom(|_| internal_error_page()))
         .layer(from_fn_with_state(state.clone(), mw::metrics))
+        .layer(from_fn(mw::swedish_errors))
         .layer(from_fn(mw::request_id))
         .with_state(state)
 }

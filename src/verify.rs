@@ -2,8 +2,9 @@
 //! number and case code that Fordra sent it. The answer names the creditor, the amount owed today
 //! and the state, and nothing else (no debtor data). Rate-limited per client address.
 
+use crate::web::extract::Form;
 use askama::Template;
-use axum::{Form, Router, extract::State, http::StatusCode, response::Response, routing::get};
+use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 

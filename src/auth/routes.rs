@@ -1,9 +1,10 @@
 //! Login (password, then TOTP for staff), logout, TOTP enrolment and password reset.
 
+use crate::web::extract::{Form, Query};
 use askama::Template;
 use axum::{
-    Form, Router,
-    extract::{Query, State},
+    Router,
+    extract::State,
     http::StatusCode,
     response::Response,
     routing::{get, post},

@@ -6,8 +6,9 @@
 //! booked in or after it are brought in line with correcting journal entries (as for a
 //! back-dated direct payment). Letters held for the missing rate go out at the next engine pass.
 
+use crate::web::extract::Form;
 use askama::Template;
-use axum::{Form, Router, extract::State, http::StatusCode, response::Response, routing::get};
+use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;

@@ -3,7 +3,7 @@
 
 use axum::{
     Json, Router,
-    extract::{FromRequestParts, Path, State, rejection::JsonRejection},
+    extract::{FromRequestParts, Path, State},
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::get,
@@ -23,6 +23,7 @@ use crate::{
     mina_sidor::gdpr::{self, Accessor},
     parameters::{self, Parameters},
     state::AppState,
+    web::{api_error::ApiError, extract},
 };
 
 pub fn router() -> Router<AppState> {
@@ -30,62 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/claims", axum::routing::post(create))
         .route("/api/v1/claims/{id}", get(show))
         .route("/api/v1/claims/{id}/events", get(events))
-}
-
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    field: Option<String>,
-    details: Option<Value>,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            details: None,
-        }
-    }
-
-    fn not_found() -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "Fordran finns inte.")
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": self.message, "field": self.field});
-        if let Some(d) = self.details {
-            error["details"] = d;
-        }
-        (self.status, Json(json!({ "error": error }))).into_response()
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> ApiError {
-        tracing::error!(error = %e, "database error in API");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Ett oväntat fel inträffade.",
-        )
-    }
-}
-
-impl From<anyhow::Error> for ApiError {
-    fn from(e: anyhow::Error) -> ApiError {
-        tracing::error!(error = format!("{e:#}"), "internal error in API");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Ett oväntat fel inträffade.",
-        )
-    }
 }
 
 /// The creditor an API key belongs to, and the key (the access log names it).
@@ -214,15 +159,8 @@ async fn view(state: &AppState, rec: &ClaimRecord, params: &Parameters) -> Resul
 async fn create(
     State(state): State<AppState>,
     ApiCreditor { creditor_id, .. }: ApiCreditor,
-    body: Result<Json<ClaimInput>, JsonRejection>,
+    extract::Json(body): extract::Json<ClaimInput>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            format!("Ogiltig JSON: {}", e.body_text()),
-        )
-    })?;
     let mut conn = state.db.acquire().await?;
     let params = parameters::load(&mut conn).await?;
     let today = state.clock.today();
@@ -246,14 +184,16 @@ async fn create(
                 details: Some(Value::Array(details)),
             });
         }
-        Err(Invalid::TimeBarred { limitation_date }) => {
-            let mut e = ApiError::new(
+        Err(Invalid::TimeBarred {
+            limitation_date,
+            field,
+        }) => {
+            return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "time_barred",
-                format!("Fordran är preskriberad sedan {limitation_date} och kan inte drivas in."),
-            );
-            e.field = Some("claim_arose_date".into());
-            return Err(e);
+                input::time_barred_message(limitation_date),
+            )
+            .with_field(field));
         }
     };
     let mut tx = state.db.begin().await?;

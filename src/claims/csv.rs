@@ -301,6 +301,22 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, LineError> {
             });
             continue;
         }
+        // The same rule for text as every form and API body: no NUL, no control characters,
+        // line breaks only in the description, and a maximum length.
+        let bad = fields.iter().enumerate().find_map(|(i, f)| {
+            let column = COLUMNS[index[i]].0;
+            crate::web::extract::check_text(column, f)
+                .err()
+                .map(|p| (column, p))
+        });
+        if let Some((column, problem)) = bad {
+            errors.push(LineError {
+                line: *line,
+                column,
+                message: problem.message(),
+            });
+            continue;
+        }
         let mut v: [&str; 17] = [""; 17];
         for (i, f) in fields.iter().enumerate() {
             v[index[i]] = f.trim();

@@ -19,8 +19,9 @@ use super::{
     InsertError,
     csv::{self, COLUMNS, LineError},
     input::{self, NewClaim},
-    web::{DUPLICATE_INVOICE, refusal_errors},
+    web::DUPLICATE_INVOICE,
 };
+use crate::web::extract::upload_failure;
 use crate::{
     auth::audit,
     domain::money::Sek,
@@ -86,7 +87,7 @@ pub async fn check(
                 lines.push(*line);
             }
             Err(invalid) => {
-                for (field, message) in refusal_errors(invalid).iter() {
+                for (field, message) in invalid.into_errors().iter() {
                     errors.push(LineError {
                         line: *line,
                         column: csv::column_of(field),
@@ -209,21 +210,23 @@ async fn preview(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
+                let (status, message) = upload_failure(&e, MAX_UPLOAD / 1024 / 1024);
                 let mut p = page(&ctx);
-                p.upload_error = Some(format!(
-                    "Filen kunde inte tas emot ({}). Den får vara högst {} MB.",
-                    e.body_text(),
-                    MAX_UPLOAD / 1024 / 1024
-                ));
-                return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p));
+                p.upload_error = Some(message);
+                return Ok(render_status(status, &p));
             }
         };
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("").to_string();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| AppError::BadRequest(e.body_text()))?;
+            let bytes = match field.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    let (status, message) = upload_failure(&e, MAX_UPLOAD / 1024 / 1024);
+                    let mut p = page(&ctx);
+                    p.upload_error = Some(message);
+                    return Ok(render_status(status, &p));
+                }
+            };
             file = Some((name, bytes.to_vec()));
         }
     }

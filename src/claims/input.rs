@@ -74,8 +74,38 @@ pub struct NewClaim {
 #[derive(Debug)]
 pub enum Invalid {
     Fields(FieldErrors),
-    TimeBarred { limitation_date: NaiveDate },
+    /// The limitation period ran out; `field` is the date it runs from (`claim_arose_date` when
+    /// given, otherwise `invoice_date`).
+    TimeBarred {
+        limitation_date: NaiveDate,
+        field: &'static str,
+    },
 }
+
+impl Invalid {
+    /// The refusal as Swedish messages by field, for forms and CSV lines alike.
+    pub fn into_errors(self) -> FieldErrors {
+        match self {
+            Invalid::Fields(e) => e,
+            Invalid::TimeBarred {
+                limitation_date,
+                field,
+            } => {
+                let mut e = FieldErrors::default();
+                e.add(field, time_barred_message(limitation_date));
+                e
+            }
+        }
+    }
+}
+
+pub fn time_barred_message(limitation_date: NaiveDate) -> String {
+    format!("Fordran är preskriberad sedan {limitation_date} och kan inte drivas in.")
+}
+
+/// Longest street and city accepted: what fits the address window of a letter.
+pub const MAX_STREET: usize = 100;
+pub const MAX_CITY: usize = 50;
 
 fn text(v: &Option<String>) -> String {
     v.as_deref().unwrap_or("").trim().to_string()
@@ -138,6 +168,16 @@ pub fn validate(
                 other => other.to_string(),
             };
             match Sek::parse(&s) {
+                Ok(c) if c > rules.capital_max => {
+                    e.add(
+                        "capital",
+                        format!(
+                            "Kapitalbeloppet får vara högst {}. Kontakta oss om fordran är större.",
+                            rules.capital_max
+                        ),
+                    );
+                    None
+                }
                 Ok(c) if c.is_positive() => Some(c),
                 Ok(_) => {
                     e.add("capital", "Kapitalbeloppet måste vara större än noll.");
@@ -234,6 +274,11 @@ pub fn validate(
     let street = text(&address.street);
     if street.is_empty() {
         e.add("debtor.address.street", "Ange gatuadress.");
+    } else if street.chars().count() > MAX_STREET {
+        e.add(
+            "debtor.address.street",
+            format!("Gatuadressen får vara högst {MAX_STREET} tecken."),
+        );
     }
     let postal = postal_code(&text(&address.postal_code));
     if postal.is_none() {
@@ -245,9 +290,17 @@ pub fn validate(
     let city = text(&address.city);
     if city.is_empty() {
         e.add("debtor.address.city", "Ange postort.");
+    } else if city.chars().count() > MAX_CITY {
+        e.add(
+            "debtor.address.city",
+            format!("Postorten får vara högst {MAX_CITY} tecken."),
+        );
     }
     let email = Some(text(&debtor.email)).filter(|s| !s.is_empty());
-    if email.as_deref().is_some_and(|m| !looks_like_email(m)) {
+    if email
+        .as_deref()
+        .is_some_and(|m| !looks_like_email(m) || m.len() > 254)
+    {
         e.add(
             "debtor.email",
             "Ange en giltig e-postadress, till exempel namn@exempel.se.",
@@ -301,6 +354,11 @@ pub fn validate(
     if lapses <= today {
         return Err(Invalid::TimeBarred {
             limitation_date: lapses,
+            field: if text(&input.claim_arose_date).is_empty() {
+                "invoice_date"
+            } else {
+                "claim_arose_date"
+            },
         });
     }
     Ok(NewClaim {

@@ -1,10 +1,11 @@
 //! The creditor's claims in the browser (register, list, claim page, actions) and the staff view
 //! of a claim with its blocking flags. Both render the same claim page.
 
+use crate::web::extract::{Form, Query};
 use askama::Template;
 use axum::{
-    Form, Router,
-    extract::{Path, Query, State},
+    Router,
+    extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     ClaimRecord, InsertError, OPEN_STATES,
-    input::{self, AddressInput, ClaimInput, DebtorInput, Invalid},
+    input::{self, AddressInput, ClaimInput, DebtorInput},
 };
 use crate::{
     auth::audit,
@@ -157,21 +158,6 @@ async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     }))
 }
 
-/// Swedish message for a refused claim, keyed by field, for forms and CSV lines alike.
-pub fn refusal_errors(invalid: Invalid) -> FieldErrors {
-    match invalid {
-        Invalid::Fields(e) => e,
-        Invalid::TimeBarred { limitation_date } => {
-            let mut e = FieldErrors::default();
-            e.add(
-                "claim_arose_date",
-                format!("Fordran är preskriberad sedan {limitation_date} och kan inte drivas in."),
-            );
-            e
-        }
-    }
-}
-
 pub const DUPLICATE_INVOICE: &str = "Fakturanumret finns redan registrerat hos er.";
 
 async fn create(
@@ -198,7 +184,7 @@ async fn create(
     };
     let claim = match input::validate(&form.to_input(), today, &params) {
         Ok(c) => c,
-        Err(invalid) => return Ok(refuse(refusal_errors(invalid), form)),
+        Err(invalid) => return Ok(refuse(invalid.into_errors(), form)),
     };
     let mut tx = state.db.begin().await?;
     let id = match super::insert(&mut tx, creditor_id, &claim, Some(user.id), now, today).await {

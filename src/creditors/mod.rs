@@ -3,9 +3,10 @@
 
 pub mod onboarding;
 
+use crate::web::extract::Form;
 use askama::Template;
 use axum::{
-    Form, Router,
+    Router,
     extract::{Path, State},
     http::StatusCode,
     response::Response,
@@ -78,7 +79,7 @@ struct RefQuery {
 async fn signup_form(
     State(state): State<AppState>,
     ctx: Ctx,
-    axum::extract::Query(q): axum::extract::Query<RefQuery>,
+    crate::web::Query(q): crate::web::Query<RefQuery>,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let terms = current_terms(&mut conn, "creditor").await?;

@@ -59,6 +59,9 @@ pub struct RuleSet {
     /// An instalment more than this many days late breaks the plan.
     #[serde(default = "defaults::plan_break_days_late")]
     pub plan_break_days_late: u32,
+    /// The largest capital a claim may be registered with.
+    #[serde(default = "defaults::capital_max")]
+    pub capital_max: Sek,
 }
 
 mod defaults {
@@ -80,6 +83,9 @@ mod defaults {
     }
     pub fn plan_break_days_late() -> u32 {
         10
+    }
+    pub fn capital_max() -> Sek {
+        Sek::kronor(10_000_000)
     }
 }
 
@@ -113,6 +119,7 @@ impl RuleSet {
             plan_max_months: defaults::plan_max_months(),
             plan_break_days_late: defaults::plan_break_days_late(),
             payout_dual_approval_over: defaults::payout_dual_approval_over(),
+            capital_max: defaults::capital_max(),
         }
     }
 }

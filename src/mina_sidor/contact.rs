@@ -5,9 +5,10 @@
 //! on the staff view of the claim. A refund account is stored per claim in `refund_account`,
 //! where staff's refund flow reads it. Messages become support tickets.
 
+use crate::web::extract::Form;
 use askama::Template;
 use axum::{
-    Form, Router,
+    Router,
     extract::{Path, State},
     http::StatusCode,
     response::Response,

@@ -4,9 +4,10 @@
 //! explanation). A reduced or maintained claim never resumes by itself: staff close it or release
 //! it for court. A disputed claim never goes to Kronofogden.
 
+use crate::web::extract::{Form, multipart_text};
 use askama::Template;
 use axum::{
-    Form, Router,
+    Router,
     extract::{DefaultBodyLimit, Multipart, Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
@@ -240,8 +241,8 @@ async fn submit(
             break;
         };
         match name.as_str() {
-            "reason" => reason = String::from_utf8_lossy(&bytes).trim().to_string(),
-            "body" => body = String::from_utf8_lossy(&bytes).trim().to_string(),
+            "reason" => reason = multipart_text("reason", &bytes)?.trim().to_string(),
+            "body" => body = multipart_text("body", &bytes)?.trim().to_string(),
             "attachment" if !bytes.is_empty() => {
                 file = Some((
                     clean_file_name(file_name.as_deref().unwrap_or("")),

@@ -3,10 +3,11 @@
 //! the order about every two seconds while the page polls. The browser that started an order
 //! holds a cookie bound to it: nobody else can follow it or receive the session.
 
+use crate::web::extract::{Form, Query};
 use askama::Template;
 use axum::{
-    Form, Json, Router,
-    extract::{Path, Query, State},
+    Json, Router,
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},

@@ -10,9 +10,10 @@ pub mod login;
 pub mod plan;
 pub mod session;
 
+use crate::web::extract::Form;
 use askama::Template;
 use axum::{
-    Form, Router,
+    Router,
     extract::{Path, State},
     http::StatusCode,
     response::Response,

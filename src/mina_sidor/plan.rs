@@ -14,8 +14,9 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::web::extract::Form;
 use axum::{
-    Form, Router,
+    Router,
     extract::{Path, State},
     http::StatusCode,
     response::Response,

@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
+use crate::web::extract::{Form, Query, upload_failure};
 use askama::Template;
 use axum::{
-    Form, Router,
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    Router,
+    extract::{DefaultBodyLimit, Multipart, Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -193,32 +194,29 @@ async fn overview(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
 async fn receive_file(
     state: &AppState,
     multipart: &mut Multipart,
-) -> Result<Option<(String, PathBuf)>, String> {
+) -> Result<Option<(String, PathBuf)>, (StatusCode, String)> {
     use tokio::io::AsyncWriteExt;
     let dir = state.config.data_dir.join("uploads");
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| format!("Filen kunde inte sparas: {e}"))?;
+    let io = |e: std::io::Error| {
+        tracing::error!(error = %e, "saving an upload failed");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Filen kunde inte sparas. Försök igen om en stund.".to_string(),
+        )
+    };
+    tokio::fs::create_dir_all(&dir).await.map_err(io)?;
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => return Ok(None),
-            Err(e) => {
-                return Err(format!(
-                    "Filen kunde inte tas emot ({}). Den får vara högst {} MB.",
-                    e.body_text(),
-                    MAX_BANK_FILE / 1024 / 1024
-                ));
-            }
+            Err(e) => return Err(upload_failure(&e, MAX_BANK_FILE / 1024 / 1024)),
         };
         if field.name() != Some("file") {
             continue;
         }
         let name = field.file_name().unwrap_or("bankfil").to_string();
         let path = dir.join(format!("{}.upload", Uuid::new_v4()));
-        let mut out = tokio::fs::File::create(&path)
-            .await
-            .map_err(|e| format!("Filen kunde inte sparas: {e}"))?;
+        let mut out = tokio::fs::File::create(&path).await.map_err(io)?;
         let mut size = 0usize;
         loop {
             match field.chunk().await {
@@ -226,13 +224,13 @@ async fn receive_file(
                     size += bytes.len();
                     if let Err(e) = out.write_all(&bytes).await {
                         let _ = tokio::fs::remove_file(&path).await;
-                        return Err(format!("Filen kunde inte sparas: {e}"));
+                        return Err(io(e));
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     let _ = tokio::fs::remove_file(&path).await;
-                    return Err(format!("Filen kunde inte tas emot ({}).", e.body_text()));
+                    return Err(upload_failure(&e, MAX_BANK_FILE / 1024 / 1024));
                 }
             }
         }
@@ -273,17 +271,22 @@ async fn upload(
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
     let received = receive_file(&state, &mut multipart).await;
-    let refuse = |message: String| async {
-        let mut page = overview_page(&state, &ctx).await?;
+    let (state, ctx) = (&state, &ctx);
+    let refuse = |status: StatusCode, message: String| async move {
+        let mut page = overview_page(state, ctx).await?;
         page.upload_error = Some(message);
-        Ok::<Response, AppError>(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        Ok::<Response, AppError>(render_status(status, &page))
     };
     let (name, path) = match received {
         Ok(Some(f)) => f,
         Ok(None) => {
-            return refuse("Välj en bankfil (camt.054 eller BgMax) att läsa in.".into()).await;
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Välj en bankfil (camt.054 eller BgMax) att läsa in.".into(),
+            )
+            .await;
         }
-        Err(e) => return refuse(e).await,
+        Err((status, e)) => return refuse(status, e).await,
     };
     let result = import_file(
         &state.db,
@@ -303,7 +306,13 @@ async fn upload(
             &format!("{name}: {}", import_message(&r)),
         )),
         Err(ImportError::Other(e)) => Err(AppError::Internal(e)),
-        Err(e) => refuse(format!("{name} lästes inte in. {e}")).await,
+        Err(e) => {
+            refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{name} lästes inte in. {e}"),
+            )
+            .await
+        }
     }
 }
 

@@ -37,6 +37,9 @@ pub enum AppError {
     CrossSite,
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// Input refused by the extraction rules (NUL, control characters, length, encoding).
+    #[error("input refused: {}", .0.message)]
+    Input(super::extract::InputRejection),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -90,6 +93,12 @@ pub fn not_found_page() -> Response {
     .into_response_with(StatusCode::NOT_FOUND)
 }
 
+impl From<super::extract::InputRejection> for AppError {
+    fn from(r: super::extract::InputRejection) -> AppError {
+        AppError::Input(r)
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
@@ -114,6 +123,7 @@ impl IntoResponse for AppError {
                 let q = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
                 see_other(&format!("/mina-sidor/logga-in?{q}"))
             }
+            AppError::Input(rejection) => rejection.into_response(),
             AppError::BadRequest(msg) => {
                 ErrorPage::new(StatusCode::BAD_REQUEST, "Felaktig begäran", msg)
                     .into_response_with(StatusCode::BAD_REQUEST)

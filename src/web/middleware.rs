@@ -207,6 +207,77 @@ async fn session_csrf(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .map(|s| s.csrf_token)
 }
 
+/// The last word on error responses: a body the framework wrote itself (a 405 without a body,
+/// a timeout, an extractor's English plain text) becomes the site's Swedish error page, or the
+/// API's JSON error shape under `/api/`. Fordra's own errors (HTML or JSON) pass unchanged.
+pub async fn swedish_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    // The BankID simulator answers exactly as BankID's own API does.
+    if req.uri().path().starts_with("/bankid-sim/rp/") {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if status.as_u16() < 400 {
+        return resp;
+    }
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !plain {
+        return resp;
+    }
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let (code, title, message) = match status.as_u16() {
+        405 => (
+            "method_not_allowed",
+            "Metoden stöds inte",
+            "Adressen finns, men inte för den här sortens begäran.",
+        ),
+        408 => (
+            "timeout",
+            "Det tog för lång tid",
+            "Begäran tog för lång tid att behandla. Försök igen om en stund.",
+        ),
+        413 => (
+            "payload_too_large",
+            "För stort",
+            "Det du skickade är för stort.",
+        ),
+        415 => (
+            "unsupported_media_type",
+            "Fel format",
+            "Innehållet skickades i ett format som Fordra inte tar emot.",
+        ),
+        404 => (
+            "not_found",
+            "Sidan finns inte",
+            "Sidan du söker finns inte, eller så saknar du behörighet att se den.",
+        ),
+        s if s < 500 => (
+            "bad_request",
+            "Felaktig begäran",
+            "Begäran kunde inte tolkas. Kontrollera uppgifterna och försök igen.",
+        ),
+        _ => (
+            "internal",
+            "Något gick fel",
+            "Ett oväntat fel inträffade. Försök igen om en stund.",
+        ),
+    };
+    let mut out = if api {
+        super::api_error::ApiError::new(status, code, message).into_response()
+    } else {
+        super::error::ErrorPage::new(status, title, message).into_response_with(status)
+    };
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}
+
 /// A flash message is shown once: clear its cookie once a page (not a redirect) was served.
 pub async fn clear_flash(req: Request, next: Next) -> Response {
     let had_flash = cookies::get(req.headers(), cookies::FLASH).is_some();

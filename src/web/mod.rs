@@ -1,9 +1,11 @@
 //! Shared HTTP plumbing: errors, the request context and layout, middleware, filters, assets.
 
+pub mod api_error;
 pub mod assets;
 pub mod cookies;
 pub mod ctx;
 pub mod error;
+pub mod extract;
 pub mod filters;
 pub mod forms;
 pub mod metrics;
@@ -17,6 +19,7 @@ use axum::{
 
 pub use ctx::{Ctx, Layout};
 pub use error::AppError;
+pub use extract::{Form, Query};
 
 /// Renders a template as an HTML page with `status`.
 pub fn render_status(status: StatusCode, page: &impl Template) -> Response {

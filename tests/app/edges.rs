@@ -268,3 +268,393 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
     let (ok, out, err) = cli(&w, "2027-01-10", &["check-ledger"]);
     assert!(ok, "{out}{err}");
 }
+
+/// NUL (U+0000) in any text field of any route that takes text is refused with 422 by the one
+/// extraction layer, before any handler stores anything; single-line fields refuse line breaks,
+/// and every field has a maximum length.
+#[tokio::test]
+async fn nul_and_control_characters_are_refused_on_every_route_that_takes_text() {
+    let w = world("2026-11-20").await;
+    let (claim, _) = w.claim("NUL-1", person(SVEN, None), json!({})).await;
+    let app = &w.app;
+    let creditor = w.creditor_client().await;
+    let admin = staff_client(app, "admin@fordra.se", "admin").await;
+    let sven = login(app, SVEN).await;
+    let anon = crate::harness::browser_client(&app.base);
+    let creditor_id: Uuid = sqlx::query_scalar("select creditor_id from claim where claim_id = $1")
+        .bind(claim)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let nul = "a\u{0}b";
+    let c = claim.to_string();
+    // (who, method, path, field that carries the NUL)
+    let forms: Vec<(&reqwest::Client, &str, String, &str)> = vec![
+        (&anon, "POST", "/logga-in".into(), "email"),
+        (&anon, "POST", "/losenord/glomt".into(), "email"),
+        (&anon, "POST", "/losenord/ny".into(), "password"),
+        (&anon, "POST", "/bli-kund".into(), "company_name"),
+        (&anon, "POST", "/kontrollera-brev".into(), "ocr"),
+        (&anon, "POST", "/mina-sidor/logga-in".into(), "next"),
+        (
+            &creditor,
+            "POST",
+            "/borgenar/krav/ny".into(),
+            "debtor.address.street",
+        ),
+        (
+            &creditor,
+            "POST",
+            format!("/borgenar/krav/{c}/atgard"),
+            "note",
+        ),
+        (
+            &creditor,
+            "POST",
+            format!("/borgenar/krav/{c}/amorteringsplan"),
+            "reject_note",
+        ),
+        (
+            &creditor,
+            "POST",
+            format!("/borgenar/krav/{c}/bestridande"),
+            "answer_text",
+        ),
+        (&creditor, "POST", "/borgenar/anvandare".into(), "email"),
+        (
+            &creditor,
+            "POST",
+            "/borgenar/amorteringsplaner".into(),
+            "max_months",
+        ),
+        (
+            &creditor,
+            "POST",
+            "/borgenar/utbetalningskonto".into(),
+            "account",
+        ),
+        (&sven, "POST", "/mina-sidor/kontakt".into(), "email"),
+        (&sven, "POST", "/mina-sidor/adress".into(), "street"),
+        (&sven, "POST", "/mina-sidor/meddelanden".into(), "body"),
+        (&sven, "POST", "/mina-sidor/foretag".into(), "ocr"),
+        (
+            &sven,
+            "POST",
+            format!("/mina-sidor/arenden/{c}/aterbetalning"),
+            "clearing",
+        ),
+        (
+            &sven,
+            "POST",
+            format!("/mina-sidor/arenden/{c}/amorteringsplan"),
+            "months",
+        ),
+        (&admin, "POST", format!("/admin/krav/{c}/flaggor"), "flag"),
+        (
+            &admin,
+            "POST",
+            format!("/admin/krav/{c}/bestridande"),
+            "decision_note",
+        ),
+        (
+            &admin,
+            "POST",
+            format!("/admin/borgenarer/{creditor_id}/beslut"),
+            "reason",
+        ),
+        (&admin, "POST", "/admin/bankdagar".into(), "day"),
+        (&admin, "POST", "/admin/referensranta".into(), "source"),
+        (
+            &admin,
+            "POST",
+            format!("/admin/aterbetalningar/{c}"),
+            "clearing",
+        ),
+        (&admin, "POST", "/admin/betalningssimulator".into(), "day"),
+        (&admin, "GET", "/admin/krav".into(), "q"),
+        (&admin, "GET", "/admin/betalningar/omatchade".into(), "q"),
+        (&creditor, "GET", "/borgenar/krav".into(), "q"),
+        (&anon, "GET", "/rantekalkylator".into(), "capital"),
+        (&anon, "GET", "/logga-in".into(), "next"),
+        (&anon, "GET", "/losenord/ny".into(), "token"),
+    ];
+    for (client, method, path, field) in &forms {
+        let resp = if *method == "GET" {
+            client
+                .get(app.url(&format!(
+                    "{path}?{}",
+                    serde_urlencoded::to_string([(field, nul)]).unwrap()
+                )))
+                .send()
+                .await
+                .unwrap()
+        } else {
+            client
+                .post(app.url(path))
+                .form(&[(*field, nul), ("csrf_token", "")])
+                .send()
+                .await
+                .unwrap()
+        };
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{method} {path} {field}"
+        );
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("otillåtet tecken"), "{method} {path}: {html}");
+    }
+    // A line break in a single-line field, and a field beyond its length.
+    let r = sven
+        .post(app.url("/mina-sidor/adress"))
+        .form(&[
+            ("street", "Storgatan 1\nc/o Svensson"),
+            ("postal_code", "11122"),
+            ("city", "Stockholm"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = sven
+        .post(app.url("/mina-sidor/adress"))
+        .form(&[
+            ("street", "x".repeat(100_000).as_str()),
+            ("postal_code", "11122"),
+            ("city", "Stockholm"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A multi-line field keeps its lines.
+    let r = sven
+        .post(app.url("/mina-sidor/meddelanden"))
+        .form(&[
+            ("subject", "Fråga"),
+            ("body", "Rad ett\r\nRad två"),
+            ("claim", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The dispute form is multipart: its text goes through the same rule.
+    let form = reqwest::multipart::Form::new()
+        .text("reason", "not_ordered")
+        .text("body", nul.to_string());
+    let r = sven
+        .post(app.url(&format!("/mina-sidor/arenden/{c}/bestrid")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A CSV cell.
+    let csv = "fakturanummer;belopp;fakturadatum;forfallodag;galdenar_typ;person_orgnr;namn;egenskap;gatuadress;postnummer;postort\nCSV-1;100,00;2026-10-01;2026-10-31;person;811218-9876;Sven\u{0}Svensson;konsument;Storgatan 1;11122;Stockholm\n".to_string();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("krav.csv"),
+    );
+    let r = creditor
+        .post(app.url("/borgenar/krav/import"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("otillåtet tecken"));
+    // The API, on the field.
+    let r = app
+        .client
+        .post(app.url("/api/v1/claims"))
+        .bearer_auth(&w.key)
+        .json(&json!({"invoice_number": nul}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert_eq!(body["error"]["field"], "invoice_number");
+    // Nothing was stored on the way.
+    let claims: i64 = sqlx::query_scalar("select count(*) from claim")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(claims, 1);
+    let addresses: i64 = sqlx::query_scalar("select count(*) from address_change")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(addresses, 0);
+}
+
+/// A malformed query, a wrong content type, a body that is too large and a wrong method get the
+/// site's Swedish error page, or the API's JSON error shape; never the framework's text.
+#[tokio::test]
+async fn framework_rejections_answer_in_swedish() {
+    let w = world("2026-11-20").await;
+    let app = &w.app;
+    let anon = crate::harness::browser_client(&app.base);
+    let swedish_page = |status: StatusCode, html: &str| {
+        assert!(html.contains("<html lang=\"sv\""), "{status}: {html}");
+        assert!(
+            !html.contains("Failed to") && !html.contains("deserialize"),
+            "{html}"
+        );
+    };
+    // A malformed query: a page number that is no number.
+    let creditor = w.creditor_client().await;
+    let r = creditor
+        .get(app.url("/borgenar/krav?page=tre"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    swedish_page(r.status(), &r.text().await.unwrap());
+    // Wrong content type for a form.
+    let r = anon
+        .post(app.url("/logga-in"))
+        .header("content-type", "text/plain")
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    swedish_page(r.status(), &r.text().await.unwrap());
+    // Too large.
+    let big = "x".repeat(3 * 1024 * 1024);
+    let r = anon
+        .post(app.url("/logga-in"))
+        .form(&[("email", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    swedish_page(r.status(), &r.text().await.unwrap());
+    // A wrong method.
+    let r = anon.delete(app.url("/logga-in")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers().get("allow").is_some());
+    swedish_page(r.status(), &r.text().await.unwrap());
+    // The API: JSON errors for the same cases.
+    let api = |r: reqwest::Response| async move {
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        (
+            status,
+            body["error"]["code"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let post = || {
+        app.client
+            .post(app.url("/api/v1/claims"))
+            .bearer_auth(&w.key)
+    };
+    assert_eq!(
+        api(post()
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap())
+        .await,
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type".into()
+        )
+    );
+    assert_eq!(
+        api(post()
+            .header("content-type", "application/json")
+            .body("{\"invoice_number\": ")
+            .send()
+            .await
+            .unwrap())
+        .await,
+        (StatusCode::BAD_REQUEST, "invalid_json".into())
+    );
+    let huge = json!({"description": "x".repeat(3 * 1024 * 1024)});
+    assert_eq!(
+        api(post().json(&huge).send().await.unwrap()).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
+    );
+    assert_eq!(
+        api(app
+            .client
+            .delete(app.url("/api/v1/claims"))
+            .bearer_auth(&w.key)
+            .send()
+            .await
+            .unwrap())
+        .await,
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
+    );
+    // A wrong type names the field.
+    let r = post()
+        .json(&json!({"reminder_fee_agreed": "ja"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "reminder_fee_agreed");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("true eller false")
+    );
+}
+
+/// Dates are exactly ÅÅÅÅ-MM-DD; a time-barred claim's error names the date its period runs
+/// from; a capital over the rule set's maximum is refused.
+#[tokio::test]
+async fn dates_limitation_and_capital_edges() {
+    let w = world("2026-11-20").await;
+    let app = &w.app;
+    let post = |body: Value| {
+        let c = app
+            .client
+            .post(app.url("/api/v1/claims"))
+            .bearer_auth(&w.key)
+            .json(&body);
+        async move {
+            let r = c.send().await.unwrap();
+            let status = r.status();
+            let v: Value = r.json().await.unwrap();
+            (status, v)
+        }
+    };
+    let base = |extra: Value| {
+        let mut c = json!({"invoice_number": "E-1", "capital": "100.00", "invoice_date": "2026-10-01",
+            "due_date": "2026-10-31", "debtor": person(SVEN, None)});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    for bad in ["2026-1-1", "+2026-01-01", "2026-10-1"] {
+        let (status, v) = post(base(json!({"invoice_date": bad}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(v["error"]["field"], "invoice_date", "{bad}");
+    }
+    // Consumer claims lapse after three years: from the invoice date when no other date is given.
+    let (status, v) = post(base(
+        json!({"invoice_date": "2023-01-02", "due_date": "2023-02-01"}),
+    ))
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("time_barred"))
+    );
+    assert_eq!(v["error"]["field"], "invoice_date");
+    let (_, v) = post(base(json!({"claim_arose_date": "2023-01-02"}))).await;
+    assert_eq!(v["error"]["field"], "claim_arose_date");
+    let (status, v) = post(base(json!({"capital": "10000000.01"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"]["field"], "capital");
+    let (status, _) = post(base(json!({"capital": "10000000.00"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
