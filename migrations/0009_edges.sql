@@ -15,3 +15,34 @@ alter table reference_rate
     add column decided_on date,
     add column updated_at timestamptz,
     add column updated_by uuid references app_user;
+
+-- Fixed-window request counters (the API's per-key limit), shared by every fordra process.
+create table rate_window (
+    bucket       text not null,
+    window_start timestamptz not null,
+    hits         int not null,
+    primary key (bucket, window_start)
+);
+
+-- One access row per view: a list or search shows many debtors at once, and one row lists every
+-- claim it showed (and their debtors, whom Mina sidor shows the row to).
+alter table personal_data_access
+    add column claim_ids uuid[],
+    add column debtor_ids text[];
+update personal_data_access
+    set claim_ids = case when claim_id is null then '{}' else array[claim_id] end,
+        debtor_ids = array[debtor_id_number];
+alter table personal_data_access
+    alter column claim_ids set not null,
+    alter column debtor_ids set not null;
+drop index personal_data_access_debtor_idx;
+alter table personal_data_access drop column claim_id, drop column debtor_id_number;
+create index personal_data_access_debtors_idx on personal_data_access using gin (debtor_ids);
+
+-- A creditor who signs up confirms the e-mail address before the account can be used, so that
+-- sign-up never reveals whether an address already has an account (its owner is told by mail).
+-- Accounts made by staff, the CLI or an invitation are confirmed by how they are made.
+alter table app_user add column email_verified_at timestamptz default now();
+update app_user set email_verified_at = created_at;
+alter table password_reset add column purpose text not null default 'password'
+    check (purpose in ('password', 'confirm_email'));

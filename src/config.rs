@@ -39,9 +39,20 @@ pub struct Config {
     pub engine_interval: Duration,
     /// Admin and support must use TOTP. Off only in demo mode (with a visible banner).
     pub require_totp: bool,
-    /// Login failures per account and per IP within `login_window` before refusing.
+    /// Login failures per account within `login_window` before that account is refused.
     pub login_max_failures: i64,
+    /// Login failures from one address within `login_window` before it is refused: much higher
+    /// than per account, since an office shares one address.
+    pub login_max_failures_per_address: i64,
     pub login_window: Duration,
+    /// Requests per minute and API key (`FORDRA_API_RATE_LIMIT`); 0 turns the limit off.
+    pub api_rate_limit: u32,
+    /// Bearer token for `/metrics` (`FORDRA_METRICS_TOKEN`); without it, loopback clients only.
+    pub metrics_token: Option<String>,
+    /// Connections in the database pool (`FORDRA_DB_POOL_SIZE`).
+    pub db_pool_size: u32,
+    /// How long a request waits for a pool connection (`FORDRA_DB_ACQUIRE_TIMEOUT`).
+    pub db_acquire_timeout: Duration,
     /// Where letters for debtors without e-mail are handed to the print house (a hot folder).
     pub print_dir: PathBuf,
     /// Escalation letters wait until the previous bank day's payments are imported (product.md
@@ -121,6 +132,10 @@ pub const KNOWN_VARS: &[&str] = &[
     "FORDRA_ORG_NR",
     "FORDRA_COMPANY_NAME",
     "FORDRA_FI_LICENCE",
+    "FORDRA_API_RATE_LIMIT",
+    "FORDRA_METRICS_TOKEN",
+    "FORDRA_DB_POOL_SIZE",
+    "FORDRA_DB_ACQUIRE_TIMEOUT",
 ];
 
 impl Config {
@@ -199,7 +214,41 @@ impl Config {
             Some(v) => parse_on_off("FORDRA_FRESHNESS_GATE", v)?,
         };
         let bankid = bankid_mode(&get, demo)?;
+        if matches!(bankid, crate::bankid::Mode::Simulator(_))
+            && !demo
+            && !is_loopback_url(&public_url)
+        {
+            return Err(ConfigError(format!(
+                "FORDRA_BANKID=simulator lets anyone log in as anyone, so it is refused when FORDRA_PUBLIC_URL ({public_url}) is not a loopback address. Use FORDRA_BANKID=live (or off), or demo mode (FORDRA_DEMO=on)."
+            )));
+        }
+        let number = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .map_err(|_| ConfigError(format!("{name} must be a whole number, got {v:?}"))),
+            }
+        };
+        let api_rate_limit = number("FORDRA_API_RATE_LIMIT", 600)?;
+        let db_pool_size = number("FORDRA_DB_POOL_SIZE", 20)?;
+        if db_pool_size == 0 {
+            return Err(ConfigError("FORDRA_DB_POOL_SIZE must be at least 1".into()));
+        }
+        let db_acquire_timeout = match get("FORDRA_DB_ACQUIRE_TIMEOUT") {
+            None => Duration::from_secs(5),
+            Some(v) => parse_duration(&v).ok_or_else(|| {
+                ConfigError(format!(
+                    "FORDRA_DB_ACQUIRE_TIMEOUT must be a duration like 500ms or 5s, got {v:?}"
+                ))
+            })?,
+        };
         Ok(Config {
+            api_rate_limit,
+            metrics_token: get("FORDRA_METRICS_TOKEN"),
+            db_pool_size,
+            db_acquire_timeout,
             bankid,
             freshness_gate,
             database_url,
@@ -213,6 +262,7 @@ impl Config {
             engine_interval,
             require_totp: !demo,
             login_max_failures: 5,
+            login_max_failures_per_address: 50,
             login_window: Duration::from_secs(15 * 60),
             print_dir,
             identity: Identity {
@@ -243,6 +293,21 @@ impl Config {
             .filter(|k| k.starts_with("FORDRA_") && !KNOWN_VARS.contains(&k.as_str()))
             .collect()
     }
+}
+
+/// Whether `url`'s host is this machine: 127.0.0.0/8, ::1 or localhost.
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or("");
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `FORDRA_BANKID`: the simulator by default in demo mode, off otherwise; live only when asked.
@@ -367,6 +432,50 @@ mod tests {
         let live = [ext[0], ext[1], ("FORDRA_BANKID", "live")];
         assert!(cfg(&live).err().unwrap().0.contains("FORDRA_BANKID_URL"));
         assert!(cfg(&[("FORDRA_BANKID", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn the_bankid_simulator_is_refused_on_a_public_address_outside_demo_mode() {
+        let ext = [
+            ("DATABASE_URL", "postgres://x/y"),
+            ("FORDRA_MAIL", "file"),
+            ("FORDRA_BANKID", "simulator"),
+        ];
+        assert!(cfg(&ext).is_ok(), "loopback by default");
+        let public = [
+            ext[0],
+            ext[1],
+            ext[2],
+            ("FORDRA_PUBLIC_URL", "https://fordra.se"),
+        ];
+        let e = cfg(&public).err().unwrap().0;
+        assert!(
+            e.contains("FORDRA_PUBLIC_URL") && e.contains("FORDRA_BANKID"),
+            "{e}"
+        );
+        let demo = [
+            public[0],
+            public[1],
+            public[2],
+            public[3],
+            ("FORDRA_DEMO", "on"),
+        ];
+        assert!(cfg(&demo).is_ok());
+        for url in [
+            "http://127.0.0.1:3000",
+            "http://localhost:8080",
+            "http://[::1]:3000",
+            "http://127.0.0.5",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://fordra.se",
+            "http://10.0.0.1:3000",
+            "http://127.0.0.1.evil.se",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
     }
 
     #[test]

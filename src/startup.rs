@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         // Layers run outermost-last: the request id wraps everything.
         .layer(from_fn(mw::clear_flash))
+        .layer(from_fn_with_state(state.clone(), mw::api_rate_limit))
         .layer(from_fn_with_state(state.clone(), mw::csrf))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -86,7 +87,24 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus text. With `FORDRA_METRICS_TOKEN` set, only with that bearer token; otherwise
+/// only for clients on this machine (loopback).
+async fn metrics(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let allowed = match &state.config.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| crate::auth::constant_time_eq(given.as_bytes(), token.as_bytes())),
+        None => peer.ip().is_loopback(),
+    };
+    if !allowed {
+        return not_found_page();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -146,6 +164,33 @@ pub fn spawn_background(
     })
 }
 
+/// Sends queued mail whenever a request queues some (and every 30 s for retries), until
+/// `shutdown`. Delivery is exactly the engine's mail step, so a tick and this never send twice.
+pub fn spawn_mail_sender(
+    state: AppState,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = state.mail_wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+            if let Err(e) = crate::mail::deliver_queue(
+                &state.db,
+                &state.mailer,
+                &state.config.mail_from,
+                state.clock.now(),
+            )
+            .await
+            {
+                tracing::warn!(error = format!("{e:#}"), "sending queued mail failed");
+            }
+        }
+    })
+}
+
 /// `fordra serve`.
 pub async fn run_server(config: Config, addr: SocketAddr) -> Result<()> {
     for var in Config::unknown_vars() {
@@ -186,6 +231,7 @@ async fn serve_with(
     }
     let shutdown = CancellationToken::new();
     let background = spawn_background(state.clone(), shutdown.clone());
+    let mail_sender = spawn_mail_sender(state.clone(), shutdown.clone());
     println!("Fordra listening on http://{}", listener.local_addr()?);
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -195,7 +241,11 @@ async fn serve_with(
     });
     let served = serve(listener, router(state), shutdown.clone()).await;
     shutdown.cancel();
-    if tokio::time::timeout(Duration::from_secs(30), background)
+    let stopped = async {
+        let _ = background.await;
+        let _ = mail_sender.await;
+    };
+    if tokio::time::timeout(Duration::from_secs(30), stopped)
         .await
         .is_err()
     {

@@ -14,6 +14,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// BankID client (and simulator); `None` when BankID is off.
     pub bankid: Option<Arc<crate::bankid::BankId>>,
+    /// Wakes the mail sender when a request has queued mail (see [`AppState::wake_mail`]).
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -33,6 +35,13 @@ impl AppState {
             config: Arc::new(config),
             mailer,
             metrics: Arc::new(Metrics::default()),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Mail is queued in the transaction that decides it and sent after commit by the mail
+    /// sender, never inside a request: call this after committing queued mail so it goes out now.
+    pub fn wake_mail(&self) {
+        self.mail_wake.notify_one();
     }
 }

@@ -83,6 +83,11 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Compares secrets without an early exit that would tell how much of a guess was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 pub fn sha256(s: &str) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(s.as_bytes()).to_vec()

@@ -1,6 +1,7 @@
-//! Login throttling per account and per IP address: after `max` failures within `window`, further
-//! attempts are refused (without checking the password) until enough failures age out. Stored in
-//! PostgreSQL so every `fordra` process sharing the database enforces the same limit.
+//! Login throttling: per account after a few failures within a window, and per IP address after
+//! many more (an office shares one address, and one person's typos must not lock out the rest).
+//! A refused attempt is not checked against the password. Stored in PostgreSQL so every
+//! `fordra` process sharing the database enforces the same limits.
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
@@ -11,14 +12,22 @@ pub enum Check {
     Blocked { retry_at: DateTime<Utc> },
 }
 
+/// The failure limits: per account, and (much higher) per address.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub per_account: i64,
+    pub per_address: i64,
+    pub window: Duration,
+}
+
 pub async fn check(
     conn: &mut PgConnection,
     email: &str,
     ip: &str,
     now: DateTime<Utc>,
-    max: i64,
-    window: Duration,
+    limits: Limits,
 ) -> sqlx::Result<Check> {
+    let window = limits.window;
     let since = now - window;
     // Account: failures in the window since the last successful login.
     let account: Vec<DateTime<Utc>> = sqlx::query_scalar(
@@ -39,11 +48,11 @@ pub async fn check(
     .bind(since)
     .fetch_all(&mut *conn)
     .await?;
-    let retry = [account, by_ip]
+    let retry = [(account, limits.per_account), (by_ip, limits.per_address)]
         .iter()
-        .filter(|f| f.len() as i64 >= max)
+        .filter(|(f, max)| f.len() as i64 >= *max)
         // Allowed again when the failure that keeps the count at `max` leaves the window.
-        .map(|f| f[f.len() - max as usize] + window)
+        .map(|(f, max)| f[f.len() - *max as usize] + window)
         .max();
     Ok(match retry {
         Some(retry_at) => Check::Blocked { retry_at },
@@ -99,11 +108,41 @@ pub async fn hit(
     Ok(Check::Allowed)
 }
 
-/// Forgets hits older than a day.
+/// Counts this request in `bucket`'s current fixed window of `window` (one round trip) and
+/// returns the count so far and when the window ends.
+pub async fn count_in_window(
+    conn: &mut PgConnection,
+    bucket: &str,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> sqlx::Result<(i64, DateTime<Utc>)> {
+    let secs = window.num_seconds().max(1);
+    let start_secs = now.timestamp().div_euclid(secs) * secs;
+    let start = DateTime::from_timestamp(start_secs, 0).unwrap_or(now);
+    let hits: i32 = sqlx::query_scalar(
+        "insert into rate_window (bucket, window_start, hits) values ($1, $2, 1)
+         on conflict (bucket, window_start) do update set hits = rate_window.hits + 1
+         returning hits",
+    )
+    .bind(bucket)
+    .bind(start)
+    .fetch_one(conn)
+    .await?;
+    Ok((hits as i64, start + window))
+}
+
+/// Forgets hits and windows older than a day.
 pub async fn purge(pool: &sqlx::PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    Ok(sqlx::query("delete from rate_event where at < $1")
-        .bind(now - Duration::days(1))
+    let old = now - Duration::days(1);
+    let events = sqlx::query("delete from rate_event where at < $1")
+        .bind(old)
         .execute(pool)
         .await?
-        .rows_affected())
+        .rows_affected();
+    let windows = sqlx::query("delete from rate_window where window_start < $1")
+        .bind(old)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(events + windows)
 }

@@ -64,13 +64,16 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn demo_accounts(state: &AppState) -> Result<Vec<DemoAccount>, AppError> {
+async fn demo_accounts(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<DemoAccount>, AppError> {
     if !state.config.demo {
         return Ok(vec![]);
     }
     Ok(
         sqlx::query_as("select email, password, label from demo_account order by position")
-            .fetch_all(&state.db)
+            .fetch_all(conn)
             .await?,
     )
 }
@@ -83,12 +86,13 @@ async fn login_form(
     if let Some(user) = ctx.user() {
         return Ok(see_other(user.role.home()));
     }
+    let mut conn = state.db.acquire().await?;
     Ok(render(&LoginPage {
         layout: ctx.layout(),
         email: String::new(),
         next: safe_next(q.next.as_deref()).unwrap_or_default(),
         error: None,
-        demo_accounts: demo_accounts(&state).await?,
+        demo_accounts: demo_accounts(&state, &mut conn).await?,
     }))
 }
 
@@ -101,12 +105,21 @@ struct LoginForm {
     next: Option<String>,
 }
 
+fn login_limits(state: &AppState) -> rate_limit::Limits {
+    rate_limit::Limits {
+        per_account: state.config.login_max_failures,
+        per_address: state.config.login_max_failures_per_address,
+        window: Duration::from_std(state.config.login_window).unwrap_or(Duration::minutes(15)),
+    }
+}
+
 #[derive(FromRow)]
 struct LoginUser {
     user_id: Uuid,
     password_hash: String,
     role: String,
     totp_enabled_at: Option<chrono::DateTime<chrono::Utc>>,
+    email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 async fn login(
@@ -124,27 +137,19 @@ async fn login(
         error: Some(error),
         demo_accounts,
     };
+    let mut conn = state.db.acquire().await?;
     if email.is_empty() || form.password.is_empty() {
-        let accounts = demo_accounts(&state).await?;
+        let accounts = demo_accounts(&state, &mut conn).await?;
         return Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page("Fyll i e-postadress och lösenord.".into(), accounts),
         ));
     }
-    let mut conn = state.db.acquire().await?;
-    let window = Duration::from_std(state.config.login_window).unwrap_or(Duration::minutes(15));
-    if let Check::Blocked { retry_at } = rate_limit::check(
-        &mut conn,
-        &email,
-        &ctx.ip,
-        now,
-        state.config.login_max_failures,
-        window,
-    )
-    .await?
+    if let Check::Blocked { retry_at } =
+        rate_limit::check(&mut conn, &email, &ctx.ip, now, login_limits(&state)).await?
     {
         let at = clock::stockholm_local(retry_at).format("%H:%M");
-        let accounts = demo_accounts(&state).await?;
+        let accounts = demo_accounts(&state, &mut conn).await?;
         return Ok(render_status(
             StatusCode::TOO_MANY_REQUESTS,
             &page(
@@ -154,25 +159,38 @@ async fn login(
         ));
     }
     let user: Option<LoginUser> = sqlx::query_as(
-        "select user_id, password_hash, role, totp_enabled_at from app_user
+        "select user_id, password_hash, role, totp_enabled_at, email_verified_at from app_user
          where lower(email) = lower($1) and disabled_at is null",
     )
     .bind(&email)
     .fetch_optional(&mut *conn)
     .await?;
+    // The slow hash is checked without holding a pool connection.
+    drop(conn);
     let ok = password::verify(
         form.password,
         user.as_ref().map(|u| u.password_hash.clone()),
     )
     .await?;
+    let mut conn = state.db.acquire().await?;
     rate_limit::record(&mut conn, &email, &ctx.ip, ok, now).await?;
     let Some(user) = user.filter(|_| ok) else {
-        let accounts = demo_accounts(&state).await?;
+        let accounts = demo_accounts(&state, &mut conn).await?;
         return Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page("Fel e-postadress eller lösenord.".into(), accounts),
         ));
     };
+    if user.email_verified_at.is_none() {
+        let accounts = demo_accounts(&state, &mut conn).await?;
+        return Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(
+                "Bekräfta först din e-postadress med länken vi skickade när kontot skapades. Har du inte kvar meddelandet, välj Glömt lösenord så får du en ny länk.".into(),
+                accounts,
+            ),
+        ));
+    }
     let role = Role::parse(&user.role).ok_or_else(|| anyhow::anyhow!("unknown role"))?;
     let stage = if !role.is_staff() {
         Stage::Full
@@ -185,7 +203,7 @@ async fn login(
         Stage::Full
     };
     let next = next.unwrap_or_else(|| role.home().to_string());
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if let Some(old) = &ctx.session {
         session::delete(&mut tx, &old.hash).await?;
     }
@@ -256,16 +274,8 @@ async fn totp_submit(
     };
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
-    let window = Duration::from_std(state.config.login_window).unwrap_or(Duration::minutes(15));
-    let blocked = rate_limit::check(
-        &mut conn,
-        &s.user.email,
-        &ctx.ip,
-        now,
-        state.config.login_max_failures,
-        window,
-    )
-    .await?;
+    let blocked =
+        rate_limit::check(&mut conn, &s.user.email, &ctx.ip, now, login_limits(&state)).await?;
     let secret = s.totp_secret.clone().unwrap_or_default();
     let step = match blocked {
         Check::Allowed => totp::verify(&secret, &form.code, now.timestamp(), s.totp_last_step),
@@ -512,45 +522,108 @@ async fn forgot(
     Ok(flash_redirect("/logga-in", FlashKind::Info, RESET_SENT))
 }
 
+/// Reset mails per address and hour: enough for a lost mail, too few to flood an inbox.
+const RESETS_PER_HOUR: i64 = 3;
+
 async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let bucket = format!("reset:{}", email.to_lowercase());
+    if let Check::Blocked { .. } =
+        rate_limit::hit(&mut conn, &bucket, now, RESETS_PER_HOUR, Duration::hours(1)).await?
+    {
+        tracing::info!("password reset mail not sent: throttled for the address");
+        return Ok(());
+    }
     let user: Option<(Uuid, String)> = sqlx::query_as(
         "select user_id, email from app_user where lower(email) = lower($1) and disabled_at is null",
     )
     .bind(email)
-    .fetch_optional(&state.db)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((user_id, address)) = user else {
         return Ok(());
     };
-    let now = state.clock.now();
-    let mut conn = state.db.acquire().await?;
-    let link = password_link(&mut conn, state, user_id, now, Duration::hours(1)).await?;
+    let link = one_time_link(
+        &mut conn,
+        state,
+        user_id,
+        LinkPurpose::Password,
+        now,
+        Duration::hours(1),
+    )
+    .await?;
     let text = ResetMail { link: &link }.render()?;
     let mail = Mail::text(address, "Välj ett nytt lösenord till Fordra", text);
     state.mailer.send(&state.config.mail_from, &mail, now).await
 }
 
-/// A single-use link that lets the user choose a password (reset, or an invitation), valid for
-/// `valid_for`; only the token's hash is stored.
-pub async fn password_link(
+/// What a single-use link lets its holder do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Choose a password (a reset, or an invitation).
+    Password,
+    /// Confirm the e-mail address given at sign-up, and log in.
+    ConfirmEmail,
+}
+
+impl LinkPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Password => "password",
+            LinkPurpose::ConfirmEmail => "confirm_email",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            LinkPurpose::Password => "/losenord/ny",
+            LinkPurpose::ConfirmEmail => "/bli-kund/bekrafta",
+        }
+    }
+}
+
+/// A single-use link for `purpose`, valid for `valid_for`; only the token's hash is stored.
+pub async fn one_time_link(
     conn: &mut sqlx::PgConnection,
     state: &AppState,
     user_id: Uuid,
+    purpose: LinkPurpose,
     now: chrono::DateTime<chrono::Utc>,
     valid_for: Duration,
 ) -> sqlx::Result<String> {
     let token = random_token(32);
-    sqlx::query("insert into password_reset (token_hash, user_id, created_at, expires_at) values ($1, $2, $3, $4)")
+    sqlx::query("insert into password_reset (token_hash, user_id, created_at, expires_at, purpose) values ($1, $2, $3, $4, $5)")
         .bind(sha256(&token))
         .bind(user_id)
         .bind(now)
         .bind(now + valid_for)
+        .bind(purpose.as_str())
         .execute(conn)
         .await?;
     Ok(format!(
-        "{}/losenord/ny?token={token}",
-        state.config.public_url
+        "{}{}?token={token}",
+        state.config.public_url,
+        purpose.path()
     ))
+}
+
+/// Uses a single-use link: marks it used and returns its user, if it is valid for `purpose`.
+pub async fn use_link(
+    conn: &mut sqlx::PgConnection,
+    token: &str,
+    purpose: LinkPurpose,
+    now: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(
+        "update password_reset set used_at = $2
+         where token_hash = $1 and purpose = $3 and used_at is null and expires_at > $2 returning user_id",
+    )
+    .bind(sha256(token))
+    .bind(now)
+    .bind(purpose.as_str())
+    .fetch_optional(conn)
+    .await
 }
 
 #[derive(Template)]
@@ -575,12 +648,14 @@ struct TokenQuery {
 }
 
 async fn reset_user(state: &AppState, token: &str) -> Result<Option<Uuid>, AppError> {
+    let mut conn = state.db.acquire().await?;
     Ok(sqlx::query_scalar(
-        "select user_id from password_reset where token_hash = $1 and used_at is null and expires_at > $2",
+        "select user_id from password_reset
+         where token_hash = $1 and purpose = 'password' and used_at is null and expires_at > $2",
     )
     .bind(sha256(token))
     .bind(state.clock.now())
-    .fetch_optional(&state.db)
+    .fetch_optional(&mut *conn)
     .await?)
 }
 
@@ -639,14 +714,7 @@ async fn reset(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     // Single use: only the request that marks the token used may change the password.
-    let user_id: Option<Uuid> = sqlx::query_scalar(
-        "update password_reset set used_at = $2
-         where token_hash = $1 and used_at is null and expires_at > $2 returning user_id",
-    )
-    .bind(sha256(&form.token))
-    .bind(now)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let user_id = use_link(&mut tx, &form.token, LinkPurpose::Password, now).await?;
     let Some(user_id) = user_id else {
         return Ok(render_status(
             StatusCode::NOT_FOUND,
@@ -658,11 +726,16 @@ async fn reset(
             },
         ));
     };
-    sqlx::query("update app_user set password_hash = $2 where user_id = $1")
-        .bind(user_id)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
+    // The link came by mail, so the address is the user's.
+    sqlx::query(
+        "update app_user set password_hash = $2, email_verified_at = coalesce(email_verified_at, $3)
+         where user_id = $1",
+    )
+    .bind(user_id)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     session::delete_for_user(&mut tx, user_id).await?;
     audit(
         &mut tx,

@@ -144,11 +144,15 @@ pub fn claim_json(
     })
 }
 
-async fn view(state: &AppState, rec: &ClaimRecord, params: &Parameters) -> Result<Value, ApiError> {
-    let mut conn = state.db.acquire().await?;
+async fn view(
+    conn: &mut sqlx::PgConnection,
+    state: &AppState,
+    rec: &ClaimRecord,
+    params: &Parameters,
+) -> Result<Value, ApiError> {
     let today = state.clock.today();
-    let statement = super::load_statement(&mut conn, rec, params, today).await?;
-    let letter = super::current_letter(&mut conn, rec).await?;
+    let statement = super::load_statement(&mut *conn, rec, params, today).await?;
+    let letter = super::current_letter(conn, rec).await?;
     Ok(claim_json(
         rec,
         &statement,
@@ -196,7 +200,7 @@ async fn create(
             .with_field(field));
         }
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let id = match super::insert(&mut tx, creditor_id, &claim, None, state.clock.now(), today).await
     {
         Ok(id) => id,
@@ -215,7 +219,7 @@ async fn create(
     let rec = super::find(&mut conn, id, Some(creditor_id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let body = view(&state, &rec, &params).await?;
+    let body = view(&mut conn, &state, &rec, &params).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/claims/{id}"))],
@@ -226,17 +230,24 @@ async fn create(
 
 /// The key's own claim `id`, and an access-log row saying the key read the debtor's data.
 async fn load(
+    conn: &mut sqlx::PgConnection,
     state: &AppState,
     key: &ApiCreditor,
     id: &str,
     what: &str,
 ) -> Result<ClaimRecord, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
-    let mut conn = state.db.acquire().await?;
-    let rec = super::find(&mut conn, id, Some(key.creditor_id))
+    let rec = super::find(&mut *conn, id, Some(key.creditor_id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    gdpr::log_access(&state.db, Accessor::ApiKey(key.key_id), &rec, what).await?;
+    gdpr::log_access(
+        conn,
+        Accessor::ApiKey(key.key_id),
+        &rec,
+        what,
+        state.clock.now(),
+    )
+    .await?;
     Ok(rec)
 }
 
@@ -245,10 +256,10 @@ async fn show(
     key: ApiCreditor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let rec = load(&state, &key, &id, "fordran via API").await?;
     let mut conn = state.db.acquire().await?;
+    let rec = load(&mut conn, &state, &key, &id, "fordran via API").await?;
     let params = parameters::load(&mut conn).await?;
-    Ok(Json(view(&state, &rec, &params).await?))
+    Ok(Json(view(&mut conn, &state, &rec, &params).await?))
 }
 
 async fn events(
@@ -256,12 +267,13 @@ async fn events(
     key: ApiCreditor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let rec = load(&state, &key, &id, "händelser via API").await?;
+    let mut conn = state.db.acquire().await?;
+    let rec = load(&mut conn, &state, &key, &id, "händelser via API").await?;
     let rows: Vec<(i64, DateTime<Utc>, NaiveDate, String, Value)> = sqlx::query_as(
         "select claim_event_id, at, business_date, kind, detail from claim_event where claim_id = $1 order by claim_event_id",
     )
     .bind(rec.claim_id)
-    .fetch_all(&state.db)
+    .fetch_all(&mut *conn)
     .await?;
     let events: Vec<Value> = rows
         .into_iter()

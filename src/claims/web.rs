@@ -186,7 +186,7 @@ async fn create(
         Ok(c) => c,
         Err(invalid) => return Ok(refuse(invalid.into_errors(), form)),
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let id = match super::insert(&mut tx, creditor_id, &claim, Some(user.id), now, today).await {
         Ok(id) => id,
         Err(InsertError::DuplicateInvoiceNumber) => {
@@ -633,6 +633,7 @@ impl PageInput {
 }
 
 async fn claim_page(
+    conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
     rec: ClaimRecord,
@@ -640,10 +641,9 @@ async fn claim_page(
     input: PageInput,
 ) -> Result<ClaimPage, AppError> {
     let today = state.clock.today();
-    let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
-    let s = super::load_statement(&mut conn, &rec, &params, today).await?;
-    let letter = super::current_letter(&mut conn, &rec).await?;
+    let params = parameters::load(&mut *conn).await?;
+    let s = super::load_statement(&mut *conn, &rec, &params, today).await?;
+    let letter = super::current_letter(&mut *conn, &rec).await?;
     let (planned, blocked) =
         match lifecycle::plan(&rec.snapshot(letter), today, params.book.in_force(today)) {
             Ok(steps) => (
@@ -672,12 +672,12 @@ async fn claim_page(
     .bind(rec.claim_id)
     .fetch_all(&mut *conn)
     .await?;
-    let books = crate::payments::ledger::claim_books(&mut conn, &[rec.claim_id])
+    let books = crate::payments::ledger::claim_books(&mut *conn, &[rec.claim_id])
         .await?
         .remove(&rec.claim_id)
         .unwrap_or_default();
-    let dispute = crate::mina_sidor::dispute::latest(&mut conn, rec.claim_id).await?;
-    let plan = crate::mina_sidor::plan::latest(&mut conn, rec.claim_id).await?;
+    let dispute = crate::mina_sidor::dispute::latest(&mut *conn, rec.claim_id).await?;
+    let plan = crate::mina_sidor::plan::latest(&mut *conn, rec.claim_id).await?;
     let address_changes = if staff {
         sqlx::query_as(
             "select address_change_id, street, postal_code, city, created_at from address_change
@@ -691,7 +691,14 @@ async fn claim_page(
     };
     // Opening a claim page shows the debtor's personal data: log who did (GDPR).
     if let Some(user) = ctx.user() {
-        gdpr::log_access(&state.db, Accessor::User(user), &rec, "fordrans sida").await?;
+        gdpr::log_access(
+            &mut *conn,
+            Accessor::User(user),
+            &rec,
+            "fordrans sida",
+            state.clock.now(),
+        )
+        .await?;
     }
     Ok(ClaimPage {
         dispute,
@@ -722,24 +729,22 @@ async fn claim_page(
     })
 }
 
+/// The creditor's own claim `id`; anything else is 404.
 pub(crate) async fn own_claim(
-    state: &AppState,
+    conn: &mut PgConnection,
     creditor_id: Uuid,
     id: &str,
 ) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    let mut conn = state.db.acquire().await?;
-    super::find(&mut conn, id, Some(creditor_id))
+    super::find(conn, id, Some(creditor_id))
         .await?
         .ok_or(AppError::NotFound)
 }
 
-pub(crate) async fn any_claim(state: &AppState, id: &str) -> Result<ClaimRecord, AppError> {
+/// Any claim (staff).
+pub(crate) async fn any_claim(conn: &mut PgConnection, id: &str) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    let mut conn = state.db.acquire().await?;
-    super::find(&mut conn, id, None)
-        .await?
-        .ok_or(AppError::NotFound)
+    super::find(conn, id, None).await?.ok_or(AppError::NotFound)
 }
 
 async fn creditor_page(
@@ -748,9 +753,10 @@ async fn creditor_page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
-    let rec = own_claim(&state, creditor_id, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let rec = own_claim(&mut conn, creditor_id, &id).await?;
     Ok(render(
-        &claim_page(&state, &ctx, rec, false, PageInput::empty()).await?,
+        &claim_page(&mut conn, &state, &ctx, rec, false, PageInput::empty()).await?,
     ))
 }
 
@@ -773,7 +779,8 @@ async fn creditor_action(
     Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let rec = own_claim(&state, creditor_id, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let rec = own_claim(&mut conn, creditor_id, &id).await?;
     let today = state.clock.today();
     let now = state.clock.now();
     let back = format!("/borgenar/krav/{}", rec.claim_id);
@@ -789,7 +796,7 @@ async fn creditor_action(
     if note.chars().count() > 500 {
         errors.add("note", "Kommentaren får vara högst 500 tecken.");
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // Lock the claim so an engine pass cannot act on it half-way through the change.
     sqlx::query("select 1 from claim where claim_id = $1 for update")
         .bind(rec.claim_id)
@@ -864,7 +871,7 @@ async fn creditor_action(
             }
             let (Some(amount), Some(on), true) = (amount, on, errors.is_empty()) else {
                 drop(tx);
-                return refuse_action(&state, &ctx, rec, errors, form, note).await;
+                return refuse_action(&mut conn, &state, &ctx, rec, errors, form, note).await;
             };
             sqlx::query(
                 "insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)
@@ -907,7 +914,7 @@ async fn creditor_action(
         _ => {
             drop(tx);
             if !errors.is_empty() {
-                return refuse_action(&state, &ctx, rec, errors, form, note).await;
+                return refuse_action(&mut conn, &state, &ctx, rec, errors, form, note).await;
             }
             return Ok(flash_redirect(
                 &back,
@@ -923,6 +930,7 @@ async fn creditor_action(
 
 /// The claim page again, with the action form's input and its errors (422).
 async fn refuse_action(
+    conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
     rec: ClaimRecord,
@@ -937,7 +945,7 @@ async fn refuse_action(
         on_date: form.on_date,
         note,
     };
-    let page = claim_page(state, ctx, rec, false, input).await?;
+    let page = claim_page(conn, state, ctx, rec, false, input).await?;
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -994,7 +1002,7 @@ struct LetterPage {
 }
 
 async fn letter_row(
-    state: &AppState,
+    conn: &mut PgConnection,
     claim_id: Uuid,
     letter: &str,
 ) -> Result<(String, String, Value), AppError> {
@@ -1002,19 +1010,19 @@ async fn letter_row(
     sqlx::query_as("select kind, html, snapshot from letter where letter_id = $1 and claim_id = $2")
         .bind(letter)
         .bind(claim_id)
-        .fetch_optional(&state.db)
+        .fetch_optional(conn)
         .await?
         .ok_or(AppError::NotFound)
 }
 
 pub(crate) async fn show_letter(
-    state: &AppState,
+    conn: &mut PgConnection,
     ctx: &Ctx,
     rec: &ClaimRecord,
     base: &str,
     letter: &str,
 ) -> Result<Response, AppError> {
-    let (kind, html, _) = letter_row(state, rec.claim_id, letter).await?;
+    let (kind, html, _) = letter_row(conn, rec.claim_id, letter).await?;
     let back = format!("{base}/{}", rec.claim_id);
     Ok(render(&LetterPage {
         layout: ctx.layout(),
@@ -1026,11 +1034,11 @@ pub(crate) async fn show_letter(
 }
 
 pub(crate) async fn letter_pdf(
-    state: &AppState,
+    conn: &mut PgConnection,
     rec: &ClaimRecord,
     letter: &str,
 ) -> Result<Response, AppError> {
-    let (kind, _, snapshot) = letter_row(state, rec.claim_id, letter).await?;
+    let (kind, _, snapshot) = letter_row(conn, rec.claim_id, letter).await?;
     let snapshot: letters::Snapshot =
         serde_json::from_value(snapshot).map_err(anyhow::Error::from)?;
     let pdf = tokio::task::spawn_blocking(move || letters::render_pdf(&snapshot))
@@ -1055,9 +1063,17 @@ async fn creditor_letter(
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let rec = own_claim(&state, creditor_id, &id).await?;
-    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev").await?;
-    show_letter(&state, &ctx, &rec, "/borgenar/krav", &letter).await
+    let mut conn = state.db.acquire().await?;
+    let rec = own_claim(&mut conn, creditor_id, &id).await?;
+    gdpr::log_access(
+        &mut conn,
+        Accessor::User(user),
+        &rec,
+        "brev",
+        state.clock.now(),
+    )
+    .await?;
+    show_letter(&mut conn, &ctx, &rec, "/borgenar/krav", &letter).await
 }
 
 async fn creditor_letter_pdf(
@@ -1066,9 +1082,17 @@ async fn creditor_letter_pdf(
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let rec = own_claim(&state, creditor_id, &id).await?;
-    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev (PDF)").await?;
-    letter_pdf(&state, &rec, &letter).await
+    let mut conn = state.db.acquire().await?;
+    let rec = own_claim(&mut conn, creditor_id, &id).await?;
+    gdpr::log_access(
+        &mut conn,
+        Accessor::User(user),
+        &rec,
+        "brev (PDF)",
+        state.clock.now(),
+    )
+    .await?;
+    letter_pdf(&mut conn, &rec, &letter).await
 }
 
 async fn staff_letter(
@@ -1077,9 +1101,17 @@ async fn staff_letter(
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let rec = any_claim(&state, &id).await?;
-    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev").await?;
-    show_letter(&state, &ctx, &rec, "/admin/krav", &letter).await
+    let mut conn = state.db.acquire().await?;
+    let rec = any_claim(&mut conn, &id).await?;
+    gdpr::log_access(
+        &mut conn,
+        Accessor::User(user),
+        &rec,
+        "brev",
+        state.clock.now(),
+    )
+    .await?;
+    show_letter(&mut conn, &ctx, &rec, "/admin/krav", &letter).await
 }
 
 async fn staff_letter_pdf(
@@ -1088,9 +1120,17 @@ async fn staff_letter_pdf(
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let rec = any_claim(&state, &id).await?;
-    gdpr::log_access(&state.db, Accessor::User(user), &rec, "brev (PDF)").await?;
-    letter_pdf(&state, &rec, &letter).await
+    let mut conn = state.db.acquire().await?;
+    let rec = any_claim(&mut conn, &id).await?;
+    gdpr::log_access(
+        &mut conn,
+        Accessor::User(user),
+        &rec,
+        "brev (PDF)",
+        state.clock.now(),
+    )
+    .await?;
+    letter_pdf(&mut conn, &rec, &letter).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1135,6 +1175,7 @@ async fn staff_search(
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
+    let mut conn = state.db.acquire().await?;
     let q = query.q.trim().to_string();
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
     let rows: Vec<StaffRow> = if q.is_empty() {
@@ -1149,15 +1190,16 @@ async fn staff_search(
         )
         .bind(if digits.len() >= 6 { digits } else { "-".into() })
         .bind(q.replace(['%', '_', '\\'], ""))
-        .fetch_all(&state.db)
+        .fetch_all(&mut *conn)
         .await?
     };
     let hits: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
     gdpr::log_access_to(
-        &state.db,
+        &mut conn,
         Accessor::User(user),
         &hits,
         "sökträff i back office",
+        state.clock.now(),
     )
     .await?;
     Ok(render(&StaffSearchPage {
@@ -1174,9 +1216,10 @@ async fn staff_page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     ctx.require(STAFF)?;
-    let rec = any_claim(&state, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let rec = any_claim(&mut conn, &id).await?;
     Ok(render(
-        &claim_page(&state, &ctx, rec, true, PageInput::empty()).await?,
+        &claim_page(&mut conn, &state, &ctx, rec, true, PageInput::empty()).await?,
     ))
 }
 
@@ -1196,12 +1239,13 @@ async fn staff_flags(
     Form(form): Form<FlagForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let rec = any_claim(&state, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let rec = any_claim(&mut conn, &id).await?;
     let back = format!("/admin/krav/{}", rec.claim_id);
     let now = state.clock.now();
     let today = state.clock.today();
     let on = form.value == "on";
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let (event, detail, message) = match form.flag.as_str() {
         "address_verified" => {
             sqlx::query("update claim set address_verified_at = $2, returned_mail = false where claim_id = $1")

@@ -3,7 +3,8 @@
 
 pub mod onboarding;
 
-use crate::web::extract::Form;
+use crate::web::extract::{Form, Query};
+use crate::web::see_other;
 use askama::Template;
 use axum::{
     Router,
@@ -18,7 +19,7 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Role, audit, password, random_token, session},
+    auth::{Role, audit, password, random_token, routes::LinkPurpose, session},
     backoffice::STAFF,
     mail::{Mail, looks_like_email},
     state::AppState,
@@ -32,6 +33,8 @@ use onboarding::{INDUSTRIES, Payout, SignupForm};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/bli-kund", get(signup_form).post(signup))
+        .route("/bli-kund/skickat", get(signup_sent))
+        .route("/bli-kund/bekrafta", get(confirm_form).post(confirm))
         .route("/villkor/borgenar", get(terms_page))
         .route("/borgenar/anvandare", get(users).post(invite))
         .route("/admin/borgenarer", get(admin_list))
@@ -99,10 +102,32 @@ async fn signup_form(
     }))
 }
 
+/// How long the link that confirms a sign-up's e-mail address stays valid.
+const CONFIRM_HOURS: i64 = 24;
+
+#[derive(Template)]
+#[template(path = "emails/signup_confirm.txt")]
+struct ConfirmMail<'a> {
+    name: &'a str,
+    company: &'a str,
+    link: &'a str,
+    hours: i64,
+}
+
+#[derive(Template)]
+#[template(path = "emails/signup_existing.txt")]
+struct ExistingAccountMail<'a> {
+    company: &'a str,
+    login: &'a str,
+}
+
+/// A sign-up is stored as a pending creditor whose user confirms the e-mail address through a
+/// link before logging in. The answer is the same whether or not the address already has an
+/// account: if it has, nothing is created and its owner is told by mail instead.
 async fn signup(
     State(state): State<AppState>,
     ctx: Ctx,
-    Form(mut form): Form<SignupForm>,
+    Form(form): Form<SignupForm>,
 ) -> Result<Response, AppError> {
     let today = state.clock.today();
     let now = state.clock.now();
@@ -128,6 +153,9 @@ async fn signup(
         Ok(s) => s,
         Err(errors) => return Ok(refuse(form, errors, terms, &ctx)),
     };
+    // The slow hash is done whether or not the address has an account (timing says nothing),
+    // and without holding a pool connection.
+    drop(conn);
     let hash = password::hash(s.password.clone()).await?;
     let (bankgiro, clearing, account) = match &s.payout {
         Payout::Bankgiro(bg) => (Some(bg.clone()), None, None),
@@ -135,14 +163,28 @@ async fn signup(
             (None, Some(clearing.clone()), Some(account.clone()))
         }
     };
-    let mut tx = state.db.begin().await?;
+    let mut conn = state.db.acquire().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let org_taken: bool =
+        sqlx::query_scalar("select exists (select 1 from creditor where org_nr = $1)")
+            .bind(s.org_nr.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+    if org_taken {
+        drop(tx);
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "org_nr",
+            "Det finns redan ett konto för organisationsnumret. Logga in, eller be en kollega bjuda in er.",
+        );
+        return Ok(refuse(form, errors, terms, &ctx));
+    }
     let creditor_id = Uuid::new_v4();
-    let inserted = sqlx::query(
+    sqlx::query(
         "insert into creditor (creditor_id, org_nr, name, status, address_street, address_postal, address_city,
             industry, contact_name, contact_email, payout_bankgiro, payout_clearing, payout_account,
             terms_version, terms_accepted_at, terms_accepted_ip, referral_code, created_at, company_form)
-         values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17)
-         on conflict (org_nr) do nothing",
+         values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17)",
     )
     .bind(creditor_id)
     .bind(s.org_nr.as_str())
@@ -163,33 +205,181 @@ async fn signup(
     .bind(s.company_form.as_str())
     .execute(&mut *tx)
     .await?;
-    if inserted.rows_affected() == 0 {
-        let mut errors = FieldErrors::default();
-        errors.add(
-            "org_nr",
-            "Det finns redan ett konto för organisationsnumret. Logga in, eller be en kollega bjuda in er.",
-        );
-        return Ok(refuse(form, errors, terms, &ctx));
-    }
-    let user_id = match create_user(&mut tx, &s.email, &hash, &s.contact_name, creditor_id).await? {
-        Some(id) => id,
-        None => {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "email",
-                "E-postadressen har redan ett konto hos Fordra. Logga in i stället.",
-            );
-            form.email = s.email.clone();
-            return Ok(refuse(form, errors, terms, &ctx));
+    match create_user(
+        &mut tx,
+        &s.email,
+        &hash,
+        &s.contact_name,
+        creditor_id,
+        false,
+    )
+    .await?
+    {
+        Some(user_id) => {
+            let link = crate::auth::routes::one_time_link(
+                &mut tx,
+                &state,
+                user_id,
+                LinkPurpose::ConfirmEmail,
+                now,
+                Duration::hours(CONFIRM_HOURS),
+            )
+            .await?;
+            let text = ConfirmMail {
+                name: &s.contact_name,
+                company: &s.company_name,
+                link: &link,
+                hours: CONFIRM_HOURS,
+            }
+            .render()
+            .map_err(anyhow::Error::from)?;
+            crate::mail::queue(
+                &mut tx,
+                &s.email,
+                "Bekräfta din e-postadress hos Fordra",
+                &text,
+                None,
+                now,
+            )
+            .await?;
+            audit(
+                &mut tx,
+                now,
+                Some(user_id),
+                "creditor_signup",
+                Some(&creditor_id.to_string()),
+                serde_json::json!({"org_nr": s.org_nr.as_str(), "terms_version": s.terms_version, "industry": s.industry}),
+                Some(&ctx.ip),
+            )
+            .await?;
+            tx.commit().await?;
         }
+        None => {
+            // The address has an account: nothing is stored, and its owner hears about it.
+            tx.rollback().await?;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let text = ExistingAccountMail {
+                company: &s.company_name,
+                login: &format!("{}/logga-in", state.config.public_url),
+            }
+            .render()
+            .map_err(anyhow::Error::from)?;
+            crate::mail::queue(
+                &mut tx,
+                &s.email,
+                "Försök att skapa ett konto med din e-postadress",
+                &text,
+                None,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+    }
+    state.wake_mail();
+    Ok(see_other(&format!(
+        "/bli-kund/skickat?{}",
+        serde_urlencoded::to_string([("till", s.email.as_str())]).unwrap_or_default()
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "creditors/signup_sent.html")]
+struct SentPage {
+    layout: Layout,
+    email: String,
+    hours: i64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SentQuery {
+    till: String,
+}
+
+async fn signup_sent(ctx: Ctx, Query(q): Query<SentQuery>) -> Response {
+    render(&SentPage {
+        layout: ctx.layout(),
+        email: q.till,
+        hours: CONFIRM_HOURS,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "creditors/confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    token: String,
+    valid: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TokenForm {
+    token: String,
+}
+
+/// The link from the mail shows a button: a link scanner that opens it uses nothing up.
+async fn confirm_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TokenForm>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let valid: bool = sqlx::query_scalar(
+        "select exists (select 1 from password_reset
+         where token_hash = $1 and purpose = 'confirm_email' and used_at is null and expires_at > $2)",
+    )
+    .bind(crate::auth::sha256(&q.token))
+    .bind(state.clock.now())
+    .fetch_one(&mut *conn)
+    .await?;
+    let page = ConfirmPage {
+        layout: ctx.layout(),
+        token: q.token,
+        valid,
     };
+    Ok(if valid {
+        render(&page)
+    } else {
+        render_status(StatusCode::NOT_FOUND, &page)
+    })
+}
+
+/// Confirms the address and logs the user in.
+async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let Some(user_id) =
+        crate::auth::routes::use_link(&mut tx, &form.token, LinkPurpose::ConfirmEmail, now).await?
+    else {
+        drop(tx);
+        return Ok(render_status(
+            StatusCode::NOT_FOUND,
+            &ConfirmPage {
+                layout: ctx.layout(),
+                token: String::new(),
+                valid: false,
+            },
+        ));
+    };
+    sqlx::query("update app_user set email_verified_at = $2 where user_id = $1")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     audit(
         &mut tx,
         now,
         Some(user_id),
-        "creditor_signup",
-        Some(&creditor_id.to_string()),
-        serde_json::json!({"org_nr": s.org_nr.as_str(), "terms_version": s.terms_version, "industry": s.industry}),
+        "email_confirmed",
+        None,
+        serde_json::json!({}),
         Some(&ctx.ip),
     )
     .await?;
@@ -207,23 +397,27 @@ async fn signup(
     Ok(resp)
 }
 
-/// A creditor user; `None` when the address already has an account.
+/// A creditor user; `None` when the address already has an account. `verified`: whether the
+/// address is known to be the user's (not yet at sign-up).
 async fn create_user(
     conn: &mut PgConnection,
     email: &str,
     password_hash: &str,
     name: &str,
     creditor_id: Uuid,
+    verified: bool,
 ) -> sqlx::Result<Option<Uuid>> {
     sqlx::query_scalar(
-        "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id)
-         values ($1, $2, $3, 'creditor', $4, $5) on conflict (lower(email)) do nothing returning user_id",
+        "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, email_verified_at)
+         values ($1, $2, $3, 'creditor', $4, $5, case when $6 then now() end)
+         on conflict (lower(email)) do nothing returning user_id",
     )
     .bind(Uuid::new_v4())
     .bind(email)
     .bind(password_hash)
     .bind(name)
     .bind(creditor_id)
+    .bind(verified)
     .fetch_optional(conn)
     .await
 }
@@ -312,73 +506,89 @@ async fn invite(
         errors.add("email", "Ange en giltig e-postadress.");
     }
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let mut new_user = None;
-    if errors.is_empty() {
-        // An unusable password until the invitee chooses one through the link.
-        let placeholder = password::hash(random_token(32)).await?;
-        new_user = create_user(&mut tx, &email, &placeholder, &name, creditor_id).await?;
-        if new_user.is_none() {
-            errors.add("email", "E-postadressen har redan ett konto hos Fordra.");
-        }
-    }
-    let Some(new_user) = new_user else {
+    let mut conn = state.db.acquire().await?;
+    if !errors.is_empty() {
         return Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &UsersPage {
                 layout: ctx.layout(),
-                users: user_rows(&mut tx, creditor_id).await?,
+                users: user_rows(&mut conn, creditor_id).await?,
                 invite_name: name,
                 invite_email: email,
                 errors,
             },
         ));
-    };
-    let link = crate::auth::routes::password_link(
-        &mut tx,
-        &state,
-        new_user,
-        now,
-        Duration::hours(INVITATION_HOURS),
-    )
-    .await?;
-    audit(
-        &mut tx,
-        now,
-        Some(user.id),
-        "user_invited",
-        Some(&new_user.to_string()),
-        serde_json::json!({"email": email}),
-        Some(&ctx.ip),
-    )
-    .await?;
+    }
+    // An unusable password until the invitee chooses one through the link.
+    drop(conn);
+    let placeholder = password::hash(random_token(32)).await?;
+    let mut conn = state.db.acquire().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let company: String = sqlx::query_scalar("select name from creditor where creditor_id = $1")
         .bind(creditor_id)
         .fetch_one(&mut *tx)
         .await?;
-    let text = InvitationMail {
-        inviter: &user.display_name,
-        company: &company,
-        link: &link,
-        hours: INVITATION_HOURS,
+    // The answer is the same whether or not the address has an account; if it has, its owner
+    // is told by mail and nothing else happens.
+    match create_user(&mut tx, &email, &placeholder, &name, creditor_id, false).await? {
+        Some(new_user) => {
+            let link = crate::auth::routes::one_time_link(
+                &mut tx,
+                &state,
+                new_user,
+                LinkPurpose::Password,
+                now,
+                Duration::hours(INVITATION_HOURS),
+            )
+            .await?;
+            audit(
+                &mut tx,
+                now,
+                Some(user.id),
+                "user_invited",
+                Some(&new_user.to_string()),
+                serde_json::json!({"email": email}),
+                Some(&ctx.ip),
+            )
+            .await?;
+            let text = InvitationMail {
+                inviter: &user.display_name,
+                company: &company,
+                link: &link,
+                hours: INVITATION_HOURS,
+            }
+            .render()
+            .map_err(anyhow::Error::from)?;
+            let subject = format!("Inbjudan till Fordra från {company}");
+            crate::mail::queue(&mut tx, &email, &subject, &text, None, now).await?;
+        }
+        None => {
+            let text = ExistingInviteeMail {
+                inviter: &user.display_name,
+                company: &company,
+                login: &format!("{}/logga-in", state.config.public_url),
+            }
+            .render()
+            .map_err(anyhow::Error::from)?;
+            let subject = format!("{company} ville bjuda in dig till Fordra");
+            crate::mail::queue(&mut tx, &email, &subject, &text, None, now).await?;
+        }
     }
-    .render()
-    .map_err(anyhow::Error::from)?;
-    // The user exists only if the invitation could be sent.
-    state
-        .mailer
-        .send(
-            &state.config.mail_from,
-            &Mail::text(&email, format!("Inbjudan till Fordra från {company}"), text),
-            now,
-        )
-        .await?;
     tx.commit().await?;
+    state.wake_mail();
     Ok(flash_redirect(
         "/borgenar/anvandare",
         FlashKind::Success,
         &format!("Inbjudan skickad till {email}. Länken gäller i {INVITATION_HOURS} timmar."),
     ))
+}
+
+#[derive(Template)]
+#[template(path = "emails/invitation_existing.txt")]
+struct ExistingInviteeMail<'a> {
+    inviter: &'a str,
+    company: &'a str,
+    login: &'a str,
 }
 
 #[derive(Template)]

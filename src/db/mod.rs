@@ -29,7 +29,7 @@ impl Database {
     pub async fn open(config: &Config) -> Result<Database> {
         match &config.database_url {
             Some(url) => {
-                let pool = pool_options()
+                let pool = pool_options_for(config)
                     .connect(url)
                     .await
                     .context("cannot connect to DATABASE_URL")?;
@@ -43,7 +43,9 @@ impl Database {
                 let cluster =
                     tokio::task::spawn_blocking(move || Cluster::open(&dir, Durability::Durable))
                         .await??;
-                let pool = connect_private(&cluster.socket_dir, DB_NAME).await?;
+                let pool =
+                    connect_private_with(&cluster.socket_dir, DB_NAME, pool_options_for(config))
+                        .await?;
                 Ok(Database {
                     pool,
                     cluster: Some(cluster),
@@ -67,10 +69,18 @@ impl Database {
     }
 }
 
+/// A pool with the default size (20) and acquire timeout (5 s), for tools and tests.
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
-        .max_connections(10)
+        .max_connections(20)
         .acquire_timeout(Duration::from_secs(5))
+}
+
+/// A pool sized by `FORDRA_DB_POOL_SIZE` and `FORDRA_DB_ACQUIRE_TIMEOUT`.
+pub fn pool_options_for(config: &Config) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size)
+        .acquire_timeout(config.db_acquire_timeout)
 }
 
 pub fn private_options(socket_dir: &Path, database: &str) -> PgConnectOptions {
@@ -82,6 +92,15 @@ pub fn private_options(socket_dir: &Path, database: &str) -> PgConnectOptions {
 
 /// Connects to `database` on a private cluster, creating the database on first use.
 pub async fn connect_private(socket_dir: &Path, database: &str) -> Result<PgPool> {
+    connect_private_with(socket_dir, database, pool_options()).await
+}
+
+/// [`connect_private`] with a pool of its own settings.
+pub async fn connect_private_with(
+    socket_dir: &Path,
+    database: &str,
+    options: PgPoolOptions,
+) -> Result<PgPool> {
     let mut admin = PgConnection::connect_with(&private_options(socket_dir, "postgres")).await?;
     let exists: bool =
         sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
@@ -95,7 +114,7 @@ pub async fn connect_private(socket_dir: &Path, database: &str) -> Result<PgPool
             .await?;
     }
     admin.close().await?;
-    Ok(pool_options()
+    Ok(options
         .connect_with(private_options(socket_dir, database))
         .await?)
 }

@@ -418,13 +418,13 @@ async fn notify_creditor(
 /// Name, content type and bytes of a dispute's attachment.
 type AttachmentRow = (Option<String>, Option<String>, Option<Vec<u8>>);
 
-async fn attachment(state: &AppState, claim_id: Uuid) -> Result<Response, AppError> {
+async fn attachment(conn: &mut PgConnection, claim_id: Uuid) -> Result<Response, AppError> {
     let row: Option<AttachmentRow> = sqlx::query_as(
         "select attachment_name, attachment_type, attachment from dispute
          where claim_id = $1 and attachment is not null order by created_at desc limit 1",
     )
     .bind(claim_id)
-    .fetch_optional(&state.db)
+    .fetch_optional(conn)
     .await?;
     let Some((Some(name), Some(kind), Some(bytes))) = row else {
         return Err(AppError::NotFound);
@@ -460,8 +460,7 @@ async fn debtor_attachment(
     let me = ctx.require_debtor()?;
     let mut conn = state.db.acquire().await?;
     let c = visible_claim(&mut conn, &me.personal_number, &id).await?;
-    drop(conn);
-    attachment(&state, c.claim_id).await
+    attachment(&mut conn, c.claim_id).await
 }
 
 async fn creditor_attachment(
@@ -470,9 +469,18 @@ async fn creditor_attachment(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let c = claims::web::own_claim(&state, creditor_id, &id).await?;
-    gdpr::log_access(&state.db, Accessor::User(user), &c, "bestridandets bilaga").await?;
-    attachment(&state, c.claim_id).await
+    let mut conn = state.db.acquire().await?;
+    let c = claims::web::own_claim(&mut conn, creditor_id, &id).await?;
+    let now = state.clock.now();
+    gdpr::log_access(
+        &mut conn,
+        Accessor::User(user),
+        &c,
+        "bestridandets bilaga",
+        now,
+    )
+    .await?;
+    attachment(&mut conn, c.claim_id).await
 }
 
 async fn staff_attachment(
@@ -481,9 +489,18 @@ async fn staff_attachment(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let c = claims::web::any_claim(&state, &id).await?;
-    gdpr::log_access(&state.db, Accessor::User(user), &c, "bestridandets bilaga").await?;
-    attachment(&state, c.claim_id).await
+    let mut conn = state.db.acquire().await?;
+    let c = claims::web::any_claim(&mut conn, &id).await?;
+    let now = state.clock.now();
+    gdpr::log_access(
+        &mut conn,
+        Accessor::User(user),
+        &c,
+        "bestridandets bilaga",
+        now,
+    )
+    .await?;
+    attachment(&mut conn, c.claim_id).await
 }
 
 #[derive(Deserialize, Default)]
@@ -501,12 +518,13 @@ async fn creditor_answer(
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let c = claims::web::own_claim(&state, creditor_id, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let c = claims::web::own_claim(&mut conn, creditor_id, &id).await?;
     let back = format!("/borgenar/krav/{}", c.claim_id);
     let now = state.clock.now();
     let today = state.clock.today();
     let text = form.answer_text.trim().to_string();
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     sqlx::query("select 1 from claim where claim_id = $1 for update")
         .bind(c.claim_id)
         .execute(&mut *tx)
@@ -666,12 +684,13 @@ async fn staff_decide(
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let c = claims::web::any_claim(&state, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let c = claims::web::any_claim(&mut conn, &id).await?;
     let back = format!("/admin/krav/{}", c.claim_id);
     let now = state.clock.now();
     let today = state.clock.today();
     let note = form.decision_note.trim().to_string();
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let Some(d) = latest(&mut tx, c.claim_id)
         .await?
         .filter(DisputeView::awaiting_staff)

@@ -13,7 +13,7 @@ use axum::{
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::{
@@ -37,22 +37,26 @@ pub enum Accessor<'a> {
     ApiKey(Uuid),
 }
 
-/// Records that `who` opened the personal data of the debtor of `claim` (`what`: which view).
+/// Records that `who` opened the personal data of the debtor of `claim` (`what`: which view), on
+/// the caller's connection or transaction.
 pub async fn log_access(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     who: Accessor<'_>,
     claim: &ClaimRecord,
     what: &str,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    log_access_to(pool, who, &[claim.claim_id], what).await
+    log_access_to(conn, who, &[claim.claim_id], what, now).await
 }
 
-/// Records that `who` saw the debtors of `claims` (a list or search hit names the debtor).
+/// Records that `who` saw the debtors of `claims` (a list or search names them): one row for the
+/// view, listing every claim shown and their debtors.
 pub async fn log_access_to(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     who: Accessor<'_>,
     claims: &[Uuid],
     what: &str,
+    now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     if claims.is_empty() {
         return Ok(());
@@ -62,15 +66,17 @@ pub async fn log_access_to(
         Accessor::ApiKey(k) => (None, "api", Some(k)),
     };
     sqlx::query(
-        "insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, debtor_id_number, claim_id, what)
-         select now(), $1, $2, $3, debtor_id_number, claim_id, $4 from claim where claim_id = any($5)",
+        "insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids)
+         select $1, $2, $3, $4, $5, array_agg(claim_id), array_agg(distinct debtor_id_number)
+         from claim where claim_id = any($6) having count(*) > 0",
     )
+    .bind(now)
     .bind(user_id)
     .bind(key_id)
     .bind(role)
     .bind(what)
     .bind(claims)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -297,13 +303,14 @@ pub async fn export(
     let access_log = sqlx::query_as(
         "select a.at,
                 coalesce(u.display_name, kc.name || ', API-nyckel ' || k.prefix) as who,
-                a.actor_role as role, a.what, c.invoice_number
+                a.actor_role as role, a.what,
+                (select string_agg(c.invoice_number, ', ' order by c.invoice_number) from claim c
+                 where c.claim_id = any(a.claim_ids) and c.debtor_id_number = $1) as invoice_number
          from personal_data_access a
          left join app_user u on u.user_id = a.actor_user_id
          left join api_key k on k.api_key_id = a.actor_api_key_id
          left join creditor kc on kc.creditor_id = k.creditor_id
-         left join claim c on c.claim_id = a.claim_id
-         where a.debtor_id_number = $1 order by a.at desc",
+         where $1 = any(a.debtor_ids) order by a.at desc",
     )
     .bind(pnr)
     .fetch_all(&mut *conn)

@@ -531,8 +531,7 @@ async fn letter(
     let me = ctx.require_debtor()?;
     let mut conn = state.db.acquire().await?;
     let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
-    drop(conn);
-    claims::web::show_letter(&state, &ctx, &rec, "/mina-sidor/arenden", &letter).await
+    claims::web::show_letter(&mut conn, &ctx, &rec, "/mina-sidor/arenden", &letter).await
 }
 
 async fn letter_pdf(
@@ -543,8 +542,7 @@ async fn letter_pdf(
     let me = ctx.require_debtor()?;
     let mut conn = state.db.acquire().await?;
     let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
-    drop(conn);
-    claims::web::letter_pdf(&state, &rec, &letter).await
+    claims::web::letter_pdf(&mut conn, &rec, &letter).await
 }
 
 #[cfg(test)]

@@ -658,11 +658,12 @@ async fn creditor_decide(
     Form(form): Form<DecideForm>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let c = claims::web::own_claim(&state, creditor_id, &id).await?;
+    let mut conn = state.db.acquire().await?;
+    let c = claims::web::own_claim(&mut conn, creditor_id, &id).await?;
     let back = format!("/borgenar/krav/{}", c.claim_id);
     let today = state.clock.today();
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     sqlx::query("select 1 from claim where claim_id = $1 for update")
         .bind(c.claim_id)
         .execute(&mut *tx)

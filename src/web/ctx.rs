@@ -163,6 +163,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/krav", "Ärenden"),
             ("/admin/betalningar", "Betalningar"),
             ("/admin/avrakningar", "Avräkningar"),
+            ("/admin/referensranta", "Referensränta"),
             ("/admin/e-post", "Utgående e-post"),
         ],
     };

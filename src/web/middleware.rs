@@ -207,6 +207,56 @@ async fn session_csrf(state: &AppState, headers: &HeaderMap) -> Option<String> {
         .map(|s| s.csrf_token)
 }
 
+/// The API's limit per key: `FORDRA_API_RATE_LIMIT` requests a minute. Every request that
+/// carries a key counts, whatever its route or answer (a wrong key too); over the limit the
+/// answer is 429 `rate_limited` with `Retry-After`. 0 turns the limit off.
+pub async fn api_rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.api_rate_limit;
+    let key = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let (Some(key), true) = (key, limit > 0 && req.uri().path().starts_with("/api/")) else {
+        return next.run(req).await;
+    };
+    let now = state.clock.now();
+    let bucket = format!("api:{}", &crate::auth::hex(&crate::auth::sha256(key))[..32]);
+    let counted = match state.db.acquire().await {
+        Ok(mut conn) => {
+            crate::auth::rate_limit::count_in_window(
+                &mut conn,
+                &bucket,
+                now,
+                chrono::Duration::minutes(1),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match counted {
+        Ok((hits, window_end)) if hits > i64::from(limit) => {
+            let retry = (window_end - now).num_seconds().max(1);
+            let mut resp = super::api_error::ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "För många anrop med den här API-nyckeln: högst {limit} i minuten. Försök igen om {retry} sekunder."
+                ),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        Ok(_) => next.run(req).await,
+        Err(e) => super::api_error::ApiError::from(e).into_response(),
+    }
+}
+
 /// The last word on error responses: a body the framework wrote itself (a 405 without a body,
 /// a timeout, an extractor's English plain text) becomes the site's Swedish error page, or the
 /// API's JSON error shape under `/api/`. Fordra's own errors (HTML or JSON) pass unchanged.

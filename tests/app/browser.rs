@@ -68,7 +68,8 @@ async fn a_creditor_signs_up_is_approved_and_registers_claims_in_a_browser() {
     let (app, seeded) = demo_app(vec![("FORDRA_TODAY", "2026-03-02".into())]).await;
     let admin = json!({"email": seeded[0].email, "password": seeded[0].password});
     let app_ref = &app;
-    tokio::task::block_in_place(|| run_flow(app_ref, "onboarding", json!({ "admin": admin })));
+    let args = json!({ "admin": admin, "mail_dir": app.mail_dir });
+    tokio::task::block_in_place(|| run_flow(app_ref, "onboarding", args));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

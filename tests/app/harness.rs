@@ -72,7 +72,16 @@ pub async fn fresh_db() -> (PgPool, String) {
     .await
     .unwrap();
     admin.close().await.unwrap();
+    // One connection: a request that takes a second one while holding the first waits for
+    // itself and fails after the acquire timeout, so every test checks that no request holds
+    // two pool connections. Tests of concurrency give their app a bigger pool.
+    let size: u32 = std::env::var("FORDRA_TEST_POOL_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     let pool = db::pool_options()
+        .max_connections(size)
+        .acquire_timeout(std::time::Duration::from_secs(3))
         .connect_with(db::private_options(socket, &name))
         .await
         .unwrap();
@@ -168,6 +177,7 @@ impl TestApp {
             b.listening_on(addr);
         }
         let shutdown = CancellationToken::new();
+        startup::spawn_mail_sender(state.clone(), shutdown.clone());
         tokio::spawn(startup::serve(
             listener,
             startup::router(state.clone()),
@@ -210,6 +220,28 @@ impl TestApp {
     /// Messages written by the file mailer, newest first.
     pub fn mails(&self) -> Vec<StoredMail> {
         mail::list_files(&self.mail_dir)
+    }
+
+    /// The newest message to `to` that `pred` accepts, waiting up to 10 s for the mail sender
+    /// (queued mail goes out after the request's commit).
+    pub async fn mail_to(&self, to: &str, pred: impl Fn(&StoredMail) -> bool) -> StoredMail {
+        for _ in 0..100 {
+            if let Some(m) = self
+                .mails()
+                .into_iter()
+                .find(|m| m.mail.to == to && pred(m))
+            {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no mail to {to} within 10 s: {:?}",
+            self.mails()
+                .iter()
+                .map(|m| (&m.mail.to, &m.mail.subject))
+                .collect::<Vec<_>>()
+        );
     }
 }
 

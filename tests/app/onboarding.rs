@@ -76,9 +76,50 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
         )
         .await;
     assert_eq!(resp.status(), 303);
+    assert_eq!(
+        location(&resp),
+        "/bli-kund/skickat?till=nina%40snickarna.se"
+    );
+    // Not logged in until the address is confirmed with the link from the mail.
+    assert_eq!(app.get("/borgenar").await.status(), 303);
+    let refused = app.login("nina@snickarna.se", PASSWORD).await;
+    assert_eq!(refused.status(), 422);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("Bekräfta först din e-postadress")
+    );
+    let mail = app
+        .mail_to("nina@snickarna.se", |m| m.mail.subject.contains("Bekräfta"))
+        .await;
+    let link = mail
+        .mail
+        .text
+        .lines()
+        .find(|l| l.contains("/bli-kund/bekrafta?token="))
+        .unwrap()
+        .trim()
+        .to_string();
+    let path = link.trim_start_matches("http://127.0.0.1:3000").to_string();
+    // Opening the link (a mail scanner does) uses nothing up; the button confirms.
+    assert_eq!(app.get(&path).await.status(), 200);
+    let token = path.split("token=").nth(1).unwrap();
+    let resp = app
+        .post_form("/bli-kund/bekrafta", &[("token", token)])
+        .await;
     assert_eq!(location(&resp), "/borgenar");
     let home = app.get("/borgenar").await.text().await.unwrap();
     assert!(home.contains("Väntar på kundbedömning"));
+    // The link works once.
+    let again = browser_client(&app.base)
+        .post(app.url("/bli-kund/bekrafta"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
     let (terms, ip, clearing): (String, String, String) = sqlx::query_as(
         "select terms_version, terms_accepted_ip, payout_clearing from creditor where org_nr = '165560360793'",
     )
@@ -101,6 +142,26 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
         .await
         .unwrap();
     assert!(html.contains("Det finns redan ett konto för organisationsnumret"));
+    // Another company with an address that already has an account: the same answer as a new
+    // sign-up, nothing stored, and the address's owner is told by mail.
+    let resp = other
+        .post(app.url("/bli-kund"))
+        .form(&signup_form("2120000142", "nina@snickarna.se", "bygg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&resp),
+        "/bli-kund/skickat?till=nina%40snickarna.se"
+    );
+    assert_eq!(count(&app, "select count(*) from creditor").await, 1);
+    let notice = app
+        .mail_to("nina@snickarna.se", |m| {
+            m.mail.subject.contains("Försök att skapa")
+        })
+        .await;
+    assert!(notice.mail.text.contains("redan ett konto"));
+    assert!(!notice.mail.text.contains("token="));
 
     // A claim registered while pending is kept but nothing is sent.
     let resp = app
@@ -195,11 +256,12 @@ async fn a_creditor_invites_a_colleague_who_chooses_a_password() {
         )
         .await;
     assert_eq!(resp.status(), 303);
-    let mail = app
-        .mails()
-        .into_iter()
-        .find(|m| m.mail.to == "kalle@test.se")
-        .unwrap();
+    let mail = app.mail_to("kalle@test.se", |_| true).await;
+    assert!(
+        mail.mail.text.contains("Testbolaget AB:s konto"),
+        "{}",
+        mail.mail.text
+    );
     let link = mail
         .mail
         .text
@@ -233,6 +295,25 @@ async fn a_creditor_invites_a_colleague_who_chooses_a_password() {
     assert_eq!(location(&resp), "/borgenar");
     let page = app.get("/borgenar/anvandare").await.text().await.unwrap();
     assert!(page.contains("Kalle Kollega") && page.contains("Aktiv"));
+    // Inviting an address that has an account answers the same, and tells its owner by mail.
+    let resp = app
+        .post_form(
+            "/borgenar/anvandare",
+            &[("name", "Kalle igen"), ("email", "kalle@test.se")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let users: i64 = sqlx::query_scalar("select count(*) from app_user")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 2);
+    let notice = app
+        .mail_to("kalle@test.se", |m| {
+            m.mail.subject.contains("ville bjuda in")
+        })
+        .await;
+    assert!(notice.mail.text.contains("redan ett konto"));
 }
 
 #[tokio::test]
@@ -256,6 +337,7 @@ async fn verify_letter_confirms_genuine_letters_and_is_rate_limited() {
     fordra::claims::insert(&mut conn, creditor, &claim, None, chrono::Utc::now(), today)
         .await
         .unwrap();
+    drop(conn);
     let (ocr, code): (String, String) = sqlx::query_as("select ocr, case_code from claim")
         .fetch_one(&app.pool)
         .await

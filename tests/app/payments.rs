@@ -1276,6 +1276,7 @@ async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_
         .unwrap();
     assert_eq!(later.0.display(), "Konto 5102-0158751");
     assert_eq!(later.1, d("2025-05-16"));
+    drop(conn);
     let html = w
         .app
         .get("/borgenar/avrakningar")

@@ -1,7 +1,7 @@
 // Shared helpers for browser flows: Debian's Chromium, headless, with the flags this machine
 // needs (no background networking: the network is closed), and an axe-core check.
 import { chromium } from "playwright-core";
-import { readFileSync, mkdirSync } from "node:fs";
+import { readFileSync, mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
@@ -30,6 +30,24 @@ export async function axe(page, label) {
   const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   check(bad.length === 0, `${label}: accessibility violations: ${bad.map((v) => `${v.id} (${v.nodes.length})`).join(", ")}`);
+}
+
+/// The first link in the newest mail to `to` whose text contains `marker`, from the file mailer's
+/// directory; waits up to 10 s for the mail sender.
+export async function mailLink(mailDir, to, marker) {
+  for (let i = 0; i < 100; i++) {
+    let files = [];
+    try { files = readdirSync(mailDir).filter((f) => f.endsWith(".json")).sort().reverse(); } catch (_) {}
+    for (const f of files) {
+      const m = JSON.parse(readFileSync(`${mailDir}/${f}`, "utf8"));
+      if (m.to === to && m.text.includes(marker)) {
+        const line = m.text.split("\n").find((l) => l.includes(marker));
+        return line.trim();
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail to ${to} with ${marker}`);
 }
 
 export async function screenshot(page, name) {

@@ -1,6 +1,6 @@
 // A creditor signs up, an admin approves it, and the creditor registers one claim by the form
 // and two by CSV, then finds them on the list and sees the planned steps on the claim page.
-import { run, check, axe, screenshot } from "./lib.mjs";
+import { run, check, axe, screenshot, mailLink } from "./lib.mjs";
 
 async function login(page, base, email, password, home) {
   await page.goto(`${base}/logga-in`);
@@ -15,7 +15,7 @@ async function logout(page, base) {
   await page.waitForURL(`${base}/logga-in`);
 }
 
-await run(async (browser, base, { admin }) => {
+await run(async (browser, base, { admin, mail_dir }) => {
   const page = await browser.newPage();
   await page.goto(`${base}/`);
   await page.click("text=Bli kund");
@@ -44,6 +44,13 @@ await run(async (browser, base, { admin }) => {
   await page.fill("#f-password", password);
   await page.fill("#f-password_repeat", password);
   await page.click("#signup-form button[type=submit]");
+  // The account is used only once the address is confirmed with the link sent to it.
+  await page.waitForSelector("#signup-sent");
+  await axe(page, "sign-up sent page");
+  const link = await mailLink(mail_dir, "nina@snickarna.se", "/bli-kund/bekrafta?token=");
+  await page.goto(link.replace("http://127.0.0.1:3000", base));
+  await axe(page, "confirm page");
+  await page.click("#confirm");
   await page.waitForURL(`${base}/borgenar`);
   check((await page.textContent("#creditor-status")).includes("Väntar på kundbedömning"), "pending");
   await logout(page, base);
