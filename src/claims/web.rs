@@ -319,7 +319,7 @@ async fn list(
     ctx: Ctx,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
-    let (_, creditor_id) = ctx.require_creditor()?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let mut errors = FieldErrors::default();
     let date = |field: &str, s: &str, errors: &mut FieldErrors| {
         if s.trim().is_empty() {
@@ -386,6 +386,16 @@ async fn list(
     .fetch_all(&mut *conn)
     .await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
+    // The list names each debtor: one access row for the page, listing the claims shown.
+    let shown: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
+    gdpr::log_access_to(
+        &mut conn,
+        Accessor::User(user),
+        &shown,
+        "fordringslistan",
+        state.clock.now(),
+    )
+    .await?;
     Ok(render(&ListPage {
         layout: ctx.layout(),
         query,

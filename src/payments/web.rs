@@ -26,6 +26,7 @@ use super::{
     settlement::{self, Batch, Destination, Note, PayoutRow, RefundOwed},
     simulator,
 };
+use crate::mina_sidor::gdpr::{self, Accessor};
 use crate::{
     auth::{Role, audit},
     backoffice::STAFF,
@@ -544,6 +545,20 @@ async fn payment_view(
     } else {
         vec![]
     };
+    if let Some(user) = ctx.user() {
+        let shown: Vec<Uuid> = candidates
+            .iter()
+            .map(|c: &ClaimRecord| c.claim_id)
+            .collect();
+        gdpr::log_access_to(
+            &mut conn,
+            Accessor::User(user),
+            &shown,
+            "sökträffar för en inbetalning",
+            state.clock.now(),
+        )
+        .await?;
+    }
     Ok(PaymentPage {
         layout: ctx.layout(),
         p,
@@ -851,6 +866,17 @@ async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage
     .await?;
     // Overpaid claims whose refund is not yet in a payout.
     let refunds = settlement::refunds_owed(&mut conn, None).await?;
+    if let Some(user) = ctx.user() {
+        let shown: Vec<Uuid> = refunds.iter().map(|r| r.claim_id).collect();
+        gdpr::log_access_to(
+            &mut conn,
+            Accessor::User(user),
+            &shown,
+            "återbetalningar att göra",
+            state.clock.now(),
+        )
+        .await?;
+    }
     let params = parameters::load(&mut conn).await?;
     let rules = params.book.in_force(state.clock.today());
     Ok(SettlementsPage {
@@ -1167,8 +1193,18 @@ async fn admin_note(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    ctx.require(STAFF)?;
+    let user = ctx.require(STAFF)?;
     let n = load_note(&state, &id, None).await?;
+    let mut conn = state.db.acquire().await?;
+    let shown: Vec<Uuid> = n.lines.iter().map(|l| l.claim_id).collect();
+    gdpr::log_access_to(
+        &mut conn,
+        Accessor::User(user),
+        &shown,
+        "avräkningsnota",
+        state.clock.now(),
+    )
+    .await?;
     Ok(render(&NotePage {
         layout: ctx.layout(),
         n,
@@ -1379,6 +1415,17 @@ async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, Ap
     .await?;
     let params = parameters::load(&mut conn).await?;
     let statements = ledger::statements(&mut conn, &recs, &params, today).await?;
+    if let Some(user) = ctx.user() {
+        let shown: Vec<Uuid> = recs.iter().map(|r| r.claim_id).collect();
+        gdpr::log_access_to(
+            &mut conn,
+            Accessor::User(user),
+            &shown,
+            "betalningssimulatorn",
+            state.clock.now(),
+        )
+        .await?;
+    }
     let claims = recs
         .into_iter()
         .map(|r| {

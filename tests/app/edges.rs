@@ -658,3 +658,245 @@ async fn dates_limitation_and_capital_edges() {
     let (status, _) = post(base(json!({"capital": "10000000.00"}))).await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+/// The security findings of "Correct at the edges".
+#[tokio::test]
+async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
+    let w = world("2026-11-20").await;
+    let app = &w.app;
+    // Support may not read outgoing mail; an admin reads it with password links masked.
+    crate::harness::create_user(&app.pool, "kund@exempel.se", "creditor").await;
+    for _ in 0..4 {
+        let r = app
+            .post_form("/losenord/glomt", &[("email", "kund@exempel.se")])
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "the same answer every time"
+        );
+    }
+    // At most three reset mails an hour to one address.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let resets = app
+        .mails()
+        .into_iter()
+        .filter(|m| m.mail.to == "kund@exempel.se")
+        .count();
+    assert_eq!(resets, 3);
+    let support = staff_client(app, "support@fordra.se", "support").await;
+    assert_eq!(
+        support
+            .get(app.url("/admin/e-post"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let admin = staff_client(app, "admin@fordra.se", "admin").await;
+    let file = app.mails()[0].file.clone();
+    let (status, html) = text(&admin, app, &format!("/admin/e-post/{file}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("/losenord/ny?token=••••"), "{html}");
+    let token = app.mails()[0]
+        .mail
+        .text
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(!html.contains(&token));
+
+    // The claim list writes one access row listing the claims it showed.
+    w.claim("LIST-1", person(SVEN, None), json!({})).await;
+    w.claim(
+        "LIST-2",
+        person(("199001012385", "Åsa", "Öberg"), None),
+        json!({}),
+    )
+    .await;
+    let creditor = w.creditor_client().await;
+    let (status, _) = text(&creditor, app, "/borgenar/krav").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<(i32, i32)> = sqlx::query_as(
+        "select cardinality(claim_ids), cardinality(debtor_ids) from personal_data_access where what = 'fordringslistan'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows, vec![(2, 2)]);
+    // Each debtor sees that row on Mina sidor.
+    let sven = login(app, SVEN).await;
+    let (_, mine) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
+    assert!(mine.contains("LIST-1") && !mine.contains("LIST-2"));
+
+    // The API: FORDRA_API_RATE_LIMIT requests a minute per key, 429 with Retry-After beyond.
+    let limited = app
+        .again(Options {
+            vars: vec![
+                ("FORDRA_TODAY", "2026-11-20".into()),
+                ("FORDRA_API_RATE_LIMIT", "5".into()),
+                ("FORDRA_METRICS_TOKEN", "hemlig-token-4711".into()),
+            ],
+        })
+        .await;
+    let get = |key: &str| {
+        limited
+            .client
+            .get(limited.url("/api/v1/claims/00000000-0000-0000-0000-000000000000"))
+            .bearer_auth(key)
+            .send()
+    };
+    let creditor_id: Uuid = sqlx::query_scalar("select creditor_id from api_key limit 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let key = fordra::claims::api::create_key(&mut conn, creditor_id, chrono::Utc::now())
+        .await
+        .unwrap();
+    drop(conn);
+    for _ in 0..5 {
+        assert_eq!(get(&key).await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+    let over = get(&key).await.unwrap();
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = over.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // A wrong key counts too, under its own bucket.
+    for _ in 0..5 {
+        assert_eq!(
+            get("fordra_fel").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        get("fordra_fel").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // With a metrics token, /metrics needs it.
+    assert_eq!(
+        limited
+            .client
+            .get(limited.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let ok = limited
+        .client
+        .get(limited.url("/metrics"))
+        .bearer_auth("hemlig-token-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(
+        ok.text()
+            .await
+            .unwrap()
+            .contains("fordra_http_requests_total")
+    );
+}
+
+/// 64 clients at once on the pages that write an access row: the claim page and the API read
+/// (and the list and /healthz beside them) answer without a single 5xx, on a pool of the
+/// default size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors() {
+    let (pool, name) = crate::harness::fresh_db_with_pool(20).await;
+    let app = crate::harness::TestApp::spawn_on(
+        pool,
+        name,
+        Options {
+            vars: vec![("FORDRA_TODAY", "2026-11-20".into())],
+        },
+    )
+    .await;
+    let email = "last@exempel.se";
+    crate::harness::create_user(&app.pool, email, "creditor").await;
+    let creditor_id: Uuid = sqlx::query_scalar("select creditor_id from creditor")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let key = fordra::claims::api::create_key(&mut conn, creditor_id, chrono::Utc::now())
+        .await
+        .unwrap();
+    drop(conn);
+    let r = app
+        .client
+        .post(app.url("/api/v1/claims"))
+        .bearer_auth(&key)
+        .json(
+            &json!({"invoice_number": "LOAD-1", "capital": "1000.00", "invoice_date": "2026-10-01",
+            "due_date": "2026-10-31", "debtor": person(SVEN, None)}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let creditor = crate::harness::browser_client(&app.base);
+    let r = creditor
+        .post(app.url("/logga-in"))
+        .form(&[("email", email), ("password", crate::harness::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..64 {
+        let (c, k) = (creditor.clone(), key.clone());
+        let (page, api) = (
+            app.url(&format!("/borgenar/krav/{id}")),
+            app.url(&format!("/api/v1/claims/{id}")),
+        );
+        let (list, health) = (app.url("/borgenar/krav"), app.url("/healthz"));
+        tasks.spawn(async move {
+            let mut statuses = vec![];
+            for round in 0..5 {
+                let req = match (i + round) % 4 {
+                    0 => c.get(&page),
+                    1 => c.get(&api).bearer_auth(&k),
+                    2 => c.get(&list),
+                    _ => c.get(&health),
+                };
+                statuses.push(req.send().await.unwrap().status());
+            }
+            statuses
+        });
+    }
+    let mut all = vec![];
+    while let Some(r) = tasks.join_next().await {
+        all.extend(r.unwrap());
+    }
+    assert_eq!(all.len(), 320);
+    assert!(
+        all.iter().all(|s| *s == StatusCode::OK),
+        "{:?}",
+        all.iter()
+            .filter(|s| **s != StatusCode::OK)
+            .collect::<Vec<_>>()
+    );
+    let rows: i64 = sqlx::query_scalar("select count(*) from personal_data_access")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 240, "one access row per page view, list and API read");
+}

@@ -58,8 +58,17 @@ pub fn socket_dir() -> &'static Path {
     &shared().socket_dir
 }
 
-/// A fresh, migrated database for one test.
+/// A fresh, migrated database for one test, on a one-connection pool (see below).
 pub async fn fresh_db() -> (PgPool, String) {
+    let size: u32 = std::env::var("FORDRA_TEST_POOL_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    fresh_db_with_pool(size).await
+}
+
+/// A fresh, migrated database with a pool of `size` connections.
+pub async fn fresh_db_with_pool(size: u32) -> (PgPool, String) {
     let socket = socket_dir();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::connect_with(&db::private_options(socket, "postgres"))
@@ -72,13 +81,9 @@ pub async fn fresh_db() -> (PgPool, String) {
     .await
     .unwrap();
     admin.close().await.unwrap();
-    // One connection: a request that takes a second one while holding the first waits for
-    // itself and fails after the acquire timeout, so every test checks that no request holds
+    // With one connection, a request that takes a second one while holding the first waits for
+    // itself and fails after the acquire timeout: so every test checks that no request holds
     // two pool connections. Tests of concurrency give their app a bigger pool.
-    let size: u32 = std::env::var("FORDRA_TEST_POOL_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
     let pool = db::pool_options()
         .max_connections(size)
         .acquire_timeout(std::time::Duration::from_secs(3))
