@@ -46,3 +46,8 @@ alter table app_user add column email_verified_at timestamptz default now();
 update app_user set email_verified_at = created_at;
 alter table password_reset add column purpose text not null default 'password'
     check (purpose in ('password', 'confirm_email'));
+
+-- A claim page reads everything about one claim in one statement: index what it looks up.
+create index capital_reduction_claim_idx on capital_reduction (claim_id);
+create index dispute_claim_idx on dispute (claim_id, created_at);
+create index payment_plan_claim_idx on payment_plan (claim_id, proposed_at);

@@ -13,7 +13,7 @@ use crate::{
         money::Sek,
         rules::DayCount,
     },
-    parameters::{self, Parameters},
+    parameters::Parameters,
     state::AppState,
     web::{AppError, Ctx, Layout, filters, forms::FieldErrors, render, render_status},
 };
@@ -126,7 +126,7 @@ async fn page(
         }
     };
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     match compute(&params, &request) {
         Ok(interest) => {
             page.basis = match params.book.in_force(request.from).day_count {

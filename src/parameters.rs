@@ -4,6 +4,8 @@
 //! assumed: amounts over such days are shown as preliminary, and the engine holds letters that
 //! would print them, so that a missing rate never stops a page, a bank file or the engine.
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -21,6 +23,39 @@ const PROJECTION_END: NaiveDate = match NaiveDate::from_ymd_opt(2100, 12, 31) {
 pub struct Parameters {
     pub book: RuleBook,
     pub rates: RateTable,
+}
+
+/// How long a process reuses the rule data it loaded for pages. A change made on this process
+/// is seen at once (it invalidates the cache); one made on another process within this time.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The rule data for requests, loaded once per [`CACHE_TTL`] instead of twice a page.
+#[derive(Default)]
+pub struct Cache {
+    loaded: std::sync::RwLock<Option<(std::time::Instant, Arc<Parameters>)>>,
+}
+
+impl Cache {
+    pub async fn get(&self, conn: &mut PgConnection) -> Result<Arc<Parameters>> {
+        if let Ok(guard) = self.loaded.read()
+            && let Some((at, params)) = guard.as_ref()
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(params.clone());
+        }
+        let params = Arc::new(load(conn).await?);
+        if let Ok(mut guard) = self.loaded.write() {
+            *guard = Some((std::time::Instant::now(), params.clone()));
+        }
+        Ok(params)
+    }
+
+    /// Forgets the cached data (after this process changed a rate or a rule).
+    pub fn invalidate(&self) {
+        if let Ok(mut guard) = self.loaded.write() {
+            *guard = None;
+        }
+    }
 }
 
 pub async fn load(conn: &mut PgConnection) -> Result<Parameters> {

@@ -16,6 +16,8 @@ pub struct AppState {
     pub bankid: Option<Arc<crate::bankid::BankId>>,
     /// Wakes the mail sender when a request has queued mail (see [`AppState::wake_mail`]).
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Rule data for pages, reloaded every couple of seconds (the engine loads its own).
+    pub params: Arc<crate::parameters::Cache>,
 }
 
 impl AppState {
@@ -36,7 +38,16 @@ impl AppState {
             mailer,
             metrics: Arc::new(Metrics::default()),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            params: Arc::default(),
         }
+    }
+
+    /// The rule data for a request (cached briefly; see [`crate::parameters::Cache`]).
+    pub async fn parameters(
+        &self,
+        conn: &mut sqlx::PgConnection,
+    ) -> anyhow::Result<Arc<crate::parameters::Parameters>> {
+        self.params.get(conn).await
     }
 
     /// Mail is queued in the transaction that decides it and sent after commit by the mail

@@ -12,7 +12,7 @@ use crate::{
     auth::rate_limit::{self, Check},
     claims, clock,
     domain::{fees::LetterKind, money::Sek, ocr},
-    letters, parameters,
+    letters,
     state::AppState,
     web::{AppError, Ctx, Layout, filters, forms::FieldErrors, render, render_status},
 };
@@ -125,7 +125,7 @@ async fn check(
         return Ok(render_status(StatusCode::NOT_FOUND, &page));
     };
     let today = state.clock.today();
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let statement = claims::load_statement(&mut conn, &rec, &params, today).await?;
     let sent: Vec<(String, NaiveDate)> = sqlx::query_as(
         "select kind, dispatched_on from letter where claim_id = $1 and dispatched_on is not null order by dispatched_on",

@@ -408,7 +408,7 @@ async fn enroll_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response
 fn enroll_page(ctx: &Ctx, email: &str, secret: &[u8], error: Option<String>) -> EnrollPage {
     EnrollPage {
         layout: ctx.layout(),
-        qr_svg: totp::qr_svg(&totp::otpauth_uri(secret, email)),
+        qr_svg: crate::web::qr::svg(&totp::otpauth_uri(secret, email)),
         secret: totp::base32(secret),
         error,
     }

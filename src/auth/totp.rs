@@ -77,19 +77,6 @@ pub fn otpauth_uri(secret: &[u8], account: &str) -> String {
     )
 }
 
-/// The enrolment QR code as an inline SVG.
-pub fn qr_svg(data: &str) -> String {
-    use qrcode::{QrCode, render::svg};
-    match QrCode::new(data.as_bytes()) {
-        Ok(code) => code
-            .render::<svg::Color>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-        Err(_) => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,7 +88,8 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
         .await?;
     let missing_rate = {
         let mut conn = state.db.acquire().await?;
-        crate::parameters::load(&mut conn)
+        state
+            .parameters(&mut conn)
             .await?
             .rates
             .missing_half_year(state.clock.today())

@@ -210,7 +210,8 @@ async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     ctx.require(STAFF)?;
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let missing = parameters::load(&mut conn)
+    let missing = state
+        .parameters(&mut conn)
         .await?
         .rates
         .missing_half_year(today);
@@ -232,7 +233,7 @@ async fn save(
     let today = state.clock.today();
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let mut errors = FieldErrors::default();
     let from = crate::web::forms::parse_date(&form.from);
     let decided_on = crate::web::forms::parse_date(&form.decided_on);
@@ -278,6 +279,7 @@ async fn save(
     )
     .await?;
     tx.commit().await?;
+    state.params.invalidate();
     let what = match change.previous {
         Some(old) => format!(
             "Referensräntan för halvåret från {} är rättad från {} till {} %.",

@@ -397,18 +397,6 @@ pub fn qr_payload(qr_start_token: &str, qr_start_secret: &str, seconds: u64) -> 
     format!("bankid.{qr_start_token}.{time}.{code}")
 }
 
-/// An SVG of `data` as a QR code, for inline use in a page.
-pub fn qr_svg(data: &str) -> String {
-    match qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::L) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
-        Err(_) => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

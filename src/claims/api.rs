@@ -21,7 +21,7 @@ use crate::{
     auth::sha256,
     domain::{money::Sek, statement::Statement},
     mina_sidor::gdpr::{self, Accessor},
-    parameters::{self, Parameters},
+    parameters::Parameters,
     state::AppState,
     web::{api_error::ApiError, extract},
 };
@@ -144,20 +144,22 @@ pub fn claim_json(
     })
 }
 
+/// Claim `id` of the key's creditor as the API shows it (one read), or 404.
 async fn view(
     conn: &mut sqlx::PgConnection,
     state: &AppState,
-    rec: &ClaimRecord,
+    creditor_id: Uuid,
+    id: Uuid,
     params: &Parameters,
-) -> Result<Value, ApiError> {
+) -> Result<(ClaimRecord, Value), ApiError> {
     let today = state.clock.today();
-    let statement = super::load_statement(&mut *conn, rec, params, today).await?;
-    let letter = super::current_letter(conn, rec).await?;
-    Ok(claim_json(
-        rec,
-        &statement,
-        super::planned_step(rec, letter, params, today),
-    ))
+    let view = super::load_view(conn, super::Scope::Creditor(creditor_id), id, false)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let statement = view.statement(params, today)?;
+    let planned = super::planned_step(&view.rec, view.current_letter(), params, today);
+    let json = claim_json(&view.rec, &statement, planned);
+    Ok((view.rec, json))
 }
 
 async fn create(
@@ -166,7 +168,7 @@ async fn create(
     extract::Json(body): extract::Json<ClaimInput>,
 ) -> Result<Response, ApiError> {
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let today = state.clock.today();
     let claim = match input::validate(&body, today, &params) {
         Ok(c) => c,
@@ -216,10 +218,7 @@ async fn create(
         Err(InsertError::Db(e)) => return Err(e.into()),
     };
     tx.commit().await?;
-    let rec = super::find(&mut conn, id, Some(creditor_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let body = view(&mut conn, &state, &rec, &params).await?;
+    let (_, body) = view(&mut conn, &state, creditor_id, id, &params).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/claims/{id}"))],
@@ -256,10 +255,19 @@ async fn show(
     key: ApiCreditor,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let mut conn = state.db.acquire().await?;
-    let rec = load(&mut conn, &state, &key, &id, "fordran via API").await?;
-    let params = parameters::load(&mut conn).await?;
-    Ok(Json(view(&mut conn, &state, &rec, &params).await?))
+    let params = state.parameters(&mut conn).await?;
+    let (rec, body) = view(&mut conn, &state, key.creditor_id, id, &params).await?;
+    gdpr::log_access(
+        &mut conn,
+        Accessor::ApiKey(key.key_id),
+        &rec,
+        "fordran via API",
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(body))
 }
 
 async fn events(

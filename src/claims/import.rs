@@ -25,7 +25,7 @@ use crate::web::extract::upload_failure;
 use crate::{
     auth::audit,
     domain::money::Sek,
-    parameters::{self, Parameters},
+    parameters::Parameters,
     state::AppState,
     web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, render, render_status},
 };
@@ -237,7 +237,7 @@ async fn preview(
     };
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let checked = check(&mut conn, creditor_id, &bytes, today, &params).await?;
     let mut p = page(&ctx);
     p.file_name = file_name.clone();
@@ -293,7 +293,7 @@ async fn commit(
             "Filen är redan importerad.",
         ));
     }
-    let params = parameters::load(&mut tx).await?;
+    let params = state.parameters(&mut tx).await?;
     let checked = check(&mut tx, creditor_id, content.as_bytes(), today, &params).await?;
     let refuse = |checked: Checked| {
         let mut p = page(&ctx);

@@ -66,14 +66,26 @@ pub struct ClaimRecord {
     pub registered_at: DateTime<Utc>,
 }
 
-pub const SELECT: &str = "select c.claim_id, c.case_number, c.ocr, c.case_code, c.creditor_id,
+macro_rules! claim_columns {
+    () => {
+        "select c.claim_id, c.case_number, c.ocr, c.case_code, c.creditor_id,
         cr.name as creditor_name, cr.org_nr as creditor_org_nr, cr.status as creditor_status,
         c.invoice_number, c.description, c.capital, c.invoice_date, c.due_date, c.claim_arose_date,
         c.reminder_fee_agreed, c.start_with, c.debtor_kind, c.debtor_id_number, c.debtor_name,
         c.debtor_capacity, c.debtor_street, c.debtor_postal_code, c.debtor_city, c.debtor_email,
         c.debtor_phone, c.state, c.disputed, c.paused, c.on_hold, c.deceased, c.returned_mail,
-        c.payment_plan_active, c.address_verified_at, c.next_action_on, c.registered_at
-    from claim c join creditor cr using (creditor_id)";
+        c.payment_plan_active, c.address_verified_at, c.next_action_on, c.registered_at"
+    };
+}
+
+const SELECT_COLUMNS: &str = claim_columns!();
+const FROM: &str = "from claim c join creditor cr using (creditor_id)";
+
+/// The columns of a [`ClaimRecord`], from `claim c` joined to its creditor `cr`.
+pub const SELECT: &str = concat!(
+    claim_columns!(),
+    " from claim c join creditor cr using (creditor_id)"
+);
 
 impl ClaimRecord {
     pub fn state(&self) -> ClaimState {
@@ -466,6 +478,172 @@ pub async fn load_statement(
     let fees = fees(&mut *conn, rec.claim_id).await?;
     let moves = movements(&mut *conn, rec.claim_id).await?;
     compute_statement(rec, &fees, &moves, params, today)
+}
+
+/// Whose claim may be read: a creditor's own, any (staff and the engine), or those a debtor may
+/// see on Mina sidor (their personnummer, and companies they represent).
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    Creditor(Uuid),
+    Any,
+    Person(&'a str),
+}
+
+/// A letter of a claim as pages list it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct LetterSummary {
+    pub letter_id: Uuid,
+    pub kind: String,
+    pub created_on: NaiveDate,
+    pub channel: String,
+    pub dispatched_on: Option<NaiveDate>,
+    pub deadline: Option<NaiveDate>,
+}
+
+impl LetterSummary {
+    pub fn title(&self) -> &'static str {
+        crate::letters::title_of(&self.kind)
+    }
+}
+
+/// An event on a claim's timeline, with the name of the person who caused it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct EventSummary {
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub actor: Option<String>,
+}
+
+/// Everything a claim page shows, read in one statement.
+pub struct ClaimView {
+    pub rec: ClaimRecord,
+    pub fees: Vec<FeeCharge>,
+    pub movements: Vec<Movement>,
+    /// Oldest first.
+    pub letters: Vec<LetterSummary>,
+    /// Newest first; empty unless asked for.
+    pub events: Vec<EventSummary>,
+    pub books: crate::payments::ledger::ClaimBooks,
+    pub refund_account: Option<(String, String)>,
+    pub has_dispute: bool,
+    pub has_plan: bool,
+}
+
+impl ClaimView {
+    /// The letter of the claim's current step (a letter state's own letter).
+    pub fn current_letter(&self) -> Option<LastLetter> {
+        let kind = LetterKind::parse(&self.rec.state)?;
+        self.letters
+            .iter()
+            .find(|l| l.kind == kind.as_str())
+            .map(|l| LastLetter {
+                kind,
+                dispatched_on: l.dispatched_on,
+            })
+    }
+
+    pub fn statement(&self, params: &Parameters, today: NaiveDate) -> Result<Statement> {
+        compute_statement(&self.rec, &self.fees, &self.movements, params, today)
+    }
+}
+
+#[derive(FromRow)]
+struct ViewRow {
+    #[sqlx(flatten)]
+    rec: ClaimRecord,
+    fees: sqlx::types::Json<Vec<(String, Decimal, NaiveDate)>>,
+    movements: sqlx::types::Json<Vec<(bool, Decimal, NaiveDate)>>,
+    letters: sqlx::types::Json<Vec<LetterSummary>>,
+    events: Option<sqlx::types::Json<Vec<EventSummary>>>,
+    books: sqlx::types::Json<Vec<(String, String, Decimal)>>,
+    refund_clearing: Option<String>,
+    refund_account: Option<String>,
+    has_dispute: bool,
+    has_plan: bool,
+}
+
+/// Loads claim `id` within `scope` with its fees, money movements, letters, books and (when
+/// `with_events`) its timeline: one round trip, so that a page costs the database little.
+pub async fn load_view(
+    conn: &mut PgConnection,
+    scope: Scope<'_>,
+    id: Uuid,
+    with_events: bool,
+) -> sqlx::Result<Option<ClaimView>> {
+    let (creditor, person) = match scope {
+        Scope::Creditor(c) => (Some(c), None),
+        Scope::Any => (None, None),
+        Scope::Person(p) => (None, Some(p)),
+    };
+    let row: Option<ViewRow> = sqlx::query_as(&format!(
+        "{SELECT_COLUMNS},
+            (select coalesce(json_agg(json_build_array(f.kind, f.amount::text, f.charged_on) order by f.charged_on, f.kind), '[]')
+             from fee f where f.claim_id = c.claim_id) as fees,
+            (select coalesce(json_agg(json_build_array(m.is_payment, m.amount::text, m.on_date) order by m.on_date), '[]')
+             from (select false as is_payment, r.amount, r.on_date from capital_reduction r where r.claim_id = c.claim_id
+                   union all
+                   select true, p.amount, p.booked_on from payment p where p.claim_id = c.claim_id and p.kind = 'payment') m) as movements,
+            (select coalesce(json_agg(json_build_object('letter_id', l.letter_id, 'kind', l.kind, 'created_on', l.created_on,
+                    'channel', l.channel, 'dispatched_on', l.dispatched_on, 'deadline', l.deadline)
+                    order by l.created_on, l.letter_id), '[]')
+             from letter l where l.claim_id = c.claim_id) as letters,
+            case when $4 then
+                (select coalesce(json_agg(json_build_object('at', e.at, 'kind', e.kind, 'detail', e.detail, 'actor', u.display_name)
+                        order by e.claim_event_id desc), '[]')
+                 from claim_event e left join app_user u on u.user_id = e.actor_user_id where e.claim_id = c.claim_id)
+            end as events,
+            (select coalesce(json_agg(json_build_array(b.account, b.kind, b.sum::text)), '[]')
+             from (select l.account, e.kind, sum(l.amount) as sum from journal_line l join journal_entry e using (entry_id)
+                   where l.claim_id = c.claim_id group by 1, 2) b) as books,
+            ra.clearing as refund_clearing, ra.account as refund_account,
+            exists (select 1 from dispute d where d.claim_id = c.claim_id) as has_dispute,
+            exists (select 1 from payment_plan pp where pp.claim_id = c.claim_id) as has_plan
+         {FROM} left join refund_account ra on ra.claim_id = c.claim_id
+         where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)
+           and ($3::text is null or c.debtor_id_number = $3 or c.debtor_id_number in
+                (select company_id_number from representation where personal_number = $3))"
+    ))
+    .bind(id)
+    .bind(creditor)
+    .bind(person)
+    .bind(with_events)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| ClaimView {
+        fees: r
+            .fees
+            .0
+            .into_iter()
+            .filter_map(|(kind, amount, charged_on)| {
+                FeeKind::parse(&kind).map(|kind| FeeCharge {
+                    kind,
+                    amount: Sek::from_decimal(amount),
+                    charged_on,
+                })
+            })
+            .collect(),
+        movements: r
+            .movements
+            .0
+            .into_iter()
+            .map(|(is_payment, amount, on)| {
+                let amount = Sek::from_decimal(amount);
+                if is_payment {
+                    Movement::Payment { booked: on, amount }
+                } else {
+                    Movement::CapitalReduction { on, amount }
+                }
+            })
+            .collect(),
+        letters: r.letters.0,
+        events: r.events.map(|e| e.0).unwrap_or_default(),
+        books: crate::payments::ledger::books_from_sums(r.books.0),
+        refund_account: r.refund_clearing.zip(r.refund_account),
+        has_dispute: r.has_dispute,
+        has_plan: r.has_plan,
+        rec: r.rec,
+    }))
 }
 
 /// The next planned step and its date, or `None` when nothing is planned (blocked or done).

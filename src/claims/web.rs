@@ -32,7 +32,6 @@ use crate::{
     },
     letters,
     mina_sidor::gdpr::{self, Accessor},
-    parameters,
     state::AppState,
     web::{
         AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
@@ -169,7 +168,7 @@ async fn create(
     let today = state.clock.today();
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let status = creditor_status(&mut conn, creditor_id).await?;
     let refuse = |errors: FieldErrors, form: ClaimForm| {
         render_status(
@@ -232,6 +231,7 @@ struct ListRow {
     registered_at: DateTime<Utc>,
     next_action_on: Option<NaiveDate>,
     blocked: bool,
+    total: i64,
 }
 
 impl ListRow {
@@ -360,19 +360,12 @@ async fn list(
         format!("%{digits}%")
     };
     let mut conn = state.db.acquire().await?;
-    let total: i64 = sqlx::query_scalar(&format!("select count(*) from claim c where {filter}"))
-        .bind(creditor_id)
-        .bind(&query.state)
-        .bind(&like)
-        .bind(&digits_like)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The page's rows and the number of matches in one statement.
     let rows: Vec<ListRow> = sqlx::query_as(&format!(
         "select c.claim_id, c.invoice_number, c.debtor_name, c.capital, c.due_date, c.state,
                 c.registered_at, c.next_action_on,
-                (c.disputed or c.paused or c.on_hold or c.deceased or c.returned_mail) as blocked
+                (c.disputed or c.paused or c.on_hold or c.deceased or c.returned_mail) as blocked,
+                count(*) over () as total
          from claim c where {filter} order by {order} limit $7 offset $8"
     ))
     .bind(creditor_id)
@@ -385,6 +378,22 @@ async fn list(
     .bind((page as i64 - 1) * PAGE_SIZE)
     .fetch_all(&mut *conn)
     .await?;
+    let total = match rows.first() {
+        Some(r) => r.total,
+        // Past the last page (or nothing matches): count on its own.
+        None if page > 1 => {
+            sqlx::query_scalar(&format!("select count(*) from claim c where {filter}"))
+                .bind(creditor_id)
+                .bind(&query.state)
+                .bind(&like)
+                .bind(&digits_like)
+                .bind(from)
+                .bind(to)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+        None => 0,
+    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
     // The list names each debtor: one access row for the page, listing the claims shown.
     let shown: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
@@ -412,31 +421,10 @@ async fn list(
 // ---------------------------------------------------------------------------------------------
 // Claim page
 
-#[derive(FromRow)]
-struct LetterRow {
-    letter_id: Uuid,
-    kind: String,
-    created_on: NaiveDate,
-    channel: String,
-    dispatched_on: Option<NaiveDate>,
-    deadline: Option<NaiveDate>,
-}
-
-impl LetterRow {
-    fn title(&self) -> &'static str {
-        letters::title_of(&self.kind)
-    }
-}
-
-#[derive(FromRow)]
-struct EventRow {
-    at: DateTime<Utc>,
-    kind: String,
-    detail: Value,
-    actor: Option<String>,
-}
+use super::{EventSummary as EventRow, LetterSummary as LetterRow};
 
 impl EventRow {
+    /// The timeline line, in Swedish.
     fn text(&self) -> String {
         let d = |k: &str| {
             self.detail
@@ -646,14 +634,23 @@ async fn claim_page(
     conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
-    rec: ClaimRecord,
+    view: super::ClaimView,
     staff: bool,
     input: PageInput,
 ) -> Result<ClaimPage, AppError> {
     let today = state.clock.today();
-    let params = parameters::load(&mut *conn).await?;
-    let s = super::load_statement(&mut *conn, &rec, &params, today).await?;
-    let letter = super::current_letter(&mut *conn, &rec).await?;
+    let params = state.parameters(&mut *conn).await?;
+    let s = view.statement(&params, today)?;
+    let letter = view.current_letter();
+    let super::ClaimView {
+        rec,
+        letters,
+        events,
+        books,
+        has_dispute,
+        has_plan,
+        ..
+    } = view;
     let (planned, blocked) =
         match lifecycle::plan(&rec.snapshot(letter), today, params.book.in_force(today)) {
             Ok(steps) => (
@@ -668,26 +665,16 @@ async fn claim_page(
             ),
             Err(reason) => (vec![], Some(reason.label())),
         };
-    let letters: Vec<LetterRow> = sqlx::query_as(
-        "select letter_id, kind, created_on, channel, dispatched_on, deadline from letter where claim_id = $1 order by created_on, letter_id",
-    )
-    .bind(rec.claim_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let events: Vec<EventRow> = sqlx::query_as(
-        "select e.at, e.kind, e.detail, u.display_name as actor from claim_event e
-         left join app_user u on u.user_id = e.actor_user_id
-         where e.claim_id = $1 order by e.claim_event_id desc",
-    )
-    .bind(rec.claim_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let books = crate::payments::ledger::claim_books(&mut *conn, &[rec.claim_id])
-        .await?
-        .remove(&rec.claim_id)
-        .unwrap_or_default();
-    let dispute = crate::mina_sidor::dispute::latest(&mut *conn, rec.claim_id).await?;
-    let plan = crate::mina_sidor::plan::latest(&mut *conn, rec.claim_id).await?;
+    let dispute = if has_dispute {
+        crate::mina_sidor::dispute::latest(&mut *conn, rec.claim_id).await?
+    } else {
+        None
+    };
+    let plan = if has_plan {
+        crate::mina_sidor::plan::latest(&mut *conn, rec.claim_id).await?
+    } else {
+        None
+    };
     let address_changes = if staff {
         sqlx::query_as(
             "select address_change_id, street, postal_code, city, created_at from address_change
@@ -739,6 +726,18 @@ async fn claim_page(
     })
 }
 
+/// The page data of claim `id` within `scope`; anything else is 404.
+pub(crate) async fn view_of(
+    conn: &mut PgConnection,
+    scope: super::Scope<'_>,
+    id: &str,
+) -> Result<super::ClaimView, AppError> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    super::load_view(conn, scope, id, true)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// The creditor's own claim `id`; anything else is 404.
 pub(crate) async fn own_claim(
     conn: &mut PgConnection,
@@ -764,9 +763,9 @@ async fn creditor_page(
 ) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
-    let rec = own_claim(&mut conn, creditor_id, &id).await?;
+    let view = view_of(&mut conn, super::Scope::Creditor(creditor_id), &id).await?;
     Ok(render(
-        &claim_page(&mut conn, &state, &ctx, rec, false, PageInput::empty()).await?,
+        &claim_page(&mut conn, &state, &ctx, view, false, PageInput::empty()).await?,
     ))
 }
 
@@ -845,7 +844,7 @@ async fn creditor_action(
             ("resumed", json!({}), "Fordran är återupptagen.".into())
         }
         kind @ ("direct_payment" | "credit") => {
-            let params = parameters::load(&mut tx).await?;
+            let params = state.parameters(&mut tx).await?;
             let s = super::load_statement(&mut tx, &rec, &params, today).await?;
             let amount = match Sek::parse(&form.amount) {
                 Ok(a) if !a.is_positive() => {
@@ -955,7 +954,13 @@ async fn refuse_action(
         on_date: form.on_date,
         note,
     };
-    let page = claim_page(conn, state, ctx, rec, false, input).await?;
+    let view = view_of(
+        &mut *conn,
+        super::Scope::Creditor(rec.creditor_id),
+        &rec.claim_id.to_string(),
+    )
+    .await?;
+    let page = claim_page(conn, state, ctx, view, false, input).await?;
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -1227,9 +1232,9 @@ async fn staff_page(
 ) -> Result<Response, AppError> {
     ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
-    let rec = any_claim(&mut conn, &id).await?;
+    let view = view_of(&mut conn, super::Scope::Any, &id).await?;
     Ok(render(
-        &claim_page(&mut conn, &state, &ctx, rec, true, PageInput::empty()).await?,
+        &claim_page(&mut conn, &state, &ctx, view, true, PageInput::empty()).await?,
     ))
 }
 

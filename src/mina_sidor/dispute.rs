@@ -28,7 +28,7 @@ use crate::{
     backoffice::STAFF,
     claims::{self, ClaimRecord},
     domain::money::Sek,
-    mail, parameters,
+    mail,
     state::AppState,
     web::{AppError, Ctx, FlashKind, Layout, flash_redirect, forms::FieldErrors, render_status},
 };
@@ -552,7 +552,7 @@ async fn creditor_answer(
         ),
         "maintain" => {}
         "reduce" => {
-            let params = parameters::load(&mut tx).await?;
+            let params = state.parameters(&mut tx).await?;
             let s = claims::load_statement(&mut tx, &c, &params, today).await?;
             match Sek::parse(&form.reduce_amount) {
                 Ok(a) if !a.is_positive() => errors.add("amount", "Beloppet måste vara större än noll."),
@@ -607,7 +607,7 @@ async fn creditor_answer(
         .bind(user.id)
         .execute(&mut *tx)
         .await?;
-        let params = parameters::load(&mut tx).await?;
+        let params = state.parameters(&mut tx).await?;
         crate::payments::ledger::sync_claims(
             &mut tx,
             &[c.claim_id],

@@ -19,7 +19,6 @@ use uuid::Uuid;
 use crate::{
     auth::User,
     claims::{self, ClaimRecord},
-    parameters,
     state::AppState,
     web::{AppError, Ctx, Layout, filters, render},
 };
@@ -37,6 +36,16 @@ pub enum Accessor<'a> {
     ApiKey(Uuid),
 }
 
+impl Accessor<'_> {
+    /// The row's actor columns: user, role, API key.
+    fn parts(self) -> (Option<Uuid>, &'static str, Option<Uuid>) {
+        match self {
+            Accessor::User(u) => (Some(u.id), u.role.as_str(), None),
+            Accessor::ApiKey(k) => (None, "api", Some(k)),
+        }
+    }
+}
+
 /// Records that `who` opened the personal data of the debtor of `claim` (`what`: which view), on
 /// the caller's connection or transaction.
 pub async fn log_access(
@@ -46,7 +55,21 @@ pub async fn log_access(
     what: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    log_access_to(conn, who, &[claim.claim_id], what, now).await
+    let (user_id, role, key_id) = who.parts();
+    sqlx::query(
+        "insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids)
+         values ($1, $2, $3, $4, $5, array[$6::uuid], array[$7::text])",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(key_id)
+    .bind(role)
+    .bind(what)
+    .bind(claim.claim_id)
+    .bind(&claim.debtor_id_number)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Records that `who` saw the debtors of `claims` (a list or search names them): one row for the
@@ -61,10 +84,7 @@ pub async fn log_access_to(
     if claims.is_empty() {
         return Ok(());
     }
-    let (user_id, role, key_id) = match who {
-        Accessor::User(u) => (Some(u.id), u.role.as_str(), None),
-        Accessor::ApiKey(k) => (None, "api", Some(k)),
-    };
+    let (user_id, role, key_id) = who.parts();
     sqlx::query(
         "insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids)
          select $1, $2, $3, $4, $5, array_agg(claim_id), array_agg(distinct debtor_id_number)
@@ -201,7 +221,7 @@ pub async fn export(
     pnr: &str,
 ) -> Result<Export, AppError> {
     let today = state.clock.today();
-    let params = parameters::load(conn).await?;
+    let params = state.parameters(conn).await?;
     let person: PersonData = sqlx::query_as(
         "select personal_number, given_name, surname, email, phone, first_login_at, last_login_at
          from person where personal_number = $1",

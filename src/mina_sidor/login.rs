@@ -342,7 +342,10 @@ async fn order_page(
     Ok(render(&OrderPage {
         layout: ctx.layout(),
         id: order.bankid_order_id,
-        qr_svg: v.qr.map(|(_, p)| bankid::qr_svg(&p)).unwrap_or_default(),
+        qr_svg: v
+            .qr
+            .map(|(_, p)| crate::web::qr::svg(&p))
+            .unwrap_or_default(),
         status: v.status,
         message: v.message,
         autostart: format!(
@@ -370,7 +373,7 @@ async fn order_status(
         "message": v.message,
         "qr": v.qr.as_ref().map(|(_, p)| p),
         "qrTime": v.qr.as_ref().map(|(t, _)| t),
-        "qrSvg": v.qr.as_ref().map(|(_, p)| bankid::qr_svg(p)),
+        "qrSvg": v.qr.as_ref().map(|(_, p)| crate::web::qr::svg(p)),
         "next": next,
     }))
     .into_response())

@@ -21,7 +21,7 @@ use axum::{
 };
 use chrono::NaiveDate;
 use serde::Deserialize;
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
@@ -40,7 +40,7 @@ use crate::{
         statement::{FeeLine, Statement},
     },
     parameters,
-    payments::ledger::{self, ClaimBooks},
+    payments::ledger::ClaimBooks,
     state::AppState,
     web::{
         AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
@@ -186,7 +186,7 @@ async fn home_page(
 ) -> Result<HomePage, AppError> {
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let recs = visible_claims(&mut conn, &me.personal_number).await?;
     let mut open = Vec::new();
     let mut closed = Vec::new();
@@ -347,20 +347,6 @@ async fn add_company(
 
 // --- A case -------------------------------------------------------------------------------------
 
-#[derive(FromRow)]
-pub struct LetterRow {
-    pub letter_id: Uuid,
-    pub kind: String,
-    pub dispatched_on: Option<NaiveDate>,
-    pub deadline: Option<NaiveDate>,
-}
-
-impl LetterRow {
-    pub fn title(&self) -> &'static str {
-        crate::letters::title_of(&self.kind)
-    }
-}
-
 #[derive(Template)]
 #[template(path = "mina_sidor/case.html")]
 struct CasePage {
@@ -370,7 +356,7 @@ struct CasePage {
     fees: Vec<FeeLine>,
     segments: Vec<Segment>,
     books: ClaimBooks,
-    letters: Vec<LetterRow>,
+    letters: Vec<claims::LetterSummary>,
     next: Option<(&'static str, NaiveDate)>,
     blocked: Option<&'static str>,
     bankgiro: String,
@@ -436,33 +422,47 @@ async fn case_page_data(
     errors: FieldErrors,
 ) -> Result<CasePage, AppError> {
     let today = state.clock.today();
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let mut conn = state.db.acquire().await?;
-    let c = visible_claim(&mut conn, &me.personal_number, id).await?;
-    let params = parameters::load(&mut conn).await?;
-    let s = claims::load_statement(&mut conn, &c, &params, today).await?;
-    let letter = claims::current_letter(&mut conn, &c).await?;
+    let view = claims::load_view(
+        &mut conn,
+        claims::Scope::Person(&me.personal_number),
+        id,
+        false,
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let params = state.parameters(&mut conn).await?;
+    let s = view.statement(&params, today)?;
+    let letter = view.current_letter();
+    let claims::ClaimView {
+        rec: c,
+        letters,
+        books,
+        refund_account,
+        has_dispute,
+        has_plan,
+        ..
+    } = view;
     let (next, blocked) = match outlook(&c, letter, &params, today) {
         Ok(next) => (next, None),
         Err(why) => (None, Some(why)),
     };
-    let letters: Vec<LetterRow> = sqlx::query_as(
-        "select letter_id, kind, dispatched_on, deadline from letter
-         where claim_id = $1 and dispatched_on is not null order by dispatched_on, created_on",
-    )
-    .bind(c.claim_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    let books = ledger::claim_books(&mut conn, &[c.claim_id])
-        .await?
-        .remove(&c.claim_id)
-        .unwrap_or_default();
-    let refund_account: Option<(String, String)> =
-        sqlx::query_as("select clearing, account from refund_account where claim_id = $1")
-            .bind(c.claim_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let dispute = dispute::latest(&mut conn, c.claim_id).await?;
-    let plan = plan::latest(&mut conn, c.claim_id).await?;
+    // The debtor sees the letters that went out.
+    let letters: Vec<claims::LetterSummary> = letters
+        .into_iter()
+        .filter(|l| l.dispatched_on.is_some())
+        .collect();
+    let dispute = if has_dispute {
+        dispute::latest(&mut conn, c.claim_id).await?
+    } else {
+        None
+    };
+    let plan = if has_plan {
+        plan::latest(&mut conn, c.claim_id).await?
+    } else {
+        None
+    };
     let deadline = letters.iter().rev().find_map(|l| l.deadline);
     let payable = !c.state().is_terminal() && s.balance.is_positive();
     let qr_text = if payable {
@@ -478,7 +478,7 @@ async fn case_page_data(
     Ok(CasePage {
         layout: ctx.layout(),
         qr_svg: if payable {
-            crate::bankid::qr_svg(&qr_text)
+            crate::web::qr::svg_cached(&qr_text).to_string()
         } else {
             String::new()
         },

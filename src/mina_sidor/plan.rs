@@ -882,7 +882,7 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
         tx.commit().await?;
         return Ok(report);
     }
-    let params = parameters::load(&mut tx).await?;
+    let params = state.parameters(&mut tx).await?;
     let days = params.book.in_force(today).plan_break_days_late;
     let plans: Vec<(Uuid, Uuid, NaiveDate, String)> = sqlx::query_as(
         "select p.plan_id, p.claim_id, p.started_on, c.state from payment_plan p join claim c using (claim_id)

@@ -278,9 +278,23 @@ pub async fn claim_books(
     .bind(ids)
     .fetch_all(conn)
     .await?;
-    let mut out: HashMap<Uuid, ClaimBooks> = HashMap::new();
+    let mut by_claim: HashMap<Uuid, Vec<(String, String, Decimal)>> = HashMap::new();
     for (claim, account, kind, sum) in rows {
-        let b = out.entry(claim).or_default();
+        by_claim
+            .entry(claim)
+            .or_default()
+            .push((account, kind, sum));
+    }
+    Ok(by_claim
+        .into_iter()
+        .map(|(claim, sums)| (claim, books_from_sums(sums)))
+        .collect())
+}
+
+/// A claim's books from its journal sums per (account, entry kind).
+pub fn books_from_sums(sums: Vec<(String, String, Decimal)>) -> ClaimBooks {
+    let mut b = ClaimBooks::default();
+    for (account, kind, sum) in sums {
         let credit = Sek::from_decimal(-sum);
         match (account.as_str(), kind.as_str()) {
             ("claim_payments", "allocation") => b.unallocated += credit,
@@ -297,7 +311,7 @@ pub async fn claim_books(
             _ => {}
         }
     }
-    Ok(out)
+    b
 }
 
 /// What the statement says the journal should hold for a claim.

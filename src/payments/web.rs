@@ -32,7 +32,6 @@ use crate::{
     backoffice::STAFF,
     claims::{self, ClaimRecord},
     domain::{calendar, ids::IdNumber, money::Sek},
-    parameters,
     state::AppState,
     web::{
         AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
@@ -458,7 +457,7 @@ async fn unmatched(
     ctx.require(STAFF)?;
     let q = search.q.trim().to_string();
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let today = state.clock.today();
     let refund_days = params.book.in_force(today).unmatched_refund_bank_days;
     let refund_after = calendar::sub_bank_days(today, refund_days);
@@ -669,7 +668,7 @@ async fn match_payment(
         None,
     )
     .await?;
-    let params = parameters::load(&mut tx).await?;
+    let params = state.parameters(&mut tx).await?;
     let report =
         ledger::sync_claims(&mut tx, &[claim_id], &params, today, now, Some(user.id)).await?;
     audit(
@@ -877,7 +876,7 @@ async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage
         )
         .await?;
     }
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let rules = params.book.in_force(state.clock.today());
     Ok(SettlementsPage {
         layout: ctx.layout(),
@@ -902,7 +901,7 @@ async fn run_settlements(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
     let user = ctx.require(ADMIN)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let params = parameters::load(&mut tx).await?;
+    let params = state.parameters(&mut tx).await?;
     let report = settlement::run(
         &mut tx,
         &params,
@@ -999,7 +998,7 @@ async fn refund_claim(
 async fn create_batch(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
     let mut tx = state.db.begin().await?;
-    let params = parameters::load(&mut tx).await?;
+    let params = state.parameters(&mut tx).await?;
     let batch = settlement::create_batch(
         &mut tx,
         &params,
@@ -1311,7 +1310,7 @@ async fn account_view(
     let pending = settlement::pending_account(&mut conn, creditor_id, today)
         .await?
         .map(|(d, from)| (d.display(), from));
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     Ok(AccountPage {
         layout: ctx.layout(),
         current,
@@ -1369,7 +1368,7 @@ async fn change_account(
     };
     let today = state.clock.today();
     let mut tx = state.db.begin().await?;
-    let params = parameters::load(&mut tx).await?;
+    let params = state.parameters(&mut tx).await?;
     let from = settlement::change_payout_account(
         &mut tx,
         creditor_id,
@@ -1413,7 +1412,7 @@ async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, Ap
     ))
     .fetch_all(&mut *conn)
     .await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let statements = ledger::statements(&mut conn, &recs, &params, today).await?;
     if let Some(user) = ctx.user() {
         let shown: Vec<Uuid> = recs.iter().map(|r| r.claim_id).collect();
@@ -1478,7 +1477,7 @@ async fn simulate(
     };
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let params = parameters::load(&mut conn).await?;
+    let params = state.parameters(&mut conn).await?;
     let mut items = vec![];
     for (key, how) in &fields {
         let Some(id) = key.strip_prefix("pay.") else {

@@ -10,6 +10,7 @@ pub mod filters;
 pub mod forms;
 pub mod metrics;
 pub mod middleware;
+pub mod qr;
 
 use askama::Template;
 use axum::{
