@@ -909,50 +909,88 @@ async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
     w.check_ledger("2026-01-16");
 }
 
-fn sample(name: &str) -> Vec<u8> {
+/// Bankgirot's published example file from `../shared/samples` when that folder is beside the
+/// project, else `None` (said on stderr): the project's own fixtures cover the same cases.
+fn sample(name: &str) -> Option<Vec<u8>> {
     let path = format!("{}/../shared/samples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let read = std::fs::read(&path).ok();
+    if read.is_none() {
+        eprintln!("{path} is absent; tests/fixtures covers the same cases");
+    }
+    read
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-#[tokio::test]
-async fn bankgirots_sample_files() {
+/// What one BgMax file should do to the books: its payments, the deposits' net amount (the
+/// deduction reduces the unmatched funds) and the bank day.
+struct Expected {
+    count: u32,
+    total: Sek,
+    day: &'static str,
+}
+
+/// Imports a file with payments (none of them matching a claim) and one with an EUR section,
+/// which is refused on the line of its first EUR payment.
+async fn import_bgmax_pair(ocr_file: &[u8], eur_file: &[u8], want: Expected) {
     let w = world("2026-01-16", false).await;
-    let r = w
-        .import(
-            "bgmax.txt",
-            &sample("bgmax-bankgirot-exempel-ocr-checksiffra-langd.txt"),
-            "2026-01-16",
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.count, 7);
-    assert_eq!(r.total, Sek::kronor(9900), "deposits 1 900 + 8 000");
-    assert_eq!((r.matched, r.unmatched), (0, 7));
-    // The deduction reduces the unmatched funds; the bank holds the deposits' net amount.
+    let r = w.import("bgmax.txt", ocr_file, "2026-01-16").await.unwrap();
+    assert_eq!(r.count, want.count);
+    assert_eq!(r.total, want.total);
+    assert_eq!((r.matched, r.unmatched), (0, want.count));
     let bank: Decimal =
         sqlx::query_scalar("select sum(amount) from journal_line where account = 'bank'")
             .fetch_one(w.pool())
             .await
             .unwrap();
-    assert_eq!(bank, Decimal::new(990_000, 2));
+    assert_eq!(Sek::from_decimal(bank), want.total);
     let days: Vec<NaiveDate> = sqlx::query_scalar("select day from bank_day")
         .fetch_all(w.pool())
         .await
         .unwrap();
-    assert_eq!(days, vec![d("2004-05-25")]);
-    // BgMaxfil4 has a EUR section: refused, on the line of the first EUR payment.
+    assert_eq!(days, vec![d(want.day)]);
     let e = w
-        .import(
-            "bgmaxfil4.txt",
-            &sample("bgmax-bankgirot-BgMaxfil4-2004.txt"),
-            "2026-01-16",
-        )
+        .import("eur.txt", eur_file, "2026-01-16")
         .await
         .unwrap_err();
     assert!(e.to_string().contains("EUR"), "{e}");
     assert!(e.to_string().starts_with("Rad "), "{e}");
     assert_eq!(w.count("bank_file").await, 1);
     w.check_ledger("2026-01-16");
+}
+
+#[tokio::test]
+async fn bankgirots_sample_files() {
+    let (Some(ocr), Some(eur)) = (
+        sample("bgmax-bankgirot-exempel-ocr-checksiffra-langd.txt"),
+        sample("bgmax-bankgirot-BgMaxfil4-2004.txt"),
+    ) else {
+        return;
+    };
+    let want = Expected {
+        count: 7,
+        total: Sek::kronor(9900),
+        day: "2004-05-25",
+    };
+    import_bgmax_pair(&ocr, &eur, want).await;
+}
+
+#[tokio::test]
+async fn own_bgmax_fixtures_with_tabs_deductions_and_an_eur_section() {
+    let want = Expected {
+        count: 5,
+        total: Sek::new(3150, 50),
+        day: "2024-03-15",
+    };
+    import_bgmax_pair(
+        &fixture("bgmax-edge-cases.txt"),
+        &fixture("bgmax-eur-section.txt"),
+        want,
+    )
+    .await;
 }
 
 #[tokio::test]
