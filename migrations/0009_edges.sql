@@ -51,3 +51,8 @@ alter table password_reset add column purpose text not null default 'password'
 create index capital_reduction_claim_idx on capital_reduction (claim_id);
 create index dispute_claim_idx on dispute (claim_id, created_at);
 create index payment_plan_claim_idx on payment_plan (claim_id, proposed_at);
+
+-- A debtor who got letters is told when the creditor withdraws the claim.
+alter table letter drop constraint letter_kind_check;
+alter table letter add constraint letter_kind_check
+    check (kind in ('reminder', 'collection', 'final_notice', 'payment_plan', 'plan_broken', 'withdrawal'));

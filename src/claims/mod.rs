@@ -242,6 +242,83 @@ pub async fn insert_many(
 /// The states the engine still works on, as an SQL list.
 pub const OPEN_STATES: &str = "('registered', 'reminder', 'collection', 'final_notice')";
 
+/// A claim was not in a state that allows the change (someone changed it meanwhile).
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("fordran är inte längre i ett läge som tillåter ändringen")]
+    Conflict,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// The one way a claim changes state: only from one of `expected`, checked in the update itself,
+/// so two requests (or a request and the engine) can never both act on the same state.
+pub async fn change_state(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    expected: &[ClaimState],
+    to: ClaimState,
+) -> Result<(), StateError> {
+    let expected: Vec<&str> = expected.iter().map(|s| s.as_str()).collect();
+    let changed = sqlx::query(
+        "update claim set state = $3, next_action_on = null where claim_id = $1 and state = any($2)",
+    )
+    .bind(claim_id)
+    .bind(&expected)
+    .bind(to.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StateError::Conflict)
+    }
+}
+
+/// The states a claim can still be withdrawn, paid or written off from.
+pub const NOT_CLOSED: [ClaimState; 5] = [
+    ClaimState::Registered,
+    ClaimState::Reminder,
+    ClaimState::Collection,
+    ClaimState::FinalNotice,
+    ClaimState::EnforcementReady,
+];
+
+/// Withdraws a claim for its creditor (`by`). Debtors who got a letter are told by a notice
+/// letter (no amounts, nothing to pay). Refused when the claim is closed meanwhile.
+pub async fn withdraw(
+    conn: &mut PgConnection,
+    rec: &ClaimRecord,
+    identity: &crate::config::Identity,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<(), StateError> {
+    change_state(conn, rec.claim_id, &NOT_CLOSED, ClaimState::Withdrawn).await?;
+    let letters_sent: bool = sqlx::query_scalar(
+        "select exists (select 1 from letter where claim_id = $1 and dispatched_on is not null)",
+    )
+    .bind(rec.claim_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if letters_sent {
+        let statement = Statement::closed(today);
+        let snapshot = crate::letters::build(
+            LetterKind::Withdrawal,
+            rec,
+            &statement,
+            today,
+            today,
+            today,
+            identity,
+        );
+        crate::letters::queue(conn, rec, &snapshot, now).await?;
+    }
+    Ok(())
+}
+
 /// Asks the engine to look at a claim again today (after any change that may unblock it).
 pub async fn wake(conn: &mut PgConnection, claim_id: Uuid, today: NaiveDate) -> sqlx::Result<()> {
     sqlx::query(&format!(

@@ -813,12 +813,19 @@ async fn creditor_action(
         .await?;
     let (event, detail, message): (&str, Value, String) = match form.action.as_str() {
         "withdraw" if errors.is_empty() => {
-            sqlx::query(
-                "update claim set state = 'withdrawn', next_action_on = null where claim_id = $1",
-            )
-            .bind(rec.claim_id)
-            .execute(&mut *tx)
-            .await?;
+            match super::withdraw(&mut tx, &rec, &state.config.identity, now, today).await {
+                Ok(()) => {}
+                Err(super::StateError::Conflict) => {
+                    drop(tx);
+                    return Ok(flash_redirect(
+                        &back,
+                        FlashKind::Error,
+                        "Fordran är avslutad och kan inte ändras.",
+                    ));
+                }
+                Err(super::StateError::Db(e)) => return Err(e.into()),
+                Err(super::StateError::Other(e)) => return Err(e.into()),
+            }
             (
                 "withdrawn",
                 json!({"note": note}),
@@ -1014,6 +1021,8 @@ struct LetterPage {
     html: String,
     back: String,
     pdf: String,
+    /// The claim is closed: the letter's amount is no longer to be paid.
+    closed: Option<&'static str>,
 }
 
 async fn letter_row(
@@ -1045,6 +1054,7 @@ pub(crate) async fn show_letter(
         pdf: format!("{back}/brev/{letter}/pdf"),
         html,
         back,
+        closed: crate::mina_sidor::closed_message(rec.state()),
     }))
 }
 

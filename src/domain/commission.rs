@@ -45,9 +45,10 @@ pub fn on_fee_paid(
             .map(|l| match l {
                 LetterKind::Reminder => rules.commission_reminder,
                 LetterKind::Collection => rules.commission_collection,
-                LetterKind::FinalNotice | LetterKind::PaymentPlan | LetterKind::PlanBroken => {
-                    Sek::ZERO
-                }
+                LetterKind::FinalNotice
+                | LetterKind::PaymentPlan
+                | LetterKind::PlanBroken
+                | LetterKind::Withdrawal => Sek::ZERO,
             })
             .sum(),
         FeeKind::PaymentPlan => Sek::ZERO,

@@ -47,8 +47,8 @@ impl FeeKind {
     }
 }
 
-/// The three letters of the lifecycle, and the letters of a payment plan (its schedule, and the
-/// notice that it is broken), which are not steps of the lifecycle.
+/// The three letters of the lifecycle, and letters that are not steps of it: a payment plan's
+/// schedule, the notice that a plan is broken, and the notice that a claim was withdrawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LetterKind {
@@ -57,6 +57,7 @@ pub enum LetterKind {
     FinalNotice,
     PaymentPlan,
     PlanBroken,
+    Withdrawal,
 }
 
 impl LetterKind {
@@ -67,6 +68,7 @@ impl LetterKind {
             LetterKind::FinalNotice => "final_notice",
             LetterKind::PaymentPlan => "payment_plan",
             LetterKind::PlanBroken => "plan_broken",
+            LetterKind::Withdrawal => "withdrawal",
         }
     }
 
@@ -85,6 +87,7 @@ impl LetterKind {
             "final_notice" => LetterKind::FinalNotice,
             "payment_plan" => LetterKind::PaymentPlan,
             "plan_broken" => LetterKind::PlanBroken,
+            "withdrawal" => LetterKind::Withdrawal,
             _ => return None,
         })
     }
@@ -190,9 +193,10 @@ pub fn fee_for_letter(letter: LetterKind, f: &FeeFacts, rules: &RuleSet) -> FeeD
             }
         }
         Capacity::Consumer => match letter {
-            LetterKind::FinalNotice | LetterKind::PaymentPlan | LetterKind::PlanBroken => {
-                No(NoFee::FinalNoticeIsFree)
-            }
+            LetterKind::FinalNotice
+            | LetterKind::PaymentPlan
+            | LetterKind::PlanBroken
+            | LetterKind::Withdrawal => No(NoFee::FinalNoticeIsFree),
             LetterKind::Reminder if !f.reminder_fee_agreed => No(NoFee::NotAgreed),
             LetterKind::Reminder if f.charged.contains(&FeeKind::Reminder) => {
                 No(NoFee::AlreadyCharged)

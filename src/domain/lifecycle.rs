@@ -218,6 +218,8 @@ pub fn deadline(letter: LetterKind, dispatched: NaiveDate, rules: &RuleSet) -> N
         LetterKind::FinalNotice => days(rules.final_notice_deadline_days),
         // The plan's own first due date is its deadline; this is only a fallback.
         LetterKind::PaymentPlan => days(rules.reminder_deadline_days),
+        // A withdrawal asks nothing of the debtor.
+        LetterKind::Withdrawal => dispatched,
         LetterKind::Collection => days(rules.collection_deadline_days)
             .max(add_bank_days(
                 dispatched,

@@ -143,14 +143,38 @@ pub struct Statement {
     /// When everything owed was settled, if it is.
     pub settled_on: Option<NaiveDate>,
     pub payments: Vec<PaymentLine>,
-    /// The running (unpaid) interest period up to `as_of`, for letters and pages.
+    /// The interest periods since interest was last paid in full, up to `as_of`, each with the
+    /// capital it ran on (a direct payment or credit starts a new one): the lines of letters and
+    /// pages.
     pub current_segments: Vec<Segment>,
+    /// What was already paid of the interest in `current_segments` (a part payment).
+    pub segments_paid: Sek,
     /// Some interest day was computed with an assumed rate (none published yet): the amounts
     /// are preliminary, and no letter may carry them.
     pub preliminary: bool,
 }
 
 impl Statement {
+    /// A statement with nothing owed, for a closed claim's notice.
+    pub fn closed(as_of: NaiveDate) -> Statement {
+        Statement {
+            as_of,
+            capital: Sek::ZERO,
+            interest: Sek::ZERO,
+            fees: vec![],
+            paid: Sek::ZERO,
+            overpaid: Sek::ZERO,
+            balance: Sek::ZERO,
+            interest_paid: Sek::ZERO,
+            capital_reduced: Sek::ZERO,
+            settled_on: None,
+            payments: vec![],
+            current_segments: vec![],
+            segments_paid: Sek::ZERO,
+            preliminary: false,
+        }
+    }
+
     pub fn fees_owed(&self) -> Sek {
         self.fees.iter().map(|f| f.owed).sum()
     }
@@ -270,8 +294,10 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
     };
     let mut accrued_through = input.interest_from - day;
     let (mut interest_paid, mut capital_reduced) = (Sek::ZERO, Sek::ZERO);
-    let mut segments = vec![];
-    let mut past = vec![];
+    // Interest periods not yet paid in full, and what was paid of them.
+    let mut open: Vec<Segment> = vec![];
+    let mut open_paid = Sek::ZERO;
+    let mut preliminary = false;
 
     let mut movements: Vec<&Movement> = input
         .movements
@@ -291,7 +317,7 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
                 input.rates,
                 input.margin,
                 input.basis,
-                &mut past,
+                &mut open,
             )?;
             a.interest += Sek::from_decimal(exact);
             accrued_through = date;
@@ -316,6 +342,13 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
                 }
                 a.interest -= alloc.to_interest;
                 interest_paid += alloc.to_interest;
+                if a.interest.is_zero() {
+                    preliminary |= open.iter().any(|s| s.preliminary);
+                    open.clear();
+                    open_paid = Sek::ZERO;
+                } else {
+                    open_paid += alloc.to_interest;
+                }
                 a.capital -= alloc.to_capital;
                 a.held += alloc.remainder;
                 a.payments.push(PaymentLine {
@@ -341,7 +374,7 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
             input.rates,
             input.margin,
             input.basis,
-            &mut segments,
+            &mut open,
         )?;
         a.interest += Sek::from_decimal(exact);
     }
@@ -371,8 +404,9 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
         capital_reduced,
         settled_on: a.settled_on,
         payments: a.payments,
-        preliminary: past.iter().chain(&segments).any(|s| s.preliminary),
-        current_segments: segments,
+        preliminary: preliminary || open.iter().any(|s| s.preliminary),
+        current_segments: open,
+        segments_paid: open_paid,
     })
 }
 
@@ -593,6 +627,41 @@ mod tests {
         assert_eq!(s.fees[0].owed, Sek::kronor(350));
         assert_eq!(s.overpaid, Sek::ZERO);
         assert_eq!(s.balance, Sek::kronor(350));
+    }
+
+    #[test]
+    fn after_a_direct_payment_each_interest_period_shows_its_own_capital() {
+        // 4 000 kr paid to the creditor on 2025-04-20: interest ran on 10 000 until then and
+        // on 6 000 since; both periods are still owed and both are shown.
+        let moves = [Movement::CapitalReduction {
+            on: d("2025-04-20"),
+            amount: Sek::kronor(4000),
+        }];
+        let s = run(&[], &moves, "2025-05-10");
+        let bases: Vec<Sek> = s.current_segments.iter().map(|g| g.base).collect();
+        assert_eq!(bases, vec![Sek::kronor(10_000), Sek::kronor(6000)]);
+        assert_eq!(s.current_segments[0].to, d("2025-04-20"));
+        assert_eq!(s.current_segments[1].from, d("2025-04-21"));
+        let lines: Sek = s.current_segments.iter().map(|g| g.amount()).sum();
+        assert_eq!(lines, s.interest);
+        // A payment that clears the interest starts the lines afresh; a part of the interest
+        // paid is shown as paid.
+        let paid_all = [Movement::Payment {
+            booked: d("2025-04-20"),
+            amount: Sek::kronor(1000),
+        }];
+        let s = run(&[], &paid_all, "2025-05-10");
+        assert_eq!(s.current_segments.len(), 1);
+        assert_eq!(s.current_segments[0].from, d("2025-04-21"));
+        let part = [Movement::Payment {
+            booked: d("2025-04-20"),
+            amount: Sek::kronor(10),
+        }];
+        let s = run(&[], &part, "2025-05-10");
+        assert_eq!(s.current_segments.len(), 2);
+        assert_eq!(s.segments_paid, Sek::kronor(10));
+        let lines: Sek = s.current_segments.iter().map(|g| g.amount()).sum();
+        assert_eq!(lines - s.segments_paid, s.interest);
     }
 
     #[test]

@@ -485,7 +485,7 @@ fn prepare_letter(
         LetterKind::Reminder => ClaimState::Reminder,
         LetterKind::Collection => ClaimState::Collection,
         LetterKind::FinalNotice => ClaimState::FinalNotice,
-        LetterKind::PaymentPlan | LetterKind::PlanBroken => {
+        LetterKind::PaymentPlan | LetterKind::PlanBroken | LetterKind::Withdrawal => {
             anyhow::bail!("{kind:?} is not a lifecycle step")
         }
     };

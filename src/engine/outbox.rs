@@ -138,6 +138,9 @@ async fn send(state: &AppState, p: &Pending) -> Result<Snapshot> {
     match (p.channel.as_str(), &p.debtor_email) {
         ("email", Some(to)) => {
             let how_to_pay = match snapshot.schedule.first() {
+                _ if !snapshot.asks_payment() => {
+                    "Ärendet är avslutat och du ska inte betala något till oss.".to_string()
+                }
                 Some(first) => format!(
                     "Första delbetalningen, {}, ska vara betald senast {} till bankgiro {} med OCR-nummer {}. Alla delbetalningar står i brevet.",
                     first.amount, first.due_date, snapshot.sender.bankgiro, first.ocr

@@ -42,6 +42,9 @@ pub struct Snapshot {
     pub capital: Sek,
     pub interest: Sek,
     pub interest_lines: Vec<InterestLine>,
+    /// What was already paid of the interest in `interest_lines`.
+    #[serde(default)]
+    pub interest_lines_paid: Sek,
     pub fees: Vec<FeeLine>,
     pub paid: Sek,
     pub total: Sek,
@@ -83,6 +86,7 @@ pub fn title(kind: LetterKind) -> &'static str {
         LetterKind::FinalNotice => "Slutlig påminnelse",
         LetterKind::PaymentPlan => "Amorteringsplan",
         LetterKind::PlanBroken => "Amorteringsplanen har upphört",
+        LetterKind::Withdrawal => "Kravet är återkallat",
     }
 }
 
@@ -120,6 +124,10 @@ pub fn build(
         LetterKind::PlanBroken => format!(
             "Amorteringsplanen för fordran nedan har upphört eftersom en delbetalning inte kom in i tid. Hela det återstående beloppet ska nu betalas senast {deadline}."
         ),
+        LetterKind::Withdrawal => format!(
+            "{} har återkallat fordran nedan från {}. Ärendet är avslutat och du ska inte betala något till oss.",
+            rec.creditor_name, sender.name
+        ),
     };
     let next = match kind {
         LetterKind::Reminder => format!(
@@ -135,11 +143,19 @@ pub fn build(
         LetterKind::PlanBroken => format!(
             "Om du inte betalar senast {deadline} fortsätter indrivningen enligt inkassokravet. Vill du göra en ny överenskommelse kan du kontakta oss via Mina sidor."
         ),
+        LetterKind::Withdrawal => "Vi skickar inga fler brev i ärendet. Har du frågor om själva fakturan kan du vända dig direkt till borgenären. Har du betalat till oss efter att kravet återkallades betalar vi tillbaka beloppet.".to_string(),
     };
-    let objection = format!(
-        "Anser du att kravet är felaktigt ska du invända skriftligt senast {deadline} till {} eller {}. Ange ärendenummer {}. Vi gör ett uppehåll i indrivningen medan invändningen utreds. Kan du inte betala hela beloppet kan du kontakta oss om en avbetalningsplan.",
-        sender.email, sender.address, rec.case_number
-    );
+    let objection = if kind == LetterKind::Withdrawal {
+        format!(
+            "Frågor om ärendet besvarar vi på {} eller {}. Ange ärendenummer {}.",
+            sender.email, sender.phone, rec.case_number
+        )
+    } else {
+        format!(
+            "Anser du att kravet är felaktigt ska du invända skriftligt senast {deadline} till {} eller {}. Ange ärendenummer {}. Vi gör ett uppehåll i indrivningen medan invändningen utreds. Kan du inte betala hela beloppet kan du kontakta oss om en avbetalningsplan.",
+            sender.email, sender.address, rec.case_number
+        )
+    };
     Snapshot {
         kind,
         title: title(kind).into(),
@@ -175,6 +191,7 @@ pub fn build(
                 amount: seg.amount(),
             })
             .collect(),
+        interest_lines_paid: s.segments_paid,
         fees: s
             .fees
             .iter()
@@ -191,6 +208,48 @@ pub fn build(
         objection,
         schedule: Vec::new(),
     }
+}
+
+impl Snapshot {
+    /// Whether the letter asks the debtor to pay (every letter but the withdrawal notice).
+    pub fn asks_payment(&self) -> bool {
+        self.kind != LetterKind::Withdrawal
+    }
+}
+
+/// Stores a letter that is not a lifecycle step (a plan's schedule, a broken plan, a
+/// withdrawal) with its HTML, and queues it for delivery in the caller's transaction. It goes by
+/// e-mail when the debtor has an address, else to print.
+pub async fn queue(
+    conn: &mut sqlx::PgConnection,
+    rec: &ClaimRecord,
+    snapshot: &Snapshot,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<uuid::Uuid> {
+    let letter_id = uuid::Uuid::new_v4();
+    sqlx::query(
+        "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(letter_id)
+    .bind(rec.claim_id)
+    .bind(snapshot.kind.as_str())
+    .bind(snapshot.created_on)
+    .bind(serde_json::to_value(snapshot)?)
+    .bind(render_html(snapshot)?)
+    .bind(if rec.debtor_email.is_some() {
+        "email"
+    } else {
+        "print"
+    })
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
+        .bind(letter_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(letter_id)
 }
 
 #[derive(Template)]
@@ -257,23 +316,38 @@ pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
         Face::Regular,
     );
     d.space(8.0);
+    if !s.asks_payment() {
+        d.line_at(56.0, "Vad händer nu", 12.0, Face::Bold);
+        d.paragraph(&s.next, 10.0, Face::Regular);
+        d.space(6.0);
+        d.paragraph(&s.objection, 10.0, Face::Regular);
+        return d.finish();
+    }
     d.row("Kapitalbelopp", &money(s.capital), 10.0, Face::Regular);
     for l in &s.interest_lines {
         d.row(
             &format!(
-                "Dröjsmålsränta {} % på {} för {} – {} ({} dagar)",
+                "Dröjsmålsränta {} % på {} för {} – {} ({})",
                 l.rate_percent,
                 money(l.base),
                 l.from,
                 l.to,
-                l.days
+                crate::web::filters::count_of(l.days, "dag", "dagar")
             ),
             &money(l.amount),
             10.0,
             Face::Regular,
         );
     }
-    if s.interest_lines.len() != 1 {
+    if s.interest_lines_paid.is_positive() {
+        d.row(
+            "Avgår redan betald ränta",
+            &money(-s.interest_lines_paid),
+            10.0,
+            Face::Regular,
+        );
+    }
+    if s.interest_lines.len() != 1 || s.interest_lines_paid.is_positive() {
         d.row(
             "Upplupen ränta totalt",
             &money(s.interest),

@@ -254,7 +254,6 @@ async fn submit(
     }
     let mut conn = state.db.acquire().await?;
     let c = visible_claim(&mut conn, &me.personal_number, &id).await?;
-    drop(conn);
     if reason == "cannot_pay" {
         return Ok(flash_redirect(
             &format!("/mina-sidor/arenden/{}/amorteringsplan", c.claim_id),
@@ -296,10 +295,17 @@ async fn submit(
     if c.state().is_terminal() {
         errors.add("reason", "Ärendet är avslutat och kan inte bestridas.");
     }
+    // A claim is disputed once: after that the answer and Fordra's decision stand.
+    if latest(&mut conn, c.claim_id).await?.is_some() {
+        errors.add(
+            "reason",
+            "Du har redan bestridit kravet. Svaret och beslutet står i ärendet; skriv till oss under Meddelanden om du har nya uppgifter.",
+        );
+    }
     let now = state.clock.now();
     let today = state.clock.today();
     if errors.is_empty() {
-        let mut tx = state.db.begin().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::query("select 1 from claim where claim_id = $1 for update")
             .bind(c.claim_id)
             .execute(&mut *tx)
@@ -587,12 +593,19 @@ async fn creditor_answer(
     .execute(&mut *tx)
     .await?;
     if form.answer == "withdraw" {
-        sqlx::query(
-            "update claim set state = 'withdrawn', next_action_on = null where claim_id = $1",
-        )
-        .bind(c.claim_id)
-        .execute(&mut *tx)
-        .await?;
+        match claims::withdraw(&mut tx, &c, &state.config.identity, now, today).await {
+            Ok(()) => {}
+            Err(claims::StateError::Conflict) => {
+                drop(tx);
+                return Ok(flash_redirect(
+                    &back,
+                    FlashKind::Error,
+                    "Fordran är redan avslutad.",
+                ));
+            }
+            Err(claims::StateError::Db(e)) => return Err(e.into()),
+            Err(claims::StateError::Other(e)) => return Err(e.into()),
+        }
     }
     if let Some(amount) = reduced {
         sqlx::query(
@@ -724,10 +737,12 @@ async fn staff_decide(
         .execute(&mut *tx)
         .await?;
     if form.decision == "close" {
-        sqlx::query("update claim set state = 'withdrawn', next_action_on = null where claim_id = $1 and state not in ('paid', 'withdrawn', 'written_off')")
-            .bind(c.claim_id)
-            .execute(&mut *tx)
-            .await?;
+        // Closed like a withdrawal (the debtor gets the notice); already closed is fine.
+        match claims::withdraw(&mut tx, &c, &state.config.identity, now, today).await {
+            Ok(()) | Err(claims::StateError::Conflict) => {}
+            Err(claims::StateError::Db(e)) => return Err(e.into()),
+            Err(claims::StateError::Other(e)) => return Err(e.into()),
+        }
     }
     let event = if form.decision == "close" {
         "dispute_closed"

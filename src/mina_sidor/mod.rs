@@ -351,6 +351,8 @@ async fn add_company(
 #[template(path = "mina_sidor/case.html")]
 struct CasePage {
     layout: Layout,
+    /// What to pay now: the debt, or a running plan's next instalment.
+    pay: PayNow,
     c: ClaimRecord,
     s: Statement,
     fees: Vec<FeeLine>,
@@ -369,6 +371,15 @@ struct CasePage {
     errors: FieldErrors,
 }
 
+/// The payment the debtor is asked for now.
+struct PayNow {
+    ocr: String,
+    amount: Sek,
+    due: Option<NaiveDate>,
+    /// The instalment's number and how many the plan has.
+    instalment: Option<(usize, usize)>,
+}
+
 impl CasePage {
     fn is_open(&self) -> bool {
         !self.c.state().is_terminal()
@@ -379,8 +390,9 @@ impl CasePage {
         closed_message(self.c.state())
     }
 
+    /// A claim is disputed once; after the answer and a decision there is nothing to re-open.
     fn can_dispute(&self) -> bool {
-        self.is_open() && self.dispute.as_ref().is_none_or(|d| !d.open)
+        self.is_open() && self.dispute.is_none()
     }
 
     fn can_plan(&self) -> bool {
@@ -465,17 +477,37 @@ async fn case_page_data(
     };
     let deadline = letters.iter().rev().find_map(|l| l.deadline);
     let payable = !c.state().is_terminal() && s.balance.is_positive();
+    // With a running plan the debtor pays the next instalment with its own OCR, not the debt.
+    let pay = match plan.as_ref().filter(|p| p.plan.status == "active") {
+        Some(p) => {
+            let paid_since: Sek = s
+                .payments
+                .iter()
+                .filter(|l| p.plan.started_on.is_some_and(|start| l.booked >= start))
+                .map(|l| l.amount)
+                .sum();
+            p.next_instalment(paid_since).map(|(n, i)| PayNow {
+                ocr: i.ocr.clone(),
+                amount: Sek::from_decimal(i.amount) - p.covered_of(n, paid_since),
+                due: Some(i.due_date),
+                instalment: Some((n, p.instalments.len())),
+            })
+        }
+        None => None,
+    }
+    .unwrap_or(PayNow {
+        ocr: c.ocr.clone(),
+        amount: s.balance,
+        due: deadline.filter(|d| *d >= today),
+        instalment: None,
+    });
     let qr_text = if payable {
-        payment_qr(
-            &state.config.identity,
-            &c.ocr,
-            s.balance,
-            deadline.filter(|d| *d >= today),
-        )
+        payment_qr(&state.config.identity, &pay.ocr, pay.amount, pay.due)
     } else {
         String::new()
     };
     Ok(CasePage {
+        pay,
         layout: ctx.layout(),
         qr_svg: if payable {
             crate::web::qr::svg_cached(&qr_text).to_string()

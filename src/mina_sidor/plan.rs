@@ -14,7 +14,7 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::web::extract::Form;
+use crate::web::extract::{Form, Query};
 use axum::{
     Router,
     extract::{Path, State},
@@ -204,6 +204,27 @@ impl PlanView {
     pub fn total(&self) -> Sek {
         Sek::from_decimal(self.plan.total)
     }
+
+    /// The first instalment that `paid` (payments since the plan started, applied to the
+    /// instalments in order) has not covered, with its number (from 1).
+    pub fn next_instalment(&self, paid: Sek) -> Option<(usize, &InstalmentRow)> {
+        let mut cumulative = Sek::ZERO;
+        self.instalments.iter().enumerate().find_map(|(i, inst)| {
+            cumulative += Sek::from_decimal(inst.amount);
+            (cumulative > paid).then_some((i + 1, inst))
+        })
+    }
+
+    /// How much of instalment number `n` (from 1) `paid` already covers.
+    pub fn covered_of(&self, n: usize, paid: Sek) -> Sek {
+        let before: Sek = self
+            .instalments
+            .iter()
+            .take(n.saturating_sub(1))
+            .map(|i| Sek::from_decimal(i.amount))
+            .sum();
+        (paid - before).max(Sek::ZERO)
+    }
 }
 
 pub async fn latest(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Option<PlanView>> {
@@ -274,6 +295,33 @@ struct FormPage {
     months: String,
     errors: FieldErrors,
     blocked: Option<&'static str>,
+    /// The exact plan for the chosen months, shown before the debtor confirms it.
+    preview: Option<Preview>,
+}
+
+/// The exact instalments of a plan, as the debtor confirms them.
+struct Preview {
+    months: u32,
+    lines: Vec<(NaiveDate, Sek)>,
+    total: Sek,
+}
+
+impl Preview {
+    fn of(p: &Prepared, months: u32) -> anyhow::Result<Preview> {
+        let lines = p.schedule(months)?;
+        let total = lines.iter().map(|(_, a)| *a).sum();
+        Ok(Preview {
+            months,
+            lines,
+            total,
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PreviewQuery {
+    months: String,
 }
 
 /// Why a plan cannot be asked for on this claim now.
@@ -361,23 +409,47 @@ fn options(p: &Prepared, today: NaiveDate) -> Vec<(u32, Sek)> {
         .collect()
 }
 
+/// The number of months a debtor chose, if it is one Fordra offers.
+fn chosen_months(p: &Prepared, text: &str) -> Option<u32> {
+    let max = p.params.book.in_force(p.today).plan_max_months.clamp(2, 12);
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|m| (2..=max).contains(m))
+}
+
+/// The plan form; with `?months=N` the exact plan for N months, to confirm.
 async fn form_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
+    Query(q): Query<PreviewQuery>,
 ) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
     let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
     let p = prepare(&mut conn, rec, today).await?;
+    let blocked = plan_blocked(&p.rec, p.live, p.balance);
+    let mut errors = FieldErrors::default();
+    let preview = match (q.months.trim(), blocked) {
+        ("", _) | (_, Some(_)) => None,
+        (text, None) => match chosen_months(&p, text) {
+            Some(m) => Some(Preview::of(&p, m)?),
+            None => {
+                errors.add("months", "Välj antal månader i listan.");
+                None
+            }
+        },
+    };
     Ok(render(&FormPage {
         layout: ctx.layout(),
-        blocked: plan_blocked(&p.rec, p.live, p.balance),
+        blocked,
         options: options(&p, today),
         fee: p.fee.map(|f| f.amount).unwrap_or_default(),
-        months: String::new(),
-        errors: FieldErrors::default(),
+        months: q.months,
+        errors,
+        preview,
         c: p.rec,
     }))
 }
@@ -386,6 +458,8 @@ async fn form_page(
 #[serde(default)]
 struct ProposeForm {
     months: String,
+    /// The plan's total as the debtor saw it; a different total today is shown again first.
+    total: String,
 }
 
 async fn propose(
@@ -406,15 +480,27 @@ async fn propose(
     let p = prepare(&mut tx, rec, today).await?;
     let mut errors = FieldErrors::default();
     let max = p.params.book.in_force(today).plan_max_months.clamp(2, 12);
-    let months = match form.months.trim().parse::<u32>() {
-        Ok(m) if (2..=max).contains(&m) => m,
-        _ => {
-            errors.add("months", format!("Välj mellan 2 och {max} månader."));
-            0
-        }
-    };
+    let months = chosen_months(&p, &form.months);
+    if months.is_none() {
+        errors.add("months", format!("Välj mellan 2 och {max} månader."));
+    }
     if let Some(reason) = plan_blocked(&p.rec, p.live, p.balance) {
         errors.add("months", reason);
+    }
+    let preview = match months {
+        Some(m) if errors.is_empty() => Some(Preview::of(&p, m)?),
+        _ => None,
+    };
+    // The debtor confirms the exact plan they saw: if the amounts moved since (a new day's
+    // interest, a payment), they see the new plan and confirm again.
+    let seen = Sek::parse(&form.total).ok();
+    if let Some(pv) = &preview
+        && seen != Some(pv.total)
+    {
+        errors.add(
+            "months",
+            "Beloppen har ändrats sedan du såg planen. Kontrollera den nya planen och bekräfta igen.",
+        );
     }
     if !errors.is_empty() {
         drop(tx);
@@ -427,12 +513,19 @@ async fn propose(
                 fee: p.fee.map(|f| f.amount).unwrap_or_default(),
                 months: form.months,
                 errors,
+                preview,
                 c: p.rec,
             },
         ));
     }
-    let sched = p.schedule(months)?;
-    let total: Sek = sched.iter().map(|(_, a)| *a).sum();
+    let Some(Preview {
+        months,
+        lines: sched,
+        total,
+    }) = preview
+    else {
+        return Err(AppError::BadRequest("ingen plan".into()));
+    };
     let pol = policy(&mut tx, p.rec.creditor_id).await?;
     let plan_id = Uuid::new_v4();
     sqlx::query(
@@ -577,8 +670,18 @@ async fn start(
         p.params.book.in_force(today).valid_from,
         identity,
     );
+    // The letter asks for the instalments: interest runs until each due date, so their sum is
+    // more than today's balance; the difference is shown as interest to the last due date.
+    let future_interest = total - snapshot.total;
+    if future_interest.is_positive() {
+        snapshot.fees.push(letters::FeeLine {
+            label: "Beräknad dröjsmålsränta till förfallodagarna".into(),
+            amount: future_interest,
+        });
+    }
+    snapshot.total = total;
     snapshot.schedule = lines;
-    let letter_id = send_letter(&mut *tx, &p.rec, &snapshot, now).await?;
+    let letter_id = letters::queue(&mut *tx, &p.rec, &snapshot, now).await?;
     if let Some(fee) = &p.fee {
         claims::charge_fee(&mut *tx, p.rec.claim_id, fee, letter_id).await?;
     }
@@ -610,38 +713,6 @@ async fn start(
 }
 
 /// Stores a plan letter (schedule or broken plan) and queues it for delivery; returns its id.
-async fn send_letter(
-    tx: &mut PgConnection,
-    rec: &ClaimRecord,
-    snapshot: &letters::Snapshot,
-    now: chrono::DateTime<Utc>,
-) -> anyhow::Result<Uuid> {
-    let letter_id = Uuid::new_v4();
-    sqlx::query(
-        "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(letter_id)
-    .bind(rec.claim_id)
-    .bind(snapshot.kind.as_str())
-    .bind(snapshot.created_on)
-    .bind(serde_json::to_value(snapshot)?)
-    .bind(letters::render_html(snapshot)?)
-    .bind(if rec.debtor_email.is_some() {
-        "email"
-    } else {
-        "print"
-    })
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
-        .bind(letter_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    Ok(letter_id)
-}
-
 // --- Creditor -----------------------------------------------------------------------------------
 
 #[derive(Deserialize, Default)]
@@ -931,7 +1002,7 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
             rules.valid_from,
             &state.config.identity,
         );
-        let letter_id = send_letter(&mut tx, &rec, &snapshot, now).await?;
+        let letter_id = letters::queue(&mut tx, &rec, &snapshot, now).await?;
         claims::add_event(
             &mut tx,
             claim_id,

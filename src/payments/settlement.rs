@@ -980,7 +980,7 @@ pub async fn note(
         number,
         creditor_id,
         creditor_name: name,
-        creditor_org_nr: org,
+        creditor_org_nr: crate::domain::ids::IdNumber::from_stored(&org).display(),
         created_on,
         total: Sek::from_decimal(total),
         account: match (kind, account) {

@@ -97,9 +97,16 @@ pub fn genitive_of(name: &str) -> String {
     }
 }
 
+/// A stored (12-digit) identity number as people write it: `556036-0793`, `19811218-9876`.
+pub fn idnr(value: impl Display, _: &dyn askama::Values) -> askama::Result<String> {
+    Ok(crate::domain::ids::IdNumber::from_stored(&value.to_string()).display())
+}
+
 /// `1 fordran`, `2 fordringar`: the count with the singular or the plural.
-pub fn count_of(n: i64, singular: &str, plural: &str) -> String {
-    format!("{n} {}", if n == 1 { singular } else { plural })
+pub fn count_of(n: impl Display, singular: &str, plural: &str) -> String {
+    let n = n.to_string();
+    let word = if n == "1" { singular } else { plural };
+    format!("{n} {word}")
 }
 
 /// Whether two displayable values read the same (a select option against the chosen value).

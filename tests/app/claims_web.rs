@@ -189,9 +189,51 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
     );
     let page = app.get(&page_url).await.text().await.unwrap();
     assert!(page.contains("Kreditering 500,00 kr den 2026-03-01"));
+    // The interest lines show each period with the capital it ran on.
+    assert!(
+        page.contains("2026-02-10 – 2026-03-01, 10,00 % på 2 500,00 kr")
+            && page.contains("2026-03-02 – 2026-03-02, 10,00 % på 2 000,00 kr"),
+        "{page}"
+    );
     assert_eq!(act(vec![("action", "withdraw")]).await.status(), 303);
     let page = app.get(&page_url).await.text().await.unwrap();
     assert!(page.contains("Återkallad"));
+    // The debtor had a letter: a withdrawal notice goes out, asking for nothing.
+    let notice: serde_json::Value =
+        sqlx::query_scalar("select snapshot from letter where kind = 'withdrawal'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(notice["title"], "Kravet är återkallat");
+    let r = engine::tick(&app.state, TODAY.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.dispatched, 1, "the notice goes to print");
+    let page = app.get(&page_url).await.text().await.unwrap();
+    let notice_link = page
+        .split("href=\"")
+        .find(|s| {
+            s.contains("/brev/")
+                && !s.contains("/pdf")
+                && s.split("</a>")
+                    .next()
+                    .unwrap()
+                    .contains("Kravet är återkallat")
+        })
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .unwrap();
+    let notice = app.get(&notice_link).await.text().await.unwrap();
+    assert!(notice.contains("Kravet är återkallat") && !notice.contains("Att betala"));
+    assert!(notice.contains("id=\"letter-closed\""));
+    // A second withdrawal is refused and changes nothing.
+    let again = act(vec![("action", "withdraw")]).await;
+    assert_eq!(again.status(), 303);
+    let withdrawals: i64 =
+        sqlx::query_scalar("select count(*) from letter where kind = 'withdrawal'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(withdrawals, 1);
     let kinds: Vec<String> =
         sqlx::query_scalar("select kind from claim_event order by claim_event_id")
             .fetch_all(&app.pool)

@@ -247,6 +247,31 @@ pub(crate) async fn login(app: &TestApp, who: (&str, &str, &str)) -> Client {
     client
 }
 
+/// Asks for a payment plan as a debtor does: shows the exact plan for `months`, then confirms
+/// the total it showed. Returns the confirmation's answer.
+pub(crate) async fn propose_plan(
+    client: &Client,
+    app: &TestApp,
+    claim: Uuid,
+    months: &str,
+) -> reqwest::Response {
+    let path = format!("/mina-sidor/arenden/{claim}/amorteringsplan");
+    let (code, page) = text(client, app, &format!("{path}?months={months}")).await;
+    assert_eq!(code, StatusCode::OK);
+    let total = page
+        .split("name=\"total\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the preview carries the total it shows")
+        .to_string();
+    client
+        .post(app.url(&path))
+        .form(&[("months", months), ("total", total.as_str())])
+        .send()
+        .await
+        .unwrap()
+}
+
 pub(crate) async fn text(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let r = client.get(app.url(path)).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
@@ -703,6 +728,19 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     assert_eq!(decision.as_deref(), Some("court"));
     let (_, home) = text(&staff, app, "/admin").await;
     assert!(!home.contains(&format!("/admin/krav/{claim}")), "decided");
+    // Both sides see what was decided, and the debtor is not offered to dispute again.
+    let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    assert!(case.contains("id=\"dispute-decision\"") && case.contains("tingsrätten"));
+    assert!(!case.contains("id=\"dispute-link\""), "no second dispute");
+    let creditor = w.creditor_client().await;
+    let (_, creditor_page) = text(&creditor, app, &format!("/borgenar/krav/{claim}")).await;
+    assert!(creditor_page.contains("id=\"dispute-decision\""));
+    let again = dispute(app, &sven, claim, "not_ordered", None).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let disputes: i64 = w
+        .scalar("select count(*) from dispute where claim_id = $1", claim)
+        .await;
+    assert_eq!(disputes, 1);
     // Staff and the creditor opening the claim are in the debtor's access log.
     let (_, mine) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
     assert!(
@@ -739,12 +777,24 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The exact plan is shown before the debtor confirms it; a stale total is shown again.
+    let (code, preview) = text(
+        &sven,
+        app,
+        &format!("/mina-sidor/arenden/{claim}/amorteringsplan?months=3"),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(preview.contains("id=\"plan-schedule\"") && preview.contains("2026-11-03"));
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{claim}/amorteringsplan")))
-        .form(&[("months", "3")])
+        .form(&[("months", "3"), ("total", "1.00")])
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("Beloppen har ändrats"));
+    let r = propose_plan(&sven, app, claim, "3").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Within the default policy: active at once, with the fee, a letter and three OCRs.
     let status: String = w
@@ -775,6 +825,35 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     assert_eq!(r.dispatched, 1, "the plan letter goes out");
     let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(case.contains("Amorteringsplan") && case.contains(&inst[1].2));
+    // The plan letter asks for exactly its instalments.
+    let letter: Value = w
+        .scalar(
+            "select snapshot from letter where claim_id = $1 and kind = 'payment_plan'",
+            claim,
+        )
+        .await;
+    let sum: rust_decimal::Decimal = inst.iter().map(|i| i.1).sum();
+    assert_eq!(letter["total"].as_str().unwrap(), sum.to_string());
+    // "Så betalar du" asks for the next instalment with its own OCR, not the whole debt.
+    let pay_ocr = case
+        .split("id=\"pay-ocr\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(pay_ocr, inst[0].2);
+    let pay_amount = case
+        .split("id=\"pay-amount\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
+    assert_eq!(
+        pay_amount,
+        fordra::domain::money::Sek::from_decimal(inst[0].1).to_string()
+    );
 
     // The first instalment is paid with its own OCR on time: the plan is kept.
     let xml = simulator::camt054(
@@ -848,12 +927,7 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
         .send()
         .await
         .unwrap();
-    let r = erik
-        .post(app.url(&format!("/mina-sidor/arenden/{claim}/amorteringsplan")))
-        .form(&[("months", "6")])
-        .send()
-        .await
-        .unwrap();
+    let r = propose_plan(&erik, app, claim, "6").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Over the 20 000 kr auto-approval: the creditor decides; escalation waits meanwhile.
     let status: String = w
@@ -887,12 +961,7 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
     let r = sven.post(app.url(&withdraw)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // Proposed again, and this time the creditor decides.
-    let r = erik
-        .post(app.url(&format!("/mina-sidor/arenden/{claim}/amorteringsplan")))
-        .form(&[("months", "6")])
-        .send()
-        .await
-        .unwrap();
+    let r = propose_plan(&erik, app, claim, "6").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let creditor = w.creditor_client().await;
     let r = creditor

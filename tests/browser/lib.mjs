@@ -50,6 +50,25 @@ export async function mailLink(mailDir, to, marker) {
   throw new Error(`no mail to ${to} with ${marker}`);
 }
 
+/// Fails when anything on the page is wider than the screen, or a table is cut off by its
+/// scrolling wrapper (what a phone user would have to scroll sideways to read).
+export async function fitsScreen(page, label) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+      out.push(`page is ${document.documentElement.scrollWidth}px wide on a ${window.innerWidth}px screen`);
+    }
+    for (const wrap of document.querySelectorAll(".table-wrap")) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        const t = wrap.querySelector("table");
+        out.push(`table ${t && t.id ? "#" + t.id : ""} is cut off (${wrap.scrollWidth}px in ${wrap.clientWidth}px)`);
+      }
+    }
+    return out;
+  });
+  check(problems.length === 0, `${label}: ${problems.join("; ")}`);
+}
+
 export async function screenshot(page, name) {
   const dir = process.env.SCREENSHOT_DIR;
   if (!dir) return;

@@ -2,7 +2,7 @@
 // opens the case, downloads a letter as PDF and disputes the claim with an attachment. Every page
 // passes axe-core.
 import { readFileSync } from "node:fs";
-import { run, check, axe, screenshot } from "./lib.mjs";
+import { run, check, axe, screenshot, fitsScreen } from "./lib.mjs";
 
 await run(async (browser, base, { invoice }) => {
   const phone = {
@@ -38,13 +38,25 @@ await run(async (browser, base, { invoice }) => {
   await page.waitForURL(`${base}/mina-sidor`, { timeout: 15000 });
   check((await page.textContent("h1")).includes("Mina ärenden"), "landed on Mina sidor");
   await axe(page, "Mina ärenden");
+  await fitsScreen(page, "Mina ärenden");
   await screenshot(page, "mina-sidor");
   await page.click(`#cases a >> nth=0`);
   await page.waitForURL(/\/mina-sidor\/arenden\/[0-9a-f-]{36}$/);
   check((await page.textContent("h1")).includes(invoice), `case ${invoice} opened`);
   check((await page.textContent("#pay-ocr")).trim().length > 0, "payment OCR shown");
   await axe(page, "case page");
+  await fitsScreen(page, "case page");
   await screenshot(page, "mina-sidor-case");
+
+  // The exact plan is shown before it is asked for, and fits the screen.
+  const caseUrl = page.url();
+  await page.goto(`${caseUrl}/amorteringsplan`);
+  await page.selectOption("#f-months", "6");
+  await page.click("#plan-preview");
+  await page.waitForSelector("#plan-schedule");
+  await axe(page, "plan preview");
+  await fitsScreen(page, "plan preview");
+  await page.goto(caseUrl);
 
   // Download a letter as PDF.
   const [download] = await Promise.all([
@@ -77,5 +89,6 @@ await run(async (browser, base, { invoice }) => {
 
   await page.goto(`${base}/mina-sidor/mina-uppgifter`);
   await axe(page, "my data");
+  await fitsScreen(page, "my data");
   await context.close();
 });
