@@ -91,16 +91,27 @@ CLAIM=$(sql "select claim_id from claim where debtor_id_number = '198112189876' 
   exit 1
 }
 
-# One wrk run; prints "rps p50 p99 errors".
+# Busy CPU ticks of the whole machine (user, nice, system, irq, softirq; steal excluded).
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+TICK=$(getconf CLK_TCK)
+
+# One wrk run; prints "rps p50 p99 errors cpu_ms": cpu_ms is the server's and PostgreSQL's CPU
+# time per request (the machine's busy time less wrk's own), steadier than requests/s on a shared
+# machine.
 measure() {
-  local out rps p50 p99 non2xx sockerr
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@")
+  local out rps p50 p99 non2xx sockerr before after wrk_cpu requests
+  before=$(busy_ticks)
+  out=$( { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@"; times | tail -n 1; } )
+  after=$(busy_ticks)
   rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
   p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
   non2xx=$(awk '/Non-2xx or 3xx responses/ { print $NF }' <<<"$out")
   sockerr=$(awk -F'[ ,]+' '/Socket errors/ { print $4 + $6 + $8 + $10 }' <<<"$out")
-  echo "$rps $p50 $p99 $(( ${non2xx:-0} + ${sockerr:-0} ))"
+  requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+  # `times`: the children's user and system time, as 0m1.234s 0m0.567s.
+  wrk_cpu=$(tail -n 1 <<<"$out" | sed -E 's/([0-9]+)m([0-9.]+)s/\1 \2/g' | awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }')
+  echo "$rps $p50 $p99 $(( ${non2xx:-0} + ${sockerr:-0} )) $(python3 -c "print(f'{(($after - $before) / $TICK - $wrk_cpu) * 1000 / $requests:.2f}')")"
 }
 
 declare -a NAMES RESULTS
@@ -120,10 +131,10 @@ run "/healthz (again)" "$BASE/healthz"
 HEALTH=$(cut -d' ' -f1 <<<"${RESULTS[0]}")
 echo
 echo "$CONNECTIONS connections, ${DURATION} s each, release build, $(nproc) cores"
-printf '| %-24s | %10s | %9s | %9s | %6s | %17s |\n' "Page" "req/s" "p50" "p99" "errors" "share of /healthz"
-printf '|%s|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "-----------" "-----------" "--------" "-------------------"
+printf '| %-24s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "Page" "req/s" "p50" "p99" "errors" "share of /healthz" "CPU ms/req"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "-----------" "-----------" "--------" "-------------------" "--------------"
 for i in "${!NAMES[@]}"; do
-  read -r rps p50 p99 errors <<<"${RESULTS[$i]}"
+  read -r rps p50 p99 errors cpu <<<"${RESULTS[$i]}"
   share=$(python3 -c "print(f'{float($rps)/float($HEALTH):.2f}')")
-  printf '| %-24s | %10s | %9s | %9s | %6s | %17s |\n' "${NAMES[$i]}" "$rps" "$p50" "$p99" "$errors" "$share"
+  printf '| %-24s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "${NAMES[$i]}" "$rps" "$p50" "$p99" "$errors" "$share" "$cpu"
 done

@@ -56,3 +56,11 @@ create index payment_plan_claim_idx on payment_plan (claim_id, proposed_at);
 alter table letter drop constraint letter_kind_check;
 alter table letter add constraint letter_kind_check
     check (kind in ('reminder', 'collection', 'final_notice', 'payment_plan', 'plan_broken', 'withdrawal'));
+
+-- The access log is append-only and written on every view of personal data. Its actor columns
+-- are not foreign keys: the check would lock the actor's row (FOR KEY SHARE) on every view, and
+-- dozens of concurrent views by one user would queue on that lock. Users and API keys are never
+-- deleted, only disabled or revoked.
+alter table personal_data_access
+    drop constraint personal_data_access_actor_user_id_fkey,
+    drop constraint personal_data_access_actor_api_key_id_fkey;

@@ -131,17 +131,23 @@ async fn mail_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
     }))
 }
 
-/// Hides the token of every password link (reset and invitation alike) in a message.
+/// Hides the token of every one-time link in a message: password reset, invitation, sign-up
+/// confirmation.
 pub fn mask_links(text: &str) -> String {
-    const MARK: &str = "/losenord/ny?token=";
+    const MARK: &str = "token=";
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(MARK) {
         let (before, after) = rest.split_at(i + MARK.len());
         out.push_str(before);
+        // Only a link's query parameter (`?token=` or `&token=`) is a secret.
+        if !matches!(before.as_bytes().get(i.wrapping_sub(1)), Some(b'?' | b'&')) {
+            rest = after;
+            continue;
+        }
         out.push_str("•••••••• (dold: länken fungerar bara för mottagaren)");
         let end = after
-            .find(|c: char| !c.is_ascii_alphanumeric())
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
             .unwrap_or(after.len());
         rest = &after[end..];
     }
@@ -158,6 +164,15 @@ mod tests {
         assert!(!masked.contains("abc123DEF"));
         assert!(masked.contains("https://fordra.se/losenord/ny?token=•••"));
         assert!(masked.ends_with("\nHälsningar"));
+        // Every one-time link: sign-up confirmation and invitations too, whatever the path.
+        let text =
+            "https://fordra.se/bli-kund/bekrafta?token=Zz9_-x and https://x.se/a?b=1&token=q1";
+        let masked = super::mask_links(text);
+        assert!(
+            !masked.contains("Zz9_-x") && !masked.contains("q1"),
+            "{masked}"
+        );
+        assert!(super::mask_links("my_token=abc").contains("abc"));
     }
 }
 

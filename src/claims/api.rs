@@ -144,22 +144,23 @@ pub fn claim_json(
     })
 }
 
-/// Claim `id` of the key's creditor as the API shows it (one read), or 404.
+/// Claim `id` of the key's creditor as the API shows it (one read, with the access row when the
+/// key reads it), or 404.
 async fn view(
     conn: &mut sqlx::PgConnection,
     state: &AppState,
     creditor_id: Uuid,
     id: Uuid,
     params: &Parameters,
-) -> Result<(ClaimRecord, Value), ApiError> {
+    access: Option<gdpr::Access<'_>>,
+) -> Result<Value, ApiError> {
     let today = state.clock.today();
-    let view = super::load_view(conn, super::Scope::Creditor(creditor_id), id, false)
+    let view = super::load_view(conn, super::Scope::Creditor(creditor_id), id, false, access)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let statement = view.statement(params, today)?;
     let planned = super::planned_step(&view.rec, view.current_letter(), params, today);
-    let json = claim_json(&view.rec, &statement, planned);
-    Ok((view.rec, json))
+    Ok(claim_json(&view.rec, &statement, planned))
 }
 
 async fn create(
@@ -218,7 +219,7 @@ async fn create(
         Err(InsertError::Db(e)) => return Err(e.into()),
     };
     tx.commit().await?;
-    let (_, body) = view(&mut conn, &state, creditor_id, id, &params).await?;
+    let body = view(&mut conn, &state, creditor_id, id, &params, None).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/claims/{id}"))],
@@ -258,13 +259,18 @@ async fn show(
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
-    let (rec, body) = view(&mut conn, &state, key.creditor_id, id, &params).await?;
-    gdpr::log_access(
+    let access = gdpr::Access {
+        who: Accessor::ApiKey(key.key_id),
+        what: "fordran via API",
+        at: state.clock.now(),
+    };
+    let body = view(
         &mut conn,
-        Accessor::ApiKey(key.key_id),
-        &rec,
-        "fordran via API",
-        state.clock.now(),
+        &state,
+        key.creditor_id,
+        id,
+        &params,
+        Some(access),
     )
     .await?;
     Ok(Json(body))

@@ -23,6 +23,7 @@ use crate::{
         ocr,
         statement::{FeeCharge, Movement, Statement, StatementInput, statement},
     },
+    mina_sidor::gdpr::{self, Access},
     parameters::Parameters,
 };
 use input::NewClaim;
@@ -557,6 +558,11 @@ pub async fn load_statement(
     compute_statement(rec, &fees, &moves, params, today)
 }
 
+/// Claim `$1` within the scope `$2` (creditor) / `$3` (person), as [`load_view`] binds them.
+const IN_SCOPE: &str = "c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)
+    and ($3::text is null or c.debtor_id_number = $3 or c.debtor_id_number in
+         (select company_id_number from representation where personal_number = $3))";
+
 /// Whose claim may be read: a creditor's own, any (staff and the engine), or those a debtor may
 /// see on Mina sidor (their personnummer, and companies they represent).
 #[derive(Clone, Copy, Debug)]
@@ -641,20 +647,36 @@ struct ViewRow {
 }
 
 /// Loads claim `id` within `scope` with its fees, money movements, letters, books and (when
-/// `with_events`) its timeline: one round trip, so that a page costs the database little.
+/// `with_events`) its timeline: one round trip, so that a page costs the database little. With
+/// `access`, the same statement writes the access row.
 pub async fn load_view(
     conn: &mut PgConnection,
     scope: Scope<'_>,
     id: Uuid,
     with_events: bool,
+    access: Option<Access<'_>>,
 ) -> sqlx::Result<Option<ClaimView>> {
     let (creditor, person) = match scope {
         Scope::Creditor(c) => (Some(c), None),
         Scope::Any => (None, None),
         Scope::Person(p) => (None, Some(p)),
     };
+    let (at, what, (user_id, role, key_id)) = match access {
+        Some(a) => (Some(a.at), Some(a.what), a.who.parts()),
+        None => (None, None, (None, "", None)),
+    };
+    // The claim is read and the access row written by one statement: a view of personal data
+    // cannot happen without its row, and the page costs one round trip. The row's commit does
+    // not wait for the WAL flush (see `gdpr::relaxed_commit`).
+    let relaxed = gdpr::relaxed_commit("$10");
+    let relax = gdpr::may_relax(conn);
     let row: Option<ViewRow> = sqlx::query_as(&format!(
-        "{SELECT_COLUMNS},
+        "with {relaxed},
+         logged as (
+            insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids)
+            select $5, $6, $7, $8, $9, array[c.claim_id], array[c.debtor_id_number]
+            from claim c where $5::timestamptz is not null and {IN_SCOPE} and (select count(*) from relaxed) >= 0)
+         {SELECT_COLUMNS},
             (select coalesce(json_agg(json_build_array(f.kind, f.amount::text, f.charged_on) order by f.charged_on, f.kind), '[]')
              from fee f where f.claim_id = c.claim_id) as fees,
             (select coalesce(json_agg(json_build_array(m.is_payment, m.amount::text, m.on_date) order by m.on_date), '[]')
@@ -666,9 +688,10 @@ pub async fn load_view(
                     order by l.created_on, l.letter_id), '[]')
              from letter l where l.claim_id = c.claim_id) as letters,
             case when $4 then
-                (select coalesce(json_agg(json_build_object('at', e.at, 'kind', e.kind, 'detail', e.detail, 'actor', u.display_name)
+                (select coalesce(json_agg(json_build_object('at', e.at, 'kind', e.kind, 'detail', e.detail,
+                        'actor', (select u.display_name from app_user u where u.user_id = e.actor_user_id))
                         order by e.claim_event_id desc), '[]')
-                 from claim_event e left join app_user u on u.user_id = e.actor_user_id where e.claim_id = c.claim_id)
+                 from claim_event e where e.claim_id = c.claim_id)
             end as events,
             (select coalesce(json_agg(json_build_array(b.account, b.kind, b.sum::text)), '[]')
              from (select l.account, e.kind, sum(l.amount) as sum from journal_line l join journal_entry e using (entry_id)
@@ -677,14 +700,18 @@ pub async fn load_view(
             exists (select 1 from dispute d where d.claim_id = c.claim_id) as has_dispute,
             exists (select 1 from payment_plan pp where pp.claim_id = c.claim_id) as has_plan
          {FROM} left join refund_account ra on ra.claim_id = c.claim_id
-         where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)
-           and ($3::text is null or c.debtor_id_number = $3 or c.debtor_id_number in
-                (select company_id_number from representation where personal_number = $3))"
+         where {IN_SCOPE}"
     ))
     .bind(id)
     .bind(creditor)
     .bind(person)
     .bind(with_events)
+    .bind(at)
+    .bind(user_id)
+    .bind(key_id)
+    .bind(role)
+    .bind(what)
+    .bind(relax)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| ClaimView {

@@ -686,17 +686,6 @@ async fn claim_page(
     } else {
         vec![]
     };
-    // Opening a claim page shows the debtor's personal data: log who did (GDPR).
-    if let Some(user) = ctx.user() {
-        gdpr::log_access(
-            &mut *conn,
-            Accessor::User(user),
-            &rec,
-            "fordrans sida",
-            state.clock.now(),
-        )
-        .await?;
-    }
     Ok(ClaimPage {
         dispute,
         plan,
@@ -726,14 +715,22 @@ async fn claim_page(
     })
 }
 
-/// The page data of claim `id` within `scope`; anything else is 404.
+/// The page data of claim `id` within `scope`; anything else is 404. Opening a claim page shows
+/// the debtor's personal data: the same statement logs who did (GDPR).
 pub(crate) async fn view_of(
     conn: &mut PgConnection,
+    state: &AppState,
+    ctx: &Ctx,
     scope: super::Scope<'_>,
     id: &str,
 ) -> Result<super::ClaimView, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    super::load_view(conn, scope, id, true)
+    let access = ctx.user().map(|user| gdpr::Access {
+        who: Accessor::User(user),
+        what: "fordrans sida",
+        at: state.clock.now(),
+    });
+    super::load_view(conn, scope, id, true, access)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -763,7 +760,14 @@ async fn creditor_page(
 ) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
-    let view = view_of(&mut conn, super::Scope::Creditor(creditor_id), &id).await?;
+    let view = view_of(
+        &mut conn,
+        &state,
+        &ctx,
+        super::Scope::Creditor(creditor_id),
+        &id,
+    )
+    .await?;
     Ok(render(
         &claim_page(&mut conn, &state, &ctx, view, false, PageInput::empty()).await?,
     ))
@@ -963,6 +967,8 @@ async fn refuse_action(
     };
     let view = view_of(
         &mut *conn,
+        state,
+        ctx,
         super::Scope::Creditor(rec.creditor_id),
         &rec.claim_id.to_string(),
     )
@@ -1242,7 +1248,7 @@ async fn staff_page(
 ) -> Result<Response, AppError> {
     ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
-    let view = view_of(&mut conn, super::Scope::Any, &id).await?;
+    let view = view_of(&mut conn, &state, &ctx, super::Scope::Any, &id).await?;
     Ok(render(
         &claim_page(&mut conn, &state, &ctx, view, true, PageInput::empty()).await?,
     ))

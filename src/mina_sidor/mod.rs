@@ -441,6 +441,7 @@ async fn case_page_data(
         claims::Scope::Person(&me.personal_number),
         id,
         false,
+        None,
     )
     .await?
     .ok_or(AppError::NotFound)?;

@@ -899,4 +899,85 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
         .await
         .unwrap();
     assert_eq!(rows, 240, "one access row per page view, list and API read");
+    let page_rows: i64 = sqlx::query_scalar(
+        "select count(*) from personal_data_access where what = 'fordrans sida' and claim_ids = array[$1::uuid]",
+    )
+    .bind(Uuid::parse_str(&id).unwrap())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(page_rows, 80);
+    // A claim the reader may not see is 404 and writes no row.
+    let other = Uuid::new_v4();
+    let r = creditor
+        .get(app.url(&format!("/borgenar/krav/{other}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = creditor
+        .get(app.url(&format!("/api/v1/claims/{other}")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let after: i64 = sqlx::query_scalar("select count(*) from personal_data_access")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(after, 240);
+}
+
+/// Access rows commit without waiting for the WAL flush only when their statement is its own
+/// transaction: inside a transaction that may also move money, the commit stays synchronous.
+#[tokio::test]
+async fn access_rows_relax_only_their_own_commit() {
+    use fordra::mina_sidor::gdpr::{may_relax, relaxed_commit};
+    let (pool, _name) = crate::harness::fresh_db().await;
+    let relaxed = format!("with {} select count(*) from relaxed", relaxed_commit("$1"));
+    let mut conn = pool.acquire().await.unwrap();
+    assert!(
+        may_relax(&conn),
+        "a statement on its own may relax its commit"
+    );
+    let alone: i64 = sqlx::query_scalar(&relaxed)
+        .bind(may_relax(&conn))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(alone, 1);
+    let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+    // The test cluster runs without fsync; a production transaction commits synchronously.
+    sqlx::query("set local synchronous_commit = on")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert!(!may_relax(&tx));
+    let inside: i64 = sqlx::query_scalar(&relaxed)
+        .bind(may_relax(&tx))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(inside, 0);
+    let setting: String = sqlx::query_scalar("show synchronous_commit")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        setting, "on",
+        "the transaction keeps its synchronous commit"
+    );
+    // What the CTE does when allowed: this transaction's commit stops waiting for the flush.
+    sqlx::query_scalar::<_, i64>(&relaxed)
+        .bind(true)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let setting: String = sqlx::query_scalar("show synchronous_commit")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(setting, "off");
+    tx.rollback().await.unwrap();
 }
