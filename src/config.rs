@@ -60,7 +60,7 @@ pub struct Config {
     pub freshness_gate: bool,
     pub identity: Identity,
     /// BankID for Mina sidor: off, the built-in simulator, or the real service.
-    pub bankid: crate::bankid::Mode,
+    pub bankid: BankIdMode,
 }
 
 /// Fordra's own identity, printed on every letter.
@@ -214,10 +214,7 @@ impl Config {
             Some(v) => parse_on_off("FORDRA_FRESHNESS_GATE", v)?,
         };
         let bankid = bankid_mode(&get, demo)?;
-        if matches!(bankid, crate::bankid::Mode::Simulator(_))
-            && !demo
-            && !is_loopback_url(&public_url)
-        {
+        if matches!(bankid, BankIdMode::Simulator(_)) && !demo && !is_loopback_url(&public_url) {
             return Err(ConfigError(format!(
                 "FORDRA_BANKID=simulator lets anyone log in as anyone, so it is refused when FORDRA_PUBLIC_URL ({public_url}) is not a loopback address. Use FORDRA_BANKID=live (or off), or demo mode (FORDRA_DEMO=on)."
             )));
@@ -310,21 +307,57 @@ pub fn is_loopback_url(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Which BankID Fordra uses (`FORDRA_BANKID`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BankIdMode {
+    /// BankID login is off: its pages say so.
+    Off,
+    /// The built-in simulator, mounted under `/bankid-sim`.
+    Simulator(BankIdSimSettings),
+    /// The real service.
+    Live {
+        url: String,
+        cert: std::path::PathBuf,
+        password: String,
+        /// PEM of BankID's server CA; when given, only it is trusted (pinning).
+        ca: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+/// The BankID simulator's timings (`FORDRA_BANKID_SIM_*`).
+pub struct BankIdSimSettings {
+    pub fixed_tokens: bool,
+    /// An order nobody picked up fails with `startFailed` after this long (real service ~30 s).
+    pub start_timeout: Duration,
+    /// An order picked up but not finished fails with `expiredTransaction` after this long.
+    pub finish_timeout: Duration,
+}
+
+impl Default for BankIdSimSettings {
+    fn default() -> BankIdSimSettings {
+        BankIdSimSettings {
+            fixed_tokens: false,
+            start_timeout: Duration::from_secs(30),
+            finish_timeout: Duration::from_secs(180),
+        }
+    }
+}
+
 /// `FORDRA_BANKID`: the simulator by default in demo mode, off otherwise; live only when asked.
 fn bankid_mode(
     get: &impl Fn(&str) -> Option<String>,
     demo: bool,
-) -> Result<crate::bankid::Mode, ConfigError> {
-    use crate::bankid::Mode;
+) -> Result<BankIdMode, ConfigError> {
     Ok(match get("FORDRA_BANKID").as_deref() {
-        None if demo => Mode::Simulator(sim_settings(get)?),
-        None | Some("off") => Mode::Off,
-        Some("simulator") => Mode::Simulator(sim_settings(get)?),
+        None if demo => BankIdMode::Simulator(sim_settings(get)?),
+        None | Some("off") => BankIdMode::Off,
+        Some("simulator") => BankIdMode::Simulator(sim_settings(get)?),
         Some("live") => {
             let need = |k: &str| {
                 get(k).ok_or_else(|| ConfigError(format!("FORDRA_BANKID=live needs {k}")))
             };
-            Mode::Live {
+            BankIdMode::Live {
                 url: need("FORDRA_BANKID_URL")?,
                 cert: PathBuf::from(need("FORDRA_BANKID_CERT")?),
                 password: need("FORDRA_BANKID_CERT_PASSWORD")?,
@@ -339,10 +372,8 @@ fn bankid_mode(
     })
 }
 
-fn sim_settings(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<crate::bankid::sim::Settings, ConfigError> {
-    let mut s = crate::bankid::sim::Settings::default();
+fn sim_settings(get: &impl Fn(&str) -> Option<String>) -> Result<BankIdSimSettings, ConfigError> {
+    let mut s = BankIdSimSettings::default();
     if let Some(v) = get("FORDRA_BANKID_SIM_FIXED_TOKENS") {
         s.fixed_tokens = parse_on_off("FORDRA_BANKID_SIM_FIXED_TOKENS", &v)?;
     }
@@ -425,10 +456,9 @@ mod tests {
 
     #[test]
     fn bankid_is_the_simulator_in_demo_mode_and_never_implied_live() {
-        use crate::bankid::Mode;
-        assert!(matches!(cfg(&[]).unwrap().bankid, Mode::Simulator(_)));
+        assert!(matches!(cfg(&[]).unwrap().bankid, BankIdMode::Simulator(_)));
         let ext = [("DATABASE_URL", "postgres://x/y"), ("FORDRA_MAIL", "file")];
-        assert_eq!(cfg(&ext).unwrap().bankid, Mode::Off);
+        assert_eq!(cfg(&ext).unwrap().bankid, BankIdMode::Off);
         let live = [ext[0], ext[1], ("FORDRA_BANKID", "live")];
         assert!(cfg(&live).err().unwrap().0.contains("FORDRA_BANKID_URL"));
         assert!(cfg(&[("FORDRA_BANKID", "maybe")]).is_err());

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod creditors;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod domain;

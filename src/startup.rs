@@ -99,7 +99,9 @@ async fn metrics(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| crate::auth::constant_time_eq(given.as_bytes(), token.as_bytes())),
+            .is_some_and(|given| {
+                crate::crypto::constant_time_eq(given.as_bytes(), token.as_bytes())
+            }),
         None => peer.ip().is_loopback(),
     };
     if !allowed {

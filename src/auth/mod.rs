@@ -1,6 +1,7 @@
 //! Accounts, sessions, passwords, TOTP and login rate limiting for staff, creditors and partners.
 //! (Debtors log in with BankID, in their own module.)
 
+pub mod access_log;
 pub mod password;
 pub mod rate_limit;
 pub mod routes;
@@ -61,6 +62,9 @@ impl Role {
     }
 }
 
+/// The roles of Fordra's own staff: admins and support.
+pub const STAFF: &[Role] = &[Role::Admin, Role::Support];
+
 #[derive(Clone, Debug)]
 pub struct User {
     pub id: Uuid,
@@ -70,27 +74,6 @@ pub struct User {
     pub creditor_id: Option<Uuid>,
     pub partner_id: Option<Uuid>,
     pub totp_enabled: bool,
-}
-
-/// Random bytes from the OS, hex-encoded.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the OS random number generator failed");
-    hex(&buf)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Compares secrets without an early exit that would tell how much of a guess was right.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-pub fn sha256(s: &str) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(s.as_bytes()).to_vec()
 }
 
 /// Records who did what, for the audit log.

@@ -14,12 +14,14 @@ use serde::Deserialize;
 use sqlx::FromRow;
 use uuid::Uuid;
 
+use crate::crypto::{random_token, sha256};
+
 use super::{
-    Role, audit, password, random_token,
+    Role, audit, password,
     rate_limit::{self, Check},
     session,
     session::Stage,
-    sha256, totp,
+    totp,
 };
 use crate::{
     clock,

@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Role, User, random_token, sha256};
+use super::{Role, User};
+use crate::crypto::{random_token, sha256};
 
 pub const IDLE: Duration = Duration::hours(2);
 pub const ABSOLUTE: Duration = Duration::hours(12);

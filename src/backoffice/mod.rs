@@ -12,13 +12,11 @@ use axum::{
 };
 
 use crate::{
-    auth::Role,
+    auth::{Role, STAFF},
     mail::{self, StoredMail},
     state::AppState,
     web::{AppError, Ctx, Layout, filters, render},
 };
-
-pub const STAFF: &[Role] = &[Role::Admin, Role::Support];
 
 pub fn router() -> Router<AppState> {
     Router::new()

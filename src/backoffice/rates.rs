@@ -16,8 +16,8 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::{
+    auth::STAFF,
     auth::{Role, audit},
-    backoffice::STAFF,
     domain::rules::{RateEntry, half_year_start, next_half_year, validate_rate_entry},
     parameters,
     payments::ledger,

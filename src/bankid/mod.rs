@@ -13,24 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::domain::ids::luhn_valid;
-
-/// Which BankID Fordra uses (`FORDRA_BANKID`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// BankID login is off: its pages say so.
-    Off,
-    /// The built-in simulator, mounted under `/bankid-sim`.
-    Simulator(sim::Settings),
-    /// The real service.
-    Live {
-        url: String,
-        cert: std::path::PathBuf,
-        password: String,
-        /// PEM of BankID's server CA; when given, only it is trusted (pinning).
-        ca: Option<std::path::PathBuf>,
-    },
-}
+use crate::{config::BankIdMode, domain::ids::luhn_valid};
 
 /// The client and, in simulator mode, the simulator it talks to.
 pub struct BankId {
@@ -40,19 +23,19 @@ pub struct BankId {
 }
 
 impl BankId {
-    pub fn from_mode(mode: &Mode) -> anyhow::Result<Option<Arc<BankId>>> {
+    pub fn from_mode(mode: &BankIdMode) -> anyhow::Result<Option<Arc<BankId>>> {
         let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none());
         Ok(Some(Arc::new(match mode {
-            Mode::Off => return Ok(None),
-            Mode::Simulator(settings) => BankId {
+            BankIdMode::Off => return Ok(None),
+            BankIdMode::Simulator(settings) => BankId {
                 http: builder.build()?,
                 base: OnceLock::new(),
                 sim: Some(Arc::new(sim::Simulator::new(settings.clone()))),
             },
-            Mode::Live {
+            BankIdMode::Live {
                 url,
                 cert,
                 password,

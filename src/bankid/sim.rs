@@ -11,7 +11,6 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use askama::Template;
@@ -29,6 +28,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::valid_personal_number;
+use crate::config::BankIdSimSettings;
 use crate::{
     state::AppState,
     web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, render},
@@ -38,25 +38,6 @@ use crate::{
 /// can compare the QR codes Fordra shows with the published vectors.
 pub const TEST_QR_START_TOKEN: &str = "67df3917-fa0d-44e5-b327-edcc928297f8";
 pub const TEST_QR_START_SECRET: &str = "d28db9a7-4cde-429e-a983-359be676944c";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Settings {
-    pub fixed_tokens: bool,
-    /// An order nobody picked up fails with `startFailed` after this long (real service ~30 s).
-    pub start_timeout: Duration,
-    /// An order picked up but not finished fails with `expiredTransaction` after this long.
-    pub finish_timeout: Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            fixed_tokens: false,
-            start_timeout: Duration::from_secs(30),
-            finish_timeout: Duration::from_secs(180),
-        }
-    }
-}
 
 /// Test identities offered on the simulator page (valid personnummer; the first three have demo
 /// claims).
@@ -102,7 +83,7 @@ struct Inner {
 }
 
 pub struct Simulator {
-    settings: Settings,
+    settings: BankIdSimSettings,
     inner: Mutex<Inner>,
 }
 
@@ -113,7 +94,7 @@ fn invalid(details: impl Into<String>) -> (u16, &'static str, String) {
 }
 
 impl Simulator {
-    pub fn new(settings: Settings) -> Simulator {
+    pub fn new(settings: BankIdSimSettings) -> Simulator {
         Simulator {
             settings,
             inner: Mutex::new(Inner::default()),
@@ -661,9 +642,9 @@ mod tests {
     use super::*;
 
     fn sim() -> Simulator {
-        Simulator::new(Settings {
+        Simulator::new(BankIdSimSettings {
             fixed_tokens: true,
-            ..Settings::default()
+            ..BankIdSimSettings::default()
         })
     }
 

@@ -18,9 +18,9 @@ use super::{
     input::{self, ClaimInput, Invalid},
 };
 use crate::{
-    auth::sha256,
+    auth::access_log::{self, Accessor},
+    crypto::sha256,
     domain::{money::Sek, statement::Statement},
-    mina_sidor::gdpr::{self, Accessor},
     parameters::Parameters,
     state::AppState,
     web::{api_error::ApiError, extract},
@@ -82,7 +82,7 @@ pub async fn create_key(
     creditor_id: Uuid,
     now: DateTime<Utc>,
 ) -> sqlx::Result<String> {
-    let key = format!("fordra_{}", crate::auth::random_token(24));
+    let key = format!("fordra_{}", crate::crypto::random_token(24));
     sqlx::query("insert into api_key (api_key_id, creditor_id, key_hash, prefix, created_at) values ($1, $2, $3, $4, $5)")
         .bind(Uuid::new_v4())
         .bind(creditor_id)
@@ -152,7 +152,7 @@ async fn view(
     creditor_id: Uuid,
     id: Uuid,
     params: &Parameters,
-    access: Option<gdpr::Access<'_>>,
+    access: Option<access_log::Access<'_>>,
 ) -> Result<Value, ApiError> {
     let today = state.clock.today();
     let view = super::load_view(conn, super::Scope::Creditor(creditor_id), id, false, access)
@@ -240,10 +240,11 @@ async fn load(
     let rec = super::find(&mut *conn, id, Some(key.creditor_id))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    gdpr::log_access(
+    access_log::log_access(
         conn,
         Accessor::ApiKey(key.key_id),
-        &rec,
+        rec.claim_id,
+        &rec.debtor_id_number,
         what,
         state.clock.now(),
     )
@@ -259,7 +260,7 @@ async fn show(
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
-    let access = gdpr::Access {
+    let access = access_log::Access {
         who: Accessor::ApiKey(key.key_id),
         what: "fordran via API",
         at: state.clock.now(),

@@ -15,6 +15,7 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::{
+    auth::access_log::{self, Access},
     domain::{
         fees::{Capacity, FeeKind, LetterKind},
         ids::IdNumber,
@@ -23,7 +24,6 @@ use crate::{
         ocr,
         statement::{FeeCharge, Movement, Statement, StatementInput, statement},
     },
-    mina_sidor::gdpr::{self, Access},
     parameters::Parameters,
 };
 use input::NewClaim;
@@ -667,9 +667,9 @@ pub async fn load_view(
     };
     // The claim is read and the access row written by one statement: a view of personal data
     // cannot happen without its row, and the page costs one round trip. The row's commit does
-    // not wait for the WAL flush (see `gdpr::relaxed_commit`).
-    let relaxed = gdpr::relaxed_commit("$10");
-    let relax = gdpr::may_relax(conn);
+    // not wait for the WAL flush (see `access_log::relaxed_commit`).
+    let relaxed = access_log::relaxed_commit("$10");
+    let relax = access_log::may_relax(conn);
     let row: Option<ViewRow> = sqlx::query_as(&format!(
         "with {relaxed},
          logged as (

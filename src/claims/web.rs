@@ -21,8 +21,9 @@ use super::{
     input::{self, AddressInput, ClaimInput, DebtorInput},
 };
 use crate::{
+    auth::STAFF,
+    auth::access_log::{self, Accessor},
     auth::audit,
-    backoffice::STAFF,
     domain::fees::FeeKind,
     domain::{
         interest::Segment,
@@ -31,7 +32,6 @@ use crate::{
         statement::{FeeLine, Statement},
     },
     letters,
-    mina_sidor::gdpr::{self, Accessor},
     state::AppState,
     web::{
         AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
@@ -397,7 +397,7 @@ async fn list(
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
     // The list names each debtor: one access row for the page, listing the claims shown.
     let shown: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
-    gdpr::log_access_to(
+    access_log::log_access_to(
         &mut conn,
         Accessor::User(user),
         &shown,
@@ -725,7 +725,7 @@ pub(crate) async fn view_of(
     id: &str,
 ) -> Result<super::ClaimView, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    let access = ctx.user().map(|user| gdpr::Access {
+    let access = ctx.user().map(|user| access_log::Access {
         who: Accessor::User(user),
         what: "fordrans sida",
         at: state.clock.now(),
@@ -1096,10 +1096,11 @@ async fn creditor_letter(
     let (user, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
     let rec = own_claim(&mut conn, creditor_id, &id).await?;
-    gdpr::log_access(
+    access_log::log_access(
         &mut conn,
         Accessor::User(user),
-        &rec,
+        rec.claim_id,
+        &rec.debtor_id_number,
         "brev",
         state.clock.now(),
     )
@@ -1115,10 +1116,11 @@ async fn creditor_letter_pdf(
     let (user, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
     let rec = own_claim(&mut conn, creditor_id, &id).await?;
-    gdpr::log_access(
+    access_log::log_access(
         &mut conn,
         Accessor::User(user),
-        &rec,
+        rec.claim_id,
+        &rec.debtor_id_number,
         "brev (PDF)",
         state.clock.now(),
     )
@@ -1134,10 +1136,11 @@ async fn staff_letter(
     let user = ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
     let rec = any_claim(&mut conn, &id).await?;
-    gdpr::log_access(
+    access_log::log_access(
         &mut conn,
         Accessor::User(user),
-        &rec,
+        rec.claim_id,
+        &rec.debtor_id_number,
         "brev",
         state.clock.now(),
     )
@@ -1153,10 +1156,11 @@ async fn staff_letter_pdf(
     let user = ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
     let rec = any_claim(&mut conn, &id).await?;
-    gdpr::log_access(
+    access_log::log_access(
         &mut conn,
         Accessor::User(user),
-        &rec,
+        rec.claim_id,
+        &rec.debtor_id_number,
         "brev (PDF)",
         state.clock.now(),
     )
@@ -1225,7 +1229,7 @@ async fn staff_search(
         .await?
     };
     let hits: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
-    gdpr::log_access_to(
+    access_log::log_access_to(
         &mut conn,
         Accessor::User(user),
         &hits,

@@ -19,8 +19,9 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use crate::{
-    auth::{Role, audit, password, random_token, routes::LinkPurpose, session},
-    backoffice::STAFF,
+    auth::STAFF,
+    auth::{Role, audit, password, routes::LinkPurpose, session},
+    crypto::random_token,
     mail::{Mail, looks_like_email},
     state::AppState,
     web::{
@@ -330,7 +331,7 @@ async fn confirm_form(
         "select exists (select 1 from password_reset
          where token_hash = $1 and purpose = 'confirm_email' and used_at is null and expires_at > $2)",
     )
-    .bind(crate::auth::sha256(&q.token))
+    .bind(crate::crypto::sha256(&q.token))
     .bind(state.clock.now())
     .fetch_one(&mut *conn)
     .await?;

@@ -14,3 +14,4 @@ pub mod money;
 pub mod ocr;
 pub mod rules;
 pub mod statement;
+pub mod text;

@@ -332,7 +332,7 @@ pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
                 money(l.base),
                 l.from,
                 l.to,
-                crate::web::filters::count_of(l.days, "dag", "dagar")
+                crate::domain::text::count_of(l.days, "dag", "dagar")
             ),
             &money(l.amount),
             10.0,

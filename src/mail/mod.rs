@@ -95,7 +95,7 @@ impl Mailer {
                 let name = format!(
                     "{}-{}",
                     now.format("%Y%m%dT%H%M%S%.3f"),
-                    crate::auth::random_token(4)
+                    crate::crypto::random_token(4)
                 );
                 let stored = StoredMail {
                     file: format!("{name}.eml"),

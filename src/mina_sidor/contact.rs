@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use super::{refuse_on_case, visible_claim, visible_claims};
 use crate::{
+    auth::STAFF,
     auth::audit,
-    backoffice::STAFF,
     claims,
     domain::bank_account,
     mail::looks_like_email,

@@ -19,13 +19,11 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use super::{
-    gdpr::{self, Accessor},
-    visible_claim,
-};
+use super::visible_claim;
+use crate::auth::access_log::{self, Accessor};
 use crate::{
+    auth::STAFF,
     auth::audit,
-    backoffice::STAFF,
     claims::{self, ClaimRecord},
     domain::money::Sek,
     mail,
@@ -478,10 +476,11 @@ async fn creditor_attachment(
     let mut conn = state.db.acquire().await?;
     let c = claims::web::own_claim(&mut conn, creditor_id, &id).await?;
     let now = state.clock.now();
-    gdpr::log_access(
+    access_log::log_access(
         &mut conn,
         Accessor::User(user),
-        &c,
+        c.claim_id,
+        &c.debtor_id_number,
         "bestridandets bilaga",
         now,
     )
@@ -498,10 +497,11 @@ async fn staff_attachment(
     let mut conn = state.db.acquire().await?;
     let c = claims::web::any_claim(&mut conn, &id).await?;
     let now = state.clock.now();
-    gdpr::log_access(
+    access_log::log_access(
         &mut conn,
         Accessor::User(user),
-        &c,
+        c.claim_id,
+        &c.debtor_id_number,
         "bestridandets bilaga",
         now,
     )

@@ -20,8 +20,9 @@ use uuid::Uuid;
 
 use super::session;
 use crate::{
-    auth::{audit, random_token, sha256},
+    auth::audit,
     bankid::{self, AuthRequest, BankId, Start},
+    crypto::{random_token, sha256},
     state::AppState,
     web::{
         AppError, Ctx, FlashKind, Layout, cookies, flash_redirect, render, render_status,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::auth::{random_token, sha256};
+use crate::crypto::{random_token, sha256};
 
 pub const IDLE: Duration = Duration::minutes(15);
 pub const ABSOLUTE: Duration = Duration::hours(2);

@@ -26,10 +26,10 @@ use super::{
     settlement::{self, Batch, Destination, Note, PayoutRow, RefundOwed},
     simulator,
 };
-use crate::mina_sidor::gdpr::{self, Accessor};
+use crate::auth::access_log::{self, Accessor};
 use crate::{
+    auth::STAFF,
     auth::{Role, audit},
-    backoffice::STAFF,
     claims::{self, ClaimRecord},
     domain::{calendar, ids::IdNumber, money::Sek},
     state::AppState,
@@ -549,7 +549,7 @@ async fn payment_view(
             .iter()
             .map(|c: &ClaimRecord| c.claim_id)
             .collect();
-        gdpr::log_access_to(
+        access_log::log_access_to(
             &mut conn,
             Accessor::User(user),
             &shown,
@@ -867,7 +867,7 @@ async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage
     let refunds = settlement::refunds_owed(&mut conn, None).await?;
     if let Some(user) = ctx.user() {
         let shown: Vec<Uuid> = refunds.iter().map(|r| r.claim_id).collect();
-        gdpr::log_access_to(
+        access_log::log_access_to(
             &mut conn,
             Accessor::User(user),
             &shown,
@@ -1196,7 +1196,7 @@ async fn admin_note(
     let n = load_note(&state, &id, None).await?;
     let mut conn = state.db.acquire().await?;
     let shown: Vec<Uuid> = n.lines.iter().map(|l| l.claim_id).collect();
-    gdpr::log_access_to(
+    access_log::log_access_to(
         &mut conn,
         Accessor::User(user),
         &shown,
@@ -1416,7 +1416,7 @@ async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, Ap
     let statements = ledger::statements(&mut conn, &recs, &params, today).await?;
     if let Some(user) = ctx.user() {
         let shown: Vec<Uuid> = recs.iter().map(|r| r.claim_id).collect();
-        gdpr::log_access_to(
+        access_log::log_access_to(
             &mut conn,
             Accessor::User(user),
             &shown,

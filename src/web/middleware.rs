@@ -22,7 +22,7 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
-        .unwrap_or_else(|| crate::auth::random_token(8));
+        .unwrap_or_else(|| crate::crypto::random_token(8));
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     let mut resp = REQUEST_ID
@@ -223,7 +223,10 @@ pub async fn api_rate_limit(State(state): State<AppState>, req: Request, next: N
         return next.run(req).await;
     };
     let now = state.clock.now();
-    let bucket = format!("api:{}", &crate::auth::hex(&crate::auth::sha256(key))[..32]);
+    let bucket = format!(
+        "api:{}",
+        &crate::crypto::hex(&crate::crypto::sha256(key))[..32]
+    );
     let counted = match state.db.acquire().await {
         Ok(mut conn) => {
             crate::auth::rate_limit::count_in_window(

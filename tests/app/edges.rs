@@ -933,7 +933,7 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
 /// transaction: inside a transaction that may also move money, the commit stays synchronous.
 #[tokio::test]
 async fn access_rows_relax_only_their_own_commit() {
-    use fordra::mina_sidor::gdpr::{may_relax, relaxed_commit};
+    use fordra::auth::access_log::{may_relax, relaxed_commit};
     let (pool, _name) = crate::harness::fresh_db().await;
     let relaxed = format!("with {} select count(*) from relaxed", relaxed_commit("$1"));
     let mut conn = pool.acquire().await.unwrap();

@@ -257,7 +257,7 @@ async fn session_id_rotates_at_login_and_old_ids_die() {
         .to_string();
     assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax") && !raw.contains("Secure"));
     let stored: i64 = sqlx::query_scalar("select count(*) from session where session_hash = $1")
-        .bind(fordra::auth::sha256(&second))
+        .bind(fordra::crypto::sha256(&second))
         .fetch_one(&app.pool)
         .await
         .unwrap();
