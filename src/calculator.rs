@@ -1,6 +1,7 @@
 //! The public interest calculator (`/rantekalkylator`) and the `fordra interest` command: late
 //! interest per rate period for the days from..to inclusive.
 
+use crate::auth::Ctx;
 use crate::web::extract::Query;
 use askama::Template;
 use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
@@ -15,7 +16,7 @@ use crate::{
     },
     parameters::Parameters,
     state::AppState,
-    web::{AppError, Ctx, Layout, filters, forms::FieldErrors, render, render_status},
+    web::{AppError, Layout, filters, forms::FieldErrors, render, render_status},
 };
 
 pub fn router() -> Router<AppState> {

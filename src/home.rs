@@ -3,10 +3,11 @@
 use askama::Template;
 use axum::{Router, extract::State, response::Response, routing::get};
 
+use crate::auth::Ctx;
 use crate::{
     auth::Role,
     state::AppState,
-    web::{AppError, Ctx, Layout, filters, render},
+    web::{AppError, Layout, filters, render},
 };
 
 pub fn router() -> Router<AppState> {

@@ -32,11 +32,9 @@ use crate::{
 };
 
 pub fn router(state: AppState) -> Router {
-    let bankid_sim = state.bankid.as_ref().is_some_and(|b| b.sim.is_some());
-    let base = if bankid_sim {
-        Router::new().merge(crate::bankid::sim::router())
-    } else {
-        Router::new()
+    let base = match state.bankid.as_ref().and_then(|b| b.sim.clone()) {
+        Some(sim) => Router::new().merge(crate::bankid::sim::router(sim)),
+        None => Router::new(),
     };
     base.merge(home::router())
         .merge(auth::routes::router())
@@ -56,16 +54,22 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         // Layers run outermost-last: the request id wraps everything.
         .layer(from_fn(mw::clear_flash))
-        .layer(from_fn_with_state(state.clone(), mw::api_rate_limit))
-        .layer(from_fn_with_state(state.clone(), mw::csrf))
+        .layer(from_fn_with_state(
+            state.clone(),
+            auth::middleware::api_rate_limit,
+        ))
+        .layer(from_fn_with_state(state.clone(), auth::middleware::csrf))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .layer(CompressionLayer::new())
-        .layer(from_fn_with_state(state.clone(), mw::security_headers))
+        .layer(from_fn_with_state(
+            state.config.secure_cookies(),
+            mw::security_headers,
+        ))
         .layer(CatchPanicLayer::custom(|_| internal_error_page()))
-        .layer(from_fn_with_state(state.clone(), mw::metrics))
+        .layer(from_fn_with_state(state.metrics.clone(), mw::metrics))
         .layer(from_fn(mw::swedish_errors))
         .layer(from_fn(mw::request_id))
         .with_state(state)
@@ -154,7 +158,7 @@ pub fn spawn_background(
                     if let Err(e) = auth::session::purge_expired(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "session clean-up failed");
                     }
-                    if let Err(e) = crate::mina_sidor::session::purge_expired(&state.db, state.clock.now()).await {
+                    if let Err(e) = crate::auth::debtor_session::purge_expired(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "debtor session clean-up failed");
                     }
                     if let Err(e) = auth::rate_limit::purge(&state.db, state.clock.now()).await {

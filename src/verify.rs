@@ -2,6 +2,7 @@
 //! number and case code that Fordra sent it. The answer names the creditor, the amount owed today
 //! and the state, and nothing else (no debtor data). Rate-limited per client address.
 
+use crate::auth::Ctx;
 use crate::web::extract::Form;
 use askama::Template;
 use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
@@ -14,7 +15,7 @@ use crate::{
     domain::{fees::LetterKind, money::Sek, ocr},
     letters,
     state::AppState,
-    web::{AppError, Ctx, Layout, filters, forms::FieldErrors, render, render_status},
+    web::{AppError, Layout, filters, forms::FieldErrors, render, render_status},
 };
 
 /// Lookups per client address per window.

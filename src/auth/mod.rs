@@ -1,12 +1,18 @@
-//! Accounts, sessions, passwords, TOTP and login rate limiting for staff, creditors and partners.
-//! (Debtors log in with BankID, in their own module.)
+//! Who is asking: accounts, sessions (staff, creditors and partners with a password; debtors after
+//! BankID), roles, passwords, TOTP, login rate limiting, the request context, the audit log and
+//! the personal-data access log.
 
 pub mod access_log;
+pub mod ctx;
+pub mod debtor_session;
+pub mod middleware;
 pub mod password;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;
 pub mod totp;
+
+pub use ctx::Ctx;
 
 use uuid::Uuid;
 

@@ -1,5 +1,6 @@
 //! Login (password, then TOTP for staff), logout, TOTP enrolment and password reset.
 
+use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
 use askama::Template;
 use axum::{
@@ -28,7 +29,7 @@ use crate::{
     mail::Mail,
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, cookies, flash_redirect, forms::FieldErrors, render,
+        AppError, FlashKind, Layout, cookies, flash_redirect, forms::FieldErrors, render,
         render_status, safe_next, see_other,
     },
 };

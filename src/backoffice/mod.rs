@@ -11,11 +11,12 @@ use axum::{
     routing::get,
 };
 
+use crate::auth::Ctx;
 use crate::{
     auth::{Role, STAFF},
     mail::{self, StoredMail},
     state::AppState,
-    web::{AppError, Ctx, Layout, filters, render},
+    web::{AppError, Layout, filters, render},
 };
 
 pub fn router() -> Router<AppState> {

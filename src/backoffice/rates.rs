@@ -6,6 +6,7 @@
 //! booked in or after it are brought in line with correcting journal entries (as for a
 //! back-dated direct payment). Letters held for the missing rate go out at the next engine pass.
 
+use crate::auth::Ctx;
 use crate::web::extract::Form;
 use askama::Template;
 use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
@@ -23,7 +24,7 @@ use crate::{
     payments::ledger,
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
         render_status,
     },
 };

@@ -17,9 +17,9 @@ use askama::Template;
 use axum::{
     Form, Json, Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, Method, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::{Html, IntoResponse, Response},
     routing::{any, get, post},
 };
 use base64::Engine as _;
@@ -29,10 +29,6 @@ use serde_json::{Value, json};
 
 use super::valid_personal_number;
 use crate::config::BankIdSimSettings;
-use crate::{
-    state::AppState,
-    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, render},
-};
 
 /// The official test tokens of formats.md §5.6, used when `fixed_tokens` is on so that tests
 /// can compare the QR codes Fordra shows with the published vectors.
@@ -373,7 +369,9 @@ fn order_ref_of(body: &Value) -> Result<String, (u16, &'static str, String)> {
         .ok_or_else(|| invalid("orderRef is missing"))
 }
 
-pub fn router() -> Router<AppState> {
+/// The simulator's HTTP side: the RP API, the test controls and the page a person uses. It
+/// needs nothing of Fordra but the simulator itself, as the real service would.
+pub fn router<S: Clone + Send + Sync + 'static>(sim: Arc<Simulator>) -> Router<S> {
     Router::new()
         .route("/bankid-sim/rp/v6.0/{endpoint}", any(rp_api))
         .route("/bankid-sim", get(page))
@@ -388,15 +386,10 @@ pub fn router() -> Router<AppState> {
         .route("/bankid-sim/orders/{order_ref}/avbryt", post(page_cancel))
         .route("/bankid-sim/errors", post(control_error))
         .route("/bankid-sim/clock", post(control_clock))
+        .with_state(sim)
 }
 
-fn simulator(state: &AppState) -> Result<Arc<Simulator>, AppError> {
-    state
-        .bankid
-        .as_ref()
-        .and_then(|b| b.sim.clone())
-        .ok_or(AppError::NotFound)
-}
+type Sim = State<Arc<Simulator>>;
 
 fn api_error(status: u16, code: &str, details: &str) -> Response {
     (
@@ -409,15 +402,12 @@ fn api_error(status: u16, code: &str, details: &str) -> Response {
 /// The RP API. Like the real service: POST only (405), `Content-Type: application/json` exactly
 /// (415), unknown paths 404, everything else 400 with an error code.
 async fn rp_api(
-    State(state): State<AppState>,
+    State(sim): Sim,
     method: Method,
     Path(endpoint): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(sim) = simulator(&state) else {
-        return api_error(404, "notFound", "Not found");
-    };
     if method != Method::POST {
         return api_error(405, "methodNotAllowed", "Only POST is allowed");
     }
@@ -451,8 +441,7 @@ async fn rp_api(
     }
 }
 
-async fn list_orders(State(state): State<AppState>) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
+async fn list_orders(State(sim): Sim) -> Response {
     let list: Vec<Value> = sim
         .pending()
         .into_iter()
@@ -461,7 +450,7 @@ async fn list_orders(State(state): State<AppState>) -> Result<Response, AppError
                    "userVisibleData": o.text, "created": o.created})
         })
         .collect();
-    Ok(Json(json!({"orders": list})).into_response())
+    Json(json!({"orders": list})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -488,41 +477,34 @@ fn control_result(r: Result<(), String>) -> Response {
 }
 
 async fn control_complete(
-    State(state): State<AppState>,
+    State(sim): Sim,
     Path(order_ref): Path<String>,
     Json(body): Json<CompleteBody>,
-) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
-    Ok(control_result(sim.settle(
+) -> Response {
+    control_result(sim.settle(
         &order_ref,
         Settle::Complete {
             personal_number: body.personal_number,
             given_name: body.given_name,
             surname: body.surname,
         },
-    )))
+    ))
 }
 
 async fn control_fail(
-    State(state): State<AppState>,
+    State(sim): Sim,
     Path(order_ref): Path<String>,
     Json(body): Json<HintBody>,
-) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
-    Ok(control_result(
-        sim.settle(&order_ref, Settle::Fail(body.hint_code)),
-    ))
+) -> Response {
+    control_result(sim.settle(&order_ref, Settle::Fail(body.hint_code)))
 }
 
 async fn control_hint(
-    State(state): State<AppState>,
+    State(sim): Sim,
     Path(order_ref): Path<String>,
     Json(body): Json<HintBody>,
-) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
-    Ok(control_result(
-        sim.settle(&order_ref, Settle::Hint(body.hint_code)),
-    ))
+) -> Response {
+    control_result(sim.settle(&order_ref, Settle::Hint(body.hint_code)))
 }
 
 #[derive(Deserialize)]
@@ -532,20 +514,12 @@ struct ErrorBody {
     error_code: String,
 }
 
-async fn control_error(
-    State(state): State<AppState>,
-    Json(body): Json<ErrorBody>,
-) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
+async fn control_error(State(sim): Sim, Json(body): Json<ErrorBody>) -> Response {
     if !(400..600).contains(&body.status) {
-        return Ok(api_error(
-            400,
-            "invalidParameters",
-            "status must be 4xx or 5xx",
-        ));
+        return api_error(400, "invalidParameters", "status must be 4xx or 5xx");
     }
     sim.lock().errors.push_back((body.status, body.error_code));
-    Ok(Json(json!({})).into_response())
+    Json(json!({})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -554,33 +528,66 @@ struct ClockBody {
     advance_seconds: i64,
 }
 
-async fn control_clock(
-    State(state): State<AppState>,
-    Json(body): Json<ClockBody>,
-) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
+async fn control_clock(State(sim): Sim, Json(body): Json<ClockBody>) -> Response {
     let mut inner = sim.lock();
     inner.offset += chrono::Duration::seconds(body.advance_seconds.clamp(0, 86_400));
-    Ok(Json(json!({})).into_response())
+    Json(json!({})).into_response()
 }
 
 // --- The page a person uses in the demo --------------------------------------------------------
+// It stands for the BankID app: its own page, not part of Fordra's site.
 
 #[derive(Template)]
 #[template(path = "bankid_sim/index.html")]
 struct SimPage {
-    layout: Layout,
     orders: Vec<PendingOrder>,
     identities: &'static [(&'static str, &'static str, &'static str)],
+    message: Option<(String, String)>,
 }
 
-async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
-    Ok(render(&SimPage {
-        layout: ctx.layout(),
+impl SimPage {
+    fn created(o: &PendingOrder) -> String {
+        crate::clock::stockholm_local(o.created)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+}
+
+/// What the last action did, shown once: `?typ=success&meddelande=…`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Shown {
+    typ: String,
+    meddelande: String,
+}
+
+async fn page(State(sim): Sim, Query(shown): Query<Shown>) -> Response {
+    let kind = match shown.typ.as_str() {
+        "success" | "error" | "info" => shown.typ,
+        _ => String::new(),
+    };
+    let message = (!kind.is_empty() && !shown.meddelande.is_empty())
+        .then(|| (kind, shown.meddelande.chars().take(200).collect()));
+    let page = SimPage {
         orders: sim.pending(),
         identities: IDENTITIES,
-    }))
+        message,
+    };
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Back to the page, saying what happened.
+fn back(kind: &str, message: &str) -> Response {
+    let query =
+        serde_urlencoded::to_string([("typ", kind), ("meddelande", message)]).unwrap_or_default();
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/bankid-sim?{query}"))],
+    )
+        .into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -590,51 +597,37 @@ struct ApproveForm {
 }
 
 async fn page_approve(
-    State(state): State<AppState>,
+    State(sim): Sim,
     Path(order_ref): Path<String>,
     Form(form): Form<ApproveForm>,
-) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
+) -> Response {
     let Some((pnr, given, surname)) = IDENTITIES.iter().find(|(p, _, _)| *p == form.identity)
     else {
-        return Ok(flash_redirect(
-            "/bankid-sim",
-            FlashKind::Error,
-            "Välj en testperson.",
-        ));
+        return back("error", "Välj en testperson.");
     };
-    Ok(
-        match sim.settle(
-            &order_ref,
-            Settle::Complete {
-                personal_number: pnr.to_string(),
-                given_name: given.to_string(),
-                surname: surname.to_string(),
-            },
-        ) {
-            Ok(()) => flash_redirect(
-                "/bankid-sim",
-                FlashKind::Success,
-                &format!(
-                    "Legitimerad som {given} {surname}. Gå tillbaka till fliken där du loggar in."
-                ),
-            ),
-            Err(e) => flash_redirect("/bankid-sim", FlashKind::Error, &e),
+    match sim.settle(
+        &order_ref,
+        Settle::Complete {
+            personal_number: pnr.to_string(),
+            given_name: given.to_string(),
+            surname: surname.to_string(),
         },
-    )
+    ) {
+        Ok(()) => back(
+            "success",
+            &format!(
+                "Legitimerad som {given} {surname}. Gå tillbaka till fliken där du loggar in."
+            ),
+        ),
+        Err(e) => back("error", &e),
+    }
 }
 
-async fn page_cancel(
-    State(state): State<AppState>,
-    Path(order_ref): Path<String>,
-) -> Result<Response, AppError> {
-    let sim = simulator(&state)?;
-    Ok(
-        match sim.settle(&order_ref, Settle::Fail("userCancel".into())) {
-            Ok(()) => flash_redirect("/bankid-sim", FlashKind::Info, "Ordern avbröts i appen."),
-            Err(e) => flash_redirect("/bankid-sim", FlashKind::Error, &e),
-        },
-    )
+async fn page_cancel(State(sim): Sim, Path(order_ref): Path<String>) -> Response {
+    match sim.settle(&order_ref, Settle::Fail("userCancel".into())) {
+        Ok(()) => back("info", "Ordern avbröts i appen."),
+        Err(e) => back("error", &e),
+    }
 }
 
 #[cfg(test)]

@@ -21,13 +21,14 @@ use super::{
     input::{self, NewClaim},
     web::DUPLICATE_INVOICE,
 };
+use crate::auth::Ctx;
 use crate::web::extract::upload_failure;
 use crate::{
     auth::audit,
     domain::money::Sek,
     parameters::Parameters,
     state::AppState,
-    web::{AppError, Ctx, FlashKind, Layout, filters, flash_redirect, render, render_status},
+    web::{AppError, FlashKind, Layout, filters, flash_redirect, render, render_status},
 };
 
 /// Uploads up to this size (a 20,000-row file is about 4 MB).

@@ -1,6 +1,7 @@
 //! The creditor's claims in the browser (register, list, claim page, actions) and the staff view
 //! of a claim with its blocking flags. Both render the same claim page.
 
+use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
 use askama::Template;
 use axum::{
@@ -34,7 +35,7 @@ use crate::{
     letters,
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
         render_status,
     },
 };

@@ -3,6 +3,7 @@
 
 pub mod onboarding;
 
+use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
 use crate::web::see_other;
 use askama::Template;
@@ -25,8 +26,8 @@ use crate::{
     mail::{Mail, looks_like_email},
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, cookies, filters, flash_redirect, forms::FieldErrors,
-        render, render_status,
+        AppError, FlashKind, Layout, cookies, filters, flash_redirect, forms::FieldErrors, render,
+        render_status,
     },
 };
 use onboarding::{INDUSTRIES, Payout, SignupForm};

@@ -5,6 +5,7 @@
 //! on the staff view of the claim. A refund account is stored per claim in `refund_account`,
 //! where staff's refund flow reads it. Messages become support tickets.
 
+use crate::auth::Ctx;
 use crate::web::extract::Form;
 use askama::Template;
 use axum::{
@@ -29,7 +30,7 @@ use crate::{
     mail::looks_like_email,
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
         render_status,
     },
 };

@@ -4,6 +4,7 @@
 //! explanation). A reduced or maintained claim never resumes by itself: staff close it or release
 //! it for court. A disputed claim never goes to Kronofogden.
 
+use crate::auth::Ctx;
 use crate::web::extract::{Form, multipart_text};
 use askama::Template;
 use axum::{
@@ -28,7 +29,7 @@ use crate::{
     domain::money::Sek,
     mail,
     state::AppState,
-    web::{AppError, Ctx, FlashKind, Layout, flash_redirect, forms::FieldErrors, render_status},
+    web::{AppError, FlashKind, Layout, flash_redirect, forms::FieldErrors, render_status},
 };
 
 pub const MAX_ATTACHMENT: usize = 5 * 1024 * 1024;

@@ -16,10 +16,11 @@ use serde::Serialize;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::auth::Ctx;
 use crate::{
     claims::{self, ClaimRecord},
     state::AppState,
-    web::{AppError, Ctx, Layout, filters, render},
+    web::{AppError, Layout, filters, render},
 };
 
 pub fn router() -> Router<AppState> {

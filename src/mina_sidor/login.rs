@@ -3,6 +3,7 @@
 //! the order about every two seconds while the page polls. The browser that started an order
 //! holds a cookie bound to it: nobody else can follow it or receive the session.
 
+use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
 use askama::Template;
 use axum::{
@@ -18,15 +19,15 @@ use serde_json::json;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::session;
+use crate::auth::debtor_session as session;
 use crate::{
     auth::audit,
     bankid::{self, AuthRequest, BankId, Start},
     crypto::{random_token, sha256},
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, cookies, flash_redirect, render, render_status,
-        safe_next, see_other,
+        AppError, FlashKind, Layout, cookies, flash_redirect, render, render_status, safe_next,
+        see_other,
     },
 };
 

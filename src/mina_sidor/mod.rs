@@ -8,8 +8,8 @@ pub mod dispute;
 pub mod gdpr;
 pub mod login;
 pub mod plan;
-pub mod session;
 
+use crate::auth::Ctx;
 use crate::web::extract::Form;
 use askama::Template;
 use axum::{
@@ -24,6 +24,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::auth::debtor_session::DebtorSession;
 use crate::{
     auth::{
         audit,
@@ -43,11 +44,10 @@ use crate::{
     payments::ledger::ClaimBooks,
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
         render_status,
     },
 };
-use session::DebtorSession;
 
 pub fn router() -> Router<AppState> {
     Router::new()

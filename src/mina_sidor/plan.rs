@@ -14,6 +14,7 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
 use axum::{
     Router,
@@ -39,7 +40,7 @@ use crate::{
     parameters::{self, Parameters},
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
         render_status,
     },
 };

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::auth::Ctx;
 use crate::web::extract::{Form, Query, upload_failure};
 use askama::Template;
 use axum::{
@@ -34,7 +35,7 @@ use crate::{
     domain::{calendar, ids::IdNumber, money::Sek},
     state::AppState,
     web::{
-        AppError, Ctx, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
         render_status,
     },
 };

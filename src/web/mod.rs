@@ -1,13 +1,14 @@
-//! Shared HTTP plumbing: errors, the request context and layout, middleware, filters, assets.
+//! Shared HTTP plumbing, knowing no feature: errors, extractors, the page layout, cookies,
+//! middleware, filters, forms, QR codes, static assets, metrics.
 
 pub mod api_error;
 pub mod assets;
 pub mod cookies;
-pub mod ctx;
 pub mod error;
 pub mod extract;
 pub mod filters;
 pub mod forms;
+pub mod layout;
 pub mod metrics;
 pub mod middleware;
 pub mod qr;
@@ -18,9 +19,9 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-pub use ctx::{Ctx, Layout};
 pub use error::AppError;
 pub use extract::{Form, Query};
+pub use layout::{Layout, NavItem};
 
 /// Renders a template as an HTML page with `status`.
 pub fn render_status(status: StatusCode, page: &impl Template) -> Response {

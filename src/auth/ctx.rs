@@ -7,19 +7,19 @@ use axum::{
     http::request::Parts,
 };
 
-use super::{AppError, FlashKind, cookies};
+use super::{
+    Role, User,
+    session::{self, Session, Stage},
+};
 use crate::{
-    auth::{
-        Role, User,
-        session::{self, Session, Stage},
-    },
     state::AppState,
+    web::{AppError, FlashKind, Layout, NavItem, cookies},
 };
 
 pub struct Ctx {
     pub session: Option<Session>,
     /// A debtor logged in on Mina sidor with BankID.
-    pub debtor: Option<crate::mina_sidor::session::DebtorSession>,
+    pub debtor: Option<super::debtor_session::DebtorSession>,
     pub flash: Option<(FlashKind, String)>,
     pub ip: String,
     /// Path and query of this request, for `next=` after login.
@@ -38,9 +38,7 @@ impl FromRequestParts<AppState> for Ctx {
             None => None,
         };
         let debtor = match cookies::get(&parts.headers, cookies::DEBTOR) {
-            Some(token) => {
-                crate::mina_sidor::session::load(&state.db, token, state.clock.now()).await?
-            }
+            Some(token) => super::debtor_session::load(&state.db, token, state.clock.now()).await?,
             None => None,
         };
         let flash = cookies::get(&parts.headers, cookies::FLASH).and_then(cookies::parse_flash);
@@ -98,7 +96,7 @@ impl Ctx {
     }
 
     /// The debtor logged in on Mina sidor; otherwise to the BankID login.
-    pub fn require_debtor(&self) -> Result<&crate::mina_sidor::session::DebtorSession, AppError> {
+    pub fn require_debtor(&self) -> Result<&super::debtor_session::DebtorSession, AppError> {
         self.debtor
             .as_ref()
             .ok_or_else(|| AppError::DebtorLoginRequired(self.path.clone()))
@@ -139,12 +137,6 @@ impl Ctx {
             totp_skipped: self.totp_skipped,
         }
     }
-}
-
-pub struct NavItem {
-    pub href: &'static str,
-    pub label: &'static str,
-    pub active: bool,
 }
 
 fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
@@ -200,29 +192,4 @@ fn debtor_nav(path: &str) -> Vec<NavItem> {
                 || (*href != "/mina-sidor" && path.starts_with(&format!("{href}/"))),
         })
         .collect()
-}
-
-/// What `base.html` needs on every page.
-#[derive(Default)]
-pub struct Layout {
-    pub nav: Vec<NavItem>,
-    pub user_name: Option<String>,
-    pub role_label: Option<&'static str>,
-    /// Where the "Logga ut" form posts.
-    pub logout: &'static str,
-    pub flash: Option<(&'static str, String)>,
-    pub csrf: String,
-    pub demo: bool,
-    pub fixed_today: Option<String>,
-    pub totp_skipped: bool,
-}
-
-impl Layout {
-    /// For pages rendered without a request context (error pages).
-    pub fn bare() -> Layout {
-        Layout {
-            logout: "/logga-ut",
-            ..Layout::default()
-        }
-    }
 }
