@@ -5,6 +5,7 @@ pub mod auth;
 pub mod backoffice;
 pub mod bankid;
 pub mod calculator;
+pub mod claim_page;
 pub mod claims;
 pub mod cli;
 pub mod clock;

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calculator::router())
         .merge(claims::api::router())
         .merge(claims::web::router())
+        .merge(crate::claim_page::router())
         .merge(claims::import::router())
         .merge(verify::router())
         .merge(creditors::router())

@@ -4,6 +4,7 @@ pub mod api;
 pub mod csv;
 pub mod import;
 pub mod input;
+pub mod letters;
 pub mod web;
 
 use std::collections::HashMap;
@@ -306,7 +307,7 @@ pub async fn withdraw(
     .await?;
     if letters_sent {
         let statement = Statement::closed(today);
-        let snapshot = crate::letters::build(
+        let snapshot = letters::build(
             LetterKind::Withdrawal,
             rec,
             &statement,
@@ -315,7 +316,7 @@ pub async fn withdraw(
             today,
             identity,
         );
-        crate::letters::queue(conn, rec, &snapshot, now).await?;
+        letters::queue(conn, rec, &snapshot, now).await?;
     }
     Ok(())
 }
@@ -607,7 +608,7 @@ pub struct ClaimView {
     pub letters: Vec<LetterSummary>,
     /// Newest first; empty unless asked for.
     pub events: Vec<EventSummary>,
-    pub books: crate::payments::ledger::ClaimBooks,
+    pub books: crate::domain::books::ClaimBooks,
     pub refund_account: Option<(String, String)>,
     pub has_dispute: bool,
     pub has_plan: bool,
@@ -742,7 +743,7 @@ pub async fn load_view(
             .collect(),
         letters: r.letters.0,
         events: r.events.map(|e| e.0).unwrap_or_default(),
-        books: crate::payments::ledger::books_from_sums(r.books.0),
+        books: crate::domain::books::books_from_sums(r.books.0),
         refund_account: r.refund_clearing.zip(r.refund_account),
         has_dispute: r.has_dispute,
         has_plan: r.has_plan,
@@ -767,5 +768,19 @@ pub fn planned_step(
         other => other
             .target()
             .map(|t| (t, today.max(rec.next_action_on.unwrap_or(today)))),
+    }
+}
+
+/// What a debtor is told about a closed case, which no longer asks for money.
+pub fn closed_message(state: ClaimState) -> Option<&'static str> {
+    match state {
+        ClaimState::Paid => Some("Ärendet är betalt och avslutat. Du behöver inte göra något mer."),
+        ClaimState::Withdrawn => Some(
+            "Borgenären har återkallat kravet och ärendet är avslutat. Du behöver inte betala något till Fordra.",
+        ),
+        ClaimState::WrittenOff => {
+            Some("Ärendet är avskrivet och avslutat. Du behöver inte betala något till Fordra.")
+        }
+        _ => None,
     }
 }

@@ -2,6 +2,7 @@
 //! `rules-sweden.md` §4 and `formats.md` §2 are unit tests here.
 
 pub mod bank_account;
+pub mod books;
 pub mod calendar;
 pub mod commission;
 pub mod company;

@@ -82,22 +82,13 @@ async fn settle(state: &AppState, today: NaiveDate) -> Result<usize> {
     Ok(r.settlements.len())
 }
 
-/// Whether escalation letters may go out on `today`: the previous bank day is covered by an
-/// imported bank file or marked by an admin as a day without file.
-pub async fn freshness_open(conn: &mut sqlx::PgConnection, today: NaiveDate) -> sqlx::Result<bool> {
-    let day = crate::domain::calendar::previous_bank_day(today);
-    sqlx::query_scalar("select exists (select 1 from bank_day where day = $1)")
-        .bind(day)
-        .fetch_one(conn)
-        .await
-}
-
 /// Takes every claim due on `today` through `lifecycle::next_step`, batch by batch.
 pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     let mut report = TickReport::default();
     let (params, open) = {
         let mut conn = state.db.acquire().await?;
-        let open = !state.config.freshness_gate || freshness_open(&mut conn, today).await?;
+        let open = !state.config.freshness_gate
+            || crate::payments::freshness_open(&mut conn, today).await?;
         (parameters::load(&mut conn).await?, open)
     };
     report.gated = !open;
@@ -471,7 +462,7 @@ fn prepare_letter(
     let statement = claims::compute_statement(rec, &fees, moves, params, today)?;
     let preliminary = statement.preliminary;
     let deadline = lifecycle::deadline(kind, today, rules);
-    let snapshot = letters::build(
+    let snapshot = crate::claims::letters::build(
         kind,
         rec,
         &statement,

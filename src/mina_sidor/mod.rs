@@ -33,6 +33,7 @@ use crate::{
     claims::{self, ClaimRecord},
     clock,
     config::Identity,
+    domain::books::ClaimBooks,
     domain::{
         interest::Segment,
         lifecycle::{self, BlockReason, ClaimState, LastLetter},
@@ -41,7 +42,6 @@ use crate::{
         statement::{FeeLine, Statement},
     },
     parameters,
-    payments::ledger::ClaimBooks,
     state::AppState,
     web::{
         AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
@@ -116,20 +116,6 @@ pub fn debtor_block_text(reason: BlockReason) -> &'static str {
         }
         BlockReason::AwaitingDispatch => "Ett brev är på väg till dig.",
         _ => "Ärendet är pausat just nu. Inga nya steg tas.",
-    }
-}
-
-/// What a debtor is told about a closed case, which no longer asks for money.
-pub fn closed_message(state: ClaimState) -> Option<&'static str> {
-    match state {
-        ClaimState::Paid => Some("Ärendet är betalt och avslutat. Du behöver inte göra något mer."),
-        ClaimState::Withdrawn => Some(
-            "Borgenären har återkallat kravet och ärendet är avslutat. Du behöver inte betala något till Fordra.",
-        ),
-        ClaimState::WrittenOff => {
-            Some("Ärendet är avskrivet och avslutat. Du behöver inte betala något till Fordra.")
-        }
-        _ => None,
     }
 }
 
@@ -387,7 +373,7 @@ impl CasePage {
 
     /// A closed case asks for nothing: the debtor is told why it is closed instead.
     fn closed_message(&self) -> Option<&'static str> {
-        closed_message(self.c.state())
+        claims::closed_message(self.c.state())
     }
 
     /// A claim is disputed once; after the answer and a decision there is nothing to re-open.

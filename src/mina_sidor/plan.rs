@@ -662,7 +662,7 @@ async fn start(
         });
     }
     let statement = claims::compute_statement(&p.rec, &p.fees, &p.moves, &p.params, today)?;
-    let mut snapshot = letters::build(
+    let mut snapshot = crate::claims::letters::build(
         LetterKind::PaymentPlan,
         &p.rec,
         &statement,
@@ -682,7 +682,7 @@ async fn start(
     }
     snapshot.total = total;
     snapshot.schedule = lines;
-    let letter_id = letters::queue(&mut *tx, &p.rec, &snapshot, now).await?;
+    let letter_id = crate::claims::letters::queue(&mut *tx, &p.rec, &snapshot, now).await?;
     if let Some(fee) = &p.fee {
         claims::charge_fee(&mut *tx, p.rec.claim_id, fee, letter_id).await?;
     }
@@ -950,7 +950,7 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
     let mut tx = state.db.begin().await?;
     // A plan is never broken for a payment still in a bank file not yet imported: like
     // escalation letters, breaking waits until the previous bank day is covered.
-    if state.config.freshness_gate && !crate::engine::freshness_open(&mut tx, today).await? {
+    if state.config.freshness_gate && !crate::payments::freshness_open(&mut tx, today).await? {
         tx.commit().await?;
         return Ok(report);
     }
@@ -994,7 +994,7 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
             .ok_or_else(|| anyhow::anyhow!("claim {claim_id} is gone"))?;
         let statement = claims::load_statement(&mut tx, &rec, &params, today).await?;
         let rules = params.book.in_force(today);
-        let snapshot = letters::build(
+        let snapshot = crate::claims::letters::build(
             LetterKind::PlanBroken,
             &rec,
             &statement,
@@ -1003,7 +1003,7 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
             rules.valid_from,
             &state.config.identity,
         );
-        let letter_id = letters::queue(&mut tx, &rec, &snapshot, now).await?;
+        let letter_id = crate::claims::letters::queue(&mut tx, &rec, &snapshot, now).await?;
         claims::add_event(
             &mut tx,
             claim_id,

@@ -311,6 +311,19 @@ pub fn parse_amount(s: &str) -> Option<Sek> {
     s.parse::<Decimal>().ok().map(Sek::from_decimal)
 }
 
+/// Whether escalation letters may go out on `today`: the previous bank day is covered by an
+/// imported bank file or marked by an admin as a day without file.
+pub async fn freshness_open(
+    conn: &mut sqlx::PgConnection,
+    today: chrono::NaiveDate,
+) -> sqlx::Result<bool> {
+    let day = crate::domain::calendar::previous_bank_day(today);
+    sqlx::query_scalar("select exists (select 1 from bank_day where day = $1)")
+        .bind(day)
+        .fetch_one(conn)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,7 +163,7 @@ impl World {
             .unwrap_or_else(|e| panic!("import {msg}: {e}"))
     }
 
-    async fn books(&self, claim: Uuid) -> ledger::ClaimBooks {
+    async fn books(&self, claim: Uuid) -> fordra::domain::books::ClaimBooks {
         let mut conn = self.pool().acquire().await.unwrap();
         ledger::claim_books(&mut conn, &[claim])
             .await
