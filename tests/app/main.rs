@@ -8,6 +8,7 @@ mod edges;
 mod engine;
 mod foundation;
 mod harness;
+mod layout;
 mod mina_sidor;
 mod onboarding;
 mod payments;
