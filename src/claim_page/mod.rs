@@ -128,7 +128,7 @@ impl EventRow {
             "engine_error" => "Automatiskt steg misslyckades; Fordra undersöker".into(),
             "disputed" => format!(
                 "Gäldenären bestred kravet på Mina sidor ({}). Alla automatiska steg stoppades",
-                crate::mina_sidor::dispute::reason_label(&d("reason")).to_lowercase()
+                crate::disputes::reason_label(&d("reason")).to_lowercase()
             ),
             "dispute_answered" => match d("answer").as_str() {
                 "withdraw" => "Borgenären återkallade kravet efter bestridandet".into(),
@@ -196,8 +196,8 @@ struct ClaimPage {
     bankgiro: String,
     staff: bool,
     base: &'static str,
-    dispute: Option<crate::mina_sidor::dispute::DisputeView>,
-    plan: Option<crate::mina_sidor::plan::PlanView>,
+    dispute: Option<crate::disputes::DisputeView>,
+    plan: Option<crate::plans::PlanView>,
     /// Address changes the debtor asked for, waiting for staff (staff view only).
     address_changes: Vec<AddressChange>,
     errors: FieldErrors,
@@ -293,12 +293,12 @@ async fn claim_page(
             Err(reason) => (vec![], Some(reason.label())),
         };
     let dispute = if has_dispute {
-        crate::mina_sidor::dispute::latest(&mut *conn, rec.claim_id).await?
+        crate::disputes::latest(&mut *conn, rec.claim_id).await?
     } else {
         None
     };
     let plan = if has_plan {
-        crate::mina_sidor::plan::latest(&mut *conn, rec.claim_id).await?
+        crate::plans::latest(&mut *conn, rec.claim_id).await?
     } else {
         None
     };

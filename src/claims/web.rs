@@ -714,3 +714,36 @@ async fn staff_search(
         no_error: None,
     }))
 }
+
+/// Claims the person may see: their own personnummer and the companies they represent.
+const VISIBLE: &str = "(c.debtor_id_number = $1 or c.debtor_id_number in
+    (select company_id_number from representation where personal_number = $1))";
+
+/// Every case visible to `pnr`, newest first.
+pub async fn visible_claims(conn: &mut PgConnection, pnr: &str) -> sqlx::Result<Vec<ClaimRecord>> {
+    sqlx::query_as(&format!(
+        "{} where {VISIBLE} order by c.registered_at desc",
+        super::SELECT
+    ))
+    .bind(pnr)
+    .fetch_all(conn)
+    .await
+}
+
+/// The case `id` if `pnr` may see it; otherwise 404.
+pub async fn visible_claim(
+    conn: &mut PgConnection,
+    pnr: &str,
+    id: &str,
+) -> Result<ClaimRecord, AppError> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    sqlx::query_as(&format!(
+        "{} where {VISIBLE} and c.claim_id = $2",
+        super::SELECT
+    ))
+    .bind(pnr)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(AppError::NotFound)
+}

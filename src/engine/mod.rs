@@ -50,7 +50,7 @@ pub struct TickReport {
 /// One engine pass for `today`: lifecycle steps, letters, due creditor settlements, notices.
 pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     // Plans first: a plan broken today lets the lifecycle resume in the same pass.
-    let plans = crate::mina_sidor::plan::check(state, today).await?;
+    let plans = crate::plans::check(state, today).await?;
     let mut report = advance(state, today).await?;
     report.plans_broken = plans.broken;
     if report.held_for_rate > 0 {

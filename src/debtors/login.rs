@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/login.html")]
+#[template(path = "debtors/login.html")]
 struct LoginPage {
     layout: Layout,
     enabled: bool,
@@ -315,7 +315,7 @@ fn view(state: &AppState, o: &OrderRow) -> View {
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/bankid.html")]
+#[template(path = "debtors/bankid.html")]
 struct OrderPage {
     layout: Layout,
     id: Uuid,

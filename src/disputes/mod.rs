@@ -20,8 +20,8 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use super::visible_claim;
 use crate::auth::access_log::{self, Accessor};
+use crate::claims::web::visible_claim;
 use crate::{
     auth::STAFF,
     auth::audit,
@@ -143,7 +143,7 @@ pub async fn latest(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Opt
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/dispute.html")]
+#[template(path = "debtors/dispute.html")]
 struct FormPage {
     layout: Layout,
     c: ClaimRecord,
@@ -339,7 +339,7 @@ async fn submit(
             .bind(c.claim_id)
             .execute(&mut *tx)
             .await?;
-        super::plan::end_live_plan(&mut tx, c.claim_id, "rejected", today).await?;
+        crate::plans::end_live_plan(&mut tx, c.claim_id, "rejected", today).await?;
         claims::add_event(
             &mut tx,
             c.claim_id,

@@ -4,10 +4,8 @@
 //! 403, so nothing leaks about whether it exists.
 
 pub mod contact;
-pub mod dispute;
 pub mod gdpr;
 pub mod login;
-pub mod plan;
 
 use crate::auth::Ctx;
 use crate::web::extract::Form;
@@ -21,7 +19,6 @@ use axum::{
 };
 use chrono::NaiveDate;
 use serde::Deserialize;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::auth::debtor_session::DebtorSession;
@@ -52,8 +49,6 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(login::router())
-        .merge(dispute::router())
-        .merge(plan::router())
         .merge(contact::router())
         .merge(gdpr::router())
         .route("/mina-sidor", get(home))
@@ -64,39 +59,6 @@ pub fn router() -> Router<AppState> {
             "/mina-sidor/arenden/{id}/brev/{letter}/pdf",
             get(letter_pdf),
         )
-}
-
-/// Claims the person may see: their own personnummer and the companies they represent.
-const VISIBLE: &str = "(c.debtor_id_number = $1 or c.debtor_id_number in
-    (select company_id_number from representation where personal_number = $1))";
-
-/// Every case visible to `pnr`, newest first.
-pub async fn visible_claims(conn: &mut PgConnection, pnr: &str) -> sqlx::Result<Vec<ClaimRecord>> {
-    sqlx::query_as(&format!(
-        "{} where {VISIBLE} order by c.registered_at desc",
-        claims::SELECT
-    ))
-    .bind(pnr)
-    .fetch_all(conn)
-    .await
-}
-
-/// The case `id` if `pnr` may see it; otherwise 404.
-pub async fn visible_claim(
-    conn: &mut PgConnection,
-    pnr: &str,
-    id: &str,
-) -> Result<ClaimRecord, AppError> {
-    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    sqlx::query_as(&format!(
-        "{} where {VISIBLE} and c.claim_id = $2",
-        claims::SELECT
-    ))
-    .bind(pnr)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(AppError::NotFound)
 }
 
 /// What the debtor is told about why nothing happens automatically.
@@ -151,7 +113,7 @@ pub struct CaseRow {
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/home.html")]
+#[template(path = "debtors/home.html")]
 struct HomePage {
     layout: Layout,
     name: String,
@@ -173,7 +135,7 @@ async fn home_page(
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
-    let recs = visible_claims(&mut conn, &me.personal_number).await?;
+    let recs = claims::web::visible_claims(&mut conn, &me.personal_number).await?;
     let mut open = Vec::new();
     let mut closed = Vec::new();
     for c in recs {
@@ -334,7 +296,7 @@ async fn add_company(
 // --- A case -------------------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "mina_sidor/case.html")]
+#[template(path = "debtors/case.html")]
 struct CasePage {
     layout: Layout,
     /// What to pay now: the debt, or a running plan's next instalment.
@@ -350,8 +312,8 @@ struct CasePage {
     bankgiro: String,
     qr_svg: String,
     qr_text: String,
-    dispute: Option<dispute::DisputeView>,
-    plan: Option<plan::PlanView>,
+    dispute: Option<crate::disputes::DisputeView>,
+    plan: Option<crate::plans::PlanView>,
     refund_due: Sek,
     refund_account: Option<(String, String)>,
     errors: FieldErrors,
@@ -453,12 +415,12 @@ async fn case_page_data(
         .filter(|l| l.dispatched_on.is_some())
         .collect();
     let dispute = if has_dispute {
-        dispute::latest(&mut conn, c.claim_id).await?
+        crate::disputes::latest(&mut conn, c.claim_id).await?
     } else {
         None
     };
     let plan = if has_plan {
-        plan::latest(&mut conn, c.claim_id).await?
+        crate::plans::latest(&mut conn, c.claim_id).await?
     } else {
         None
     };
@@ -549,7 +511,7 @@ async fn letter(
 ) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
     let mut conn = state.db.acquire().await?;
-    let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
+    let rec = claims::web::visible_claim(&mut conn, &me.personal_number, &id).await?;
     claims::web::show_letter(&mut conn, &ctx, &rec, "/mina-sidor/arenden", &letter).await
 }
 
@@ -560,7 +522,7 @@ async fn letter_pdf(
 ) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
     let mut conn = state.db.acquire().await?;
-    let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
+    let rec = claims::web::visible_claim(&mut conn, &me.personal_number, &id).await?;
     claims::web::letter_pdf(&mut conn, &rec, &letter).await
 }
 

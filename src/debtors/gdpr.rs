@@ -280,7 +280,7 @@ pub async fn export(
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/my_data.html")]
+#[template(path = "debtors/my_data.html")]
 struct Page {
     layout: Layout,
     e: Export,

@@ -24,7 +24,7 @@ use axum::{
     routing::{get, post},
 };
 
-use super::visible_claim;
+use crate::claims::web::visible_claim;
 use crate::{
     auth::audit,
     claims::{self, ClaimRecord},
@@ -287,7 +287,7 @@ async fn end_plan(
 // --- Debtor: propose ----------------------------------------------------------------------------
 
 #[derive(Template)]
-#[template(path = "mina_sidor/plan.html")]
+#[template(path = "debtors/plan.html")]
 struct FormPage {
     layout: Layout,
     c: ClaimRecord,
@@ -822,7 +822,7 @@ async fn creditor_decide(
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/policy.html")]
+#[template(path = "debtors/policy.html")]
 struct PolicyPage {
     layout: Layout,
     max_months: String,

@@ -21,7 +21,8 @@ use serde_json::json;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{refuse_on_case, visible_claim, visible_claims};
+use super::refuse_on_case;
+use crate::claims::web::{visible_claim, visible_claims};
 use crate::{
     auth::STAFF,
     auth::audit,
@@ -51,7 +52,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/contact.html")]
+#[template(path = "debtors/contact.html")]
 struct ContactPage {
     layout: Layout,
     email: String,
@@ -360,7 +361,7 @@ struct TicketRow {
 }
 
 #[derive(Template)]
-#[template(path = "mina_sidor/messages.html")]
+#[template(path = "debtors/messages.html")]
 struct MessagesPage {
     layout: Layout,
     tickets: Vec<TicketRow>,
