@@ -42,21 +42,14 @@ struct CreditorHome {
 }
 
 async fn creditor_home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Creditor])?;
+    let (_, creditor_id) = ctx.require_creditor()?;
     let (company, org_nr, status): (String, String, String) =
         sqlx::query_as("select name, org_nr, status from creditor where creditor_id = $1")
-            .bind(user.creditor_id)
+            .bind(creditor_id)
             .fetch_one(&state.db)
             .await?;
-    let open = format!("state in {}", crate::claims::OPEN_STATES);
-    let (open, open_capital, blocked): (i64, rust_decimal::Decimal, i64) = sqlx::query_as(&format!(
-        "select count(*) filter (where {open}), coalesce(sum(capital) filter (where {open}), 0),
-                count(*) filter (where {open} and (disputed or paused or on_hold or deceased or returned_mail))
-         from claim where creditor_id = $1"
-    ))
-    .bind(user.creditor_id)
-    .fetch_one(&state.db)
-    .await?;
+    let (open, open_capital, blocked) =
+        crate::claims::open_summary(&mut *state.db.acquire().await?, creditor_id).await?;
     Ok(render(&CreditorHome {
         layout: ctx.layout(),
         org_nr: crate::domain::ids::IdNumber::from_stored(&org_nr).display(),

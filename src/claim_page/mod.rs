@@ -21,7 +21,7 @@ use crate::{
     auth::{Ctx, STAFF},
     claims::{
         self, ClaimRecord, Scope,
-        web::{any_claim, own_claim, record_change, view_of},
+        web::{any_claim, record_change, view_of},
     },
     domain::{
         fees::FeeKind,
@@ -37,6 +37,10 @@ use crate::{
         render, render_status,
     },
 };
+
+mod service;
+
+use service::Outcome;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -374,160 +378,43 @@ async fn creditor_action(
     Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
+    let claim_id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let back = format!("/borgenar/krav/{claim_id}");
+    let actor = service::Actor {
+        creditor_id,
+        user_id: user.id,
+        ip: &ctx.ip,
+        now: state.clock.now(),
+        today: state.clock.today(),
+    };
+    let input = service::ActionInput {
+        action: &form.action,
+        amount: &form.amount,
+        on_date: &form.on_date,
+        note: &form.note,
+    };
     let mut conn = state.db.acquire().await?;
-    let rec = own_claim(&mut conn, creditor_id, &id).await?;
-    let today = state.clock.today();
-    let now = state.clock.now();
-    let back = format!("/borgenar/krav/{}", rec.claim_id);
-    let note = form.note.trim().to_string();
-    let mut errors = FieldErrors::default();
-    if rec.state().is_terminal() {
-        return Ok(flash_redirect(
+    let outcome = service::creditor_action(
+        &mut conn,
+        &state.params,
+        &state.config.identity,
+        claim_id,
+        &actor,
+        &input,
+    )
+    .await?;
+    Ok(match outcome {
+        Outcome::Done(message) => flash_redirect(&back, FlashKind::Success, &message),
+        Outcome::Closed => flash_redirect(&back, FlashKind::Error, Outcome::closed_message()),
+        Outcome::NotAllowed => flash_redirect(
             &back,
             FlashKind::Error,
-            "Fordran är avslutad och kan inte ändras.",
-        ));
-    }
-    if note.chars().count() > 500 {
-        errors.add("note", "Kommentaren får vara högst 500 tecken.");
-    }
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    // Lock the claim so an engine pass cannot act on it half-way through the change.
-    sqlx::query("select 1 from claim where claim_id = $1 for update")
-        .bind(rec.claim_id)
-        .execute(&mut *tx)
-        .await?;
-    let (event, detail, message): (&str, Value, String) = match form.action.as_str() {
-        "withdraw" if errors.is_empty() => {
-            match claims::withdraw(&mut tx, &rec, &state.config.identity, now, today).await {
-                Ok(()) => {}
-                Err(claims::StateError::Conflict) => {
-                    drop(tx);
-                    return Ok(flash_redirect(
-                        &back,
-                        FlashKind::Error,
-                        "Fordran är avslutad och kan inte ändras.",
-                    ));
-                }
-                Err(claims::StateError::Db(e)) => return Err(e.into()),
-                Err(claims::StateError::Other(e)) => return Err(e.into()),
-            }
-            (
-                "withdrawn",
-                json!({"note": note}),
-                "Fordran är återkallad. Inga fler brev skickas.".into(),
-            )
+            "Åtgärden gick inte att utföra i fordrans nuvarande läge.",
+        ),
+        Outcome::Invalid(errors) => {
+            refuse_action(&mut conn, &state, &ctx, creditor_id, claim_id, errors, form).await?
         }
-        "pause" if errors.is_empty() && !rec.paused => {
-            sqlx::query("update claim set paused = true where claim_id = $1")
-                .bind(rec.claim_id)
-                .execute(&mut *tx)
-                .await?;
-            (
-                "paused",
-                json!({"note": note}),
-                "Fordran är pausad. Inga brev skickas förrän ni återupptar den.".into(),
-            )
-        }
-        "resume" if rec.paused => {
-            sqlx::query("update claim set paused = false where claim_id = $1")
-                .bind(rec.claim_id)
-                .execute(&mut *tx)
-                .await?;
-            ("resumed", json!({}), "Fordran är återupptagen.".into())
-        }
-        kind @ ("direct_payment" | "credit") => {
-            let params = state.parameters(&mut tx).await?;
-            let s = claims::load_statement(&mut tx, &rec, &params, today).await?;
-            let amount = match Sek::parse(&form.amount) {
-                Ok(a) if !a.is_positive() => {
-                    errors.add("amount", "Beloppet måste vara större än noll.");
-                    None
-                }
-                Ok(a) if a > s.capital => {
-                    errors.add(
-                        "amount",
-                        format!(
-                            "Beloppet kan inte vara större än kvarvarande kapital, {}.",
-                            s.capital
-                        ),
-                    );
-                    None
-                }
-                Ok(a) => Some(a),
-                Err(e) => {
-                    errors.add("amount", e.to_string());
-                    None
-                }
-            };
-            let on = crate::web::forms::parse_date(&form.on_date);
-            match on {
-                None => errors.add("on_date", "Ange datumet som ÅÅÅÅ-MM-DD."),
-                Some(d) if d > today => {
-                    errors.add("on_date", "Datumet kan inte ligga i framtiden.")
-                }
-                Some(d) if d < rec.invoice_date => {
-                    errors.add("on_date", "Datumet kan inte vara före fakturadatumet.")
-                }
-                _ => {}
-            }
-            let (Some(amount), Some(on), true) = (amount, on, errors.is_empty()) else {
-                drop(tx);
-                return refuse_action(&mut conn, &state, &ctx, rec, errors, form, note).await;
-            };
-            sqlx::query(
-                "insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)
-                 values ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(Uuid::new_v4())
-            .bind(rec.claim_id)
-            .bind(kind)
-            .bind(amount.amount())
-            .bind(on)
-            .bind(now)
-            .bind(user.id)
-            .execute(&mut *tx)
-            .await?;
-            // Payments already allocated may now split differently (less interest ran).
-            let report = crate::payments::ledger::sync_claims(
-                &mut tx,
-                &[rec.claim_id],
-                &params,
-                today,
-                now,
-                Some(user.id),
-            )
-            .await?;
-            let label = if kind == "credit" {
-                "Krediteringen"
-            } else {
-                "Direktbetalningen"
-            };
-            let mut message = format!("{label} på {amount} är registrerad.");
-            if !report.paid.is_empty() {
-                message.push_str(" Fordran är nu helt betald.");
-            }
-            (
-                kind,
-                json!({"amount": amount.to_plain(), "on_date": on, "note": note}),
-                message,
-            )
-        }
-        _ => {
-            drop(tx);
-            if !errors.is_empty() {
-                return refuse_action(&mut conn, &state, &ctx, rec, errors, form, note).await;
-            }
-            return Ok(flash_redirect(
-                &back,
-                FlashKind::Error,
-                "Åtgärden gick inte att utföra i fordrans nuvarande läge.",
-            ));
-        }
-    };
-    record_change(&mut tx, &rec, user.id, &ctx.ip, event, detail, now, today).await?;
-    tx.commit().await?;
-    Ok(flash_redirect(&back, FlashKind::Success, &message))
+    })
 }
 
 /// The claim page again, with the action form's input and its errors (422).
@@ -535,11 +422,12 @@ async fn refuse_action(
     conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
-    rec: ClaimRecord,
+    creditor_id: Uuid,
+    claim_id: Uuid,
     errors: FieldErrors,
     form: ActionForm,
-    note: String,
 ) -> Result<Response, AppError> {
+    let note = form.note.trim().to_string();
     let input = PageInput {
         errors,
         action: form.action,
@@ -551,8 +439,8 @@ async fn refuse_action(
         &mut *conn,
         state,
         ctx,
-        Scope::Creditor(rec.creditor_id),
-        &rec.claim_id.to_string(),
+        Scope::Creditor(creditor_id),
+        &claim_id.to_string(),
     )
     .await?;
     let page = claim_page(conn, state, ctx, view, false, input).await?;

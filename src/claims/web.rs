@@ -18,7 +18,7 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use super::{
-    ClaimRecord, InsertError, OPEN_STATES,
+    ClaimRecord, InsertError, ListRow,
     input::{self, AddressInput, ClaimInput, DebtorInput},
 };
 use crate::{
@@ -211,20 +211,6 @@ pub struct ListQuery {
     pub page: Option<u32>,
 }
 
-#[derive(FromRow)]
-struct ListRow {
-    claim_id: Uuid,
-    invoice_number: String,
-    debtor_name: String,
-    capital: rust_decimal::Decimal,
-    due_date: NaiveDate,
-    state: String,
-    registered_at: DateTime<Utc>,
-    next_action_on: Option<NaiveDate>,
-    blocked: bool,
-    total: i64,
-}
-
 impl ListRow {
     fn state_label(&self) -> &'static str {
         ClaimState::parse(&self.state)
@@ -330,61 +316,22 @@ async fn list(
         .unwrap_or(&SORTS[0])
         .2;
     let page = query.page.unwrap_or(1).max(1);
-    let filter = format!(
-        "c.creditor_id = $1
-        and ($2 = '' or ($2 = 'open' and c.state in {OPEN_STATES})
-             or ($2 = 'blocked' and (c.disputed or c.paused or c.on_hold or c.deceased or c.returned_mail))
-             or c.state = $2)
-        and ($3 = '' or c.invoice_number ilike $3 or c.debtor_name ilike $3 or c.ocr like $4 or c.debtor_id_number like $4)
-        and ($5::date is null or c.due_date >= $5) and ($6::date is null or c.due_date <= $6)"
-    );
-    let q = query.q.trim();
-    let like = if q.is_empty() {
-        String::new()
-    } else {
-        format!("%{}%", q.replace(['%', '_', '\\'], ""))
-    };
-    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-    let digits_like = if digits.is_empty() {
-        "-".into()
-    } else {
-        format!("%{digits}%")
+    let filter = super::ListFilter {
+        state: &query.state,
+        text: &query.q,
+        due_from: from,
+        due_to: to,
     };
     let mut conn = state.db.acquire().await?;
-    // The page's rows and the number of matches in one statement.
-    let rows: Vec<ListRow> = sqlx::query_as(&format!(
-        "select c.claim_id, c.invoice_number, c.debtor_name, c.capital, c.due_date, c.state,
-                c.registered_at, c.next_action_on,
-                (c.disputed or c.paused or c.on_hold or c.deceased or c.returned_mail) as blocked,
-                count(*) over () as total
-         from claim c where {filter} order by {order} limit $7 offset $8"
-    ))
-    .bind(creditor_id)
-    .bind(&query.state)
-    .bind(&like)
-    .bind(&digits_like)
-    .bind(from)
-    .bind(to)
-    .bind(PAGE_SIZE)
-    .bind((page as i64 - 1) * PAGE_SIZE)
-    .fetch_all(&mut *conn)
+    let (rows, total) = super::list(
+        &mut conn,
+        creditor_id,
+        &filter,
+        order,
+        PAGE_SIZE,
+        (page as i64 - 1) * PAGE_SIZE,
+    )
     .await?;
-    let total = match rows.first() {
-        Some(r) => r.total,
-        // Past the last page (or nothing matches): count on its own.
-        None if page > 1 => {
-            sqlx::query_scalar(&format!("select count(*) from claim c where {filter}"))
-                .bind(creditor_id)
-                .bind(&query.state)
-                .bind(&like)
-                .bind(&digits_like)
-                .bind(from)
-                .bind(to)
-                .fetch_one(&mut *conn)
-                .await?
-        }
-        None => 0,
-    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
     // The list names each debtor: one access row for the page, listing the claims shown.
     let shown: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();

@@ -191,7 +191,7 @@ struct BatchReport {
 /// A letter computed for a claim, not yet written.
 struct NewLetter {
     claim_id: Uuid,
-    from_state: String,
+    from_state: ClaimState,
     target: ClaimState,
     kind: LetterKind,
     letter_id: Uuid,
@@ -298,33 +298,34 @@ async fn step_batch(
 
     // State changes, guarded on the state each claim was read in. Nothing is planned until the
     // new letter is dispatched.
-    let mut moving: Vec<(Uuid, &str, &str)> = written
+    let mut moving: Vec<(Uuid, ClaimState, ClaimState)> = written
         .iter()
-        .map(|l| (l.claim_id, l.from_state.as_str(), l.target.as_str()))
+        .map(|l| (l.claim_id, l.from_state, l.target))
         .collect();
-    moving.extend(to_enforcement.iter().map(|r| {
-        (
-            r.claim_id,
-            r.state.as_str(),
-            ClaimState::EnforcementReady.as_str(),
-        )
-    }));
+    moving.extend(
+        to_enforcement
+            .iter()
+            .map(|r| (r.claim_id, r.state(), ClaimState::EnforcementReady)),
+    );
     moving.extend(
         covered
             .iter()
-            .map(|(r, _)| (r.claim_id, r.state.as_str(), ClaimState::Paid.as_str())),
+            .map(|(r, _)| (r.claim_id, r.state(), ClaimState::Paid)),
     );
-    let moved: Vec<Uuid> = sqlx::query_scalar(
-        "update claim c set state = m.to_state, next_action_on = null
-         from unnest($1::uuid[], $2::text[], $3::text[]) as m(claim_id, from_state, to_state)
-         where c.claim_id = m.claim_id and c.state = m.from_state
-         returning c.claim_id",
-    )
-    .bind(moving.iter().map(|m| m.0).collect::<Vec<_>>())
-    .bind(moving.iter().map(|m| m.1).collect::<Vec<_>>())
-    .bind(moving.iter().map(|m| m.2).collect::<Vec<_>>())
-    .fetch_all(&mut *tx)
-    .await?;
+    // One guarded update per (from, to) pair: a handful per batch.
+    let mut groups: std::collections::BTreeMap<(&str, &str), (ClaimState, ClaimState, Vec<Uuid>)> =
+        Default::default();
+    for (id, from, to) in moving {
+        groups
+            .entry((from.as_str(), to.as_str()))
+            .or_insert_with(|| (from, to, Vec::new()))
+            .2
+            .push(id);
+    }
+    let mut moved = Vec::new();
+    for (from, to, ids) in groups.into_values() {
+        moved.extend(claims::move_claims(&mut *tx, &ids, &[from], to).await?);
+    }
     let moved: std::collections::HashSet<Uuid> = moved.into_iter().collect();
     if let Some(l) = written.iter().find(|l| !moved.contains(&l.claim_id)) {
         anyhow::bail!(
@@ -494,7 +495,7 @@ fn prepare_letter(
     });
     Ok(NewLetter {
         claim_id: rec.claim_id,
-        from_state: rec.state.clone(),
+        from_state: rec.state(),
         target,
         kind,
         letter_id,

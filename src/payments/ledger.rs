@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::{
     claims::{self, ClaimRecord},
     domain::books::{ClaimBooks, books_from_sums, target},
+    domain::lifecycle::ClaimState,
     domain::{money::Sek, statement::Statement},
     parameters::Parameters,
 };
@@ -328,7 +329,8 @@ pub async fn sync_claims(
     let books = claim_books(conn, ids).await?;
     let mut entries = Vec::new();
     let mut events: Vec<(Uuid, &'static str, serde_json::Value, Option<String>)> = Vec::new();
-    let mut mails: Vec<(String, String, String, Uuid)> = Vec::new();
+    let mut paid_events = Vec::new();
+    let mut paid_mails: Vec<(String, String, String, Uuid)> = Vec::new();
     for rec in &recs {
         let s = &statements[&rec.claim_id];
         let want = target(s);
@@ -379,14 +381,14 @@ pub async fn sync_claims(
         }
         if !rec.state().is_terminal() && s.balance.is_zero() {
             report.paid.push(rec.claim_id);
-            events.push((
+            paid_events.push((
                 rec.claim_id,
                 "paid",
                 json!({"paid": s.paid}),
                 Some("paid".into()),
             ));
             if let Some(to) = &rec.debtor_email {
-                mails.push((
+                paid_mails.push((
                     to.clone(),
                     format!("Kvitto – ärende {} är betalt", rec.case_number),
                     receipt_text(rec, s),
@@ -396,16 +398,18 @@ pub async fn sync_claims(
         }
     }
     post(conn, &entries, now, today, user).await?;
-    if !report.paid.is_empty() {
-        // Guarded like every state change: a claim closed meanwhile stays as it is.
-        sqlx::query(
-            "update claim set state = 'paid', next_action_on = null
-             where claim_id = any($1) and state not in ('paid', 'withdrawn', 'written_off')",
-        )
-        .bind(&report.paid)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // Guarded like every state change: a claim closed meanwhile stays as it is, with no receipt.
+    let moved =
+        claims::move_claims(conn, &report.paid, &claims::NOT_CLOSED, ClaimState::Paid).await?;
+    report.paid.retain(|id| moved.contains(id));
+    events.extend(
+        paid_events
+            .into_iter()
+            .filter(|e| report.paid.contains(&e.0)),
+    );
+    let mails = paid_mails
+        .into_iter()
+        .filter(|m| report.paid.contains(&m.3));
     if !events.is_empty() {
         sqlx::query(
             "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail, step_key)

@@ -4,7 +4,8 @@
 use fordra::engine;
 
 use crate::harness::{
-    Options, PASSWORD, TestApp, browser_client, create_user, location, staff_client,
+    Options, PASSWORD, TestApp, browser_client, create_user, fresh_db_with_pool, location,
+    staff_client,
 };
 
 const TODAY: &str = "2026-03-02";
@@ -397,4 +398,138 @@ async fn staff_flags_block_and_release_a_claim() {
     );
     // Creditors cannot reach the staff view.
     assert_eq!(app.get(&format!("/admin/krav/{id}")).await.status(), 403);
+}
+
+/// A claim due after today, so that paying its capital settles it (no interest, no fee yet).
+async fn claim_due_later(app: &TestApp, invoice: &str) -> String {
+    let f = form(
+        invoice,
+        &[("invoice_date", "2026-02-20"), ("due_date", "2026-03-20")],
+    );
+    let resp = app.post_form("/borgenar/krav/ny", &f).await;
+    assert_eq!(resp.status(), 303);
+    location(&resp)
+}
+
+async fn state_of(app: &TestApp, page_url: &str) -> String {
+    let id = page_url.rsplit('/').next().unwrap();
+    sqlx::query_scalar("select state from claim where claim_id = $1::uuid")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+const PAY_IN_FULL: [(&str, &str); 3] = [
+    ("action", "direct_payment"),
+    ("amount", "2500,00"),
+    ("on_date", TODAY),
+];
+
+#[tokio::test]
+async fn withdrawing_a_claim_paid_meanwhile_is_refused_and_changes_nothing() {
+    let app = creditor_app().await;
+    let page_url = claim_due_later(&app, "W-1").await;
+    // The creditor has the page open in two tabs: in one the debtor's direct payment is
+    // registered, in the other the (now stale) page's withdraw button is pressed.
+    let paid = app
+        .post_form(&format!("{page_url}/atgard"), &PAY_IN_FULL)
+        .await;
+    assert_eq!(paid.status(), 303);
+    assert_eq!(state_of(&app, &page_url).await, "paid");
+    let events = |app: &TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("select kind from claim_event order by claim_event_id")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let before = events(&app).await;
+    let resp = app
+        .post_form(&format!("{page_url}/atgard"), &[("action", "withdraw")])
+        .await;
+    assert_eq!(resp.status(), 303);
+    let page = app.get(&page_url).await.text().await.unwrap();
+    assert!(
+        page.contains("Fordran är avslutad och kan inte ändras."),
+        "{page}"
+    );
+    assert_eq!(state_of(&app, &page_url).await, "paid");
+    assert_eq!(events(&app).await, before, "no event was added");
+    let letters: i64 = sqlx::query_scalar("select count(*) from letter where kind = 'withdrawal'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(letters, 0);
+    app.check_ledger(TODAY);
+}
+
+#[tokio::test]
+async fn concurrent_withdraw_and_pay_leave_one_consistent_state() {
+    let (pool, db_name) = fresh_db_with_pool(12).await;
+    let app = TestApp::spawn_on(
+        pool,
+        db_name,
+        Options {
+            vars: vec![("FORDRA_TODAY", TODAY.into())],
+        },
+    )
+    .await;
+    create_user(&app.pool, "c@test.se", "creditor").await;
+    app.login("c@test.se", PASSWORD).await;
+    let mut pages = Vec::new();
+    for i in 0..16 {
+        pages.push(claim_due_later(&app, &format!("R-{i}")).await);
+    }
+    // For each claim, a withdrawal and a payment in full race each other (32 requests at once).
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, page) in pages.iter().enumerate() {
+        for withdraw in [i % 2 == 0, i % 2 == 1] {
+            let (client, url) = (app.client.clone(), app.url(&format!("{page}/atgard")));
+            tasks.spawn(async move {
+                let form: &[(&str, &str)] = if withdraw {
+                    &[("action", "withdraw")]
+                } else {
+                    &PAY_IN_FULL
+                };
+                client.post(url).form(form).send().await.unwrap().status()
+            });
+        }
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 303);
+    }
+    let (mut withdrawn, mut paid) = (0, 0);
+    for page in &pages {
+        let id = page.rsplit('/').next().unwrap();
+        let (state, reductions, kinds): (String, i64, Vec<String>) = sqlx::query_as(
+            "select c.state, (select count(*) from capital_reduction r where r.claim_id = c.claim_id),
+                    array(select kind from claim_event e where e.claim_id = c.claim_id and kind in ('withdrawn', 'paid', 'direct_payment') order by kind)
+             from claim c where c.claim_id = $1::uuid",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        match state.as_str() {
+            // Withdrawn first: the payment was refused and left no trace.
+            "withdrawn" => {
+                withdrawn += 1;
+                assert_eq!((reductions, kinds), (0, vec!["withdrawn".to_string()]));
+            }
+            // Paid first: the withdrawal was refused.
+            "paid" => {
+                paid += 1;
+                assert_eq!(
+                    (reductions, kinds),
+                    (1, vec!["direct_payment".to_string(), "paid".to_string()])
+                );
+            }
+            other => panic!("claim {id} ended {other}"),
+        }
+    }
+    assert_eq!(withdrawn + paid, 16);
+    app.check_ledger(TODAY);
 }

@@ -200,6 +200,22 @@ impl TestApp {
         }
     }
 
+    /// Runs `fordra check-ledger` on this app's database as of `today`; panics if it fails.
+    pub fn check_ledger(&self, today: &str) -> String {
+        let out = fordra_cli(&self.db_name)
+            .arg("check-ledger")
+            .env("FORDRA_TODAY", today)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "check-ledger failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -189,18 +189,7 @@ impl World {
 
     /// `fordra check-ledger` as an operator runs it, against this database.
     fn check_ledger(&self, today: &str) -> String {
-        let out = fordra_cli(&self.db_name)
-            .arg("check-ledger")
-            .env("FORDRA_TODAY", today)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "check-ledger failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
+        self.app.check_ledger(today)
     }
 }
 
