@@ -60,7 +60,7 @@ async fn csv_import(pool: &sqlx::PgPool, today: NaiveDate) {
         creditor,
         &checked.claims,
         None,
-        chrono::Utc::now(),
+        fordra::clock::Clock::system().now(),
         today,
     )
     .await

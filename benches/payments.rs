@@ -126,7 +126,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
             .unwrap()
             .identity,
         None,
-        chrono::Utc::now(),
+        fordra::clock::Clock::system().now(),
         today,
     )
     .await

@@ -3,28 +3,58 @@
 //! `now()` is wall-clock time (sessions, tokens, rate limits). `today()` is the business date in
 //! Europe/Stockholm, which `FORDRA_TODAY` (server) or `--today` (tick) can fix.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
+};
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Clock {
     fixed_today: Option<NaiveDate>,
+    /// A fixed wall-clock time (tests): `now()` stands still unless advanced.
+    fixed_now: Option<DateTime<Utc>>,
+    /// How far [`Clock::advance`] moved the clock, in milliseconds; shared by every clone.
+    shift_ms: Arc<AtomicI64>,
 }
 
 impl Clock {
     pub fn system() -> Clock {
-        Clock { fixed_today: None }
+        Clock::default()
     }
 
     pub fn with_today(today: Option<NaiveDate>) -> Clock {
-        Clock { fixed_today: today }
+        Clock {
+            fixed_today: today,
+            ..Clock::default()
+        }
+    }
+
+    /// A clock that stands at `now` (and `today`, when given) until advanced: tests use it to
+    /// let time pass (a retry's backoff, a link's expiry) without ageing rows in SQL.
+    pub fn fixed(now: DateTime<Utc>, today: Option<NaiveDate>) -> Clock {
+        Clock {
+            fixed_today: today,
+            fixed_now: Some(now),
+            ..Clock::default()
+        }
     }
 
     pub fn is_fixed(&self) -> bool {
         self.fixed_today.is_some()
     }
 
+    /// Moves this clock (and every clone of it, such as a running server's) forward.
+    pub fn advance(&self, by: Duration) {
+        self.shift_ms
+            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+    }
+
+    #[allow(clippy::disallowed_methods)] // the one place that reads the system clock
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        self.fixed_now.unwrap_or_else(Utc::now)
+            + Duration::milliseconds(self.shift_ms.load(Ordering::Relaxed))
     }
 
     pub fn today(&self) -> NaiveDate {

@@ -26,7 +26,6 @@ use super::{
 };
 use crate::{
     clock,
-    mail::Mail,
     state::AppState,
     web::{
         AppError, FlashKind, Layout, cookies, flash_redirect, forms::FieldErrors, render,
@@ -557,8 +556,17 @@ async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
     )
     .await?;
     let text = ResetMail { link: &link }.render()?;
-    let mail = Mail::text(address, "Välj ett nytt lösenord till Fordra", text);
-    state.mailer.send(&state.config.mail_from, &mail, now).await
+    crate::mail::queue(
+        &mut conn,
+        &address,
+        "Välj ett nytt lösenord till Fordra",
+        &text,
+        None,
+        now,
+    )
+    .await?;
+    state.wake_mail();
+    Ok(())
 }
 
 /// What a single-use link lets its holder do.

@@ -103,7 +103,7 @@ impl Simulator {
     }
 
     fn now(inner: &Inner) -> DateTime<Utc> {
-        Utc::now() + inner.offset
+        crate::clock::Clock::system().now() + inner.offset
     }
 
     /// Applies the timeouts and forgets orders past their collect window (§5.7).

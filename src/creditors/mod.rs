@@ -23,7 +23,7 @@ use crate::{
     auth::STAFF,
     auth::{Role, audit, password, routes::LinkPurpose, session},
     crypto::random_token,
-    mail::{Mail, looks_like_email},
+    mail::looks_like_email,
     state::AppState,
     web::{
         AppError, FlashKind, Layout, cookies, filters, flash_redirect, forms::FieldErrors, render,
@@ -794,7 +794,6 @@ async fn admin_decide(
         Some(&ctx.ip),
     )
     .await?;
-    tx.commit().await?;
     let text = DecisionMail {
         name: &c.contact_name,
         company: &c.name,
@@ -809,23 +808,15 @@ async fn admin_decide(
     } else {
         "Fordra kan inte ta emot er som kund"
     };
-    let mail = Mail::text(&c.contact_email, subject, text);
+    // Queued with the decision: a mail server that is down delays the mail, not the decision.
+    crate::mail::queue(&mut tx, &c.contact_email, subject, &text, None, now).await?;
+    tx.commit().await?;
+    state.wake_mail();
     let to = format!("/admin/borgenarer/{}", c.creditor_id);
-    if let Err(e) = state.mailer.send(&state.config.mail_from, &mail, now).await {
-        tracing::error!(error = format!("{e:#}"), "decision mail failed");
-        return Ok(flash_redirect(
-            &to,
-            FlashKind::Error,
-            &format!(
-                "Beslutet är sparat, men e-posten till {} kunde inte skickas. Kontakta kunden.",
-                c.contact_email
-            ),
-        ));
-    }
     let message = if approve {
-        format!("{} är godkänd. Kunden har fått e-post.", c.name)
+        format!("{} är godkänd. Kunden får e-post om beslutet.", c.name)
     } else {
-        format!("{} är avslagen. Kunden har fått e-post med skälet.", c.name)
+        format!("{} är avslagen. Kunden får e-post med skälet.", c.name)
     };
     Ok(flash_redirect(&to, FlashKind::Success, &message))
 }

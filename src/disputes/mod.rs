@@ -365,20 +365,19 @@ async fn submit(
             &mut tx,
             &c,
             &format!("Bestridande: faktura {}", c.invoice_number),
-            &format!(
-                "{} har bestridit fakturan {} (ärende {}).\n\nSkäl: {}\n\n{}\n\nAlla automatiska steg är stoppade. Svara på fordrans sida i Fordra: återkalla, sänk eller stå fast vid kravet med en förklaring.\n\n{}/borgenar/krav/{}\n",
-                c.debtor_name,
-                c.invoice_number,
-                c.case_number,
-                reason_label(&reason),
-                body,
-                state.config.public_url,
-                c.claim_id
-            ),
+            &DisputeToCreditor {
+                c: &c,
+                reason: reason_label(&reason),
+                body: &body,
+                public_url: &state.config.public_url,
+            }
+            .render()
+            .map_err(anyhow::Error::from)?,
             now,
         )
         .await?;
         tx.commit().await?;
+        state.wake_mail();
         return Ok(flash_redirect(
             &format!("/mina-sidor/arenden/{}", c.claim_id),
             FlashKind::Success,
@@ -395,6 +394,25 @@ async fn submit(
             body,
         },
     ))
+}
+
+#[derive(Template)]
+#[template(path = "emails/dispute_to_creditor.txt")]
+struct DisputeToCreditor<'a> {
+    c: &'a ClaimRecord,
+    reason: &'a str,
+    body: &'a str,
+    public_url: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/dispute_answer.txt")]
+struct DisputeAnswer<'a> {
+    c: &'a ClaimRecord,
+    answer: &'a str,
+    text: &'a str,
+    public_url: &'a str,
+    sender: &'a str,
 }
 
 /// E-mail to the creditor's contact address and every active user of the creditor.
@@ -650,22 +668,22 @@ async fn creditor_answer(
             &mut tx,
             email,
             &format!("Svar på ditt bestridande – ärende {}", c.case_number),
-            &format!(
-                "Hej,\n\n{} har svarat på ditt bestridande av faktura {}: {}\n\n{}\n\nLogga in på Mina sidor för att läsa svaret: {}/mina-sidor/arenden/{}\n\nMed vänlig hälsning\n{}\n",
-                c.creditor_name,
-                c.invoice_number,
-                d_answer_label(&form.answer),
-                text,
-                state.config.public_url,
-                c.claim_id,
-                state.config.identity.name
-            ),
+            &DisputeAnswer {
+                c: &c,
+                answer: d_answer_label(&form.answer),
+                text: &text,
+                public_url: &state.config.public_url,
+                sender: &state.config.identity.name,
+            }
+            .render()
+            .map_err(anyhow::Error::from)?,
             Some(c.claim_id),
             now,
         )
         .await?;
     }
     tx.commit().await?;
+    state.wake_mail();
     let message = match form.answer.as_str() {
         "withdraw" => "Kravet är återkallat och ärendet avslutat.",
         "reduce" => "Kravet är sänkt. Fordra går igenom ärendet innan något mer händer.",

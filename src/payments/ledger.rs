@@ -434,22 +434,14 @@ pub async fn sync_claims(
 
 /// The receipt a debtor gets when a claim is paid in full.
 pub fn receipt_text(rec: &ClaimRecord, s: &Statement) -> String {
-    format!(
-        "Hej {},\n\nVi har tagit emot full betalning för ärende {} (faktura {} från {}). Totalt inbetalt: {}.\nÄrendet är avslutat och inga fler brev skickas.{}\n\nVänliga hälsningar\nFordra\n",
-        rec.debtor_name,
-        rec.case_number,
-        rec.invoice_number,
-        rec.creditor_name,
-        s.paid,
-        if s.overpaid.is_positive() {
-            format!(
-                "\n\nDu har betalat {} för mycket. Vi betalar tillbaka beloppet; logga in på Mina sidor och ange vilket konto pengarna ska sättas in på, eller svara på det här meddelandet.",
-                s.overpaid
-            )
-        } else {
-            String::new()
-        }
-    )
+    #[derive(askama::Template)]
+    #[template(path = "emails/receipt.txt")]
+    struct Receipt<'a> {
+        rec: &'a ClaimRecord,
+        s: &'a Statement,
+    }
+    // Rendering plain text into a String only fails on a formatter error, which has none here.
+    askama::Template::render(&Receipt { rec, s }).unwrap_or_default()
 }
 
 /// A problem `check` found, saying where.

@@ -38,7 +38,7 @@ async fn demo_app(
     extra: Vec<(&'static str, String)>,
 ) -> (TestApp, Vec<fordra::demo::SeededAccount>) {
     let (pool, name) = fresh_db().await;
-    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
+    let seeded = fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now())
         .await
         .unwrap();
     let mut vars = vec![("FORDRA_DEMO", "on".to_string())];

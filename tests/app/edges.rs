@@ -756,9 +756,13 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
         .await
         .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let key = fordra::claims::api::create_key(&mut conn, creditor_id, chrono::Utc::now())
-        .await
-        .unwrap();
+    let key = fordra::claims::api::create_key(
+        &mut conn,
+        creditor_id,
+        fordra::clock::Clock::system().now(),
+    )
+    .await
+    .unwrap();
     drop(conn);
     for _ in 0..5 {
         assert_eq!(get(&key).await.unwrap().status(), StatusCode::NOT_FOUND);
@@ -832,9 +836,13 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
         .await
         .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let key = fordra::claims::api::create_key(&mut conn, creditor_id, chrono::Utc::now())
-        .await
-        .unwrap();
+    let key = fordra::claims::api::create_key(
+        &mut conn,
+        creditor_id,
+        fordra::clock::Clock::system().now(),
+    )
+    .await
+    .unwrap();
     drop(conn);
     let r = app
         .client

@@ -34,7 +34,7 @@ async fn creditor(pool: &PgPool, org: &str, status: &str) -> String {
         .await
         .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    fordra::claims::api::create_key(&mut conn, id, chrono::Utc::now())
+    fordra::claims::api::create_key(&mut conn, id, fordra::clock::Clock::system().now())
         .await
         .unwrap()
 }

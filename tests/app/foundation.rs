@@ -345,7 +345,7 @@ async fn staff_enrol_totp_and_then_need_it_to_log_in() {
     let page = app.get("/konto/tvastegs").await.text().await.unwrap();
     assert!(page.contains("<svg"), "a QR code is shown");
     let secret = totp_secret_from(&page);
-    let now = chrono::Utc::now().timestamp();
+    let now = fordra::clock::Clock::system().now().timestamp();
 
     let bad = app
         .post_form("/konto/tvastegs", &[("code", "000000")])
@@ -596,7 +596,7 @@ async fn security_headers_static_files_and_metrics() {
 #[tokio::test]
 async fn demo_mode_seeds_accounts_lists_them_and_lets_staff_skip_totp() {
     let (pool, name) = harness::fresh_db().await;
-    let seeded = fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
+    let seeded = fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now())
         .await
         .unwrap();
     assert_eq!(seeded.len(), 3);
@@ -606,7 +606,7 @@ async fn demo_mode_seeds_accounts_lists_them_and_lets_staff_skip_totp() {
         .unwrap();
     assert_eq!(claims, 4, "demo claims for Demo Bygg AB");
     assert!(
-        fordra::demo::seed_if_empty(&pool, chrono::Utc::now())
+        fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now())
             .await
             .unwrap()
             .is_empty()

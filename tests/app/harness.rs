@@ -374,7 +374,10 @@ pub async fn staff_client(app: &TestApp, email: &str, role: &str) -> Client {
         .await
         .unwrap();
     assert_eq!(location(&resp), "/logga-in/tvastegs");
-    let code = totp::code_at(&secret, totp::step_of(chrono::Utc::now().timestamp()));
+    let code = totp::code_at(
+        &secret,
+        totp::step_of(fordra::clock::Clock::system().now().timestamp()),
+    );
     let resp = client
         .post(app.url("/logga-in/tvastegs"))
         .form(&[("code", code.as_str())])

@@ -68,9 +68,10 @@ pub(crate) async fn world(today: &str) -> World {
         .await
         .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let key = fordra::claims::api::create_key(&mut conn, creditor, chrono::Utc::now())
-        .await
-        .unwrap();
+    let key =
+        fordra::claims::api::create_key(&mut conn, creditor, fordra::clock::Clock::system().now())
+            .await
+            .unwrap();
     drop(conn);
     World {
         app,
@@ -874,7 +875,7 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
         "plan.xml",
         &app.state.config.identity,
         None,
-        chrono::Utc::now(),
+        fordra::clock::Clock::system().now(),
         inst[0].0,
     )
     .await
@@ -1116,7 +1117,7 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         "over.xml",
         &app.state.config.identity,
         None,
-        chrono::Utc::now(),
+        fordra::clock::Clock::system().now(),
         d("2026-11-02"),
     )
     .await

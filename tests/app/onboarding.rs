@@ -2,8 +2,9 @@
 
 use fordra::engine;
 
-use crate::harness::{
-    Options, PASSWORD, TestApp, browser_client, create_user, location, staff_client,
+use crate::{
+    harness::{Options, PASSWORD, TestApp, browser_client, create_user, location, staff_client},
+    smtp::{SmtpServer, body_text},
 };
 
 fn signup_form<'a>(org: &'a str, email: &'a str, industry: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -227,11 +228,9 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
         1
     );
     let mail = app
-        .mails()
-        .into_iter()
-        .find(|m| m.mail.to == "nina@snickarna.se")
-        .expect("decision mail");
-    assert!(mail.mail.subject.contains("godkända"));
+        .mail_to("nina@snickarna.se", |m| m.mail.subject.contains("godkända"))
+        .await;
+    assert!(mail.mail.text.contains("Nya Snickarna AB är nu godkänd"));
     let r = engine::tick(&app.state, today).await.unwrap();
     assert_eq!(r.steps, 1, "the waiting claim gets its reminder");
 }
@@ -334,9 +333,16 @@ async fn verify_letter_confirms_genuine_letters_and_is_rate_limited() {
     .unwrap();
     let today = "2026-03-02".parse().unwrap();
     let claim = fordra::claims::input::validate(&input, today, &params).unwrap();
-    fordra::claims::insert(&mut conn, creditor, &claim, None, chrono::Utc::now(), today)
-        .await
-        .unwrap();
+    fordra::claims::insert(
+        &mut conn,
+        creditor,
+        &claim,
+        None,
+        fordra::clock::Clock::system().now(),
+        today,
+    )
+    .await
+    .unwrap();
     drop(conn);
     let (ocr, code): (String, String) = sqlx::query_as("select ocr, case_code from claim")
         .fetch_one(&app.pool)
@@ -373,4 +379,92 @@ async fn verify_letter_confirms_genuine_letters_and_is_rate_limited() {
     let resp = check(ocr.clone(), code.clone()).await;
     assert_eq!(resp.status(), 429);
     assert!(resp.text().await.unwrap().contains("För många kontroller"));
+}
+
+#[tokio::test]
+async fn with_the_mail_server_down_an_approval_succeeds_and_its_mail_goes_out_once_it_is_back() {
+    // A port with nothing listening: every SMTP connection is refused.
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = down.local_addr().unwrap();
+    drop(down);
+    let app = TestApp::spawn_with(Options {
+        vars: vec![
+            ("FORDRA_MAIL", "smtp".into()),
+            ("FORDRA_SMTP_URL", format!("smtp://{addr}")),
+        ],
+    })
+    .await;
+    create_user(&app.pool, "nina@snickarna.se", "creditor").await;
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "update creditor set status = 'pending', contact_email = 'nina@snickarna.se', name = 'Nya Snickarna AB'
+         returning creditor_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let admin = staff_client(&app, "admin@fordra.test", "admin").await;
+    let resp = admin
+        .post(app.url(&format!("/admin/borgenarer/{id}/beslut")))
+        .form(&[("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let page = admin
+        .get(app.url(&location(&resp)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Nya Snickarna AB är godkänd. Kunden får e-post om beslutet."),
+        "{page}"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from creditor where status = 'approved'"
+        )
+        .await,
+        1
+    );
+    // The request's wake-up tried to send and failed: the mail waits in the queue.
+    let mut failed = false;
+    for _ in 0..100 {
+        failed = count(&app, "select count(*) from mail_queue where attempts > 0 and sent_at is null and last_error is not null").await == 1;
+        if failed {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(failed, "one failed attempt is recorded");
+
+    // The server comes back; after the retry's backoff the mail step sends it, once.
+    let smtp = SmtpServer::start_on(addr).await;
+    app.state.clock.advance(chrono::Duration::minutes(2));
+    let sent = fordra::mail::deliver_queue(
+        &app.pool,
+        &app.state.mailer,
+        &app.state.config.mail_from,
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 1);
+    let mails = smtp.wait_for(1).await;
+    assert!(mails[0].contains("To: nina@snickarna.se"));
+    assert!(body_text(&mails[0]).contains("Nya Snickarna AB är nu godkänd"));
+    app.state.clock.advance(chrono::Duration::hours(1));
+    let again = fordra::mail::deliver_queue(
+        &app.pool,
+        &app.state.mailer,
+        &app.state.config.mail_from,
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(smtp.count(), 1, "sent exactly once");
 }

@@ -51,9 +51,10 @@ async fn world(today: &str, gate: bool) -> World {
     .await
     .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    let key = fordra::claims::api::create_key(&mut conn, creditor, chrono::Utc::now())
-        .await
-        .unwrap();
+    let key =
+        fordra::claims::api::create_key(&mut conn, creditor, fordra::clock::Clock::system().now())
+            .await
+            .unwrap();
     drop(conn);
     let app = TestApp::spawn_on(
         pool,
@@ -148,7 +149,7 @@ impl World {
             name,
             &self.app.state.config.identity,
             None,
-            chrono::Utc::now(),
+            fordra::clock::Clock::system().now(),
             d(today),
         )
         .await;
@@ -1051,7 +1052,7 @@ async fn a_direct_payment_after_a_part_payment_reallocates_with_a_correcting_ent
         &[claim],
         &params,
         d("2025-05-20"),
-        chrono::Utc::now(),
+        fordra::clock::Clock::system().now(),
         None,
     )
     .await

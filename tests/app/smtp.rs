@@ -20,7 +20,12 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        SmtpServer::start_on("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// A server on `addr` (e.g. where a server that was down comes back).
+    pub async fn start_on(addr: SocketAddr) -> SmtpServer {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let messages = Arc::new(Mutex::new(vec![]));
         let store = messages.clone();
