@@ -23,7 +23,9 @@ pub mod letters;
 pub mod mail;
 
 pub mod parameters;
+pub mod partners;
 pub mod payments;
+pub mod payouts;
 pub mod plans;
 pub mod startup;
 pub mod state;

@@ -47,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .merge(verify::router())
         .merge(creditors::router())
         .merge(crate::payments::web::router())
+        .merge(crate::payouts::router())
+        .merge(crate::partners::router())
         .merge(crate::debtors::router())
         .merge(crate::disputes::router())
         .merge(crate::plans::router())

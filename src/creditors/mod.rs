@@ -34,6 +34,7 @@ use onboarding::{INDUSTRIES, Payout, SignupForm};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/borgenar", get(home))
         .route("/bli-kund", get(signup_form).post(signup))
         .route("/bli-kund/skickat", get(signup_sent))
         .route("/bli-kund/bekrafta", get(confirm_form).post(confirm))
@@ -829,4 +830,37 @@ struct DecisionMail<'a> {
     approved: bool,
     reason: &'a str,
     link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "creditors/home.html")]
+struct CreditorHome {
+    layout: Layout,
+    company: String,
+    org_nr: String,
+    status: String,
+    open: i64,
+    open_capital: rust_decimal::Decimal,
+    blocked: i64,
+}
+
+/// The creditor's start page: the company's status and its open claims in brief.
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let mut conn = state.db.acquire().await?;
+    let (company, org_nr, status): (String, String, String) =
+        sqlx::query_as("select name, org_nr, status from creditor where creditor_id = $1")
+            .bind(creditor_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let (open, open_capital, blocked) = crate::claims::open_summary(&mut conn, creditor_id).await?;
+    Ok(render(&CreditorHome {
+        layout: ctx.layout(),
+        org_nr: crate::domain::ids::IdNumber::from_stored(&org_nr).display(),
+        company,
+        status,
+        open,
+        open_capital,
+        blocked,
+    }))
 }

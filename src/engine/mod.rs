@@ -75,9 +75,8 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
 async fn settle(state: &AppState, today: NaiveDate) -> Result<usize> {
     let mut tx = state.db.begin().await?;
     let params = parameters::load(&mut tx).await?;
-    let r =
-        crate::payments::settlement::run(&mut tx, &params, today, state.clock.now(), None, false)
-            .await?;
+    let r = crate::payouts::service::run(&mut tx, &params, today, state.clock.now(), None, false)
+        .await?;
     tx.commit().await?;
     Ok(r.settlements.len())
 }

@@ -6,8 +6,6 @@ pub mod bgmax;
 pub mod camt054;
 pub mod import;
 pub mod ledger;
-pub mod pain001;
-pub mod settlement;
 pub mod simulator;
 pub mod web;
 

@@ -321,7 +321,7 @@ impl World {
 
     async fn refund_owed(&self, claim: Uuid) -> Option<Decimal> {
         let mut conn = self.pool().acquire().await.unwrap();
-        fordra::payments::settlement::refunds_owed(&mut conn, Some(claim))
+        fordra::payouts::service::refunds_owed(&mut conn, Some(claim))
             .await
             .unwrap()
             .first()
@@ -1286,7 +1286,7 @@ async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_
         .await;
     assert_eq!(resp.status(), 303);
     let mut conn = w.pool().acquire().await.unwrap();
-    use fordra::payments::settlement::payout_account;
+    use fordra::payouts::service::payout_account;
     let now_account = payout_account(&mut conn, w.creditor, d("2025-05-02"))
         .await
         .unwrap()

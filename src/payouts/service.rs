@@ -14,10 +14,8 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use super::{
-    ledger::{self, Account, Dims, Entry},
-    pain001,
-};
+use super::pain001;
+use crate::payments::ledger::{self, Account, Dims, Entry};
 use crate::{
     auth::audit,
     config::Identity,
@@ -286,7 +284,7 @@ pub async fn run(
     user: Option<Uuid>,
     force: bool,
 ) -> Result<RunReport> {
-    super::lock(&mut *conn, super::Lock::Settlements).await?;
+    crate::payments::lock(&mut *conn, crate::payments::Lock::Settlements).await?;
     let interval = i64::from(params.book.in_force(today).settlement_interval_days);
     let due: Vec<(Uuid, String)> = sqlx::query_as(
         "select cr.creditor_id, cr.name from creditor cr
@@ -617,7 +615,7 @@ pub async fn create_batch(
     user: Uuid,
     ip: &str,
 ) -> Result<Option<Uuid>> {
-    super::lock(&mut *conn, super::Lock::Batches).await?;
+    crate::payments::lock(&mut *conn, crate::payments::Lock::Batches).await?;
     let open: Vec<(Uuid, Decimal)> = sqlx::query_as(
         "select payout_id, amount from payout where batch_id is null order by created_at for update",
     )

@@ -1,0 +1,8 @@
+//! The partner programme: accounting firms that bring creditors and earn commission on paid
+//! fees. Today the partner's home page; registration, customers, commission and statements
+//! come here next.
+
+mod repo;
+mod routes;
+
+pub use routes::router;

@@ -1,0 +1,33 @@
+//! The partner's pages.
+
+use askama::Template;
+use axum::{Router, extract::State, response::Response, routing::get};
+
+use crate::{
+    auth::{Ctx, Role},
+    state::AppState,
+    web::{AppError, Layout, render},
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/partner", get(home))
+}
+
+#[derive(Template)]
+#[template(path = "partners/home.html")]
+struct PartnerHome {
+    layout: Layout,
+    company: String,
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.require(&[Role::Partner])?;
+    let partner_id = user.partner_id.ok_or(AppError::NotFound)?;
+    let company = super::repo::company_name(&mut *state.db.acquire().await?, partner_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(render(&PartnerHome {
+        layout: ctx.layout(),
+        company,
+    }))
+}

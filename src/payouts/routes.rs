@@ -1,0 +1,763 @@
+//! Pages for money going out: settlement runs, refunds, payout batches (two admins over the
+//! limit, pain.001), settlement notes for staff and creditors, and the creditor's payout account.
+
+use crate::auth::Ctx;
+use crate::web::extract::Form;
+use askama::Template;
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::service::{self as settlement, Batch, Destination, Note, PayoutRow, RefundOwed};
+use crate::auth::access_log::{self, Accessor};
+use crate::{
+    auth::STAFF,
+    auth::{Role, audit},
+    domain::money::Sek,
+    state::AppState,
+    web::{
+        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+        render_status,
+    },
+};
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/avrakningar", get(settlements_page))
+        .route("/admin/avrakningar/kor", post(run_settlements))
+        .route("/admin/avrakningar/{id}", get(admin_note))
+        .route("/admin/avrakningar/{id}/{format}", get(admin_note_file))
+        .route("/admin/aterbetalningar/{claim}", post(refund_claim))
+        .route("/admin/betalningar/{id}/aterbetala", post(refund_payment))
+        .route("/admin/utbetalningar", post(create_batch))
+        .route("/admin/utbetalningar/{id}", get(batch_page))
+        .route("/admin/utbetalningar/{id}/godkann", post(approve_batch))
+        .route("/admin/utbetalningar/{id}/pain001", post(export_batch))
+        .route("/admin/utbetalningar/{id}/utford", post(execute_batch))
+        .route("/borgenar/avrakningar", get(creditor_settlements))
+        .route("/borgenar/avrakningar/{id}", get(creditor_note))
+        .route(
+            "/borgenar/avrakningar/{id}/{format}",
+            get(creditor_note_file),
+        )
+        .route(
+            "/borgenar/utbetalningskonto",
+            get(account_page).post(change_account),
+        )
+}
+
+fn parse_id(s: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(s).map_err(|_| AppError::NotFound)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settlements, refunds and payout batches
+
+#[derive(FromRow)]
+struct SettlementRow {
+    settlement_id: Uuid,
+    number: i64,
+    creditor_name: String,
+    created_on: NaiveDate,
+    total: Decimal,
+    lines: i64,
+    batch_state: Option<String>,
+}
+
+/// Settlements, newest first: one creditor's, or everyone's; `limit` `None` for all.
+async fn settlement_rows(
+    conn: &mut sqlx::PgConnection,
+    creditor: Option<Uuid>,
+    limit: Option<i64>,
+) -> sqlx::Result<Vec<SettlementRow>> {
+    sqlx::query_as(
+        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
+            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
+         from settlement s join creditor cr using (creditor_id)
+         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
+         where $1::uuid is null or s.creditor_id = $1
+         order by s.number desc limit $2",
+    )
+    .bind(creditor)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+impl SettlementRow {
+    fn payout_label(&self) -> &'static str {
+        match self.batch_state.as_deref() {
+            None => "Väntar på utbetalningsuppdrag",
+            Some(s) => settlement::state_label(s),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "payouts/settlements.html")]
+struct SettlementsPage {
+    layout: Layout,
+    settlements: Vec<SettlementRow>,
+    open_payouts: Vec<PayoutRow>,
+    open_total: Sek,
+    batches: Vec<Batch>,
+    refunds: Vec<RefundOwed>,
+    refund_errors: Option<(Uuid, FieldErrors)>,
+    interval: u32,
+    dual_over: Sek,
+    is_admin: bool,
+}
+
+impl SettlementsPage {
+    fn errors_for(&self, claim: &Uuid) -> FieldErrors {
+        match &self.refund_errors {
+            Some((c, e)) if c == claim => e.clone(),
+            _ => FieldErrors::default(),
+        }
+    }
+
+    fn state_label(&self, state: &str) -> &'static str {
+        settlement::state_label(state)
+    }
+}
+
+async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let settlements = settlement_rows(&mut conn, None, Some(100)).await?;
+    let open_payouts = settlement::payouts(&mut conn, None).await?;
+    let open_total = open_payouts
+        .iter()
+        .map(|p| Sek::from_decimal(p.amount))
+        .sum();
+    let batches: Vec<Batch> = sqlx::query_as(&format!(
+        "{} order by b.number desc limit 50",
+        settlement::BATCH_SELECT
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    // Overpaid claims whose refund is not yet in a payout.
+    let refunds = settlement::refunds_owed(&mut conn, None).await?;
+    if let Some(user) = ctx.user() {
+        let shown: Vec<Uuid> = refunds.iter().map(|r| r.claim_id).collect();
+        access_log::log_access_to(
+            &mut conn,
+            Accessor::User(user),
+            &shown,
+            "återbetalningar att göra",
+            state.clock.now(),
+        )
+        .await?;
+    }
+    let params = state.parameters(&mut conn).await?;
+    let rules = params.book.in_force(state.clock.today());
+    Ok(SettlementsPage {
+        layout: ctx.layout(),
+        settlements,
+        open_payouts,
+        open_total,
+        batches,
+        refunds,
+        refund_errors: None,
+        interval: rules.settlement_interval_days,
+        dual_over: rules.payout_dual_approval_over,
+        is_admin: ctx.user().is_some_and(|u| u.role == Role::Admin),
+    })
+}
+
+async fn settlements_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    Ok(render(&settlements_view(&state, &ctx).await?))
+}
+
+async fn run_settlements(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let params = state.parameters(&mut tx).await?;
+    let report = settlement::run(
+        &mut tx,
+        &params,
+        state.clock.today(),
+        now,
+        Some(user.id),
+        true,
+    )
+    .await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user.id),
+        "settlements_run",
+        None,
+        json!({"settlements": report.settlements.len(), "total": report.total}),
+        Some(&ctx.ip),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut message = if report.settlements.is_empty() {
+        "Det fanns inget inbetalt kapital att avräkna.".to_string()
+    } else {
+        match report.settlements.len() {
+            1 => format!(
+                "1 avräkning på {} är skapad och väntar på utbetalningsuppdrag.",
+                report.total
+            ),
+            n => format!(
+                "{n} avräkningar på sammanlagt {} är skapade och väntar på utbetalningsuppdrag.",
+                report.total
+            ),
+        }
+    };
+    if !report.without_account.is_empty() {
+        message.push_str(&format!(
+            " Saknar utbetalningskonto: {}.",
+            report.without_account.join(", ")
+        ));
+    }
+    Ok(flash_redirect(
+        "/admin/avrakningar",
+        FlashKind::Success,
+        &message,
+    ))
+}
+
+async fn refund_claim(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(claim): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let claim_id = parse_id(&claim)?;
+    let mut errors = FieldErrors::default();
+    let Some(dest) = refund_destination(&form, None, &mut errors) else {
+        let mut page = settlements_view(&state, &ctx).await?;
+        page.refund_errors = Some((claim_id, errors));
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if let super::pain001::Account::BankAccount { clearing, account } = &dest.account {
+        sqlx::query(
+            "insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
+             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5",
+        )
+        .bind(claim_id)
+        .bind(clearing)
+        .bind(account)
+        .bind(now)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    match settlement::refund_claim(&mut tx, claim_id, &dest, now, user.id, &ctx.ip).await {
+        Ok(amount) => {
+            tx.commit().await?;
+            Ok(flash_redirect(
+                "/admin/avrakningar",
+                FlashKind::Success,
+                &format!("{amount} återbetalas till {}.", dest.display()),
+            ))
+        }
+        Err(e) => Ok(flash_redirect(
+            "/admin/avrakningar",
+            FlashKind::Error,
+            &e.to_string(),
+        )),
+    }
+}
+
+async fn create_batch(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let mut tx = state.db.begin().await?;
+    let params = state.parameters(&mut tx).await?;
+    let batch = settlement::create_batch(
+        &mut tx,
+        &params,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(match batch {
+        Some(id) => flash_redirect(
+            &format!("/admin/utbetalningar/{id}"),
+            FlashKind::Success,
+            "Utbetalningsuppdraget är skapat och väntar på godkännande.",
+        ),
+        None => flash_redirect(
+            "/admin/avrakningar",
+            FlashKind::Info,
+            "Det finns inga utbetalningar att lägga i ett uppdrag.",
+        ),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "payouts/batch.html")]
+struct BatchPage {
+    layout: Layout,
+    b: Batch,
+    payouts: Vec<PayoutRow>,
+    user_id: Uuid,
+    is_admin: bool,
+}
+
+impl BatchPage {
+    fn state_label(&self) -> &'static str {
+        settlement::state_label(&self.b.state)
+    }
+
+    fn may_approve(&self) -> bool {
+        self.is_admin && self.b.state == "draft" && self.b.approved_by != Some(self.user_id)
+    }
+}
+
+async fn batch_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(STAFF)?;
+    let id = parse_id(&id)?;
+    let mut conn = state.db.acquire().await?;
+    let b = settlement::find_batch(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let payouts = settlement::payouts(&mut conn, Some(id)).await?;
+    Ok(render(&BatchPage {
+        layout: ctx.layout(),
+        b,
+        payouts,
+        user_id: user.id,
+        is_admin: user.role == Role::Admin,
+    }))
+}
+
+async fn approve_batch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let id = parse_id(&id)?;
+    let back = format!("/admin/utbetalningar/{id}");
+    let mut tx = state.db.begin().await?;
+    let outcome = settlement::approve(&mut tx, id, state.clock.now(), user.id, &ctx.ip).await?;
+    tx.commit().await?;
+    Ok(match outcome {
+        Ok(m) => flash_redirect(&back, FlashKind::Success, m),
+        Err(m) => flash_redirect(&back, FlashKind::Error, m),
+    })
+}
+
+async fn export_batch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let id = parse_id(&id)?;
+    let mut tx = state.db.begin().await?;
+    let outcome = settlement::export(
+        &mut tx,
+        id,
+        &state.config.identity,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(match outcome {
+        Ok((name, xml)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/xml; charset=utf-8".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            xml,
+        )
+            .into_response(),
+        Err(m) => flash_redirect(&format!("/admin/utbetalningar/{id}"), FlashKind::Error, m),
+    })
+}
+
+async fn execute_batch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let id = parse_id(&id)?;
+    let back = format!("/admin/utbetalningar/{id}");
+    let mut tx = state.db.begin().await?;
+    let outcome = settlement::mark_executed(
+        &mut tx,
+        id,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(match outcome {
+        Ok(m) => flash_redirect(&back, FlashKind::Success, m),
+        Err(m) => flash_redirect(&back, FlashKind::Error, m),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Settlement notes (staff and creditor)
+
+#[derive(Template)]
+#[template(path = "payouts/note.html")]
+struct NotePage {
+    layout: Layout,
+    n: Note,
+    base: &'static str,
+    staff: bool,
+}
+
+async fn load_note(state: &AppState, id: &str, creditor: Option<Uuid>) -> Result<Note, AppError> {
+    let id = parse_id(id)?;
+    let mut conn = state.db.acquire().await?;
+    settlement::note(&mut conn, id, creditor)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn note_file(state: &AppState, n: &Note, format: &str) -> Result<Response, AppError> {
+    let (bytes, mime, ext) = match format {
+        "pdf" => (
+            settlement::note_pdf(n, &state.config.identity),
+            "application/pdf",
+            "pdf",
+        ),
+        "csv" => (settlement::note_csv(n), "text/csv; charset=utf-8", "csv"),
+        _ => return Err(AppError::NotFound),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"avrakning-{}.{ext}\"", n.number),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn admin_note(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(STAFF)?;
+    let n = load_note(&state, &id, None).await?;
+    let mut conn = state.db.acquire().await?;
+    let shown: Vec<Uuid> = n.lines.iter().map(|l| l.claim_id).collect();
+    access_log::log_access_to(
+        &mut conn,
+        Accessor::User(user),
+        &shown,
+        "avräkningsnota",
+        state.clock.now(),
+    )
+    .await?;
+    Ok(render(&NotePage {
+        layout: ctx.layout(),
+        n,
+        base: "/admin/avrakningar",
+        staff: true,
+    }))
+}
+
+async fn admin_note_file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let n = load_note(&state, &id, None).await?;
+    note_file(&state, &n, &format)
+}
+
+#[derive(Template)]
+#[template(path = "payouts/creditor_settlements.html")]
+struct CreditorSettlementsPage {
+    layout: Layout,
+    settlements: Vec<SettlementRow>,
+    to_settle: Sek,
+    account: Option<String>,
+}
+
+async fn creditor_settlements(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let mut conn = state.db.acquire().await?;
+    let settlements = settlement_rows(&mut conn, Some(creditor_id), None).await?;
+    let to_settle: Option<Decimal> = sqlx::query_scalar(
+        "select -sum(amount) from journal_line where account = 'creditor_payable' and creditor_id = $1",
+    )
+    .bind(creditor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let account = settlement::payout_account(&mut conn, creditor_id, state.clock.today())
+        .await?
+        .map(|(d, _)| d.display());
+    Ok(render(&CreditorSettlementsPage {
+        layout: ctx.layout(),
+        settlements,
+        to_settle: Sek::from_decimal(to_settle.unwrap_or_default()),
+        account,
+    }))
+}
+
+async fn creditor_note(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let n = load_note(&state, &id, Some(creditor_id)).await?;
+    Ok(render(&NotePage {
+        layout: ctx.layout(),
+        n,
+        base: "/borgenar/avrakningar",
+        staff: false,
+    }))
+}
+
+async fn creditor_note_file(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let n = load_note(&state, &id, Some(creditor_id)).await?;
+    note_file(&state, &n, &format)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The creditor's payout account
+
+#[derive(Template)]
+#[template(path = "payouts/account.html")]
+struct AccountPage {
+    layout: Layout,
+    current: Option<String>,
+    pending: Option<(String, NaiveDate)>,
+    delay: u32,
+    errors: FieldErrors,
+    kind: String,
+    bankgiro: String,
+    clearing: String,
+    account: String,
+}
+
+async fn account_view(
+    state: &AppState,
+    ctx: &Ctx,
+    creditor_id: Uuid,
+) -> Result<AccountPage, AppError> {
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let current = settlement::payout_account(&mut conn, creditor_id, today)
+        .await?
+        .map(|(d, _)| d.display());
+    let pending = settlement::pending_account(&mut conn, creditor_id, today)
+        .await?
+        .map(|(d, from)| (d.display(), from));
+    let params = state.parameters(&mut conn).await?;
+    Ok(AccountPage {
+        layout: ctx.layout(),
+        current,
+        pending,
+        delay: params.book.in_force(today).payout_account_delay_bank_days,
+        errors: FieldErrors::default(),
+        kind: "bankgiro".into(),
+        bankgiro: String::new(),
+        clearing: String::new(),
+        account: String::new(),
+    })
+}
+
+async fn account_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    Ok(render(&account_view(&state, &ctx, creditor_id).await?))
+}
+
+#[derive(Deserialize)]
+struct AccountForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    bankgiro: String,
+    #[serde(default)]
+    clearing: String,
+    #[serde(default)]
+    account: String,
+}
+
+async fn change_account(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor()?;
+    let mut errors = FieldErrors::default();
+    let dest = if form.kind == "bank_account" {
+        Destination::bank_account(&form.clearing, &form.account)
+            .map_err(|e| errors.add(e.field(), e.to_string()))
+            .ok()
+    } else {
+        Destination::bankgiro(&form.bankgiro)
+            .map_err(|e| errors.add("bankgiro", e.to_string()))
+            .ok()
+    };
+    let Some(dest) = dest else {
+        let mut page = account_view(&state, &ctx, creditor_id).await?;
+        page.errors = errors;
+        page.kind = form.kind;
+        page.bankgiro = form.bankgiro;
+        page.clearing = form.clearing;
+        page.account = form.account;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let today = state.clock.today();
+    let mut tx = state.db.begin().await?;
+    let params = state.parameters(&mut tx).await?;
+    let from = settlement::change_payout_account(
+        &mut tx,
+        creditor_id,
+        &dest,
+        &params,
+        today,
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(flash_redirect(
+        "/borgenar/utbetalningskonto",
+        FlashKind::Success,
+        &format!(
+            "Det nya utbetalningskontot {} gäller från {from}. Till dess betalar vi ut till det nuvarande kontot.",
+            dest.display()
+        ),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refunding an unmatched payment
+
+#[derive(Deserialize)]
+struct RefundForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    clearing: String,
+    #[serde(default)]
+    account: String,
+}
+
+/// The destination a refund form asks for: the payer's own account from the bank file, or a
+/// clearing and account number typed by staff.
+fn refund_destination(
+    form: &RefundForm,
+    payer_account: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<Destination> {
+    if form.to == "payer"
+        && let Some(acc) = payer_account
+    {
+        if let Some(bg) = acc.strip_prefix("BG ") {
+            return Destination::bankgiro(bg).ok().or_else(|| {
+                errors.add(
+                    "account",
+                    "Betalarens bankgironummer kan inte användas; ange ett konto.",
+                );
+                None
+            });
+        }
+        return Some(Destination {
+            account: super::pain001::Account::Iban(acc.to_string()),
+        });
+    }
+    Destination::bank_account(&form.clearing, &form.account)
+        .map_err(|e| errors.add(e.field(), e.to_string()))
+        .ok()
+}
+
+async fn refund_payment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let payment_id = parse_id(&id)?;
+    let mut page =
+        crate::payments::web::payment_view(&state, &ctx, payment_id, String::new()).await?;
+    let mut errors = FieldErrors::default();
+    let dest = refund_destination(&form, page.p.payer_account.as_deref(), &mut errors);
+    let Some(dest) = dest else {
+        page.errors = errors;
+        page.clearing = form.clearing;
+        page.account = form.account;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let back = format!("/admin/betalningar/{payment_id}");
+    let mut tx = state.db.begin().await?;
+    match settlement::refund_unmatched(
+        &mut tx,
+        payment_id,
+        &dest,
+        state.clock.today(),
+        state.clock.now(),
+        user.id,
+        &ctx.ip,
+    )
+    .await
+    {
+        Ok(amount) => {
+            tx.commit().await?;
+            Ok(flash_redirect(
+                &back,
+                FlashKind::Success,
+                &format!(
+                    "{amount} återbetalas till {}. Utbetalningen kommer med nästa utbetalningsuppdrag.",
+                    dest.display()
+                ),
+            ))
+        }
+        Err(e) => Ok(flash_redirect(&back, FlashKind::Error, &e.to_string())),
+    }
+}
