@@ -12,17 +12,17 @@ use axum::{
     routing::{get, post},
 };
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::service::{self as settlement, Batch, Destination, Note, PayoutRow, RefundOwed};
+use super::service::{
+    self as settlement, Batch, Destination, Note, PayoutRow, RefundOwed, SettlementRow,
+};
 use crate::auth::access_log::{self, Accessor};
 use crate::{
+    auth::Role,
     auth::STAFF,
-    auth::{Role, audit},
     domain::money::Sek,
     state::AppState,
     web::{
@@ -65,37 +65,6 @@ fn parse_id(s: &str) -> Result<Uuid, AppError> {
 // ---------------------------------------------------------------------------------------------
 // Settlements, refunds and payout batches
 
-#[derive(FromRow)]
-struct SettlementRow {
-    settlement_id: Uuid,
-    number: i64,
-    creditor_name: String,
-    created_on: NaiveDate,
-    total: Decimal,
-    lines: i64,
-    batch_state: Option<String>,
-}
-
-/// Settlements, newest first: one creditor's, or everyone's; `limit` `None` for all.
-async fn settlement_rows(
-    conn: &mut sqlx::PgConnection,
-    creditor: Option<Uuid>,
-    limit: Option<i64>,
-) -> sqlx::Result<Vec<SettlementRow>> {
-    sqlx::query_as(
-        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
-            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
-         from settlement s join creditor cr using (creditor_id)
-         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
-         where $1::uuid is null or s.creditor_id = $1
-         order by s.number desc limit $2",
-    )
-    .bind(creditor)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
 impl SettlementRow {
     fn payout_label(&self) -> &'static str {
         match self.batch_state.as_deref() {
@@ -135,18 +104,13 @@ impl SettlementsPage {
 
 async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage, AppError> {
     let mut conn = state.db.acquire().await?;
-    let settlements = settlement_rows(&mut conn, None, Some(100)).await?;
+    let settlements = settlement::settlement_rows(&mut conn, None, Some(100)).await?;
     let open_payouts = settlement::payouts(&mut conn, None).await?;
     let open_total = open_payouts
         .iter()
         .map(|p| Sek::from_decimal(p.amount))
         .sum();
-    let batches: Vec<Batch> = sqlx::query_as(&format!(
-        "{} order by b.number desc limit 50",
-        settlement::BATCH_SELECT
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let batches = settlement::recent_batches(&mut conn, 50).await?;
     // Overpaid claims whose refund is not yet in a payout.
     let refunds = settlement::refunds_owed(&mut conn, None).await?;
     if let Some(user) = ctx.user() {
@@ -184,28 +148,17 @@ async fn settlements_page(State(state): State<AppState>, ctx: Ctx) -> Result<Res
 async fn run_settlements(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let params = state.parameters(&mut tx).await?;
-    let report = settlement::run(
-        &mut tx,
+    let mut conn = state.db.acquire().await?;
+    let params = state.parameters(&mut conn).await?;
+    let report = settlement::run_by_admin(
+        &mut conn,
         &params,
         state.clock.today(),
         now,
-        Some(user.id),
-        true,
+        user.id,
+        &ctx.ip,
     )
     .await?;
-    audit(
-        &mut tx,
-        now,
-        Some(user.id),
-        "settlements_run",
-        None,
-        json!({"settlements": report.settlements.len(), "total": report.total}),
-        Some(&ctx.ip),
-    )
-    .await?;
-    tx.commit().await?;
     let mut message = if report.settlements.is_empty() {
         "Det fanns inget inbetalt kapital att avräkna.".to_string()
     } else {
@@ -247,30 +200,14 @@ async fn refund_claim(
         page.refund_errors = Some((claim_id, errors));
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
+    let mut conn = state.db.acquire().await?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    if let super::pain001::Account::BankAccount { clearing, account } = &dest.account {
-        sqlx::query(
-            "insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
-             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5",
-        )
-        .bind(claim_id)
-        .bind(clearing)
-        .bind(account)
-        .bind(now)
-        .bind(user.id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    match settlement::refund_claim(&mut tx, claim_id, &dest, now, user.id, &ctx.ip).await {
-        Ok(amount) => {
-            tx.commit().await?;
-            Ok(flash_redirect(
-                "/admin/avrakningar",
-                FlashKind::Success,
-                &format!("{amount} återbetalas till {}.", dest.display()),
-            ))
-        }
+    match settlement::refund_claim(&mut conn, claim_id, &dest, now, user.id, &ctx.ip).await {
+        Ok(amount) => Ok(flash_redirect(
+            "/admin/avrakningar",
+            FlashKind::Success,
+            &format!("{amount} återbetalas till {}.", dest.display()),
+        )),
         Err(e) => Ok(flash_redirect(
             "/admin/avrakningar",
             FlashKind::Error,
@@ -281,10 +218,10 @@ async fn refund_claim(
 
 async fn create_batch(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
-    let mut tx = state.db.begin().await?;
-    let params = state.parameters(&mut tx).await?;
+    let mut conn = state.db.acquire().await?;
+    let params = state.parameters(&mut conn).await?;
     let batch = settlement::create_batch(
-        &mut tx,
+        &mut conn,
         &params,
         state.clock.today(),
         state.clock.now(),
@@ -292,7 +229,6 @@ async fn create_batch(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
         &ctx.ip,
     )
     .await?;
-    tx.commit().await?;
     Ok(match batch {
         Some(id) => flash_redirect(
             &format!("/admin/utbetalningar/{id}"),
@@ -356,9 +292,8 @@ async fn approve_batch(
     let user = ctx.require(ADMIN)?;
     let id = parse_id(&id)?;
     let back = format!("/admin/utbetalningar/{id}");
-    let mut tx = state.db.begin().await?;
-    let outcome = settlement::approve(&mut tx, id, state.clock.now(), user.id, &ctx.ip).await?;
-    tx.commit().await?;
+    let mut conn = state.db.acquire().await?;
+    let outcome = settlement::approve(&mut conn, id, state.clock.now(), user.id, &ctx.ip).await?;
     Ok(match outcome {
         Ok(m) => flash_redirect(&back, FlashKind::Success, m),
         Err(m) => flash_redirect(&back, FlashKind::Error, m),
@@ -372,9 +307,9 @@ async fn export_batch(
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
     let id = parse_id(&id)?;
-    let mut tx = state.db.begin().await?;
+    let mut conn = state.db.acquire().await?;
     let outcome = settlement::export(
-        &mut tx,
+        &mut conn,
         id,
         &state.config.identity,
         state.clock.today(),
@@ -383,7 +318,6 @@ async fn export_batch(
         &ctx.ip,
     )
     .await?;
-    tx.commit().await?;
     Ok(match outcome {
         Ok((name, xml)) => (
             [
@@ -411,9 +345,9 @@ async fn execute_batch(
     let user = ctx.require(ADMIN)?;
     let id = parse_id(&id)?;
     let back = format!("/admin/utbetalningar/{id}");
-    let mut tx = state.db.begin().await?;
+    let mut conn = state.db.acquire().await?;
     let outcome = settlement::mark_executed(
-        &mut tx,
+        &mut conn,
         id,
         state.clock.today(),
         state.clock.now(),
@@ -421,7 +355,6 @@ async fn execute_batch(
         &ctx.ip,
     )
     .await?;
-    tx.commit().await?;
     Ok(match outcome {
         Ok(m) => flash_redirect(&back, FlashKind::Success, m),
         Err(m) => flash_redirect(&back, FlashKind::Error, m),
@@ -521,20 +454,15 @@ async fn creditor_settlements(
 ) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
-    let settlements = settlement_rows(&mut conn, Some(creditor_id), None).await?;
-    let to_settle: Option<Decimal> = sqlx::query_scalar(
-        "select -sum(amount) from journal_line where account = 'creditor_payable' and creditor_id = $1",
-    )
-    .bind(creditor_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let settlements = settlement::settlement_rows(&mut conn, Some(creditor_id), None).await?;
+    let to_settle = settlement::to_settle(&mut conn, creditor_id).await?;
     let account = settlement::payout_account(&mut conn, creditor_id, state.clock.today())
         .await?
         .map(|(d, _)| d.display());
     Ok(render(&CreditorSettlementsPage {
         layout: ctx.layout(),
         settlements,
-        to_settle: Sek::from_decimal(to_settle.unwrap_or_default()),
+        to_settle,
         account,
     }))
 }
@@ -651,10 +579,10 @@ async fn change_account(
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let today = state.clock.today();
-    let mut tx = state.db.begin().await?;
-    let params = state.parameters(&mut tx).await?;
+    let mut conn = state.db.acquire().await?;
+    let params = state.parameters(&mut conn).await?;
     let from = settlement::change_payout_account(
-        &mut tx,
+        &mut conn,
         creditor_id,
         &dest,
         &params,
@@ -664,7 +592,6 @@ async fn change_account(
         &ctx.ip,
     )
     .await?;
-    tx.commit().await?;
     Ok(flash_redirect(
         "/borgenar/utbetalningskonto",
         FlashKind::Success,
@@ -735,9 +662,9 @@ async fn refund_payment(
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let back = format!("/admin/betalningar/{payment_id}");
-    let mut tx = state.db.begin().await?;
+    let mut conn = state.db.acquire().await?;
     match settlement::refund_unmatched(
-        &mut tx,
+        &mut conn,
         payment_id,
         &dest,
         state.clock.today(),
@@ -747,17 +674,14 @@ async fn refund_payment(
     )
     .await
     {
-        Ok(amount) => {
-            tx.commit().await?;
-            Ok(flash_redirect(
-                &back,
-                FlashKind::Success,
-                &format!(
-                    "{amount} återbetalas till {}. Utbetalningen kommer med nästa utbetalningsuppdrag.",
-                    dest.display()
-                ),
-            ))
-        }
+        Ok(amount) => Ok(flash_redirect(
+            &back,
+            FlashKind::Success,
+            &format!(
+                "{amount} återbetalas till {}. Utbetalningen kommer med nästa utbetalningsuppdrag.",
+                dest.display()
+            ),
+        )),
         Err(e) => Ok(flash_redirect(&back, FlashKind::Error, &e.to_string())),
     }
 }

@@ -195,7 +195,7 @@ pub async fn pending_account(
 #[allow(clippy::too_many_arguments)]
 /// Registers a new payout account; it takes effect after the rule's number of bank days (a
 /// hijacked login cannot redirect money that is about to be paid out). Returns that date.
-pub async fn change_payout_account(
+async fn change_payout_account_in(
     conn: &mut PgConnection,
     creditor_id: Uuid,
     dest: &Destination,
@@ -441,7 +441,7 @@ pub async fn refunds_owed(
 }
 
 /// Pays back a claim's overpayment to `dest`.
-pub async fn refund_claim(
+async fn refund_claim_in(
     conn: &mut PgConnection,
     claim_id: Uuid,
     dest: &Destination,
@@ -520,7 +520,7 @@ impl Refund<'_> {
 }
 
 /// Gives unmatched money back to the payer.
-pub async fn refund_unmatched(
+async fn refund_unmatched_in(
     conn: &mut PgConnection,
     payment_id: Uuid,
     dest: &Destination,
@@ -607,7 +607,7 @@ pub fn state_label(state: &str) -> &'static str {
 }
 
 /// Gathers every payout not yet in a batch into a new batch.
-pub async fn create_batch(
+async fn create_batch_in(
     conn: &mut PgConnection,
     params: &Parameters,
     today: NaiveDate,
@@ -670,7 +670,7 @@ pub async fn find_batch(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result
 }
 
 /// Approves a draft batch. Returns a message for the admin, or why it cannot be done.
-pub async fn approve(
+async fn approve_in(
     conn: &mut PgConnection,
     batch_id: Uuid,
     now: DateTime<Utc>,
@@ -773,7 +773,7 @@ pub async fn payouts(
 }
 
 /// The pain.001 file of an approved batch (the same message id every time it is exported).
-pub async fn export(
+async fn export_in(
     conn: &mut PgConnection,
     batch_id: Uuid,
     identity: &Identity,
@@ -845,7 +845,7 @@ pub async fn export(
 }
 
 /// The bank executed the batch: the money leaves the bank account in the journal.
-pub async fn mark_executed(
+async fn mark_executed_in(
     conn: &mut PgConnection,
     batch_id: Uuid,
     today: NaiveDate,
@@ -1089,6 +1089,217 @@ pub fn note_pdf(n: &Note, identity: &Identity) -> Vec<u8> {
         Face::Regular,
     );
     d.finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transactions behind the payout pages. Each owns its transaction (a savepoint when the
+// caller already has one) and commits only when the action was done.
+
+/// Begins a transaction (a savepoint inside the caller's).
+async fn begin(conn: &mut PgConnection) -> sqlx::Result<sqlx::Transaction<'_, sqlx::Postgres>> {
+    sqlx::Connection::begin(conn).await
+}
+
+/// Registers a new payout account for the creditor; returns the date it takes effect.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_payout_account(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    dest: &Destination,
+    params: &Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<NaiveDate> {
+    let mut tx = begin(conn).await?;
+    let from =
+        change_payout_account_in(&mut tx, creditor_id, dest, params, today, now, user, ip).await?;
+    tx.commit().await?;
+    Ok(from)
+}
+
+/// Pays back a claim's overpayment to `dest`; a bank account given by staff is kept as the
+/// claim's refund account.
+pub async fn refund_claim(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    dest: &Destination,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Sek> {
+    let mut tx = begin(conn).await?;
+    if let pain001::Account::BankAccount { clearing, account } = &dest.account {
+        sqlx::query(
+            "insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
+             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5",
+        )
+        .bind(claim_id)
+        .bind(clearing)
+        .bind(account)
+        .bind(now)
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let amount = refund_claim_in(&mut tx, claim_id, dest, now, user, ip).await?;
+    tx.commit().await?;
+    Ok(amount)
+}
+
+/// Gives unmatched money back to the payer.
+#[allow(clippy::too_many_arguments)]
+pub async fn refund_unmatched(
+    conn: &mut PgConnection,
+    payment_id: Uuid,
+    dest: &Destination,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Sek> {
+    let mut tx = begin(conn).await?;
+    let amount = refund_unmatched_in(&mut tx, payment_id, dest, today, now, user, ip).await?;
+    tx.commit().await?;
+    Ok(amount)
+}
+
+/// Gathers every payout not yet in a batch into a new batch.
+pub async fn create_batch(
+    conn: &mut PgConnection,
+    params: &Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Option<Uuid>> {
+    let mut tx = begin(conn).await?;
+    let batch = create_batch_in(&mut tx, params, today, now, user, ip).await?;
+    tx.commit().await?;
+    Ok(batch)
+}
+
+/// Approves a draft batch. Returns a message for the admin, or why it cannot be done.
+pub async fn approve(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Result<&'static str, &'static str>> {
+    let mut tx = begin(conn).await?;
+    let outcome = approve_in(&mut tx, batch_id, now, user, ip).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Exports an approved batch as pain.001: the file's name and XML, or why it cannot be done.
+#[allow(clippy::too_many_arguments)]
+pub async fn export(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    identity: &Identity,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Result<(String, String), &'static str>> {
+    let mut tx = begin(conn).await?;
+    let outcome = export_in(&mut tx, batch_id, identity, today, now, user, ip).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// The bank executed the batch: the money leaves the bank account in the journal.
+pub async fn mark_executed(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<Result<&'static str, &'static str>> {
+    let mut tx = begin(conn).await?;
+    let outcome = mark_executed_in(&mut tx, batch_id, today, now, user, ip).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// A settlement run started by an admin, audited.
+pub async fn run_by_admin(
+    conn: &mut PgConnection,
+    params: &Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Uuid,
+    ip: &str,
+) -> Result<RunReport> {
+    let mut tx = begin(conn).await?;
+    let report = run(&mut tx, params, today, now, Some(user), true).await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user),
+        "settlements_run",
+        None,
+        json!({"settlements": report.settlements.len(), "total": report.total}),
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// A settlement as the lists show it.
+#[derive(FromRow)]
+pub struct SettlementRow {
+    pub settlement_id: Uuid,
+    pub number: i64,
+    pub creditor_name: String,
+    pub created_on: NaiveDate,
+    pub total: Decimal,
+    pub lines: i64,
+    pub batch_state: Option<String>,
+}
+
+/// Settlements, newest first: one creditor's, or everyone's; `limit` `None` for all.
+pub async fn settlement_rows(
+    conn: &mut PgConnection,
+    creditor: Option<Uuid>,
+    limit: Option<i64>,
+) -> sqlx::Result<Vec<SettlementRow>> {
+    sqlx::query_as(
+        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
+            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
+         from settlement s join creditor cr using (creditor_id)
+         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
+         where $1::uuid is null or s.creditor_id = $1
+         order by s.number desc limit $2",
+    )
+    .bind(creditor)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The latest payout batches, newest first.
+pub async fn recent_batches(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Batch>> {
+    sqlx::query_as(&format!("{BATCH_SELECT} order by b.number desc limit $1"))
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+}
+
+/// The creditor's capital collected and not yet settled.
+pub async fn to_settle(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<Sek> {
+    let owed: Option<Decimal> = sqlx::query_scalar(
+        "select -sum(amount) from journal_line where account = 'creditor_payable' and creditor_id = $1",
+    )
+    .bind(creditor_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(Sek::from_decimal(owed.unwrap_or_default()))
 }
 
 #[cfg(test)]
