@@ -68,10 +68,10 @@ pub async fn insert_many(
     let mut all = Vec::with_capacity(claims.len());
     for chunk in claims.chunks(2000) {
         let n = chunk.len() as i64;
-        let numbers: Vec<i64> = sqlx::query_scalar(
-            "select nextval('claim_case_number_seq') from generate_series(1, $1)",
+        let numbers: Vec<i64> = sqlx::query_scalar!(
+            r#"select nextval('claim_case_number_seq') as "n!" from generate_series(1, $1::bigint)"#,
+            n
         )
-        .bind(n)
         .fetch_all(&mut *conn)
         .await?;
         let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::new_v4()).collect();
@@ -119,14 +119,14 @@ pub async fn insert_many(
         if inserted.len() != chunk.len() {
             return Err(InsertError::DuplicateInvoiceNumber);
         }
-        sqlx::query(
+        sqlx::query!(
             "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail)
              select id, $2, $3, 'registered', $4, '{}' from unnest($1::uuid[]) as id",
+            &ids,
+            now,
+            today,
+            by
         )
-        .bind(&ids)
-        .bind(now)
-        .bind(today)
-        .bind(by)
         .execute(&mut *conn)
         .await?;
         all.extend(ids);
@@ -170,14 +170,14 @@ pub async fn move_claims(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "update claim set state = $3, next_action_on = null
          where claim_id = any($1) and state = any($2)
          returning claim_id",
+        ids,
+        &state_names(expected) as &[&str],
+        to.as_str()
     )
-    .bind(ids)
-    .bind(state_names(expected))
-    .bind(to.as_str())
     .fetch_all(conn)
     .await
 }
@@ -210,12 +210,14 @@ pub const NOT_CLOSED: [ClaimState; 5] = [
 
 /// Asks the engine to look at a claim again today (after any change that may unblock it).
 pub async fn wake(conn: &mut PgConnection, claim_id: Uuid, today: NaiveDate) -> sqlx::Result<()> {
-    sqlx::query("update claim set next_action_on = $2 where claim_id = $1 and state = any($3)")
-        .bind(claim_id)
-        .bind(today)
-        .bind(state_names(&OPEN))
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update claim set next_action_on = $2 where claim_id = $1 and state = any($3)",
+        claim_id,
+        today,
+        &state_names(&OPEN) as &[&str]
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -225,12 +227,12 @@ pub async fn wake_creditor(
     creditor_id: Uuid,
     today: NaiveDate,
 ) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query!(
         "update claim set next_action_on = $2 where creditor_id = $1 and state = any($3)",
+        creditor_id,
+        today,
+        &state_names(&OPEN) as &[&str]
     )
-    .bind(creditor_id)
-    .bind(today)
-    .bind(state_names(&OPEN))
     .execute(conn)
     .await?
     .rows_affected())
@@ -247,17 +249,17 @@ pub async fn add_event(
     detail: serde_json::Value,
     step_key: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail, step_key)
          values ($1, $2, $3, $4, $5, $6, $7) on conflict (claim_id, step_key) do nothing",
+        claim_id,
+        at,
+        business_date,
+        kind,
+        actor,
+        detail,
+        step_key
     )
-    .bind(claim_id)
-    .bind(at)
-    .bind(business_date)
-    .bind(kind)
-    .bind(actor)
-    .bind(detail)
-    .bind(step_key)
     .execute(conn)
     .await?;
     Ok(())
@@ -270,16 +272,16 @@ pub async fn charge_fee(
     fee: &FeeCharge,
     letter_id: Uuid,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id) values ($1, $2, $3, $4, $5, $6)
          on conflict (claim_id, kind) do nothing",
+        Uuid::new_v4(),
+        claim_id,
+        fee.kind.as_str(),
+        fee.amount.amount(),
+        fee.charged_on,
+        letter_id
     )
-    .bind(Uuid::new_v4())
-    .bind(claim_id)
-    .bind(fee.kind.as_str())
-    .bind(fee.amount.amount())
-    .bind(fee.charged_on)
-    .bind(letter_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -302,11 +304,13 @@ pub async fn lock(
 
 /// Pauses or resumes the engine's work on a claim (the creditor's choice).
 pub async fn set_paused(conn: &mut PgConnection, claim_id: Uuid, paused: bool) -> sqlx::Result<()> {
-    sqlx::query("update claim set paused = $2 where claim_id = $1")
-        .bind(claim_id)
-        .bind(paused)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update claim set paused = $2 where claim_id = $1",
+        claim_id,
+        paused
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -321,17 +325,17 @@ pub async fn reduce_capital(
     now: DateTime<Utc>,
     by: Uuid,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)
          values ($1, $2, $3, $4, $5, $6, $7)",
+        Uuid::new_v4(),
+        claim_id,
+        kind,
+        amount.amount(),
+        on,
+        now,
+        by
     )
-    .bind(Uuid::new_v4())
-    .bind(claim_id)
-    .bind(kind)
-    .bind(amount.amount())
-    .bind(on)
-    .bind(now)
-    .bind(by)
     .execute(conn)
     .await?;
     Ok(())
@@ -364,14 +368,15 @@ pub async fn fees_of(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> sqlx::Result<HashMap<Uuid, Vec<FeeCharge>>> {
-    let rows: Vec<(Uuid, String, Decimal, NaiveDate)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "select claim_id, kind, amount, charged_on from fee where claim_id = any($1) order by charged_on, kind",
+        ids
     )
-    .bind(ids)
     .fetch_all(conn)
     .await?;
     let mut out: HashMap<Uuid, Vec<FeeCharge>> = HashMap::new();
-    for (claim, kind, amount, charged_on) in rows {
+    for r in rows {
+        let (claim, kind, amount, charged_on) = (r.claim_id, r.kind, r.amount, r.charged_on);
         if let Some(kind) = FeeKind::parse(&kind) {
             out.entry(claim).or_default().push(FeeCharge {
                 kind,
@@ -396,17 +401,19 @@ pub async fn movements_of(
     conn: &mut PgConnection,
     ids: &[Uuid],
 ) -> sqlx::Result<HashMap<Uuid, Vec<Movement>>> {
-    let rows: Vec<(Uuid, bool, Decimal, NaiveDate)> = sqlx::query_as(
-        "select claim_id, false, amount, on_date from capital_reduction where claim_id = any($1)
+    let rows = sqlx::query!(
+        r#"select claim_id as "claim_id!", false as "is_payment!", amount as "amount!", on_date as "on!"
+           from capital_reduction where claim_id = any($1)
          union all
          select claim_id, true, amount, booked_on from payment where claim_id = any($1) and kind = 'payment'
-         order by 4",
+         order by 4"#,
+        ids
     )
-    .bind(ids)
     .fetch_all(conn)
     .await?;
     let mut out: HashMap<Uuid, Vec<Movement>> = HashMap::new();
-    for (claim, is_payment, amount, on) in rows {
+    for r in rows {
+        let (claim, is_payment, amount, on) = (r.claim_id, r.is_payment, r.amount, r.on);
         let amount = Sek::from_decimal(amount);
         out.entry(claim).or_default().push(if is_payment {
             Movement::Payment { booked: on, amount }
@@ -439,17 +446,18 @@ pub async fn current_letters_of(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, String, Option<NaiveDate>)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "select l.claim_id, l.kind, l.dispatched_on
          from unnest($1::uuid[], $2::text[]) as s(claim_id, kind)
          join letter l on l.claim_id = s.claim_id and l.kind = s.kind",
+        &ids,
+        &kinds as &[&str]
     )
-    .bind(&ids)
-    .bind(&kinds)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
+        .map(|r| (r.claim_id, r.kind, r.dispatched_on))
         .filter_map(|(claim, kind, dispatched_on)| {
             LetterKind::parse(&kind).map(|kind| {
                 (

@@ -13,7 +13,6 @@ use axum::{
 };
 use chrono::NaiveDate;
 use serde::Deserialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::service::{
