@@ -207,15 +207,8 @@ async fn run(cli: Cli) -> Result<()> {
             }
             with_database(&config, |db| async move {
                 let status = if approved { "approved" } else { "pending" };
-                let inserted = sqlx::query(
-                    "insert into creditor (creditor_id, org_nr, name, status, approved_at, company_form)
-                     values ($1, $2, $3, $4, case when $4 = 'approved' then now() end, $5) on conflict (org_nr) do nothing",
-                )
-                .bind(Uuid::new_v4())
-                .bind(org.as_str())
-                .bind(&name)
-                .bind(status)
-                .bind(form.as_str())
+                let inserted = sqlx::query!("insert into creditor (creditor_id, org_nr, name, status, approved_at, company_form)
+                     values ($1, $2, $3, $4, case when $4 = 'approved' then now() end, $5) on conflict (org_nr) do nothing", Uuid::new_v4(), org.as_str(), &name, status, form.as_str())
                 .execute(&db)
                 .await?;
                 if inserted.rows_affected() == 0 {
@@ -394,13 +387,13 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let hash = password::hash(pw).await?;
             with_database(&config, |db| async move {
-                let inserted = sqlx::query(
+                let inserted = sqlx::query!(
                     "insert into app_user (user_id, email, password_hash, role, display_name)
                      values ($1, $2, $3, 'admin', $2) on conflict do nothing",
+                    Uuid::new_v4(),
+                    email.trim(),
+                    hash
                 )
-                .bind(Uuid::new_v4())
-                .bind(email.trim())
-                .bind(hash)
                 .execute(&db)
                 .await?;
                 if inserted.rows_affected() == 0 {

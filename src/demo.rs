@@ -28,21 +28,17 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
         return Ok(vec![]);
     }
     let creditor_id = Uuid::new_v4();
-    sqlx::query("insert into creditor (creditor_id, org_nr, name, status, created_at, payout_bankgiro) values ($1, $2, $3, 'approved', $4, '5050-1055')")
-        .bind(creditor_id)
-        .bind("165566778899")
-        .bind("Demo Bygg AB")
-        .bind(now)
+    sqlx::query!("insert into creditor (creditor_id, org_nr, name, status, created_at, payout_bankgiro) values ($1, $2, $3, 'approved', $4, '5050-1055')", creditor_id, "165566778899", "Demo Bygg AB", now)
         .execute(&mut *tx)
         .await?;
     let partner_id = Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "insert into partner (partner_id, org_nr, name, created_at) values ($1, $2, $3, $4)",
+        partner_id,
+        "165591234561",
+        "Demo Redovisning AB",
+        now
     )
-    .bind(partner_id)
-    .bind("165591234561")
-    .bind("Demo Redovisning AB")
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     let accounts = [
@@ -77,27 +73,17 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
     {
         let pw = readable_password();
         let hash = password::hash(pw.clone()).await?;
-        sqlx::query(
-            "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, partner_id, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(Uuid::new_v4())
-        .bind(email)
-        .bind(hash)
-        .bind(role)
-        .bind(name)
-        .bind(creditor)
-        .bind(partner)
-        .bind(now)
+        sqlx::query!("insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, partner_id, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)", Uuid::new_v4(), email, hash, role, name, creditor, partner, now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "insert into demo_account (email, password, label, position) values ($1, $2, $3, $4)",
+            email,
+            &pw,
+            label,
+            position as i32
         )
-        .bind(email)
-        .bind(&pw)
-        .bind(label)
-        .bind(position as i32)
         .execute(&mut *tx)
         .await?;
         seeded.push(SeededAccount {

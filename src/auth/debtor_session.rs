@@ -34,16 +34,8 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> sqlx::Result<String> {
     let token = random_token(32);
-    sqlx::query(
-        "insert into debtor_session (session_hash, personal_number, csrf_token, bankid_order_id, created_at, last_seen_at, expires_at)
-         values ($1, $2, $3, $4, $5, $5, $6)",
-    )
-    .bind(sha256(&token))
-    .bind(personal_number)
-    .bind(random_token(16))
-    .bind(bankid_order_id)
-    .bind(now)
-    .bind(now + IDLE)
+    sqlx::query!("insert into debtor_session (session_hash, personal_number, csrf_token, bankid_order_id, created_at, last_seen_at, expires_at)
+         values ($1, $2, $3, $4, $5, $5, $6)", sha256(&token), personal_number, random_token(16), bankid_order_id, now, now + IDLE)
     .execute(conn)
     .await?;
     Ok(token)
@@ -69,14 +61,8 @@ pub async fn load(
     if let Some(s) = &s
         && now - s.last_seen_at > Duration::seconds(30)
     {
-        sqlx::query(
-            "update debtor_session set last_seen_at = $2, expires_at = least(created_at + $3, $2 + $4)
-             where session_hash = $1",
-        )
-        .bind(&s.session_hash)
-        .bind(now)
-        .bind(ABSOLUTE)
-        .bind(IDLE)
+        sqlx::query("update debtor_session set last_seen_at = $2, expires_at = least(created_at + $3, $2 + $4)
+             where session_hash = $1").bind(&s.session_hash).bind(now).bind(ABSOLUTE).bind(IDLE)
         .execute(pool)
         .await?;
     }
@@ -84,16 +70,14 @@ pub async fn load(
 }
 
 pub async fn delete(pool: &PgPool, hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("delete from debtor_session where session_hash = $1")
-        .bind(hash)
+    sqlx::query!("delete from debtor_session where session_hash = $1", hash)
         .execute(pool)
         .await?;
     Ok(())
 }
 
 pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("delete from debtor_session where expires_at <= $1")
-        .bind(now)
+    sqlx::query!("delete from debtor_session where expires_at <= $1", now)
         .execute(pool)
         .await?;
     Ok(())

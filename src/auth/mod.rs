@@ -92,15 +92,7 @@ pub async fn audit(
     detail: serde_json::Value,
     ip: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "insert into audit_event (at, actor_user_id, action, subject, detail, ip) values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(at)
-    .bind(actor)
-    .bind(action)
-    .bind(subject)
-    .bind(detail)
-    .bind(ip)
+    sqlx::query!("insert into audit_event (at, actor_user_id, action, subject, detail, ip) values ($1, $2, $3, $4, $5, $6)", at, actor, action, subject, detail, ip)
     .execute(conn)
     .await?;
     Ok(())

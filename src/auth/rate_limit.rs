@@ -67,13 +67,15 @@ pub async fn record(
     succeeded: bool,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("insert into login_attempt (email, ip, succeeded, at) values ($1, $2, $3, $4)")
-        .bind(email.trim())
-        .bind(ip)
-        .bind(succeeded)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "insert into login_attempt (email, ip, succeeded, at) values ($1, $2, $3, $4)",
+        email.trim(),
+        ip,
+        succeeded,
+        now
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -100,11 +102,13 @@ pub async fn hit(
             retry_at: recent[recent.len() - 1] + window,
         });
     }
-    sqlx::query("insert into rate_event (bucket, at) values ($1, $2)")
-        .bind(bucket)
-        .bind(now)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "insert into rate_event (bucket, at) values ($1, $2)",
+        bucket,
+        now
+    )
+    .execute(conn)
+    .await?;
     Ok(Check::Allowed)
 }
 
@@ -134,13 +138,11 @@ pub async fn count_in_window(
 /// Forgets hits and windows older than a day.
 pub async fn purge(pool: &sqlx::PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
     let old = now - Duration::days(1);
-    let events = sqlx::query("delete from rate_event where at < $1")
-        .bind(old)
+    let events = sqlx::query!("delete from rate_event where at < $1", old)
         .execute(pool)
         .await?
         .rows_affected();
-    let windows = sqlx::query("delete from rate_window where window_start < $1")
-        .bind(old)
+    let windows = sqlx::query!("delete from rate_window where window_start < $1", old)
         .execute(pool)
         .await?
         .rows_affected();

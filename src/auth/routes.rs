@@ -305,11 +305,7 @@ async fn totp_submit(
     drop(conn);
     let mut tx = state.db.begin().await?;
     // Guarded so two racing submissions of one code cannot both succeed.
-    let updated = sqlx::query(
-        "update app_user set totp_last_step = $2 where user_id = $1 and (totp_last_step is null or totp_last_step < $2)",
-    )
-    .bind(s.user.id)
-    .bind(step)
+    let updated = sqlx::query!("update app_user set totp_last_step = $2 where user_id = $1 and (totp_last_step is null or totp_last_step < $2)", s.user.id, step)
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
@@ -445,13 +441,7 @@ async fn enroll_submit(
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "update app_user set totp_secret = $2, totp_enabled_at = $3, totp_last_step = $4 where user_id = $1 and totp_enabled_at is null",
-    )
-    .bind(s.user.id)
-    .bind(&secret)
-    .bind(now)
-    .bind(step)
+    sqlx::query!("update app_user set totp_secret = $2, totp_enabled_at = $3, totp_last_step = $4 where user_id = $1 and totp_enabled_at is null", s.user.id, &secret, now, step)
     .execute(&mut *tx)
     .await?;
     audit(
@@ -604,12 +594,7 @@ pub async fn one_time_link(
     valid_for: Duration,
 ) -> sqlx::Result<String> {
     let token = random_token(32);
-    sqlx::query("insert into password_reset (token_hash, user_id, created_at, expires_at, purpose) values ($1, $2, $3, $4, $5)")
-        .bind(sha256(&token))
-        .bind(user_id)
-        .bind(now)
-        .bind(now + valid_for)
-        .bind(purpose.as_str())
+    sqlx::query!("insert into password_reset (token_hash, user_id, created_at, expires_at, purpose) values ($1, $2, $3, $4, $5)", sha256(&token), user_id, now, now + valid_for, purpose.as_str())
         .execute(conn)
         .await?;
     Ok(format!(
@@ -738,13 +723,8 @@ async fn reset(
         ));
     };
     // The link came by mail, so the address is the user's.
-    sqlx::query(
-        "update app_user set password_hash = $2, email_verified_at = coalesce(email_verified_at, $3)
-         where user_id = $1",
-    )
-    .bind(user_id)
-    .bind(hash)
-    .bind(now)
+    sqlx::query!("update app_user set password_hash = $2, email_verified_at = coalesce(email_verified_at, $3)
+         where user_id = $1", user_id, hash, now)
     .execute(&mut *tx)
     .await?;
     session::delete_for_user(&mut tx, user_id).await?;

@@ -80,17 +80,8 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> sqlx::Result<String> {
     let token = random_token(32);
-    sqlx::query(
-        "insert into session (session_hash, user_id, stage, csrf_token, next_path, created_at, last_seen_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $6, $7)",
-    )
-    .bind(sha256(&token))
-    .bind(user_id)
-    .bind(stage.as_str())
-    .bind(random_token(16))
-    .bind(next_path)
-    .bind(now)
-    .bind(now + IDLE)
+    sqlx::query!("insert into session (session_hash, user_id, stage, csrf_token, next_path, created_at, last_seen_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $6, $7)", sha256(&token), user_id, stage.as_str(), random_token(16), next_path, now, now + IDLE)
     .execute(conn)
     .await?;
     Ok(token)
@@ -149,16 +140,14 @@ pub async fn load(pool: &PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Resul
 }
 
 pub async fn delete(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("delete from session where session_hash = $1")
-        .bind(hash)
+    sqlx::query!("delete from session where session_hash = $1", hash)
         .execute(conn)
         .await?;
     Ok(())
 }
 
 pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("delete from session where user_id = $1")
-        .bind(user_id)
+    sqlx::query!("delete from session where user_id = $1", user_id)
         .execute(conn)
         .await?;
     Ok(())
@@ -169,24 +158,27 @@ pub async fn set_pending_totp_secret(
     hash: &[u8],
     secret: &[u8],
 ) -> sqlx::Result<()> {
-    sqlx::query("update session set pending_totp_secret = $2 where session_hash = $1")
-        .bind(hash)
-        .bind(secret)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update session set pending_totp_secret = $2 where session_hash = $1",
+        hash,
+        secret
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Removes expired sessions and login attempts older than a day.
 pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let sessions = sqlx::query("delete from session where expires_at <= $1")
-        .bind(now)
+    let sessions = sqlx::query!("delete from session where expires_at <= $1", now)
         .execute(pool)
         .await?
         .rows_affected();
-    sqlx::query("delete from login_attempt where at < $1")
-        .bind(now - Duration::days(1))
-        .execute(pool)
-        .await?;
+    sqlx::query!(
+        "delete from login_attempt where at < $1",
+        now - Duration::days(1)
+    )
+    .execute(pool)
+    .await?;
     Ok(sessions)
 }

@@ -63,20 +63,11 @@ pub async fn set_reference_rate(
             .bind(entry.valid_from)
             .fetch_optional(&mut *conn)
             .await?;
-    sqlx::query(
-        "insert into reference_rate (valid_from, valid_to, percent, status, source, decided_on, updated_at, updated_by)
+    sqlx::query!("insert into reference_rate (valid_from, valid_to, percent, status, source, decided_on, updated_at, updated_by)
          values ($1, $2, $3, 'confirmed', $4, $5, $6, $7)
          on conflict (valid_from) do update set valid_to = excluded.valid_to, percent = excluded.percent,
              status = 'confirmed', source = excluded.source, decided_on = excluded.decided_on,
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-    )
-    .bind(entry.valid_from)
-    .bind(entry.valid_to)
-    .bind(entry.percent)
-    .bind(source)
-    .bind(decided_on)
-    .bind(now)
-    .bind(user)
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by", entry.valid_from, entry.valid_to, entry.percent, source, decided_on, now, user)
     .execute(&mut *conn)
     .await?;
     audit(
@@ -109,12 +100,12 @@ pub async fn set_reference_rate(
         ledger::sync_claims(conn, chunk, &params, today, now, user).await?;
     }
     // Letters held for the rate were put off to tomorrow; they may go out today.
-    let woken = sqlx::query(
+    let woken = sqlx::query!(
         "update claim set next_action_on = $1
          where next_action_on > $1 and next_action_on <= $1 + 1
            and state in ('registered', 'reminder', 'collection', 'final_notice')",
+        today
     )
-    .bind(today)
     .execute(&mut *conn)
     .await?
     .rows_affected();

@@ -485,9 +485,7 @@ async fn staff_flags(
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let (event, detail, message) = match form.flag.as_str() {
         "address_verified" => {
-            sqlx::query("update claim set address_verified_at = $2, returned_mail = false where claim_id = $1")
-                .bind(rec.claim_id)
-                .bind(now)
+            sqlx::query!("update claim set address_verified_at = $2, returned_mail = false where claim_id = $1", rec.claim_id, now)
                 .execute(&mut *tx)
                 .await?;
             (

@@ -83,12 +83,7 @@ pub async fn create_key(
     now: DateTime<Utc>,
 ) -> sqlx::Result<String> {
     let key = format!("fordra_{}", crate::crypto::random_token(24));
-    sqlx::query("insert into api_key (api_key_id, creditor_id, key_hash, prefix, created_at) values ($1, $2, $3, $4, $5)")
-        .bind(Uuid::new_v4())
-        .bind(creditor_id)
-        .bind(sha256(&key))
-        .bind(&key[..14])
-        .bind(now)
+    sqlx::query!("insert into api_key (api_key_id, creditor_id, key_hash, prefix, created_at) values ($1, $2, $3, $4, $5)", Uuid::new_v4(), creditor_id, sha256(&key), &key[..14], now)
         .execute(conn)
         .await?;
     Ok(key)

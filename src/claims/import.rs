@@ -248,17 +248,8 @@ async fn preview(
     }
     // Keep the checked file until it is confirmed; the commit reads exactly these bytes.
     let id = Uuid::new_v4();
-    sqlx::query(
-        "insert into claim_import (claim_import_id, creditor_id, user_id, file_name, content, row_count, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id)
-    .bind(creditor_id)
-    .bind(user.id)
-    .bind(&file_name)
-    .bind(csv::decode(&bytes))
-    .bind(checked.rows as i32)
-    .bind(state.clock.now())
+    sqlx::query!("insert into claim_import (claim_import_id, creditor_id, user_id, file_name, content, row_count, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7)", id, creditor_id, user.id, &file_name, csv::decode(&bytes), checked.rows as i32, state.clock.now())
     .execute(&mut *conn)
     .await?;
     p.preview = Some(preview_of(checked, Some(id)));
@@ -325,11 +316,13 @@ async fn commit(
         }
         Err(InsertError::Db(e)) => return Err(e.into()),
     }
-    sqlx::query("update claim_import set committed_at = $2 where claim_import_id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update claim_import set committed_at = $2 where claim_import_id = $1",
+        id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     audit(
         &mut tx,
         now,

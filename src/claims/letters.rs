@@ -135,27 +135,29 @@ pub async fn queue(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<uuid::Uuid> {
     let letter_id = uuid::Uuid::new_v4();
-    sqlx::query(
+    sqlx::query!(
         "insert into letter (letter_id, claim_id, kind, created_on, snapshot, html, channel)
          values ($1, $2, $3, $4, $5, $6, $7)",
+        letter_id,
+        rec.claim_id,
+        snapshot.kind.as_str(),
+        snapshot.created_on,
+        serde_json::to_value(snapshot)?,
+        render_html(snapshot)?,
+        if rec.debtor_email.is_some() {
+            "email"
+        } else {
+            "print"
+        }
     )
-    .bind(letter_id)
-    .bind(rec.claim_id)
-    .bind(snapshot.kind.as_str())
-    .bind(snapshot.created_on)
-    .bind(serde_json::to_value(snapshot)?)
-    .bind(render_html(snapshot)?)
-    .bind(if rec.debtor_email.is_some() {
-        "email"
-    } else {
-        "print"
-    })
     .execute(&mut *conn)
     .await?;
-    sqlx::query("insert into outbox (letter_id, next_attempt_at) values ($1, $2)")
-        .bind(letter_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "insert into outbox (letter_id, next_attempt_at) values ($1, $2)",
+        letter_id,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(letter_id)
 }

@@ -183,29 +183,10 @@ async fn signup(
         return Ok(refuse(form, errors, terms, &ctx));
     }
     let creditor_id = Uuid::new_v4();
-    sqlx::query(
-        "insert into creditor (creditor_id, org_nr, name, status, address_street, address_postal, address_city,
+    sqlx::query("insert into creditor (creditor_id, org_nr, name, status, address_street, address_postal, address_city,
             industry, contact_name, contact_email, payout_bankgiro, payout_clearing, payout_account,
             terms_version, terms_accepted_at, terms_accepted_ip, referral_code, created_at, company_form)
-         values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17)",
-    )
-    .bind(creditor_id)
-    .bind(s.org_nr.as_str())
-    .bind(&s.company_name)
-    .bind(&s.street)
-    .bind(&s.postal_code)
-    .bind(&s.city)
-    .bind(&s.industry)
-    .bind(&s.contact_name)
-    .bind(&s.email)
-    .bind(bankgiro)
-    .bind(clearing)
-    .bind(account)
-    .bind(&s.terms_version)
-    .bind(now)
-    .bind(&ctx.ip)
-    .bind(&s.referral_code)
-    .bind(s.company_form.as_str())
+         values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17)").bind(creditor_id).bind(s.org_nr.as_str()).bind(&s.company_name).bind(&s.street).bind(&s.postal_code).bind(&s.city).bind(&s.industry).bind(&s.contact_name).bind(&s.email).bind(bankgiro).bind(clearing).bind(account).bind(&s.terms_version).bind(now).bind(&ctx.ip).bind(&s.referral_code).bind(s.company_form.as_str())
     .execute(&mut *tx)
     .await?;
     match create_user(
@@ -371,11 +352,13 @@ async fn confirm(
             },
         ));
     };
-    sqlx::query("update app_user set email_verified_at = $2 where user_id = $1")
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update app_user set email_verified_at = $2 where user_id = $1",
+        user_id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     audit(
         &mut tx,
         now,
@@ -766,16 +749,9 @@ async fn admin_decide(
     let today = state.clock.today();
     let mut tx = state.db.begin().await?;
     let status = if approve { "approved" } else { "rejected" };
-    sqlx::query(
-        "update creditor set status = $2, approved_at = case when $2 = 'approved' then $3 end,
+    sqlx::query("update creditor set status = $2, approved_at = case when $2 = 'approved' then $3 end,
             rejected_reason = case when $2 = 'rejected' then $4 end, decided_at = $3, decided_by = $5
-         where creditor_id = $1",
-    )
-    .bind(c.creditor_id)
-    .bind(status)
-    .bind(now)
-    .bind(&reason)
-    .bind(user.id)
+         where creditor_id = $1").bind(c.creditor_id).bind(status).bind(now).bind(&reason).bind(user.id)
     .execute(&mut *tx)
     .await?;
     if approve {

@@ -239,21 +239,11 @@ async fn address_request(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     // A newer request replaces one not yet checked.
-    sqlx::query("update address_change set status = 'rejected', decided_at = $2 where personal_number = $1 and status = 'pending'")
-        .bind(&me.personal_number)
-        .bind(now)
+    sqlx::query!("update address_change set status = 'rejected', decided_at = $2 where personal_number = $1 and status = 'pending'", &me.personal_number, now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "insert into address_change (address_change_id, personal_number, street, postal_code, city, created_at)
-         values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(&me.personal_number)
-    .bind(&street)
-    .bind(&postal)
-    .bind(&city)
-    .bind(now)
+    sqlx::query!("insert into address_change (address_change_id, personal_number, street, postal_code, city, created_at)
+         values ($1, $2, $3, $4, $5, $6)", Uuid::new_v4(), &me.personal_number, &street, &postal, &city, now)
     .execute(&mut *tx)
     .await?;
     audit(
@@ -312,14 +302,8 @@ async fn refund_account(
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, null)
-         on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = null",
-    )
-    .bind(c.claim_id)
-    .bind(&acc.clearing)
-    .bind(&acc.account)
-    .bind(now)
+    sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, null)
+         on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = null", c.claim_id, &acc.clearing, &acc.account, now)
     .execute(&mut *tx)
     .await?;
     claims::add_event(
@@ -461,20 +445,15 @@ async fn message_send(
     let now = state.clock.now();
     let ticket_id = Uuid::new_v4();
     let mut tx = state.db.begin().await?;
-    sqlx::query("insert into ticket (ticket_id, personal_number, claim_id, subject, created_at) values ($1, $2, $3, $4, $5)")
-        .bind(ticket_id)
-        .bind(&me.personal_number)
-        .bind(claim_id)
-        .bind(&subject)
-        .bind(now)
+    sqlx::query!("insert into ticket (ticket_id, personal_number, claim_id, subject, created_at) values ($1, $2, $3, $4, $5)", ticket_id, &me.personal_number, claim_id, &subject, now)
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into ticket_message (ticket_id, author, body, at) values ($1, 'debtor', $2, $3)",
+        ticket_id,
+        &body,
+        now
     )
-    .bind(ticket_id)
-    .bind(&body)
-    .bind(now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -525,11 +504,7 @@ async fn staff_address_decide(
         "reject" => false,
         _ => return Err(AppError::BadRequest("okänt beslut".into())),
     };
-    sqlx::query("update address_change set status = $2, decided_at = $3, decided_by = $4 where address_change_id = $1")
-        .bind(id)
-        .bind(if approve { "approved" } else { "rejected" })
-        .bind(now)
-        .bind(user.id)
+    sqlx::query!("update address_change set status = $2, decided_at = $3, decided_by = $4 where address_change_id = $1", id, if approve { "approved" } else { "rejected" }, now, user.id)
         .execute(&mut *tx)
         .await?;
     if approve {

@@ -132,21 +132,9 @@ async fn start(
     let now = state.clock.now();
     let id = Uuid::new_v4();
     let browser = random_token(32);
-    sqlx::query(
-        "insert into bankid_order (bankid_order_id, order_ref, purpose, browser_hash, qr_start_token,
+    sqlx::query!("insert into bankid_order (bankid_order_id, order_ref, purpose, browser_hash, qr_start_token,
             qr_start_secret, auto_start_token, started_at, end_user_ip, next_path, mobile)
-         values ($1, $2, 'login', $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(id)
-    .bind(&order.order_ref)
-    .bind(sha256(&browser))
-    .bind(&order.qr_start_token)
-    .bind(&order.qr_start_secret)
-    .bind(&order.auto_start_token)
-    .bind(now)
-    .bind(&ctx.ip)
-    .bind(safe_next(Some(&q.next)).filter(|n| n.starts_with("/mina-sidor")))
-    .bind(is_mobile(&headers))
+         values ($1, $2, 'login', $3, $4, $5, $6, $7, $8, $9, $10)", id, &order.order_ref, sha256(&browser), &order.qr_start_token, &order.qr_start_secret, &order.auto_start_token, now, &ctx.ip, safe_next(Some(&q.next)).filter(|n| n.starts_with("/mina-sidor")), is_mobile(&headers))
     .execute(&state.db)
     .await?;
     let mut resp = see_other(&format!("/mina-sidor/bankid/{id}"));
@@ -231,17 +219,9 @@ async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<O
             if status == "complete" && !pnr.as_deref().is_some_and(bankid::valid_personal_number) {
                 tracing::error!(order = %order.order_ref, "BankID completion without a valid personal number");
             }
-            sqlx::query(
-                "update bankid_order set status = $2, hint_code = $3, personal_number = $4, completion = $5,
+            sqlx::query("update bankid_order set status = $2, hint_code = $3, personal_number = $4, completion = $5,
                     finished_at = case when $2 <> 'pending' then $6 end
-                 where bankid_order_id = $1",
-            )
-            .bind(order.bankid_order_id)
-            .bind(status)
-            .bind(&c.hint_code)
-            .bind(&pnr)
-            .bind(&completion)
-            .bind(now)
+                 where bankid_order_id = $1").bind(order.bankid_order_id).bind(status).bind(&c.hint_code).bind(&pnr).bind(&completion).bind(now)
             .execute(&state.db)
             .await?;
             Ok(OrderRow {
@@ -254,12 +234,7 @@ async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<O
         }
         Err(e) => {
             tracing::warn!(order = %order.order_ref, error = %e, "BankID collect failed");
-            sqlx::query(
-                "update bankid_order set status = 'failed', error_code = $2, finished_at = $3 where bankid_order_id = $1",
-            )
-            .bind(order.bankid_order_id)
-            .bind(e.code())
-            .bind(now)
+            sqlx::query!("update bankid_order set status = 'failed', error_code = $2, finished_at = $3 where bankid_order_id = $1", order.bankid_order_id, e.code(), now)
             .execute(&state.db)
             .await?;
             Ok(OrderRow {
@@ -404,11 +379,7 @@ async fn finish(
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let consumed = sqlx::query(
-        "update bankid_order set consumed_at = $2 where bankid_order_id = $1 and consumed_at is null",
-    )
-    .bind(order.bankid_order_id)
-    .bind(now)
+    let consumed = sqlx::query!("update bankid_order set consumed_at = $2 where bankid_order_id = $1 and consumed_at is null", order.bankid_order_id, now)
     .execute(&mut *tx)
     .await?;
     if consumed.rows_affected() == 0 {
@@ -425,15 +396,9 @@ async fn finish(
             .unwrap_or("")
             .to_string()
     };
-    sqlx::query(
-        "insert into person (personal_number, given_name, surname, first_login_at, last_login_at)
+    sqlx::query!("insert into person (personal_number, given_name, surname, first_login_at, last_login_at)
          values ($1, $2, $3, $4, $4)
-         on conflict (personal_number) do update set given_name = $2, surname = $3, last_login_at = $4",
-    )
-    .bind(pnr)
-    .bind(field("givenName"))
-    .bind(field("surname"))
-    .bind(now)
+         on conflict (personal_number) do update set given_name = $2, surname = $3, last_login_at = $4", pnr, field("givenName"), field("surname"), now)
     .execute(&mut *tx)
     .await?;
     let token = session::create(&mut tx, pnr, order.bankid_order_id, now).await?;
@@ -475,11 +440,7 @@ async fn cancel(
             // Already gone at BankID (timed out or finished): nothing left to cancel.
             tracing::info!(order = %order.order_ref, error = %e, "BankID cancel");
         }
-        sqlx::query(
-            "update bankid_order set status = 'cancelled', finished_at = $2 where bankid_order_id = $1 and status = 'pending'",
-        )
-        .bind(order.bankid_order_id)
-        .bind(state.clock.now())
+        sqlx::query!("update bankid_order set status = 'cancelled', finished_at = $2 where bankid_order_id = $1 and status = 'pending'", order.bankid_order_id, state.clock.now())
         .execute(&state.db)
         .await?;
     }

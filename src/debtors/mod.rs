@@ -250,14 +250,8 @@ async fn add_company(
     };
     match found {
         Some((claim_id, kind, company)) if kind == "company" => {
-            sqlx::query(
-                "insert into representation (personal_number, company_id_number, via_claim_id, added_at)
-                 values ($1, $2, $3, $4) on conflict do nothing",
-            )
-            .bind(&me.personal_number)
-            .bind(&company)
-            .bind(claim_id)
-            .bind(now)
+            sqlx::query!("insert into representation (personal_number, company_id_number, via_claim_id, added_at)
+                 values ($1, $2, $3, $4) on conflict do nothing", &me.personal_number, &company, claim_id, now)
             .execute(&mut *tx)
             .await?;
             audit(

@@ -309,20 +309,9 @@ async fn submit(
             .bind(c.claim_id)
             .execute(&mut *tx)
             .await?;
-        let inserted = sqlx::query(
-            "insert into dispute (dispute_id, claim_id, personal_number, reason, body, attachment_name,
+        let inserted = sqlx::query!("insert into dispute (dispute_id, claim_id, personal_number, reason, body, attachment_name,
                 attachment_type, attachment, created_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing",
-        )
-        .bind(Uuid::new_v4())
-        .bind(c.claim_id)
-        .bind(&me.personal_number)
-        .bind(&reason)
-        .bind(&body)
-        .bind(file.as_ref().map(|(n, _)| n))
-        .bind(kind)
-        .bind(file.as_ref().map(|(_, b)| b))
-        .bind(now)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing", Uuid::new_v4(), c.claim_id, &me.personal_number, &reason, &body, file.as_ref().map(|(n, _)| n), kind, file.as_ref().map(|(_, b)| b), now)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -335,10 +324,12 @@ async fn submit(
         }
         // Stop everything automated at once: the engine skips disputed claims, and letters not
         // yet dispatched stay in the outbox. A proposed or running payment plan ends.
-        sqlx::query("update claim set disputed = true, next_action_on = null where claim_id = $1")
-            .bind(c.claim_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update claim set disputed = true, next_action_on = null where claim_id = $1",
+            c.claim_id
+        )
+        .execute(&mut *tx)
+        .await?;
         crate::plans::end_live_plan(&mut tx, c.claim_id, "rejected", today).await?;
         claims::add_event(
             &mut tx,
@@ -599,16 +590,8 @@ async fn creditor_answer(
             .to_string();
         return Ok(flash_redirect(&back, FlashKind::Error, &first));
     }
-    sqlx::query(
-        "update dispute set answer = $2, answer_text = $3, reduced_by = $4, answered_at = $5, answered_by = $6
-         where dispute_id = $1",
-    )
-    .bind(d.dispute_id)
-    .bind(&form.answer)
-    .bind(&text)
-    .bind(reduced.map(|r| r.amount()))
-    .bind(now)
-    .bind(user.id)
+    sqlx::query!("update dispute set answer = $2, answer_text = $3, reduced_by = $4, answered_at = $5, answered_by = $6
+         where dispute_id = $1", d.dispute_id, &form.answer, &text, reduced.map(|r| r.amount()), now, user.id)
     .execute(&mut *tx)
     .await?;
     if form.answer == "withdraw" {
@@ -627,16 +610,8 @@ async fn creditor_answer(
         }
     }
     if let Some(amount) = reduced {
-        sqlx::query(
-            "insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)
-             values ($1, $2, 'credit', $3, $4, $5, $6)",
-        )
-        .bind(Uuid::new_v4())
-        .bind(c.claim_id)
-        .bind(amount.amount())
-        .bind(today)
-        .bind(now)
-        .bind(user.id)
+        sqlx::query!("insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)
+             values ($1, $2, 'credit', $3, $4, $5, $6)", Uuid::new_v4(), c.claim_id, amount.amount(), today, now, user.id)
         .execute(&mut *tx)
         .await?;
         let params = state.parameters(&mut tx).await?;
@@ -747,12 +722,7 @@ async fn staff_decide(
             "Skriv en motivering till beslutet (minst 5 tecken).",
         ));
     }
-    sqlx::query("update dispute set decision = $2, decision_note = $3, decided_at = $4, decided_by = $5 where dispute_id = $1")
-        .bind(d.dispute_id)
-        .bind(&form.decision)
-        .bind(&note)
-        .bind(now)
-        .bind(user.id)
+    sqlx::query!("update dispute set decision = $2, decision_note = $3, decided_at = $4, decided_by = $5 where dispute_id = $1", d.dispute_id, &form.decision, &note, now, user.id)
         .execute(&mut *tx)
         .await?;
     if form.decision == "close" {

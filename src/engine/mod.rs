@@ -161,10 +161,12 @@ async fn set_aside(
     now: DateTime<Utc>,
 ) -> Result<()> {
     tracing::error!(claim = %rec.claim_id, error = format!("{e:#}"), "engine could not process claim");
-    sqlx::query("update claim set next_action_on = null where claim_id = $1")
-        .bind(rec.claim_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update claim set next_action_on = null where claim_id = $1",
+        rec.claim_id
+    )
+    .execute(&mut *tx)
+    .await?;
     let detail = serde_json::json!({"error": format!("{e:#}")});
     claims::add_event(
         tx,
@@ -354,17 +356,10 @@ async fn step_batch(
         .iter()
         .filter_map(|l| l.fee.map(|f| (l, f)))
         .collect();
-    sqlx::query(
-        "insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id)
+    sqlx::query("insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id)
          select gen_random_uuid(), f.claim_id, f.kind, f.amount, $4, f.letter_id
          from unnest($1::uuid[], $2::text[], $3::numeric[], $5::uuid[]) as f(claim_id, kind, amount, letter_id)
-         on conflict (claim_id, kind) do nothing",
-    )
-    .bind(charged.iter().map(|(l, _)| l.claim_id).collect::<Vec<_>>())
-    .bind(charged.iter().map(|(_, f)| f.kind.as_str()).collect::<Vec<_>>())
-    .bind(charged.iter().map(|(_, f)| f.amount.amount()).collect::<Vec<_>>())
-    .bind(today)
-    .bind(charged.iter().map(|(l, _)| l.letter_id).collect::<Vec<_>>())
+         on conflict (claim_id, kind) do nothing").bind(charged.iter().map(|(l, _)| l.claim_id).collect::<Vec<_>>()).bind(charged.iter().map(|(_, f)| f.kind.as_str()).collect::<Vec<_>>()).bind(charged.iter().map(|(_, f)| f.amount.amount()).collect::<Vec<_>>()).bind(today).bind(charged.iter().map(|(l, _)| l.letter_id).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await?;
 

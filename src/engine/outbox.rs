@@ -67,28 +67,19 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
                     } else {
                         lifecycle::deadline(kind, today, rules)
                     };
-                    sqlx::query(
-                        "update letter set dispatched_on = $2, dispatched_at = $3, deadline = $4 where letter_id = $1 and dispatched_on is null",
-                    )
-                    .bind(p.letter_id)
-                    .bind(today)
-                    .bind(now)
-                    .bind(deadline)
+                    sqlx::query!("update letter set dispatched_on = $2, dispatched_at = $3, deadline = $4 where letter_id = $1 and dispatched_on is null", p.letter_id, today, now, deadline)
                     .execute(&mut *tx)
                     .await?;
                     // The fee is earned when the letter goes out (A11 compares with this date).
-                    sqlx::query("update fee set charged_on = $2 where letter_id = $1")
-                        .bind(p.letter_id)
-                        .bind(today)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query!(
+                        "update fee set charged_on = $2 where letter_id = $1",
+                        p.letter_id,
+                        today
+                    )
+                    .execute(&mut *tx)
+                    .await?;
                     if kind.is_step() {
-                        sqlx::query(
-                            "update claim set next_action_on = $3 where claim_id = $1 and state = $2",
-                        )
-                        .bind(p.claim_id)
-                        .bind(kind.as_str())
-                        .bind(lifecycle::next_action_date(deadline, rules))
+                        sqlx::query!("update claim set next_action_on = $3 where claim_id = $1 and state = $2", p.claim_id, kind.as_str(), lifecycle::next_action_date(deadline, rules))
                         .execute(&mut *tx)
                         .await?;
                     }
@@ -103,9 +94,7 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
                         Some(&format!("dispatch:{}", p.letter_id)),
                     )
                     .await?;
-                    sqlx::query("update outbox set done_at = $2, attempts = attempts + 1, last_error = null where outbox_id = $1")
-                        .bind(p.outbox_id)
-                        .bind(now)
+                    sqlx::query!("update outbox set done_at = $2, attempts = attempts + 1, last_error = null where outbox_id = $1", p.outbox_id, now)
                         .execute(&mut *tx)
                         .await?;
                     dispatched += 1;
@@ -113,10 +102,7 @@ pub async fn deliver(state: &AppState, today: NaiveDate) -> Result<u64> {
                 Err(e) => {
                     let backoff = Duration::minutes(1i64 << p.attempts.clamp(0, 9));
                     tracing::warn!(letter = %p.letter_id, attempts = p.attempts + 1, error = format!("{e:#}"), "letter delivery failed");
-                    sqlx::query("update outbox set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where outbox_id = $1")
-                        .bind(p.outbox_id)
-                        .bind(now + backoff)
-                        .bind(format!("{e:#}"))
+                    sqlx::query!("update outbox set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where outbox_id = $1", p.outbox_id, now + backoff, format!("{e:#}"))
                         .execute(&mut *tx)
                         .await?;
                 }

@@ -188,15 +188,15 @@ pub async fn queue(
     claim_id: Option<uuid::Uuid>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into mail_queue (to_addr, subject, body, claim_id, created_at, next_attempt_at)
          values ($1, $2, $3, $4, $5, $5)",
+        to,
+        subject,
+        body,
+        claim_id,
+        now
     )
-    .bind(to)
-    .bind(subject)
-    .bind(body)
-    .bind(claim_id)
-    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -228,19 +228,14 @@ pub async fn deliver_queue(
             mail.message_id = Some(format!("<notice-{id}@fordra.se>"));
             match mailer.send(from, &mail, now).await {
                 Ok(()) => {
-                    sqlx::query("update mail_queue set sent_at = $2, attempts = attempts + 1, last_error = null where mail_id = $1")
-                        .bind(id)
-                        .bind(now)
+                    sqlx::query!("update mail_queue set sent_at = $2, attempts = attempts + 1, last_error = null where mail_id = $1", id, now)
                         .execute(&mut *tx)
                         .await?;
                     sent += 1;
                 }
                 Err(e) => {
                     let backoff = chrono::Duration::minutes(1i64 << attempts.clamp(0, 9));
-                    sqlx::query("update mail_queue set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where mail_id = $1")
-                        .bind(id)
-                        .bind(now + backoff)
-                        .bind(format!("{e:#}"))
+                    sqlx::query!("update mail_queue set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where mail_id = $1", id, now + backoff, format!("{e:#}"))
                         .execute(&mut *tx)
                         .await?;
                 }

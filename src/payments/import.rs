@@ -223,24 +223,9 @@ pub async fn import_file(
         .next_back()
         .copied()
         .unwrap_or(today);
-    sqlx::query(
-        "insert into bank_file (bank_file_id, format, file_name, sha256, message_id, payment_count, total,
+    sqlx::query("insert into bank_file (bank_file_id, format, file_name, sha256, message_id, payment_count, total,
             first_booking, last_booking, test_file, imported_at, imported_by, business_date)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(bank_file_id)
-    .bind(format.as_str())
-    .bind(file_name)
-    .bind(&sha)
-    .bind(&summary.message_id)
-    .bind(summary.count as i32)
-    .bind(summary.net_total)
-    .bind(first)
-    .bind(last)
-    .bind(summary.test_file)
-    .bind(now)
-    .bind(user)
-    .bind(today)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)").bind(bank_file_id).bind(format.as_str()).bind(file_name).bind(&sha).bind(&summary.message_id).bind(summary.count as i32).bind(summary.net_total).bind(first).bind(last).bind(summary.test_file).bind(now).bind(user).bind(today)
     .execute(&mut *tx)
     .await?;
 
@@ -277,11 +262,13 @@ pub async fn import_file(
             "Filen ändrades medan den lästes in. Försök igen.",
         )));
     }
-    sqlx::query("update bank_file set matched_count = $2 where bank_file_id = $1")
-        .bind(bank_file_id)
-        .bind(out.matched as i32)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update bank_file set matched_count = $2 where bank_file_id = $1",
+        bank_file_id,
+        out.matched as i32
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "insert into bank_day (day, kind, bank_file_id, marked_by, marked_at)
          select d, 'file', $2, $3, $4 from unnest($1::date[]) as d on conflict (day) do nothing",
@@ -350,32 +337,14 @@ async fn store_chunk(
             }
         })
         .collect();
-    let inserted = sqlx::query(
-        "insert into payment (payment_id, bank_file_id, seq, line, bank_ref, kind, booked_on, amount, reference, ocr,
+    let inserted = sqlx::query("insert into payment (payment_id, bank_file_id, seq, line, bank_ref, kind, booked_on, amount, reference, ocr,
             payer_name, payer_account, payer_id_number, information, claim_id, match_kind, matched_at)
          select t.id, $1, t.seq, t.line, t.bank_ref, t.kind, t.booked, t.amount, t.reference, t.ocr, t.payer, t.account,
             t.id_number, t.info, t.claim, case when t.claim is not null then 'ocr' end, case when t.claim is not null then $16::timestamptz end
          from unnest($2::uuid[], $3::int[], $4::int[], $5::text[], $6::text[], $7::date[], $8::numeric[], $9::text[],
             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[])
             as t(id, seq, line, bank_ref, kind, booked, amount, reference, ocr, payer, account, id_number, info, claim)
-         on conflict (bank_ref) do nothing",
-    )
-    .bind(bank_file_id)
-    .bind(&ids)
-    .bind(chunk.iter().map(|p| p.seq as i32).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.line as i32).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.bank_ref.as_str()).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.booked_on).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.amount.amount()).collect::<Vec<Decimal>>())
-    .bind(chunk.iter().map(|p| p.reference.as_str()).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.ocr.as_deref()).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.payer_name.as_str()).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.payer_account.as_deref()).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.payer_id_number.as_deref()).collect::<Vec<_>>())
-    .bind(chunk.iter().map(|p| p.information.as_str()).collect::<Vec<_>>())
-    .bind(&claim_of)
-    .bind(now)
+         on conflict (bank_ref) do nothing").bind(bank_file_id).bind(&ids).bind(chunk.iter().map(|p| p.seq as i32).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.line as i32).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.bank_ref.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.booked_on).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.amount.amount()).collect::<Vec<Decimal>>()).bind(chunk.iter().map(|p| p.reference.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.ocr.as_deref()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.payer_name.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.payer_account.as_deref()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.payer_id_number.as_deref()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.information.as_str()).collect::<Vec<_>>()).bind(&claim_of).bind(now)
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() != chunk.len() as u64 {
@@ -437,15 +406,8 @@ async fn store_chunk(
     }
     ledger::post(tx, &entries, now, today, user).await?;
     if !events.is_empty() {
-        sqlx::query(
-            "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail)
-             select c, $3, $4, 'payment_received', $5, d from unnest($1::uuid[], $2::jsonb[]) as t(c, d)",
-        )
-        .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.1.clone()).collect::<Vec<_>>())
-        .bind(now)
-        .bind(today)
-        .bind(user)
+        sqlx::query("insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail)
+             select c, $3, $4, 'payment_received', $5, d from unnest($1::uuid[], $2::jsonb[]) as t(c, d)").bind(events.iter().map(|e| e.0).collect::<Vec<_>>()).bind(events.iter().map(|e| e.1.clone()).collect::<Vec<_>>()).bind(now).bind(today).bind(user)
         .execute(&mut *tx)
         .await?;
     }

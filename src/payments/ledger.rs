@@ -192,16 +192,8 @@ pub async fn post(
         .bind(chunk.len() as i64)
         .fetch_all(&mut *conn)
         .await?;
-        sqlx::query(
-            "insert into journal_entry (entry_id, at, business_date, kind, memo, user_id)
-             select id, $3, $4, kind, memo, $5 from unnest($1::bigint[], $2::text[], $6::text[]) as t(id, kind, memo)",
-        )
-        .bind(&ids)
-        .bind(chunk.iter().map(|e| e.kind).collect::<Vec<_>>())
-        .bind(at)
-        .bind(business_date)
-        .bind(user)
-        .bind(chunk.iter().map(|e| e.memo.as_str()).collect::<Vec<_>>())
+        sqlx::query("insert into journal_entry (entry_id, at, business_date, kind, memo, user_id)
+             select id, $3, $4, kind, memo, $5 from unnest($1::bigint[], $2::text[], $6::text[]) as t(id, kind, memo)").bind(&ids).bind(chunk.iter().map(|e| e.kind).collect::<Vec<_>>()).bind(at).bind(business_date).bind(user).bind(chunk.iter().map(|e| e.memo.as_str()).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await?;
         let n: usize = chunk.iter().map(|e| e.lines.len()).sum();
@@ -225,18 +217,8 @@ pub async fn post(
                 payouts.push(l.dims.payout);
             }
         }
-        sqlx::query(
-            "insert into journal_line (entry_id, account, amount, claim_id, creditor_id, payment_id, settlement_id, payout_id)
-             select * from unnest($1::bigint[], $2::text[], $3::numeric[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::uuid[])",
-        )
-        .bind(&entry_ids)
-        .bind(&accounts)
-        .bind(&amounts)
-        .bind(&claims)
-        .bind(&creditors)
-        .bind(&payments)
-        .bind(&settlements)
-        .bind(&payouts)
+        sqlx::query("insert into journal_line (entry_id, account, amount, claim_id, creditor_id, payment_id, settlement_id, payout_id)
+             select * from unnest($1::bigint[], $2::text[], $3::numeric[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::uuid[])").bind(&entry_ids).bind(&accounts).bind(&amounts).bind(&claims).bind(&creditors).bind(&payments).bind(&settlements).bind(&payouts)
         .execute(&mut *conn)
         .await?;
     }
@@ -411,18 +393,9 @@ pub async fn sync_claims(
         .into_iter()
         .filter(|m| report.paid.contains(&m.3));
     if !events.is_empty() {
-        sqlx::query(
-            "insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail, step_key)
+        sqlx::query("insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail, step_key)
              select c, $5, $6, k, $7, d, s from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[]) as t(c, k, d, s)
-             on conflict (claim_id, step_key) do nothing",
-        )
-        .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.1).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.2.clone()).collect::<Vec<_>>())
-        .bind(events.iter().map(|e| e.3.clone()).collect::<Vec<_>>())
-        .bind(now)
-        .bind(today)
-        .bind(user)
+             on conflict (claim_id, step_key) do nothing").bind(events.iter().map(|e| e.0).collect::<Vec<_>>()).bind(events.iter().map(|e| e.1).collect::<Vec<_>>()).bind(events.iter().map(|e| e.2.clone()).collect::<Vec<_>>()).bind(events.iter().map(|e| e.3.clone()).collect::<Vec<_>>()).bind(now).bind(today).bind(user)
         .execute(&mut *conn)
         .await?;
     }

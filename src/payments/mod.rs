@@ -243,8 +243,7 @@ pub enum Lock {
 
 /// Takes `lock` until the transaction ends.
 pub async fn lock(conn: &mut sqlx::PgConnection, lock: Lock) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(lock as i64)
+    sqlx::query!("select pg_advisory_xact_lock($1)", lock as i64)
         .execute(conn)
         .await?;
     Ok(())

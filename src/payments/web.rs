@@ -346,14 +346,8 @@ async fn mark_day(
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let inserted = sqlx::query(
-        "insert into bank_day (day, kind, marked_by, marked_at, note) values ($1, 'no_file', $2, $3, $4)
-         on conflict (day) do nothing",
-    )
-    .bind(day)
-    .bind(user.id)
-    .bind(now)
-    .bind(&note)
+    let inserted = sqlx::query!("insert into bank_day (day, kind, marked_by, marked_at, note) values ($1, 'no_file', $2, $3, $4)
+         on conflict (day) do nothing", day, user.id, now, &note)
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -615,13 +609,7 @@ async fn match_payment(
         ));
     };
     let amount = Sek::from_decimal(amount);
-    sqlx::query(
-        "update payment set claim_id = $2, match_kind = 'manual', matched_at = $3, matched_by = $4 where payment_id = $1",
-    )
-    .bind(payment_id)
-    .bind(claim_id)
-    .bind(now)
-    .bind(user.id)
+    sqlx::query!("update payment set claim_id = $2, match_kind = 'manual', matched_at = $3, matched_by = $4 where payment_id = $1", payment_id, claim_id, now, user.id)
     .execute(&mut *tx)
     .await?;
     let entry = Entry::new(

@@ -214,11 +214,13 @@ async fn change_payout_account_in(
         insert_account(conn, creditor_id, &current, since, now, None).await?;
     }
     // A second change before the first took effect replaces it.
-    sqlx::query("delete from payout_account where creditor_id = $1 and effective_from > $2")
-        .bind(creditor_id)
-        .bind(today)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "delete from payout_account where creditor_id = $1 and effective_from > $2",
+        creditor_id,
+        today
+    )
+    .execute(&mut *conn)
+    .await?;
     insert_account(conn, creditor_id, dest, from, now, Some(user)).await?;
     audit(
         conn,
@@ -248,19 +250,8 @@ async fn insert_account(
         }
         pain001::Account::Iban(iban) => (None, None, Some(iban.clone())),
     };
-    sqlx::query(
-        "insert into payout_account (payout_account_id, creditor_id, kind, bankgiro, clearing, account, effective_from, created_at, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (creditor_id, effective_from) do nothing",
-    )
-    .bind(Uuid::new_v4())
-    .bind(creditor_id)
-    .bind(if bg.is_some() { "bankgiro" } else { "bank_account" })
-    .bind(bg)
-    .bind(clearing)
-    .bind(account)
-    .bind(from)
-    .bind(now)
-    .bind(user)
+    sqlx::query!("insert into payout_account (payout_account_id, creditor_id, kind, bankgiro, clearing, account, effective_from, created_at, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (creditor_id, effective_from) do nothing", Uuid::new_v4(), creditor_id, if bg.is_some() { "bankgiro" } else { "bank_account" }, bg, clearing, account, from, now, user)
     .execute(conn)
     .await?;
     Ok(())
@@ -385,22 +376,8 @@ async fn insert_payout(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Uuid> {
     let id = Uuid::new_v4();
-    sqlx::query(
-        "insert into payout (payout_id, kind, settlement_id, claim_id, payment_id, amount, payee_name, account_kind, account, clearing, reference, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(id)
-    .bind(kind)
-    .bind(settlement)
-    .bind(claim)
-    .bind(payment)
-    .bind(amount.amount())
-    .bind(payee)
-    .bind(dest.kind())
-    .bind(dest.number())
-    .bind(dest.clearing())
-    .bind(reference)
-    .bind(now)
+    sqlx::query!("insert into payout (payout_id, kind, settlement_id, claim_id, payment_id, amount, payee_name, account_kind, account, clearing, reference, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)", id, kind, settlement, claim, payment, amount.amount(), payee, dest.kind(), dest.number(), dest.clearing(), reference, now)
     .execute(conn)
     .await?;
     Ok(id)
@@ -556,10 +533,12 @@ async fn refund_unmatched_in(
         .debit(Account::Unmatched, amount, pay)
         .credit(Account::RefundPayable, amount, pay);
     ledger::post(conn, &[entry], now, today, Some(user)).await?;
-    sqlx::query("update payment set refunded = true where payment_id = $1")
-        .bind(payment_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "update payment set refunded = true where payment_id = $1",
+        payment_id
+    )
+    .execute(&mut *conn)
+    .await?;
     let refund = Refund {
         claim: None,
         payment: Some(payment_id),
@@ -627,16 +606,8 @@ async fn create_batch_in(
     let total: Sek = open.iter().map(|p| Sek::from_decimal(p.1)).sum();
     let needs_two = total > params.book.in_force(today).payout_dual_approval_over;
     let batch_id = Uuid::new_v4();
-    sqlx::query(
-        "insert into payout_batch (batch_id, created_at, created_by, payout_count, total, needs_two, state)
-         values ($1, $2, $3, $4, $5, $6, 'draft')",
-    )
-    .bind(batch_id)
-    .bind(now)
-    .bind(user)
-    .bind(open.len() as i32)
-    .bind(total.amount())
-    .bind(needs_two)
+    sqlx::query!("insert into payout_batch (batch_id, created_at, created_by, payout_count, total, needs_two, state)
+         values ($1, $2, $3, $4, $5, $6, 'draft')", batch_id, now, user, open.len() as i32, total.amount(), needs_two)
     .execute(&mut *conn)
     .await?;
     let moved = sqlx::query(
@@ -686,11 +657,7 @@ async fn approve_in(
     let message = match b.approved_by {
         None => {
             let state = if b.needs_two { "draft" } else { "approved" };
-            sqlx::query("update payout_batch set approved_by = $2, approved_at = $3, state = $4 where batch_id = $1")
-                .bind(batch_id)
-                .bind(user)
-                .bind(now)
-                .bind(state)
+            sqlx::query!("update payout_batch set approved_by = $2, approved_at = $3, state = $4 where batch_id = $1", batch_id, user, now, state)
                 .execute(&mut *conn)
                 .await?;
             if b.needs_two {
@@ -705,10 +672,7 @@ async fn approve_in(
             ));
         }
         Some(_) => {
-            sqlx::query("update payout_batch set second_approved_by = $2, second_approved_at = $3, state = 'approved' where batch_id = $1")
-                .bind(batch_id)
-                .bind(user)
-                .bind(now)
+            sqlx::query!("update payout_batch set second_approved_by = $2, second_approved_at = $3, state = 'approved' where batch_id = $1", batch_id, user, now)
                 .execute(&mut *conn)
                 .await?;
             "Andra godkännandet är gjort. Uppdraget kan exporteras."
@@ -823,12 +787,7 @@ async fn export_in(
         debtor_bic: &identity.bic,
         transfers: &transfers,
     });
-    sqlx::query(
-        "update payout_batch set state = 'exported', message_id = $2, exported_at = coalesce(exported_at, $3) where batch_id = $1",
-    )
-    .bind(batch_id)
-    .bind(&message_id)
-    .bind(now)
+    sqlx::query!("update payout_batch set state = 'exported', message_id = $2, exported_at = coalesce(exported_at, $3) where batch_id = $1", batch_id, &message_id, now)
     .execute(&mut *conn)
     .await?;
     audit(
@@ -898,13 +857,7 @@ async fn mark_executed_in(
         );
     }
     ledger::post(conn, &entries, now, today, Some(user)).await?;
-    sqlx::query(
-        "update payout_batch set state = 'executed', executed_at = $2, executed_by = $3, execution_date = $4 where batch_id = $1",
-    )
-    .bind(batch_id)
-    .bind(now)
-    .bind(user)
-    .bind(today)
+    sqlx::query!("update payout_batch set state = 'executed', executed_at = $2, executed_by = $3, execution_date = $4 where batch_id = $1", batch_id, now, user, today)
     .execute(&mut *conn)
     .await?;
     audit(
@@ -1131,15 +1084,8 @@ pub async fn refund_claim(
 ) -> Result<Sek> {
     let mut tx = begin(conn).await?;
     if let pain001::Account::BankAccount { clearing, account } = &dest.account {
-        sqlx::query(
-            "insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
-             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5",
-        )
-        .bind(claim_id)
-        .bind(clearing)
-        .bind(account)
-        .bind(now)
-        .bind(user)
+        sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
+             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5", claim_id, clearing, account, now, user)
         .execute(&mut *tx)
         .await?;
     }

@@ -265,22 +265,18 @@ async fn end_plan(
     status: &str,
     today: NaiveDate,
 ) -> sqlx::Result<bool> {
-    let ended = sqlx::query(
-        "update payment_plan set status = $2, ended_on = $3 where claim_id = $1 and status = any($4)",
-    )
-    .bind(claim_id)
-    .bind(status)
-    .bind(today)
-    .bind(from)
+    let ended = sqlx::query("update payment_plan set status = $2, ended_on = $3 where claim_id = $1 and status = any($4)").bind(claim_id).bind(status).bind(today).bind(from)
     .execute(&mut *conn)
     .await?;
     if ended.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("update claim set payment_plan_active = false where claim_id = $1")
-        .bind(claim_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "update claim set payment_plan_active = false where claim_id = $1",
+        claim_id
+    )
+    .execute(conn)
+    .await?;
     Ok(true)
 }
 
@@ -529,24 +525,17 @@ async fn propose(
     };
     let pol = policy(&mut tx, p.rec.creditor_id).await?;
     let plan_id = Uuid::new_v4();
-    sqlx::query(
-        "insert into payment_plan (plan_id, claim_id, personal_number, months, total, fee, status, proposed_at)
-         values ($1, $2, $3, $4, $5, $6, 'proposed', $7)",
-    )
-    .bind(plan_id)
-    .bind(p.rec.claim_id)
-    .bind(&me.personal_number)
-    .bind(months as i32)
-    .bind(total.amount())
-    .bind(p.fee.map(|f| f.amount.amount()).unwrap_or_default())
-    .bind(now)
+    sqlx::query!("insert into payment_plan (plan_id, claim_id, personal_number, months, total, fee, status, proposed_at)
+         values ($1, $2, $3, $4, $5, $6, 'proposed', $7)", plan_id, p.rec.claim_id, &me.personal_number, months as i32, total.amount(), p.fee.map(|f| f.amount.amount()).unwrap_or_default(), now)
     .execute(&mut *tx)
     .await?;
     // Escalation waits while the creditor decides.
-    sqlx::query("update claim set payment_plan_active = true where claim_id = $1")
-        .bind(p.rec.claim_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update claim set payment_plan_active = true where claim_id = $1",
+        p.rec.claim_id
+    )
+    .execute(&mut *tx)
+    .await?;
     claims::add_event(
         &mut tx,
         p.rec.claim_id,
@@ -645,14 +634,7 @@ async fn start(
             .fetch_one(&mut *tx)
             .await?;
         let ocr = ocr::generate(n as u64);
-        sqlx::query(
-            "insert into plan_instalment (plan_id, seq, due_date, amount, ocr) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(plan_id)
-        .bind(i as i32 + 1)
-        .bind(due)
-        .bind(amount.amount())
-        .bind(&ocr)
+        sqlx::query!("insert into plan_instalment (plan_id, seq, due_date, amount, ocr) values ($1, $2, $3, $4, $5)", plan_id, i as i32 + 1, due, amount.amount(), &ocr)
         .execute(&mut *tx)
         .await?;
         lines.push(ScheduleLine {
@@ -686,17 +668,8 @@ async fn start(
     if let Some(fee) = &p.fee {
         claims::charge_fee(&mut *tx, p.rec.claim_id, fee, letter_id).await?;
     }
-    sqlx::query(
-        "update payment_plan set status = 'active', total = $2, fee = $3, decided_at = $4, decided_by = $5,
-            letter_id = $6, started_on = $7 where plan_id = $1",
-    )
-    .bind(plan_id)
-    .bind(total.amount())
-    .bind(p.fee.map(|f| f.amount.amount()).unwrap_or_default())
-    .bind(now)
-    .bind(by)
-    .bind(letter_id)
-    .bind(today)
+    sqlx::query!("update payment_plan set status = 'active', total = $2, fee = $3, decided_at = $4, decided_by = $5,
+            letter_id = $6, started_on = $7 where plan_id = $1", plan_id, total.amount(), p.fee.map(|f| f.amount.amount()).unwrap_or_default(), now, by, letter_id, today)
     .execute(&mut *tx)
     .await?;
     claims::add_event(
@@ -781,11 +754,7 @@ async fn creditor_decide(
             "Amorteringsplanen är godkänd. Gäldenären får planen med OCR-nummer för varje delbetalning."
         }
         "reject" if note.chars().count() >= 5 => {
-            sqlx::query("update payment_plan set decision_note = $2, decided_at = $3, decided_by = $4 where plan_id = $1")
-                .bind(plan_id)
-                .bind(&note)
-                .bind(now)
-                .bind(user.id)
+            sqlx::query!("update payment_plan set decision_note = $2, decided_at = $3, decided_by = $4 where plan_id = $1", plan_id, &note, now, user.id)
                 .execute(&mut *tx)
                 .await?;
             end_live_plan(&mut tx, c.claim_id, "rejected", today).await?;
@@ -893,18 +862,10 @@ async fn policy_save(
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    sqlx::query(
-        "insert into plan_policy (creditor_id, max_months, min_instalment, auto_approve_up_to, updated_at, updated_by)
+    sqlx::query!("insert into plan_policy (creditor_id, max_months, min_instalment, auto_approve_up_to, updated_at, updated_by)
          values ($1, $2, $3, $4, $5, $6)
          on conflict (creditor_id) do update set max_months = $2, min_instalment = $3, auto_approve_up_to = $4,
-            updated_at = $5, updated_by = $6",
-    )
-    .bind(creditor_id)
-    .bind(months)
-    .bind(min.amount())
-    .bind(auto.amount())
-    .bind(now)
-    .bind(user.id)
+            updated_at = $5, updated_by = $6", creditor_id, months, min.amount(), auto.amount(), now, user.id)
     .execute(&mut *tx)
     .await?;
     audit(&mut tx, now, Some(user.id), "plan_policy_changed", Some(&creditor_id.to_string()),
