@@ -495,12 +495,18 @@ async fn staff_flags(
             )
         }
         flag @ ("deceased" | "returned_mail" | "on_hold") => {
-            // The column name comes from the fixed list above, never from the request.
-            sqlx::query(&format!("update claim set {flag} = $2 where claim_id = $1"))
-                .bind(rec.claim_id)
-                .bind(on)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "update claim set
+                    deceased = case when $3 = 'deceased' then $2 else deceased end,
+                    returned_mail = case when $3 = 'returned_mail' then $2 else returned_mail end,
+                    on_hold = case when $3 = 'on_hold' then $2 else on_hold end
+                 where claim_id = $1",
+                rec.claim_id,
+                on,
+                flag
+            )
+            .execute(&mut *tx)
+            .await?;
             let verb = if on { "satt" } else { "borttagen" };
             (
                 if on { "flag_set" } else { "flag_cleared" },

@@ -78,14 +78,23 @@ macro_rules! claim_columns {
     };
 }
 
+/// The columns of a [`ClaimRecord`] from `claim c` joined to its creditor `cr`, as a literal
+/// that `concat!` can extend with a `where` clause (a statement built at compile time).
+macro_rules! claim_select {
+    () => {
+        concat!(
+            $crate::claims::claim_columns!(),
+            " from claim c join creditor cr using (creditor_id)"
+        )
+    };
+}
+pub(crate) use {claim_columns, claim_select};
+
 pub(crate) const SELECT_COLUMNS: &str = claim_columns!();
 pub(crate) const FROM: &str = "from claim c join creditor cr using (creditor_id)";
 
 /// The columns of a [`ClaimRecord`], from `claim c` joined to its creditor `cr`.
-pub const SELECT: &str = concat!(
-    claim_columns!(),
-    " from claim c join creditor cr using (creditor_id)"
-);
+pub const SELECT: &str = claim_select!();
 
 impl ClaimRecord {
     pub fn state(&self) -> ClaimState {

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use super::{ClaimRecord, FROM, SELECT, SELECT_COLUMNS, compute_statement, input::NewClaim};
+use super::{ClaimRecord, FROM, SELECT_COLUMNS, compute_statement, input::NewClaim};
 use crate::{
     auth::access_log::{self, Access},
     domain::{
@@ -293,8 +293,9 @@ pub async fn lock(
     claim_id: Uuid,
     creditor_id: Option<Uuid>,
 ) -> sqlx::Result<Option<ClaimRecord>> {
-    sqlx::query_as(&format!(
-        "{SELECT} where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2) for update of c"
+    sqlx::query_as(concat!(
+        crate::claims::claim_select!(),
+        " where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2) for update of c"
     ))
     .bind(claim_id)
     .bind(creditor_id)
@@ -347,8 +348,9 @@ pub async fn find(
     claim_id: Uuid,
     creditor_id: Option<Uuid>,
 ) -> sqlx::Result<Option<ClaimRecord>> {
-    sqlx::query_as(&format!(
-        "{SELECT} where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)"
+    sqlx::query_as(concat!(
+        crate::claims::claim_select!(),
+        " where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)"
     ))
     .bind(claim_id)
     .bind(creditor_id)

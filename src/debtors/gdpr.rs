@@ -157,9 +157,9 @@ pub async fn export(
     .bind(pnr)
     .fetch_one(&mut *conn)
     .await?;
-    let own: Vec<ClaimRecord> = sqlx::query_as(&format!(
-        "{} where c.debtor_id_number = $1 order by c.registered_at",
-        claims::SELECT
+    let own: Vec<ClaimRecord> = sqlx::query_as(concat!(
+        crate::claims::claim_select!(),
+        " where c.debtor_id_number = $1 order by c.registered_at"
     ))
     .bind(pnr)
     .fetch_all(&mut *conn)

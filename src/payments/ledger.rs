@@ -300,9 +300,9 @@ pub async fn sync_claims(
     if ids.is_empty() {
         return Ok(report);
     }
-    let recs: Vec<ClaimRecord> = sqlx::query_as(&format!(
-        "{} where c.claim_id = any($1) order by c.claim_id for update of c",
-        claims::SELECT
+    let recs: Vec<ClaimRecord> = sqlx::query_as(concat!(
+        crate::claims::claim_select!(),
+        " where c.claim_id = any($1) order by c.claim_id for update of c"
     ))
     .bind(ids)
     .fetch_all(&mut *conn)
@@ -478,12 +478,9 @@ pub async fn check(
     let mut claims_checked = 0;
     let mut after = Uuid::nil();
     loop {
-        let recs: Vec<ClaimRecord> = sqlx::query_as(&format!(
-            "{} where c.claim_id > $1 and (exists (select 1 from payment p where p.claim_id = c.claim_id)
+        let recs: Vec<ClaimRecord> = sqlx::query_as(concat!(crate::claims::claim_select!(), " where c.claim_id > $1 and (exists (select 1 from payment p where p.claim_id = c.claim_id)
                  or exists (select 1 from journal_line l where l.claim_id = c.claim_id))
-             order by c.claim_id limit 2000",
-            claims::SELECT
-        ))
+             order by c.claim_id limit 2000"))
         .bind(after)
         .fetch_all(&mut *conn)
         .await?;

@@ -501,11 +501,11 @@ pub(crate) async fn payment_view(
             .ok()
             .map(|n| n.as_str().to_string());
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        sqlx::query_as(&format!(
-            "{} where c.debtor_name ilike '%' || $1 || '%' or c.invoice_number = $1 or c.ocr = $3
+        sqlx::query_as(concat!(
+            crate::claims::claim_select!(),
+            " where c.debtor_name ilike '%' || $1 || '%' or c.invoice_number = $1 or c.ocr = $3
                 or c.case_number::text = $3 or c.debtor_id_number = $2 or c.capital = $4
-             order by c.registered_at desc limit 50",
-            claims::SELECT
+             order by c.registered_at desc limit 50"
         ))
         .bind(&q)
         .bind(id_number)
@@ -676,9 +676,9 @@ struct SimulatorPage {
 async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, AppError> {
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let recs: Vec<ClaimRecord> = sqlx::query_as(&format!(
-        "{} where c.state not in ('paid', 'withdrawn', 'written_off') order by c.case_number limit 50",
-        claims::SELECT
+    let recs: Vec<ClaimRecord> = sqlx::query_as(concat!(
+        crate::claims::claim_select!(),
+        " where c.state not in ('paid', 'withdrawn', 'written_off') order by c.case_number limit 50"
     ))
     .fetch_all(&mut *conn)
     .await?;
