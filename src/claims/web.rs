@@ -505,23 +505,44 @@ pub(crate) async fn letter_pdf(
         .into_response())
 }
 
-async fn creditor_letter(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, letter)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
+/// The claim whose letter is opened, with the access row: the creditor's own claim, or any
+/// claim for staff.
+async fn letter_claim(
+    state: &AppState,
+    ctx: &Ctx,
+    staff: bool,
+    id: &str,
+    what: &str,
+) -> Result<(sqlx::pool::PoolConnection<sqlx::Postgres>, ClaimRecord), AppError> {
+    let (user, creditor) = if staff {
+        (ctx.require(STAFF)?, None)
+    } else {
+        let (user, creditor_id) = ctx.require_creditor()?;
+        (user, Some(creditor_id))
+    };
     let mut conn = state.db.acquire().await?;
-    let rec = own_claim(&mut conn, creditor_id, &id).await?;
+    let rec = match creditor {
+        Some(creditor_id) => own_claim(&mut conn, creditor_id, id).await?,
+        None => any_claim(&mut conn, id).await?,
+    };
     access_log::log_access(
         &mut conn,
         Accessor::User(user),
         rec.claim_id,
         &rec.debtor_id_number,
-        "brev",
+        what,
         state.clock.now(),
     )
     .await?;
+    Ok((conn, rec))
+}
+
+async fn creditor_letter(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, letter)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (mut conn, rec) = letter_claim(&state, &ctx, false, &id, "brev").await?;
     show_letter(&mut conn, &ctx, &rec, "/borgenar/krav", &letter).await
 }
 
@@ -530,18 +551,7 @@ async fn creditor_letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
-    let mut conn = state.db.acquire().await?;
-    let rec = own_claim(&mut conn, creditor_id, &id).await?;
-    access_log::log_access(
-        &mut conn,
-        Accessor::User(user),
-        rec.claim_id,
-        &rec.debtor_id_number,
-        "brev (PDF)",
-        state.clock.now(),
-    )
-    .await?;
+    let (mut conn, rec) = letter_claim(&state, &ctx, false, &id, "brev (PDF)").await?;
     letter_pdf(&mut conn, &rec, &letter).await
 }
 
@@ -550,18 +560,7 @@ async fn staff_letter(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(STAFF)?;
-    let mut conn = state.db.acquire().await?;
-    let rec = any_claim(&mut conn, &id).await?;
-    access_log::log_access(
-        &mut conn,
-        Accessor::User(user),
-        rec.claim_id,
-        &rec.debtor_id_number,
-        "brev",
-        state.clock.now(),
-    )
-    .await?;
+    let (mut conn, rec) = letter_claim(&state, &ctx, true, &id, "brev").await?;
     show_letter(&mut conn, &ctx, &rec, "/admin/krav", &letter).await
 }
 
@@ -570,18 +569,7 @@ async fn staff_letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(STAFF)?;
-    let mut conn = state.db.acquire().await?;
-    let rec = any_claim(&mut conn, &id).await?;
-    access_log::log_access(
-        &mut conn,
-        Accessor::User(user),
-        rec.claim_id,
-        &rec.debtor_id_number,
-        "brev (PDF)",
-        state.clock.now(),
-    )
-    .await?;
+    let (mut conn, rec) = letter_claim(&state, &ctx, true, &id, "brev (PDF)").await?;
     letter_pdf(&mut conn, &rec, &letter).await
 }
 

@@ -195,7 +195,7 @@ pub async fn pending_account(
 #[allow(clippy::too_many_arguments)]
 /// Registers a new payout account; it takes effect after the rule's number of bank days (a
 /// hijacked login cannot redirect money that is about to be paid out). Returns that date.
-async fn change_payout_account_in(
+pub async fn change_payout_account(
     conn: &mut PgConnection,
     creditor_id: Uuid,
     dest: &Destination,
@@ -205,6 +205,8 @@ async fn change_payout_account_in(
     user: Uuid,
     ip: &str,
 ) -> Result<NaiveDate> {
+    let mut tx = begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     let rules = params.book.in_force(today);
     let from = add_bank_days(today, rules.payout_account_delay_bank_days);
     // Keep the account in use until then, even if it was only on the creditor row.
@@ -232,6 +234,7 @@ async fn change_payout_account_in(
         Some(ip),
     )
     .await?;
+    tx.commit().await?;
     Ok(from)
 }
 
@@ -418,7 +421,7 @@ pub async fn refunds_owed(
 }
 
 /// Pays back a claim's overpayment to `dest`.
-async fn refund_claim_in(
+pub async fn refund_claim(
     conn: &mut PgConnection,
     claim_id: Uuid,
     dest: &Destination,
@@ -426,6 +429,14 @@ async fn refund_claim_in(
     user: Uuid,
     ip: &str,
 ) -> Result<Sek> {
+    let mut tx = begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
+    if let pain001::Account::BankAccount { clearing, account } = &dest.account {
+        sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
+             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5", claim_id, clearing, account, now, user)
+        .execute(&mut *conn)
+        .await?;
+    }
     let (case_number, name): (i64, String) =
         sqlx::query_as("select case_number, debtor_name from claim where claim_id = $1 for update")
             .bind(claim_id)
@@ -446,6 +457,7 @@ async fn refund_claim_in(
         reference: &format!("Återbetalning ärende {case_number}"),
     };
     refund.create(conn, dest, now, user, ip).await?;
+    tx.commit().await?;
     Ok(amount)
 }
 
@@ -497,7 +509,7 @@ impl Refund<'_> {
 }
 
 /// Gives unmatched money back to the payer.
-async fn refund_unmatched_in(
+pub async fn refund_unmatched(
     conn: &mut PgConnection,
     payment_id: Uuid,
     dest: &Destination,
@@ -506,6 +518,8 @@ async fn refund_unmatched_in(
     user: Uuid,
     ip: &str,
 ) -> Result<Sek> {
+    let mut tx = begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     let row: Option<(String, Option<Uuid>, bool, String)> = sqlx::query_as(
         "select payer_name, claim_id, refunded, kind from payment where payment_id = $1 for update",
     )
@@ -547,6 +561,7 @@ async fn refund_unmatched_in(
         reference: "Återbetalning av inbetalning",
     };
     refund.create(conn, dest, now, user, ip).await?;
+    tx.commit().await?;
     Ok(amount)
 }
 
@@ -586,7 +601,7 @@ pub fn state_label(state: &str) -> &'static str {
 }
 
 /// Gathers every payout not yet in a batch into a new batch.
-async fn create_batch_in(
+pub async fn create_batch(
     conn: &mut PgConnection,
     params: &Parameters,
     today: NaiveDate,
@@ -594,6 +609,8 @@ async fn create_batch_in(
     user: Uuid,
     ip: &str,
 ) -> Result<Option<Uuid>> {
+    let mut tx = begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     crate::payments::lock(&mut *conn, crate::payments::Lock::Batches).await?;
     let open: Vec<(Uuid, Decimal)> = sqlx::query_as(
         "select payout_id, amount from payout where batch_id is null order by created_at for update",
@@ -630,6 +647,7 @@ async fn create_batch_in(
         Some(ip),
     )
     .await?;
+    tx.commit().await?;
     Ok(Some(batch_id))
 }
 
@@ -641,13 +659,15 @@ pub async fn find_batch(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result
 }
 
 /// Approves a draft batch. Returns a message for the admin, or why it cannot be done.
-async fn approve_in(
+pub async fn approve(
     conn: &mut PgConnection,
     batch_id: Uuid,
     now: DateTime<Utc>,
     user: Uuid,
     ip: &str,
 ) -> Result<Result<&'static str, &'static str>> {
+    let mut tx = begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     let Some(b) = find_batch_locked(conn, batch_id).await? else {
         return Ok(Err("Uppdraget finns inte."));
     };
@@ -688,6 +708,7 @@ async fn approve_in(
         Some(ip),
     )
     .await?;
+    tx.commit().await?;
     Ok(Ok(message))
 }
 
@@ -737,7 +758,7 @@ pub async fn payouts(
 }
 
 /// The pain.001 file of an approved batch (the same message id every time it is exported).
-async fn export_in(
+pub async fn export(
     conn: &mut PgConnection,
     batch_id: Uuid,
     identity: &Identity,
@@ -746,6 +767,8 @@ async fn export_in(
     user: Uuid,
     ip: &str,
 ) -> Result<Result<(String, String), &'static str>> {
+    let mut tx = begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     let Some(b) = find_batch_locked(conn, batch_id).await? else {
         return Ok(Err("Uppdraget finns inte."));
     };
@@ -800,11 +823,12 @@ async fn export_in(
         Some(ip),
     )
     .await?;
+    tx.commit().await?;
     Ok(Ok((format!("{message_id}.xml"), xml)))
 }
 
 /// The bank executed the batch: the money leaves the bank account in the journal.
-async fn mark_executed_in(
+pub async fn mark_executed(
     conn: &mut PgConnection,
     batch_id: Uuid,
     today: NaiveDate,
@@ -812,6 +836,8 @@ async fn mark_executed_in(
     user: Uuid,
     ip: &str,
 ) -> Result<Result<&'static str, &'static str>> {
+    let mut tx = begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     let Some(b) = find_batch_locked(conn, batch_id).await? else {
         return Ok(Err("Uppdraget finns inte."));
     };
@@ -870,6 +896,7 @@ async fn mark_executed_in(
         Some(ip),
     )
     .await?;
+    tx.commit().await?;
     Ok(Ok("Uppdraget är markerat som utfört och bokfört."))
 }
 
@@ -1051,125 +1078,6 @@ pub fn note_pdf(n: &Note, identity: &Identity) -> Vec<u8> {
 /// Begins a transaction (a savepoint inside the caller's).
 async fn begin(conn: &mut PgConnection) -> sqlx::Result<sqlx::Transaction<'_, sqlx::Postgres>> {
     sqlx::Connection::begin(conn).await
-}
-
-/// Registers a new payout account for the creditor; returns the date it takes effect.
-#[allow(clippy::too_many_arguments)]
-pub async fn change_payout_account(
-    conn: &mut PgConnection,
-    creditor_id: Uuid,
-    dest: &Destination,
-    params: &Parameters,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
-) -> Result<NaiveDate> {
-    let mut tx = begin(conn).await?;
-    let from =
-        change_payout_account_in(&mut tx, creditor_id, dest, params, today, now, user, ip).await?;
-    tx.commit().await?;
-    Ok(from)
-}
-
-/// Pays back a claim's overpayment to `dest`; a bank account given by staff is kept as the
-/// claim's refund account.
-pub async fn refund_claim(
-    conn: &mut PgConnection,
-    claim_id: Uuid,
-    dest: &Destination,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
-) -> Result<Sek> {
-    let mut tx = begin(conn).await?;
-    if let pain001::Account::BankAccount { clearing, account } = &dest.account {
-        sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
-             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5", claim_id, clearing, account, now, user)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let amount = refund_claim_in(&mut tx, claim_id, dest, now, user, ip).await?;
-    tx.commit().await?;
-    Ok(amount)
-}
-
-/// Gives unmatched money back to the payer.
-#[allow(clippy::too_many_arguments)]
-pub async fn refund_unmatched(
-    conn: &mut PgConnection,
-    payment_id: Uuid,
-    dest: &Destination,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
-) -> Result<Sek> {
-    let mut tx = begin(conn).await?;
-    let amount = refund_unmatched_in(&mut tx, payment_id, dest, today, now, user, ip).await?;
-    tx.commit().await?;
-    Ok(amount)
-}
-
-/// Gathers every payout not yet in a batch into a new batch.
-pub async fn create_batch(
-    conn: &mut PgConnection,
-    params: &Parameters,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
-) -> Result<Option<Uuid>> {
-    let mut tx = begin(conn).await?;
-    let batch = create_batch_in(&mut tx, params, today, now, user, ip).await?;
-    tx.commit().await?;
-    Ok(batch)
-}
-
-/// Approves a draft batch. Returns a message for the admin, or why it cannot be done.
-pub async fn approve(
-    conn: &mut PgConnection,
-    batch_id: Uuid,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
-) -> Result<Result<&'static str, &'static str>> {
-    let mut tx = begin(conn).await?;
-    let outcome = approve_in(&mut tx, batch_id, now, user, ip).await?;
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-/// Exports an approved batch as pain.001: the file's name and XML, or why it cannot be done.
-#[allow(clippy::too_many_arguments)]
-pub async fn export(
-    conn: &mut PgConnection,
-    batch_id: Uuid,
-    identity: &Identity,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
-) -> Result<Result<(String, String), &'static str>> {
-    let mut tx = begin(conn).await?;
-    let outcome = export_in(&mut tx, batch_id, identity, today, now, user, ip).await?;
-    tx.commit().await?;
-    Ok(outcome)
-}
-
-/// The bank executed the batch: the money leaves the bank account in the journal.
-pub async fn mark_executed(
-    conn: &mut PgConnection,
-    batch_id: Uuid,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
-) -> Result<Result<&'static str, &'static str>> {
-    let mut tx = begin(conn).await?;
-    let outcome = mark_executed_in(&mut tx, batch_id, today, now, user, ip).await?;
-    tx.commit().await?;
-    Ok(outcome)
 }
 
 /// A settlement run started by an admin, audited.

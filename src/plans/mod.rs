@@ -7,7 +7,7 @@
 //! plan with a letter, and the lifecycle resumes.
 
 use askama::Template;
-use chrono::{Months, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
@@ -25,15 +25,15 @@ use axum::{
 };
 
 use crate::claims::web::visible_claim;
+pub use crate::domain::plan::{Policy, due_dates, is_broken, within_policy};
 use crate::{
     auth::audit,
     claims::{self, ClaimRecord},
     config::Identity,
     domain::{
-        calendar::roll_forward,
         fees::{FeeDecision, LetterKind, payment_plan_fee},
         money::Sek,
-        ocr,
+        ocr, plan,
         statement::{FeeCharge, Movement},
     },
     letters::{self, ScheduleLine},
@@ -64,23 +64,6 @@ pub fn router() -> Router<AppState> {
 
 // --- Policy -------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Policy {
-    pub max_months: u32,
-    pub min_instalment: Sek,
-    pub auto_approve_up_to: Sek,
-}
-
-impl Default for Policy {
-    fn default() -> Policy {
-        Policy {
-            max_months: 12,
-            min_instalment: Sek::kronor(200),
-            auto_approve_up_to: Sek::kronor(20_000),
-        }
-    }
-}
-
 pub async fn policy(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<Policy> {
     let row: Option<(i32, Decimal, Decimal)> = sqlx::query_as(
         "select max_months, min_instalment, auto_approve_up_to from plan_policy where creditor_id = $1",
@@ -97,25 +80,7 @@ pub async fn policy(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<
         .unwrap_or_default())
 }
 
-/// Whether a plan of `months` instalments for `total` is within the creditor's policy.
-pub fn within_policy(p: &Policy, total: Sek, schedule: &[(NaiveDate, Sek)]) -> bool {
-    schedule.len() as u32 <= p.max_months
-        && total <= p.auto_approve_up_to
-        && schedule
-            .iter()
-            .take(schedule.len().saturating_sub(1))
-            .all(|(_, a)| *a >= p.min_instalment)
-}
-
 // --- Schedule (pure) ----------------------------------------------------------------------------
-
-/// Due dates: the first two weeks after `start`, then monthly, each moved to a bank day.
-pub fn due_dates(start: NaiveDate, months: u32) -> Vec<NaiveDate> {
-    let first = start + chrono::Duration::days(14);
-    (0..months)
-        .map(|k| roll_forward(first.checked_add_months(Months::new(k)).unwrap_or(first)))
-        .collect()
-}
 
 /// The instalments that pay the claim off on the given dates if each is paid on its due date:
 /// equal whole-krona instalments, the last one whatever remains then (interest keeps running on
@@ -130,30 +95,14 @@ pub fn schedule(
     let Some(last) = dates.last() else {
         return Ok(vec![]);
     };
-    let n = dates.len() as i64;
-    let mut moves: Vec<Movement> = moves.to_vec();
     // Future half-years may have no published reference rate yet: assume the last one stays.
     let params = &Parameters {
         book: params.book.clone(),
         rates: params.rates.projected_to(*last),
     };
-    // The even part: everything owed at the last date if nothing were paid, split evenly.
-    let full = claims::compute_statement(rec, fees, &moves, params, *last)?.balance;
-    let even = Sek::from_decimal((full.amount() / Decimal::from(n)).floor());
-    let mut out = Vec::new();
-    for d in &dates[..dates.len() - 1] {
-        out.push((*d, even));
-        moves.push(Movement::Payment {
-            booked: *d,
-            amount: even,
-        });
-    }
-    moves.sort_by_key(Movement::date);
-    let rest = claims::compute_statement(rec, fees, &moves, params, *last)?.balance;
-    if rest.is_positive() {
-        out.push((*last, rest));
-    }
-    Ok(out)
+    plan::schedule(dates, moves, |moves, on| {
+        Ok(claims::compute_statement(rec, fees, moves, params, on)?.balance)
+    })
 }
 
 // --- Views --------------------------------------------------------------------------------------
@@ -881,23 +830,6 @@ async fn policy_save(
 
 // --- Engine: kept or broken ---------------------------------------------------------------------
 
-/// Whether a running plan is broken on `today`: some instalment is more than `days_late` days
-/// past its due date and what was paid since the start does not cover every instalment due by
-/// then.
-pub fn is_broken(
-    instalments: &[(NaiveDate, Sek)],
-    paid: Sek,
-    today: NaiveDate,
-    days_late: u32,
-) -> bool {
-    let overdue: Sek = instalments
-        .iter()
-        .filter(|(due, _)| *due + chrono::Duration::days(days_late as i64) < today)
-        .map(|(_, a)| *a)
-        .sum();
-    overdue.is_positive() && paid < overdue
-}
-
 #[derive(Default, Debug)]
 pub struct CheckReport {
     pub broken: u64,
@@ -982,52 +914,4 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
     }
     tx.commit().await?;
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn due_dates_are_monthly_bank_days() {
-        let dates = due_dates(d("2026-11-22"), 3);
-        // 2026-12-06 is a Sunday → Monday 7th; 2027-01-06 is Trettondedag jul → 7th; 2027-02-06 Saturday → 8th.
-        assert_eq!(
-            dates,
-            vec![d("2026-12-07"), d("2027-01-07"), d("2027-02-08")]
-        );
-    }
-
-    #[test]
-    fn a_plan_breaks_only_past_the_grace_days() {
-        let inst = [
-            (d("2026-12-07"), Sek::kronor(500)),
-            (d("2027-01-07"), Sek::kronor(500)),
-        ];
-        assert!(!is_broken(&inst, Sek::kronor(0), d("2026-12-17"), 10));
-        assert!(is_broken(&inst, Sek::kronor(0), d("2026-12-18"), 10));
-        assert!(!is_broken(&inst, Sek::kronor(500), d("2027-01-17"), 10));
-        assert!(is_broken(&inst, Sek::kronor(999), d("2027-01-18"), 10));
-        assert!(!is_broken(&inst, Sek::kronor(1000), d("2027-06-01"), 10));
-    }
-
-    #[test]
-    fn policy_bounds() {
-        let p = Policy::default();
-        let s = [
-            (d("2026-12-07"), Sek::kronor(300)),
-            (d("2027-01-07"), Sek::kronor(50)),
-        ];
-        assert!(within_policy(&p, Sek::kronor(350), &s));
-        let low = [
-            (d("2026-12-07"), Sek::kronor(100)),
-            (d("2027-01-07"), Sek::kronor(100)),
-        ];
-        assert!(!within_policy(&p, Sek::kronor(200), &low));
-        assert!(!within_policy(&p, Sek::kronor(30_000), &s));
-    }
 }
