@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod password;
 pub mod rate_limit;
 pub mod routes;
+pub mod service;
 pub mod session;
 pub mod totp;
 

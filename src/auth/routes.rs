@@ -12,14 +12,11 @@ use axum::{
 };
 use chrono::Duration;
 use serde::Deserialize;
-use sqlx::FromRow;
-use uuid::Uuid;
-
-use crate::crypto::{random_token, sha256};
 
 use super::{
-    Role, audit, password,
+    Role, password,
     rate_limit::{self, Check},
+    service::{self, DemoAccount},
     session,
     session::Stage,
     totp,
@@ -44,13 +41,6 @@ pub fn router() -> Router<AppState> {
         .route("/losenord/ny", get(reset_form).post(reset))
 }
 
-#[derive(FromRow)]
-pub struct DemoAccount {
-    pub email: String,
-    pub password: String,
-    pub label: String,
-}
-
 #[derive(Template)]
 #[template(path = "auth/login.html")]
 struct LoginPage {
@@ -73,11 +63,7 @@ async fn demo_accounts(
     if !state.config.demo {
         return Ok(vec![]);
     }
-    Ok(
-        sqlx::query_as("select email, password, label from demo_account order by position")
-            .fetch_all(conn)
-            .await?,
-    )
+    Ok(service::demo_accounts(conn).await?)
 }
 
 async fn login_form(
@@ -113,15 +99,6 @@ fn login_limits(state: &AppState) -> rate_limit::Limits {
         per_address: state.config.login_max_failures_per_address,
         window: Duration::from_std(state.config.login_window).unwrap_or(Duration::minutes(15)),
     }
-}
-
-#[derive(FromRow)]
-struct LoginUser {
-    user_id: Uuid,
-    password_hash: String,
-    role: String,
-    totp_enabled_at: Option<chrono::DateTime<chrono::Utc>>,
-    email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 async fn login(
@@ -160,13 +137,7 @@ async fn login(
             ),
         ));
     }
-    let user: Option<LoginUser> = sqlx::query_as(
-        "select user_id, password_hash, role, totp_enabled_at, email_verified_at from app_user
-         where lower(email) = lower($1) and disabled_at is null",
-    )
-    .bind(&email)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let user = service::login_user(&mut conn, &email).await?;
     // The slow hash is checked without holding a pool connection.
     drop(conn);
     let ok = password::verify(
@@ -205,24 +176,9 @@ async fn login(
         Stage::Full
     };
     let next = next.unwrap_or_else(|| role.home().to_string());
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    if let Some(old) = &ctx.session {
-        session::delete(&mut tx, &old.hash).await?;
-    }
-    let token = session::create(&mut tx, user.user_id, stage, Some(&next), now).await?;
-    if stage == Stage::Full {
-        audit(
-            &mut tx,
-            now,
-            Some(user.user_id),
-            "login",
-            None,
-            serde_json::json!({}),
-            Some(&ctx.ip),
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    let old = ctx.session.as_ref().map(|s| s.hash.as_slice());
+    let token =
+        service::start_session(&mut conn, old, user.user_id, stage, &next, &ctx.ip, now).await?;
     let to = match stage {
         Stage::Full => next.as_str(),
         Stage::Totp => "/logga-in/tvastegs",
@@ -302,48 +258,18 @@ async fn totp_submit(
             },
         ));
     };
-    drop(conn);
-    let mut tx = state.db.begin().await?;
-    // Guarded so two racing submissions of one code cannot both succeed.
-    let updated = sqlx::query!("update app_user set totp_last_step = $2 where user_id = $1 and (totp_last_step is null or totp_last_step < $2)", s.user.id, step)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
+    let Some(promoted) = service::complete_totp_login(&mut conn, s, step, &ctx.ip, now).await?
+    else {
         return Ok(see_other("/logga-in/tvastegs"));
-    }
-    rate_limit::record(&mut tx, &s.user.email, &ctx.ip, true, now).await?;
-    let resp = promote(&state, &mut tx, s, &ctx.ip).await?;
-    tx.commit().await?;
-    Ok(resp)
+    };
+    Ok(promoted_response(&state, promoted))
 }
 
-/// Replaces a half-logged-in session by a full one under a new id.
-async fn promote(
-    state: &AppState,
-    tx: &mut sqlx::PgConnection,
-    s: &session::Session,
-    ip: &str,
-) -> Result<Response, AppError> {
-    let now = state.clock.now();
-    let next = s
-        .next_path
-        .clone()
-        .unwrap_or_else(|| s.user.role.home().to_string());
-    session::delete(tx, &s.hash).await?;
-    let token = session::create(tx, s.user.id, Stage::Full, None, now).await?;
-    audit(
-        tx,
-        now,
-        Some(s.user.id),
-        "login",
-        None,
-        serde_json::json!({"totp": true}),
-        Some(ip),
-    )
-    .await?;
-    let mut resp = see_other(&next);
-    cookies::set_session(&mut resp, &token, state.config.secure_cookies());
-    Ok(resp)
+/// The browser's answer to a completed login: the new session cookie, on to where it was going.
+fn promoted_response(state: &AppState, p: service::Promoted) -> Response {
+    let mut resp = see_other(&p.next);
+    cookies::set_session(&mut resp, &p.token, state.config.secure_cookies());
+    resp
 }
 
 #[derive(Template)]
@@ -440,22 +366,16 @@ async fn enroll_submit(
         );
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    let mut tx = state.db.begin().await?;
-    sqlx::query!("update app_user set totp_secret = $2, totp_enabled_at = $3, totp_last_step = $4 where user_id = $1 and totp_enabled_at is null", s.user.id, &secret, now, step)
-    .execute(&mut *tx)
-    .await?;
-    audit(
-        &mut tx,
+    let promoted = service::enroll_totp(
+        &mut *state.db.acquire().await?,
+        s,
+        &secret,
+        step,
+        &ctx.ip,
         now,
-        Some(s.user.id),
-        "totp_enrolled",
-        None,
-        serde_json::json!({}),
-        Some(&ctx.ip),
     )
     .await?;
-    let mut resp = promote(&state, &mut tx, s, &ctx.ip).await?;
-    tx.commit().await?;
+    let mut resp = promoted_response(&state, promoted);
     cookies::set_flash(
         &mut resp,
         FlashKind::Success,
@@ -507,125 +427,20 @@ async fn forgot(
     // The same answer, as fast, whether or not the address exists: the work happens in the background.
     let state2 = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = send_reset(&state2, &email).await {
-            tracing::error!(error = format!("{e:#}"), "password reset mail failed");
+        let queued = match state2.db.acquire().await {
+            Ok(mut conn) => {
+                let url = &state2.config.public_url;
+                service::queue_reset_mail(&mut conn, url, &email, state2.clock.now()).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        match queued {
+            Ok(true) => state2.wake_mail(),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = format!("{e:#}"), "password reset mail failed"),
         }
     });
     Ok(flash_redirect("/logga-in", FlashKind::Info, RESET_SENT))
-}
-
-/// Reset mails per address and hour: enough for a lost mail, too few to flood an inbox.
-const RESETS_PER_HOUR: i64 = 3;
-
-async fn send_reset(state: &AppState, email: &str) -> anyhow::Result<()> {
-    let now = state.clock.now();
-    let mut conn = state.db.acquire().await?;
-    let bucket = format!("reset:{}", email.to_lowercase());
-    if let Check::Blocked { .. } =
-        rate_limit::hit(&mut conn, &bucket, now, RESETS_PER_HOUR, Duration::hours(1)).await?
-    {
-        tracing::info!("password reset mail not sent: throttled for the address");
-        return Ok(());
-    }
-    let user: Option<(Uuid, String)> = sqlx::query_as(
-        "select user_id, email from app_user where lower(email) = lower($1) and disabled_at is null",
-    )
-    .bind(email)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some((user_id, address)) = user else {
-        return Ok(());
-    };
-    let link = one_time_link(
-        &mut conn,
-        state,
-        user_id,
-        LinkPurpose::Password,
-        now,
-        Duration::hours(1),
-    )
-    .await?;
-    let text = ResetMail { link: &link }.render()?;
-    crate::mail::queue(
-        &mut conn,
-        &address,
-        "Välj ett nytt lösenord till Fordra",
-        &text,
-        None,
-        now,
-    )
-    .await?;
-    state.wake_mail();
-    Ok(())
-}
-
-/// What a single-use link lets its holder do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkPurpose {
-    /// Choose a password (a reset, or an invitation).
-    Password,
-    /// Confirm the e-mail address given at sign-up, and log in.
-    ConfirmEmail,
-}
-
-impl LinkPurpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            LinkPurpose::Password => "password",
-            LinkPurpose::ConfirmEmail => "confirm_email",
-        }
-    }
-
-    fn path(self) -> &'static str {
-        match self {
-            LinkPurpose::Password => "/losenord/ny",
-            LinkPurpose::ConfirmEmail => "/bli-kund/bekrafta",
-        }
-    }
-}
-
-/// A single-use link for `purpose`, valid for `valid_for`; only the token's hash is stored.
-pub async fn one_time_link(
-    conn: &mut sqlx::PgConnection,
-    state: &AppState,
-    user_id: Uuid,
-    purpose: LinkPurpose,
-    now: chrono::DateTime<chrono::Utc>,
-    valid_for: Duration,
-) -> sqlx::Result<String> {
-    let token = random_token(32);
-    sqlx::query!("insert into password_reset (token_hash, user_id, created_at, expires_at, purpose) values ($1, $2, $3, $4, $5)", sha256(&token), user_id, now, now + valid_for, purpose.as_str())
-        .execute(conn)
-        .await?;
-    Ok(format!(
-        "{}{}?token={token}",
-        state.config.public_url,
-        purpose.path()
-    ))
-}
-
-/// Uses a single-use link: marks it used and returns its user, if it is valid for `purpose`.
-pub async fn use_link(
-    conn: &mut sqlx::PgConnection,
-    token: &str,
-    purpose: LinkPurpose,
-    now: chrono::DateTime<chrono::Utc>,
-) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(
-        "update password_reset set used_at = $2
-         where token_hash = $1 and purpose = $3 and used_at is null and expires_at > $2 returning user_id",
-    )
-    .bind(sha256(token))
-    .bind(now)
-    .bind(purpose.as_str())
-    .fetch_optional(conn)
-    .await
-}
-
-#[derive(Template)]
-#[template(path = "emails/password_reset.txt")]
-struct ResetMail<'a> {
-    link: &'a str,
 }
 
 #[derive(Template)]
@@ -643,16 +458,9 @@ struct TokenQuery {
     token: String,
 }
 
-async fn reset_user(state: &AppState, token: &str) -> Result<Option<Uuid>, AppError> {
+async fn link_valid(state: &AppState, token: &str) -> Result<bool, AppError> {
     let mut conn = state.db.acquire().await?;
-    Ok(sqlx::query_scalar(
-        "select user_id from password_reset
-         where token_hash = $1 and purpose = 'password' and used_at is null and expires_at > $2",
-    )
-    .bind(sha256(token))
-    .bind(state.clock.now())
-    .fetch_optional(&mut *conn)
-    .await?)
+    Ok(service::password_link_valid(&mut conn, token, state.clock.now()).await?)
 }
 
 async fn reset_form(
@@ -660,7 +468,7 @@ async fn reset_form(
     ctx: Ctx,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
-    let valid = reset_user(&state, &q.token).await?.is_some();
+    let valid = link_valid(&state, &q.token).await?;
     let status = if valid {
         StatusCode::OK
     } else {
@@ -695,7 +503,7 @@ async fn reset(
     if let Some(msg) = password::check_new(&form.password, &form.password_repeat) {
         let mut errors = FieldErrors::default();
         errors.add("password", msg);
-        let valid = reset_user(&state, &form.token).await?.is_some();
+        let valid = link_valid(&state, &form.token).await?;
         return Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &ResetPage {
@@ -708,10 +516,8 @@ async fn reset(
     }
     let hash = password::hash(form.password).await?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    // Single use: only the request that marks the token used may change the password.
-    let user_id = use_link(&mut tx, &form.token, LinkPurpose::Password, now).await?;
-    let Some(user_id) = user_id else {
+    let mut conn = state.db.acquire().await?;
+    if !service::reset_password(&mut conn, &form.token, &hash, &ctx.ip, now).await? {
         return Ok(render_status(
             StatusCode::NOT_FOUND,
             &ResetPage {
@@ -721,24 +527,7 @@ async fn reset(
                 errors: FieldErrors::default(),
             },
         ));
-    };
-    // The link came by mail, so the address is the user's.
-    sqlx::query!("update app_user set password_hash = $2, email_verified_at = coalesce(email_verified_at, $3)
-         where user_id = $1", user_id, hash, now)
-    .execute(&mut *tx)
-    .await?;
-    session::delete_for_user(&mut tx, user_id).await?;
-    audit(
-        &mut tx,
-        now,
-        Some(user_id),
-        "password_reset",
-        None,
-        serde_json::json!({}),
-        Some(&ctx.ip),
-    )
-    .await?;
-    tx.commit().await?;
+    }
     let mut resp = flash_redirect(
         "/logga-in",
         FlashKind::Success,

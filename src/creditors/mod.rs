@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::STAFF,
-    auth::{Role, audit, password, routes::LinkPurpose, session},
+    auth::{Role, audit, password, service::LinkPurpose, session},
     crypto::random_token,
     mail::looks_like_email,
     state::AppState,
@@ -200,9 +200,9 @@ async fn signup(
     .await?
     {
         Some(user_id) => {
-            let link = crate::auth::routes::one_time_link(
+            let link = crate::auth::service::one_time_link(
                 &mut tx,
-                &state,
+                &state.config.public_url,
                 user_id,
                 LinkPurpose::ConfirmEmail,
                 now,
@@ -340,7 +340,8 @@ async fn confirm(
     let mut conn = state.db.acquire().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let Some(user_id) =
-        crate::auth::routes::use_link(&mut tx, &form.token, LinkPurpose::ConfirmEmail, now).await?
+        crate::auth::service::use_link(&mut tx, &form.token, LinkPurpose::ConfirmEmail, now)
+            .await?
     else {
         drop(tx);
         return Ok(render_status(
@@ -518,9 +519,9 @@ async fn invite(
     // is told by mail and nothing else happens.
     match create_user(&mut tx, &email, &placeholder, &name, creditor_id, false).await? {
         Some(new_user) => {
-            let link = crate::auth::routes::one_time_link(
+            let link = crate::auth::service::one_time_link(
                 &mut tx,
-                &state,
+                &state.config.public_url,
                 new_user,
                 LinkPurpose::Password,
                 now,
