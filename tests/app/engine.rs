@@ -6,22 +6,22 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::harness::{Options, TestApp, fresh_db};
+use crate::{
+    harness::{Options, TestApp, fresh_db},
+    world::{World, world},
+};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-/// An app whose business date is `today`, with an approved creditor and its API key.
-async fn app_on(pool: PgPool, name: String, today: &str) -> TestApp {
-    TestApp::spawn_on(
-        pool,
-        name,
-        Options {
+/// Another server on the world's database whose business date is `today`.
+async fn on_date(w: &World, today: &str) -> TestApp {
+    w.app
+        .again(Options {
             vars: vec![("FORDRA_TODAY", today.into())],
-        },
-    )
-    .await
+        })
+        .await
 }
 
 async fn creditor(pool: &PgPool, org: &str, status: &str) -> String {
@@ -103,9 +103,8 @@ async fn tick(app: &TestApp, date: &str) -> engine::TickReport {
 
 #[tokio::test]
 async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name.clone(), "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let created = post(&app, &key, &claim("F-1001", "consumer", json!({}))).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let body: Value = created.json().await.unwrap();
@@ -138,7 +137,7 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
     assert_eq!(tick(&app, "2026-02-25").await.steps, 1);
 
     // The spec's example response, as of 2026-03-02.
-    let later = app_on(pool.clone(), name.clone(), "2026-03-02").await;
+    let later = on_date(&w, "2026-03-02").await;
     let (status, body) = get(&later, &key, &format!("/api/v1/claims/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["state"], "collection");
@@ -213,9 +212,8 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
 
 #[tokio::test]
 async fn business_debtor_pays_450_once_and_nothing_else() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let body: Value = post(&app, &key, &claim("B-1", "business", json!({})))
         .await
         .json()
@@ -236,9 +234,8 @@ async fn business_debtor_pays_450_once_and_nothing_else() {
 /// person debtor with capacity `business`, it owes the 450 kr like any company.
 #[tokio::test]
 async fn a_sole_trader_debtor_owes_the_450_like_a_company() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name.clone(), "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let mut body = claim("ST-1", "business", json!({}));
     body["debtor"]["kind"] = json!("person");
     body["debtor"]["id_number"] = json!("811218-9876");
@@ -262,7 +259,7 @@ async fn a_sole_trader_debtor_owes_the_450_like_a_company() {
             .unwrap();
     assert_eq!(snapshot["fees"][0]["amount"], "450.00");
     assert_eq!(snapshot["debtor_id"], "19811218-9876");
-    let later = app_on(pool.clone(), name, "2026-02-20").await;
+    let later = on_date(&w, "2026-02-20").await;
     let (_, shown) = get(&later, &key, &format!("/api/v1/claims/{id}")).await;
     assert_eq!(
         shown["amounts"]["fees"][0]["kind"],
@@ -272,9 +269,8 @@ async fn a_sole_trader_debtor_owes_the_450_like_a_company() {
 
 #[tokio::test]
 async fn no_reminder_fee_without_agreement_and_starting_with_a_demand() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let a: Value = post(
         &app,
         &key,
@@ -307,10 +303,9 @@ async fn no_reminder_fee_without_agreement_and_starting_with_a_demand() {
 
 #[tokio::test]
 async fn blocked_claims_never_advance_and_pending_creditors_wait() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let pending_key = creditor(&pool, "165566778899", "pending").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
     let mut ids = vec![];
     for (i, flag) in ["disputed", "paused", "on_hold", "deceased", "returned_mail"]
         .iter()
@@ -369,9 +364,8 @@ async fn blocked_claims_never_advance_and_pending_creditors_wait() {
 
 #[tokio::test]
 async fn catch_up_after_60_days_of_downtime_sends_one_step_at_a_time() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let c: Value = post(&app, &key, &claim("C-1", "consumer", json!({})))
         .await
         .json()
@@ -396,9 +390,8 @@ async fn catch_up_after_60_days_of_downtime_sends_one_step_at_a_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_ticks_at_once_process_each_claim_exactly_once() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     for i in 0..120 {
         assert_eq!(
             post(&app, &key, &claim(&format!("T-{i}"), "consumer", json!({})))
@@ -424,9 +417,8 @@ async fn two_ticks_at_once_process_each_claim_exactly_once() {
 
 #[tokio::test]
 async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     for i in 0..5 {
         post(&app, &key, &claim(&format!("G-{i}"), "consumer", json!({}))).await;
     }
@@ -463,9 +455,8 @@ async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others(
 
 #[tokio::test]
 async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name.clone(), "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     post(&app, &key, &claim("K-0", "consumer", json!({}))).await;
     sqlx::query(
         "insert into claim (claim_id, case_number, ocr, case_code, creditor_id, invoice_number, description, capital,
@@ -480,7 +471,7 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
     .await
     .unwrap();
     let tick_cmd = || {
-        crate::harness::fordra_cli(&name)
+        crate::harness::fordra_cli(&w.db_name)
             .args(["tick", "--today", "2026-02-10"])
             .env("FORDRA_LOG", "off")
             .stdout(std::process::Stdio::null())
@@ -529,9 +520,8 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
 
 #[tokio::test]
 async fn letters_go_by_email_with_the_pdf_when_an_address_is_known() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let mut c = claim("E-1", "consumer", json!({}));
     c["debtor"]["email"] = json!("sven@example.se");
     post(&app, &key, &c).await;
@@ -567,10 +557,9 @@ async fn letters_go_by_email_with_the_pdf_when_an_address_is_known() {
 
 #[tokio::test]
 async fn api_errors_have_the_documented_shape() {
-    let (pool, name) = fresh_db().await;
-    let key = creditor(&pool, "165560360793", "approved").await;
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let other_key = creditor(&pool, "165566778899", "approved").await;
-    let app = app_on(pool.clone(), name, "2026-02-01").await;
 
     let no_key = app
         .client
@@ -716,7 +705,14 @@ async fn tick_and_bootstrap_commands() {
     let out = run(&["create-api-key", "--creditor", "5560360793"]);
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(key.starts_with("fordra_"));
-    let app = app_on(pool.clone(), name.clone(), "2026-02-01").await;
+    let app = TestApp::spawn_on(
+        pool.clone(),
+        name.clone(),
+        Options {
+            vars: vec![("FORDRA_TODAY", "2026-02-01".into())],
+        },
+    )
+    .await;
     assert_eq!(
         post(&app, &key, &claim("K-1", "consumer", json!({})))
             .await

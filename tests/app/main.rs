@@ -14,3 +14,4 @@ mod onboarding;
 mod payments;
 mod serve;
 mod smtp;
+mod world;

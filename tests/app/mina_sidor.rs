@@ -7,17 +7,14 @@ use chrono::NaiveDate;
 use fordra::{
     bankid,
     domain::money::Sek,
-    engine,
     payments::{import::import_file, simulator},
 };
 use reqwest::{Client, StatusCode, multipart};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::harness::{
-    Options, PASSWORD, TestApp, bare_client, browser_client, create_user, fresh_db, location,
-    staff_client,
-};
+use crate::harness::{TestApp, bare_client, browser_client, location, staff_client};
+pub(crate) use crate::world::{World, d, world};
 
 const SVEN: (&str, &str, &str) = ("198112189876", "Sven", "Svensson");
 const ASA: (&str, &str, &str) = ("199001012385", "Åsa", "Öberg");
@@ -29,59 +26,8 @@ const QR_VECTORS: [&str; 3] = [
     "bankid.67df3917-fa0d-44e5-b327-edcc928297f8.2.a9e5ec59cb4eee4ef4117150abc58fad7a85439a6a96ccbecc3668b41795b3f3",
 ];
 
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-pub(crate) struct World {
-    pub(crate) app: TestApp,
-    pub(crate) key: String,
-    pub(crate) creditor_email: String,
-}
-
-/// An app with the BankID simulator (official test tokens), a creditor with a user and an API key.
-pub(crate) async fn world(today: &str) -> World {
-    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
-    let (pool, db_name) = fresh_db().await;
-    let app = TestApp::spawn_on(
-        pool,
-        db_name,
-        Options {
-            vars: vec![
-                ("FORDRA_TODAY", today.into()),
-                ("FORDRA_BANKID", "simulator".into()),
-                ("FORDRA_BANKID_SIM_FIXED_TOKENS", "on".into()),
-            ],
-        },
-    )
-    .await;
-    let creditor_email = format!("kredit-{}@exempel.se", Uuid::new_v4().simple());
-    let user = create_user(&app.pool, &creditor_email, "creditor").await;
-    let creditor: Uuid = sqlx::query_scalar("select creditor_id from app_user where user_id = $1")
-        .bind(user)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("update creditor set contact_email = 'ekonomi@testbolaget.se', payout_bankgiro = '991-2346' where creditor_id = $1")
-        .bind(creditor)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let mut conn = app.pool.acquire().await.unwrap();
-    let key =
-        fordra::claims::api::create_key(&mut conn, creditor, fordra::clock::Clock::system().now())
-            .await
-            .unwrap();
-    drop(conn);
-    World {
-        app,
-        key,
-        creditor_email,
-    }
-}
-
 impl World {
-    /// Registers a claim; returns (id, ocr).
+    /// Registers a claim of 10 000 kr due 2026-10-01 against `debtor`; returns (id, ocr).
     pub(crate) async fn claim(&self, invoice: &str, debtor: Value, extra: Value) -> (Uuid, String) {
         let mut c = json!({
             "invoice_number": invoice, "capital": "10000.00", "description": "Snickeriarbete",
@@ -91,56 +37,7 @@ impl World {
         for (k, v) in extra.as_object().unwrap() {
             c[k] = v.clone();
         }
-        let r = self
-            .app
-            .client
-            .post(self.app.url("/api/v1/claims"))
-            .bearer_auth(&self.key)
-            .json(&c)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            r.status(),
-            StatusCode::CREATED,
-            "{}",
-            r.text().await.unwrap()
-        );
-        let body: Value = r.json().await.unwrap();
-        (
-            body["id"].as_str().unwrap().parse().unwrap(),
-            body["ocr"].as_str().unwrap().to_string(),
-        )
-    }
-
-    pub(crate) async fn creditor_client(&self) -> Client {
-        let c = browser_client(&self.app.base);
-        let r = c
-            .post(self.app.url("/logga-in"))
-            .form(&[
-                ("email", self.creditor_email.as_str()),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        c
-    }
-
-    pub(crate) async fn tick(&self, date: &str) -> engine::TickReport {
-        engine::tick(&self.app.state, d(date)).await.unwrap()
-    }
-
-    async fn scalar<T>(&self, sql: &str, id: Uuid) -> T
-    where
-        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
-    {
-        sqlx::query_scalar(sql)
-            .bind(id)
-            .fetch_one(&self.app.pool)
-            .await
-            .unwrap()
+        self.register(&c).await
     }
 }
 

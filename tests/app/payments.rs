@@ -17,74 +17,21 @@ use fordra::{
         simulator::{self, Item},
     },
 };
-use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::harness::{Options, TestApp, fordra_cli, fresh_db, location, staff_client};
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
+use crate::harness::{Options, TestApp, fordra_cli, location, staff_client};
+use crate::world::{World, d, world, world_with_gate};
 
 fn sek(s: &str) -> Sek {
     Sek::from_decimal(s.parse().unwrap())
 }
 
-struct World {
-    app: TestApp,
-    key: String,
-    creditor: Uuid,
-    db_name: String,
-}
-
-async fn world(today: &str, gate: bool) -> World {
-    let (pool, db_name) = fresh_db().await;
-    let creditor = Uuid::new_v4();
-    sqlx::query(
-        "insert into creditor (creditor_id, org_nr, name, status, payout_bankgiro) values ($1, '165560360793', 'Exempelbolaget AB', 'approved', '991-2346')",
-    )
-    .bind(creditor)
-    .execute(&pool)
-    .await
-    .unwrap();
-    let mut conn = pool.acquire().await.unwrap();
-    let key =
-        fordra::claims::api::create_key(&mut conn, creditor, fordra::clock::Clock::system().now())
-            .await
-            .unwrap();
-    drop(conn);
-    let app = TestApp::spawn_on(
-        pool,
-        db_name.clone(),
-        Options {
-            vars: vec![
-                ("FORDRA_TODAY", today.into()),
-                (
-                    "FORDRA_FRESHNESS_GATE",
-                    if gate { "on" } else { "off" }.into(),
-                ),
-            ],
-        },
-    )
-    .await;
-    World {
-        app,
-        key,
-        creditor,
-        db_name,
-    }
-}
-
 impl World {
-    fn pool(&self) -> &PgPool {
-        &self.app.pool
-    }
-
-    /// Registers a claim through the API; returns its id and OCR.
-    async fn claim(&self, invoice: &str, extra: Value) -> (Uuid, String) {
+    /// Registers a claim like example 1's (10 000 kr due 2025-03-31, Sven with e-mail); returns
+    /// its id and OCR.
+    async fn example_claim(&self, invoice: &str, extra: Value) -> (Uuid, String) {
         let mut c = json!({
             "invoice_number": invoice, "capital": "10000.00",
             "invoice_date": "2025-03-01", "due_date": "2025-03-31", "reminder_fee_agreed": true,
@@ -95,26 +42,7 @@ impl World {
         for (k, v) in extra.as_object().unwrap() {
             c[k] = v.clone();
         }
-        let r = self
-            .app
-            .client
-            .post(self.app.url("/api/v1/claims"))
-            .bearer_auth(&self.key)
-            .json(&c)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            r.status(),
-            StatusCode::CREATED,
-            "{}",
-            r.text().await.unwrap()
-        );
-        let body: Value = r.json().await.unwrap();
-        (
-            body["id"].as_str().unwrap().parse().unwrap(),
-            body["ocr"].as_str().unwrap().to_string(),
-        )
+        self.register(&c).await
     }
 
     /// Ex 1's letters: reminder 60 kr on 2025-04-08 and inkassokrav 180 kr on 2025-04-25.
@@ -187,11 +115,6 @@ impl World {
             .await
             .unwrap()
     }
-
-    /// `fordra check-ledger` as an operator runs it, against this database.
-    fn check_ledger(&self, today: &str) -> String {
-        self.app.check_ledger(today)
-    }
 }
 
 fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
@@ -202,8 +125,8 @@ fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
 
 #[tokio::test]
 async fn part_payment_then_the_rest_allocates_as_example_4_to_the_ore() {
-    let w = world("2025-05-16", false).await;
-    let (claim, ocr) = w.claim("EX4", json!({})).await;
+    let w = world("2025-05-16").await;
+    let (claim, ocr) = w.example_claim("EX4", json!({})).await;
     w.ex1_fees(claim, "collection").await;
 
     let r = w
@@ -253,8 +176,8 @@ async fn part_payment_then_the_rest_allocates_as_example_4_to_the_ore() {
 
 #[tokio::test]
 async fn a_payment_booked_before_the_demand_was_sent_cancels_its_fee() {
-    let w = world("2025-04-28", false).await;
-    let (claim, ocr) = w.claim("A11", json!({})).await;
+    let w = world("2025-04-28").await;
+    let (claim, ocr) = w.example_claim("A11", json!({})).await;
     w.ex1_fees(claim, "collection").await;
     // Everything owed on 2025-04-24 (10 000 + 60 + 24 days of interest), booked the day before
     // the inkassokrav went out, but imported after it.
@@ -290,10 +213,6 @@ fn business_debtor() -> Value {
 }
 
 impl World {
-    async fn tick(&self, day: &str) -> engine::TickReport {
-        engine::tick(&self.app.state, d(day)).await.unwrap()
-    }
-
     async fn fees_of(&self, claim: Uuid) -> Vec<(String, Decimal)> {
         sqlx::query_as("select kind, amount from fee where claim_id = $1 order by charged_on, kind")
             .bind(claim)
@@ -331,8 +250,8 @@ impl World {
 
 #[tokio::test]
 async fn a_business_debtor_who_paid_by_the_due_date_owes_no_450_when_matched_after_the_letter() {
-    let w = world("2025-03-20", false).await;
-    let (claim, ocr) = w.claim("B2B-ONTIME", business_debtor()).await;
+    let w = world("2025-03-20").await;
+    let (claim, ocr) = w.example_claim("B2B-ONTIME", business_debtor()).await;
     // Due 2025-03-31. The payment is in no file yet, so the first letter claims the 450 kr.
     assert_eq!(w.tick("2025-04-01").await.steps, 1);
     assert_eq!(
@@ -368,9 +287,9 @@ async fn a_business_debtor_who_paid_by_the_due_date_owes_no_450_when_matched_aft
 #[tokio::test]
 async fn a_business_debtor_who_paid_late_owes_the_450_which_money_held_pays() {
     // Registered after the due date (2025-03-31), so the letter goes out on 2025-04-11.
-    let w = world("2025-04-10", false).await;
-    let (surplus, surplus_ocr) = w.claim("B2B-LATE", business_debtor()).await;
-    let (exact, exact_ocr) = w.claim("B2B-EXACT", business_debtor()).await;
+    let w = world("2025-04-10").await;
+    let (surplus, surplus_ocr) = w.example_claim("B2B-LATE", business_debtor()).await;
+    let (exact, exact_ocr) = w.example_claim("B2B-EXACT", business_debtor()).await;
     assert_eq!(w.tick("2025-04-11").await.steps, 2);
     // Both paid on 2025-04-08, a week late but before the letter; matched on 04-14. Interest
     // 04-01..04-08 at 11 %: 24,11.
@@ -455,9 +374,9 @@ async fn a_business_debtor_who_paid_late_owes_the_450_which_money_held_pays() {
 
 #[tokio::test]
 async fn a_consumer_who_paid_before_a_letter_owes_neither_its_60_nor_its_180() {
-    let w = world("2025-03-20", false).await;
-    let (early, early_ocr) = w.claim("C-EARLY", json!({})).await;
-    let (later, later_ocr) = w.claim("C-LATER", json!({})).await;
+    let w = world("2025-03-20").await;
+    let (early, early_ocr) = w.example_claim("C-EARLY", json!({})).await;
+    let (later, later_ocr) = w.example_claim("C-LATER", json!({})).await;
     // Reminders with 60 kr go out on 2025-04-01.
     assert_eq!(w.tick("2025-04-01").await.steps, 2);
     // One debtor paid the capital on the due date; matched after the reminder.
@@ -502,8 +421,8 @@ async fn a_consumer_who_paid_before_a_letter_owes_neither_its_60_nor_its_180() {
 
 #[tokio::test]
 async fn an_overpayment_is_refunded_through_an_approved_payout_batch() {
-    let w = world("2025-05-02", false).await;
-    let (claim, ocr) = w.claim("OVER", json!({})).await;
+    let w = world("2025-05-02").await;
+    let (claim, ocr) = w.example_claim("OVER", json!({})).await;
     w.ex1_fees(claim, "collection").await;
     // Owed on 2025-05-01: 10 000 + 240 + 31 days of interest (93,42); 500 kr too much.
     let r = w
@@ -634,8 +553,8 @@ fn validate_pain001(xml: &str) {
 
 #[tokio::test]
 async fn an_unmatched_payment_is_matched_by_hand_and_audited() {
-    let w = world("2025-05-02", false).await;
-    let (claim, ocr) = w.claim("HAND", json!({})).await;
+    let w = world("2025-05-02").await;
+    let (claim, ocr) = w.example_claim("HAND", json!({})).await;
     let last = ocr.chars().last().unwrap().to_digit(10).unwrap();
     let wrong = format!("{}{}", &ocr[..ocr.len() - 1], (last + 1) % 10);
     let r = w
@@ -722,8 +641,8 @@ async fn nothing_stored(w: &World) {
 
 #[tokio::test]
 async fn files_for_another_account_are_refused_naming_it_and_store_nothing() {
-    let w = world("2026-01-16", false).await;
-    let (_, ocr) = w.claim("ACCT", json!({})).await;
+    let w = world("2026-01-16").await;
+    let (_, ocr) = w.example_claim("ACCT", json!({})).await;
     let items = [Item::new(&ocr, Sek::kronor(100), "Sven Svensson")];
     let day = d("2026-01-15");
     let other_iban = "SE3550000000054910000003";
@@ -786,7 +705,7 @@ async fn files_for_another_account_are_refused_naming_it_and_store_nothing() {
 
 #[tokio::test]
 async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
-    let w = world("2026-01-16", false).await;
+    let w = world("2026-01-16").await;
     let golden =
         "01BGMAX               0120260115120000000000T                                   \r
 050009912346          SEK                                                       \r
@@ -926,7 +845,7 @@ struct Expected {
 /// Imports a file with payments (none of them matching a claim) and one with an EUR section,
 /// which is refused on the line of its first EUR payment.
 async fn import_bgmax_pair(ocr_file: &[u8], eur_file: &[u8], want: Expected) {
-    let w = world("2026-01-16", false).await;
+    let w = world("2026-01-16").await;
     let r = w.import("bgmax.txt", ocr_file, "2026-01-16").await.unwrap();
     assert_eq!(r.count, want.count);
     assert_eq!(r.total, want.total);
@@ -985,8 +904,8 @@ async fn own_bgmax_fixtures_with_tabs_deductions_and_an_eur_section() {
 
 #[tokio::test]
 async fn a_bgmax_file_pays_through_the_cli() {
-    let w = world("2025-05-02", false).await;
-    let (claim, ocr) = w.claim("CLI", json!({})).await;
+    let w = world("2025-05-02").await;
+    let (claim, ocr) = w.example_claim("CLI", json!({})).await;
     let path = write_temp(
         "cli.bgmax",
         &simulator::bgmax(
@@ -1027,8 +946,8 @@ async fn a_bgmax_file_pays_through_the_cli() {
 
 #[tokio::test]
 async fn a_direct_payment_after_a_part_payment_reallocates_with_a_correcting_entry() {
-    let w = world("2025-05-20", false).await;
-    let (claim, ocr) = w.claim("CORR", json!({})).await;
+    let w = world("2025-05-20").await;
+    let (claim, ocr) = w.example_claim("CORR", json!({})).await;
     w.ex1_fees(claim, "collection").await;
     w.pay(
         "CORR",
@@ -1078,15 +997,15 @@ async fn a_direct_payment_after_a_part_payment_reallocates_with_a_correcting_ent
 #[tokio::test]
 async fn escalation_waits_for_the_previous_bank_days_payments() {
     // Friday 2026-03-06; the previous bank day is Thursday 2026-03-05.
-    let w = world("2026-03-06", true).await;
+    let w = world_with_gate("2026-03-06").await;
     let (claim, _) = w
-        .claim(
+        .example_claim(
             "GATE",
             json!({"invoice_date": "2026-01-10", "due_date": "2026-02-09", "start_with": "collection"}),
         )
         .await;
     let (reminder, _) = w
-        .claim(
+        .example_claim(
             "GATE-R",
             json!({"invoice_date": "2026-01-10", "due_date": "2026-02-09"}),
         )
@@ -1150,8 +1069,10 @@ async fn escalation_waits_for_the_previous_bank_days_payments() {
 #[tokio::test]
 async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_new_accounts_wait()
 {
-    let w = world("2025-05-02", false).await;
-    let (claim, ocr) = w.claim("SET", json!({"capital": "150000.00"})).await;
+    let w = world("2025-05-02").await;
+    let (claim, ocr) = w
+        .example_claim("SET", json!({"capital": "150000.00"}))
+        .await;
     w.pay(
         "SET",
         "2025-04-30",
