@@ -105,7 +105,7 @@ async fn tick(app: &TestApp, date: &str) -> engine::TickReport {
 async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
-    let created = post(&app, &key, &claim("F-1001", "consumer", json!({}))).await;
+    let created = post(app, &key, &claim("F-1001", "consumer", json!({}))).await;
     assert_eq!(created.status(), StatusCode::CREATED);
     let body: Value = created.json().await.unwrap();
     let id = body["id"].as_str().unwrap().to_string();
@@ -118,8 +118,8 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
     assert_eq!(body["amounts"]["capital"], "2500.00");
 
     // Registered before the due date: waits until the day after the (effective) due date.
-    assert_eq!(tick(&app, "2026-02-09").await.steps, 0);
-    let r = tick(&app, "2026-02-10").await;
+    assert_eq!(tick(app, "2026-02-09").await.steps, 0);
+    let r = tick(app, "2026-02-10").await;
     assert_eq!((r.steps, r.dispatched), (1, 1));
     assert_eq!(
         letters(&pool, &id).await,
@@ -130,11 +130,11 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
         )]
     );
     assert_eq!(
-        tick(&app, "2026-02-24").await.steps,
+        tick(app, "2026-02-24").await.steps,
         0,
         "deadline 02-20 + 3 bank days of grace"
     );
-    assert_eq!(tick(&app, "2026-02-25").await.steps, 1);
+    assert_eq!(tick(app, "2026-02-25").await.steps, 1);
 
     // The spec's example response, as of 2026-03-02.
     let later = on_date(&w, "2026-03-02").await;
@@ -153,11 +153,11 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
                "paid": "0.00", "balance": "2754.38", "preliminary": false})
     );
 
-    assert_eq!(tick(&app, "2026-03-11").await.steps, 0);
-    assert_eq!(tick(&app, "2026-03-12").await.steps, 1);
-    assert_eq!(tick(&app, "2026-03-25").await.steps, 0);
-    assert_eq!(tick(&app, "2026-03-26").await.steps, 1);
-    assert_eq!(tick(&app, "2026-06-01").await.steps, 0);
+    assert_eq!(tick(app, "2026-03-11").await.steps, 0);
+    assert_eq!(tick(app, "2026-03-12").await.steps, 1);
+    assert_eq!(tick(app, "2026-03-25").await.steps, 0);
+    assert_eq!(tick(app, "2026-03-26").await.steps, 1);
+    assert_eq!(tick(app, "2026-06-01").await.steps, 0);
 
     let all = letters(&pool, &id).await;
     assert_eq!(
@@ -214,14 +214,14 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
 async fn business_debtor_pays_450_once_and_nothing_else() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
-    let body: Value = post(&app, &key, &claim("B-1", "business", json!({})))
+    let body: Value = post(app, &key, &claim("B-1", "business", json!({})))
         .await
         .json()
         .await
         .unwrap();
     let id = body["id"].as_str().unwrap().to_string();
     for date in ["2026-02-10", "2026-02-25", "2026-03-12", "2026-03-26"] {
-        assert_eq!(tick(&app, date).await.steps, 1, "{date}");
+        assert_eq!(tick(app, date).await.steps, 1, "{date}");
     }
     assert_eq!(
         fees(&pool, &id).await,
@@ -240,13 +240,13 @@ async fn a_sole_trader_debtor_owes_the_450_like_a_company() {
     body["debtor"]["kind"] = json!("person");
     body["debtor"]["id_number"] = json!("811218-9876");
     body["debtor"]["name"] = json!("Svenssons Bygg (Sven Svensson)");
-    let resp = post(&app, &key, &body).await;
+    let resp = post(app, &key, &body).await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     let created: Value = resp.json().await.unwrap();
     assert_eq!(created["debtor"]["kind"], "person");
     assert_eq!(created["debtor"]["capacity"], "business");
     let id = created["id"].as_str().unwrap().to_string();
-    assert_eq!(tick(&app, "2026-02-10").await.steps, 1);
+    assert_eq!(tick(app, "2026-02-10").await.steps, 1);
     assert_eq!(
         fees(&pool, &id).await,
         vec![("late_payment_compensation".into(), 450.into())]
@@ -272,7 +272,7 @@ async fn no_reminder_fee_without_agreement_and_starting_with_a_demand() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let a: Value = post(
-        &app,
+        app,
         &key,
         &claim("N-1", "consumer", json!({"reminder_fee_agreed": false})),
     )
@@ -281,7 +281,7 @@ async fn no_reminder_fee_without_agreement_and_starting_with_a_demand() {
     .await
     .unwrap();
     let b: Value = post(
-        &app,
+        app,
         &key,
         &claim("N-2", "consumer", json!({"start_with": "collection"})),
     )
@@ -289,7 +289,7 @@ async fn no_reminder_fee_without_agreement_and_starting_with_a_demand() {
     .json()
     .await
     .unwrap();
-    assert_eq!(tick(&app, "2026-02-10").await.steps, 2);
+    assert_eq!(tick(app, "2026-02-10").await.steps, 2);
     assert!(fees(&pool, a["id"].as_str().unwrap()).await.is_empty());
     assert_eq!(
         letters(&pool, b["id"].as_str().unwrap()).await[0].0,
@@ -311,7 +311,7 @@ async fn blocked_claims_never_advance_and_pending_creditors_wait() {
         .iter()
         .enumerate()
     {
-        let c: Value = post(&app, &key, &claim(&format!("X-{i}"), "consumer", json!({})))
+        let c: Value = post(app, &key, &claim(&format!("X-{i}"), "consumer", json!({})))
             .await
             .json()
             .await
@@ -325,7 +325,7 @@ async fn blocked_claims_never_advance_and_pending_creditors_wait() {
         .unwrap();
         ids.push(c["id"].as_str().unwrap().to_string());
     }
-    let withdrawn: Value = post(&app, &key, &claim("X-w", "consumer", json!({})))
+    let withdrawn: Value = post(app, &key, &claim("X-w", "consumer", json!({})))
         .await
         .json()
         .await
@@ -335,13 +335,13 @@ async fn blocked_claims_never_advance_and_pending_creditors_wait() {
         .execute(&pool)
         .await
         .unwrap();
-    let pending: Value = post(&app, &pending_key, &claim("P-1", "consumer", json!({})))
+    let pending: Value = post(app, &pending_key, &claim("P-1", "consumer", json!({})))
         .await
         .json()
         .await
         .unwrap();
     for date in ["2026-02-10", "2026-03-01", "2026-05-01"] {
-        let r = tick(&app, date).await;
+        let r = tick(app, date).await;
         assert_eq!(r.steps, 0, "{date}");
     }
     let letters_total: i64 = sqlx::query_scalar("select count(*) from letter")
@@ -359,28 +359,28 @@ async fn blocked_claims_never_advance_and_pending_creditors_wait() {
         .execute(&pool)
         .await
         .unwrap();
-    assert_eq!(tick(&app, "2026-05-02").await.steps, 1);
+    assert_eq!(tick(app, "2026-05-02").await.steps, 1);
 }
 
 #[tokio::test]
 async fn catch_up_after_60_days_of_downtime_sends_one_step_at_a_time() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
-    let c: Value = post(&app, &key, &claim("C-1", "consumer", json!({})))
+    let c: Value = post(app, &key, &claim("C-1", "consumer", json!({})))
         .await
         .json()
         .await
         .unwrap();
     let id = c["id"].as_str().unwrap();
     // The engine was down from 02-01 until 04-11.
-    assert_eq!(tick(&app, "2026-04-11").await.steps, 1);
+    assert_eq!(tick(app, "2026-04-11").await.steps, 1);
     assert_eq!(
-        tick(&app, "2026-04-11").await.steps,
+        tick(app, "2026-04-11").await.steps,
         0,
         "never two steps on one day"
     );
     assert_eq!(
-        tick(&app, "2026-04-20").await.steps,
+        tick(app, "2026-04-20").await.steps,
         0,
         "the new letter's deadline counts from its dispatch"
     );
@@ -394,7 +394,7 @@ async fn two_ticks_at_once_process_each_claim_exactly_once() {
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     for i in 0..120 {
         assert_eq!(
-            post(&app, &key, &claim(&format!("T-{i}"), "consumer", json!({})))
+            post(app, &key, &claim(&format!("T-{i}"), "consumer", json!({})))
                 .await
                 .status(),
             StatusCode::CREATED
@@ -420,7 +420,7 @@ async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others(
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     for i in 0..5 {
-        post(&app, &key, &claim(&format!("G-{i}"), "consumer", json!({}))).await;
+        post(app, &key, &claim(&format!("G-{i}"), "consumer", json!({}))).await;
     }
     // The API refuses a due date with no reference rate; data arriving another way is caught here.
     let old = claim(
@@ -428,7 +428,7 @@ async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others(
         "business",
         json!({"invoice_date": "2021-05-01", "due_date": "2021-06-01"}),
     );
-    let refused = post(&app, &key, &old).await;
+    let refused = post(app, &key, &old).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         refused.json::<Value>().await.unwrap()["error"]["field"],
@@ -438,7 +438,7 @@ async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others(
         .execute(&pool)
         .await
         .unwrap();
-    let r = tick(&app, "2026-02-10").await;
+    let r = tick(app, "2026-02-10").await;
     assert_eq!((r.steps, r.dispatched, r.blocked), (4, 4, 1));
     let errors: i64 =
         sqlx::query_scalar("select count(*) from claim_event where kind = 'engine_error'")
@@ -447,7 +447,7 @@ async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others(
             .unwrap();
     assert_eq!(errors, 1);
     assert_eq!(
-        tick(&app, "2026-02-10").await,
+        tick(app, "2026-02-10").await,
         engine::TickReport::default(),
         "set aside, not retried every pass"
     );
@@ -457,7 +457,7 @@ async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others(
 async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
-    post(&app, &key, &claim("K-0", "consumer", json!({}))).await;
+    post(app, &key, &claim("K-0", "consumer", json!({}))).await;
     sqlx::query(
         "insert into claim (claim_id, case_number, ocr, case_code, creditor_id, invoice_number, description, capital,
             invoice_date, due_date, claim_arose_date, reminder_fee_agreed, start_with, debtor_kind, debtor_id_number,
@@ -524,8 +524,8 @@ async fn letters_go_by_email_with_the_pdf_when_an_address_is_known() {
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let mut c = claim("E-1", "consumer", json!({}));
     c["debtor"]["email"] = json!("sven@example.se");
-    post(&app, &key, &c).await;
-    assert_eq!(tick(&app, "2026-02-10").await.dispatched, 1);
+    post(app, &key, &c).await;
+    assert_eq!(tick(app, "2026-02-10").await.dispatched, 1);
     let mails = app.mails();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].mail.to, "sven@example.se");
@@ -591,7 +591,7 @@ async fn api_errors_have_the_documented_shape() {
 
     let mut invalid = claim("A", "consumer", json!({"capital": "0"}));
     invalid["debtor"]["id_number"] = json!("811218-9875");
-    let r = post(&app, &key, &invalid).await;
+    let r = post(app, &key, &invalid).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "validation_failed");
@@ -606,13 +606,13 @@ async fn api_errors_have_the_documented_shape() {
         "{e}"
     );
 
-    let ok = post(&app, &key, &claim("A", "consumer", json!({}))).await;
+    let ok = post(app, &key, &claim("A", "consumer", json!({}))).await;
     assert_eq!(ok.status(), StatusCode::CREATED);
     let id = ok.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let dup = post(&app, &key, &claim("A", "consumer", json!({}))).await;
+    let dup = post(app, &key, &claim("A", "consumer", json!({}))).await;
     assert_eq!(dup.status(), StatusCode::CONFLICT);
     assert_eq!(
         dup.json::<Value>().await.unwrap()["error"]["code"],
@@ -620,7 +620,7 @@ async fn api_errors_have_the_documented_shape() {
     );
 
     let barred = post(
-        &app,
+        app,
         &key,
         &claim(
             "Old",
@@ -635,7 +635,7 @@ async fn api_errors_have_the_documented_shape() {
         "time_barred"
     );
 
-    let (status, body) = get(&app, &other_key, &format!("/api/v1/claims/{id}")).await;
+    let (status, body) = get(app, &other_key, &format!("/api/v1/claims/{id}")).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
