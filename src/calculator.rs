@@ -16,7 +16,7 @@ use crate::{
     },
     parameters::Parameters,
     state::AppState,
-    web::{AppError, Layout, filters, forms::FieldErrors, render, render_status},
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {

@@ -15,7 +15,7 @@ use crate::{
     domain::{fees::LetterKind, money::Sek, ocr},
     letters,
     state::AppState,
-    web::{AppError, Layout, filters, forms::FieldErrors, render, render_status},
+    web::prelude::*,
 };
 
 /// Lookups per client address per window.

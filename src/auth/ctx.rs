@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     state::AppState,
-    web::{AppError, FlashKind, Layout, NavItem, cookies},
+    web::{NavItem, cookies, prelude::*},
 };
 
 pub struct Ctx {

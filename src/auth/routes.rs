@@ -24,10 +24,7 @@ use super::{
 use crate::{
     clock,
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, cookies, flash_redirect, forms::FieldErrors, render,
-        render_status, safe_next, see_other,
-    },
+    web::{cookies, prelude::*, safe_next},
 };
 
 pub fn router() -> Router<AppState> {
@@ -303,13 +300,7 @@ struct EnrollPage {
 }
 
 async fn enroll_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let Some(s) = ctx
-        .session
-        .as_ref()
-        .filter(|s| matches!(s.stage, Stage::Full | Stage::TotpEnroll))
-    else {
-        return Err(AppError::LoginRequired(ctx.path.clone()));
-    };
+    let s = enrolling(&ctx)?;
     if s.user.totp_enabled {
         return Ok(flash_redirect(
             "/konto",
@@ -329,6 +320,14 @@ async fn enroll_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response
     Ok(render(&enroll_page(&ctx, &s.user.email, &secret, None)))
 }
 
+/// The session that may enrol TOTP: a full login, or a staff login that must enrol first.
+fn enrolling(ctx: &Ctx) -> Result<&session::Session, AppError> {
+    ctx.session
+        .as_ref()
+        .filter(|s| matches!(s.stage, Stage::Full | Stage::TotpEnroll))
+        .ok_or_else(|| AppError::LoginRequired(ctx.path.clone()))
+}
+
 fn enroll_page(ctx: &Ctx, email: &str, secret: &[u8], error: Option<String>) -> EnrollPage {
     EnrollPage {
         layout: ctx.layout(),
@@ -343,13 +342,7 @@ async fn enroll_submit(
     ctx: Ctx,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AppError> {
-    let Some(s) = ctx
-        .session
-        .as_ref()
-        .filter(|s| matches!(s.stage, Stage::Full | Stage::TotpEnroll))
-    else {
-        return Err(AppError::LoginRequired(ctx.path.clone()));
-    };
+    let s = enrolling(&ctx)?;
     let Some(secret) = s.pending_totp_secret.clone() else {
         return Ok(see_other("/konto/tvastegs"));
     };

@@ -16,7 +16,7 @@ use crate::{
     auth::{Role, STAFF},
     mail::{self, StoredMail},
     state::AppState,
-    web::{AppError, Layout, filters, render},
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {

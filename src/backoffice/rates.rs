@@ -23,10 +23,7 @@ use crate::{
     parameters,
     payments::ledger,
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {

@@ -32,10 +32,7 @@ use crate::{
     },
     letters,
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, extract::Form, filters, flash_redirect, forms::FieldErrors,
-        render, render_status,
-    },
+    web::{extract::Form, prelude::*},
 };
 
 mod service;

@@ -24,11 +24,7 @@ use super::{
 use crate::auth::Ctx;
 use crate::web::extract::upload_failure;
 use crate::{
-    auth::audit,
-    domain::money::Sek,
-    parameters::Parameters,
-    state::AppState,
-    web::{AppError, FlashKind, Layout, filters, flash_redirect, render, render_status},
+    auth::audit, domain::money::Sek, parameters::Parameters, state::AppState, web::prelude::*,
 };
 
 /// Uploads up to this size (a 20,000-row file is about 4 MB).

@@ -293,14 +293,7 @@ pub async fn lock(
     claim_id: Uuid,
     creditor_id: Option<Uuid>,
 ) -> sqlx::Result<Option<ClaimRecord>> {
-    sqlx::query_as(concat!(
-        crate::claims::claim_select!(),
-        " where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2) for update of c"
-    ))
-    .bind(claim_id)
-    .bind(creditor_id)
-    .fetch_optional(conn)
-    .await
+    one_claim(conn, claim_id, creditor_id, true).await
 }
 
 /// Pauses or resumes the engine's work on a claim (the creditor's choice).
@@ -348,14 +341,28 @@ pub async fn find(
     claim_id: Uuid,
     creditor_id: Option<Uuid>,
 ) -> sqlx::Result<Option<ClaimRecord>> {
-    sqlx::query_as(concat!(
+    one_claim(conn, claim_id, creditor_id, false).await
+}
+
+async fn one_claim(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    creditor_id: Option<Uuid>,
+    lock: bool,
+) -> sqlx::Result<Option<ClaimRecord>> {
+    const FIND: &str = concat!(
         crate::claims::claim_select!(),
         " where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)"
-    ))
-    .bind(claim_id)
-    .bind(creditor_id)
-    .fetch_optional(conn)
-    .await
+    );
+    const LOCK: &str = concat!(
+        crate::claims::claim_select!(),
+        " where c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2) for update of c"
+    );
+    sqlx::query_as(if lock { LOCK } else { FIND })
+        .bind(claim_id)
+        .bind(creditor_id)
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn fees(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<FeeCharge>> {

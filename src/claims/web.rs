@@ -28,10 +28,7 @@ use crate::{
     domain::lifecycle::ClaimState,
     letters,
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {
@@ -505,9 +502,9 @@ pub(crate) async fn letter_pdf(
         .into_response())
 }
 
-/// The claim whose letter is opened, with the access row: the creditor's own claim, or any
-/// claim for staff.
-async fn letter_claim(
+/// A claim opened by a creditor (their own) or by staff (any), with the access row saying
+/// `what` was looked at.
+pub(crate) async fn opened_claim(
     state: &AppState,
     ctx: &Ctx,
     staff: bool,
@@ -542,7 +539,7 @@ async fn creditor_letter(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (mut conn, rec) = letter_claim(&state, &ctx, false, &id, "brev").await?;
+    let (mut conn, rec) = opened_claim(&state, &ctx, false, &id, "brev").await?;
     show_letter(&mut conn, &ctx, &rec, "/borgenar/krav", &letter).await
 }
 
@@ -551,7 +548,7 @@ async fn creditor_letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (mut conn, rec) = letter_claim(&state, &ctx, false, &id, "brev (PDF)").await?;
+    let (mut conn, rec) = opened_claim(&state, &ctx, false, &id, "brev (PDF)").await?;
     letter_pdf(&mut conn, &rec, &letter).await
 }
 
@@ -560,7 +557,7 @@ async fn staff_letter(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (mut conn, rec) = letter_claim(&state, &ctx, true, &id, "brev").await?;
+    let (mut conn, rec) = opened_claim(&state, &ctx, true, &id, "brev").await?;
     show_letter(&mut conn, &ctx, &rec, "/admin/krav", &letter).await
 }
 
@@ -569,7 +566,7 @@ async fn staff_letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (mut conn, rec) = letter_claim(&state, &ctx, true, &id, "brev (PDF)").await?;
+    let (mut conn, rec) = opened_claim(&state, &ctx, true, &id, "brev (PDF)").await?;
     letter_pdf(&mut conn, &rec, &letter).await
 }
 

@@ -25,10 +25,7 @@ use crate::{
     crypto::random_token,
     mail::looks_like_email,
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, cookies, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
+    web::{cookies, prelude::*},
 };
 use onboarding::{INDUSTRIES, Payout, SignupForm};
 

@@ -24,16 +24,8 @@ use uuid::Uuid;
 use super::refuse_on_case;
 use crate::claims::web::{visible_claim, visible_claims};
 use crate::{
-    auth::STAFF,
-    auth::audit,
-    claims,
-    domain::bank_account,
-    mail::looks_like_email,
-    state::AppState,
-    web::{
-        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
+    auth::STAFF, auth::audit, claims, domain::bank_account, mail::looks_like_email,
+    state::AppState, web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {

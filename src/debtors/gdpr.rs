@@ -20,7 +20,7 @@ use crate::auth::Ctx;
 use crate::{
     claims::{self, ClaimRecord},
     state::AppState,
-    web::{AppError, Layout, filters, render},
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {

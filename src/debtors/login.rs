@@ -25,10 +25,7 @@ use crate::{
     bankid::{self, AuthRequest, BankId, Start},
     crypto::{random_token, sha256},
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, cookies, flash_redirect, render, render_status, safe_next,
-        see_other,
-    },
+    web::{cookies, prelude::*, safe_next},
 };
 
 pub fn router() -> Router<AppState> {

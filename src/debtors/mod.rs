@@ -40,10 +40,7 @@ use crate::{
     },
     parameters,
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {
@@ -503,9 +500,7 @@ async fn letter(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let me = ctx.require_debtor()?;
-    let mut conn = state.db.acquire().await?;
-    let rec = claims::web::visible_claim(&mut conn, &me.personal_number, &id).await?;
+    let (mut conn, rec) = own_case(&state, &ctx, &id).await?;
     claims::web::show_letter(&mut conn, &ctx, &rec, "/mina-sidor/arenden", &letter).await
 }
 
@@ -514,10 +509,26 @@ async fn letter_pdf(
     ctx: Ctx,
     Path((id, letter)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
+    let (mut conn, rec) = own_case(&state, &ctx, &id).await?;
+    claims::web::letter_pdf(&mut conn, &rec, &letter).await
+}
+
+/// A case the logged-in debtor may see (their own, or a company's they represent).
+async fn own_case(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+) -> Result<
+    (
+        sqlx::pool::PoolConnection<sqlx::Postgres>,
+        claims::ClaimRecord,
+    ),
+    AppError,
+> {
     let me = ctx.require_debtor()?;
     let mut conn = state.db.acquire().await?;
-    let rec = claims::web::visible_claim(&mut conn, &me.personal_number, &id).await?;
-    claims::web::letter_pdf(&mut conn, &rec, &letter).await
+    let rec = claims::web::visible_claim(&mut conn, &me.personal_number, id).await?;
+    Ok((conn, rec))
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::auth::access_log::{self, Accessor};
 use crate::claims::web::visible_claim;
 use crate::{
     auth::STAFF,
@@ -29,7 +28,7 @@ use crate::{
     domain::money::Sek,
     mail,
     state::AppState,
-    web::{AppError, FlashKind, Layout, flash_redirect, forms::FieldErrors, render_status},
+    web::prelude::*,
 };
 
 pub const MAX_ATTACHMENT: usize = 5 * 1024 * 1024;
@@ -482,19 +481,8 @@ async fn creditor_attachment(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
-    let mut conn = state.db.acquire().await?;
-    let c = claims::web::own_claim(&mut conn, creditor_id, &id).await?;
-    let now = state.clock.now();
-    access_log::log_access(
-        &mut conn,
-        Accessor::User(user),
-        c.claim_id,
-        &c.debtor_id_number,
-        "bestridandets bilaga",
-        now,
-    )
-    .await?;
+    let (mut conn, c) =
+        claims::web::opened_claim(&state, &ctx, false, &id, "bestridandets bilaga").await?;
     attachment(&mut conn, c.claim_id).await
 }
 
@@ -503,19 +491,8 @@ async fn staff_attachment(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(STAFF)?;
-    let mut conn = state.db.acquire().await?;
-    let c = claims::web::any_claim(&mut conn, &id).await?;
-    let now = state.clock.now();
-    access_log::log_access(
-        &mut conn,
-        Accessor::User(user),
-        c.claim_id,
-        &c.debtor_id_number,
-        "bestridandets bilaga",
-        now,
-    )
-    .await?;
+    let (mut conn, c) =
+        claims::web::opened_claim(&state, &ctx, true, &id, "bestridandets bilaga").await?;
     attachment(&mut conn, c.claim_id).await
 }
 

@@ -118,9 +118,7 @@ pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
         match step_batch(&mut sp, &batch, &params, today, state).await {
             Ok(r) => {
                 sp.commit().await?;
-                report.steps += r.steps;
-                report.blocked += r.blocked;
-                report.held_for_rate += r.held_for_rate;
+                report.add(&r);
             }
             Err(e) => {
                 sp.rollback().await?;
@@ -135,9 +133,7 @@ pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
                     {
                         Ok(r) => {
                             sp.commit().await?;
-                            report.steps += r.steps;
-                            report.blocked += r.blocked;
-                            report.held_for_rate += r.held_for_rate;
+                            report.add(&r);
                         }
                         Err(e) => {
                             sp.rollback().await?;
@@ -187,6 +183,14 @@ struct BatchReport {
     steps: u64,
     blocked: u64,
     held_for_rate: u64,
+}
+
+impl TickReport {
+    fn add(&mut self, batch: &BatchReport) {
+        self.steps += batch.steps;
+        self.blocked += batch.blocked;
+        self.held_for_rate += batch.held_for_rate;
+    }
 }
 
 /// A letter computed for a claim, not yet written.

@@ -6,7 +6,7 @@ use axum::{Router, extract::State, response::Response, routing::get};
 use crate::{
     auth::{Ctx, Role},
     state::AppState,
-    web::{AppError, Layout, render},
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {

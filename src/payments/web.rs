@@ -32,10 +32,7 @@ use crate::{
     claims::{self, ClaimRecord},
     domain::{calendar, ids::IdNumber, money::Sek},
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
+    web::prelude::*,
 };
 
 const ADMIN: &[Role] = &[Role::Admin];
@@ -266,24 +263,12 @@ async fn upload(
         }
         Err((status, e)) => return refuse(status, e).await,
     };
-    let result = import_file(
-        &state.db,
-        &path,
-        &name,
-        &state.config.identity,
-        Some(user.id),
-        state.clock.now(),
-        state.clock.today(),
-    )
-    .await;
-    let _ = tokio::fs::remove_file(&path).await;
-    match result {
-        Ok(r) => Ok(flash_redirect(
+    match import_received(state, &path, &name, user.id).await? {
+        Ok(message) => Ok(flash_redirect(
             "/admin/betalningar",
             FlashKind::Success,
-            &format!("{name}: {}", import_message(&r)),
+            &format!("{name}: {message}"),
         )),
-        Err(ImportError::Other(e)) => Err(AppError::Internal(e)),
         Err(e) => {
             refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -291,6 +276,31 @@ async fn upload(
             )
             .await
         }
+    }
+}
+
+/// Imports a received file and removes it: what was imported, or why the file was refused.
+async fn import_received(
+    state: &AppState,
+    path: &std::path::Path,
+    name: &str,
+    user_id: Uuid,
+) -> Result<Result<String, String>, AppError> {
+    let result = import_file(
+        &state.db,
+        path,
+        name,
+        &state.config.identity,
+        Some(user_id),
+        state.clock.now(),
+        state.clock.today(),
+    )
+    .await;
+    let _ = tokio::fs::remove_file(path).await;
+    match result {
+        Ok(r) => Ok(Ok(import_message(&r))),
+        Err(ImportError::Other(e)) => Err(AppError::Internal(e)),
+        Err(e) => Ok(Err(e.to_string())),
     }
 }
 
@@ -806,24 +816,12 @@ async fn simulate(
         .await
         .and(tokio::fs::write(&path, &bytes).await)
         .map_err(anyhow::Error::from)?;
-    let result = import_file(
-        &state.db,
-        &path,
-        &name,
-        &state.config.identity,
-        Some(user.id),
-        now,
-        today,
-    )
-    .await;
-    let _ = tokio::fs::remove_file(&path).await;
-    match result {
-        Ok(r) => Ok(flash_redirect(
+    match import_received(&state, &path, &name, user.id).await? {
+        Ok(message) => Ok(flash_redirect(
             "/admin/betalningar",
             FlashKind::Success,
-            &format!("Simulerad fil {name}: {}", import_message(&r)),
+            &format!("Simulerad fil {name}: {message}"),
         )),
-        Err(ImportError::Other(e)) => Err(AppError::Internal(e)),
         Err(e) => refuse(format!("Den simulerade filen lästes inte in: {e}")).await,
     }
 }

@@ -19,16 +19,7 @@ use super::service::{
     self as settlement, Batch, Destination, Note, PayoutRow, RefundOwed, SettlementRow,
 };
 use crate::auth::access_log::{self, Accessor};
-use crate::{
-    auth::Role,
-    auth::STAFF,
-    domain::money::Sek,
-    state::AppState,
-    web::{
-        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
-};
+use crate::{auth::Role, auth::STAFF, domain::money::Sek, state::AppState, web::prelude::*};
 
 const ADMIN: &[Role] = &[Role::Admin];
 

@@ -39,10 +39,7 @@ use crate::{
     letters::{self, ScheduleLine},
     parameters::{self, Parameters},
     state::AppState,
-    web::{
-        AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
-        render_status,
-    },
+    web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {

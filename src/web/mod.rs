@@ -11,6 +11,7 @@ pub mod forms;
 pub mod layout;
 pub mod metrics;
 pub mod middleware;
+pub mod prelude;
 pub mod qr;
 
 use askama::Template;

@@ -1,0 +1,6 @@
+//! What a page handler needs from the plumbing, in one import: `use crate::web::prelude::*;`.
+
+pub use super::{
+    AppError, FlashKind, Layout, filters, flash_redirect, forms::FieldErrors, render,
+    render_status, see_other,
+};
