@@ -36,13 +36,14 @@ pub async fn attachment(
     conn: &mut PgConnection,
     claim_id: Uuid,
 ) -> sqlx::Result<Option<(String, String, Vec<u8>)>> {
-    let row: Option<(Option<String>, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "select attachment_name, attachment_type, attachment from dispute
          where claim_id = $1 and attachment is not null order by created_at desc limit 1",
+        claim_id
     )
-    .bind(claim_id)
     .fetch_optional(conn)
-    .await?;
+    .await?
+    .map(|r| (r.attachment_name, r.attachment_type, r.attachment));
     Ok(match row {
         Some((Some(name), Some(kind), Some(bytes))) => Some((name, kind, bytes)),
         _ => None,
