@@ -129,7 +129,7 @@ async fn propose(
         ),
         Proposed::Invalid(f) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &FormPage::new(&ctx, f, form.months),
+            &FormPage::new(&ctx, *f, form.months),
         ),
     })
 }

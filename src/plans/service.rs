@@ -273,7 +273,7 @@ pub async fn form(
 pub enum Proposed {
     /// The message for the debtor: started at once (within policy) or sent to the creditor.
     Done(&'static str),
-    Invalid(PlanForm),
+    Invalid(Box<PlanForm>),
 }
 
 /// The debtor (`personal_number`) proposes the plan of `months` they saw with `total_seen`.
@@ -332,14 +332,14 @@ pub async fn propose(
             }
             _ => None,
         };
-        return Ok(Proposed::Invalid(PlanForm {
+        return Ok(Proposed::Invalid(Box::new(PlanForm {
             options: options(&p, today),
             fee: p.fee.map(|f| f.amount).unwrap_or_default(),
             blocked: None,
             preview,
             errors,
             c: p.rec,
-        }));
+        })));
     };
     let pol = policy(&mut tx, p.rec.creditor_id).await?;
     let plan_id = Uuid::new_v4();
