@@ -468,3 +468,56 @@ async fn with_the_mail_server_down_an_approval_succeeds_and_its_mail_goes_out_on
     assert_eq!(again, 0);
     assert_eq!(smtp.count(), 1, "sent exactly once");
 }
+
+#[tokio::test]
+async fn two_admins_deciding_at_once_make_one_decision() {
+    let (pool, db_name) = crate::harness::fresh_db_with_pool(8).await;
+    let app = TestApp::spawn_on(pool, db_name, Options::default()).await;
+    let mut ids = vec![];
+    for i in 0..6 {
+        let email = format!("kund{i}@snickarna.se");
+        create_user(&app.pool, &email, "creditor").await;
+        let id: uuid::Uuid = sqlx::query_scalar(
+            "update creditor set status = 'pending', contact_email = $1
+             where creditor_id = (select creditor_id from app_user where email = $1) returning creditor_id",
+        )
+        .bind(&email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let first = staff_client(&app, "admin1@fordra.test", "admin").await;
+    let second = staff_client(&app, "admin2@fordra.test", "admin").await;
+    // For each creditor, one admin approves while the other rejects.
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in &ids {
+        for (client, form) in [
+            (first.clone(), vec![("decision", "approve")]),
+            (
+                second.clone(),
+                vec![("decision", "reject"), ("reason", "Fel bransch")],
+            ),
+        ] {
+            let url = app.url(&format!("/admin/borgenarer/{id}/beslut"));
+            tasks.spawn(async move { client.post(url).form(&form).send().await.unwrap().status() });
+        }
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 303);
+    }
+    for id in &ids {
+        let (status, audits, mails): (String, i64, i64) = sqlx::query_as(
+            "select status,
+                (select count(*) from audit_event where subject = $1::text and action in ('creditor_approved', 'creditor_rejected')),
+                (select count(*) from mail_queue where to_addr = contact_email)
+             from creditor where creditor_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert!(status == "approved" || status == "rejected", "{status}");
+        assert_eq!((audits, mails), (1, 1), "one decision for {id}");
+    }
+}

@@ -1,0 +1,473 @@
+//! The creditor's pages: sign-up, confirmation, terms, colleagues, home; and the staff's list
+//! and decision. Handlers extract, call one service function, and render or redirect.
+
+use askama::Template;
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+    routing::{get, post},
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{
+    CreditorRow, Terms, UserRow,
+    onboarding::{self, INDUSTRIES, SignupForm},
+    service::{self, INVITATION_HOURS, Registered, current_terms},
+};
+use crate::{
+    auth::{Ctx, Role, STAFF, password},
+    crypto::random_token,
+    mail::looks_like_email,
+    state::AppState,
+    web::{
+        cookies,
+        extract::{Form, Query},
+        prelude::*,
+    },
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/borgenar", get(home))
+        .route("/bli-kund", get(signup_form).post(signup))
+        .route("/bli-kund/skickat", get(signup_sent))
+        .route("/bli-kund/bekrafta", get(confirm_form).post(confirm))
+        .route("/villkor/borgenar", get(terms_page))
+        .route("/borgenar/anvandare", get(users).post(invite))
+        .route("/admin/borgenarer", get(admin_list))
+        .route("/admin/borgenarer/{id}", get(admin_show))
+        .route("/admin/borgenarer/{id}/beslut", post(admin_decide))
+}
+
+#[derive(Template)]
+#[template(path = "creditors/signup.html")]
+struct SignupPage {
+    layout: Layout,
+    form: SignupForm,
+    errors: FieldErrors,
+    terms: Terms,
+    industries: &'static [(&'static str, &'static str, bool)],
+    company_forms: [crate::domain::company::CompanyForm; 6],
+}
+
+#[derive(Deserialize)]
+struct RefQuery {
+    #[serde(default)]
+    ref_code: Option<String>,
+}
+
+async fn signup_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    crate::web::Query(q): crate::web::Query<RefQuery>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let terms = current_terms(&mut conn, "creditor").await?;
+    let form = SignupForm {
+        payout_type: "bankgiro".into(),
+        referral_code: q.ref_code.unwrap_or_default(),
+        terms_version: terms.version.clone(),
+        ..Default::default()
+    };
+    Ok(render(&SignupPage {
+        layout: ctx.layout(),
+        form,
+        errors: FieldErrors::default(),
+        terms,
+        industries: INDUSTRIES,
+        company_forms: crate::domain::company::CompanyForm::ALL,
+    }))
+}
+
+/// How long the link that confirms a sign-up's e-mail address stays valid.
+async fn signup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<SignupForm>,
+) -> Result<Response, AppError> {
+    let today = state.clock.today();
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    let terms = current_terms(&mut conn, "creditor").await?;
+    let refuse = |mut form: SignupForm, errors: FieldErrors, terms: Terms, ctx: &Ctx| {
+        form.password.clear();
+        form.password_repeat.clear();
+        form.terms_version = terms.version.clone();
+        render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SignupPage {
+                layout: ctx.layout(),
+                form,
+                errors,
+                terms,
+                industries: INDUSTRIES,
+                company_forms: crate::domain::company::CompanyForm::ALL,
+            },
+        )
+    };
+    let s = match onboarding::validate(&form, today, &terms.version) {
+        Ok(s) => s,
+        Err(errors) => return Ok(refuse(form, errors, terms, &ctx)),
+    };
+    // The slow hash is done whether or not the address has an account (timing says nothing),
+    // and without holding a pool connection.
+    drop(conn);
+    let hash = password::hash(s.password.clone()).await?;
+    let mut conn = state.db.acquire().await?;
+    let url = &state.config.public_url;
+    if let Registered::OrgTaken = service::register(&mut conn, &s, &hash, &ctx.ip, url, now).await?
+    {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "org_nr",
+            "Det finns redan ett konto för organisationsnumret. Logga in, eller be en kollega bjuda in er.",
+        );
+        return Ok(refuse(form, errors, terms, &ctx));
+    }
+    state.wake_mail();
+    Ok(see_other(&format!(
+        "/bli-kund/skickat?{}",
+        serde_urlencoded::to_string([("till", s.email.as_str())]).unwrap_or_default()
+    )))
+}
+
+#[derive(Template)]
+#[template(path = "creditors/signup_sent.html")]
+struct SentPage {
+    layout: Layout,
+    email: String,
+    hours: i64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SentQuery {
+    till: String,
+}
+
+async fn signup_sent(ctx: Ctx, Query(q): Query<SentQuery>) -> Response {
+    render(&SentPage {
+        layout: ctx.layout(),
+        email: q.till,
+        hours: service::CONFIRM_HOURS,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "creditors/confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    token: String,
+    valid: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TokenForm {
+    token: String,
+}
+
+/// The link from the mail shows a button: a link scanner that opens it uses nothing up.
+async fn confirm_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TokenForm>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let valid = service::confirmation_valid(&mut conn, &q.token, state.clock.now()).await?;
+    let page = ConfirmPage {
+        layout: ctx.layout(),
+        token: q.token,
+        valid,
+    };
+    Ok(if valid {
+        render(&page)
+    } else {
+        render_status(StatusCode::NOT_FOUND, &page)
+    })
+}
+
+/// Confirms the address and logs the user in.
+async fn confirm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let old = ctx.session.as_ref().map(|s| s.hash.as_slice());
+    let now = state.clock.now();
+    let Some(token) = service::confirm_email(&mut conn, &form.token, old, &ctx.ip, now).await?
+    else {
+        return Ok(render_status(
+            StatusCode::NOT_FOUND,
+            &ConfirmPage {
+                layout: ctx.layout(),
+                token: String::new(),
+                valid: false,
+            },
+        ));
+    };
+    let mut resp = flash_redirect(
+        "/borgenar",
+        FlashKind::Success,
+        "Välkommen till Fordra! Vi gör en kundbedömning, oftast inom en bankdag. Ni kan registrera fordringar redan nu; inga brev skickas förrän ni är godkända.",
+    );
+    cookies::set_session(&mut resp, &token, state.config.secure_cookies());
+    Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "creditors/terms.html")]
+struct TermsPage {
+    layout: Layout,
+    terms: Terms,
+}
+
+async fn terms_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let terms = current_terms(&mut conn, "creditor").await?;
+    Ok(render(&TermsPage {
+        layout: ctx.layout(),
+        terms,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "creditors/users.html")]
+struct UsersPage {
+    layout: Layout,
+    users: Vec<UserRow>,
+    invite_name: String,
+    invite_email: String,
+    errors: FieldErrors,
+}
+
+async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let mut conn = state.db.acquire().await?;
+    Ok(render(&UsersPage {
+        layout: ctx.layout(),
+        users: service::user_rows(&mut conn, creditor_id).await?,
+        invite_name: String::new(),
+        invite_email: String::new(),
+        errors: FieldErrors::default(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor()?;
+    let name = form.name.trim().to_string();
+    let email = form.email.trim().to_string();
+    let mut errors = FieldErrors::default();
+    if name.is_empty() {
+        errors.add("name", "Ange kollegans namn.");
+    }
+    if !looks_like_email(&email) {
+        errors.add("email", "Ange en giltig e-postadress.");
+    }
+    let now = state.clock.now();
+    let mut conn = state.db.acquire().await?;
+    if !errors.is_empty() {
+        return Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &UsersPage {
+                layout: ctx.layout(),
+                users: service::user_rows(&mut conn, creditor_id).await?,
+                invite_name: name,
+                invite_email: email,
+                errors,
+            },
+        ));
+    }
+    // An unusable password until the invitee chooses one through the link.
+    drop(conn);
+    let placeholder = password::hash(random_token(32)).await?;
+    let by = service::Inviter {
+        user_id: user.id,
+        name: &user.display_name,
+        ip: &ctx.ip,
+        now,
+    };
+    let mut conn = state.db.acquire().await?;
+    let url = &state.config.public_url;
+    service::invite(
+        &mut conn,
+        creditor_id,
+        &by,
+        (&name, &email),
+        &placeholder,
+        url,
+    )
+    .await?;
+    state.wake_mail();
+    Ok(flash_redirect(
+        "/borgenar/anvandare",
+        FlashKind::Success,
+        &format!("Inbjudan skickad till {email}. Länken gäller i {INVITATION_HOURS} timmar."),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/creditors.html")]
+struct AdminListPage {
+    layout: Layout,
+    creditors: Vec<CreditorRow>,
+}
+
+async fn admin_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    let creditors = service::list(&mut *state.db.acquire().await?).await?;
+    Ok(render(&AdminListPage {
+        layout: ctx.layout(),
+        creditors,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "backoffice/creditor.html")]
+struct AdminShowPage {
+    layout: Layout,
+    c: CreditorRow,
+    reason: String,
+    errors: FieldErrors,
+    can_decide: bool,
+}
+
+async fn load_creditor(state: &AppState, id: &str) -> Result<CreditorRow, AppError> {
+    let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
+    service::find(&mut *state.db.acquire().await?, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn admin_show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(STAFF)?;
+    let c = load_creditor(&state, &id).await?;
+    Ok(render(&AdminShowPage {
+        layout: ctx.layout(),
+        can_decide: user.role == Role::Admin && c.status == "pending",
+        c,
+        reason: String::new(),
+        errors: FieldErrors::default(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Approve or reject a creditor (admins only). Approval wakes the claims registered while
+/// pending, so the engine sends their first letters on its next pass.
+async fn admin_decide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(&[Role::Admin])?;
+    let c = load_creditor(&state, &id).await?;
+    if c.status != "pending" {
+        return Ok(flash_redirect(
+            &format!("/admin/borgenarer/{}", c.creditor_id),
+            FlashKind::Error,
+            "Kunden är redan bedömd.",
+        ));
+    }
+    let reason = form.reason.trim().to_string();
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" if !reason.is_empty() => false,
+        _ => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "reason",
+                "Ange skälet till avslaget; det skickas till kunden.",
+            );
+            return Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &AdminShowPage {
+                    layout: ctx.layout(),
+                    c,
+                    reason,
+                    errors,
+                    can_decide: true,
+                },
+            ));
+        }
+    };
+    let by = service::Admin {
+        user_id: user.id,
+        ip: &ctx.ip,
+        now: state.clock.now(),
+        today: state.clock.today(),
+    };
+    let mut conn = state.db.acquire().await?;
+    let url = &state.config.public_url;
+    if !service::decide(&mut conn, &c, approve, &reason, &by, url).await? {
+        return Ok(flash_redirect(
+            &format!("/admin/borgenarer/{}", c.creditor_id),
+            FlashKind::Error,
+            "Kunden är redan bedömd.",
+        ));
+    }
+    state.wake_mail();
+    let to = format!("/admin/borgenarer/{}", c.creditor_id);
+    let message = if approve {
+        format!("{} är godkänd. Kunden får e-post om beslutet.", c.name)
+    } else {
+        format!("{} är avslagen. Kunden får e-post med skälet.", c.name)
+    };
+    Ok(flash_redirect(&to, FlashKind::Success, &message))
+}
+
+#[derive(Template)]
+#[template(path = "creditors/home.html")]
+struct CreditorHome {
+    layout: Layout,
+    company: String,
+    org_nr: String,
+    status: String,
+    open: i64,
+    open_capital: rust_decimal::Decimal,
+    blocked: i64,
+}
+
+/// The creditor's start page: the company's status and its open claims in brief.
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (_, creditor_id) = ctx.require_creditor()?;
+    let mut conn = state.db.acquire().await?;
+    let (company, org_nr, status) = service::company(&mut conn, creditor_id).await?;
+    let (open, open_capital, blocked) = crate::claims::open_summary(&mut conn, creditor_id).await?;
+    Ok(render(&CreditorHome {
+        layout: ctx.layout(),
+        org_nr: crate::domain::ids::IdNumber::from_stored(&org_nr).display(),
+        company,
+        status,
+        open,
+        open_capital,
+        blocked,
+    }))
+}
