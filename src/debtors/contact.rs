@@ -17,15 +17,13 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::refuse_on_case;
+use super::{refuse_on_case, service};
 use crate::claims::web::{visible_claim, visible_claims};
 use crate::{
-    auth::STAFF, auth::audit, claims, domain::bank_account, mail::looks_like_email,
-    state::AppState, web::prelude::*,
+    auth::STAFF, domain::bank_account, mail::looks_like_email, state::AppState, web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {
@@ -64,20 +62,10 @@ async fn contact_view(
     errors: FieldErrors,
 ) -> Result<ContactPage, AppError> {
     let mut conn = state.db.acquire().await?;
-    let (email, phone): (Option<String>, Option<String>) =
-        sqlx::query_as("select email, phone from person where personal_number = $1")
-            .bind(pnr)
-            .fetch_one(&mut *conn)
-            .await?;
+    let (email, phone) = service::contact(&mut conn, pnr).await?;
     let cases = visible_claims(&mut conn, pnr).await?;
     let own = cases.iter().find(|c| c.debtor_id_number == pnr);
-    let pending: Option<(String, String, String, DateTime<Utc>)> = sqlx::query_as(
-        "select street, postal_code, city, created_at from address_change
-         where personal_number = $1 and status = 'pending' order by created_at desc limit 1",
-    )
-    .bind(pnr)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let pending = service::pending_address(&mut conn, pnr).await?;
     Ok(ContactPage {
         layout: ctx.layout(),
         email: email
@@ -150,35 +138,16 @@ async fn contact_save(
     }
     let email = (!email.is_empty()).then_some(email);
     let phone = (!phone.is_empty()).then_some(phone);
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sqlx::query("update person set email = $2, phone = $3 where personal_number = $1")
-        .bind(&me.personal_number)
-        .bind(&email)
-        .bind(&phone)
-        .execute(&mut *tx)
-        .await?;
-    // The person's own open cases use the new details from now on (letters by e-mail).
-    let updated = sqlx::query(
-        "update claim set debtor_email = $2, debtor_phone = $3
-         where debtor_id_number = $1 and state not in ('paid', 'withdrawn', 'written_off')",
-    )
-    .bind(&me.personal_number)
-    .bind(&email)
-    .bind(&phone)
-    .execute(&mut *tx)
-    .await?;
-    audit(
-        &mut tx,
-        now,
-        None,
-        "debtor_contact_changed",
-        Some(&format!("person:{}", me.personal_number)),
-        json!({"email": email.is_some(), "phone": phone.is_some(), "claims": updated.rows_affected()}),
-        Some(&ctx.ip),
+    let mut conn = state.db.acquire().await?;
+    let details = (email.as_deref(), phone.as_deref());
+    service::save_contact(
+        &mut conn,
+        &me.personal_number,
+        details,
+        &ctx.ip,
+        state.clock.now(),
     )
     .await?;
-    tx.commit().await?;
     Ok(flash_redirect(
         "/mina-sidor/kontakt",
         FlashKind::Success,
@@ -228,27 +197,16 @@ async fn address_request(
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let postal = format!("{} {}", &postal[..3], &postal[3..]);
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    // A newer request replaces one not yet checked.
-    sqlx::query!("update address_change set status = 'rejected', decided_at = $2 where personal_number = $1 and status = 'pending'", &me.personal_number, now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query!("insert into address_change (address_change_id, personal_number, street, postal_code, city, created_at)
-         values ($1, $2, $3, $4, $5, $6)", Uuid::new_v4(), &me.personal_number, &street, &postal, &city, now)
-    .execute(&mut *tx)
-    .await?;
-    audit(
-        &mut tx,
-        now,
-        None,
-        "debtor_address_requested",
-        Some(&format!("person:{}", me.personal_number)),
-        json!({}),
-        Some(&ctx.ip),
+    let mut conn = state.db.acquire().await?;
+    let address = (street.as_str(), postal.as_str(), city.as_str());
+    service::request_address(
+        &mut conn,
+        &me.personal_number,
+        address,
+        &ctx.ip,
+        state.clock.now(),
     )
     .await?;
-    tx.commit().await?;
     Ok(flash_redirect(
         "/mina-sidor/kontakt",
         FlashKind::Success,
@@ -292,34 +250,17 @@ async fn refund_account(
             return refuse_on_case(&state, &ctx, me, &id, errors).await;
         }
     };
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, null)
-         on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = null", c.claim_id, &acc.clearing, &acc.account, now)
-    .execute(&mut *tx)
-    .await?;
-    claims::add_event(
-        &mut tx,
+    let mut conn = state.db.acquire().await?;
+    let when = (state.clock.now(), state.clock.today());
+    service::save_refund_account(
+        &mut conn,
         c.claim_id,
-        now,
-        state.clock.today(),
-        "refund_account_given",
-        None,
-        json!({"bank": acc.bank}),
-        None,
+        &acc,
+        &me.personal_number,
+        &ctx.ip,
+        when,
     )
     .await?;
-    audit(
-        &mut tx,
-        now,
-        None,
-        "debtor_refund_account",
-        Some(&c.claim_id.to_string()),
-        json!({"by": format!("person:{}", me.personal_number)}),
-        Some(&ctx.ip),
-    )
-    .await?;
-    tx.commit().await?;
     Ok(flash_redirect(
         &format!("/mina-sidor/arenden/{}", c.claim_id),
         FlashKind::Success,
@@ -327,20 +268,11 @@ async fn refund_account(
     ))
 }
 
-#[derive(FromRow)]
-struct TicketRow {
-    subject: String,
-    body: String,
-    status: String,
-    created_at: DateTime<Utc>,
-    invoice_number: Option<String>,
-}
-
 #[derive(Template)]
 #[template(path = "debtors/messages.html")]
 struct MessagesPage {
     layout: Layout,
-    tickets: Vec<TicketRow>,
+    tickets: Vec<service::TicketRow>,
     cases: Vec<(Uuid, String)>,
     claim: String,
     subject: String,
@@ -355,14 +287,7 @@ async fn messages_view(
     errors: FieldErrors,
 ) -> Result<MessagesPage, AppError> {
     let mut conn = state.db.acquire().await?;
-    let tickets = sqlx::query_as(
-        "select t.subject, (select m.body from ticket_message m where m.ticket_id = t.ticket_id order by m.ticket_message_id limit 1) as body,
-                t.status, t.created_at, c.invoice_number
-         from ticket t left join claim c using (claim_id) where t.personal_number = $1 order by t.created_at desc",
-    )
-    .bind(pnr)
-    .fetch_all(&mut *conn)
-    .await?;
+    let tickets = service::tickets(&mut conn, pnr).await?;
     let cases = visible_claims(&mut conn, pnr)
         .await?
         .into_iter()
@@ -434,21 +359,16 @@ async fn message_send(
         page.body = body;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-    let now = state.clock.now();
-    let ticket_id = Uuid::new_v4();
-    let mut tx = state.db.begin().await?;
-    sqlx::query!("insert into ticket (ticket_id, personal_number, claim_id, subject, created_at) values ($1, $2, $3, $4, $5)", ticket_id, &me.personal_number, claim_id, &subject, now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query!(
-        "insert into ticket_message (ticket_id, author, body, at) values ($1, 'debtor', $2, $3)",
-        ticket_id,
-        &body,
-        now
+    let mut conn = state.db.acquire().await?;
+    let message = (subject.as_str(), body.as_str());
+    service::send_message(
+        &mut conn,
+        &me.personal_number,
+        claim_id,
+        message,
+        state.clock.now(),
     )
-    .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(flash_redirect(
         "/mina-sidor/meddelanden",
         FlashKind::Success,
@@ -474,70 +394,20 @@ async fn staff_address_decide(
     let user = ctx.require(STAFF)?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let back = crate::web::safe_next(Some(&form.back)).unwrap_or_else(|| "/admin/krav".into());
-    let now = state.clock.now();
-    let today = state.clock.today();
-    let mut tx = state.db.begin().await?;
-    let row: Option<(String, String, String, String)> = sqlx::query_as(
-        "select personal_number, street, postal_code, city from address_change
-         where address_change_id = $1 and status = 'pending' for update",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((pnr, street, postal, city)) = row else {
-        return Ok(flash_redirect(
-            &back,
-            FlashKind::Error,
-            "Adressändringen är redan hanterad.",
-        ));
-    };
     let approve = match form.decision.as_str() {
         "approve" => true,
         "reject" => false,
         _ => return Err(AppError::BadRequest("okänt beslut".into())),
     };
-    sqlx::query!("update address_change set status = $2, decided_at = $3, decided_by = $4 where address_change_id = $1", id, if approve { "approved" } else { "rejected" }, now, user.id)
-        .execute(&mut *tx)
-        .await?;
-    if approve {
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "update claim set debtor_street = $2, debtor_postal_code = $3, debtor_city = $4,
-                address_verified_at = $5, returned_mail = false
-             where debtor_id_number = $1 and state not in ('paid', 'withdrawn', 'written_off') returning claim_id",
-        )
-        .bind(&pnr)
-        .bind(&street)
-        .bind(&postal)
-        .bind(&city)
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
-        for claim_id in ids {
-            claims::add_event(
-                &mut tx,
-                claim_id,
-                now,
-                today,
-                "address_changed",
-                Some(user.id),
-                json!({}),
-                None,
-            )
-            .await?;
-            claims::wake(&mut tx, claim_id, today).await?;
-        }
+    let mut conn = state.db.acquire().await?;
+    let when = (state.clock.now(), state.clock.today());
+    if !service::decide_address(&mut conn, id, approve, user.id, &ctx.ip, when).await? {
+        return Ok(flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Adressändringen är redan hanterad.",
+        ));
     }
-    audit(
-        &mut tx,
-        now,
-        Some(user.id),
-        "debtor_address_decided",
-        Some(&format!("person:{pnr}")),
-        json!({"approved": approve}),
-        Some(&ctx.ip),
-    )
-    .await?;
-    tx.commit().await?;
     Ok(flash_redirect(
         &back,
         FlashKind::Success,

@@ -6,6 +6,7 @@
 pub mod contact;
 pub mod gdpr;
 pub mod login;
+pub mod service;
 
 use crate::auth::Ctx;
 use crate::web::extract::Form;

@@ -1,0 +1,256 @@
+//! The debtor's own transactions and SQL on Mina sidor: contact details, address change
+//! requests (and the staff's decision on them), refund accounts and messages to support.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use crate::{auth::audit, claims, domain::bank_account::BankAccount};
+
+/// The person's own e-mail and phone, as they gave them on Mina sidor.
+pub async fn contact(
+    conn: &mut PgConnection,
+    personal_number: &str,
+) -> sqlx::Result<(Option<String>, Option<String>)> {
+    sqlx::query_as("select email, phone from person where personal_number = $1")
+        .bind(personal_number)
+        .fetch_one(conn)
+        .await
+}
+
+/// The address change waiting for staff: street, postal code, city, when asked.
+pub async fn pending_address(
+    conn: &mut PgConnection,
+    personal_number: &str,
+) -> sqlx::Result<Option<(String, String, String, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "select street, postal_code, city, created_at from address_change
+         where personal_number = $1 and status = 'pending' order by created_at desc limit 1",
+    )
+    .bind(personal_number)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Saves e-mail and phone; the person's own open cases use them from now on (letters by
+/// e-mail). Audited.
+pub async fn save_contact(
+    conn: &mut PgConnection,
+    personal_number: &str,
+    (email, phone): (Option<&str>, Option<&str>),
+    ip: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query("update person set email = $2, phone = $3 where personal_number = $1")
+        .bind(personal_number)
+        .bind(email)
+        .bind(phone)
+        .execute(&mut *tx)
+        .await?;
+    let updated = sqlx::query(
+        "update claim set debtor_email = $2, debtor_phone = $3
+         where debtor_id_number = $1 and state not in ('paid', 'withdrawn', 'written_off')",
+    )
+    .bind(personal_number)
+    .bind(email)
+    .bind(phone)
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        now,
+        None,
+        "debtor_contact_changed",
+        Some(&format!("person:{personal_number}")),
+        json!({"email": email.is_some(), "phone": phone.is_some(), "claims": updated.rows_affected()}),
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Asks for a new postal address, for staff to check; a newer request replaces one not yet
+/// checked. Audited.
+pub async fn request_address(
+    conn: &mut PgConnection,
+    personal_number: &str,
+    (street, postal, city): (&str, &str, &str),
+    ip: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query!("update address_change set status = 'rejected', decided_at = $2 where personal_number = $1 and status = 'pending'", personal_number, now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!("insert into address_change (address_change_id, personal_number, street, postal_code, city, created_at)
+         values ($1, $2, $3, $4, $5, $6)", Uuid::new_v4(), personal_number, street, postal, city, now)
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        now,
+        None,
+        "debtor_address_requested",
+        Some(&format!("person:{personal_number}")),
+        json!({}),
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Keeps the account the debtor wants an overpayment of claim `claim_id` paid back to.
+pub async fn save_refund_account(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    acc: &BankAccount,
+    personal_number: &str,
+    ip: &str,
+    (now, today): (DateTime<Utc>, NaiveDate),
+) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, null)
+         on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = null", claim_id, &acc.clearing, &acc.account, now)
+    .execute(&mut *tx)
+    .await?;
+    claims::add_event(
+        &mut tx,
+        claim_id,
+        now,
+        today,
+        "refund_account_given",
+        None,
+        json!({"bank": acc.bank}),
+        None,
+    )
+    .await?;
+    audit(
+        &mut tx,
+        now,
+        None,
+        "debtor_refund_account",
+        Some(&claim_id.to_string()),
+        json!({"by": format!("person:{personal_number}")}),
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// A message the debtor sent to support, as their page lists it.
+#[derive(FromRow)]
+pub struct TicketRow {
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub invoice_number: Option<String>,
+}
+
+/// The person's messages to support, newest first.
+pub async fn tickets(
+    conn: &mut PgConnection,
+    personal_number: &str,
+) -> sqlx::Result<Vec<TicketRow>> {
+    sqlx::query_as(
+        "select t.subject, (select m.body from ticket_message m where m.ticket_id = t.ticket_id order by m.ticket_message_id limit 1) as body,
+                t.status, t.created_at, c.invoice_number
+         from ticket t left join claim c using (claim_id) where t.personal_number = $1 order by t.created_at desc",
+    )
+    .bind(personal_number)
+    .fetch_all(conn)
+    .await
+}
+
+/// A message to support becomes a ticket, about a claim when one is named.
+pub async fn send_message(
+    conn: &mut PgConnection,
+    personal_number: &str,
+    claim_id: Option<Uuid>,
+    (subject, body): (&str, &str),
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let ticket_id = Uuid::new_v4();
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query!("insert into ticket (ticket_id, personal_number, claim_id, subject, created_at) values ($1, $2, $3, $4, $5)", ticket_id, personal_number, claim_id, subject, now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "insert into ticket_message (ticket_id, author, body, at) values ($1, 'debtor', $2, $3)",
+        ticket_id,
+        body,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Staff approve (the address becomes the person's address on every open case, marked
+/// verified, and the engine looks at those cases again) or reject an address change. False
+/// when it was already decided.
+pub async fn decide_address(
+    conn: &mut PgConnection,
+    id: Uuid,
+    approve: bool,
+    user_id: Uuid,
+    ip: &str,
+    (now, today): (DateTime<Utc>, NaiveDate),
+) -> sqlx::Result<bool> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let row: Option<(String, String, String, String)> = sqlx::query_as(
+        "select personal_number, street, postal_code, city from address_change
+         where address_change_id = $1 and status = 'pending' for update",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((pnr, street, postal, city)) = row else {
+        return Ok(false);
+    };
+    sqlx::query!("update address_change set status = $2, decided_at = $3, decided_by = $4 where address_change_id = $1", id, if approve { "approved" } else { "rejected" }, now, user_id)
+        .execute(&mut *tx)
+        .await?;
+    if approve {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "update claim set debtor_street = $2, debtor_postal_code = $3, debtor_city = $4,
+                address_verified_at = $5, returned_mail = false
+             where debtor_id_number = $1 and state not in ('paid', 'withdrawn', 'written_off') returning claim_id",
+        )
+        .bind(&pnr)
+        .bind(&street)
+        .bind(&postal)
+        .bind(&city)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        for claim_id in ids {
+            claims::add_event(
+                &mut tx,
+                claim_id,
+                now,
+                today,
+                "address_changed",
+                Some(user_id),
+                json!({}),
+                None,
+            )
+            .await?;
+            claims::wake(&mut tx, claim_id, today).await?;
+        }
+    }
+    audit(
+        &mut tx,
+        now,
+        Some(user_id),
+        "debtor_address_decided",
+        Some(&format!("person:{pnr}")),
+        json!({"approved": approve}),
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
