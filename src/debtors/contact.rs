@@ -17,7 +17,6 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{refuse_on_case, service};
