@@ -13,7 +13,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use crate::{
     auth::{Ctx, STAFF},
     claims::{
         self, ClaimRecord, Scope,
-        web::{any_claim, record_change, view_of},
+        web::{any_claim, view_of},
     },
     domain::{
         fees::FeeKind,
@@ -476,44 +476,13 @@ async fn staff_flags(
     let mut conn = state.db.acquire().await?;
     let rec = any_claim(&mut conn, &id).await?;
     let back = format!("/admin/krav/{}", rec.claim_id);
-    let now = state.clock.now();
-    let today = state.clock.today();
     let on = form.value == "on";
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let (event, detail, message) = match form.flag.as_str() {
-        "address_verified" => {
-            sqlx::query!("update claim set address_verified_at = $2, returned_mail = false where claim_id = $1", rec.claim_id, now)
-                .execute(&mut *tx)
-                .await?;
-            (
-                "address_verified",
-                json!({}),
-                "Adressen är markerad som kontrollerad.".to_string(),
-            )
-        }
-        flag @ ("deceased" | "returned_mail" | "on_hold") => {
-            sqlx::query!(
-                "update claim set
-                    deceased = case when $3 = 'deceased' then $2 else deceased end,
-                    returned_mail = case when $3 = 'returned_mail' then $2 else returned_mail end,
-                    on_hold = case when $3 = 'on_hold' then $2 else on_hold end
-                 where claim_id = $1",
-                rec.claim_id,
-                on,
-                flag
-            )
-            .execute(&mut *tx)
-            .await?;
-            let verb = if on { "satt" } else { "borttagen" };
-            (
-                if on { "flag_set" } else { "flag_cleared" },
-                json!({"flag": flag}),
-                format!("Markeringen ”{}” är {verb}.", flag_label(flag)),
-            )
-        }
-        _ => return Err(AppError::BadRequest("okänd markering".into())),
-    };
-    record_change(&mut tx, &rec, user.id, &ctx.ip, event, detail, now, today).await?;
-    tx.commit().await?;
+    let by = (
+        user.id,
+        ctx.ip.as_str(),
+        state.clock.now(),
+        state.clock.today(),
+    );
+    let message = service::set_flag(&mut conn, &rec, &form.flag, on, by).await?;
     Ok(flash_redirect(&back, FlashKind::Success, &message))
 }

@@ -182,3 +182,52 @@ pub async fn creditor_action(
     tx.commit().await?;
     Ok(Outcome::Done(message))
 }
+
+/// Staff set or clear a blocking flag on a claim (`deceased`, `returned_mail`, `on_hold`) or
+/// mark its address as checked (`address_verified`); the timeline and the audit log say who.
+/// Returns the message for staff.
+pub async fn set_flag(
+    conn: &mut PgConnection,
+    rec: &claims::ClaimRecord,
+    flag: &str,
+    on: bool,
+    (user_id, ip, now, today): (Uuid, &str, DateTime<Utc>, NaiveDate),
+) -> Result<String, AppError> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let (event, detail, message) = match flag {
+        "address_verified" => {
+            sqlx::query!("update claim set address_verified_at = $2, returned_mail = false where claim_id = $1", rec.claim_id, now)
+                .execute(&mut *tx)
+                .await?;
+            (
+                "address_verified",
+                json!({}),
+                "Adressen är markerad som kontrollerad.".to_string(),
+            )
+        }
+        flag @ ("deceased" | "returned_mail" | "on_hold") => {
+            sqlx::query!(
+                "update claim set
+                    deceased = case when $3 = 'deceased' then $2 else deceased end,
+                    returned_mail = case when $3 = 'returned_mail' then $2 else returned_mail end,
+                    on_hold = case when $3 = 'on_hold' then $2 else on_hold end
+                 where claim_id = $1",
+                rec.claim_id,
+                on,
+                flag
+            )
+            .execute(&mut *tx)
+            .await?;
+            let verb = if on { "satt" } else { "borttagen" };
+            (
+                if on { "flag_set" } else { "flag_cleared" },
+                json!({"flag": flag}),
+                format!("Markeringen ”{}” är {verb}.", super::flag_label(flag)),
+            )
+        }
+        _ => return Err(AppError::BadRequest("okänd markering".into())),
+    };
+    record_change(&mut tx, rec, user_id, ip, event, detail, now, today).await?;
+    tx.commit().await?;
+    Ok(message)
+}

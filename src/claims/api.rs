@@ -198,8 +198,15 @@ async fn create(
             .with_field(field));
         }
     };
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let id = match super::insert(&mut tx, creditor_id, &claim, None, state.clock.now(), today).await
+    let id = match super::insert(
+        &mut conn,
+        creditor_id,
+        &claim,
+        None,
+        state.clock.now(),
+        today,
+    )
+    .await
     {
         Ok(id) => id,
         Err(InsertError::DuplicateInvoiceNumber) => {
@@ -213,7 +220,6 @@ async fn create(
         }
         Err(InsertError::Db(e)) => return Err(e.into()),
     };
-    tx.commit().await?;
     let body = view(&mut conn, &state, creditor_id, id, &params, None).await?;
     Ok((
         StatusCode::CREATED,
@@ -279,12 +285,7 @@ async fn events(
 ) -> Result<Json<Value>, ApiError> {
     let mut conn = state.db.acquire().await?;
     let rec = load(&mut conn, &state, &key, &id, "händelser via API").await?;
-    let rows: Vec<(i64, DateTime<Utc>, NaiveDate, String, Value)> = sqlx::query_as(
-        "select claim_event_id, at, business_date, kind, detail from claim_event where claim_id = $1 order by claim_event_id",
-    )
-    .bind(rec.claim_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = super::events(&mut conn, rec.claim_id).await?;
     let events: Vec<Value> = rows
         .into_iter()
         .map(|(id, at, date, kind, detail)| json!({"id": id, "at": at, "business_date": date, "kind": kind, "detail": detail}))

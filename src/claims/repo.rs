@@ -55,8 +55,8 @@ pub async fn insert(
 }
 
 /// Registers claims in bulk (a few statements per thousand claims), each with its `registered`
-/// event. Any invoice number already registered by the creditor (or repeated in `claims`) fails
-/// the whole call; the caller's transaction then stores nothing.
+/// event, in one transaction. Any invoice number already registered by the creditor (or
+/// repeated in `claims`) fails the whole call and stores nothing.
 pub async fn insert_many(
     conn: &mut PgConnection,
     creditor_id: Uuid,
@@ -65,6 +65,9 @@ pub async fn insert_many(
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> Result<Vec<Uuid>, InsertError> {
+    // Its own transaction (a savepoint inside the caller's): all the claims or none.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     let mut all = Vec::with_capacity(claims.len());
     for chunk in claims.chunks(2000) {
         let n = chunk.len() as i64;
@@ -131,6 +134,7 @@ pub async fn insert_many(
         .await?;
         all.extend(ids);
     }
+    tx.commit().await?;
     Ok(all)
 }
 
@@ -790,5 +794,18 @@ pub async fn open_summary(
     .bind(creditor_id)
     .bind(state_names(&OPEN))
     .fetch_one(conn)
+    .await
+}
+
+/// A claim's timeline for the API: id, time, business date, kind and detail, oldest first.
+pub async fn events(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+) -> sqlx::Result<Vec<(i64, DateTime<Utc>, NaiveDate, String, serde_json::Value)>> {
+    sqlx::query_as(
+        "select claim_event_id, at, business_date, kind, detail from claim_event where claim_id = $1 order by claim_event_id",
+    )
+    .bind(claim_id)
+    .fetch_all(conn)
     .await
 }

@@ -173,8 +173,7 @@ async fn create(
         Ok(c) => c,
         Err(invalid) => return Ok(refuse(invalid.into_errors(), form)),
     };
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let id = match super::insert(&mut tx, creditor_id, &claim, Some(user.id), now, today).await {
+    let id = match super::insert(&mut conn, creditor_id, &claim, Some(user.id), now, today).await {
         Ok(id) => id,
         Err(InsertError::DuplicateInvoiceNumber) => {
             let mut e = FieldErrors::default();
@@ -183,7 +182,6 @@ async fn create(
         }
         Err(InsertError::Db(e)) => return Err(e.into()),
     };
-    tx.commit().await?;
     Ok(flash_redirect(
         &format!("/borgenar/krav/{id}"),
         FlashKind::Success,
