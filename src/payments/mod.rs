@@ -6,6 +6,7 @@ pub mod bgmax;
 pub mod camt054;
 pub mod import;
 pub mod ledger;
+pub mod service;
 pub mod simulator;
 pub mod web;
 

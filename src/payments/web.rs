@@ -16,19 +16,18 @@ use axum::{
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
     import::{ImportError, import_file},
-    ledger::{self, Account, Dims, Entry},
-    simulator,
+    ledger::{self, Account},
+    service, simulator,
 };
 use crate::auth::access_log::{self, Accessor};
 use crate::{
+    auth::Role,
     auth::STAFF,
-    auth::{Role, audit},
     claims::{self, ClaimRecord},
     domain::{calendar, ids::IdNumber, money::Sek},
     state::AppState,
@@ -354,30 +353,15 @@ async fn mark_day(
         page.note = note;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
+    let mut conn = state.db.acquire().await?;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let inserted = sqlx::query!("insert into bank_day (day, kind, marked_by, marked_at, note) values ($1, 'no_file', $2, $3, $4)
-         on conflict (day) do nothing", day, user.id, now, &note)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    if !service::mark_day_without_file(&mut conn, day, &note, user.id, &ctx.ip, now).await? {
         return Ok(flash_redirect(
             "/admin/betalningar",
             FlashKind::Info,
             &format!("{day} är redan täckt."),
         ));
     }
-    audit(
-        &mut tx,
-        now,
-        Some(user.id),
-        "bank_day_without_file",
-        Some(&day.to_string()),
-        json!({"note": note}),
-        Some(&ctx.ip),
-    )
-    .await?;
-    tx.commit().await?;
     Ok(flash_redirect(
         "/admin/betalningar",
         FlashKind::Success,
@@ -387,28 +371,6 @@ async fn mark_day(
 
 // ---------------------------------------------------------------------------------------------
 // Unmatched payments and manual matching
-
-#[derive(FromRow)]
-pub(crate) struct PaymentRow {
-    payment_id: Uuid,
-    kind: String,
-    booked_on: NaiveDate,
-    amount: Decimal,
-    reference: String,
-    payer_name: String,
-    pub(crate) payer_account: Option<String>,
-    payer_id_number: Option<String>,
-    information: String,
-    file_name: String,
-    line: i32,
-    claim_id: Option<Uuid>,
-    match_kind: Option<String>,
-    refunded: bool,
-}
-
-const PAYMENT_SELECT: &str = "select p.payment_id, p.kind, p.booked_on, p.amount, p.reference, p.payer_name, p.payer_account,
-        p.payer_id_number, p.information, f.file_name, p.line, p.claim_id, p.match_kind, p.refunded
-    from payment p join bank_file f using (bank_file_id)";
 
 #[derive(Deserialize, Default)]
 struct Search {
@@ -421,7 +383,7 @@ struct Search {
 struct UnmatchedPage {
     layout: Layout,
     q: String,
-    rows: Vec<PaymentRow>,
+    rows: Vec<service::PaymentRow>,
     refund_after: NaiveDate,
     refund_days: u32,
 }
@@ -443,16 +405,7 @@ async fn unmatched(
     let today = state.clock.today();
     let refund_days = params.book.in_force(today).unmatched_refund_bank_days;
     let refund_after = calendar::sub_bank_days(today, refund_days);
-    let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
-        "{PAYMENT_SELECT} where p.claim_id is null and not p.refunded
-           and ($1 = '' or p.payer_name ilike '%' || $1 || '%' or p.reference ilike '%' || $1 || '%'
-                or p.information ilike '%' || $1 || '%' or p.amount = $2)
-         order by p.booked_on, p.seq limit 200"
-    ))
-    .bind(&q)
-    .bind(amount_query(&q))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = service::unmatched(&mut conn, &q, amount_query(&q)).await?;
     Ok(render(&UnmatchedPage {
         layout: ctx.layout(),
         q,
@@ -466,7 +419,7 @@ async fn unmatched(
 #[template(path = "payments/payment.html")]
 pub(crate) struct PaymentPage {
     layout: Layout,
-    pub(crate) p: PaymentRow,
+    pub(crate) p: service::PaymentRow,
     claim_case: Option<i64>,
     q: String,
     candidates: Vec<ClaimRecord>,
@@ -490,20 +443,9 @@ pub(crate) async fn payment_view(
     q: String,
 ) -> Result<PaymentPage, AppError> {
     let mut conn = state.db.acquire().await?;
-    let p: PaymentRow = sqlx::query_as(&format!("{PAYMENT_SELECT} where p.payment_id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
+    let (p, claim_case) = service::payment(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let claim_case: Option<i64> = match p.claim_id {
-        Some(c) => {
-            sqlx::query_scalar("select case_number from claim where claim_id = $1")
-                .bind(c)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        None => None,
-    };
     let q = q.trim().to_string();
     let searched = !q.is_empty();
     let candidates = if searched {
@@ -511,18 +453,7 @@ pub(crate) async fn payment_view(
             .ok()
             .map(|n| n.as_str().to_string());
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        sqlx::query_as(concat!(
-            crate::claims::claim_select!(),
-            " where c.debtor_name ilike '%' || $1 || '%' or c.invoice_number = $1 or c.ocr = $3
-                or c.case_number::text = $3 or c.debtor_id_number = $2 or c.capital = $4
-             order by c.registered_at desc limit 50"
-        ))
-        .bind(&q)
-        .bind(id_number)
-        .bind(digits)
-        .bind(amount_query(&q))
-        .fetch_all(&mut *conn)
-        .await?
+        service::candidates(&mut conn, &q, id_number, &digits, amount_query(&q)).await?
     } else {
         vec![]
     };
@@ -587,80 +518,21 @@ async fn match_payment(
             "Välj ett ärende att koppla betalningen till.",
         ));
     };
-    let today = state.clock.today();
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    super::lock(&mut tx, super::Lock::Payments).await?;
-    let row: Option<(Option<Uuid>, bool, String, Decimal, NaiveDate)> = sqlx::query_as(
-        "select claim_id, refunded, kind, amount, booked_on from payment where payment_id = $1 for update",
-    )
-    .bind(payment_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((None, false, kind, amount, booked_on)) = row else {
-        return Ok(flash_redirect(
-            &back,
-            FlashKind::Error,
-            "Betalningen är redan kopplad eller återbetald.",
-        ));
-    };
-    if kind != "payment" {
-        return Ok(flash_redirect(
-            &back,
-            FlashKind::Error,
-            "Ett avdrag kan inte kopplas till ett ärende.",
-        ));
-    }
-    let Some(rec) = claims::find(&mut tx, claim_id, None).await? else {
-        return Ok(flash_redirect(
-            &back,
-            FlashKind::Error,
-            "Ärendet finns inte.",
-        ));
-    };
-    let amount = Sek::from_decimal(amount);
-    sqlx::query!("update payment set claim_id = $2, match_kind = 'manual', matched_at = $3, matched_by = $4 where payment_id = $1", payment_id, claim_id, now, user.id)
-    .execute(&mut *tx)
-    .await?;
-    let entry = Entry::new(
-        "manual_match",
-        format!("Manuell koppling till ärende {}", rec.case_number),
-    )
-    .debit(Account::Unmatched, amount, Dims::payment(payment_id))
-    .credit(
-        Account::ClaimPayments,
-        amount,
-        Dims::claim(claim_id).with_payment(payment_id),
+    let by = (
+        user.id,
+        ctx.ip.as_str(),
+        state.clock.now(),
+        state.clock.today(),
     );
-    ledger::post(&mut tx, &[entry], now, today, Some(user.id)).await?;
-    claims::add_event(
-        &mut tx,
-        claim_id,
-        now,
-        today,
-        "payment_received",
-        Some(user.id),
-        json!({"payment_id": payment_id, "amount": amount, "booked_on": booked_on, "match": "manual"}),
-        None,
-    )
-    .await?;
-    let params = state.parameters(&mut tx).await?;
-    let report =
-        ledger::sync_claims(&mut tx, &[claim_id], &params, today, now, Some(user.id)).await?;
-    audit(
-        &mut tx,
-        now,
-        Some(user.id),
-        "payment_matched",
-        Some(&payment_id.to_string()),
-        json!({"claim_id": claim_id, "case_number": rec.case_number, "amount": amount}),
-        Some(&ctx.ip),
-    )
-    .await?;
-    tx.commit().await?;
+    let mut conn = state.db.acquire().await?;
+    let (amount, case_number, report) =
+        match service::match_by_hand(&mut conn, &state.params, payment_id, claim_id, by).await? {
+            Ok(done) => done,
+            Err(message) => return Ok(flash_redirect(&back, FlashKind::Error, message)),
+        };
     let mut message = format!(
         "Betalningen på {amount} är kopplad till ärende {}.",
-        rec.case_number
+        case_number
     );
     if !report.paid.is_empty() {
         message.push_str(" Ärendet är nu helt betalt.");

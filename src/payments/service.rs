@@ -1,0 +1,200 @@
+//! The transactions and reads behind the payment pages: bank days without a file, the
+//! unmatched queue, matching a payment by hand.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde_json::json;
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use super::ledger::{self, Account, Dims, Entry, SyncReport};
+use crate::{auth::audit, claims, domain::money::Sek, parameters::Cache};
+
+#[derive(FromRow)]
+pub struct PaymentRow {
+    pub payment_id: Uuid,
+    pub kind: String,
+    pub booked_on: NaiveDate,
+    pub amount: Decimal,
+    pub reference: String,
+    pub payer_name: String,
+    pub payer_account: Option<String>,
+    pub payer_id_number: Option<String>,
+    pub information: String,
+    pub file_name: String,
+    pub line: i32,
+    pub claim_id: Option<Uuid>,
+    pub match_kind: Option<String>,
+    pub refunded: bool,
+}
+
+const PAYMENT_SELECT: &str = "select p.payment_id, p.kind, p.booked_on, p.amount, p.reference, p.payer_name, p.payer_account,
+        p.payer_id_number, p.information, f.file_name, p.line, p.claim_id, p.match_kind, p.refunded
+    from payment p join bank_file f using (bank_file_id)";
+
+/// A payment and the case number of its claim (when matched).
+pub async fn payment(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> sqlx::Result<Option<(PaymentRow, Option<i64>)>> {
+    let Some(p): Option<PaymentRow> =
+        sqlx::query_as(&format!("{PAYMENT_SELECT} where p.payment_id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let case: Option<i64> = match p.claim_id {
+        Some(c) => {
+            sqlx::query_scalar("select case_number from claim where claim_id = $1")
+                .bind(c)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    Ok(Some((p, case)))
+}
+
+/// Claims a payment might belong to: by debtor name, invoice number, OCR, case number,
+/// identity number or amount.
+pub async fn candidates(
+    conn: &mut PgConnection,
+    q: &str,
+    id_number: Option<String>,
+    digits: &str,
+    amount: Option<Decimal>,
+) -> sqlx::Result<Vec<claims::ClaimRecord>> {
+    sqlx::query_as(concat!(
+        crate::claims::claim_select!(),
+        " where c.debtor_name ilike '%' || $1 || '%' or c.invoice_number = $1 or c.ocr = $3
+            or c.case_number::text = $3 or c.debtor_id_number = $2 or c.capital = $4
+         order by c.registered_at desc limit 50"
+    ))
+    .bind(q)
+    .bind(id_number)
+    .bind(digits)
+    .bind(amount)
+    .fetch_all(conn)
+    .await
+}
+
+/// Payments no claim took, oldest first, optionally searched by text or amount.
+pub async fn unmatched(
+    conn: &mut PgConnection,
+    q: &str,
+    amount: Option<Decimal>,
+) -> sqlx::Result<Vec<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "{PAYMENT_SELECT} where p.claim_id is null and not p.refunded
+           and ($1 = '' or p.payer_name ilike '%' || $1 || '%' or p.reference ilike '%' || $1 || '%'
+                or p.information ilike '%' || $1 || '%' or p.amount = $2)
+         order by p.booked_on, p.seq limit 200"
+    ))
+    .bind(q)
+    .bind(amount)
+    .fetch_all(conn)
+    .await
+}
+
+/// Marks a past bank day as one without a bank file (so the freshness gate opens), audited.
+/// False when the day was covered already.
+pub async fn mark_day_without_file(
+    conn: &mut PgConnection,
+    day: NaiveDate,
+    note: &str,
+    user_id: Uuid,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let inserted = sqlx::query!("insert into bank_day (day, kind, marked_by, marked_at, note) values ($1, 'no_file', $2, $3, $4)
+         on conflict (day) do nothing", day, user_id, now, note)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    audit(
+        &mut tx,
+        now,
+        Some(user_id),
+        "bank_day_without_file",
+        Some(&day.to_string()),
+        json!({"note": note}),
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Matches an unmatched payment to a claim by hand: journal, timeline, allocation, audit.
+/// Returns the amount, the claim's case number and what the allocation did, or why not.
+pub async fn match_by_hand(
+    conn: &mut PgConnection,
+    params: &Cache,
+    payment_id: Uuid,
+    claim_id: Uuid,
+    (user_id, ip, now, today): (Uuid, &str, DateTime<Utc>, NaiveDate),
+) -> anyhow::Result<Result<(Sek, i64, SyncReport), &'static str>> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    super::lock(&mut tx, super::Lock::Payments).await?;
+    let row: Option<(Option<Uuid>, bool, String, Decimal, NaiveDate)> = sqlx::query_as(
+        "select claim_id, refunded, kind, amount, booked_on from payment where payment_id = $1 for update",
+    )
+    .bind(payment_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((None, false, kind, amount, booked_on)) = row else {
+        return Ok(Err("Betalningen är redan kopplad eller återbetald."));
+    };
+    if kind != "payment" {
+        return Ok(Err("Ett avdrag kan inte kopplas till ett ärende."));
+    }
+    let Some(rec) = claims::find(&mut tx, claim_id, None).await? else {
+        return Ok(Err("Ärendet finns inte."));
+    };
+    let amount = Sek::from_decimal(amount);
+    sqlx::query!("update payment set claim_id = $2, match_kind = 'manual', matched_at = $3, matched_by = $4 where payment_id = $1", payment_id, claim_id, now, user_id)
+    .execute(&mut *tx)
+    .await?;
+    let entry = Entry::new(
+        "manual_match",
+        format!("Manuell koppling till ärende {}", rec.case_number),
+    )
+    .debit(Account::Unmatched, amount, Dims::payment(payment_id))
+    .credit(
+        Account::ClaimPayments,
+        amount,
+        Dims::claim(claim_id).with_payment(payment_id),
+    );
+    ledger::post(&mut tx, &[entry], now, today, Some(user_id)).await?;
+    claims::add_event(
+        &mut tx,
+        claim_id,
+        now,
+        today,
+        "payment_received",
+        Some(user_id),
+        json!({"payment_id": payment_id, "amount": amount, "booked_on": booked_on, "match": "manual"}),
+        None,
+    )
+    .await?;
+    let params = params.get(&mut tx).await?;
+    let report =
+        ledger::sync_claims(&mut tx, &[claim_id], &params, today, now, Some(user_id)).await?;
+    audit(
+        &mut tx,
+        now,
+        Some(user_id),
+        "payment_matched",
+        Some(&payment_id.to_string()),
+        json!({"claim_id": claim_id, "case_number": rec.case_number, "amount": amount}),
+        Some(ip),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok((amount, rec.case_number, report)))
+}
