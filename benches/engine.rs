@@ -50,7 +50,7 @@ async fn csv_import(pool: &sqlx::PgPool, today: NaiveDate) {
     let started = Instant::now();
     let mut tx = pool.begin().await.unwrap();
     let params = fordra::parameters::load(&mut tx).await.unwrap();
-    let checked = fordra::claims::import::check(&mut tx, creditor, csv.as_bytes(), today, &params)
+    let checked = fordra::claims::service::check(&mut tx, creditor, csv.as_bytes(), today, &params)
         .await
         .unwrap();
     assert!(checked.errors.is_empty(), "{:?}", &checked.errors[..1]);

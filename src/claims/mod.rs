@@ -6,6 +6,7 @@ pub mod import;
 pub mod input;
 pub mod letters;
 pub mod repo;
+pub mod service;
 pub mod web;
 
 pub use repo::*;
