@@ -111,16 +111,7 @@ async fn check(
         );
         return Ok(render_status(StatusCode::TOO_MANY_REQUESTS, &page));
     }
-    let claim_id: Option<uuid::Uuid> =
-        sqlx::query_scalar("select claim_id from claim where ocr = $1 and case_code = $2")
-            .bind(&ocr_in)
-            .bind(&code)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let rec = match claim_id {
-        Some(id) => claims::find(&mut conn, id, None).await?,
-        None => None,
-    };
+    let rec = claims::by_letter(&mut conn, &ocr_in, &code).await?;
     let Some(rec) = rec else {
         page.not_found = true;
         return Ok(render_status(StatusCode::NOT_FOUND, &page));
@@ -128,12 +119,7 @@ async fn check(
     let today = state.clock.today();
     let params = state.parameters(&mut conn).await?;
     let statement = claims::load_statement(&mut conn, &rec, &params, today).await?;
-    let sent: Vec<(String, NaiveDate)> = sqlx::query_as(
-        "select kind, dispatched_on from letter where claim_id = $1 and dispatched_on is not null order by dispatched_on",
-    )
-    .bind(rec.claim_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let sent = claims::letters_sent(&mut conn, rec.claim_id).await?;
     page.found = Some(Genuine {
         creditor_name: rec.creditor_name.clone(),
         state_label: rec.state().label(),

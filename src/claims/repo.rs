@@ -809,3 +809,32 @@ pub async fn events(
     .fetch_all(conn)
     .await
 }
+
+/// The claim a letter names by its OCR and case code (what a debtor types to check a letter).
+pub async fn by_letter(
+    conn: &mut PgConnection,
+    ocr: &str,
+    case_code: &str,
+) -> sqlx::Result<Option<ClaimRecord>> {
+    sqlx::query_as(concat!(
+        crate::claims::claim_select!(),
+        " where c.ocr = $1 and c.case_code = $2"
+    ))
+    .bind(ocr)
+    .bind(case_code)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The letters sent on a claim: kind and dispatch date, oldest first.
+pub async fn letters_sent(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+) -> sqlx::Result<Vec<(String, NaiveDate)>> {
+    sqlx::query_as(
+        "select kind, dispatched_on from letter where claim_id = $1 and dispatched_on is not null order by dispatched_on",
+    )
+    .bind(claim_id)
+    .fetch_all(conn)
+    .await
+}

@@ -24,12 +24,7 @@ use uuid::Uuid;
 
 use crate::auth::debtor_session::DebtorSession;
 use crate::{
-    auth::{
-        audit,
-        rate_limit::{self, Check},
-    },
     claims::{self, ClaimRecord},
-    clock,
     config::Identity,
     domain::books::ClaimBooks,
     domain::{
@@ -155,13 +150,7 @@ async fn home_page(
             open.push(row);
         }
     }
-    let companies: Vec<(String, String)> = sqlx::query_as(
-        "select r.company_id_number, coalesce((select c.debtor_name from claim c where c.claim_id = r.via_claim_id), '')
-         from representation r where r.personal_number = $1 order by r.added_at",
-    )
-    .bind(&me.personal_number)
-    .fetch_all(&mut *conn)
-    .await?;
+    let companies = service::companies(&mut conn, &me.personal_number).await?;
     Ok(HomePage {
         layout: ctx.layout(),
         name: me.name(),
@@ -221,66 +210,21 @@ async fn add_company(
             "Kontrollkoden har åtta tecken och står under OCR-numret i brevet.",
         );
     }
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
     if errors.is_empty() {
-        let bucket = format!("representation:{}", me.personal_number);
-        if let Check::Blocked { retry_at } =
-            rate_limit::hit(&mut tx, &bucket, now, 10, chrono::Duration::hours(1)).await?
-        {
-            let at = clock::stockholm_local(retry_at).format("%H:%M");
-            errors.add(
-                "ocr",
-                format!("För många försök. Försök igen efter kl. {at}."),
-            );
+        let mut conn = state.db.acquire().await?;
+        let now = state.clock.now();
+        let person = &me.personal_number;
+        match service::add_company(&mut conn, person, &ocr_in, &code, &ctx.ip, now).await? {
+            Ok(claim_id) => {
+                return Ok(flash_redirect(
+                    &format!("/mina-sidor/arenden/{claim_id}"),
+                    FlashKind::Success,
+                    "Företagets ärende är tillagt. Du ser nu alla företagets ärenden hos Fordra.",
+                ));
+            }
+            Err(message) => errors.add("ocr", message),
         }
     }
-    let found: Option<(Uuid, String, String)> = if errors.is_empty() {
-        sqlx::query_as(
-            "select claim_id, debtor_kind, debtor_id_number from claim where ocr = $1 and case_code = $2",
-        )
-        .bind(&ocr_in)
-        .bind(&code)
-        .fetch_optional(&mut *tx)
-        .await?
-    } else {
-        None
-    };
-    match found {
-        Some((claim_id, kind, company)) if kind == "company" => {
-            sqlx::query!("insert into representation (personal_number, company_id_number, via_claim_id, added_at)
-                 values ($1, $2, $3, $4) on conflict do nothing", &me.personal_number, &company, claim_id, now)
-            .execute(&mut *tx)
-            .await?;
-            audit(
-                &mut tx,
-                now,
-                None,
-                "debtor_representation_added",
-                Some(&format!("person:{}", me.personal_number)),
-                serde_json::json!({"company": company, "claim_id": claim_id}),
-                Some(&ctx.ip),
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(flash_redirect(
-                &format!("/mina-sidor/arenden/{claim_id}"),
-                FlashKind::Success,
-                "Företagets ärende är tillagt. Du ser nu alla företagets ärenden hos Fordra.",
-            ));
-        }
-        Some(_) => errors.add(
-            "ocr",
-            "Ärendet gäller en privatperson. Den som kravet gäller loggar in med sitt eget BankID.",
-        ),
-        None if errors.is_empty() => errors.add(
-            "ocr",
-            "Vi hittar inget ärende med det OCR-numret och den kontrollkoden. Kontrollera uppgifterna i brevet.",
-        ),
-        None => {}
-    }
-    // The rate-limit hit is kept even though nothing else is stored.
-    tx.commit().await?;
     let page = home_page(&state, &ctx, me, errors, (ocr_in, code)).await?;
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

@@ -6,7 +6,14 @@ use serde_json::json;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::{auth::audit, claims, domain::bank_account::BankAccount};
+use crate::{
+    auth::{
+        audit,
+        rate_limit::{self, Check},
+    },
+    claims, clock,
+    domain::bank_account::BankAccount,
+};
 
 /// The person's own e-mail and phone, as they gave them on Mina sidor.
 pub async fn contact(
@@ -253,4 +260,78 @@ pub async fn decide_address(
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The companies the person represents on Mina sidor: identity number and name.
+pub async fn companies(
+    conn: &mut PgConnection,
+    personal_number: &str,
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "select r.company_id_number, coalesce((select c.debtor_name from claim c where c.claim_id = r.via_claim_id), '')
+         from representation r where r.personal_number = $1 order by r.added_at",
+    )
+    .bind(personal_number)
+    .fetch_all(conn)
+    .await
+}
+
+/// A company's representative adds its case with the OCR and the case code printed on the
+/// letter (proof of possession): rate-limited per person (the attempt counts even when it
+/// fails), audited. The claim, or why not (said on the OCR field).
+pub async fn add_company(
+    conn: &mut PgConnection,
+    personal_number: &str,
+    ocr: &str,
+    code: &str,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Result<Uuid, String>> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let bucket = format!("representation:{personal_number}");
+    if let Check::Blocked { retry_at } =
+        rate_limit::hit(&mut tx, &bucket, now, 10, chrono::Duration::hours(1)).await?
+    {
+        tx.commit().await?;
+        let at = clock::stockholm_local(retry_at).format("%H:%M");
+        return Ok(Err(format!(
+            "För många försök. Försök igen efter kl. {at}."
+        )));
+    }
+    let found: Option<(Uuid, String, String)> = sqlx::query_as(
+        "select claim_id, debtor_kind, debtor_id_number from claim where ocr = $1 and case_code = $2",
+    )
+    .bind(ocr)
+    .bind(code)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let refused = match found {
+        Some((claim_id, kind, company)) if kind == "company" => {
+            sqlx::query!("insert into representation (personal_number, company_id_number, via_claim_id, added_at)
+                 values ($1, $2, $3, $4) on conflict do nothing", personal_number, &company, claim_id, now)
+            .execute(&mut *tx)
+            .await?;
+            audit(
+                &mut tx,
+                now,
+                None,
+                "debtor_representation_added",
+                Some(&format!("person:{personal_number}")),
+                json!({"company": company, "claim_id": claim_id}),
+                Some(ip),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Ok(claim_id));
+        }
+        Some(_) => {
+            "Ärendet gäller en privatperson. Den som kravet gäller loggar in med sitt eget BankID."
+        }
+        None => {
+            "Vi hittar inget ärende med det OCR-numret och den kontrollkoden. Kontrollera uppgifterna i brevet."
+        }
+    };
+    // The rate-limit hit is kept even though nothing else is stored.
+    tx.commit().await?;
+    Ok(Err(refused.to_string()))
 }
