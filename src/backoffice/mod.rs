@@ -2,6 +2,7 @@
 //! overview, the reference rates, and the outgoing mail written by the file mailer.
 
 pub mod rates;
+pub mod service;
 
 use askama::Template;
 use axum::{
@@ -34,65 +35,23 @@ struct HomePage {
     creditors_pending: i64,
     creditors_approved: i64,
     users: i64,
-    todo: Vec<Todo>,
+    todo: Vec<service::Todo>,
     open_tickets: i64,
     /// The half-year whose reference rate must be entered now (a red alert), if any.
     missing_rate: Option<chrono::NaiveDate>,
 }
 
-/// Something a debtor or creditor is waiting for staff to do, with the claim page where it is done.
-#[derive(sqlx::FromRow)]
-struct Todo {
-    claim_id: uuid::Uuid,
-    invoice_number: String,
-    debtor_name: String,
-    what: String,
-    since: chrono::DateTime<chrono::Utc>,
-}
-
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(STAFF)?;
-    let (creditors_pending, creditors_approved, users): (i64, i64, i64) = sqlx::query_as(
-        "select (select count(*) from creditor where status = 'pending'),
-                (select count(*) from creditor where status = 'approved'),
-                (select count(*) from app_user where disabled_at is null)",
-    )
-    .fetch_one(&state.db)
-    .await?;
-    // Maintained or reduced disputes wait for a staff decision (never Kronofogden); address
-    // changes wait for a check against the population register, done on one of the person's
-    // claims (the newest open one).
-    let todo = sqlx::query_as(
-        "select c.claim_id, c.invoice_number, c.debtor_name,
-                case d.answer when 'maintain' then 'Bestriden, borgenären står fast: beslut om stängning eller domstol'
-                              else 'Bestriden, borgenären satte ned: beslut om stängning eller domstol' end as what,
-                d.answered_at as since
-         from dispute d join claim c on c.claim_id = d.claim_id
-         where d.answer in ('maintain', 'reduce') and d.decision is null
-         union all
-         select c.claim_id, c.invoice_number, c.debtor_name,
-                'Adressändring att kontrollera: ' || a.street || ', ' || a.postal_code || ' ' || a.city,
-                a.created_at
-         from address_change a
-         join lateral (select claim_id, invoice_number, debtor_name from claim
-                       where debtor_id_number = a.personal_number
-                       order by state in ('paid', 'withdrawn', 'written_off'), registered_at desc limit 1) c on true
-         where a.status = 'pending'
-         order by since",
-    )
-    .fetch_all(&state.db)
-    .await?;
-    let open_tickets: i64 = sqlx::query_scalar("select count(*) from ticket where status = 'open'")
-        .fetch_one(&state.db)
-        .await?;
-    let missing_rate = {
-        let mut conn = state.db.acquire().await?;
-        state
-            .parameters(&mut conn)
-            .await?
-            .rates
-            .missing_half_year(state.clock.today())
-    };
+    let mut conn = state.db.acquire().await?;
+    let (creditors_pending, creditors_approved, users) = service::counts(&mut conn).await?;
+    let todo = service::todo(&mut conn).await?;
+    let open_tickets = service::open_tickets(&mut conn).await?;
+    let missing_rate = state
+        .parameters(&mut conn)
+        .await?
+        .rates
+        .missing_half_year(state.clock.today());
     Ok(render(&HomePage {
         layout: ctx.layout(),
         creditors_pending,

@@ -41,7 +41,8 @@ pub struct RateChange {
     pub claims_woken: u64,
 }
 
-/// Enters (or corrects) the rate of a half-year, in the caller's transaction.
+/// Enters (or corrects) the rate of a half-year, in its own transaction (a savepoint inside a
+/// caller's).
 #[allow(clippy::too_many_arguments)]
 pub async fn set_reference_rate(
     conn: &mut PgConnection,
@@ -53,6 +54,8 @@ pub async fn set_reference_rate(
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> anyhow::Result<RateChange> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
     // One rate change at a time, and none while payments allocate.
     crate::payments::lock(conn, crate::payments::Lock::Payments).await?;
     let previous: Option<Decimal> =
@@ -106,6 +109,7 @@ pub async fn set_reference_rate(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    tx.commit().await?;
     Ok(RateChange {
         previous,
         claims_recomputed: affected.len(),
@@ -255,9 +259,8 @@ async fn save(
         let page = rates_page(&mut conn, &ctx, today, form, errors).await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let change = set_reference_rate(
-        &mut tx,
+        &mut conn,
         &entry,
         decided_on,
         &source,
@@ -267,7 +270,6 @@ async fn save(
         today,
     )
     .await?;
-    tx.commit().await?;
     state.params.invalidate();
     let what = match change.previous {
         Some(old) => format!(
