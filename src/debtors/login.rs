@@ -13,15 +13,13 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::FromRow;
 use uuid::Uuid;
 
+use super::service;
 use crate::auth::debtor_session as session;
 use crate::{
-    auth::audit,
     bankid::{self, AuthRequest, BankId, Start},
     crypto::{random_token, sha256},
     state::AppState,
@@ -129,11 +127,10 @@ async fn start(
     let now = state.clock.now();
     let id = Uuid::new_v4();
     let browser = random_token(32);
-    sqlx::query!("insert into bankid_order (bankid_order_id, order_ref, purpose, browser_hash, qr_start_token,
-            qr_start_secret, auto_start_token, started_at, end_user_ip, next_path, mobile)
-         values ($1, $2, 'login', $3, $4, $5, $6, $7, $8, $9, $10)", id, &order.order_ref, sha256(&browser), &order.qr_start_token, &order.qr_start_secret, &order.auto_start_token, now, &ctx.ip, safe_next(Some(&q.next)).filter(|n| n.starts_with("/mina-sidor")), is_mobile(&headers))
-    .execute(&state.db)
-    .await?;
+    let next = safe_next(Some(&q.next)).filter(|n| n.starts_with("/mina-sidor"));
+    let mut conn = state.db.acquire().await?;
+    let started = (sha256(&browser), ctx.ip.as_str(), next, is_mobile(&headers));
+    service::store_order(&mut conn, id, &order, started, now).await?;
     let mut resp = see_other(&format!("/mina-sidor/bankid/{id}"));
     cookies::set_named(
         &mut resp,
@@ -144,58 +141,32 @@ async fn start(
     Ok(resp)
 }
 
-#[derive(FromRow, Clone)]
-struct OrderRow {
-    bankid_order_id: Uuid,
-    order_ref: String,
-    qr_start_token: String,
-    qr_start_secret: String,
-    auto_start_token: String,
-    started_at: DateTime<Utc>,
-    status: String,
-    hint_code: Option<String>,
-    error_code: Option<String>,
-    personal_number: Option<String>,
-    completion: Option<serde_json::Value>,
-    next_path: Option<String>,
-    mobile: bool,
-    consumed_at: Option<DateTime<Utc>>,
-}
-
 /// The order of `id`, if this browser started it; anything else is 404.
-async fn own_order(state: &AppState, headers: &HeaderMap, id: &str) -> Result<OrderRow, AppError> {
+async fn own_order(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<service::OrderRow, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let browser = cookies::get(headers, cookies::BANKID).ok_or(AppError::NotFound)?;
-    sqlx::query_as(
-        "select bankid_order_id, order_ref, qr_start_token, qr_start_secret, auto_start_token, started_at,
-                status, hint_code, error_code, personal_number, completion, next_path, mobile, consumed_at
-         from bankid_order where bankid_order_id = $1 and browser_hash = $2",
-    )
-    .bind(id)
-    .bind(sha256(browser))
-    .fetch_optional(&state.db)
-    .await?
-    .ok_or(AppError::NotFound)
+    service::order_for_browser(&mut *state.db.acquire().await?, id, &sha256(browser))
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// Collects the order from BankID if it is pending and the last collect was about two seconds
 /// ago; concurrent polls never collect twice (the row update decides who does).
-async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<OrderRow, AppError> {
+async fn refresh(
+    state: &AppState,
+    client: &BankId,
+    order: service::OrderRow,
+) -> Result<service::OrderRow, AppError> {
     if order.status != "pending" {
         return Ok(order);
     }
     let now = state.clock.now();
-    let mine: Option<(Uuid,)> = sqlx::query_as(
-        "update bankid_order set last_collect_at = $2
-         where bankid_order_id = $1 and status = 'pending'
-           and (last_collect_at is null or last_collect_at <= $2 - interval '1900 milliseconds')
-         returning bankid_order_id",
-    )
-    .bind(order.bankid_order_id)
-    .bind(now)
-    .fetch_optional(&state.db)
-    .await?;
-    if mine.is_none() {
+    let mut conn = state.db.acquire().await?;
+    if !service::take_collect_turn(&mut conn, order.bankid_order_id, now).await? {
         return Ok(order);
     }
     match client.collect(&order.order_ref).await {
@@ -216,12 +187,9 @@ async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<O
             if status == "complete" && !pnr.as_deref().is_some_and(bankid::valid_personal_number) {
                 tracing::error!(order = %order.order_ref, "BankID completion without a valid personal number");
             }
-            sqlx::query("update bankid_order set status = $2, hint_code = $3, personal_number = $4, completion = $5,
-                    finished_at = case when $2 <> 'pending' then $6 end
-                 where bankid_order_id = $1").bind(order.bankid_order_id).bind(status).bind(&c.hint_code).bind(&pnr).bind(&completion).bind(now)
-            .execute(&state.db)
-            .await?;
-            Ok(OrderRow {
+            let collected = (status, c.hint_code.as_deref(), pnr.as_deref(), &completion);
+            service::record_collect(&mut conn, order.bankid_order_id, collected, now).await?;
+            Ok(service::OrderRow {
                 status: status.into(),
                 hint_code: c.hint_code,
                 personal_number: pnr,
@@ -231,10 +199,8 @@ async fn refresh(state: &AppState, client: &BankId, order: OrderRow) -> Result<O
         }
         Err(e) => {
             tracing::warn!(order = %order.order_ref, error = %e, "BankID collect failed");
-            sqlx::query!("update bankid_order set status = 'failed', error_code = $2, finished_at = $3 where bankid_order_id = $1", order.bankid_order_id, e.code(), now)
-            .execute(&state.db)
-            .await?;
-            Ok(OrderRow {
+            service::record_failure(&mut conn, order.bankid_order_id, e.code(), now).await?;
+            Ok(service::OrderRow {
                 status: "failed".into(),
                 error_code: Some(e.code().to_string()),
                 ..order
@@ -249,7 +215,7 @@ struct View {
     qr: Option<(u64, String)>,
 }
 
-fn view(state: &AppState, o: &OrderRow) -> View {
+fn view(state: &AppState, o: &service::OrderRow) -> View {
     let start = Start {
         qr: !o.mobile,
         mobile: o.mobile,
@@ -374,18 +340,6 @@ async fn finish(
             bankid::RFA22,
         ));
     }
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let consumed = sqlx::query!("update bankid_order set consumed_at = $2 where bankid_order_id = $1 and consumed_at is null", order.bankid_order_id, now)
-    .execute(&mut *tx)
-    .await?;
-    if consumed.rows_affected() == 0 {
-        return Ok(flash_redirect(
-            "/mina-sidor/logga-in",
-            FlashKind::Error,
-            "Inloggningen är redan använd. Logga in igen.",
-        ));
-    }
     let user = completion.get("user");
     let field = |k: &str| {
         user.and_then(|u| u.get(k))
@@ -393,23 +347,16 @@ async fn finish(
             .unwrap_or("")
             .to_string()
     };
-    sqlx::query!("insert into person (personal_number, given_name, surname, first_login_at, last_login_at)
-         values ($1, $2, $3, $4, $4)
-         on conflict (personal_number) do update set given_name = $2, surname = $3, last_login_at = $4", pnr, field("givenName"), field("surname"), now)
-    .execute(&mut *tx)
-    .await?;
-    let token = session::create(&mut tx, pnr, order.bankid_order_id, now).await?;
-    audit(
-        &mut tx,
-        now,
-        None,
-        "debtor_login",
-        Some(&format!("person:{pnr}")),
-        json!({"order_ref": order.order_ref}),
-        Some(&ctx.ip),
-    )
-    .await?;
-    tx.commit().await?;
+    let names = (field("givenName"), field("surname"));
+    let mut conn = state.db.acquire().await?;
+    let now = state.clock.now();
+    let Some(token) = service::sign_in(&mut conn, &order, pnr, names, &ctx.ip, now).await? else {
+        return Ok(flash_redirect(
+            "/mina-sidor/logga-in",
+            FlashKind::Error,
+            "Inloggningen är redan använd. Logga in igen.",
+        ));
+    };
     let to = order
         .next_path
         .clone()
@@ -437,9 +384,8 @@ async fn cancel(
             // Already gone at BankID (timed out or finished): nothing left to cancel.
             tracing::info!(order = %order.order_ref, error = %e, "BankID cancel");
         }
-        sqlx::query!("update bankid_order set status = 'cancelled', finished_at = $2 where bankid_order_id = $1 and status = 'pending'", order.bankid_order_id, state.clock.now())
-        .execute(&state.db)
-        .await?;
+        let mut conn = state.db.acquire().await?;
+        service::cancel_order(&mut conn, order.bankid_order_id, state.clock.now()).await?;
     }
     let mut resp = flash_redirect("/mina-sidor/logga-in", FlashKind::Info, bankid::RFA6);
     cookies::clear_named(&mut resp, cookies::BANKID);
