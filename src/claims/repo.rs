@@ -838,3 +838,30 @@ pub async fn letters_sent(
     .fetch_all(conn)
     .await
 }
+
+/// A claim found by the staff's search.
+#[derive(FromRow)]
+pub struct SearchRow {
+    pub claim_id: Uuid,
+    pub ocr: String,
+    pub creditor_name: String,
+    pub invoice_number: String,
+    pub debtor_name: String,
+    pub state: String,
+}
+
+/// Claims by OCR, identity number (its end), case number or debtor name, newest first.
+pub async fn search(conn: &mut PgConnection, q: &str) -> sqlx::Result<Vec<SearchRow>> {
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    sqlx::query_as(
+        "select c.claim_id, c.ocr, cr.name as creditor_name, c.invoice_number, c.debtor_name, c.state
+         from claim c join creditor cr using (creditor_id)
+         where c.ocr = $1 or c.debtor_id_number like '%' || $1 or ($1 <> '' and c.case_number::text = $1)
+            or c.debtor_name ilike '%' || $2 || '%'
+         order by c.registered_at desc limit 100",
+    )
+    .bind(if digits.len() >= 6 { digits } else { "-".into() })
+    .bind(q.replace(['%', '_', '\\'], ""))
+    .fetch_all(conn)
+    .await
+}

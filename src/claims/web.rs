@@ -14,7 +14,7 @@ use axum::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::Value;
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
@@ -577,17 +577,7 @@ struct SearchQuery {
     q: String,
 }
 
-#[derive(FromRow)]
-struct StaffRow {
-    claim_id: Uuid,
-    ocr: String,
-    creditor_name: String,
-    invoice_number: String,
-    debtor_name: String,
-    state: String,
-}
-
-impl StaffRow {
+impl super::SearchRow {
     fn state_label(&self) -> &'static str {
         ClaimState::parse(&self.state)
             .map(ClaimState::label)
@@ -600,7 +590,7 @@ impl StaffRow {
 struct StaffSearchPage {
     layout: Layout,
     q: String,
-    rows: Vec<StaffRow>,
+    rows: Vec<super::SearchRow>,
     no_error: Option<&'static str>,
 }
 
@@ -612,21 +602,10 @@ async fn staff_search(
     let user = ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
     let q = query.q.trim().to_string();
-    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-    let rows: Vec<StaffRow> = if q.is_empty() {
+    let rows: Vec<super::SearchRow> = if q.is_empty() {
         vec![]
     } else {
-        sqlx::query_as(
-            "select c.claim_id, c.ocr, cr.name as creditor_name, c.invoice_number, c.debtor_name, c.state
-             from claim c join creditor cr using (creditor_id)
-             where c.ocr = $1 or c.debtor_id_number like '%' || $1 or ($1 <> '' and c.case_number::text = $1)
-                or c.debtor_name ilike '%' || $2 || '%'
-             order by c.registered_at desc limit 100",
-        )
-        .bind(if digits.len() >= 6 { digits } else { "-".into() })
-        .bind(q.replace(['%', '_', '\\'], ""))
-        .fetch_all(&mut *conn)
-        .await?
+        super::search(&mut conn, &q).await?
     };
     let hits: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
     access_log::log_access_to(
