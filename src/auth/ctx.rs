@@ -90,6 +90,16 @@ impl Ctx {
     }
 
     /// A logged-in creditor user and the creditor it acts for.
+    /// `user` acting from this request's address, at the clock's now and today.
+    pub fn acting(&self, user: &User, clock: &crate::clock::Clock) -> super::Acting<'_> {
+        super::Acting {
+            user_id: user.id,
+            ip: &self.ip,
+            now: clock.now(),
+            today: clock.today(),
+        }
+    }
+
     pub fn require_creditor(&self) -> Result<(&User, uuid::Uuid), AppError> {
         let user = self.require(&[Role::Creditor])?;
         Ok((user, user.creditor_id.ok_or(AppError::Forbidden)?))

@@ -15,6 +15,16 @@ pub mod totp;
 
 pub use ctx::Ctx;
 
+/// Who acts and when, as a service takes it: the person (a staff or creditor user), the
+/// address they act from, and the clock's now and business date.
+#[derive(Clone, Copy, Debug)]
+pub struct Acting<'a> {
+    pub user_id: Uuid,
+    pub ip: &'a str,
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub today: chrono::NaiveDate,
+}
+
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -377,13 +377,7 @@ async fn creditor_action(
     let (user, creditor_id) = ctx.require_creditor()?;
     let claim_id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
     let back = format!("/borgenar/krav/{claim_id}");
-    let actor = service::Actor {
-        creditor_id,
-        user_id: user.id,
-        ip: &ctx.ip,
-        now: state.clock.now(),
-        today: state.clock.today(),
-    };
+    let actor = ctx.acting(user, &state.clock);
     let input = service::ActionInput {
         action: &form.action,
         amount: &form.amount,
@@ -396,6 +390,7 @@ async fn creditor_action(
         &state.params,
         &state.config.identity,
         claim_id,
+        creditor_id,
         &actor,
         &input,
     )
@@ -477,12 +472,7 @@ async fn staff_flags(
     let rec = any_claim(&mut conn, &id).await?;
     let back = format!("/admin/krav/{}", rec.claim_id);
     let on = form.value == "on";
-    let by = (
-        user.id,
-        ctx.ip.as_str(),
-        state.clock.now(),
-        state.clock.today(),
-    );
-    let message = service::set_flag(&mut conn, &rec, &form.flag, on, by).await?;
+    let by = ctx.acting(user, &state.clock);
+    let message = service::set_flag(&mut conn, &rec, &form.flag, on, &by).await?;
     Ok(flash_redirect(&back, FlashKind::Success, &message))
 }

@@ -2,12 +2,12 @@
 //! the state is read again under the lock, so an action never acts on a claim that was paid,
 //! withdrawn or changed by a concurrent request or the engine.
 
-use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
+    auth::Acting,
     claims::{self, web::record_change},
     config::Identity,
     domain::money::Sek,
@@ -21,15 +21,6 @@ pub struct ActionInput<'a> {
     pub amount: &'a str,
     pub on_date: &'a str,
     pub note: &'a str,
-}
-
-/// Who acts, and when.
-pub struct Actor<'a> {
-    pub creditor_id: Uuid,
-    pub user_id: Uuid,
-    pub ip: &'a str,
-    pub now: DateTime<Utc>,
-    pub today: NaiveDate,
 }
 
 pub enum Outcome {
@@ -57,7 +48,8 @@ pub async fn creditor_action(
     params: &Cache,
     identity: &Identity,
     claim_id: Uuid,
-    actor: &Actor<'_>,
+    creditor_id: Uuid,
+    actor: &Acting<'_>,
     input: &ActionInput<'_>,
 ) -> Result<Outcome, AppError> {
     let note = input.note.trim();
@@ -67,7 +59,7 @@ pub async fn creditor_action(
     }
     // Read under the row lock: the engine and other requests wait, and what we check is current.
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let rec = claims::lock(&mut tx, claim_id, Some(actor.creditor_id))
+    let rec = claims::lock(&mut tx, claim_id, Some(creditor_id))
         .await?
         .ok_or(AppError::NotFound)?;
     if rec.state().is_terminal() {
@@ -191,8 +183,9 @@ pub async fn set_flag(
     rec: &claims::ClaimRecord,
     flag: &str,
     on: bool,
-    (user_id, ip, now, today): (Uuid, &str, DateTime<Utc>, NaiveDate),
+    by: &Acting<'_>,
 ) -> Result<String, AppError> {
+    let (user_id, ip, now, today) = (by.user_id, by.ip, by.now, by.today);
     let mut tx = sqlx::Connection::begin(conn).await?;
     let (event, detail, message) = match flag {
         "address_verified" => {

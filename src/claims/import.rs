@@ -162,15 +162,10 @@ async fn commit(
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
     let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let by = (
-        user.id,
-        ctx.ip.as_str(),
-        state.clock.now(),
-        state.clock.today(),
-    );
+    let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let (file_name, checked) =
-        match service::commit_import(&mut conn, &state.params, id, creditor_id, by).await? {
+        match service::commit_import(&mut conn, &state.params, id, creditor_id, &by).await? {
             Committed::Done { file_name, checked } => (file_name, checked),
             Committed::Already => {
                 return Ok(flash_redirect(

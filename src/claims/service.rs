@@ -14,7 +14,7 @@ use super::{
     web::DUPLICATE_INVOICE,
 };
 use crate::{
-    auth::audit,
+    auth::{Acting, audit},
     domain::money::Sek,
     parameters::{Cache, Parameters},
     web::AppError,
@@ -145,8 +145,9 @@ pub async fn commit_import(
     params: &Cache,
     id: Uuid,
     creditor_id: Uuid,
-    (user_id, ip, now, today): (Uuid, &str, DateTime<Utc>, NaiveDate),
+    by: &Acting<'_>,
 ) -> Result<Committed, AppError> {
+    let (user_id, ip, now, today) = (by.user_id, by.ip, by.now, by.today);
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // Locks the import: a double click commits once.
     let row: Option<(String, String, Option<DateTime<Utc>>)> = sqlx::query_as(

@@ -418,12 +418,7 @@ async fn admin_decide(
             ));
         }
     };
-    let by = service::Admin {
-        user_id: user.id,
-        ip: &ctx.ip,
-        now: state.clock.now(),
-        today: state.clock.today(),
-    };
+    let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let url = &state.config.public_url;
     if !service::decide(&mut conn, &c, approve, &reason, &by, url).await? {

@@ -2,7 +2,7 @@
 //! staff decision, and what the pages read.
 
 use askama::Template;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -10,7 +10,7 @@ use super::{
     CreditorRow, Terms, UserRow,
     onboarding::{Payout, Signup},
 };
-use crate::auth::{audit, service::LinkPurpose, session};
+use crate::auth::{Acting, audit, service::LinkPurpose, session};
 use crate::web::filters;
 
 pub async fn current_terms(conn: &mut PgConnection, kind: &str) -> sqlx::Result<Terms> {
@@ -366,14 +366,6 @@ struct DecisionMail<'a> {
     link: &'a str,
 }
 
-/// Who decides, and when.
-pub struct Admin<'a> {
-    pub user_id: Uuid,
-    pub ip: &'a str,
-    pub now: DateTime<Utc>,
-    pub today: NaiveDate,
-}
-
 /// An admin approves (`reason` empty) or rejects (with a `reason` the customer reads) a pending
 /// creditor. Approval wakes the claims registered while pending. The mail is queued with the
 /// decision. False when the creditor was decided meanwhile (nothing changes then).
@@ -382,7 +374,7 @@ pub async fn decide(
     c: &CreditorRow,
     approve: bool,
     reason: &str,
-    by: &Admin<'_>,
+    by: &Acting<'_>,
     public_url: &str,
 ) -> anyhow::Result<bool> {
     let (now, today) = (by.now, by.today);

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{
     MAX_ATTACHMENT, REASONS, clean_file_name,
-    service::{self, Debtor, Staffer, Submission, Submitted},
+    service::{self, Debtor, Submission, Submitted},
 };
 use crate::{
     auth::{Ctx, STAFF},
@@ -248,12 +248,7 @@ async fn creditor_answer(
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
     let claim_id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let by = Staffer {
-        user_id: user.id,
-        ip: &ctx.ip,
-        now: state.clock.now(),
-        today: state.clock.today(),
-    };
+    let by = ctx.acting(user, &state.clock);
     let answer = (
         form.answer.as_str(),
         form.answer_text.trim(),
@@ -297,12 +292,7 @@ async fn staff_decide(
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
     let claim_id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let by = Staffer {
-        user_id: user.id,
-        ip: &ctx.ip,
-        now: state.clock.now(),
-        today: state.clock.today(),
-    };
+    let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let outcome = service::decide(
         &mut conn,

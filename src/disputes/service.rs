@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{DisputeView, MAX_ATTACHMENT, REASONS, reason_label, sniff};
 use crate::{
-    auth::audit,
+    auth::{Acting, audit},
     claims::{self, ClaimRecord},
     config::Identity,
     domain::money::Sek,
@@ -207,14 +207,6 @@ pub async fn submit(
     Ok(Submitted::Done)
 }
 
-/// Who acts on a claim from the creditor's or the staff's side, and when.
-pub struct Staffer<'a> {
-    pub user_id: Uuid,
-    pub ip: &'a str,
-    pub now: DateTime<Utc>,
-    pub today: NaiveDate,
-}
-
 /// The creditor's answer: `withdraw`, `reduce` (by `reduce_amount`) or `maintain` (with a text
 /// the debtor reads). `Ok(Err(message))` when refused; nothing is stored then.
 #[allow(clippy::too_many_arguments)]
@@ -225,7 +217,7 @@ pub async fn answer(
     public_url: &str,
     claim_id: Uuid,
     creditor_id: Uuid,
-    by: &Staffer<'_>,
+    by: &Acting<'_>,
     (answer, text, reduce_amount): (&str, &str, &str),
 ) -> Result<Result<&'static str, String>, AppError> {
     let (now, today) = (by.now, by.today);
@@ -347,7 +339,7 @@ pub async fn decide(
     conn: &mut PgConnection,
     identity: &Identity,
     claim_id: Uuid,
-    by: &Staffer<'_>,
+    by: &Acting<'_>,
     decision: &str,
     note: &str,
 ) -> Result<Result<&'static str, &'static str>, AppError> {

@@ -8,7 +8,12 @@ use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
 use super::ledger::{self, Account, Dims, Entry, SyncReport};
-use crate::{auth::audit, claims, domain::money::Sek, parameters::Cache};
+use crate::{
+    auth::{Acting, audit},
+    claims,
+    domain::money::Sek,
+    parameters::Cache,
+};
 
 #[derive(FromRow)]
 pub struct PaymentRow {
@@ -137,8 +142,9 @@ pub async fn match_by_hand(
     params: &Cache,
     payment_id: Uuid,
     claim_id: Uuid,
-    (user_id, ip, now, today): (Uuid, &str, DateTime<Utc>, NaiveDate),
+    by: &Acting<'_>,
 ) -> anyhow::Result<Result<(Sek, i64, SyncReport), &'static str>> {
+    let (user_id, ip, now, today) = (by.user_id, by.ip, by.now, by.today);
     let mut tx = sqlx::Connection::begin(conn).await?;
     super::lock(&mut tx, super::Lock::Payments).await?;
     let row: Option<(Option<Uuid>, bool, String, Decimal, NaiveDate)> = sqlx::query_as(

@@ -518,15 +518,10 @@ async fn match_payment(
             "Välj ett ärende att koppla betalningen till.",
         ));
     };
-    let by = (
-        user.id,
-        ctx.ip.as_str(),
-        state.clock.now(),
-        state.clock.today(),
-    );
+    let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let (amount, case_number, report) =
-        match service::match_by_hand(&mut conn, &state.params, payment_id, claim_id, by).await? {
+        match service::match_by_hand(&mut conn, &state.params, payment_id, claim_id, &by).await? {
             Ok(done) => done,
             Err(message) => return Ok(flash_redirect(&back, FlashKind::Error, message)),
         };

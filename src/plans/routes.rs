@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     Policy,
-    service::{self, Decider, PlanForm, Preview, Proposed},
+    service::{self, PlanForm, Preview, Proposed},
 };
 use crate::{
     auth::Ctx,
@@ -179,18 +179,13 @@ async fn creditor_decide(
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
     let claim_id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
-    let by = Decider {
-        creditor_id,
-        user_id: user.id,
-        ip: &ctx.ip,
-        now: state.clock.now(),
-        today: state.clock.today(),
-    };
+    let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let outcome = service::decide(
         &mut conn,
         &state.config.identity,
         claim_id,
+        creditor_id,
         &by,
         &form.decision,
         form.reject_note.trim(),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{PlanRow, PlanView, Policy, due_dates, is_broken, within_policy};
 use crate::{
-    auth::audit,
+    auth::{Acting, audit},
     claims::{self, ClaimRecord},
     config::Identity,
     domain::{
@@ -476,28 +476,20 @@ async fn start(
     Ok(())
 }
 
-/// Who decides for the creditor, and when.
-pub struct Decider<'a> {
-    pub creditor_id: Uuid,
-    pub user_id: Uuid,
-    pub ip: &'a str,
-    pub now: chrono::DateTime<Utc>,
-    pub today: NaiveDate,
-}
-
 /// The creditor approves (`approve`) or rejects (`reject`, with a note the debtor reads) the
 /// proposal on claim `claim_id`. `Ok(Err(message))` when refused; nothing changes then.
 pub async fn decide(
     conn: &mut PgConnection,
     identity: &Identity,
     claim_id: Uuid,
-    by: &Decider<'_>,
+    creditor_id: Uuid,
+    by: &Acting<'_>,
     decision: &str,
     note: &str,
 ) -> Result<Result<&'static str, &'static str>, AppError> {
     let (now, today) = (by.now, by.today);
     let mut tx = sqlx::Connection::begin(conn).await?;
-    let c = claims::lock(&mut tx, claim_id, Some(by.creditor_id))
+    let c = claims::lock(&mut tx, claim_id, Some(creditor_id))
         .await?
         .ok_or(AppError::NotFound)?;
     let Some((plan_id, months)): Option<(Uuid, i32)> = sqlx::query_as(
