@@ -228,7 +228,14 @@ pub async fn deliver_queue(
             mail.message_id = Some(format!("<notice-{id}@fordra.se>"));
             match mailer.send(from, &mail, now).await {
                 Ok(()) => {
-                    sqlx::query!("update mail_queue set sent_at = $2, attempts = attempts + 1, last_error = null where mail_id = $1", id, now)
+                    // A single-use link must not outlive its mail in the database: only its hash is kept.
+                    sqlx::query!(
+                        "update mail_queue set sent_at = $2, attempts = attempts + 1, last_error = null,
+                            body = case when body like '%token=%' then '(Meddelandet innehöll en engångslänk och är raderat efter sändning.)' else body end
+                         where mail_id = $1",
+                        id,
+                        now
+                    )
                         .execute(&mut *tx)
                         .await?;
                     sent += 1;

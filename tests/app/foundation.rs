@@ -410,6 +410,25 @@ async fn password_reset_end_to_end_over_smtp() {
     let mails = smtp.wait_for(1).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(smtp.count(), 1, "no mail for an unknown address");
+    // The link went out; the queue keeps no usable copy of it.
+    for _ in 0..100 {
+        let sent: i64 =
+            sqlx::query_scalar("select count(*) from mail_queue where sent_at is not null")
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        if sent == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let kept: i64 = sqlx::query_scalar(
+        "select count(*) from mail_queue where sent_at is not null and body like '%token=%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, 0, "a sent one-time link is not kept in the queue");
     assert!(mails[0].contains("To: kund@example.se"));
     let body = body_text(&mails[0]);
     let link = body
