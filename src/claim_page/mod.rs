@@ -375,7 +375,7 @@ async fn creditor_action(
     Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let claim_id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let claim_id = path_id(&id)?;
     let back = format!("/borgenar/krav/{claim_id}");
     let actor = ctx.acting(user, &state.clock);
     let input = service::ActionInput {

@@ -161,7 +161,7 @@ async fn commit(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let id = path_id(&id)?;
     let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let (file_name, checked) =

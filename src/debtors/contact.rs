@@ -391,7 +391,7 @@ async fn staff_address_decide(
     Form(form): Form<DecideForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let id = path_id(&id)?;
     let back = crate::web::safe_next(Some(&form.back)).unwrap_or_else(|| "/admin/krav".into());
     let approve = match form.decision.as_str() {
         "approve" => true,

@@ -247,7 +247,7 @@ async fn creditor_answer(
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let claim_id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let claim_id = path_id(&id)?;
     let by = ctx.acting(user, &state.clock);
     let answer = (
         form.answer.as_str(),
@@ -291,7 +291,7 @@ async fn staff_decide(
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let claim_id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let claim_id = path_id(&id)?;
     let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let outcome = service::decide(
@@ -304,8 +304,5 @@ async fn staff_decide(
     )
     .await?;
     let back = format!("/admin/krav/{claim_id}");
-    Ok(match outcome {
-        Ok(message) => flash_redirect(&back, FlashKind::Success, message),
-        Err(message) => flash_redirect(&back, FlashKind::Error, message),
-    })
+    Ok(flash_outcome(&back, outcome))
 }

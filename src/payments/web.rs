@@ -54,10 +54,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn parse_id(s: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(s).map_err(|_| AppError::NotFound)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Bank files
 
@@ -492,7 +488,7 @@ async fn payment_page(
     Query(search): Query<CandidateSearch>,
 ) -> Result<Response, AppError> {
     ctx.require(STAFF)?;
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     Ok(render(&payment_view(&state, &ctx, id, search.q).await?))
 }
 
@@ -509,7 +505,7 @@ async fn match_payment(
     Form(form): Form<MatchForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
-    let payment_id = parse_id(&id)?;
+    let payment_id = path_id(&id)?;
     let back = format!("/admin/betalningar/{payment_id}");
     let Ok(claim_id) = Uuid::parse_str(&form.claim_id) else {
         return Ok(flash_redirect(

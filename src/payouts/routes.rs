@@ -48,10 +48,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn parse_id(s: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(s).map_err(|_| AppError::NotFound)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Settlements, refunds and payout batches
 
@@ -183,7 +179,7 @@ async fn refund_claim(
     Form(form): Form<RefundForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
-    let claim_id = parse_id(&claim)?;
+    let claim_id = path_id(&claim)?;
     let mut errors = FieldErrors::default();
     let Some(dest) = refund_destination(&form, None, &mut errors) else {
         let mut page = settlements_view(&state, &ctx).await?;
@@ -259,7 +255,7 @@ async fn batch_page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(STAFF)?;
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let mut conn = state.db.acquire().await?;
     let b = settlement::find_batch(&mut conn, id)
         .await?
@@ -280,14 +276,11 @@ async fn approve_batch(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let back = format!("/admin/utbetalningar/{id}");
     let mut conn = state.db.acquire().await?;
     let outcome = settlement::approve(&mut conn, id, state.clock.now(), user.id, &ctx.ip).await?;
-    Ok(match outcome {
-        Ok(m) => flash_redirect(&back, FlashKind::Success, m),
-        Err(m) => flash_redirect(&back, FlashKind::Error, m),
-    })
+    Ok(flash_outcome(&back, outcome))
 }
 
 async fn export_batch(
@@ -296,7 +289,7 @@ async fn export_batch(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let mut conn = state.db.acquire().await?;
     let outcome = settlement::export(
         &mut conn,
@@ -333,7 +326,7 @@ async fn execute_batch(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let back = format!("/admin/utbetalningar/{id}");
     let mut conn = state.db.acquire().await?;
     let outcome = settlement::mark_executed(
@@ -345,10 +338,7 @@ async fn execute_batch(
         &ctx.ip,
     )
     .await?;
-    Ok(match outcome {
-        Ok(m) => flash_redirect(&back, FlashKind::Success, m),
-        Err(m) => flash_redirect(&back, FlashKind::Error, m),
-    })
+    Ok(flash_outcome(&back, outcome))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +354,7 @@ struct NotePage {
 }
 
 async fn load_note(state: &AppState, id: &str, creditor: Option<Uuid>) -> Result<Note, AppError> {
-    let id = parse_id(id)?;
+    let id = path_id(id)?;
     let mut conn = state.db.acquire().await?;
     settlement::note(&mut conn, id, creditor)
         .await?
@@ -640,7 +630,7 @@ async fn refund_payment(
     Form(form): Form<RefundForm>,
 ) -> Result<Response, AppError> {
     let user = ctx.require(ADMIN)?;
-    let payment_id = parse_id(&id)?;
+    let payment_id = path_id(&id)?;
     let mut page =
         crate::payments::web::payment_view(&state, &ctx, payment_id, String::new()).await?;
     let mut errors = FieldErrors::default();

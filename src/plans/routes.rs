@@ -10,7 +10,6 @@ use axum::{
     routing::{get, post},
 };
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{
     Policy,
@@ -178,7 +177,7 @@ async fn creditor_decide(
     Form(form): Form<DecideForm>,
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
-    let claim_id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound)?;
+    let claim_id = path_id(&id)?;
     let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let outcome = service::decide(
@@ -192,10 +191,7 @@ async fn creditor_decide(
     )
     .await?;
     let back = format!("/borgenar/krav/{claim_id}");
-    Ok(match outcome {
-        Ok(message) => flash_redirect(&back, FlashKind::Success, message),
-        Err(message) => flash_redirect(&back, FlashKind::Error, message),
-    })
+    Ok(flash_outcome(&back, outcome))
 }
 
 #[derive(Template)]

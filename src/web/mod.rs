@@ -52,6 +52,19 @@ pub fn flash_redirect(to: &str, kind: FlashKind, message: &str) -> Response {
     resp
 }
 
+/// Back to `to` with the outcome of an action: its message as a success, or why it was refused.
+pub fn flash_outcome<M: AsRef<str>, E: AsRef<str>>(to: &str, outcome: Result<M, E>) -> Response {
+    match outcome {
+        Ok(message) => flash_redirect(to, FlashKind::Success, message.as_ref()),
+        Err(refused) => flash_redirect(to, FlashKind::Error, refused.as_ref()),
+    }
+}
+
+/// A record's id from the path; anything that is not one is 404.
+pub fn path_id(s: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(s).map_err(|_| AppError::NotFound)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlashKind {
     Success,
