@@ -12,6 +12,7 @@ pub mod routes;
 pub mod service;
 pub mod session;
 pub mod totp;
+mod views;
 
 pub use ctx::Ctx;
 

@@ -1,8 +1,8 @@
 //! Login (password, then TOTP for staff), logout, TOTP enrolment and password reset.
 
+use super::views::*;
 use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
-use askama::Template;
 use axum::{
     Router,
     extract::State,
@@ -36,16 +36,6 @@ pub fn router() -> Router<AppState> {
         .route("/konto/tvastegs", get(enroll_form).post(enroll_submit))
         .route("/losenord/glomt", get(forgot_form).post(forgot))
         .route("/losenord/ny", get(reset_form).post(reset))
-}
-
-#[derive(Template)]
-#[template(path = "auth/login.html")]
-struct LoginPage {
-    layout: Layout,
-    email: String,
-    next: String,
-    error: Option<String>,
-    demo_accounts: Vec<DemoAccount>,
 }
 
 #[derive(Deserialize, Default)]
@@ -196,13 +186,6 @@ async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, App
     Ok(resp)
 }
 
-#[derive(Template)]
-#[template(path = "auth/totp.html")]
-struct TotpPage {
-    layout: Layout,
-    error: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct CodeForm {
     #[serde(default)]
@@ -269,16 +252,6 @@ fn promoted_response(state: &AppState, p: service::Promoted) -> Response {
     resp
 }
 
-#[derive(Template)]
-#[template(path = "auth/account.html")]
-struct AccountPage {
-    layout: Layout,
-    email: String,
-    role: &'static str,
-    totp_enabled: bool,
-    staff: bool,
-}
-
 async fn account(ctx: Ctx) -> Result<Response, AppError> {
     let user = ctx.require(&[Role::Creditor, Role::Partner, Role::Admin, Role::Support])?;
     Ok(render(&AccountPage {
@@ -288,15 +261,6 @@ async fn account(ctx: Ctx) -> Result<Response, AppError> {
         totp_enabled: user.totp_enabled,
         staff: user.role.is_staff(),
     }))
-}
-
-#[derive(Template)]
-#[template(path = "auth/totp_enroll.html")]
-struct EnrollPage {
-    layout: Layout,
-    qr_svg: String,
-    secret: String,
-    error: Option<String>,
 }
 
 async fn enroll_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -377,14 +341,6 @@ async fn enroll_submit(
     Ok(resp)
 }
 
-#[derive(Template)]
-#[template(path = "auth/forgot.html")]
-struct ForgotPage {
-    layout: Layout,
-    email: String,
-    error: Option<String>,
-}
-
 async fn forgot_form(ctx: Ctx) -> Response {
     render(&ForgotPage {
         layout: ctx.layout(),
@@ -434,15 +390,6 @@ async fn forgot(
         }
     });
     Ok(flash_redirect("/logga-in", FlashKind::Info, RESET_SENT))
-}
-
-#[derive(Template)]
-#[template(path = "auth/reset.html")]
-struct ResetPage {
-    layout: Layout,
-    token: String,
-    valid: bool,
-    errors: FieldErrors,
 }
 
 #[derive(Deserialize)]

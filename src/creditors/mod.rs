@@ -5,6 +5,7 @@
 pub mod onboarding;
 mod routes;
 pub mod service;
+mod views;
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;

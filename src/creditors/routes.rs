@@ -1,7 +1,7 @@
 //! The creditor's pages: sign-up, confirmation, terms, colleagues, home; and the staff's list
 //! and decision. Handlers extract, call one service function, and render or redirect.
 
-use askama::Template;
+use super::views::*;
 use axum::{
     Router,
     extract::{Path, State},
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    CreditorRow, Terms, UserRow,
+    CreditorRow, Terms,
     onboarding::{self, INDUSTRIES, SignupForm},
     service::{self, INVITATION_HOURS, Registered, current_terms},
 };
@@ -40,17 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/borgenarer", get(admin_list))
         .route("/admin/borgenarer/{id}", get(admin_show))
         .route("/admin/borgenarer/{id}/beslut", post(admin_decide))
-}
-
-#[derive(Template)]
-#[template(path = "creditors/signup.html")]
-struct SignupPage {
-    layout: Layout,
-    form: SignupForm,
-    errors: FieldErrors,
-    terms: Terms,
-    industries: &'static [(&'static str, &'static str, bool)],
-    company_forms: [crate::domain::company::CompanyForm; 6],
 }
 
 #[derive(Deserialize)]
@@ -134,14 +123,6 @@ async fn signup(
     )))
 }
 
-#[derive(Template)]
-#[template(path = "creditors/signup_sent.html")]
-struct SentPage {
-    layout: Layout,
-    email: String,
-    hours: i64,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SentQuery {
@@ -154,14 +135,6 @@ async fn signup_sent(ctx: Ctx, Query(q): Query<SentQuery>) -> Response {
         email: q.till,
         hours: service::CONFIRM_HOURS,
     })
-}
-
-#[derive(Template)]
-#[template(path = "creditors/confirm.html")]
-struct ConfirmPage {
-    layout: Layout,
-    token: String,
-    valid: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -219,13 +192,6 @@ async fn confirm(
     Ok(resp)
 }
 
-#[derive(Template)]
-#[template(path = "creditors/terms.html")]
-struct TermsPage {
-    layout: Layout,
-    terms: Terms,
-}
-
 async fn terms_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let terms = current_terms(&mut conn, "creditor").await?;
@@ -233,16 +199,6 @@ async fn terms_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
         layout: ctx.layout(),
         terms,
     }))
-}
-
-#[derive(Template)]
-#[template(path = "creditors/users.html")]
-struct UsersPage {
-    layout: Layout,
-    users: Vec<UserRow>,
-    invite_name: String,
-    invite_email: String,
-    errors: FieldErrors,
 }
 
 async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -322,13 +278,6 @@ async fn invite(
     ))
 }
 
-#[derive(Template)]
-#[template(path = "backoffice/creditors.html")]
-struct AdminListPage {
-    layout: Layout,
-    creditors: Vec<CreditorRow>,
-}
-
 async fn admin_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(STAFF)?;
     let creditors = service::list(&mut *state.db.acquire().await?).await?;
@@ -336,16 +285,6 @@ async fn admin_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
         layout: ctx.layout(),
         creditors,
     }))
-}
-
-#[derive(Template)]
-#[template(path = "backoffice/creditor.html")]
-struct AdminShowPage {
-    layout: Layout,
-    c: CreditorRow,
-    reason: String,
-    errors: FieldErrors,
-    can_decide: bool,
 }
 
 async fn load_creditor(state: &AppState, id: &str) -> Result<CreditorRow, AppError> {
@@ -436,18 +375,6 @@ async fn admin_decide(
         format!("{} är avslagen. Kunden får e-post med skälet.", c.name)
     };
     Ok(flash_redirect(&to, FlashKind::Success, &message))
-}
-
-#[derive(Template)]
-#[template(path = "creditors/home.html")]
-struct CreditorHome {
-    layout: Layout,
-    company: String,
-    org_nr: String,
-    status: String,
-    open: i64,
-    open_capital: rust_decimal::Decimal,
-    blocked: i64,
 }
 
 /// The creditor's start page: the company's status and its open claims in brief.

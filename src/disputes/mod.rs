@@ -6,6 +6,7 @@
 
 mod routes;
 pub mod service;
+mod views;
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;

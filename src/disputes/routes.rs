@@ -1,7 +1,7 @@
 //! The dispute's pages: the debtor's form and attachment, the creditor's answer, the staff's
 //! decision. Each handler extracts, calls one service function, and renders or redirects.
 
-use askama::Template;
+use super::views::*;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Multipart, Path, State},
@@ -12,7 +12,7 @@ use axum::{
 use serde::Deserialize;
 
 use super::{
-    MAX_ATTACHMENT, REASONS, clean_file_name,
+    MAX_ATTACHMENT, clean_file_name,
     service::{self, Debtor, Submission, Submitted},
 };
 use crate::{
@@ -48,22 +48,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/krav/{id}/bestridande", post(staff_decide))
         .route("/admin/krav/{id}/bestridande/bilaga", get(staff_attachment))
-}
-
-#[derive(Template)]
-#[template(path = "debtors/dispute.html")]
-struct FormPage {
-    layout: Layout,
-    c: ClaimRecord,
-    errors: FieldErrors,
-    reason: String,
-    body: String,
-}
-
-impl FormPage {
-    fn reasons(&self) -> &'static [(&'static str, &'static str)] {
-        REASONS
-    }
 }
 
 async fn form_page(

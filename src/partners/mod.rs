@@ -4,5 +4,6 @@
 
 mod repo;
 mod routes;
+mod views;
 
 pub use routes::router;

@@ -1,6 +1,6 @@
 //! The partner's pages.
 
-use askama::Template;
+use super::views::*;
 use axum::{Router, extract::State, response::Response, routing::get};
 
 use crate::{
@@ -11,13 +11,6 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/partner", get(home))
-}
-
-#[derive(Template)]
-#[template(path = "partners/home.html")]
-struct PartnerHome {
-    layout: Layout,
-    company: String,
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

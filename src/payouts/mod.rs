@@ -4,5 +4,6 @@
 pub mod pain001;
 pub mod routes;
 pub mod service;
+mod views;
 
 pub use routes::router;

@@ -1,9 +1,9 @@
 //! Pages for money going out: settlement runs, refunds, payout batches (two admins over the
 //! limit, pain.001), settlement notes for staff and creditors, and the creditor's payout account.
 
+use super::views::*;
 use crate::auth::Ctx;
 use crate::web::extract::Form;
-use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
@@ -11,13 +11,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::service::{
-    self as settlement, Batch, Destination, Note, PayoutRow, RefundOwed, SettlementRow,
-};
+use super::service::{self as settlement, Destination, Note};
 use crate::auth::access_log::{self, Accessor};
 use crate::{auth::Role, auth::STAFF, domain::money::Sek, state::AppState, web::prelude::*};
 
@@ -50,43 +47,6 @@ pub fn router() -> Router<AppState> {
 
 // ---------------------------------------------------------------------------------------------
 // Settlements, refunds and payout batches
-
-impl SettlementRow {
-    fn payout_label(&self) -> &'static str {
-        match self.batch_state.as_deref() {
-            None => "Väntar på utbetalningsuppdrag",
-            Some(s) => settlement::state_label(s),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "payouts/settlements.html")]
-struct SettlementsPage {
-    layout: Layout,
-    settlements: Vec<SettlementRow>,
-    open_payouts: Vec<PayoutRow>,
-    open_total: Sek,
-    batches: Vec<Batch>,
-    refunds: Vec<RefundOwed>,
-    refund_errors: Option<(Uuid, FieldErrors)>,
-    interval: u32,
-    dual_over: Sek,
-    is_admin: bool,
-}
-
-impl SettlementsPage {
-    fn errors_for(&self, claim: &Uuid) -> FieldErrors {
-        match &self.refund_errors {
-            Some((c, e)) if c == claim => e.clone(),
-            _ => FieldErrors::default(),
-        }
-    }
-
-    fn state_label(&self, state: &str) -> &'static str {
-        settlement::state_label(state)
-    }
-}
 
 async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage, AppError> {
     let mut conn = state.db.acquire().await?;
@@ -229,26 +189,6 @@ async fn create_batch(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
     })
 }
 
-#[derive(Template)]
-#[template(path = "payouts/batch.html")]
-struct BatchPage {
-    layout: Layout,
-    b: Batch,
-    payouts: Vec<PayoutRow>,
-    user_id: Uuid,
-    is_admin: bool,
-}
-
-impl BatchPage {
-    fn state_label(&self) -> &'static str {
-        settlement::state_label(&self.b.state)
-    }
-
-    fn may_approve(&self) -> bool {
-        self.is_admin && self.b.state == "draft" && self.b.approved_by != Some(self.user_id)
-    }
-}
-
 async fn batch_page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -344,15 +284,6 @@ async fn execute_batch(
 // ---------------------------------------------------------------------------------------------
 // Settlement notes (staff and creditor)
 
-#[derive(Template)]
-#[template(path = "payouts/note.html")]
-struct NotePage {
-    layout: Layout,
-    n: Note,
-    base: &'static str,
-    staff: bool,
-}
-
 async fn load_note(state: &AppState, id: &str, creditor: Option<Uuid>) -> Result<Note, AppError> {
     let id = path_id(id)?;
     let mut conn = state.db.acquire().await?;
@@ -419,15 +350,6 @@ async fn admin_note_file(
     note_file(&state, &n, &format)
 }
 
-#[derive(Template)]
-#[template(path = "payouts/creditor_settlements.html")]
-struct CreditorSettlementsPage {
-    layout: Layout,
-    settlements: Vec<SettlementRow>,
-    to_settle: Sek,
-    account: Option<String>,
-}
-
 async fn creditor_settlements(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -474,20 +396,6 @@ async fn creditor_note_file(
 
 // ---------------------------------------------------------------------------------------------
 // The creditor's payout account
-
-#[derive(Template)]
-#[template(path = "payouts/account.html")]
-struct AccountPage {
-    layout: Layout,
-    current: Option<String>,
-    pending: Option<(String, NaiveDate)>,
-    delay: u32,
-    errors: FieldErrors,
-    kind: String,
-    bankgiro: String,
-    clearing: String,
-    account: String,
-}
 
 async fn account_view(
     state: &AppState,

@@ -8,6 +8,7 @@
 
 mod routes;
 pub mod service;
+mod views;
 
 use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;

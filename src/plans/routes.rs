@@ -1,7 +1,7 @@
 //! The payment plan's pages: the debtor's form, proposal and withdrawal, the creditor's
 //! decision and policy. Handlers extract, call one service function, and render or redirect.
 
-use askama::Template;
+use super::views::*;
 use axum::{
     Router,
     extract::{Path, State},
@@ -13,11 +13,11 @@ use serde::Deserialize;
 
 use super::{
     Policy,
-    service::{self, PlanForm, Preview, Proposed},
+    service::{self, Proposed},
 };
 use crate::{
     auth::Ctx,
-    claims::{ClaimRecord, web::visible_claim},
+    claims::web::visible_claim,
     domain::money::Sek,
     state::AppState,
     web::{
@@ -41,35 +41,6 @@ pub fn router() -> Router<AppState> {
             "/borgenar/amorteringsplaner",
             get(policy_page).post(policy_save),
         )
-}
-
-#[derive(Template)]
-#[template(path = "debtors/plan.html")]
-struct FormPage {
-    layout: Layout,
-    c: ClaimRecord,
-    options: Vec<(u32, Sek)>,
-    fee: Sek,
-    months: String,
-    errors: FieldErrors,
-    blocked: Option<&'static str>,
-    /// The exact plan for the chosen months, shown before the debtor confirms it.
-    preview: Option<Preview>,
-}
-
-impl FormPage {
-    fn new(ctx: &Ctx, f: PlanForm, months: String) -> FormPage {
-        FormPage {
-            layout: ctx.layout(),
-            c: f.c,
-            options: f.options,
-            fee: f.fee,
-            months,
-            errors: f.errors,
-            blocked: f.blocked,
-            preview: f.preview,
-        }
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -192,16 +163,6 @@ async fn creditor_decide(
     .await?;
     let back = format!("/borgenar/krav/{claim_id}");
     Ok(flash_outcome(&back, outcome))
-}
-
-#[derive(Template)]
-#[template(path = "debtors/policy.html")]
-struct PolicyPage {
-    layout: Layout,
-    max_months: String,
-    min_instalment: String,
-    auto_approve_up_to: String,
-    errors: FieldErrors,
 }
 
 async fn policy_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
