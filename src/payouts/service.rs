@@ -712,12 +712,14 @@ pub async fn approve(
     Ok(Ok(message))
 }
 
+/// Like [`find_batch`], and locks the batch's row until the transaction ends (one round trip).
 async fn find_batch_locked(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result<Option<Batch>> {
-    sqlx::query("select 1 from payout_batch where batch_id = $1 for update")
-        .bind(batch_id)
-        .execute(&mut *conn)
-        .await?;
-    find_batch(conn, batch_id).await
+    sqlx::query_as(&format!(
+        "{BATCH_SELECT} where b.batch_id = $1 for update of b"
+    ))
+    .bind(batch_id)
+    .fetch_optional(conn)
+    .await
 }
 
 #[derive(Clone, Debug, FromRow)]
