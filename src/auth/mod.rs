@@ -28,6 +28,20 @@ pub struct Acting<'a> {
 
 use uuid::Uuid;
 
+impl Acting<'_> {
+    /// Records in the audit log that this person did `action` (on `subject`), now.
+    pub async fn audit(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        action: &str,
+        subject: Option<&str>,
+        detail: serde_json::Value,
+    ) -> sqlx::Result<()> {
+        let (at, ip) = (self.now, Some(self.ip));
+        audit(conn, at, Some(self.user_id), action, subject, detail, ip).await
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Creditor,

@@ -11,7 +11,6 @@ use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
-    http::StatusCode,
     response::Response,
     routing::{get, post},
 };
@@ -21,9 +20,7 @@ use uuid::Uuid;
 
 use super::{refuse_on_case, service};
 use crate::claims::web::{visible_claim, visible_claims};
-use crate::{
-    auth::STAFF, domain::bank_account, mail::looks_like_email, state::AppState, web::prelude::*,
-};
+use crate::{auth::STAFF, domain::bank_account, state::AppState, web::prelude::*};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,55 +41,11 @@ pub fn router() -> Router<AppState> {
 #[template(path = "debtors/contact.html")]
 struct ContactPage {
     layout: Layout,
-    email: String,
-    phone: String,
-    street: String,
-    postal_code: String,
-    city: String,
+    contact: ContactForm,
+    address: AddressForm,
     current_address: Option<(String, String, String)>,
     pending: Option<(String, String, String, DateTime<Utc>)>,
     errors: FieldErrors,
-}
-
-async fn contact_view(
-    state: &AppState,
-    ctx: &Ctx,
-    pnr: &str,
-    errors: FieldErrors,
-) -> Result<ContactPage, AppError> {
-    let mut conn = state.db.acquire().await?;
-    let (email, phone) = service::contact(&mut conn, pnr).await?;
-    let cases = visible_claims(&mut conn, pnr).await?;
-    let own = cases.iter().find(|c| c.debtor_id_number == pnr);
-    let pending = service::pending_address(&mut conn, pnr).await?;
-    Ok(ContactPage {
-        layout: ctx.layout(),
-        email: email
-            .or_else(|| own.and_then(|c| c.debtor_email.clone()))
-            .unwrap_or_default(),
-        phone: phone
-            .or_else(|| own.and_then(|c| c.debtor_phone.clone()))
-            .unwrap_or_default(),
-        street: String::new(),
-        postal_code: String::new(),
-        city: String::new(),
-        current_address: own.map(|c| {
-            (
-                c.debtor_street.clone(),
-                c.debtor_postal_code.clone(),
-                c.debtor_city.clone(),
-            )
-        }),
-        pending,
-        errors,
-    })
-}
-
-async fn contact_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let me = ctx.require_debtor()?;
-    Ok(render(
-        &contact_view(&state, &ctx, &me.personal_number, FieldErrors::default()).await?,
-    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -100,58 +53,6 @@ async fn contact_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
 struct ContactForm {
     email: String,
     phone: String,
-}
-
-/// A Swedish or international phone number: digits with optional `+`, spaces and dashes.
-fn valid_phone(p: &str) -> bool {
-    let digits = p.chars().filter(char::is_ascii_digit).count();
-    (7..=15).contains(&digits)
-        && p.chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0))
-}
-
-async fn contact_save(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<ContactForm>,
-) -> Result<Response, AppError> {
-    let me = ctx.require_debtor()?;
-    let email = form.email.trim().to_string();
-    let phone = form.phone.trim().to_string();
-    let mut errors = FieldErrors::default();
-    if !email.is_empty() && !looks_like_email(&email) {
-        errors.add("email", "Ange en e-postadress som namn@exempel.se.");
-    }
-    if !phone.is_empty() && !valid_phone(&phone) {
-        errors.add(
-            "phone",
-            "Ange ett telefonnummer med 7–15 siffror, till exempel 070-123 45 67.",
-        );
-    }
-    if !errors.is_empty() {
-        let mut page = contact_view(&state, &ctx, &me.personal_number, errors).await?;
-        page.email = email;
-        page.phone = phone;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
-    }
-    let email = (!email.is_empty()).then_some(email);
-    let phone = (!phone.is_empty()).then_some(phone);
-    let mut conn = state.db.acquire().await?;
-    let details = (email.as_deref(), phone.as_deref());
-    service::save_contact(
-        &mut conn,
-        &me.personal_number,
-        details,
-        &ctx.ip,
-        state.clock.now(),
-    )
-    .await?;
-    Ok(flash_redirect(
-        "/mina-sidor/kontakt",
-        FlashKind::Success,
-        "Dina kontaktuppgifter är sparade.",
-    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -162,54 +63,100 @@ struct AddressForm {
     city: String,
 }
 
+/// The contact page; `contact` as submitted (else the stored details), `address` as submitted.
+async fn contact_view(
+    state: &AppState,
+    ctx: &Ctx,
+    pnr: &str,
+    (contact, address): (Option<ContactForm>, AddressForm),
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let (email, phone) = service::contact(&mut conn, pnr).await?;
+    let cases = visible_claims(&mut conn, pnr).await?;
+    let own = cases.iter().find(|c| c.debtor_id_number == pnr);
+    let pending = service::pending_address(&mut conn, pnr).await?;
+    let contact = contact.unwrap_or_else(|| ContactForm {
+        email: email
+            .or_else(|| own.and_then(|c| c.debtor_email.clone()))
+            .unwrap_or_default(),
+        phone: phone
+            .or_else(|| own.and_then(|c| c.debtor_phone.clone()))
+            .unwrap_or_default(),
+    });
+    let current_address = own.map(|c| {
+        let street = c.debtor_street.clone();
+        (street, c.debtor_postal_code.clone(), c.debtor_city.clone())
+    });
+    let status = errors.status();
+    let page = ContactPage {
+        layout: ctx.layout(),
+        contact,
+        address,
+        current_address,
+        pending,
+        errors,
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn contact_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let pnr = &ctx.require_debtor()?.personal_number;
+    contact_view(
+        &state,
+        &ctx,
+        pnr,
+        (None, Default::default()),
+        Default::default(),
+    )
+    .await
+}
+
+async fn contact_save(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ContactForm>,
+) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let details = match service::check_contact(&form.email, &form.phone) {
+        Ok(details) => details,
+        Err(errors) => {
+            let filled = (Some(form), AddressForm::default());
+            return contact_view(&state, &ctx, &me.personal_number, filled, errors).await;
+        }
+    };
+    let mut conn = state.db.acquire().await?;
+    let now = state.clock.now();
+    service::save_contact(&mut conn, &me.personal_number, details, &ctx.ip, now).await?;
+    let done = "Dina kontaktuppgifter är sparade.";
+    Ok(flash_redirect(
+        "/mina-sidor/kontakt",
+        FlashKind::Success,
+        done,
+    ))
+}
+
 async fn address_request(
     State(state): State<AppState>,
     ctx: Ctx,
     Form(form): Form<AddressForm>,
 ) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
-    let street = form.street.trim().to_string();
-    let postal: String = form
-        .postal_code
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    let city = form.city.trim().to_string();
-    let mut errors = FieldErrors::default();
-    if street.is_empty() || street.chars().count() > 100 {
-        errors.add("street", "Ange gatuadress eller box (högst 100 tecken).");
-    }
-    if postal.len() != 5 {
-        errors.add(
-            "postal_code",
-            "Postnumret har fem siffror, till exempel 111 22.",
-        );
-    }
-    if city.is_empty() || city.chars().count() > 60 {
-        errors.add("city", "Ange postort.");
-    }
-    if !errors.is_empty() {
-        let mut page = contact_view(&state, &ctx, &me.personal_number, errors).await?;
-        page.street = form.street;
-        page.postal_code = form.postal_code;
-        page.city = form.city;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
-    }
-    let postal = format!("{} {}", &postal[..3], &postal[3..]);
+    let address = match service::check_address(&form.street, &form.postal_code, &form.city) {
+        Ok(address) => address,
+        Err(errors) => {
+            let filled = (None, form);
+            return contact_view(&state, &ctx, &me.personal_number, filled, errors).await;
+        }
+    };
     let mut conn = state.db.acquire().await?;
-    let address = (street.as_str(), postal.as_str(), city.as_str());
-    service::request_address(
-        &mut conn,
-        &me.personal_number,
-        address,
-        &ctx.ip,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    service::request_address(&mut conn, &me.personal_number, address, &ctx.ip, now).await?;
+    let done = "Tack! Vi kontrollerar den nya adressen innan brev skickas dit.";
     Ok(flash_redirect(
         "/mina-sidor/kontakt",
         FlashKind::Success,
-        "Tack! Vi kontrollerar den nya adressen innan brev skickas dit.",
+        done,
     ))
 }
 
@@ -273,46 +220,8 @@ struct MessagesPage {
     layout: Layout,
     tickets: Vec<service::TicketRow>,
     cases: Vec<(Uuid, String)>,
-    claim: String,
-    subject: String,
-    body: String,
+    form: MessageForm,
     errors: FieldErrors,
-}
-
-async fn messages_view(
-    state: &AppState,
-    ctx: &Ctx,
-    pnr: &str,
-    errors: FieldErrors,
-) -> Result<MessagesPage, AppError> {
-    let mut conn = state.db.acquire().await?;
-    let tickets = service::tickets(&mut conn, pnr).await?;
-    let cases = visible_claims(&mut conn, pnr)
-        .await?
-        .into_iter()
-        .map(|c| {
-            (
-                c.claim_id,
-                format!("{} – faktura {}", c.creditor_name, c.invoice_number),
-            )
-        })
-        .collect();
-    Ok(MessagesPage {
-        layout: ctx.layout(),
-        tickets,
-        cases,
-        claim: String::new(),
-        subject: String::new(),
-        body: String::new(),
-        errors,
-    })
-}
-
-async fn messages_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let me = ctx.require_debtor()?;
-    Ok(render(
-        &messages_view(&state, &ctx, &me.personal_number, FieldErrors::default()).await?,
-    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -323,55 +232,71 @@ struct MessageForm {
     body: String,
 }
 
+async fn messages_view(
+    state: &AppState,
+    ctx: &Ctx,
+    pnr: &str,
+    form: MessageForm,
+    errors: FieldErrors,
+) -> Result<Response, AppError> {
+    let mut conn = state.db.acquire().await?;
+    let tickets = service::tickets(&mut conn, pnr).await?;
+    let cases = visible_claims(&mut conn, pnr).await?;
+    let cases = cases
+        .into_iter()
+        .map(|c| {
+            let label = format!("{} – faktura {}", c.creditor_name, c.invoice_number);
+            (c.claim_id, label)
+        })
+        .collect();
+    let status = errors.status();
+    let page = MessagesPage {
+        layout: ctx.layout(),
+        tickets,
+        cases,
+        form,
+        errors,
+    };
+    Ok(render_status(status, &page))
+}
+
+async fn messages_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let pnr = &ctx.require_debtor()?.personal_number;
+    messages_view(&state, &ctx, pnr, Default::default(), Default::default()).await
+}
+
 async fn message_send(
     State(state): State<AppState>,
     ctx: Ctx,
     Form(form): Form<MessageForm>,
 ) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
-    let subject = form.subject.trim().to_string();
-    let body = form.body.trim().to_string();
     let mut errors = FieldErrors::default();
     let mut conn = state.db.acquire().await?;
-    let claim_id = if form.claim.is_empty() {
-        None
-    } else {
-        match visible_claim(&mut conn, &me.personal_number, &form.claim).await {
+    let claim_id = match form.claim.as_str() {
+        "" => None,
+        id => match visible_claim(&mut conn, &me.personal_number, id).await {
             Ok(c) => Some(c.claim_id),
             Err(_) => {
                 errors.add("claim", "Välj ett av dina ärenden.");
                 None
             }
+        },
+    };
+    let message = match service::check_message(&form.subject, &form.body, errors) {
+        Ok(message) => message,
+        Err(errors) => {
+            drop(conn);
+            return messages_view(&state, &ctx, &me.personal_number, form, errors).await;
         }
     };
-    drop(conn);
-    if subject.is_empty() || subject.chars().count() > 120 {
-        errors.add("subject", "Skriv en rubrik (högst 120 tecken).");
-    }
-    if body.chars().count() < 2 || body.chars().count() > 4000 {
-        errors.add("body", "Skriv ditt meddelande (högst 4 000 tecken).");
-    }
-    if !errors.is_empty() {
-        let mut page = messages_view(&state, &ctx, &me.personal_number, errors).await?;
-        page.claim = form.claim;
-        page.subject = subject;
-        page.body = body;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
-    }
-    let mut conn = state.db.acquire().await?;
-    let message = (subject.as_str(), body.as_str());
-    service::send_message(
-        &mut conn,
-        &me.personal_number,
-        claim_id,
-        message,
-        state.clock.now(),
-    )
-    .await?;
+    let now = state.clock.now();
+    service::send_message(&mut conn, &me.personal_number, claim_id, message, now).await?;
+    let done = "Ditt meddelande är skickat. Vi svarar så snart vi kan.";
     Ok(flash_redirect(
         "/mina-sidor/meddelanden",
         FlashKind::Success,
-        "Ditt meddelande är skickat. Vi svarar så snart vi kan.",
+        done,
     ))
 }
 
@@ -416,18 +341,4 @@ async fn staff_address_decide(
             "Adressändringen är avslagen."
         },
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_phone;
-
-    #[test]
-    fn phone_numbers() {
-        assert!(valid_phone("070-123 45 67"));
-        assert!(valid_phone("+46701234567"));
-        assert!(!valid_phone("12"));
-        assert!(!valid_phone("070+1234567"));
-        assert!(!valid_phone("ring mig"));
-    }
 }

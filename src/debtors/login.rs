@@ -15,6 +15,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::service;
@@ -141,17 +142,30 @@ async fn start(
     Ok(resp)
 }
 
-/// The order of `id`, if this browser started it; anything else is 404.
+/// The order of `id` and the BankID client, if this browser started it; anything else
+/// (also BankID not configured) is 404.
 async fn own_order(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,
-) -> Result<service::OrderRow, AppError> {
+) -> Result<(Arc<BankId>, service::OrderRow), AppError> {
+    let client = state.bankid.clone().ok_or(AppError::NotFound)?;
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let browser = cookies::get(headers, cookies::BANKID).ok_or(AppError::NotFound)?;
-    service::order_for_browser(&mut *state.db.acquire().await?, id, &sha256(browser))
+    let order = service::order_for_browser(&mut *state.db.acquire().await?, id, &sha256(browser))
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    Ok((client, order))
+}
+
+/// [`own_order`], collected from BankID when it is due.
+async fn fresh_order(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<service::OrderRow, AppError> {
+    let (client, order) = own_order(state, headers, id).await?;
+    refresh(state, &client, order).await
 }
 
 /// Collects the order from BankID if it is pending and the last collect was about two seconds
@@ -269,9 +283,7 @@ async fn order_page(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let client = state.bankid.clone().ok_or(AppError::NotFound)?;
-    let order = own_order(&state, &headers, &id).await?;
-    let order = refresh(&state, &client, order).await?;
+    let order = fresh_order(&state, &headers, &id).await?;
     if order.status == "complete" && order.consumed_at.is_none() {
         return Ok(see_other(&format!(
             "/mina-sidor/bankid/{}/klar",
@@ -301,9 +313,7 @@ async fn order_status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let client = state.bankid.clone().ok_or(AppError::NotFound)?;
-    let order = own_order(&state, &headers, &id).await?;
-    let order = refresh(&state, &client, order).await?;
+    let order = fresh_order(&state, &headers, &id).await?;
     let v = view(&state, &order);
     let next = (order.status == "complete" && order.consumed_at.is_none())
         .then(|| format!("/mina-sidor/bankid/{}/klar", order.bankid_order_id));
@@ -326,7 +336,7 @@ async fn finish(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let order = own_order(&state, &headers, &id).await?;
+    let (_, order) = own_order(&state, &headers, &id).await?;
     let (Some(pnr), Some(completion)) = (&order.personal_number, &order.completion) else {
         return Ok(see_other(&format!(
             "/mina-sidor/bankid/{}",
@@ -377,8 +387,7 @@ async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let client = state.bankid.clone().ok_or(AppError::NotFound)?;
-    let order = own_order(&state, &headers, &id).await?;
+    let (client, order) = own_order(&state, &headers, &id).await?;
     if order.status == "pending" {
         if let Err(e) = client.cancel(&order.order_ref).await {
             // Already gone at BankID (timed out or finished): nothing left to cancel.

@@ -13,7 +13,77 @@ use crate::{
     },
     claims, clock,
     domain::bank_account::BankAccount,
+    mail::looks_like_email,
+    web::prelude::FieldErrors,
 };
+
+/// Records in the audit log that the person `pnr` did `action` on Mina sidor.
+async fn audit_person(
+    conn: &mut PgConnection,
+    (now, ip): (DateTime<Utc>, &str),
+    pnr: &str,
+    action: &str,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
+    let subject = format!("person:{pnr}");
+    audit(conn, now, None, action, Some(&subject), detail, Some(ip)).await
+}
+
+/// E-mail and phone as typed on Mina sidor, checked and trimmed; empty means none.
+pub fn check_contact(
+    email: &str,
+    phone: &str,
+) -> Result<(Option<String>, Option<String>), FieldErrors> {
+    let (email, phone) = (email.trim(), phone.trim());
+    let mut errors = FieldErrors::default();
+    if !email.is_empty() && !looks_like_email(email) {
+        errors.add("email", "Ange en e-postadress som namn@exempel.se.");
+    }
+    if !phone.is_empty() && !valid_phone(phone) {
+        errors.add(
+            "phone",
+            "Ange ett telefonnummer med 7–15 siffror, till exempel 070-123 45 67.",
+        );
+    }
+    errors.into_result(())?;
+    let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Ok((given(email), given(phone)))
+}
+
+/// A Swedish or international phone number: digits with optional `+`, spaces and dashes.
+fn valid_phone(p: &str) -> bool {
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&digits)
+        && p.chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0))
+}
+
+/// A postal address as typed: street, postal code as "111 22", city.
+pub fn check_address(
+    street: &str,
+    postal_code: &str,
+    city: &str,
+) -> Result<(String, String, String), FieldErrors> {
+    let (street, city) = (street.trim(), city.trim());
+    let postal: String = postal_code.chars().filter(char::is_ascii_digit).collect();
+    let mut errors = FieldErrors::default();
+    if street.is_empty() || street.chars().count() > 100 {
+        errors.add("street", "Ange gatuadress eller box (högst 100 tecken).");
+    }
+    if postal.len() != 5 {
+        errors.add(
+            "postal_code",
+            "Postnumret har fem siffror, till exempel 111 22.",
+        );
+    }
+    if city.is_empty() || city.chars().count() > 60 {
+        errors.add("city", "Ange postort.");
+    }
+    errors.into_result(())?;
+    let postal = format!("{} {}", &postal[..3], &postal[3..]);
+    Ok((street.to_string(), postal, city.to_string()))
+}
 
 /// The person's own e-mail and phone, as they gave them on Mina sidor.
 pub async fn contact(
@@ -45,15 +115,15 @@ pub async fn pending_address(
 pub async fn save_contact(
     conn: &mut PgConnection,
     personal_number: &str,
-    (email, phone): (Option<&str>, Option<&str>),
+    (email, phone): (Option<String>, Option<String>),
     ip: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     sqlx::query("update person set email = $2, phone = $3 where personal_number = $1")
         .bind(personal_number)
-        .bind(email)
-        .bind(phone)
+        .bind(&email)
+        .bind(&phone)
         .execute(&mut *tx)
         .await?;
     let updated = sqlx::query(
@@ -61,19 +131,11 @@ pub async fn save_contact(
          where debtor_id_number = $1 and state not in ('paid', 'withdrawn', 'written_off')",
     )
     .bind(personal_number)
-    .bind(email)
-    .bind(phone)
+    .bind(&email)
+    .bind(&phone)
     .execute(&mut *tx)
     .await?;
-    audit(
-        &mut tx,
-        now,
-        None,
-        "debtor_contact_changed",
-        Some(&format!("person:{personal_number}")),
-        json!({"email": email.is_some(), "phone": phone.is_some(), "claims": updated.rows_affected()}),
-        Some(ip),
-    )
+    audit_person(&mut tx, (now, ip), personal_number, "debtor_contact_changed", json!({"email": email.is_some(), "phone": phone.is_some(), "claims": updated.rows_affected()}))
     .await?;
     tx.commit().await
 }
@@ -83,7 +145,7 @@ pub async fn save_contact(
 pub async fn request_address(
     conn: &mut PgConnection,
     personal_number: &str,
-    (street, postal, city): (&str, &str, &str),
+    (street, postal, city): (String, String, String),
     ip: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -95,14 +157,12 @@ pub async fn request_address(
          values ($1, $2, $3, $4, $5, $6)", Uuid::new_v4(), personal_number, street, postal, city, now)
     .execute(&mut *tx)
     .await?;
-    audit(
+    audit_person(
         &mut tx,
-        now,
-        None,
+        (now, ip),
+        personal_number,
         "debtor_address_requested",
-        Some(&format!("person:{personal_number}")),
         json!({}),
-        Some(ip),
     )
     .await?;
     tx.commit().await
@@ -171,12 +231,29 @@ pub async fn tickets(
     .await
 }
 
+/// A message to support as typed: subject and body, trimmed; `errors` holds what the form
+/// already found wrong.
+pub fn check_message(
+    subject: &str,
+    body: &str,
+    mut errors: FieldErrors,
+) -> Result<(String, String), FieldErrors> {
+    let (subject, body) = (subject.trim(), body.trim());
+    if subject.is_empty() || subject.chars().count() > 120 {
+        errors.add("subject", "Skriv en rubrik (högst 120 tecken).");
+    }
+    if body.chars().count() < 2 || body.chars().count() > 4000 {
+        errors.add("body", "Skriv ditt meddelande (högst 4 000 tecken).");
+    }
+    errors.into_result((subject.to_string(), body.to_string()))
+}
+
 /// A message to support becomes a ticket, about a claim when one is named.
 pub async fn send_message(
     conn: &mut PgConnection,
     personal_number: &str,
     claim_id: Option<Uuid>,
-    (subject, body): (&str, &str),
+    (subject, body): (String, String),
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let ticket_id = Uuid::new_v4();
@@ -311,14 +388,12 @@ pub async fn add_company(
                  values ($1, $2, $3, $4) on conflict do nothing", personal_number, &company, claim_id, now)
             .execute(&mut *tx)
             .await?;
-            audit(
+            audit_person(
                 &mut tx,
-                now,
-                None,
+                (now, ip),
+                personal_number,
                 "debtor_representation_added",
-                Some(&format!("person:{personal_number}")),
                 json!({"company": company, "claim_id": claim_id}),
-                Some(ip),
             )
             .await?;
             tx.commit().await?;
@@ -477,16 +552,28 @@ pub async fn sign_in(
     .await?;
     let token =
         crate::auth::debtor_session::create(&mut tx, pnr, order.bankid_order_id, now).await?;
-    audit(
+    audit_person(
         &mut tx,
-        now,
-        None,
+        (now, ip),
+        pnr,
         "debtor_login",
-        Some(&format!("person:{pnr}")),
         json!({"order_ref": order.order_ref}),
-        Some(ip),
     )
     .await?;
     tx.commit().await?;
     Ok(Some(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_phone;
+
+    #[test]
+    fn phone_numbers() {
+        assert!(valid_phone("070-123 45 67"));
+        assert!(valid_phone("+46701234567"));
+        assert!(!valid_phone("12"));
+        assert!(!valid_phone("070+1234567"));
+        assert!(!valid_phone("ring mig"));
+    }
 }

@@ -177,36 +177,47 @@ mod tests {
         );
     }
 
+    /// (capital, from, to, day count) → total interest, kronor and öre.
+    fn check_totals(cases: &[(i64, &str, &str, DayCount, (i64, i64))]) {
+        for &(capital, from, to, day_count, (kr, ore)) in cases {
+            let total = interest(capital, from, to, day_count).total;
+            assert_eq!(
+                total,
+                Sek::new(kr, ore),
+                "{capital} {from}..{to} {day_count:?}"
+            );
+        }
+    }
+
     #[test]
     fn example_3_leap_year_day_count() {
-        assert_eq!(
-            interest(10_000, "2024-12-14", "2025-01-20", DayCount::Actual365).total,
-            Sek::new(119, 45)
-        );
-        assert_eq!(
-            interest(10_000, "2024-12-14", "2025-01-20", DayCount::ActualActual).total,
-            Sek::new(119, 29)
-        );
-        assert_eq!(
-            interest(10_000, "2024-01-01", "2024-03-01", DayCount::Actual365).total,
-            Sek::new(200, 55)
-        );
-        assert_eq!(
-            interest(10_000, "2024-01-01", "2024-03-01", DayCount::ActualActual).total,
-            Sek::new(200, 0)
-        );
+        use DayCount::{Actual365, ActualActual};
+        check_totals(&[
+            (10_000, "2024-12-14", "2025-01-20", Actual365, (119, 45)),
+            (10_000, "2024-12-14", "2025-01-20", ActualActual, (119, 29)),
+            (10_000, "2024-01-01", "2024-03-01", Actual365, (200, 55)),
+            (10_000, "2024-01-01", "2024-03-01", ActualActual, (200, 0)),
+        ]);
     }
 
     #[test]
     fn example_5_and_6() {
-        assert_eq!(
-            interest(20_000, "2025-04-01", "2025-06-15", DayCount::Actual365).total,
-            Sek::new(458, 8)
-        );
-        assert_eq!(
-            interest(10_000, "2025-03-10", "2025-04-08", DayCount::Actual365).total,
-            Sek::new(90, 41)
-        );
+        check_totals(&[
+            (
+                20_000,
+                "2025-04-01",
+                "2025-06-15",
+                DayCount::Actual365,
+                (458, 8),
+            ),
+            (
+                10_000,
+                "2025-03-10",
+                "2025-04-08",
+                DayCount::Actual365,
+                (90, 41),
+            ),
+        ]);
     }
 
     #[test]

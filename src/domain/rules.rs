@@ -409,62 +409,19 @@ mod tests {
         assert_eq!(ok.percent, Decimal::new(200, 2));
         // A correction of a published half-year.
         assert!(validate_rate_entry(&t, d("2026-07-01"), "2.50", d("2026-12-28")).is_ok());
-        let field = |r: Result<RateEntry, Vec<(&'static str, String)>>| r.unwrap_err()[0].0;
-        assert_eq!(
-            field(validate_rate_entry(
-                &t,
-                d("2027-02-01"),
-                "2",
-                d("2027-02-01")
-            )),
-            "from"
-        );
-        assert_eq!(
-            field(validate_rate_entry(
-                &t,
-                d("2027-07-01"),
-                "2",
-                d("2026-12-28")
-            )),
-            "from"
-        );
-        assert_eq!(
-            field(validate_rate_entry(
-                &t,
-                d("2027-07-01"),
-                "2",
-                d("2027-06-30")
-            )),
-            "from",
-            "2027-H1 first"
-        );
-        assert_eq!(
-            field(validate_rate_entry(
-                &t,
-                d("2027-01-01"),
-                "två",
-                d("2027-01-02")
-            )),
-            "rate"
-        );
-        assert_eq!(
-            field(validate_rate_entry(
-                &t,
-                d("2027-01-01"),
-                "2.125",
-                d("2027-01-02")
-            )),
-            "rate"
-        );
-        assert_eq!(
-            field(validate_rate_entry(
-                &t,
-                d("2027-01-01"),
-                "45",
-                d("2027-01-02")
-            )),
-            "rate"
-        );
+        // (valid from, rate as typed, today) → the field the refusal names.
+        let refused = [
+            ("2027-02-01", "2", "2027-02-01", "from"),
+            ("2027-07-01", "2", "2026-12-28", "from"),
+            ("2027-07-01", "2", "2027-06-30", "from"), // 2027-H1 first
+            ("2027-01-01", "två", "2027-01-02", "rate"),
+            ("2027-01-01", "2.125", "2027-01-02", "rate"),
+            ("2027-01-01", "45", "2027-01-02", "rate"),
+        ];
+        for (from, rate, today, field) in refused {
+            let errors = validate_rate_entry(&t, d(from), rate, d(today)).unwrap_err();
+            assert_eq!(errors[0].0, field, "{from} {rate} {today}");
+        }
     }
 
     #[test]

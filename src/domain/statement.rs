@@ -413,6 +413,14 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A payment booked on `booked`.
+    fn pay(booked: &str, amount: Sek) -> Movement {
+        Movement::Payment {
+            booked: d(booked),
+            amount,
+        }
+    }
     use proptest::prelude::*;
 
     fn d(s: &str) -> NaiveDate {
@@ -459,10 +467,7 @@ mod tests {
 
     #[test]
     fn example_4_part_payment_then_the_rest() {
-        let first = [Movement::Payment {
-            booked: d("2025-05-15"),
-            amount: Sek::kronor(5000),
-        }];
+        let first = [pay("2025-05-15", Sek::kronor(5000))];
         let s = run(&ex1_fees(), &first, "2025-05-15");
         let a = &s.payments[0].allocation;
         assert_eq!(a.to_fees, vec![Sek::kronor(60), Sek::kronor(180)]);
@@ -474,13 +479,7 @@ mod tests {
         assert_eq!(before_rest.interest, Sek::new(50, 22));
         assert_eq!(before_rest.balance, Sek::new(5425, 84));
 
-        let both = [
-            first[0],
-            Movement::Payment {
-                booked: d("2025-06-15"),
-                amount: Sek::new(5425, 84),
-            },
-        ];
+        let both = [first[0], pay("2025-06-15", Sek::new(5425, 84))];
         let done = run(&ex1_fees(), &both, "2025-06-15");
         assert_eq!(done.balance, Sek::ZERO);
         assert_eq!(done.settled_on, Some(d("2025-06-15")));
@@ -491,29 +490,20 @@ mod tests {
     #[test]
     fn a11_payment_before_the_demand_cancels_its_fee() {
         // Everything owed on 2025-04-24: 10 000 + 60 + 24 days of interest (72,33).
-        let full = [Movement::Payment {
-            booked: d("2025-04-24"),
-            amount: Sek::new(10_132, 33),
-        }];
+        let full = [pay("2025-04-24", Sek::new(10_132, 33))];
         let s = run(&ex1_fees(), &full, "2025-05-10");
         assert_eq!(s.settled_on, Some(d("2025-04-24")));
         assert!(s.fees[1].cancelled && s.fees[1].owed.is_zero());
         assert_eq!(s.balance, Sek::ZERO);
 
         // Booked the same day the demand went out: the fee stands (sent no later than booking).
-        let same_day = [Movement::Payment {
-            booked: d("2025-04-25"),
-            amount: Sek::new(10_132, 33),
-        }];
+        let same_day = [pay("2025-04-25", Sek::new(10_132, 33))];
         let s = run(&ex1_fees(), &same_day, "2025-05-10");
         assert!(!s.fees[1].cancelled);
         assert!(s.balance.is_positive());
 
         // A part payment before the demand cancels nothing.
-        let part = [Movement::Payment {
-            booked: d("2025-04-24"),
-            amount: Sek::kronor(5000),
-        }];
+        let part = [pay("2025-04-24", Sek::kronor(5000))];
         let s = run(&ex1_fees(), &part, "2025-05-10");
         assert!(!s.fees[1].cancelled);
         assert_eq!(s.fees[1].owed, Sek::kronor(180));
@@ -526,10 +516,7 @@ mod tests {
             amount: Sek::kronor(450),
             charged_on: d("2025-04-25"),
         }];
-        let full = [Movement::Payment {
-            booked: d("2025-04-24"),
-            amount: Sek::new(10_072, 33),
-        }];
+        let full = [pay("2025-04-24", Sek::new(10_072, 33))];
         let s = run(&fees, &full, "2025-05-10");
         assert!(!s.fees[0].cancelled);
         assert_eq!(s.fees[0].owed, Sek::kronor(450));
@@ -543,10 +530,7 @@ mod tests {
                 on: d("2025-04-10"),
                 amount: Sek::kronor(4000),
             },
-            Movement::Payment {
-                booked: d("2025-04-20"),
-                amount: Sek::kronor(7000),
-            },
+            pay("2025-04-20", Sek::kronor(7000)),
         ];
         let s = run(&ex1_fees(), &moves, "2025-05-01");
         assert_eq!(s.capital_reduced, Sek::kronor(4000));
@@ -575,10 +559,7 @@ mod tests {
     fn business_paid_by_the_due_date_owes_no_450_whenever_matched() {
         // Due 2025-03-31 (interest from 04-01); paid in full, with a little extra, on the due
         // date. The letter with the 450 kr went out on 04-08, before the payment was matched.
-        let paid = [Movement::Payment {
-            booked: d("2025-03-31"),
-            amount: Sek::new(10_473, 2),
-        }];
+        let paid = [pay("2025-03-31", Sek::new(10_473, 2))];
         let s = run(&business("2025-04-08"), &paid, "2025-04-20");
         assert!(s.fees[0].cancelled);
         assert_eq!(s.balance, Sek::ZERO);
@@ -589,10 +570,7 @@ mod tests {
     #[test]
     fn business_paid_late_owes_the_450_and_money_held_pays_it() {
         // Booked 04-06, after the due date but two days before the letter of 04-08.
-        let paid = [Movement::Payment {
-            booked: d("2025-04-06"),
-            amount: Sek::new(10_473, 2),
-        }];
+        let paid = [pay("2025-04-06", Sek::new(10_473, 2))];
         let s = run(&business("2025-04-08"), &paid, "2025-04-20");
         // Six days of interest (04-01..04-06) at 11 %: 18,08.
         assert!(!s.fees[0].cancelled);
@@ -608,10 +586,7 @@ mod tests {
         assert_eq!(s.settled_on, Some(d("2025-04-08")));
 
         // Exactly the capital, booked late: the 450 kr and the interest stay owed.
-        let capital_only = [Movement::Payment {
-            booked: d("2025-04-06"),
-            amount: Sek::kronor(10_000),
-        }];
+        let capital_only = [pay("2025-04-06", Sek::kronor(10_000))];
         let s = run(&business("2025-04-08"), &capital_only, "2025-04-20");
         assert_eq!(s.fees[0].owed, Sek::kronor(450));
         assert!(s.balance > Sek::kronor(450));
@@ -619,10 +594,7 @@ mod tests {
         assert_eq!(s.settled_on, None);
 
         // A surplus smaller than the fee pays what it can.
-        let small = [Movement::Payment {
-            booked: d("2025-04-06"),
-            amount: Sek::new(10_118, 8),
-        }];
+        let small = [pay("2025-04-06", Sek::new(10_118, 8))];
         let s = run(&business("2025-04-08"), &small, "2025-04-08");
         assert_eq!(s.fees[0].owed, Sek::kronor(350));
         assert_eq!(s.overpaid, Sek::ZERO);
@@ -646,17 +618,11 @@ mod tests {
         assert_eq!(lines, s.interest);
         // A payment that clears the interest starts the lines afresh; a part of the interest
         // paid is shown as paid.
-        let paid_all = [Movement::Payment {
-            booked: d("2025-04-20"),
-            amount: Sek::kronor(1000),
-        }];
+        let paid_all = [pay("2025-04-20", Sek::kronor(1000))];
         let s = run(&[], &paid_all, "2025-05-10");
         assert_eq!(s.current_segments.len(), 1);
         assert_eq!(s.current_segments[0].from, d("2025-04-21"));
-        let part = [Movement::Payment {
-            booked: d("2025-04-20"),
-            amount: Sek::kronor(10),
-        }];
+        let part = [pay("2025-04-20", Sek::kronor(10))];
         let s = run(&[], &part, "2025-05-10");
         assert_eq!(s.current_segments.len(), 2);
         assert_eq!(s.segments_paid, Sek::kronor(10));
@@ -673,10 +639,7 @@ mod tests {
             charged_on: d("2025-05-20"),
         });
         // Everything owed on 2025-05-15 (10 000 + 240 + 45 days = 135,62), paid that day.
-        let paid = [Movement::Payment {
-            booked: d("2025-05-15"),
-            amount: Sek::new(10_375, 62),
-        }];
+        let paid = [pay("2025-05-15", Sek::new(10_375, 62))];
         let s = run(&fees, &paid, "2025-06-01");
         assert!(s.fees[2].cancelled);
         assert_eq!(s.balance, Sek::ZERO);

@@ -21,24 +21,25 @@ use crate::{auth::Role, auth::STAFF, domain::money::Sek, state::AppState, web::p
 const ADMIN: &[Role] = &[Role::Admin];
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    [Side::Staff, Side::Creditor]
+        .into_iter()
+        .fold(Router::new(), notes)
         .route("/admin/avrakningar", get(settlements_page))
         .route("/admin/avrakningar/kor", post(run_settlements))
-        .route("/admin/avrakningar/{id}", get(admin_note))
-        .route("/admin/avrakningar/{id}/{format}", get(admin_note_file))
         .route("/admin/aterbetalningar/{claim}", post(refund_claim))
         .route("/admin/betalningar/{id}/aterbetala", post(refund_payment))
         .route("/admin/utbetalningar", post(create_batch))
         .route("/admin/utbetalningar/{id}", get(batch_page))
-        .route("/admin/utbetalningar/{id}/godkann", post(approve_batch))
-        .route("/admin/utbetalningar/{id}/pain001", post(export_batch))
-        .route("/admin/utbetalningar/{id}/utford", post(execute_batch))
-        .route("/borgenar/avrakningar", get(creditor_settlements))
-        .route("/borgenar/avrakningar/{id}", get(creditor_note))
         .route(
-            "/borgenar/avrakningar/{id}/{format}",
-            get(creditor_note_file),
+            "/admin/utbetalningar/{id}/godkann",
+            post(|State(s), c, Path(id)| batch_step(s, c, id, Step::Approve)),
         )
+        .route("/admin/utbetalningar/{id}/pain001", post(export_batch))
+        .route(
+            "/admin/utbetalningar/{id}/utford",
+            post(|State(s), c, Path(id)| batch_step(s, c, id, Step::Execute)),
+        )
+        .route("/borgenar/avrakningar", get(creditor_settlements))
         .route(
             "/borgenar/utbetalningskonto",
             get(account_page).post(change_account),
@@ -92,19 +93,10 @@ async fn settlements_page(State(state): State<AppState>, ctx: Ctx) -> Result<Res
 }
 
 async fn run_settlements(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let user = ctx.require(ADMIN)?;
-    let now = state.clock.now();
+    let by = ctx.acting(ctx.require(ADMIN)?, &state.clock);
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
-    let report = settlement::run_by_admin(
-        &mut conn,
-        &params,
-        state.clock.today(),
-        now,
-        user.id,
-        &ctx.ip,
-    )
-    .await?;
+    let report = settlement::run_by_admin(&mut conn, &params, &by).await?;
     let mut message = if report.settlements.is_empty() {
         "Det fanns inget inbetalt kapital att avräkna.".to_string()
     } else {
@@ -138,7 +130,7 @@ async fn refund_claim(
     Path(claim): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(ADMIN)?;
+    let by = ctx.acting(ctx.require(ADMIN)?, &state.clock);
     let claim_id = path_id(&claim)?;
     let mut errors = FieldErrors::default();
     let Some(dest) = refund_destination(&form, None, &mut errors) else {
@@ -147,8 +139,7 @@ async fn refund_claim(
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let mut conn = state.db.acquire().await?;
-    let now = state.clock.now();
-    match settlement::refund_claim(&mut conn, claim_id, &dest, now, user.id, &ctx.ip).await {
+    match settlement::refund_claim(&mut conn, claim_id, &dest, &by).await {
         Ok(amount) => Ok(flash_redirect(
             "/admin/avrakningar",
             FlashKind::Success,
@@ -163,18 +154,10 @@ async fn refund_claim(
 }
 
 async fn create_batch(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let user = ctx.require(ADMIN)?;
+    let by = ctx.acting(ctx.require(ADMIN)?, &state.clock);
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
-    let batch = settlement::create_batch(
-        &mut conn,
-        &params,
-        state.clock.today(),
-        state.clock.now(),
-        user.id,
-        &ctx.ip,
-    )
-    .await?;
+    let batch = settlement::create_batch(&mut conn, &params, &by).await?;
     Ok(match batch {
         Some(id) => flash_redirect(
             &format!("/admin/utbetalningar/{id}"),
@@ -210,17 +193,30 @@ async fn batch_page(
     }))
 }
 
-async fn approve_batch(
-    State(state): State<AppState>,
+#[derive(Clone, Copy)]
+enum Step {
+    Approve,
+    Execute,
+}
+
+/// Approving a batch, or marking it executed by the bank.
+async fn batch_step(
+    state: AppState,
     ctx: Ctx,
-    Path(id): Path<String>,
+    id: String,
+    step: Step,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(ADMIN)?;
+    let by = ctx.acting(ctx.require(ADMIN)?, &state.clock);
     let id = path_id(&id)?;
-    let back = format!("/admin/utbetalningar/{id}");
     let mut conn = state.db.acquire().await?;
-    let outcome = settlement::approve(&mut conn, id, state.clock.now(), user.id, &ctx.ip).await?;
-    Ok(flash_outcome(&back, outcome))
+    let outcome = match step {
+        Step::Approve => settlement::approve(&mut conn, id, &by).await?,
+        Step::Execute => settlement::mark_executed(&mut conn, id, &by).await?,
+    };
+    Ok(flash_outcome(
+        &format!("/admin/utbetalningar/{id}"),
+        outcome,
+    ))
 }
 
 async fn export_batch(
@@ -228,19 +224,10 @@ async fn export_batch(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(ADMIN)?;
+    let by = ctx.acting(ctx.require(ADMIN)?, &state.clock);
     let id = path_id(&id)?;
     let mut conn = state.db.acquire().await?;
-    let outcome = settlement::export(
-        &mut conn,
-        id,
-        &state.config.identity,
-        state.clock.today(),
-        state.clock.now(),
-        user.id,
-        &ctx.ip,
-    )
-    .await?;
+    let outcome = settlement::export(&mut conn, id, &state.config.identity, &by).await?;
     Ok(match outcome {
         Ok((name, xml)) => (
             [
@@ -260,46 +247,93 @@ async fn export_batch(
     })
 }
 
-async fn execute_batch(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let user = ctx.require(ADMIN)?;
-    let id = path_id(&id)?;
-    let back = format!("/admin/utbetalningar/{id}");
-    let mut conn = state.db.acquire().await?;
-    let outcome = settlement::mark_executed(
-        &mut conn,
-        id,
-        state.clock.today(),
-        state.clock.now(),
-        user.id,
-        &ctx.ip,
-    )
-    .await?;
-    Ok(flash_outcome(&back, outcome))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Settlement notes (staff and creditor)
 
-async fn load_note(state: &AppState, id: &str, creditor: Option<Uuid>) -> Result<Note, AppError> {
-    let id = path_id(id)?;
-    let mut conn = state.db.acquire().await?;
-    settlement::note(&mut conn, id, creditor)
-        .await?
-        .ok_or(AppError::NotFound)
+/// Whose settlement notes a page shows: staff see every note (each reading is access-logged),
+/// a creditor only its own.
+#[derive(Clone, Copy)]
+enum Side {
+    Staff,
+    Creditor,
 }
 
-fn note_file(state: &AppState, n: &Note, format: &str) -> Result<Response, AppError> {
-    let (bytes, mime, ext) = match format {
+impl Side {
+    fn base(self) -> &'static str {
+        match self {
+            Side::Staff => "/admin/avrakningar",
+            Side::Creditor => "/borgenar/avrakningar",
+        }
+    }
+}
+
+/// A note's page and its files, under the side's base path.
+fn notes(r: Router<AppState>, side: Side) -> Router<AppState> {
+    let base = side.base();
+    r.route(
+        &format!("{base}/{{id}}"),
+        get(move |State(s), c, Path(id)| note_page(s, c, side, id)),
+    )
+    .route(
+        &format!("{base}/{{id}}/{{format}}"),
+        get(move |State(s), c, Path(p)| note_file(s, c, side, p)),
+    )
+}
+
+async fn open_note(state: &AppState, ctx: &Ctx, side: Side, id: &str) -> Result<Note, AppError> {
+    let (creditor, staff) = match side {
+        Side::Staff => (None, Some(ctx.require(STAFF)?)),
+        Side::Creditor => (Some(ctx.require_creditor()?.1), None),
+    };
+    let id = path_id(id)?;
+    let mut conn = state.db.acquire().await?;
+    let n = settlement::note(&mut conn, id, creditor)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if let Some(user) = staff {
+        let shown: Vec<Uuid> = n.lines.iter().map(|l| l.claim_id).collect();
+        let now = state.clock.now();
+        access_log::log_access_to(
+            &mut conn,
+            Accessor::User(user),
+            &shown,
+            "avräkningsnota",
+            now,
+        )
+        .await?;
+    }
+    Ok(n)
+}
+
+async fn note_page(
+    state: AppState,
+    ctx: Ctx,
+    side: Side,
+    id: String,
+) -> Result<Response, AppError> {
+    let n = open_note(&state, &ctx, side, &id).await?;
+    Ok(render(&NotePage {
+        layout: ctx.layout(),
+        n,
+        base: side.base(),
+        staff: matches!(side, Side::Staff),
+    }))
+}
+
+async fn note_file(
+    state: AppState,
+    ctx: Ctx,
+    side: Side,
+    (id, format): (String, String),
+) -> Result<Response, AppError> {
+    let n = open_note(&state, &ctx, side, &id).await?;
+    let (bytes, mime, ext) = match format.as_str() {
         "pdf" => (
-            settlement::note_pdf(n, &state.config.identity),
+            settlement::note_pdf(&n, &state.config.identity),
             "application/pdf",
             "pdf",
         ),
-        "csv" => (settlement::note_csv(n), "text/csv; charset=utf-8", "csv"),
+        "csv" => (settlement::note_csv(&n), "text/csv; charset=utf-8", "csv"),
         _ => return Err(AppError::NotFound),
     };
     Ok((
@@ -313,41 +347,6 @@ fn note_file(state: &AppState, n: &Note, format: &str) -> Result<Response, AppEr
         bytes,
     )
         .into_response())
-}
-
-async fn admin_note(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let user = ctx.require(STAFF)?;
-    let n = load_note(&state, &id, None).await?;
-    let mut conn = state.db.acquire().await?;
-    let shown: Vec<Uuid> = n.lines.iter().map(|l| l.claim_id).collect();
-    access_log::log_access_to(
-        &mut conn,
-        Accessor::User(user),
-        &shown,
-        "avräkningsnota",
-        state.clock.now(),
-    )
-    .await?;
-    Ok(render(&NotePage {
-        layout: ctx.layout(),
-        n,
-        base: "/admin/avrakningar",
-        staff: true,
-    }))
-}
-
-async fn admin_note_file(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, format)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    ctx.require(STAFF)?;
-    let n = load_note(&state, &id, None).await?;
-    note_file(&state, &n, &format)
 }
 
 async fn creditor_settlements(
@@ -367,31 +366,6 @@ async fn creditor_settlements(
         to_settle,
         account,
     }))
-}
-
-async fn creditor_note(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let (_, creditor_id) = ctx.require_creditor()?;
-    let n = load_note(&state, &id, Some(creditor_id)).await?;
-    Ok(render(&NotePage {
-        layout: ctx.layout(),
-        n,
-        base: "/borgenar/avrakningar",
-        staff: false,
-    }))
-}
-
-async fn creditor_note_file(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, format)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (_, creditor_id) = ctx.require_creditor()?;
-    let n = load_note(&state, &id, Some(creditor_id)).await?;
-    note_file(&state, &n, &format)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -466,20 +440,11 @@ async fn change_account(
         page.account = form.account;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    let today = state.clock.today();
+    let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
-    let from = settlement::change_payout_account(
-        &mut conn,
-        creditor_id,
-        &dest,
-        &params,
-        today,
-        state.clock.now(),
-        user.id,
-        &ctx.ip,
-    )
-    .await?;
+    let from =
+        settlement::change_payout_account(&mut conn, creditor_id, &dest, &params, &by).await?;
     Ok(flash_redirect(
         "/borgenar/utbetalningskonto",
         FlashKind::Success,
@@ -537,7 +502,7 @@ async fn refund_payment(
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(ADMIN)?;
+    let by = ctx.acting(ctx.require(ADMIN)?, &state.clock);
     let payment_id = path_id(&id)?;
     let mut page =
         crate::payments::web::payment_view(&state, &ctx, payment_id, String::new()).await?;
@@ -551,17 +516,7 @@ async fn refund_payment(
     };
     let back = format!("/admin/betalningar/{payment_id}");
     let mut conn = state.db.acquire().await?;
-    match settlement::refund_unmatched(
-        &mut conn,
-        payment_id,
-        &dest,
-        state.clock.today(),
-        state.clock.now(),
-        user.id,
-        &ctx.ip,
-    )
-    .await
-    {
+    match settlement::refund_unmatched(&mut conn, payment_id, &dest, &by).await {
         Ok(amount) => Ok(flash_redirect(
             &back,
             FlashKind::Success,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::pain001;
 use crate::payments::ledger::{self, Account, Dims, Entry};
 use crate::{
-    auth::audit,
+    auth::Acting,
     config::Identity,
     domain::{bank_account, calendar::add_bank_days, money::Sek, ocr},
     parameters::Parameters,
@@ -200,38 +200,32 @@ pub async fn change_payout_account(
     creditor_id: Uuid,
     dest: &Destination,
     params: &Parameters,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<NaiveDate> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
-    let rules = params.book.in_force(today);
-    let from = add_bank_days(today, rules.payout_account_delay_bank_days);
+    let rules = params.book.in_force(by.today);
+    let from = add_bank_days(by.today, rules.payout_account_delay_bank_days);
     // Keep the account in use until then, even if it was only on the creditor row.
-    if let Some((current, since)) = payout_account(conn, creditor_id, today).await?
+    if let Some((current, since)) = payout_account(conn, creditor_id, by.today).await?
         && since == NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date")
     {
-        insert_account(conn, creditor_id, &current, since, now, None).await?;
+        insert_account(conn, creditor_id, &current, since, by.now, None).await?;
     }
     // A second change before the first took effect replaces it.
     sqlx::query!(
         "delete from payout_account where creditor_id = $1 and effective_from > $2",
         creditor_id,
-        today
+        by.today
     )
     .execute(&mut *conn)
     .await?;
-    insert_account(conn, creditor_id, dest, from, now, Some(user)).await?;
-    audit(
+    insert_account(conn, creditor_id, dest, from, by.now, Some(by.user_id)).await?;
+    by.audit(
         conn,
-        now,
-        Some(user),
         "payout_account_changed",
         Some(&creditor_id.to_string()),
         json!({"account": dest.display(), "effective_from": from}),
-        Some(ip),
     )
     .await?;
     tx.commit().await?;
@@ -403,19 +397,21 @@ pub async fn refunds_owed(
     conn: &mut PgConnection,
     claim: Option<Uuid>,
 ) -> sqlx::Result<Vec<RefundOwed>> {
-    sqlx::query_as(
-        "with owed as (
+    sqlx::query_as!(
+        RefundOwed,
+        r#"with owed as (
             select l.claim_id, -sum(l.amount) as owed from journal_line l
             where l.account = 'refund_payable' and l.claim_id is not null and ($1::uuid is null or l.claim_id = $1)
             group by l.claim_id having sum(l.amount) < 0),
          pending as (
             select p.claim_id, sum(p.amount) as amount from payout p left join payout_batch b using (batch_id)
             where p.kind = 'refund' and p.claim_id is not null and (b.state is null or b.state <> 'executed') group by p.claim_id)
-         select c.claim_id, c.case_number, c.debtor_name, o.owed - coalesce(pe.amount, 0) as owed, ra.clearing, ra.account
+         select c.claim_id, c.case_number, c.debtor_name, o.owed - coalesce(pe.amount, 0) as "owed!",
+                ra.clearing as "clearing?", ra.account as "account?"
          from owed o join claim c using (claim_id) left join pending pe using (claim_id) left join refund_account ra using (claim_id)
-         where o.owed - coalesce(pe.amount, 0) > 0 order by c.case_number",
+         where o.owed - coalesce(pe.amount, 0) > 0 order by c.case_number"#,
+        claim
     )
-    .bind(claim)
     .fetch_all(conn)
     .await
 }
@@ -425,15 +421,13 @@ pub async fn refund_claim(
     conn: &mut PgConnection,
     claim_id: Uuid,
     dest: &Destination,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<Sek> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
     if let pain001::Account::BankAccount { clearing, account } = &dest.account {
         sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
-             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5", claim_id, clearing, account, now, user)
+             on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5", claim_id, clearing, account, by.now, by.user_id)
         .execute(&mut *conn)
         .await?;
     }
@@ -456,7 +450,7 @@ pub async fn refund_claim(
         payee: &name,
         reference: &format!("Återbetalning ärende {case_number}"),
     };
-    refund.create(conn, dest, now, user, ip).await?;
+    refund.create(conn, dest, by).await?;
     tx.commit().await?;
     Ok(amount)
 }
@@ -476,9 +470,7 @@ impl Refund<'_> {
         &self,
         conn: &mut PgConnection,
         dest: &Destination,
-        now: DateTime<Utc>,
-        user: Uuid,
-        ip: &str,
+        by: &Acting<'_>,
     ) -> Result<()> {
         let payout = insert_payout(
             conn,
@@ -490,18 +482,15 @@ impl Refund<'_> {
             self.payee,
             dest,
             self.reference,
-            now,
+            by.now,
         )
         .await?;
         let subject = self.claim.or(self.payment).map(|id| id.to_string());
-        audit(
+        by.audit(
             conn,
-            now,
-            Some(user),
             "refund_created",
             subject.as_deref(),
             json!({"payout_id": payout, "amount": self.amount, "account": dest.display()}),
-            Some(ip),
         )
         .await?;
         Ok(())
@@ -513,10 +502,7 @@ pub async fn refund_unmatched(
     conn: &mut PgConnection,
     payment_id: Uuid,
     dest: &Destination,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<Sek> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
@@ -546,7 +532,7 @@ pub async fn refund_unmatched(
     let entry = Entry::new("refund_unmatched", format!("Återbetalning till {payer}"))
         .debit(Account::Unmatched, amount, pay)
         .credit(Account::RefundPayable, amount, pay);
-    ledger::post(conn, &[entry], now, today, Some(user)).await?;
+    ledger::post(conn, &[entry], by.now, by.today, Some(by.user_id)).await?;
     sqlx::query!(
         "update payment set refunded = true where payment_id = $1",
         payment_id
@@ -560,7 +546,7 @@ pub async fn refund_unmatched(
         payee: if payer.is_empty() { "Betalare" } else { &payer },
         reference: "Återbetalning av inbetalning",
     };
-    refund.create(conn, dest, now, user, ip).await?;
+    refund.create(conn, dest, by).await?;
     tx.commit().await?;
     Ok(amount)
 }
@@ -604,10 +590,7 @@ pub fn state_label(state: &str) -> &'static str {
 pub async fn create_batch(
     conn: &mut PgConnection,
     params: &Parameters,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<Option<Uuid>> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
@@ -621,10 +604,10 @@ pub async fn create_batch(
         return Ok(None);
     }
     let total: Sek = open.iter().map(|p| Sek::from_decimal(p.1)).sum();
-    let needs_two = total > params.book.in_force(today).payout_dual_approval_over;
+    let needs_two = total > params.book.in_force(by.today).payout_dual_approval_over;
     let batch_id = Uuid::new_v4();
     sqlx::query!("insert into payout_batch (batch_id, created_at, created_by, payout_count, total, needs_two, state)
-         values ($1, $2, $3, $4, $5, $6, 'draft')", batch_id, now, user, open.len() as i32, total.amount(), needs_two)
+         values ($1, $2, $3, $4, $5, $6, 'draft')", batch_id, by.now, by.user_id, open.len() as i32, total.amount(), needs_two)
     .execute(&mut *conn)
     .await?;
     let moved = sqlx::query(
@@ -637,14 +620,11 @@ pub async fn create_batch(
     if moved.rows_affected() != open.len() as u64 {
         bail!("a payout was taken by another batch meanwhile");
     }
-    audit(
+    by.audit(
         conn,
-        now,
-        Some(user),
         "payout_batch_created",
         Some(&batch_id.to_string()),
         json!({"payouts": open.len(), "total": total, "needs_two": needs_two}),
-        Some(ip),
     )
     .await?;
     tx.commit().await?;
@@ -662,22 +642,25 @@ pub async fn find_batch(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result
 pub async fn approve(
     conn: &mut PgConnection,
     batch_id: Uuid,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<Result<&'static str, &'static str>> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
-    let Some(b) = find_batch_locked(conn, batch_id).await? else {
-        return Ok(Err("Uppdraget finns inte."));
+    let b = match lock_batch(
+        conn,
+        batch_id,
+        &["draft"],
+        |_| "Uppdraget är redan godkänt.",
+    )
+    .await?
+    {
+        Ok(b) => b,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if b.state != "draft" {
-        return Ok(Err("Uppdraget är redan godkänt."));
-    }
     let message = match b.approved_by {
         None => {
             let state = if b.needs_two { "draft" } else { "approved" };
-            sqlx::query!("update payout_batch set approved_by = $2, approved_at = $3, state = $4 where batch_id = $1", batch_id, user, now, state)
+            sqlx::query!("update payout_batch set approved_by = $2, approved_at = $3, state = $4 where batch_id = $1", batch_id, by.user_id, by.now, state)
                 .execute(&mut *conn)
                 .await?;
             if b.needs_two {
@@ -686,40 +669,48 @@ pub async fn approve(
                 "Uppdraget är godkänt och kan exporteras."
             }
         }
-        Some(first) if first == user => {
+        Some(first) if first == by.user_id => {
             return Ok(Err(
                 "Du har redan godkänt uppdraget. En annan administratör måste göra det andra godkännandet.",
             ));
         }
         Some(_) => {
-            sqlx::query!("update payout_batch set second_approved_by = $2, second_approved_at = $3, state = 'approved' where batch_id = $1", batch_id, user, now)
+            sqlx::query!("update payout_batch set second_approved_by = $2, second_approved_at = $3, state = 'approved' where batch_id = $1", batch_id, by.user_id, by.now)
                 .execute(&mut *conn)
                 .await?;
             "Andra godkännandet är gjort. Uppdraget kan exporteras."
         }
     };
-    audit(
+    by.audit(
         conn,
-        now,
-        Some(user),
         "payout_batch_approved",
         Some(&batch_id.to_string()),
         json!({}),
-        Some(ip),
     )
     .await?;
     tx.commit().await?;
     Ok(Ok(message))
 }
 
-/// Like [`find_batch`], and locks the batch's row until the transaction ends (one round trip).
-async fn find_batch_locked(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result<Option<Batch>> {
-    sqlx::query_as(&format!(
+/// Locks the batch's row until the transaction ends and reads it (one round trip), when it is
+/// in one of `states`; otherwise the refusal `wrong` gives for its state.
+async fn lock_batch(
+    conn: &mut PgConnection,
+    batch_id: Uuid,
+    states: &[&str],
+    wrong: impl Fn(&str) -> &'static str,
+) -> Result<Result<Batch, &'static str>> {
+    let b: Option<Batch> = sqlx::query_as(&format!(
         "{BATCH_SELECT} where b.batch_id = $1 for update of b"
     ))
     .bind(batch_id)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(match b {
+        None => Err("Uppdraget finns inte."),
+        Some(b) if states.contains(&b.state.as_str()) => Ok(b),
+        Some(b) => Err(wrong(&b.state)),
+    })
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -748,13 +739,15 @@ pub async fn payouts(
     conn: &mut PgConnection,
     batch_id: Option<Uuid>,
 ) -> sqlx::Result<Vec<PayoutRow>> {
-    sqlx::query_as(
-        "select p.payout_id, p.kind, p.settlement_id, p.claim_id, p.payment_id, s.creditor_id, p.amount, p.payee_name,
+    sqlx::query_as!(
+        PayoutRow,
+        r#"select p.payout_id, p.kind, p.settlement_id, p.claim_id, p.payment_id,
+            s.creditor_id as "creditor_id?", p.amount, p.payee_name,
             p.account_kind, p.account, p.clearing, p.reference
          from payout p left join settlement s using (settlement_id)
-         where p.batch_id is not distinct from $1 order by p.created_at, p.payout_id",
+         where p.batch_id is not distinct from $1 order by p.created_at, p.payout_id"#,
+        batch_id
     )
-    .bind(batch_id)
     .fetch_all(conn)
     .await
 }
@@ -764,23 +757,24 @@ pub async fn export(
     conn: &mut PgConnection,
     batch_id: Uuid,
     identity: &Identity,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<Result<(String, String), &'static str>> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
-    let Some(b) = find_batch_locked(conn, batch_id).await? else {
-        return Ok(Err("Uppdraget finns inte."));
+    let b = match lock_batch(
+        conn,
+        batch_id,
+        &["approved", "exported"],
+        |state| match state {
+            "executed" => "Uppdraget är redan utfört.",
+            _ => "Uppdraget måste godkännas innan det exporteras.",
+        },
+    )
+    .await?
+    {
+        Ok(b) => b,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if !matches!(b.state.as_str(), "approved" | "exported") {
-        return Ok(Err(if b.state == "executed" {
-            "Uppdraget är redan utfört."
-        } else {
-            "Uppdraget måste godkännas innan det exporteras."
-        }));
-    }
     let message_id = format!("FORDRA-UTB-{}", b.number);
     let rows = payouts(conn, Some(batch_id)).await?;
     let transfers: Vec<pain001::Transfer> = rows
@@ -804,25 +798,22 @@ pub async fn export(
     }
     let xml = pain001::write(&pain001::Initiation {
         message_id: &message_id,
-        created: now.naive_utc(),
-        execution_date: crate::domain::calendar::roll_forward(today),
+        created: by.now.naive_utc(),
+        execution_date: crate::domain::calendar::roll_forward(by.today),
         debtor_name: &identity.name,
         debtor_org_nr: &identity.org_nr,
         debtor_iban: &identity.iban,
         debtor_bic: &identity.bic,
         transfers: &transfers,
     });
-    sqlx::query!("update payout_batch set state = 'exported', message_id = $2, exported_at = coalesce(exported_at, $3) where batch_id = $1", batch_id, &message_id, now)
+    sqlx::query!("update payout_batch set state = 'exported', message_id = $2, exported_at = coalesce(exported_at, $3) where batch_id = $1", batch_id, &message_id, by.now)
     .execute(&mut *conn)
     .await?;
-    audit(
+    by.audit(
         conn,
-        now,
-        Some(user),
         "payout_batch_exported",
         Some(&batch_id.to_string()),
         json!({"message_id": message_id}),
-        Some(ip),
     )
     .await?;
     tx.commit().await?;
@@ -833,23 +824,19 @@ pub async fn export(
 pub async fn mark_executed(
     conn: &mut PgConnection,
     batch_id: Uuid,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<Result<&'static str, &'static str>> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
-    let Some(b) = find_batch_locked(conn, batch_id).await? else {
-        return Ok(Err("Uppdraget finns inte."));
+    let b = match lock_batch(conn, batch_id, &["exported"], |state| match state {
+        "executed" => "Uppdraget är redan markerat som utfört.",
+        _ => "Exportera uppdraget till banken först.",
+    })
+    .await?
+    {
+        Ok(b) => b,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if b.state != "exported" {
-        return Ok(Err(if b.state == "executed" {
-            "Uppdraget är redan markerat som utfört."
-        } else {
-            "Exportera uppdraget till banken först."
-        }));
-    }
     let rows = payouts(conn, Some(batch_id)).await?;
     let mut entries = Vec::with_capacity(rows.len());
     for p in &rows {
@@ -884,18 +871,15 @@ pub async fn mark_executed(
             .credit(Account::Bank, amount, out),
         );
     }
-    ledger::post(conn, &entries, now, today, Some(user)).await?;
-    sqlx::query!("update payout_batch set state = 'executed', executed_at = $2, executed_by = $3, execution_date = $4 where batch_id = $1", batch_id, now, user, today)
+    ledger::post(conn, &entries, by.now, by.today, Some(by.user_id)).await?;
+    sqlx::query!("update payout_batch set state = 'executed', executed_at = $2, executed_by = $3, execution_date = $4 where batch_id = $1", batch_id, by.now, by.user_id, by.today)
     .execute(&mut *conn)
     .await?;
-    audit(
+    by.audit(
         conn,
-        now,
-        Some(user),
         "payout_batch_executed",
         Some(&batch_id.to_string()),
         json!({"payouts": rows.len(), "total": b.total}),
-        Some(ip),
     )
     .await?;
     tx.commit().await?;
@@ -1086,21 +1070,15 @@ async fn begin(conn: &mut PgConnection) -> sqlx::Result<sqlx::Transaction<'_, sq
 pub async fn run_by_admin(
     conn: &mut PgConnection,
     params: &Parameters,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    user: Uuid,
-    ip: &str,
+    by: &Acting<'_>,
 ) -> Result<RunReport> {
     let mut tx = begin(conn).await?;
-    let report = run(&mut tx, params, today, now, Some(user), true).await?;
-    audit(
+    let report = run(&mut tx, params, by.today, by.now, Some(by.user_id), true).await?;
+    by.audit(
         &mut tx,
-        now,
-        Some(user),
         "settlements_run",
         None,
         json!({"settlements": report.settlements.len(), "total": report.total}),
-        Some(ip),
     )
     .await?;
     tx.commit().await?;

@@ -16,6 +16,15 @@ pub const DATE_FORMAT: &str = "Ange datumet som ÅÅÅÅ-MM-DD, till exempel 202
 pub struct FieldErrors(BTreeMap<String, String>);
 
 impl FieldErrors {
+    /// The status of a form page showing these errors: 422 when there are any, else 200.
+    pub fn status(&self) -> axum::http::StatusCode {
+        if self.0.is_empty() {
+            axum::http::StatusCode::OK
+        } else {
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0
             .entry(field.to_string())
@@ -29,6 +38,15 @@ impl FieldErrors {
     /// The first message, for a flash when the form is not shown again.
     pub fn first_message(&self) -> Option<&str> {
         self.iter().next().map(|(_, m)| m)
+    }
+
+    /// `Ok(value)` when no field has an error, else these errors.
+    pub fn into_result<T>(self, value: T) -> Result<T, FieldErrors> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 
     pub fn is_empty(&self) -> bool {
