@@ -3,7 +3,7 @@
 use chrono::{Duration, NaiveDate};
 use divan::{Bencher, black_box};
 use fordra::domain::{
-    interest::late_interest,
+    interest::{Terms, late_interest},
     money::Sek,
     ocr,
     rules::{DayCount, RateTable},
@@ -35,9 +35,13 @@ fn interest_1m_claims_with_rate_change(b: Bencher) {
     b.bench_local(|| {
         let mut total = Sek::ZERO;
         for (capital, first, last) in &claims {
-            total += late_interest(*capital, *first, *last, &rates, margin, DayCount::Actual365)
-                .unwrap()
-                .total;
+            total += late_interest(
+                *capital,
+                (*first, *last),
+                Terms { rates: &rates, margin, basis: DayCount::Actual365 },
+            )
+            .unwrap()
+            .total;
         }
         black_box(total)
     });

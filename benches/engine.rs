@@ -24,10 +24,7 @@ use fordra::{
 use uuid::Uuid;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// 10,000 CSV rows as the browser import handles them: parse, validate, duplicate check, then
@@ -85,20 +82,15 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("fordra-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = Cluster::open(&dir, Durability::Durable).expect("PostgreSQL for the benchmark");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(run(&cluster, total, due, workers));
     drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn run(cluster: &Cluster, total: usize, due: usize, workers: usize) {
-    let pool = db::connect_private(&cluster.socket_dir, "fordra_bench")
-        .await
-        .unwrap();
+    let pool = db::connect_private(&cluster.socket_dir, "fordra_bench").await.unwrap();
     db::migrate(&pool).await.unwrap();
     let today: NaiveDate = "2026-03-02".parse().unwrap();
     let creditor = Uuid::new_v4();
@@ -142,10 +134,7 @@ async fn run(cluster: &Cluster, total: usize, due: usize, workers: usize) {
         n = upto;
     }
     sqlx::query("analyze").execute(&pool).await.unwrap();
-    println!(
-        "seeded {total} claims ({due} due) in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("seeded {total} claims ({due} due) in {:.1} s", started.elapsed().as_secs_f64());
 
     let vars = std::collections::HashMap::from([
         ("FORDRA_DEMO", "off".to_string()),
@@ -160,9 +149,7 @@ async fn run(cluster: &Cluster, total: usize, due: usize, workers: usize) {
     let mut handles = Vec::new();
     for _ in 0..workers {
         let state = state.clone();
-        handles.push(tokio::spawn(async move {
-            engine::advance(&state, today).await.unwrap()
-        }));
+        handles.push(tokio::spawn(async move { engine::advance(&state, today).await.unwrap() }));
     }
     let mut steps = 0;
     for h in handles {
@@ -182,10 +169,8 @@ async fn run(cluster: &Cluster, total: usize, due: usize, workers: usize) {
             .fetch_all(&pool)
             .await
             .unwrap();
-    let snapshots: Vec<letters::Snapshot> = snapshots
-        .into_iter()
-        .map(|s| serde_json::from_value(s).unwrap())
-        .collect();
+    let snapshots: Vec<letters::Snapshot> =
+        snapshots.into_iter().map(|s| serde_json::from_value(s).unwrap()).collect();
     let started = Instant::now();
     let mut bytes = 0;
     for s in &snapshots {
@@ -198,9 +183,6 @@ async fn run(cluster: &Cluster, total: usize, due: usize, workers: usize) {
         snapshots.len() as f64 / secs,
         bytes / snapshots.len().max(1)
     );
-    println!(
-        "peak memory of the fordra process: {:.0} MiB",
-        common::peak_rss_mib()
-    );
+    println!("peak memory of the fordra process: {:.0} MiB", common::peak_rss_mib());
     pool.close().await;
 }

@@ -23,27 +23,20 @@ use fordra::{
 use uuid::Uuid;
 
 fn main() {
-    let n: usize = std::env::var("FORDRA_BENCH_PAYMENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let n: usize =
+        std::env::var("FORDRA_BENCH_PAYMENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let dir = std::env::temp_dir().join(format!("fordra-bench-pay-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let cluster = Cluster::open(&dir, Durability::Durable).expect("PostgreSQL for the benchmark");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(run(&cluster, &dir, n));
     drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
-    let pool = db::connect_private(&cluster.socket_dir, "fordra_bench")
-        .await
-        .unwrap();
+    let pool = db::connect_private(&cluster.socket_dir, "fordra_bench").await.unwrap();
     db::migrate(&pool).await.unwrap();
     let today: NaiveDate = "2026-03-10".parse().unwrap();
     let booked: NaiveDate = "2026-03-09".parse().unwrap();
@@ -79,10 +72,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
         .unwrap();
     }
     sqlx::query("analyze").execute(&pool).await.unwrap();
-    println!(
-        "seeded {claims} open claims in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("seeded {claims} open claims in {:.1} s", started.elapsed().as_secs_f64());
 
     // The bank file, written to disk as it is generated.
     let path = dir.join("camt054-bench.xml");
@@ -103,14 +93,8 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
                 simulator::Item::new(&format!("Faktura {i}"), Sek::kronor(500), "Okänd Betalare")
             }
         });
-        simulator::write_camt054(
-            &mut out,
-            fordra::config::DEFAULT_IBAN,
-            "BENCH-1",
-            booked,
-            items,
-        )
-        .unwrap();
+        simulator::write_camt054(&mut out, fordra::config::DEFAULT_IBAN, "BENCH-1", booked, items)
+            .unwrap();
     }
     let size = std::fs::metadata(&path).unwrap().len();
 
@@ -122,9 +106,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
         &pool,
         &path,
         "camt054-bench.xml",
-        &fordra::config::Config::from_lookup(|_| None)
-            .unwrap()
-            .identity,
+        &fordra::config::Config::from_lookup(|_| None).unwrap().identity,
         None,
         fordra::clock::Clock::system().now(),
         today,
@@ -153,11 +135,7 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
     let mut conn = pool.acquire().await.unwrap();
     let params = fordra::parameters::load(&mut conn).await.unwrap();
     let (problems, summary) = ledger::check(&mut conn, &params, today).await.unwrap();
-    assert!(
-        problems.is_empty(),
-        "{:?}",
-        &problems[..problems.len().min(5)]
-    );
+    assert!(problems.is_empty(), "{:?}", &problems[..problems.len().min(5)]);
     println!(
         "check-ledger: {} entries, {} lines, {} claims verified in {:.1} s",
         summary.entries,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::{
     domain::{
-        interest::{Interest, InterestError, late_interest},
+        interest::{Interest, InterestError, Terms, late_interest},
         money::Sek,
         rules::DayCount,
     },
@@ -67,14 +67,8 @@ pub fn validate(capital: &str, from: &str, to: &str) -> Result<Request, FieldErr
 
 pub fn compute(p: &Parameters, r: &Request) -> Result<Interest, InterestError> {
     let rules = p.book.in_force(r.from);
-    late_interest(
-        r.capital,
-        r.from,
-        r.to,
-        &p.rates,
-        rules.interest_margin,
-        rules.day_count,
-    )
+    let terms = Terms { rates: &p.rates, margin: rules.interest_margin, basis: rules.day_count };
+    late_interest(r.capital, (r.from, r.to), terms)
 }
 
 #[derive(Deserialize, Default)]

@@ -83,10 +83,7 @@ enum Command {
         /// The day the Riksbank decided it (optional).
         #[arg(long)]
         decided: Option<String>,
-        #[arg(
-            long,
-            default_value = "Riksbanken, angiven med fordra set-reference-rate"
-        )]
+        #[arg(long, default_value = "Riksbanken, angiven med fordra set-reference-rate")]
         source: String,
     },
     /// Verify the ledger: every entry balances, the total is zero, and every claim's books
@@ -104,10 +101,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -136,9 +130,7 @@ async fn run(cli: Cli) -> Result<()> {
     let config = Config::from_env()?;
     // The business date of every command: FORDRA_TODAY when set, as for the server.
     let clock = Clock::with_today(config.today);
-    match cli.command.unwrap_or(Command::Serve {
-        addr: "127.0.0.1:3000".parse()?,
-    }) {
+    match cli.command.unwrap_or(Command::Serve { addr: "127.0.0.1:3000".parse()? }) {
         Command::Serve { addr } => startup::run_server(config, addr).await,
         Command::Migrate => {
             with_database(&config, |_| async move {
@@ -184,12 +176,7 @@ async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
-        Command::CreateCreditor {
-            org_nr,
-            name,
-            approved,
-            company_form,
-        } => {
+        Command::CreateCreditor { org_nr, name, approved, company_form } => {
             let today = clock.today();
             let org =
                 IdNumber::parse(&org_nr, today).map_err(|e| anyhow::anyhow!("--org-nr: {e}"))?;
@@ -234,9 +221,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .bind(org.as_str())
                         .fetch_optional(&db)
                         .await?;
-                let Some(id) = id else {
-                    bail!("no creditor with org.nr {}", org.display())
-                };
+                let Some(id) = id else { bail!("no creditor with org.nr {}", org.display()) };
                 let mut conn = db.acquire().await?;
                 let key = claims::api::create_key(&mut conn, id, clock.now()).await?;
                 println!("{key}");
@@ -261,10 +246,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::ImportBankFile { file } => {
             let today = clock.today();
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name =
+                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let identity = config.identity.clone();
             with_database(&config, |db| async move {
                 let r = payments::import::import_file(
@@ -292,12 +275,7 @@ async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
-        Command::SetReferenceRate {
-            from,
-            rate,
-            decided,
-            source,
-        } => {
+        Command::SetReferenceRate { from, rate, decided, source } => {
             let today = clock.today();
             let from_day = crate::web::forms::parse_date(&from)
                 .ok_or_else(|| anyhow::anyhow!("--from: {}", crate::web::forms::DATE_FORMAT))?;
@@ -338,10 +316,7 @@ async fn run(cli: Cli) -> Result<()> {
                     entry.percent,
                     entry.valid_from,
                     entry.valid_to,
-                    change
-                        .previous
-                        .map(|p| format!(" (was {p})"))
-                        .unwrap_or_default(),
+                    change.previous.map(|p| format!(" (was {p})")).unwrap_or_default(),
                     change.claims_recomputed
                 );
                 Ok(())
@@ -370,10 +345,7 @@ async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
-        Command::CreateAdmin {
-            email,
-            password_stdin: _,
-        } => {
+        Command::CreateAdmin { email, password_stdin: _ } => {
             let mut pw = String::new();
             std::io::stdin()
                 .read_to_string(&mut pw)

@@ -25,20 +25,13 @@ impl Clock {
     }
 
     pub fn with_today(today: Option<NaiveDate>) -> Clock {
-        Clock {
-            fixed_today: today,
-            ..Clock::default()
-        }
+        Clock { fixed_today: today, ..Clock::default() }
     }
 
     /// A clock that stands at `now` (and `today`, when given) until advanced: tests use it to
     /// let time pass (a retry's backoff, a link's expiry) without ageing rows in SQL.
     pub fn fixed(now: DateTime<Utc>, today: Option<NaiveDate>) -> Clock {
-        Clock {
-            fixed_today: today,
-            fixed_now: Some(now),
-            ..Clock::default()
-        }
+        Clock { fixed_today: today, fixed_now: Some(now), ..Clock::default() }
     }
 
     pub fn is_fixed(&self) -> bool {
@@ -47,8 +40,7 @@ impl Clock {
 
     /// Moves this clock (and every clone of it, such as a running server's) forward.
     pub fn advance(&self, by: Duration) {
-        self.shift_ms
-            .fetch_add(by.num_milliseconds(), Ordering::Relaxed);
+        self.shift_ms.fetch_add(by.num_milliseconds(), Ordering::Relaxed);
     }
 
     #[allow(clippy::disallowed_methods)] // the one place that reads the system clock
@@ -58,8 +50,7 @@ impl Clock {
     }
 
     pub fn today(&self) -> NaiveDate {
-        self.fixed_today
-            .unwrap_or_else(|| stockholm_date(self.now()))
+        self.fixed_today.unwrap_or_else(|| stockholm_date(self.now()))
     }
 }
 
@@ -67,12 +58,8 @@ impl Clock {
 /// 01:00 UTC to the last Sunday of October 01:00 UTC (the EU rule, in force since 1996).
 pub fn utc_offset_hours(t: DateTime<Utc>) -> i64 {
     let year = t.year();
-    let start = last_sunday(year, 3)
-        .and_hms_opt(1, 0, 0)
-        .map(|d| Utc.from_utc_datetime(&d));
-    let end = last_sunday(year, 10)
-        .and_hms_opt(1, 0, 0)
-        .map(|d| Utc.from_utc_datetime(&d));
+    let start = last_sunday(year, 3).and_hms_opt(1, 0, 0).map(|d| Utc.from_utc_datetime(&d));
+    let end = last_sunday(year, 10).and_hms_opt(1, 0, 0).map(|d| Utc.from_utc_datetime(&d));
     match (start, end) {
         (Some(s), Some(e)) if t >= s && t < e => 2,
         _ => 1,
@@ -114,26 +101,14 @@ mod tests {
     #[test]
     fn stockholm_date_follows_cet_and_cest() {
         // Winter: 23:30 UTC is 00:30 the next day in Stockholm.
-        assert_eq!(
-            stockholm_date(utc("2026-01-14T23:30:00Z")).to_string(),
-            "2026-01-15"
-        );
+        assert_eq!(stockholm_date(utc("2026-01-14T23:30:00Z")).to_string(), "2026-01-15");
         // Summer: 22:30 UTC is 00:30 the next day.
-        assert_eq!(
-            stockholm_date(utc("2026-07-01T22:30:00Z")).to_string(),
-            "2026-07-02"
-        );
-        assert_eq!(
-            stockholm_date(utc("2026-07-01T21:30:00Z")).to_string(),
-            "2026-07-01"
-        );
+        assert_eq!(stockholm_date(utc("2026-07-01T22:30:00Z")).to_string(), "2026-07-02");
+        assert_eq!(stockholm_date(utc("2026-07-01T21:30:00Z")).to_string(), "2026-07-01");
         // DST starts 2026-03-29 01:00 UTC, ends 2026-10-25 01:00 UTC.
         assert_eq!(last_sunday(2026, 3).to_string(), "2026-03-29");
         assert_eq!(last_sunday(2026, 10).to_string(), "2026-10-25");
-        assert_eq!(
-            stockholm_date(utc("2026-10-24T22:30:00Z")).to_string(),
-            "2026-10-25"
-        );
+        assert_eq!(stockholm_date(utc("2026-10-24T22:30:00Z")).to_string(), "2026-10-25");
     }
 
     #[test]

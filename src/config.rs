@@ -82,10 +82,7 @@ pub struct Identity {
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
-            .field(
-                "database_url",
-                &self.database_url.as_ref().map(|_| "<redacted>"),
-            )
+            .field("database_url", &self.database_url.as_ref().map(|_| "<redacted>"))
             .field("data_dir", &self.data_dir)
             .field("demo", &self.demo)
             .field("public_url", &self.public_url)
@@ -206,9 +203,8 @@ impl Config {
                 ))
             })?,
         };
-        let print_dir = get("FORDRA_PRINT_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("print"));
+        let print_dir =
+            get("FORDRA_PRINT_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("print"));
         let freshness_gate = match get("FORDRA_FRESHNESS_GATE").as_deref() {
             None => !demo,
             Some(v) => parse_on_off("FORDRA_FRESHNESS_GATE", v)?,
@@ -302,9 +298,7 @@ pub fn is_loopback_url(url: &str) -> bool {
         authority.rsplit_once(':').map_or(authority, |(h, _)| h)
     };
     host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Which BankID Fordra uses (`FORDRA_BANKID`).
@@ -417,10 +411,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -443,11 +435,7 @@ mod tests {
 
     #[test]
     fn parses_today_and_interval() {
-        let c = cfg(&[
-            ("FORDRA_TODAY", "2026-02-10"),
-            ("FORDRA_ENGINE_INTERVAL", "5m"),
-        ])
-        .unwrap();
+        let c = cfg(&[("FORDRA_TODAY", "2026-02-10"), ("FORDRA_ENGINE_INTERVAL", "5m")]).unwrap();
         assert_eq!(c.today, NaiveDate::from_ymd_opt(2026, 2, 10));
         assert_eq!(c.engine_interval, Duration::from_secs(300));
         assert!(cfg(&[("FORDRA_TODAY", "10/2")]).is_err());
@@ -472,24 +460,10 @@ mod tests {
             ("FORDRA_BANKID", "simulator"),
         ];
         assert!(cfg(&ext).is_ok(), "loopback by default");
-        let public = [
-            ext[0],
-            ext[1],
-            ext[2],
-            ("FORDRA_PUBLIC_URL", "https://fordra.se"),
-        ];
+        let public = [ext[0], ext[1], ext[2], ("FORDRA_PUBLIC_URL", "https://fordra.se")];
         let e = cfg(&public).err().unwrap().0;
-        assert!(
-            e.contains("FORDRA_PUBLIC_URL") && e.contains("FORDRA_BANKID"),
-            "{e}"
-        );
-        let demo = [
-            public[0],
-            public[1],
-            public[2],
-            public[3],
-            ("FORDRA_DEMO", "on"),
-        ];
+        assert!(e.contains("FORDRA_PUBLIC_URL") && e.contains("FORDRA_BANKID"), "{e}");
+        let demo = [public[0], public[1], public[2], public[3], ("FORDRA_DEMO", "on")];
         assert!(cfg(&demo).is_ok());
         for url in [
             "http://127.0.0.1:3000",
@@ -499,11 +473,7 @@ mod tests {
         ] {
             assert!(is_loopback_url(url), "{url}");
         }
-        for url in [
-            "https://fordra.se",
-            "http://10.0.0.1:3000",
-            "http://127.0.0.1.evil.se",
-        ] {
+        for url in ["https://fordra.se", "http://10.0.0.1:3000", "http://127.0.0.1.evil.se"] {
             assert!(!is_loopback_url(url), "{url}");
         }
     }

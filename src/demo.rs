@@ -18,12 +18,9 @@ pub struct SeededAccount {
 pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<SeededAccount>> {
     let mut tx = pool.begin().await?;
     // Serialises concurrent first starts.
-    sqlx::query("lock table app_user in exclusive mode")
-        .execute(&mut *tx)
-        .await?;
-    let users: i64 = sqlx::query_scalar("select count(*) from app_user")
-        .fetch_one(&mut *tx)
-        .await?;
+    sqlx::query("lock table app_user in exclusive mode").execute(&mut *tx).await?;
+    let users: i64 =
+        sqlx::query_scalar("select count(*) from app_user").fetch_one(&mut *tx).await?;
     if users > 0 {
         return Ok(vec![]);
     }
@@ -42,14 +39,7 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
     .execute(&mut *tx)
     .await?;
     let accounts = [
-        (
-            "Administratör",
-            "admin@fordra.test",
-            "admin",
-            "Ada Admin",
-            None,
-            None,
-        ),
+        ("Administratör", "admin@fordra.test", "admin", "Ada Admin", None, None),
         (
             "Borgenär (Demo Bygg AB)",
             "kund@demobygg.test",
@@ -86,11 +76,7 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
         )
         .execute(&mut *tx)
         .await?;
-        seeded.push(SeededAccount {
-            label,
-            email,
-            password: pw,
-        });
+        seeded.push(SeededAccount { label, email, password: pw });
     }
     seed_claims(&mut tx, creditor_id, now).await?;
     tx.commit().await?;
@@ -213,13 +199,7 @@ fn readable_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).expect("the OS random number generator failed");
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
+    let chars: Vec<char> =
+        bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }

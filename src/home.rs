@@ -20,7 +20,5 @@ struct StartPage {
 }
 
 async fn start(ctx: Ctx) -> Response {
-    render(&StartPage {
-        layout: ctx.layout(),
-    })
+    render(&StartPage { layout: ctx.layout() })
 }

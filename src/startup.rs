@@ -59,20 +59,11 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         // Layers run outermost-last: the request id wraps everything.
         .layer(from_fn(mw::clear_flash))
-        .layer(from_fn_with_state(
-            state.clone(),
-            auth::middleware::api_rate_limit,
-        ))
+        .layer(from_fn_with_state(state.clone(), auth::middleware::api_rate_limit))
         .layer(from_fn_with_state(state.clone(), auth::middleware::csrf))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(CompressionLayer::new())
-        .layer(from_fn_with_state(
-            state.config.secure_cookies(),
-            mw::security_headers,
-        ))
+        .layer(from_fn_with_state(state.config.secure_cookies(), mw::security_headers))
         .layer(CatchPanicLayer::custom(|_| internal_error_page()))
         .layer(from_fn_with_state(state.metrics.clone(), mw::metrics))
         .layer(from_fn(mw::swedish_errors))
@@ -116,13 +107,7 @@ async fn metrics(
     if !allowed {
         return not_found_page();
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
         .into_response()
 }
 
@@ -132,13 +117,10 @@ pub async fn serve(
     router: Router,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
-    .context("HTTP server failed")
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("HTTP server failed")
 }
 
 /// Periodic work of the server process: the lifecycle engine and housekeeping. A pass under way
@@ -224,9 +206,8 @@ async fn serve_with(
     addr: SocketAddr,
 ) -> Result<()> {
     db::migrate(&database.pool).await?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener =
+        TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let state = AppState::new(database.pool.clone(), config.clone(), mailer);
     if let Some(b) = &state.bankid {
         b.listening_on(listener.local_addr()?);
@@ -256,10 +237,7 @@ async fn serve_with(
         let _ = background.await;
         let _ = mail_sender.await;
     };
-    if tokio::time::timeout(Duration::from_secs(30), stopped)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(30), stopped).await.is_err() {
         tracing::warn!("background tasks did not stop within 30 s");
     }
     served

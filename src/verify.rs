@@ -89,10 +89,8 @@ async fn check(
         page.errors.add("ocr", e.to_string());
     }
     if code.len() != 8 {
-        page.errors.add(
-            "case_code",
-            "Kontrollkoden har åtta tecken och står under OCR-numret i brevet.",
-        );
+        page.errors
+            .add("case_code", "Kontrollkoden har åtta tecken och står under OCR-numret i brevet.");
     }
     if !page.errors.is_empty() {
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
@@ -105,10 +103,8 @@ async fn check(
         rate_limit::hit(&mut conn, &bucket, now, MAX_LOOKUPS, window).await?
     {
         let at = clock::stockholm_local(retry_at).format("%H:%M");
-        page.errors.add(
-            "ocr",
-            format!("För många kontroller på kort tid. Försök igen efter kl. {at}."),
-        );
+        page.errors
+            .add("ocr", format!("För många kontroller på kort tid. Försök igen efter kl. {at}."));
         return Ok(render_status(StatusCode::TOO_MANY_REQUESTS, &page));
     }
     let rec = claims::by_letter(&mut conn, &ocr_in, &code).await?;

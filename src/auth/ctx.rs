@@ -71,33 +71,19 @@ impl FromRequestParts<AppState> for Ctx {
 impl Ctx {
     /// The logged-in user (all login steps done).
     pub fn user(&self) -> Option<&User> {
-        self.session
-            .as_ref()
-            .filter(|s| s.stage == Stage::Full)
-            .map(|s| &s.user)
+        self.session.as_ref().filter(|s| s.stage == Stage::Full).map(|s| &s.user)
     }
 
     /// The user, if logged in with one of `roles`; otherwise login or 403.
     pub fn require(&self, roles: &[Role]) -> Result<&User, AppError> {
-        let user = self
-            .user()
-            .ok_or_else(|| AppError::LoginRequired(self.path.clone()))?;
-        if roles.contains(&user.role) {
-            Ok(user)
-        } else {
-            Err(AppError::Forbidden)
-        }
+        let user = self.user().ok_or_else(|| AppError::LoginRequired(self.path.clone()))?;
+        if roles.contains(&user.role) { Ok(user) } else { Err(AppError::Forbidden) }
     }
 
     /// A logged-in creditor user and the creditor it acts for.
     /// `user` acting from this request's address, at the clock's now and today.
     pub fn acting(&self, user: &User, clock: &crate::clock::Clock) -> super::Acting<'_> {
-        super::Acting {
-            user_id: user.id,
-            ip: &self.ip,
-            now: clock.now(),
-            today: clock.today(),
-        }
+        super::Acting { user_id: user.id, ip: &self.ip, now: clock.now(), today: clock.today() }
     }
 
     pub fn require_creditor(&self) -> Result<(&User, uuid::Uuid), AppError> {
@@ -107,9 +93,7 @@ impl Ctx {
 
     /// The debtor logged in on Mina sidor; otherwise to the BankID login.
     pub fn require_debtor(&self) -> Result<&super::debtor_session::DebtorSession, AppError> {
-        self.debtor
-            .as_ref()
-            .ok_or_else(|| AppError::DebtorLoginRequired(self.path.clone()))
+        self.debtor.as_ref().ok_or_else(|| AppError::DebtorLoginRequired(self.path.clone()))
     }
 
     pub fn layout(&self) -> Layout {
@@ -131,17 +115,11 @@ impl Ctx {
         }
         Layout {
             logout: "/logga-ut",
-            nav: user
-                .map(|u| nav_for(u.role, &self.path))
-                .unwrap_or_default(),
+            nav: user.map(|u| nav_for(u.role, &self.path)).unwrap_or_default(),
             user_name: user.map(|u| u.display_name.clone()),
             role_label: user.map(|u| u.role.label()),
             flash: self.flash.as_ref().map(|(k, m)| (k.as_str(), m.clone())),
-            csrf: self
-                .session
-                .as_ref()
-                .map(|s| s.csrf_token.clone())
-                .unwrap_or_default(),
+            csrf: self.session.as_ref().map(|s| s.csrf_token.clone()).unwrap_or_default(),
             demo: self.demo,
             fixed_today: self.fixed_today.clone(),
             totp_skipped: self.totp_skipped,

@@ -70,15 +70,11 @@ pub async fn load(
 }
 
 pub async fn delete(pool: &PgPool, hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query!("delete from debtor_session where session_hash = $1", hash)
-        .execute(pool)
-        .await?;
+    sqlx::query!("delete from debtor_session where session_hash = $1", hash).execute(pool).await?;
     Ok(())
 }
 
 pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query!("delete from debtor_session where expires_at <= $1", now)
-        .execute(pool)
-        .await?;
+    sqlx::query!("delete from debtor_session where expires_at <= $1", now).execute(pool).await?;
     Ok(())
 }

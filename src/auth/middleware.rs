@@ -60,12 +60,9 @@ pub async fn csrf(State(state): State<AppState>, req: Request, next: Next) -> Re
         return AppError::BadRequest("För stor begäran.".into()).into_response();
     };
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
-    let ok = fields
-        .iter()
-        .any(|(k, v)| k == "csrf_token" && *v == expected);
+    let ok = fields.iter().any(|(k, v)| k == "csrf_token" && *v == expected);
     if ok {
-        next.run(Request::from_parts(parts, Body::from(bytes)))
-            .await
+        next.run(Request::from_parts(parts, Body::from(bytes))).await
     } else {
         AppError::CrossSite.into_response()
     }
@@ -96,10 +93,7 @@ fn origin_matches(origin: &str, headers: &HeaderMap, public_url: &str) -> bool {
     if origin == origin_of(public_url) {
         return true;
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
     !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
 }
 
@@ -142,10 +136,7 @@ pub async fn api_rate_limit(State(state): State<AppState>, req: Request, next: N
         return next.run(req).await;
     };
     let now = state.clock.now();
-    let bucket = format!(
-        "api:{}",
-        &crate::crypto::hex(&crate::crypto::sha256(key))[..32]
-    );
+    let bucket = format!("api:{}", &crate::crypto::hex(&crate::crypto::sha256(key))[..32]);
     let counted = match state.db.acquire().await {
         Ok(mut conn) => {
             super::rate_limit::count_in_window(
@@ -187,21 +178,9 @@ mod tests {
     fn origin_check() {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:4000"));
-        assert!(origin_matches(
-            "http://127.0.0.1:4000",
-            &h,
-            "https://fordra.se"
-        ));
-        assert!(origin_matches(
-            "https://fordra.se",
-            &h,
-            "https://fordra.se/"
-        ));
-        assert!(!origin_matches(
-            "https://evil.example",
-            &h,
-            "https://fordra.se"
-        ));
+        assert!(origin_matches("http://127.0.0.1:4000", &h, "https://fordra.se"));
+        assert!(origin_matches("https://fordra.se", &h, "https://fordra.se/"));
+        assert!(!origin_matches("https://evil.example", &h, "https://fordra.se"));
         assert!(!origin_matches("null", &h, "https://fordra.se"));
         assert_eq!(origin_of("http://a:3000/x/y"), "http://a:3000");
     }

@@ -37,9 +37,7 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
             None => (DUMMY_HASH.as_str(), false),
         };
         let parsed = PasswordHash::new(hash).map_err(|e| anyhow!("stored hash: {e}"))?;
-        let ok = argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
         Ok(ok && real)
     })
     .await?
@@ -68,11 +66,7 @@ mod tests {
         let h = hash_blocking("correct horse battery").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         let parsed = PasswordHash::new(&h).unwrap();
-        assert!(
-            argon2()
-                .verify_password(b"correct horse battery", &parsed)
-                .is_ok()
-        );
+        assert!(argon2().verify_password(b"correct horse battery", &parsed).is_ok());
         assert!(argon2().verify_password(b"wrong", &parsed).is_err());
     }
 

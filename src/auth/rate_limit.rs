@@ -98,17 +98,11 @@ pub async fn hit(
     .fetch_all(&mut *conn)
     .await?;
     if recent.len() as i64 >= max {
-        return Ok(Check::Blocked {
-            retry_at: recent[recent.len() - 1] + window,
-        });
+        return Ok(Check::Blocked { retry_at: recent[recent.len() - 1] + window });
     }
-    sqlx::query!(
-        "insert into rate_event (bucket, at) values ($1, $2)",
-        bucket,
-        now
-    )
-    .execute(conn)
-    .await?;
+    sqlx::query!("insert into rate_event (bucket, at) values ($1, $2)", bucket, now)
+        .execute(conn)
+        .await?;
     Ok(Check::Allowed)
 }
 

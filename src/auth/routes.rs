@@ -127,11 +127,8 @@ async fn login(
     let user = service::login_user(&mut conn, &email).await?;
     // The slow hash is checked without holding a pool connection.
     drop(conn);
-    let ok = password::verify(
-        form.password,
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await?;
+    let ok =
+        password::verify(form.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let mut conn = state.db.acquire().await?;
     rate_limit::record(&mut conn, &email, &ctx.ip, ok, now).await?;
     let Some(user) = user.filter(|_| ok) else {
@@ -194,10 +191,9 @@ struct CodeForm {
 
 async fn totp_form(ctx: Ctx) -> Result<Response, AppError> {
     match &ctx.session {
-        Some(s) if s.stage == Stage::Totp => Ok(render(&TotpPage {
-            layout: ctx.layout(),
-            error: None,
-        })),
+        Some(s) if s.stage == Stage::Totp => {
+            Ok(render(&TotpPage { layout: ctx.layout(), error: None }))
+        }
         _ => Ok(see_other("/logga-in")),
     }
 }
@@ -232,10 +228,7 @@ async fn totp_submit(
         };
         return Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &TotpPage {
-                layout: ctx.layout(),
-                error: Some(error),
-            },
+            &TotpPage { layout: ctx.layout(), error: Some(error) },
         ));
     };
     let Some(promoted) = service::complete_totp_login(&mut conn, s, step, &ctx.ip, now).await?
@@ -323,30 +316,16 @@ async fn enroll_submit(
         );
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    let promoted = service::enroll_totp(
-        &mut *state.db.acquire().await?,
-        s,
-        &secret,
-        step,
-        &ctx.ip,
-        now,
-    )
-    .await?;
+    let promoted =
+        service::enroll_totp(&mut *state.db.acquire().await?, s, &secret, step, &ctx.ip, now)
+            .await?;
     let mut resp = promoted_response(&state, promoted);
-    cookies::set_flash(
-        &mut resp,
-        FlashKind::Success,
-        "Tvåstegsverifiering är aktiverad.",
-    );
+    cookies::set_flash(&mut resp, FlashKind::Success, "Tvåstegsverifiering är aktiverad.");
     Ok(resp)
 }
 
 async fn forgot_form(ctx: Ctx) -> Response {
-    render(&ForgotPage {
-        layout: ctx.layout(),
-        email: String::new(),
-        error: None,
-    })
+    render(&ForgotPage { layout: ctx.layout(), email: String::new(), error: None })
 }
 
 #[derive(Deserialize)]
@@ -409,19 +388,10 @@ async fn reset_form(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, AppError> {
     let valid = link_valid(&state, &q.token).await?;
-    let status = if valid {
-        StatusCode::OK
-    } else {
-        StatusCode::NOT_FOUND
-    };
+    let status = if valid { StatusCode::OK } else { StatusCode::NOT_FOUND };
     Ok(render_status(
         status,
-        &ResetPage {
-            layout: ctx.layout(),
-            token: q.token,
-            valid,
-            errors: FieldErrors::default(),
-        },
+        &ResetPage { layout: ctx.layout(), token: q.token, valid, errors: FieldErrors::default() },
     ))
 }
 
@@ -446,12 +416,7 @@ async fn reset(
         let valid = link_valid(&state, &form.token).await?;
         return Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &ResetPage {
-                layout: ctx.layout(),
-                token: form.token,
-                valid,
-                errors,
-            },
+            &ResetPage { layout: ctx.layout(), token: form.token, valid, errors },
         ));
     }
     let hash = password::hash(form.password).await?;

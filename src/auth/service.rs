@@ -65,16 +65,7 @@ pub async fn start_session(
     }
     let token = session::create(&mut tx, user_id, stage, Some(next), now).await?;
     if stage == Stage::Full {
-        audit(
-            &mut tx,
-            now,
-            Some(user_id),
-            "login",
-            None,
-            serde_json::json!({}),
-            Some(ip),
-        )
-        .await?;
+        audit(&mut tx, now, Some(user_id), "login", None, serde_json::json!({}), Some(ip)).await?;
     }
     tx.commit().await?;
     Ok(token)
@@ -93,22 +84,11 @@ async fn promote(
     ip: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Promoted> {
-    let next = s
-        .next_path
-        .clone()
-        .unwrap_or_else(|| s.user.role.home().to_string());
+    let next = s.next_path.clone().unwrap_or_else(|| s.user.role.home().to_string());
     session::delete(tx, &s.hash).await?;
     let token = session::create(tx, s.user.id, Stage::Full, None, now).await?;
-    audit(
-        tx,
-        now,
-        Some(s.user.id),
-        "login",
-        None,
-        serde_json::json!({"totp": true}),
-        Some(ip),
-    )
-    .await?;
+    audit(tx, now, Some(s.user.id), "login", None, serde_json::json!({"totp": true}), Some(ip))
+        .await?;
     Ok(Promoted { next, token })
 }
 
@@ -151,16 +131,8 @@ pub async fn enroll_totp(
     sqlx::query!("update app_user set totp_secret = $2, totp_enabled_at = $3, totp_last_step = $4 where user_id = $1 and totp_enabled_at is null", s.user.id, secret, now, step)
     .execute(&mut *tx)
     .await?;
-    audit(
-        &mut tx,
-        now,
-        Some(s.user.id),
-        "totp_enrolled",
-        None,
-        serde_json::json!({}),
-        Some(ip),
-    )
-    .await?;
+    audit(&mut tx, now, Some(s.user.id), "totp_enrolled", None, serde_json::json!({}), Some(ip))
+        .await?;
     let promoted = promote(&mut tx, s, ip, now).await?;
     tx.commit().await?;
     Ok(promoted)
@@ -266,16 +238,8 @@ pub async fn reset_password(
     .execute(&mut *tx)
     .await?;
     session::delete_for_user(&mut tx, user_id).await?;
-    audit(
-        &mut tx,
-        now,
-        Some(user_id),
-        "password_reset",
-        None,
-        serde_json::json!({}),
-        Some(ip),
-    )
-    .await?;
+    audit(&mut tx, now, Some(user_id), "password_reset", None, serde_json::json!({}), Some(ip))
+        .await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -316,25 +280,12 @@ pub async fn queue_reset_mail(
         tx.commit().await?;
         return Ok(false);
     };
-    let link = one_time_link(
-        &mut tx,
-        public_url,
-        user_id,
-        LinkPurpose::Password,
-        now,
-        Duration::hours(1),
-    )
-    .await?;
+    let link =
+        one_time_link(&mut tx, public_url, user_id, LinkPurpose::Password, now, Duration::hours(1))
+            .await?;
     let text = ResetMail { link: &link }.render()?;
-    crate::mail::queue(
-        &mut tx,
-        &address,
-        "Välj ett nytt lösenord till Fordra",
-        &text,
-        None,
-        now,
-    )
-    .await?;
+    crate::mail::queue(&mut tx, &address, "Välj ett nytt lösenord till Fordra", &text, None, now)
+        .await?;
     tx.commit().await?;
     Ok(true)
 }

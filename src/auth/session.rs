@@ -140,16 +140,12 @@ pub async fn load(pool: &PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Resul
 }
 
 pub async fn delete(conn: &mut PgConnection, hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query!("delete from session where session_hash = $1", hash)
-        .execute(conn)
-        .await?;
+    sqlx::query!("delete from session where session_hash = $1", hash).execute(conn).await?;
     Ok(())
 }
 
 pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!("delete from session where user_id = $1", user_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!("delete from session where user_id = $1", user_id).execute(conn).await?;
     Ok(())
 }
 
@@ -174,11 +170,8 @@ pub async fn purge_expired(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u6
         .execute(pool)
         .await?
         .rows_affected();
-    sqlx::query!(
-        "delete from login_attempt where at < $1",
-        now - Duration::days(1)
-    )
-    .execute(pool)
-    .await?;
+    sqlx::query!("delete from login_attempt where at < $1", now - Duration::days(1))
+        .execute(pool)
+        .await?;
     Ok(sessions)
 }

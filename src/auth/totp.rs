@@ -106,10 +106,7 @@ mod tests {
         let step = verify(SECRET, &code, t, None).unwrap();
         assert_eq!(step, step_of(t) - 1);
         assert_eq!(verify(SECRET, &code, t, Some(step)), None);
-        assert_eq!(
-            verify(SECRET, &code_at(SECRET, step_of(t) - 2), t, None),
-            None
-        );
+        assert_eq!(verify(SECRET, &code_at(SECRET, step_of(t) - 2), t, None), None);
         assert_eq!(verify(SECRET, "12a456", t, None), None);
     }
 

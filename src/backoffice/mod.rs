@@ -47,11 +47,8 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let (creditors_pending, creditors_approved, users) = service::counts(&mut conn).await?;
     let todo = service::todo(&mut conn).await?;
     let open_tickets = service::open_tickets(&mut conn).await?;
-    let missing_rate = state
-        .parameters(&mut conn)
-        .await?
-        .rates
-        .missing_half_year(state.clock.today());
+    let missing_rate =
+        state.parameters(&mut conn).await?.rates.missing_half_year(state.clock.today());
     Ok(render(&HomePage {
         layout: ctx.layout(),
         creditors_pending,
@@ -82,11 +79,7 @@ async fn mail_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
             .map_err(anyhow::Error::from)?,
         None => vec![],
     };
-    Ok(render(&MailListPage {
-        layout: ctx.layout(),
-        file_mailer: dir.is_some(),
-        mails,
-    }))
+    Ok(render(&MailListPage { layout: ctx.layout(), file_mailer: dir.is_some(), mails }))
 }
 
 /// Hides the token of every one-time link in a message: password reset, invitation, sign-up
@@ -126,10 +119,7 @@ mod tests {
         let text =
             "https://fordra.se/bli-kund/bekrafta?token=Zz9_-x and https://x.se/a?b=1&token=q1";
         let masked = super::mask_links(text);
-        assert!(
-            !masked.contains("Zz9_-x") && !masked.contains("q1"),
-            "{masked}"
-        );
+        assert!(!masked.contains("Zz9_-x") && !masked.contains("q1"), "{masked}");
         assert!(super::mask_links("my_token=abc").contains("abc"));
     }
 }
@@ -157,8 +147,5 @@ async fn mail_show(
     .map_err(anyhow::Error::from)?;
     let mut mail = found.ok_or(AppError::NotFound)?;
     mail.mail.text = mask_links(&mail.mail.text);
-    Ok(render(&MailPage {
-        layout: ctx.layout(),
-        mail,
-    }))
+    Ok(render(&MailPage { layout: ctx.layout(), mail }))
 }

@@ -74,11 +74,7 @@ pub async fn set_reference_rate(
         conn,
         now,
         user,
-        if previous.is_some() {
-            "reference_rate_corrected"
-        } else {
-            "reference_rate_entered"
-        },
+        if previous.is_some() { "reference_rate_corrected" } else { "reference_rate_entered" },
         Some(&entry.valid_from.to_string()),
         serde_json::json!({"valid_from": entry.valid_from, "percent": entry.percent,
                            "previous": previous, "decided_on": decided_on, "source": source}),
@@ -110,11 +106,7 @@ pub async fn set_reference_rate(
     .await?
     .rows_affected();
     tx.commit().await?;
-    Ok(RateChange {
-        previous,
-        claims_recomputed: affected.len(),
-        claims_woken: woken,
-    })
+    Ok(RateChange { previous, claims_recomputed: affected.len(), claims_woken: woken })
 }
 
 #[derive(FromRow)]
@@ -182,11 +174,7 @@ async fn rates_page(
     let params = parameters::load(conn).await?;
     let next = next_half_year(today);
     let mut choices = vec![next, half_year_start(today)];
-    choices.extend(
-        rows.iter()
-            .map(|r| r.valid_from)
-            .filter(|d| *d < half_year_start(today)),
-    );
+    choices.extend(rows.iter().map(|r| r.valid_from).filter(|d| *d < half_year_start(today)));
     Ok(RatesPage {
         layout: ctx.layout(),
         margin: params.book.in_force(today).interest_margin,
@@ -203,18 +191,12 @@ async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     ctx.require(STAFF)?;
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let missing = state
-        .parameters(&mut conn)
-        .await?
-        .rates
-        .missing_half_year(today);
+    let missing = state.parameters(&mut conn).await?.rates.missing_half_year(today);
     let form = RateForm {
         from: missing.unwrap_or_else(|| next_half_year(today)).to_string(),
         ..RateForm::default()
     };
-    Ok(render(
-        &rates_page(&mut conn, &ctx, today, form, FieldErrors::default()).await?,
-    ))
+    Ok(render(&rates_page(&mut conn, &ctx, today, form, FieldErrors::default()).await?))
 }
 
 async fn save(

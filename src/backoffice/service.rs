@@ -51,7 +51,5 @@ pub async fn todo(conn: &mut PgConnection) -> sqlx::Result<Vec<Todo>> {
 
 /// Support tickets still open.
 pub async fn open_tickets(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from ticket where status = 'open'")
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar("select count(*) from ticket where status = 'open'").fetch_one(conn).await
 }

@@ -35,21 +35,15 @@ impl BankId {
                 base: OnceLock::new(),
                 sim: Some(Arc::new(sim::Simulator::new(settings.clone()))),
             },
-            BankIdMode::Live {
-                url,
-                cert,
-                password,
-                ca,
-            } => {
+            BankIdMode::Live { url, cert, password, ca } => {
                 use anyhow::Context;
                 let der = std::fs::read(cert).with_context(|| {
                     format!("cannot read FORDRA_BANKID_CERT {}", cert.display())
                 })?;
                 let identity = reqwest::Identity::from_pkcs12_der(&der, password)
                     .context("FORDRA_BANKID_CERT is not a PKCS#12 file this password opens")?;
-                let mut builder = builder
-                    .identity(identity)
-                    .min_tls_version(reqwest::tls::Version::TLS_1_2);
+                let mut builder =
+                    builder.identity(identity).min_tls_version(reqwest::tls::Version::TLS_1_2);
                 if let Some(ca) = ca {
                     let pem = std::fs::read(ca)
                         .with_context(|| format!("cannot read {}", ca.display()))?;
@@ -59,11 +53,7 @@ impl BankId {
                 }
                 let base = OnceLock::new();
                 let _ = base.set(format!("{}/", url.trim_end_matches('/')));
-                BankId {
-                    http: builder.build()?,
-                    base,
-                    sim: None,
-                }
+                BankId { http: builder.build()?, base, sim: None }
             }
         })))
     }
@@ -81,9 +71,7 @@ impl BankId {
             } else {
                 host
             };
-            let _ = self
-                .base
-                .set(format!("http://{host}:{}/bankid-sim/rp/v6.0/", addr.port()));
+            let _ = self.base.set(format!("http://{host}:{}/bankid-sim/rp/v6.0/", addr.port()));
         }
     }
 
@@ -92,10 +80,8 @@ impl BankId {
         path: &str,
         body: &Value,
     ) -> Result<T, Error> {
-        let base = self
-            .base
-            .get()
-            .ok_or_else(|| Error::Transport("BankID base URL not set".into()))?;
+        let base =
+            self.base.get().ok_or_else(|| Error::Transport("BankID base URL not set".into()))?;
         let resp = self
             .http
             .post(format!("{base}{path}"))
@@ -115,27 +101,19 @@ impl BankId {
                 }
             })?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::Transport(e.to_string()))?;
+        let bytes = resp.bytes().await.map_err(|e| Error::Transport(e.to_string()))?;
         if status == 200 {
             serde_json::from_slice(&bytes)
                 .map_err(|e| Error::Transport(format!("bad JSON from BankID: {e}")))
         } else {
             let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-            Err(Error::Api {
-                status,
-                code: body.error_code,
-                details: body.details,
-            })
+            Err(Error::Api { status, code: body.error_code, details: body.details })
         }
     }
 
     /// `/auth`: starts an identification for whoever scans the QR code or opens the app.
     pub async fn auth(&self, req: &AuthRequest) -> Result<OrderResponse, Error> {
-        self.call("auth", &serde_json::to_value(req).unwrap_or_default())
-            .await
+        self.call("auth", &serde_json::to_value(req).unwrap_or_default()).await
     }
 
     /// `/sign`: like `/auth` with the text the user signs (`userVisibleData` required).
@@ -147,19 +125,15 @@ impl BankId {
                 details: "userVisibleData is required for sign".into(),
             });
         }
-        self.call("sign", &serde_json::to_value(req).unwrap_or_default())
-            .await
+        self.call("sign", &serde_json::to_value(req).unwrap_or_default()).await
     }
 
     pub async fn collect(&self, order_ref: &str) -> Result<CollectResponse, Error> {
-        self.call("collect", &serde_json::json!({"orderRef": order_ref}))
-            .await
+        self.call("collect", &serde_json::json!({"orderRef": order_ref})).await
     }
 
     pub async fn cancel(&self, order_ref: &str) -> Result<(), Error> {
-        let _: Value = self
-            .call("cancel", &serde_json::json!({"orderRef": order_ref}))
-            .await?;
+        let _: Value = self.call("cancel", &serde_json::json!({"orderRef": order_ref})).await?;
         Ok(())
     }
 }
@@ -261,11 +235,7 @@ pub struct ErrorBody {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("BankID answered {status} {code}: {details}")]
-    Api {
-        status: u16,
-        code: String,
-        details: String,
-    },
+    Api { status: u16, code: String, details: String },
     #[error("BankID could not be reached: {0}")]
     Transport(String),
 }
@@ -356,12 +326,7 @@ pub fn message(status: &str, hint: Option<&str>, start: Start) -> &'static str {
 pub fn valid_personal_number(p: &str) -> bool {
     p.len() == 12
         && p.bytes().all(|b| b.is_ascii_digit())
-        && luhn_valid(
-            &p.as_bytes()[2..]
-                .iter()
-                .map(|b| b - b'0')
-                .collect::<Vec<_>>(),
-        )
+        && luhn_valid(&p.as_bytes()[2..].iter().map(|b| b - b'0').collect::<Vec<_>>())
 }
 
 /// The animated QR payload for `seconds` after the order response (§5.6). Computed on the server
@@ -371,12 +336,7 @@ pub fn qr_payload(qr_start_token: &str, qr_start_secret: &str, seconds: u64) -> 
     let mut mac = Hmac::<Sha256>::new_from_slice(qr_start_secret.as_bytes())
         .expect("HMAC takes a key of any length");
     mac.update(time.as_bytes());
-    let code: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let code: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
     format!("bankid.{qr_start_token}.{time}.{code}")
 }
 
@@ -405,16 +365,8 @@ mod tests {
 
     #[test]
     fn every_hint_code_has_its_recommended_message() {
-        let qr = Start {
-            qr: true,
-            mobile: false,
-            autostart_tried: false,
-        };
-        let same_device = Start {
-            qr: false,
-            mobile: true,
-            autostart_tried: true,
-        };
+        let qr = Start { qr: true, mobile: false, autostart_tried: false };
+        let same_device = Start { qr: false, mobile: true, autostart_tried: true };
         let cases = [
             ("pending", "outstandingTransaction", qr, RFA1),
             ("pending", "outstandingTransaction", same_device, RFA13),
@@ -442,11 +394,8 @@ mod tests {
 
     #[test]
     fn errors_map_to_messages() {
-        let api = |code: &str| Error::Api {
-            status: 400,
-            code: code.into(),
-            details: String::new(),
-        };
+        let api =
+            |code: &str| Error::Api { status: 400, code: code.into(), details: String::new() };
         assert_eq!(api("alreadyInProgress").user_message(), RFA4);
         assert_eq!(api("maintenance").user_message(), RFA5);
         assert_eq!(api("tooManyRequests").user_message(), RFA5);

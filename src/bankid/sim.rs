@@ -46,18 +46,9 @@ pub const IDENTITIES: &[(&str, &str, &str)] = &[
 
 #[derive(Clone, Debug)]
 enum OrderState {
-    Pending {
-        hint: String,
-    },
-    Failed {
-        hint: String,
-        at: DateTime<Utc>,
-    },
-    Complete {
-        data: Value,
-        at: DateTime<Utc>,
-        collected: bool,
-    },
+    Pending { hint: String },
+    Failed { hint: String, at: DateTime<Utc> },
+    Complete { data: Value, at: DateTime<Utc>, collected: bool },
 }
 
 #[derive(Clone, Debug)]
@@ -91,10 +82,7 @@ fn invalid(details: impl Into<String>) -> (u16, &'static str, String) {
 
 impl Simulator {
     pub fn new(settings: BankIdSimSettings) -> Simulator {
-        Simulator {
-            settings,
-            inner: Mutex::new(Inner::default()),
-        }
+        Simulator { settings, inner: Mutex::new(Inner::default()) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -119,10 +107,7 @@ impl Simulator {
                     _ => None,
                 };
                 if let Some(hint) = expired {
-                    o.state = OrderState::Failed {
-                        hint: hint.into(),
-                        at: now,
-                    };
+                    o.state = OrderState::Failed { hint: hint.into(), at: now };
                 }
                 true
             }
@@ -164,9 +149,7 @@ impl Simulator {
             None | Some(Value::Null) => None,
             Some(Value::String(p)) if valid_personal_number(p) => Some(p.clone()),
             Some(_) => {
-                return Err(invalid(
-                    "requirement.personalNumber is not a valid personal number",
-                ));
+                return Err(invalid("requirement.personalNumber is not a valid personal number"));
             }
         };
         let mut inner = self.lock();
@@ -176,24 +159,14 @@ impl Simulator {
                 o.required_pnr.as_ref() == Some(p) && matches!(o.state, OrderState::Pending { .. })
             });
             if busy {
-                return Err((
-                    400,
-                    "alreadyInProgress",
-                    "Order already in progress for pno".into(),
-                ));
+                return Err((400, "alreadyInProgress", "Order already in progress for pno".into()));
             }
         }
         let order_ref = uuid::Uuid::new_v4().to_string();
         let (token, secret) = if self.settings.fixed_tokens {
-            (
-                TEST_QR_START_TOKEN.to_string(),
-                TEST_QR_START_SECRET.to_string(),
-            )
+            (TEST_QR_START_TOKEN.to_string(), TEST_QR_START_SECRET.to_string())
         } else {
-            (
-                uuid::Uuid::new_v4().to_string(),
-                uuid::Uuid::new_v4().to_string(),
-            )
+            (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string())
         };
         let created = Simulator::now(&inner);
         inner.orders.insert(
@@ -205,9 +178,7 @@ impl Simulator {
                 end_user_ip: ip.to_string(),
                 created,
                 picked_up: None,
-                state: OrderState::Pending {
-                    hint: "outstandingTransaction".into(),
-                },
+                state: OrderState::Pending { hint: "outstandingTransaction".into() },
             },
         );
         Ok(json!({
@@ -222,10 +193,7 @@ impl Simulator {
         let order_ref = order_ref_of(body)?;
         let mut inner = self.lock();
         self.sweep(&mut inner);
-        let order = inner
-            .orders
-            .get_mut(&order_ref)
-            .ok_or_else(|| invalid("No such order"))?;
+        let order = inner.orders.get_mut(&order_ref).ok_or_else(|| invalid("No such order"))?;
         Ok(match &mut order.state {
             OrderState::Pending { hint } => {
                 json!({"orderRef": order_ref, "status": "pending", "hintCode": hint})
@@ -233,14 +201,10 @@ impl Simulator {
             OrderState::Failed { hint, .. } => {
                 json!({"orderRef": order_ref, "status": "failed", "hintCode": hint})
             }
-            OrderState::Complete {
-                collected: true, ..
-            } => {
+            OrderState::Complete { collected: true, .. } => {
                 return Err(invalid("Order already collected"));
             }
-            OrderState::Complete {
-                data, collected, ..
-            } => {
+            OrderState::Complete { data, collected, .. } => {
                 *collected = true;
                 json!({"orderRef": order_ref, "status": "complete", "completionData": data})
             }
@@ -278,21 +242,13 @@ impl Simulator {
                 order.state = OrderState::Pending { hint };
             }
             Settle::Fail(hint) => order.state = OrderState::Failed { hint, at: now },
-            Settle::Complete {
-                personal_number,
-                given_name,
-                surname,
-            } => {
+            Settle::Complete { personal_number, given_name, surname } => {
                 if !valid_personal_number(&personal_number) {
                     return Err(
-                        "Personnumret ska vara tolv siffror med giltig kontrollsiffra.".into(),
+                        "Personnumret ska vara tolv siffror med giltig kontrollsiffra.".into()
                     );
                 }
-                if order
-                    .required_pnr
-                    .as_ref()
-                    .is_some_and(|p| *p != personal_number)
-                {
+                if order.required_pnr.as_ref().is_some_and(|p| *p != personal_number) {
                     return Err("Ordern kräver ett annat personnummer.".into());
                 }
                 let data = json!({
@@ -309,11 +265,7 @@ impl Simulator {
                         format!("<simulated kind=\"{}\"/>", order.kind)),
                     "ocspResponse": base64::engine::general_purpose::STANDARD.encode("simulated"),
                 });
-                order.state = OrderState::Complete {
-                    data,
-                    at: now,
-                    collected: false,
-                };
+                order.state = OrderState::Complete { data, at: now, collected: false };
             }
         }
         Ok(())
@@ -345,11 +297,7 @@ impl Simulator {
 enum Settle {
     Hint(String),
     Fail(String),
-    Complete {
-        personal_number: String,
-        given_name: String,
-        surname: String,
-    },
+    Complete { personal_number: String, given_name: String, surname: String },
 }
 
 pub struct PendingOrder {
@@ -376,10 +324,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(sim: Arc<Simulator>) -> Router<S
         .route("/bankid-sim/rp/v6.0/{endpoint}", any(rp_api))
         .route("/bankid-sim", get(page))
         .route("/bankid-sim/orders", get(list_orders))
-        .route(
-            "/bankid-sim/orders/{order_ref}/complete",
-            post(control_complete),
-        )
+        .route("/bankid-sim/orders/{order_ref}/complete", post(control_complete))
         .route("/bankid-sim/orders/{order_ref}/fail", post(control_fail))
         .route("/bankid-sim/orders/{order_ref}/hint", post(control_hint))
         .route("/bankid-sim/orders/{order_ref}/godkann", post(page_approve))
@@ -411,16 +356,9 @@ async fn rp_api(
     if method != Method::POST {
         return api_error(405, "methodNotAllowed", "Only POST is allowed");
     }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if ct != "application/json" {
-        return api_error(
-            415,
-            "unsupportedMediaType",
-            "Content-Type must be application/json",
-        );
+        return api_error(415, "unsupportedMediaType", "Content-Type must be application/json");
     }
     if let Some((status, code)) = sim.lock().errors.pop_front() {
         return api_error(status, &code, "Simulated error");
@@ -547,9 +485,7 @@ struct SimPage {
 
 impl SimPage {
     fn created(o: &PendingOrder) -> String {
-        crate::clock::stockholm_local(o.created)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
+        crate::clock::stockholm_local(o.created).format("%Y-%m-%d %H:%M").to_string()
     }
 }
 
@@ -568,11 +504,7 @@ async fn page(State(sim): Sim, Query(shown): Query<Shown>) -> Response {
     };
     let message = (!kind.is_empty() && !shown.meddelande.is_empty())
         .then(|| (kind, shown.meddelande.chars().take(200).collect()));
-    let page = SimPage {
-        orders: sim.pending(),
-        identities: IDENTITIES,
-        message,
-    };
+    let page = SimPage { orders: sim.pending(), identities: IDENTITIES, message };
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -583,11 +515,7 @@ async fn page(State(sim): Sim, Query(shown): Query<Shown>) -> Response {
 fn back(kind: &str, message: &str) -> Response {
     let query =
         serde_urlencoded::to_string([("typ", kind), ("meddelande", message)]).unwrap_or_default();
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, format!("/bankid-sim?{query}"))],
-    )
-        .into_response()
+    (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/bankid-sim?{query}"))]).into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -635,10 +563,7 @@ mod tests {
     use super::*;
 
     fn sim() -> Simulator {
-        Simulator::new(BankIdSimSettings {
-            fixed_tokens: true,
-            ..BankIdSimSettings::default()
-        })
+        Simulator::new(BankIdSimSettings { fixed_tokens: true, ..BankIdSimSettings::default() })
     }
 
     #[test]
@@ -663,44 +588,24 @@ mod tests {
         .unwrap();
         let c = s.collect(&json!({"orderRef": order})).unwrap();
         assert_eq!(c["status"], "complete");
-        assert_eq!(
-            c["completionData"]["user"]["personalNumber"],
-            "198112189876"
-        );
-        assert_eq!(
-            s.collect(&json!({"orderRef": order})).unwrap_err().1,
-            "invalidParameters"
-        );
+        assert_eq!(c["completionData"]["user"]["personalNumber"], "198112189876");
+        assert_eq!(s.collect(&json!({"orderRef": order})).unwrap_err().1, "invalidParameters");
     }
 
     #[test]
     fn refuses_what_the_real_service_refuses() {
         let s = sim();
+        assert_eq!(s.start("auth", &json!({})).unwrap_err().1, "invalidParameters");
         assert_eq!(
-            s.start("auth", &json!({})).unwrap_err().1,
-            "invalidParameters"
-        );
-        assert_eq!(
-            s.start("sign", &json!({"endUserIp": "1.2.3.4"}))
-                .unwrap_err()
-                .1,
+            s.start("sign", &json!({"endUserIp": "1.2.3.4"})).unwrap_err().1,
             "invalidParameters"
         );
         let with_pnr =
             json!({"endUserIp": "1.2.3.4", "requirement": {"personalNumber": "198112189876"}});
         s.start("auth", &with_pnr).unwrap();
-        assert_eq!(
-            s.start("auth", &with_pnr).unwrap_err().1,
-            "alreadyInProgress"
-        );
-        assert_eq!(
-            s.collect(&json!({"orderRef": "nope"})).unwrap_err().1,
-            "invalidParameters"
-        );
-        assert_eq!(
-            s.cancel(&json!({"orderRef": "nope"})).unwrap_err().1,
-            "invalidParameters"
-        );
+        assert_eq!(s.start("auth", &with_pnr).unwrap_err().1, "alreadyInProgress");
+        assert_eq!(s.collect(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
+        assert_eq!(s.cancel(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
     }
 
     #[test]

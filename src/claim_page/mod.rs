@@ -17,6 +17,7 @@ use serde_json::Value;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
+use crate::claims::{OnClaim, Reader, web::on_claim};
 use crate::{
     auth::{Ctx, STAFF},
     claims::{
@@ -54,18 +55,8 @@ use claims::{EventSummary as EventRow, LetterSummary as LetterRow};
 impl EventRow {
     /// The timeline line, in Swedish.
     fn text(&self) -> String {
-        let d = |k: &str| {
-            self.detail
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let amount = || {
-            Sek::parse(&d("amount"))
-                .map(|a| a.to_string())
-                .unwrap_or_default()
-        };
+        let d = |k: &str| self.detail.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let amount = || Sek::parse(&d("amount")).map(|a| a.to_string()).unwrap_or_default();
         match self.kind.as_str() {
             "registered" => "Fordran registrerades".into(),
             kind @ ("reminder" | "collection" | "final_notice") => {
@@ -160,11 +151,7 @@ pub const FLAGS: &[(&str, &str)] = &[
 ];
 
 fn flag_label(flag: &str) -> &'static str {
-    FLAGS
-        .iter()
-        .find(|(k, _)| *k == flag)
-        .map(|(_, l)| *l)
-        .unwrap_or("okänd markering")
+    FLAGS.iter().find(|(k, _)| *k == flag).map(|(_, l)| *l).unwrap_or("okänd markering")
 }
 
 #[derive(FromRow)]
@@ -270,39 +257,21 @@ async fn claim_page(
     let params = state.parameters(&mut *conn).await?;
     let s = view.statement(&params, today)?;
     let letter = view.current_letter();
-    let claims::ClaimView {
-        rec,
-        letters,
-        events,
-        books,
-        has_dispute,
-        has_plan,
-        ..
-    } = view;
+    let claims::ClaimView { rec, letters, events, books, has_dispute, has_plan, .. } = view;
     let (planned, blocked) =
         match lifecycle::plan(&rec.snapshot(letter), today, params.book.in_force(today)) {
             Ok(steps) => (
                 steps
                     .into_iter()
-                    .map(|(state, date)| Planned {
-                        label: planned_label(state),
-                        date,
-                    })
+                    .map(|(state, date)| Planned { label: planned_label(state), date })
                     .collect(),
                 None,
             ),
             Err(reason) => (vec![], Some(reason.label())),
         };
-    let dispute = if has_dispute {
-        crate::disputes::latest(&mut *conn, rec.claim_id).await?
-    } else {
-        None
-    };
-    let plan = if has_plan {
-        crate::plans::latest(&mut *conn, rec.claim_id).await?
-    } else {
-        None
-    };
+    let dispute =
+        if has_dispute { crate::disputes::latest(&mut *conn, rec.claim_id).await? } else { None };
+    let plan = if has_plan { crate::plans::latest(&mut *conn, rec.claim_id).await? } else { None };
     let address_changes = if staff {
         sqlx::query_as(
             "select address_change_id, street, postal_code, city, created_at from address_change
@@ -330,11 +299,7 @@ async fn claim_page(
         blocked,
         bankgiro: state.config.identity.bankgiro.clone(),
         staff,
-        base: if staff {
-            "/admin/krav"
-        } else {
-            "/borgenar/krav"
-        },
+        base: if staff { "/admin/krav" } else { "/borgenar/krav" },
         errors: input.errors,
         action: input.action,
         amount: input.amount,
@@ -351,9 +316,7 @@ async fn creditor_page(
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
     let view = view_of(&mut conn, &state, &ctx, Scope::Creditor(creditor_id), &id).await?;
-    Ok(render(
-        &claim_page(&mut conn, &state, &ctx, view, false, PageInput::empty()).await?,
-    ))
+    Ok(render(&claim_page(&mut conn, &state, &ctx, view, false, PageInput::empty()).await?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -374,27 +337,17 @@ async fn creditor_action(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
-    let claim_id = path_id(&id)?;
-    let back = format!("/borgenar/krav/{claim_id}");
-    let actor = ctx.acting(user, &state.clock);
+    let on = on_claim(&ctx, Reader::Creditor, &id, &state.clock)?;
+    let back = on.back();
     let input = service::ActionInput {
         action: &form.action,
         amount: &form.amount,
         on_date: &form.on_date,
         note: &form.note,
     };
+    let (params, identity) = (&state.params, &state.config.identity);
     let mut conn = state.db.acquire().await?;
-    let outcome = service::creditor_action(
-        &mut conn,
-        &state.params,
-        &state.config.identity,
-        claim_id,
-        creditor_id,
-        &actor,
-        &input,
-    )
-    .await?;
+    let outcome = service::creditor_action(&mut conn, params, identity, &on, &input).await?;
     Ok(match outcome {
         Outcome::Done(message) => flash_redirect(&back, FlashKind::Success, &message),
         Outcome::Closed => flash_redirect(&back, FlashKind::Error, Outcome::closed_message()),
@@ -404,7 +357,7 @@ async fn creditor_action(
             "Åtgärden gick inte att utföra i fordrans nuvarande läge.",
         ),
         Outcome::Invalid(errors) => {
-            refuse_action(&mut conn, &state, &ctx, creditor_id, claim_id, errors, form).await?
+            refuse_action(&mut conn, &state, &ctx, &on, errors, form).await?
         }
     })
 }
@@ -414,27 +367,15 @@ async fn refuse_action(
     conn: &mut PgConnection,
     state: &AppState,
     ctx: &Ctx,
-    creditor_id: Uuid,
-    claim_id: Uuid,
+    on: &OnClaim<'_>,
     errors: FieldErrors,
     form: ActionForm,
 ) -> Result<Response, AppError> {
+    let scope = Scope::Creditor(on.creditor.ok_or(AppError::Forbidden)?);
     let note = form.note.trim().to_string();
-    let input = PageInput {
-        errors,
-        action: form.action,
-        amount: form.amount,
-        on_date: form.on_date,
-        note,
-    };
-    let view = view_of(
-        &mut *conn,
-        state,
-        ctx,
-        Scope::Creditor(creditor_id),
-        &claim_id.to_string(),
-    )
-    .await?;
+    let input =
+        PageInput { errors, action: form.action, amount: form.amount, on_date: form.on_date, note };
+    let view = view_of(&mut *conn, state, ctx, scope, &on.claim_id.to_string()).await?;
     let page = claim_page(conn, state, ctx, view, false, input).await?;
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
@@ -447,9 +388,7 @@ async fn staff_page(
     ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
     let view = view_of(&mut conn, &state, &ctx, Scope::Any, &id).await?;
-    Ok(render(
-        &claim_page(&mut conn, &state, &ctx, view, true, PageInput::empty()).await?,
-    ))
+    Ok(render(&claim_page(&mut conn, &state, &ctx, view, true, PageInput::empty()).await?))
 }
 
 #[derive(Deserialize, Default)]

@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
+use crate::claims::OnClaim;
 use crate::{
     auth::Acting,
     claims::{self, web::record_change},
@@ -42,16 +42,15 @@ impl Outcome {
     }
 }
 
-/// Performs a creditor's action on their claim `claim_id`; `Err(NotFound)` for anyone else's.
+/// Performs a creditor's action on their claim; `Err(NotFound)` for anyone else's.
 pub async fn creditor_action(
     conn: &mut PgConnection,
     params: &Cache,
     identity: &Identity,
-    claim_id: Uuid,
-    creditor_id: Uuid,
-    actor: &Acting<'_>,
+    on: &OnClaim<'_>,
     input: &ActionInput<'_>,
 ) -> Result<Outcome, AppError> {
+    let actor = &on.by;
     let note = input.note.trim();
     let mut errors = FieldErrors::default();
     if note.chars().count() > 500 {
@@ -59,9 +58,7 @@ pub async fn creditor_action(
     }
     // Read under the row lock: the engine and other requests wait, and what we check is current.
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let rec = claims::lock(&mut tx, claim_id, Some(creditor_id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let rec = claims::lock(&mut tx, on.claim_id, on.creditor).await?.ok_or(AppError::NotFound)?;
     if rec.state().is_terminal() {
         return Ok(Outcome::Closed);
     }
@@ -143,34 +140,16 @@ pub async fn creditor_action(
                 Some(actor.user_id),
             )
             .await?;
-            let label = if kind == "credit" {
-                "Krediteringen"
-            } else {
-                "Direktbetalningen"
-            };
+            let label = if kind == "credit" { "Krediteringen" } else { "Direktbetalningen" };
             let mut message = format!("{label} på {amount} är registrerad.");
             if !report.paid.is_empty() {
                 message.push_str(" Fordran är nu helt betald.");
             }
-            (
-                kind,
-                json!({"amount": amount.to_plain(), "on_date": on, "note": note}),
-                message,
-            )
+            (kind, json!({"amount": amount.to_plain(), "on_date": on, "note": note}), message)
         }
         _ => return Ok(Outcome::NotAllowed),
     };
-    record_change(
-        &mut tx,
-        &rec,
-        actor.user_id,
-        actor.ip,
-        event,
-        detail,
-        now,
-        today,
-    )
-    .await?;
+    record_change(&mut tx, &rec, actor.user_id, actor.ip, event, detail, now, today).await?;
     tx.commit().await?;
     Ok(Outcome::Done(message))
 }
@@ -192,11 +171,7 @@ pub async fn set_flag(
             sqlx::query!("update claim set address_verified_at = $2, returned_mail = false where claim_id = $1", rec.claim_id, now)
                 .execute(&mut *tx)
                 .await?;
-            (
-                "address_verified",
-                json!({}),
-                "Adressen är markerad som kontrollerad.".to_string(),
-            )
+            ("address_verified", json!({}), "Adressen är markerad som kontrollerad.".to_string())
         }
         flag @ ("deceased" | "returned_mail" | "on_hold") => {
             sqlx::query!(

@@ -68,10 +68,7 @@ impl FromRequestParts<AppState> for ApiCreditor {
         .fetch_optional(&state.db)
         .await?;
         found
-            .map(|(creditor_id, key_id)| ApiCreditor {
-                creditor_id,
-                key_id,
-            })
+            .map(|(creditor_id, key_id)| ApiCreditor { creditor_id, key_id })
             .ok_or_else(unauthorized)
     }
 }
@@ -174,10 +171,8 @@ async fn create(
                 .next()
                 .map(|(f, m)| (f.to_string(), m.to_string()))
                 .unwrap_or_default();
-            let details: Vec<Value> = errors
-                .iter()
-                .map(|(f, m)| json!({"field": f, "message": m}))
-                .collect();
+            let details: Vec<Value> =
+                errors.iter().map(|(f, m)| json!({"field": f, "message": m})).collect();
             return Err(ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "validation_failed",
@@ -186,10 +181,7 @@ async fn create(
                 details: Some(Value::Array(details)),
             });
         }
-        Err(Invalid::TimeBarred {
-            limitation_date,
-            field,
-        }) => {
+        Err(Invalid::TimeBarred { limitation_date, field }) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "time_barred",
@@ -198,34 +190,22 @@ async fn create(
             .with_field(field));
         }
     };
-    let id = match super::insert(
-        &mut conn,
-        creditor_id,
-        &claim,
-        None,
-        state.clock.now(),
-        today,
-    )
-    .await
-    {
-        Ok(id) => id,
-        Err(InsertError::DuplicateInvoiceNumber) => {
-            let mut e = ApiError::new(
-                StatusCode::CONFLICT,
-                "duplicate_invoice_number",
-                "Fakturanumret finns redan registrerat hos er.",
-            );
-            e.field = Some("invoice_number".into());
-            return Err(e);
-        }
-        Err(InsertError::Db(e)) => return Err(e.into()),
-    };
+    let id =
+        match super::insert(&mut conn, creditor_id, &claim, None, state.clock.now(), today).await {
+            Ok(id) => id,
+            Err(InsertError::DuplicateInvoiceNumber) => {
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "duplicate_invoice_number",
+                    "Fakturanumret finns redan registrerat hos er.",
+                );
+                e.field = Some("invoice_number".into());
+                return Err(e);
+            }
+            Err(InsertError::Db(e)) => return Err(e.into()),
+        };
     let body = view(&mut conn, &state, creditor_id, id, &params, None).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/claims/{id}"))],
-        Json(body),
-    )
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/claims/{id}"))], Json(body))
         .into_response())
 }
 
@@ -266,15 +246,7 @@ async fn show(
         what: "fordran via API",
         at: state.clock.now(),
     };
-    let body = view(
-        &mut conn,
-        &state,
-        key.creditor_id,
-        id,
-        &params,
-        Some(access),
-    )
-    .await?;
+    let body = view(&mut conn, &state, key.creditor_id, id, &params, Some(access)).await?;
     Ok(Json(body))
 }
 

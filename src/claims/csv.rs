@@ -13,27 +13,11 @@ pub const COLUMNS: &[(&str, bool, &str)] = &[
     ("belopp", true, "Obetalt kapital, t.ex. 2500,00"),
     ("fakturadatum", true, "ÅÅÅÅ-MM-DD"),
     ("forfallodag", true, "ÅÅÅÅ-MM-DD"),
-    (
-        "uppkomstdag",
-        false,
-        "Dag då fordran uppkom, om annan än fakturadatum",
-    ),
-    (
-        "paminnelseavgift_avtalad",
-        false,
-        "ja eller nej (nej om tomt)",
-    ),
-    (
-        "borja_med",
-        false,
-        "påminnelse eller inkassokrav (påminnelse om tomt)",
-    ),
+    ("uppkomstdag", false, "Dag då fordran uppkom, om annan än fakturadatum"),
+    ("paminnelseavgift_avtalad", false, "ja eller nej (nej om tomt)"),
+    ("borja_med", false, "påminnelse eller inkassokrav (påminnelse om tomt)"),
     ("galdenar_typ", true, "person eller företag"),
-    (
-        "person_orgnr",
-        true,
-        "Personnummer eller organisationsnummer",
-    ),
+    ("person_orgnr", true, "Personnummer eller organisationsnummer"),
     ("namn", true, "Gäldenärens namn"),
     ("egenskap", true, "konsument eller näringsidkare"),
     ("gatuadress", true, ""),
@@ -216,23 +200,12 @@ fn code(v: &str, table: &[(&str, &str)]) -> String {
 /// Reads a whole file. A file-level problem (no header, unknown or missing columns, too many
 /// rows, an unterminated quote) is a single error on line 1 (or the line it starts on).
 pub fn parse(bytes: &[u8]) -> Result<Parsed, LineError> {
-    let file_error = |line: usize, message: String| LineError {
-        line,
-        column: "",
-        message,
-    };
+    let file_error = |line: usize, message: String| LineError { line, column: "", message };
     let text = decode(bytes);
     let first = text.lines().next().unwrap_or("");
-    let sep = if first.matches(';').count() >= first.matches(',').count() {
-        ';'
-    } else {
-        ','
-    };
+    let sep = if first.matches(';').count() >= first.matches(',').count() { ';' } else { ',' };
     let records = records(&text, sep).map_err(|line| {
-        file_error(
-            line,
-            "Ett citattecken (\") avslutas aldrig; kontrollera raden.".into(),
-        )
+        file_error(line, "Ett citattecken (\") avslutas aldrig; kontrollera raden.".into())
     })?;
     let Some(((_, header), data)) = records.split_first() else {
         return Err(file_error(1, "Filen är tom.".into()));
@@ -240,11 +213,7 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, LineError> {
     let mut index = Vec::with_capacity(header.len());
     for name in header {
         let n = normalise(name);
-        let n = if n == "forfallodatum" {
-            "forfallodag".to_string()
-        } else {
-            n
-        };
+        let n = if n == "forfallodatum" { "forfallodag".to_string() } else { n };
         match COLUMNS.iter().position(|(c, _, _)| *c == n) {
             Some(i) => index.push(i),
             None => {
@@ -266,24 +235,15 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, LineError> {
         .map(|(_, (c, _, _))| *c)
         .collect();
     if !missing.is_empty() {
-        return Err(file_error(
-            1,
-            format!("Kolumner saknas: {}.", missing.join(", ")),
-        ));
+        return Err(file_error(1, format!("Kolumner saknas: {}.", missing.join(", "))));
     }
     if data.is_empty() {
-        return Err(file_error(
-            1,
-            "Filen innehåller inga fakturor, bara rubrikraden.".into(),
-        ));
+        return Err(file_error(1, "Filen innehåller inga fakturor, bara rubrikraden.".into()));
     }
     if data.len() > MAX_ROWS {
         return Err(file_error(
             1,
-            format!(
-                "Filen har {} rader; högst {MAX_ROWS} per fil. Dela upp den.",
-                data.len()
-            ),
+            format!("Filen har {} rader; högst {MAX_ROWS} per fil. Dela upp den.", data.len()),
         ));
     }
     let mut rows = Vec::with_capacity(data.len());
@@ -305,16 +265,10 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, LineError> {
         // line breaks only in the description, and a maximum length.
         let bad = fields.iter().enumerate().find_map(|(i, f)| {
             let column = COLUMNS[index[i]].0;
-            crate::web::extract::check_text(column, f)
-                .err()
-                .map(|p| (column, p))
+            crate::web::extract::check_text(column, f).err().map(|p| (column, p))
         });
         if let Some((column, problem)) = bad {
-            errors.push(LineError {
-                line: *line,
-                column,
-                message: problem.message(),
-            });
+            errors.push(LineError { line: *line, column, message: problem.message() });
             continue;
         }
         let mut v: [&str; 17] = [""; 17];
@@ -422,10 +376,7 @@ mod tests {
         assert_eq!(c.capital, Some(Value::String("1 250,50".into())));
         let d = c.debtor.as_ref().unwrap();
         assert_eq!(d.name.as_deref(), Some("Åsa Öberg"));
-        assert_eq!(
-            d.address.as_ref().unwrap().city.as_deref(),
-            Some("Västerås")
-        );
+        assert_eq!(d.address.as_ref().unwrap().city.as_deref(), Some("Västerås"));
         assert_eq!(c.description.as_deref(), Some("Tak, \"stora\"\nhuset"));
     }
 

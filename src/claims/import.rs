@@ -29,9 +29,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/borgenar/krav/import",
-            get(upload_form)
-                .post(preview)
-                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+            get(upload_form).post(preview).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/borgenar/krav/import/{id}", post(commit))
         .route("/borgenar/krav/mall.csv", get(template))
@@ -76,10 +74,7 @@ async fn template(ctx: Ctx) -> Result<Response, AppError> {
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"fordra-mall.csv\"",
-            ),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"fordra-mall.csv\""),
         ],
         csv::template(),
     )

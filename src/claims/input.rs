@@ -87,10 +87,7 @@ impl Invalid {
     pub fn into_errors(self) -> FieldErrors {
         match self {
             Invalid::Fields(e) => e,
-            Invalid::TimeBarred {
-                limitation_date,
-                field,
-            } => {
+            Invalid::TimeBarred { limitation_date, field } => {
                 let mut e = FieldErrors::default();
                 e.add(field, time_barred_message(limitation_date));
                 e
@@ -196,10 +193,7 @@ pub fn validate(
     if let (Some(i), Some(d)) = (invoice_date, due_date)
         && d < i
     {
-        e.add(
-            "due_date",
-            "Förfallodagen kan inte vara före fakturadatumet.",
-        );
+        e.add("due_date", "Förfallodagen kan inte vara före fakturadatumet.");
     }
     if invoice_date.is_some_and(|i| i > today) {
         e.add("invoice_date", "Fakturadatumet kan inte ligga i framtiden.");
@@ -260,10 +254,7 @@ pub fn validate(
     if let (Some(Capacity::Consumer), Some(id)) = (capacity, &id)
         && id.kind() == IdKind::Organisation
     {
-        e.add(
-            "debtor.capacity",
-            "Ett företag med organisationsnummer kan inte vara konsument.",
-        );
+        e.add("debtor.capacity", "Ett företag med organisationsnummer kan inte vara konsument.");
     }
     let no_address = AddressInput::default();
     let address = debtor.address.as_ref();
@@ -275,10 +266,7 @@ pub fn validate(
     if street.is_empty() {
         e.add("debtor.address.street", "Ange gatuadress.");
     } else if street.chars().count() > MAX_STREET {
-        e.add(
-            "debtor.address.street",
-            format!("Gatuadressen får vara högst {MAX_STREET} tecken."),
-        );
+        e.add("debtor.address.street", format!("Gatuadressen får vara högst {MAX_STREET} tecken."));
     }
     let postal = postal_code(&text(&address.postal_code));
     if postal.is_none() {
@@ -291,32 +279,19 @@ pub fn validate(
     if city.is_empty() {
         e.add("debtor.address.city", "Ange postort.");
     } else if city.chars().count() > MAX_CITY {
-        e.add(
-            "debtor.address.city",
-            format!("Postorten får vara högst {MAX_CITY} tecken."),
-        );
+        e.add("debtor.address.city", format!("Postorten får vara högst {MAX_CITY} tecken."));
     }
     let email = Some(text(&debtor.email)).filter(|s| !s.is_empty());
-    if email
-        .as_deref()
-        .is_some_and(|m| !looks_like_email(m) || m.len() > 254)
-    {
-        e.add(
-            "debtor.email",
-            "Ange en giltig e-postadress, till exempel namn@exempel.se.",
-        );
+    if email.as_deref().is_some_and(|m| !looks_like_email(m) || m.len() > 254) {
+        e.add("debtor.email", "Ange en giltig e-postadress, till exempel namn@exempel.se.");
     }
     let phone = Some(text(&debtor.phone)).filter(|s| !s.is_empty());
     if phone.as_deref().is_some_and(|p| {
         let digits = p.chars().filter(char::is_ascii_digit).count();
         !(7..=15).contains(&digits)
-            || p.chars()
-                .any(|c| !(c.is_ascii_digit() || " +-()".contains(c)))
+            || p.chars().any(|c| !(c.is_ascii_digit() || " +-()".contains(c)))
     }) {
-        e.add(
-            "debtor.phone",
-            "Ange ett telefonnummer med siffror, till exempel 070-123 45 67.",
-        );
+        e.add("debtor.phone", "Ange ett telefonnummer med siffror, till exempel 070-123 45 67.");
     }
     let (
         Some(capital),
@@ -327,16 +302,7 @@ pub fn validate(
         Some(id),
         Some(capacity),
         Some(postal),
-    ) = (
-        capital,
-        invoice_date,
-        due_date,
-        arose,
-        kind,
-        id,
-        capacity,
-        postal,
-    )
+    ) = (capital, invoice_date, due_date, arose, kind, id, capacity, postal)
     else {
         return Err(Invalid::Fields(e));
     };

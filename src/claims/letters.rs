@@ -111,10 +111,7 @@ pub fn build(
             .fees
             .iter()
             .filter(|f| !f.owed.is_zero())
-            .map(|f| FeeLine {
-                label: f.kind.label().into(),
-                amount: f.owed,
-            })
+            .map(|f| FeeLine { label: f.kind.label().into(), amount: f.owed })
             .collect(),
         paid: s.paid,
         total: s.balance,
@@ -144,20 +141,12 @@ pub async fn queue(
         snapshot.created_on,
         serde_json::to_value(snapshot)?,
         render_html(snapshot)?,
-        if rec.debtor_email.is_some() {
-            "email"
-        } else {
-            "print"
-        }
+        if rec.debtor_email.is_some() { "email" } else { "print" }
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!(
-        "insert into outbox (letter_id, next_attempt_at) values ($1, $2)",
-        letter_id,
-        now
-    )
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query!("insert into outbox (letter_id, next_attempt_at) values ($1, $2)", letter_id, now)
+        .execute(&mut *conn)
+        .await?;
     Ok(letter_id)
 }

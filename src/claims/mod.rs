@@ -21,12 +21,53 @@ use crate::{
     domain::{
         fees::{Capacity, LetterKind},
         ids::IdNumber,
+        interest::Terms,
         lifecycle::{self, ClaimSnapshot, ClaimState, LastLetter, StartWith, Step},
         money::Sek,
         statement::{FeeCharge, Movement, Statement, StatementInput, statement},
     },
     parameters::Parameters,
 };
+
+/// Who opens a claim's page or file, by the part of the site they came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// The debtor on Mina sidor: their own cases, and those of companies they represent.
+    Debtor,
+    /// A creditor user: the creditor's own claims.
+    Creditor,
+    /// Staff: any claim.
+    Staff,
+}
+
+impl Reader {
+    pub const ALL: [Reader; 3] = [Reader::Debtor, Reader::Creditor, Reader::Staff];
+
+    /// Where this reader's claim pages live.
+    pub fn base(self) -> &'static str {
+        match self {
+            Reader::Debtor => "/mina-sidor/arenden",
+            Reader::Creditor => "/borgenar/krav",
+            Reader::Staff => "/admin/krav",
+        }
+    }
+}
+
+/// Someone acting on one claim: which claim, whose claims they may act on (a creditor's own,
+/// or any when `None`, for staff), through which part of the site, and who acts when.
+pub struct OnClaim<'a> {
+    pub claim_id: Uuid,
+    pub creditor: Option<Uuid>,
+    pub reader: Reader,
+    pub by: crate::auth::Acting<'a>,
+}
+
+impl OnClaim<'_> {
+    /// The claim's page, to go back to after the action.
+    pub fn back(&self) -> String {
+        format!("{}/{}", self.reader.base(), self.claim_id)
+    }
+}
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ClaimRecord {
@@ -103,11 +144,7 @@ impl ClaimRecord {
     }
 
     pub fn capacity(&self) -> Capacity {
-        if self.debtor_capacity == "business" {
-            Capacity::Business
-        } else {
-            Capacity::Consumer
-        }
+        if self.debtor_capacity == "business" { Capacity::Business } else { Capacity::Consumer }
     }
 
     pub fn debtor_id(&self) -> IdNumber {
@@ -155,15 +192,8 @@ pub async fn withdraw(
     .await?;
     if letters_sent {
         let statement = Statement::closed(today);
-        let snapshot = letters::build(
-            LetterKind::Withdrawal,
-            rec,
-            &statement,
-            today,
-            today,
-            today,
-            identity,
-        );
+        let snapshot =
+            letters::build(LetterKind::Withdrawal, rec, &statement, today, today, today, identity);
         letters::queue(conn, rec, &snapshot, now).await?;
     }
     Ok(())
@@ -185,9 +215,11 @@ pub fn compute_statement(
         fees,
         movements,
         as_of: today,
-        rates: &params.rates,
-        margin: rules.interest_margin,
-        basis: rules.day_count,
+        terms: Terms {
+            rates: &params.rates,
+            margin: rules.interest_margin,
+            basis: rules.day_count,
+        },
     })?)
 }
 
@@ -213,13 +245,10 @@ pub fn planned_step(
     let snapshot = rec.snapshot(letter);
     let step = lifecycle::next_step(&snapshot, today, params.book.in_force(today));
     match step {
-        Step::WaitUntil(date) => rec
-            .state()
-            .successor(snapshot.start_with)
-            .map(|target| (target, date)),
-        other => other
-            .target()
-            .map(|t| (t, today.max(rec.next_action_on.unwrap_or(today)))),
+        Step::WaitUntil(date) => {
+            rec.state().successor(snapshot.start_with).map(|target| (target, date))
+        }
+        other => other.target().map(|t| (t, today.max(rec.next_action_on.unwrap_or(today)))),
     }
 }
 

@@ -35,10 +35,7 @@ fn case_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).expect("the OS random number generator failed");
-    bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect()
+    bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect()
 }
 
 /// Registers one claim.
@@ -139,12 +136,8 @@ pub async fn insert_many(
 }
 
 /// The states the engine still works on.
-pub const OPEN: [ClaimState; 4] = [
-    ClaimState::Registered,
-    ClaimState::Reminder,
-    ClaimState::Collection,
-    ClaimState::FinalNotice,
-];
+pub const OPEN: [ClaimState; 4] =
+    [ClaimState::Registered, ClaimState::Reminder, ClaimState::Collection, ClaimState::FinalNotice];
 
 /// States as the text array a query binds.
 pub fn state_names(states: &[ClaimState]) -> Vec<&'static str> {
@@ -193,10 +186,7 @@ pub async fn change_state(
     expected: &[ClaimState],
     to: ClaimState,
 ) -> Result<(), StateError> {
-    if move_claims(conn, &[claim_id], expected, to)
-        .await?
-        .is_empty()
-    {
+    if move_claims(conn, &[claim_id], expected, to).await?.is_empty() {
         Err(StateError::Conflict)
     } else {
         Ok(())
@@ -302,13 +292,9 @@ pub async fn lock(
 
 /// Pauses or resumes the engine's work on a claim (the creditor's choice).
 pub async fn set_paused(conn: &mut PgConnection, claim_id: Uuid, paused: bool) -> sqlx::Result<()> {
-    sqlx::query!(
-        "update claim set paused = $2 where claim_id = $1",
-        claim_id,
-        paused
-    )
-    .execute(conn)
-    .await?;
+    sqlx::query!("update claim set paused = $2 where claim_id = $1", claim_id, paused)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -370,10 +356,7 @@ async fn one_claim(
 }
 
 pub async fn fees(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<FeeCharge>> {
-    Ok(fees_of(conn, &[claim_id])
-        .await?
-        .remove(&claim_id)
-        .unwrap_or_default())
+    Ok(fees_of(conn, &[claim_id]).await?.remove(&claim_id).unwrap_or_default())
 }
 
 /// The fees of each claim in `ids`, by charge date.
@@ -403,10 +386,7 @@ pub async fn fees_of(
 
 /// Money movements of a claim: matched payments (by booking date) and capital reductions.
 pub async fn movements(conn: &mut PgConnection, claim_id: Uuid) -> sqlx::Result<Vec<Movement>> {
-    Ok(movements_of(conn, &[claim_id])
-        .await?
-        .remove(&claim_id)
-        .unwrap_or_default())
+    Ok(movements_of(conn, &[claim_id]).await?.remove(&claim_id).unwrap_or_default())
 }
 
 /// The movements of each claim in `ids`, by date.
@@ -442,9 +422,7 @@ pub async fn current_letter(
     conn: &mut PgConnection,
     rec: &ClaimRecord,
 ) -> sqlx::Result<Option<LastLetter>> {
-    Ok(current_letters_of(conn, std::slice::from_ref(rec))
-        .await?
-        .remove(&rec.claim_id))
+    Ok(current_letters_of(conn, std::slice::from_ref(rec)).await?.remove(&rec.claim_id))
 }
 
 /// The letter of each claim's current step, for the claims in a letter state that have one.
@@ -472,15 +450,7 @@ pub async fn current_letters_of(
         .into_iter()
         .map(|r| (r.claim_id, r.kind, r.dispatched_on))
         .filter_map(|(claim, kind, dispatched_on)| {
-            LetterKind::parse(&kind).map(|kind| {
-                (
-                    claim,
-                    LastLetter {
-                        kind,
-                        dispatched_on,
-                    },
-                )
-            })
+            LetterKind::parse(&kind).map(|kind| (claim, LastLetter { kind, dispatched_on }))
         })
         .collect())
 }
@@ -547,10 +517,7 @@ impl ClaimView {
         self.letters
             .iter()
             .find(|l| l.kind == kind.as_str())
-            .map(|l| LastLetter {
-                kind,
-                dispatched_on: l.dispatched_on,
-            })
+            .map(|l| LastLetter { kind, dispatched_on: l.dispatched_on })
     }
 
     pub fn statement(&self, params: &Parameters, today: NaiveDate) -> anyhow::Result<Statement> {
@@ -713,9 +680,7 @@ fn push_list_filter(
     match f.state {
         "" => {}
         "open" => {
-            q.push(" and c.state = any(")
-                .push_bind(state_names(&OPEN))
-                .push(")");
+            q.push(" and c.state = any(").push_bind(state_names(&OPEN)).push(")");
         }
         "blocked" => {
             q.push(" and ").push(BLOCKED);
@@ -728,8 +693,7 @@ fn push_list_filter(
     if !text.is_empty() {
         let like = format!("%{}%", text.replace(['%', '_', '\\'], ""));
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-        q.push(" and (c.invoice_number ilike ")
-            .push_bind(like.clone());
+        q.push(" and (c.invoice_number ilike ").push_bind(like.clone());
         q.push(" or c.debtor_name ilike ").push_bind(like);
         if !digits.is_empty() {
             let digits = format!("%{digits}%");
@@ -764,10 +728,7 @@ pub async fn list(
     ));
     push_list_filter(&mut q, creditor_id, filter);
     q.push(" order by ").push(order);
-    q.push(" limit ")
-        .push_bind(limit)
-        .push(" offset ")
-        .push_bind(offset);
+    q.push(" limit ").push_bind(limit).push(" offset ").push_bind(offset);
     let rows: Vec<ListRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     let total = match rows.first() {
         Some(r) => r.total,

@@ -40,12 +40,7 @@ pub async fn check(
     let parsed = match csv::parse(bytes) {
         Ok(p) => p,
         Err(e) => {
-            return Ok(Checked {
-                claims: vec![],
-                errors: vec![e],
-                rows: 0,
-                total: Sek::ZERO,
-            });
+            return Ok(Checked { claims: vec![], errors: vec![e], rows: 0, total: Sek::ZERO });
         }
     };
     // Rows with the wrong number of fields are not in `parsed.rows` but are rows of the file.
@@ -100,12 +95,7 @@ pub async fn check(
     }
     errors.sort_by_key(|e| e.line);
     let total = claims.iter().fold(Sek::ZERO, |t, c| t + c.capital);
-    Ok(Checked {
-        rows,
-        claims,
-        errors,
-        total,
-    })
+    Ok(Checked { rows, claims, errors, total })
 }
 
 /// Keeps a checked file (`name`, `bytes`, its row count) until the creditor confirms it.
@@ -169,35 +159,21 @@ pub async fn commit_import(
     if !checked.errors.is_empty() {
         return Ok(Committed::Refused { file_name, checked });
     }
-    let inserted = super::insert_many(
-        &mut tx,
-        creditor_id,
-        &checked.claims,
-        Some(user_id),
-        now,
-        today,
-    )
-    .await;
+    let inserted =
+        super::insert_many(&mut tx, creditor_id, &checked.claims, Some(user_id), now, today).await;
     match inserted {
         Ok(_) => {}
         Err(InsertError::DuplicateInvoiceNumber) => {
             // Registered by someone else since the check: nothing of this file is kept.
             tx.rollback().await?;
             let again = check(conn, creditor_id, content.as_bytes(), today, &params).await?;
-            return Ok(Committed::Refused {
-                file_name,
-                checked: again,
-            });
+            return Ok(Committed::Refused { file_name, checked: again });
         }
         Err(InsertError::Db(e)) => return Err(e.into()),
     }
-    sqlx::query!(
-        "update claim_import set committed_at = $2 where claim_import_id = $1",
-        id,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("update claim_import set committed_at = $2 where claim_import_id = $1", id, now)
+        .execute(&mut *tx)
+        .await?;
     audit(
         &mut tx,
         now,

@@ -21,6 +21,7 @@ use super::{
     ClaimRecord, InsertError, ListRow,
     input::{self, AddressInput, ClaimInput, DebtorInput},
 };
+use super::{OnClaim, Reader};
 use crate::{
     auth::STAFF,
     auth::access_log::{self, Accessor},
@@ -32,17 +33,12 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    Reader::ALL
+        .into_iter()
+        .fold(Router::new(), letter_routes)
         .route("/borgenar/krav", get(list))
         .route("/borgenar/krav/ny", get(new_form).post(create))
-        .route("/borgenar/krav/{id}/brev/{letter}", get(creditor_letter))
-        .route(
-            "/borgenar/krav/{id}/brev/{letter}/pdf",
-            get(creditor_letter_pdf),
-        )
         .route("/admin/krav", get(staff_search))
-        .route("/admin/krav/{id}/brev/{letter}", get(staff_letter))
-        .route("/admin/krav/{id}/brev/{letter}/pdf", get(staff_letter_pdf))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,12 +157,7 @@ async fn create(
     let refuse = |errors: FieldErrors, form: ClaimForm| {
         render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &NewPage {
-                layout: ctx.layout(),
-                form,
-                errors,
-                pending: status == "pending",
-            },
+            &NewPage { layout: ctx.layout(), form, errors, pending: status == "pending" },
         )
     };
     let claim = match input::validate(&form.to_input(), today, &params) {
@@ -185,10 +176,7 @@ async fn create(
     Ok(flash_redirect(
         &format!("/borgenar/krav/{id}"),
         FlashKind::Success,
-        &format!(
-            "Fordran med faktura {} är registrerad.",
-            claim.invoice_number
-        ),
+        &format!("Fordran med faktura {} är registrerad.", claim.invoice_number),
     ))
 }
 
@@ -208,28 +196,14 @@ pub struct ListQuery {
 
 impl ListRow {
     fn state_label(&self) -> &'static str {
-        ClaimState::parse(&self.state)
-            .map(ClaimState::label)
-            .unwrap_or("")
+        ClaimState::parse(&self.state).map(ClaimState::label).unwrap_or("")
     }
 }
 
 pub const SORTS: &[(&str, &str, &str)] = &[
-    (
-        "registered",
-        "Senast registrerade",
-        "c.registered_at desc, c.case_number desc",
-    ),
-    (
-        "due",
-        "Förfallodag, äldst först",
-        "c.due_date, c.case_number",
-    ),
-    (
-        "capital",
-        "Kapital, störst först",
-        "c.capital desc, c.case_number",
-    ),
+    ("registered", "Senast registrerade", "c.registered_at desc, c.case_number desc"),
+    ("due", "Förfallodag, äldst först", "c.due_date, c.case_number"),
+    ("capital", "Kapital, störst först", "c.capital desc, c.case_number"),
     ("debtor", "Gäldenär A–Ö", "c.debtor_name, c.case_number"),
     ("invoice", "Fakturanummer", "c.invoice_number"),
 ];
@@ -279,10 +253,7 @@ impl ListPage {
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .collect();
-        format!(
-            "/borgenar/krav?{}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
-        )
+        format!("/borgenar/krav?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
     }
 }
 
@@ -305,18 +276,10 @@ async fn list(
     };
     let from = date("from", &query.from, &mut errors);
     let to = date("to", &query.to, &mut errors);
-    let order = SORTS
-        .iter()
-        .find(|(k, _, _)| *k == query.sort)
-        .unwrap_or(&SORTS[0])
-        .2;
+    let order = SORTS.iter().find(|(k, _, _)| *k == query.sort).unwrap_or(&SORTS[0]).2;
     let page = query.page.unwrap_or(1).max(1);
-    let filter = super::ListFilter {
-        state: &query.state,
-        text: &query.q,
-        due_from: from,
-        due_to: to,
-    };
+    let filter =
+        super::ListFilter { state: &query.state, text: &query.q, due_from: from, due_to: to };
     let mut conn = state.db.acquire().await?;
     let (rows, total) = super::list(
         &mut conn,
@@ -366,9 +329,7 @@ pub(crate) async fn view_of(
         what: "fordrans sida",
         at: state.clock.now(),
     });
-    super::load_view(conn, scope, id, true, access)
-        .await?
-        .ok_or(AppError::NotFound)
+    super::load_view(conn, scope, id, true, access).await?.ok_or(AppError::NotFound)
 }
 
 /// The creditor's own claim `id`; anything else is 404.
@@ -378,9 +339,7 @@ pub(crate) async fn own_claim(
     id: &str,
 ) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    super::find(conn, id, Some(creditor_id))
-        .await?
-        .ok_or(AppError::NotFound)
+    super::find(conn, id, Some(creditor_id)).await?.ok_or(AppError::NotFound)
 }
 
 /// Any claim (staff).
@@ -403,17 +362,8 @@ pub(crate) async fn record_change(
     today: NaiveDate,
 ) -> Result<(), AppError> {
     let claim_id = rec.claim_id;
-    super::add_event(
-        &mut *tx,
-        claim_id,
-        now,
-        today,
-        event,
-        Some(user_id),
-        detail.clone(),
-        None,
-    )
-    .await?;
+    super::add_event(&mut *tx, claim_id, now, today, event, Some(user_id), detail.clone(), None)
+        .await?;
     super::wake(&mut *tx, claim_id, today).await?;
     audit(
         &mut *tx,
@@ -500,71 +450,77 @@ pub(crate) async fn letter_pdf(
         .into_response())
 }
 
-/// A claim opened by a creditor (their own) or by staff (any), with the access row saying
-/// `what` was looked at.
+/// A creditor user or staff acting on one claim from its page: the claim (a malformed id is
+/// 404), whose claims they may act on, and who acts when.
+pub(crate) fn on_claim<'a>(
+    ctx: &'a Ctx,
+    reader: Reader,
+    id: &str,
+    clock: &crate::clock::Clock,
+) -> Result<OnClaim<'a>, AppError> {
+    let (user, creditor) = match reader {
+        Reader::Creditor => ctx.require_creditor().map(|(user, c)| (user, Some(c)))?,
+        Reader::Staff => (ctx.require(STAFF)?, None),
+        Reader::Debtor => return Err(AppError::Forbidden),
+    };
+    let by = ctx.acting(user, clock);
+    Ok(OnClaim { claim_id: path_id(id)?, creditor, reader, by })
+}
+
+/// A claim opened by `reader`. A creditor's or staff's opening writes the access row saying
+/// `what` was looked at; anything the reader may not see is 404.
 pub(crate) async fn opened_claim(
     state: &AppState,
     ctx: &Ctx,
-    staff: bool,
+    reader: Reader,
     id: &str,
     what: &str,
 ) -> Result<(sqlx::pool::PoolConnection<sqlx::Postgres>, ClaimRecord), AppError> {
-    let (user, creditor) = if staff {
-        (ctx.require(STAFF)?, None)
-    } else {
-        let (user, creditor_id) = ctx.require_creditor()?;
-        (user, Some(creditor_id))
+    let (user, creditor) = match reader {
+        Reader::Debtor => {
+            let me = ctx.require_debtor()?;
+            let mut conn = state.db.acquire().await?;
+            let rec = visible_claim(&mut conn, &me.personal_number, id).await?;
+            return Ok((conn, rec));
+        }
+        Reader::Creditor => ctx.require_creditor().map(|(user, c)| (user, Some(c)))?,
+        Reader::Staff => (ctx.require(STAFF)?, None),
     };
     let mut conn = state.db.acquire().await?;
     let rec = match creditor {
         Some(creditor_id) => own_claim(&mut conn, creditor_id, id).await?,
         None => any_claim(&mut conn, id).await?,
     };
-    access_log::log_access(
-        &mut conn,
-        Accessor::User(user),
-        rec.claim_id,
-        &rec.debtor_id_number,
-        what,
-        state.clock.now(),
-    )
-    .await?;
+    let (who, now) = (Accessor::User(user), state.clock.now());
+    access_log::log_access(&mut conn, who, rec.claim_id, &rec.debtor_id_number, what, now).await?;
     Ok((conn, rec))
 }
 
-async fn creditor_letter(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, letter)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (mut conn, rec) = opened_claim(&state, &ctx, false, &id, "brev").await?;
-    show_letter(&mut conn, &ctx, &rec, "/borgenar/krav", &letter).await
+/// A letter's page and its PDF, under the reader's claim pages.
+fn letter_routes(r: Router<AppState>, reader: Reader) -> Router<AppState> {
+    let page = format!("{}/{{id}}/brev/{{letter}}", reader.base());
+    let pdf = format!("{page}/pdf");
+    r.route(&page, get(move |State(s), c, Path(p)| letter_page(s, c, reader, p)))
+        .route(&pdf, get(move |State(s), c, Path(p)| letter_file(s, c, reader, p)))
 }
 
-async fn creditor_letter_pdf(
-    State(state): State<AppState>,
+async fn letter_page(
+    state: AppState,
     ctx: Ctx,
-    Path((id, letter)): Path<(String, String)>,
+    reader: Reader,
+    (id, letter): (String, String),
 ) -> Result<Response, AppError> {
-    let (mut conn, rec) = opened_claim(&state, &ctx, false, &id, "brev (PDF)").await?;
-    letter_pdf(&mut conn, &rec, &letter).await
+    let (mut conn, rec) = opened_claim(&state, &ctx, reader, &id, "brev").await?;
+    show_letter(&mut conn, &ctx, &rec, reader.base(), &letter).await
 }
 
-async fn staff_letter(
-    State(state): State<AppState>,
+async fn letter_file(
+    state: AppState,
     ctx: Ctx,
-    Path((id, letter)): Path<(String, String)>,
+    reader: Reader,
+    (id, letter): (String, String),
 ) -> Result<Response, AppError> {
-    let (mut conn, rec) = opened_claim(&state, &ctx, true, &id, "brev").await?;
-    show_letter(&mut conn, &ctx, &rec, "/admin/krav", &letter).await
-}
-
-async fn staff_letter_pdf(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, letter)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (mut conn, rec) = opened_claim(&state, &ctx, true, &id, "brev (PDF)").await?;
+    let (mut conn, rec) = opened_claim(&state, &ctx, reader, &id, "brev (PDF)").await?;
     letter_pdf(&mut conn, &rec, &letter).await
 }
 
@@ -579,9 +535,7 @@ struct SearchQuery {
 
 impl super::SearchRow {
     fn state_label(&self) -> &'static str {
-        ClaimState::parse(&self.state)
-            .map(ClaimState::label)
-            .unwrap_or("")
+        ClaimState::parse(&self.state).map(ClaimState::label).unwrap_or("")
     }
 }
 
@@ -602,11 +556,8 @@ async fn staff_search(
     let user = ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
     let q = query.q.trim().to_string();
-    let rows: Vec<super::SearchRow> = if q.is_empty() {
-        vec![]
-    } else {
-        super::search(&mut conn, &q).await?
-    };
+    let rows: Vec<super::SearchRow> =
+        if q.is_empty() { vec![] } else { super::search(&mut conn, &q).await? };
     let hits: Vec<Uuid> = rows.iter().map(|r| r.claim_id).collect();
     access_log::log_access_to(
         &mut conn,
@@ -616,12 +567,7 @@ async fn staff_search(
         state.clock.now(),
     )
     .await?;
-    Ok(render(&StaffSearchPage {
-        layout: ctx.layout(),
-        q,
-        rows,
-        no_error: None,
-    }))
+    Ok(render(&StaffSearchPage { layout: ctx.layout(), q, rows, no_error: None }))
 }
 
 /// Claims the person may see: their own personnummer and the companies they represent.
@@ -630,13 +576,10 @@ const VISIBLE: &str = "(c.debtor_id_number = $1 or c.debtor_id_number in
 
 /// Every case visible to `pnr`, newest first.
 pub async fn visible_claims(conn: &mut PgConnection, pnr: &str) -> sqlx::Result<Vec<ClaimRecord>> {
-    sqlx::query_as(&format!(
-        "{} where {VISIBLE} order by c.registered_at desc",
-        super::SELECT
-    ))
-    .bind(pnr)
-    .fetch_all(conn)
-    .await
+    sqlx::query_as(&format!("{} where {VISIBLE} order by c.registered_at desc", super::SELECT))
+        .bind(pnr)
+        .fetch_all(conn)
+        .await
 }
 
 /// The case `id` if `pnr` may see it; otherwise 404.
@@ -646,13 +589,10 @@ pub async fn visible_claim(
     id: &str,
 ) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    sqlx::query_as(&format!(
-        "{} where {VISIBLE} and c.claim_id = $2",
-        super::SELECT
-    ))
-    .bind(pnr)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(AppError::NotFound)
+    sqlx::query_as(&format!("{} where {VISIBLE} and c.claim_id = $2", super::SELECT))
+        .bind(pnr)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound)
 }

@@ -28,31 +28,19 @@ pub const INDUSTRIES: &[(&str, &str, bool)] = &[
     ("tobak_natet", "Tobak som säljs på nätet", true),
     ("pornografi", "Pornografi", true),
     ("timeshare", "Tidsdelat boende (timeshare)", true),
-    (
-        "receptlakemedel",
-        "Receptbelagda läkemedel på distans",
-        true,
-    ),
+    ("receptlakemedel", "Receptbelagda läkemedel på distans", true),
     ("dejting", "Dejtingtjänster", true),
     ("vapen", "Vapen", true),
     ("spel_utan_licens", "Spel utan svensk licens", true),
     ("anonymitet", "Anonymitetstjänster", true),
-    (
-        "presentkort_36",
-        "Presentkort eller värdebevis som gäller mer än 36 månader",
-        true,
-    ),
+    ("presentkort_36", "Presentkort eller värdebevis som gäller mer än 36 månader", true),
     ("virtuell_valuta", "Virtuell valuta", true),
     ("taxi", "Taxi", true),
     ("erotisk_dans", "Erotisk dans", true),
 ];
 
 pub fn industry_label(code: &str) -> &str {
-    INDUSTRIES
-        .iter()
-        .find(|(c, _, _)| *c == code)
-        .map(|(_, l, _)| *l)
-        .unwrap_or(code)
+    INDUSTRIES.iter().find(|(c, _, _)| *c == code).map(|(_, l, _)| *l).unwrap_or(code)
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -112,9 +100,8 @@ pub fn validate(
 ) -> Result<Signup, FieldErrors> {
     let mut e = FieldErrors::default();
     // A sole trader's organisation number is the owner's personnummer.
-    let org_nr = IdNumber::parse(&f.org_nr, today)
-        .map_err(|err| e.add("org_nr", err.to_string()))
-        .ok();
+    let org_nr =
+        IdNumber::parse(&f.org_nr, today).map_err(|err| e.add("org_nr", err.to_string())).ok();
     let company_form = CompanyForm::parse(&f.company_form);
     match (&org_nr, company_form) {
         (_, None) => e.add("company_form", "Välj företagsform."),
@@ -135,10 +122,7 @@ pub fn validate(
     }
     let postal_code = crate::claims::input::postal_code(&f.postal_code);
     if postal_code.is_none() {
-        e.add(
-            "postal_code",
-            "Ange ett postnummer med fem siffror, till exempel 123 45.",
-        );
+        e.add("postal_code", "Ange ett postnummer med fem siffror, till exempel 123 45.");
     }
     let city = f.city.trim().to_string();
     if city.is_empty() {
@@ -161,17 +145,11 @@ pub fn validate(
     }
     let email = f.email.trim().to_string();
     if !looks_like_email(&email) {
-        e.add(
-            "email",
-            "Ange en giltig e-postadress, till exempel namn@foretag.se.",
-        );
+        e.add("email", "Ange en giltig e-postadress, till exempel namn@foretag.se.");
     }
     let phone = f.phone.trim().to_string();
     if !phone.is_empty() && phone.chars().filter(char::is_ascii_digit).count() < 7 {
-        e.add(
-            "phone",
-            "Ange ett telefonnummer med siffror, till exempel 08-123 456 78.",
-        );
+        e.add("phone", "Ange ett telefonnummer med siffror, till exempel 08-123 456 78.");
     }
     if let Some(msg) = password::check_new(&f.password, &f.password_repeat) {
         e.add("password", msg);
@@ -182,17 +160,11 @@ pub fn validate(
             .map_err(|err| e.add("bankgiro", err.to_string()))
             .ok(),
         "account" => bank_account::validate(&f.clearing, &f.account)
-            .map(|a| Payout::Account {
-                clearing: a.clearing,
-                account: a.account,
-            })
+            .map(|a| Payout::Account { clearing: a.clearing, account: a.account })
             .map_err(|err| e.add(err.field(), err.to_string()))
             .ok(),
         _ => {
-            e.add(
-                "payout_type",
-                "Välj om utbetalningar ska gå till bankgiro eller bankkonto.",
-            );
+            e.add("payout_type", "Välj om utbetalningar ska gå till bankgiro eller bankkonto.");
             None
         }
     };
@@ -207,10 +179,7 @@ pub fn validate(
         );
     }
     if f.accept_terms.is_none() {
-        e.add(
-            "accept_terms",
-            "Ni behöver godkänna villkoren för att bli kund.",
-        );
+        e.add("accept_terms", "Ni behöver godkänna villkoren för att bli kund.");
     } else if f.terms_version != current_terms {
         e.add(
             "accept_terms",
@@ -308,19 +277,9 @@ mod tests {
         assert!(e.get("org_nr").unwrap().contains("enskild firma"));
         let mut f = good();
         f.company_form = "enskild_firma".into();
-        assert!(
-            validate(&f, today(), "2026-1")
-                .unwrap_err()
-                .get("org_nr")
-                .is_some()
-        );
+        assert!(validate(&f, today(), "2026-1").unwrap_err().get("org_nr").is_some());
         f.company_form = String::new();
-        assert!(
-            validate(&f, today(), "2026-1")
-                .unwrap_err()
-                .get("company_form")
-                .is_some()
-        );
+        assert!(validate(&f, today(), "2026-1").unwrap_err().get("company_form").is_some());
     }
 
     #[test]
@@ -336,11 +295,7 @@ mod tests {
         for (code, _, is_refused) in INDUSTRIES {
             let mut f = good();
             f.industry = code.to_string();
-            assert_eq!(
-                validate(&f, today(), "2026-1").is_err(),
-                *is_refused,
-                "{code}"
-            );
+            assert_eq!(validate(&f, today(), "2026-1").is_err(), *is_refused, "{code}");
         }
     }
 }

@@ -130,11 +130,7 @@ struct SentQuery {
 }
 
 async fn signup_sent(ctx: Ctx, Query(q): Query<SentQuery>) -> Response {
-    render(&SentPage {
-        layout: ctx.layout(),
-        email: q.till,
-        hours: service::CONFIRM_HOURS,
-    })
+    render(&SentPage { layout: ctx.layout(), email: q.till, hours: service::CONFIRM_HOURS })
 }
 
 #[derive(Deserialize, Default)]
@@ -151,16 +147,8 @@ async fn confirm_form(
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let valid = service::confirmation_valid(&mut conn, &q.token, state.clock.now()).await?;
-    let page = ConfirmPage {
-        layout: ctx.layout(),
-        token: q.token,
-        valid,
-    };
-    Ok(if valid {
-        render(&page)
-    } else {
-        render_status(StatusCode::NOT_FOUND, &page)
-    })
+    let page = ConfirmPage { layout: ctx.layout(), token: q.token, valid };
+    Ok(if valid { render(&page) } else { render_status(StatusCode::NOT_FOUND, &page) })
 }
 
 /// Confirms the address and logs the user in.
@@ -176,11 +164,7 @@ async fn confirm(
     else {
         return Ok(render_status(
             StatusCode::NOT_FOUND,
-            &ConfirmPage {
-                layout: ctx.layout(),
-                token: String::new(),
-                valid: false,
-            },
+            &ConfirmPage { layout: ctx.layout(), token: String::new(), valid: false },
         ));
     };
     let mut resp = flash_redirect(
@@ -195,10 +179,7 @@ async fn confirm(
 async fn terms_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
     let terms = current_terms(&mut conn, "creditor").await?;
-    Ok(render(&TermsPage {
-        layout: ctx.layout(),
-        terms,
-    }))
+    Ok(render(&TermsPage { layout: ctx.layout(), terms }))
 }
 
 async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -253,23 +234,10 @@ async fn invite(
     // An unusable password until the invitee chooses one through the link.
     drop(conn);
     let placeholder = password::hash(random_token(32)).await?;
-    let by = service::Inviter {
-        user_id: user.id,
-        name: &user.display_name,
-        ip: &ctx.ip,
-        now,
-    };
+    let by = service::Inviter { user_id: user.id, name: &user.display_name, ip: &ctx.ip, now };
     let mut conn = state.db.acquire().await?;
     let url = &state.config.public_url;
-    service::invite(
-        &mut conn,
-        creditor_id,
-        &by,
-        (&name, &email),
-        &placeholder,
-        url,
-    )
-    .await?;
+    service::invite(&mut conn, creditor_id, &by, (&name, &email), &placeholder, url).await?;
     state.wake_mail();
     Ok(flash_redirect(
         "/borgenar/anvandare",
@@ -281,17 +249,12 @@ async fn invite(
 async fn admin_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     ctx.require(STAFF)?;
     let creditors = service::list(&mut *state.db.acquire().await?).await?;
-    Ok(render(&AdminListPage {
-        layout: ctx.layout(),
-        creditors,
-    }))
+    Ok(render(&AdminListPage { layout: ctx.layout(), creditors }))
 }
 
 async fn load_creditor(state: &AppState, id: &str) -> Result<CreditorRow, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    service::find(&mut *state.db.acquire().await?, id)
-        .await?
-        .ok_or(AppError::NotFound)
+    service::find(&mut *state.db.acquire().await?, id).await?.ok_or(AppError::NotFound)
 }
 
 async fn admin_show(
@@ -341,19 +304,10 @@ async fn admin_decide(
         "reject" if !reason.is_empty() => false,
         _ => {
             let mut errors = FieldErrors::default();
-            errors.add(
-                "reason",
-                "Ange skälet till avslaget; det skickas till kunden.",
-            );
+            errors.add("reason", "Ange skälet till avslaget; det skickas till kunden.");
             return Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &AdminShowPage {
-                    layout: ctx.layout(),
-                    c,
-                    reason,
-                    errors,
-                    can_decide: true,
-                },
+                &AdminShowPage { layout: ctx.layout(), c, reason, errors, can_decide: true },
             ));
         }
     };

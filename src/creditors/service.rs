@@ -20,11 +20,7 @@ pub async fn current_terms(conn: &mut PgConnection, kind: &str) -> sqlx::Result<
     .bind(kind)
     .fetch_one(conn)
     .await?;
-    Ok(Terms {
-        version,
-        title,
-        body,
-    })
+    Ok(Terms { version, title, body })
 }
 
 /// How long the sign-up confirmation link stays valid.
@@ -180,23 +176,11 @@ pub async fn confirm_email(
     else {
         return Ok(None);
     };
-    sqlx::query!(
-        "update app_user set email_verified_at = $2 where user_id = $1",
-        user_id,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
-    audit(
-        &mut tx,
-        now,
-        Some(user_id),
-        "email_confirmed",
-        None,
-        serde_json::json!({}),
-        Some(ip),
-    )
-    .await?;
+    sqlx::query!("update app_user set email_verified_at = $2 where user_id = $1", user_id, now)
+        .execute(&mut *tx)
+        .await?;
+    audit(&mut tx, now, Some(user_id), "email_confirmed", None, serde_json::json!({}), Some(ip))
+        .await?;
     if let Some(old) = old {
         session::delete(&mut tx, old).await?;
     }
@@ -395,11 +379,7 @@ pub async fn decide(
         &mut tx,
         now,
         Some(by.user_id),
-        if approve {
-            "creditor_approved"
-        } else {
-            "creditor_rejected"
-        },
+        if approve { "creditor_approved" } else { "creditor_rejected" },
         Some(&c.creditor_id.to_string()),
         serde_json::json!({"org_nr": c.org_nr, "reason": reason}),
         Some(by.ip),

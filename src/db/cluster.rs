@@ -88,10 +88,7 @@ impl Cluster {
                 cluster.init_if_needed()?;
                 cluster.start(durability)?;
                 let watchdog = cluster.spawn_watchdog()?;
-                cluster.owner = Some(Owner {
-                    _lock: lock,
-                    watchdog: Some(watchdog),
-                });
+                cluster.owner = Some(Owner { _lock: lock, watchdog: Some(watchdog) });
                 break;
             }
             if socket.exists() {
@@ -166,15 +163,7 @@ impl Cluster {
             .pg_command("initdb")
             .arg("-D")
             .arg(&self.pg_dir)
-            .args([
-                "-U",
-                DB_USER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-instructions",
-            ])
+            .args(["-U", DB_USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-instructions"])
             .output()
             .context("cannot run initdb")?;
         if !out.status.success() {
@@ -236,11 +225,7 @@ impl Cluster {
         let Ok(text) = fs::read_to_string(self.pg_dir.join("postmaster.pid")) else {
             return false;
         };
-        let Some(pid) = text
-            .lines()
-            .next()
-            .and_then(|l| l.trim().parse::<u32>().ok())
-        else {
+        let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else {
             return false;
         };
         // The pid may have been reused by an unrelated process: check it is a postgres whose
@@ -265,10 +250,7 @@ impl Cluster {
     fn spawn_watchdog(&self) -> Result<(Child, ChildStdin)> {
         let mut child = self
             .pg_command("sh")
-            .args([
-                "-c",
-                "cat >/dev/null; exec \"$0\" -D \"$1\" stop -m fast -w -t 60",
-            ])
+            .args(["-c", "cat >/dev/null; exec \"$0\" -D \"$1\" stop -m fast -w -t 60"])
             .arg(self.bin_dir.join("pg_ctl"))
             .arg(&self.pg_dir)
             .stdin(Stdio::piped())
@@ -277,19 +259,12 @@ impl Cluster {
             .process_group(0)
             .spawn()
             .context("cannot start the PostgreSQL watchdog")?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| anyhow!("watchdog has no stdin"))?;
+        let stdin = child.stdin.take().ok_or_else(|| anyhow!("watchdog has no stdin"))?;
         Ok((child, stdin))
     }
 
     fn pg_command(&self, program: &str) -> Command {
-        let path = if program == "sh" {
-            PathBuf::from("sh")
-        } else {
-            self.bin_dir.join(program)
-        };
+        let path = if program == "sh" { PathBuf::from("sh") } else { self.bin_dir.join(program) };
         let mut cmd = Command::new(path);
         cmd.current_dir(self.pg_dir.parent().unwrap_or(Path::new("/")));
         cmd.env("LC_ALL", "C");
@@ -360,9 +335,7 @@ fn find_bin_dir() -> Result<PathBuf> {
 }
 
 fn postgres_user_if_root() -> Result<Option<(u32, u32)>> {
-    let euid = fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(u32::MAX);
+    let euid = fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);
     if euid != 0 {
         return Ok(None);
     }

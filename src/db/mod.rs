@@ -33,10 +33,7 @@ impl Database {
                     .connect(url)
                     .await
                     .context("cannot connect to DATABASE_URL")?;
-                Ok(Database {
-                    pool,
-                    cluster: None,
-                })
+                Ok(Database { pool, cluster: None })
             }
             None => {
                 let dir = config.data_dir.clone();
@@ -46,10 +43,7 @@ impl Database {
                 let pool =
                     connect_private_with(&cluster.socket_dir, DB_NAME, pool_options_for(config))
                         .await?;
-                Ok(Database {
-                    pool,
-                    cluster: Some(cluster),
-                })
+                Ok(Database { pool, cluster: Some(cluster) })
             }
         }
     }
@@ -101,10 +95,7 @@ fn sized(size: u32, acquire_timeout: Duration) -> PgPoolOptions {
 }
 
 pub fn private_options(socket_dir: &Path, database: &str) -> PgConnectOptions {
-    PgConnectOptions::new()
-        .socket(socket_dir)
-        .username(DB_USER)
-        .database(database)
+    PgConnectOptions::new().socket(socket_dir).username(DB_USER).database(database)
 }
 
 /// Connects to `database` on a private cluster, creating the database on first use.
@@ -126,19 +117,12 @@ pub async fn connect_private_with(
             .await?;
     if !exists {
         // Identifiers cannot be bound; `database` is ours (a constant or a generated test name).
-        sqlx::query(&format!("create database \"{database}\""))
-            .execute(&mut admin)
-            .await?;
+        sqlx::query(&format!("create database \"{database}\"")).execute(&mut admin).await?;
     }
     admin.close().await?;
-    Ok(options
-        .connect_with(private_options(socket_dir, database))
-        .await?)
+    Ok(options.connect_with(private_options(socket_dir, database)).await?)
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<()> {
-    MIGRATOR
-        .run(pool)
-        .await
-        .context("database migration failed")
+    MIGRATOR.run(pool).await.context("database migration failed")
 }

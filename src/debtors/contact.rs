@@ -26,14 +26,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/mina-sidor/kontakt", get(contact_page).post(contact_save))
         .route("/mina-sidor/adress", post(address_request))
-        .route(
-            "/mina-sidor/arenden/{id}/aterbetalning",
-            post(refund_account),
-        )
-        .route(
-            "/mina-sidor/meddelanden",
-            get(messages_page).post(message_send),
-        )
+        .route("/mina-sidor/arenden/{id}/aterbetalning", post(refund_account))
+        .route("/mina-sidor/meddelanden", get(messages_page).post(message_send))
         .route("/admin/adressandringar/{id}", post(staff_address_decide))
 }
 
@@ -77,39 +71,22 @@ async fn contact_view(
     let own = cases.iter().find(|c| c.debtor_id_number == pnr);
     let pending = service::pending_address(&mut conn, pnr).await?;
     let contact = contact.unwrap_or_else(|| ContactForm {
-        email: email
-            .or_else(|| own.and_then(|c| c.debtor_email.clone()))
-            .unwrap_or_default(),
-        phone: phone
-            .or_else(|| own.and_then(|c| c.debtor_phone.clone()))
-            .unwrap_or_default(),
+        email: email.or_else(|| own.and_then(|c| c.debtor_email.clone())).unwrap_or_default(),
+        phone: phone.or_else(|| own.and_then(|c| c.debtor_phone.clone())).unwrap_or_default(),
     });
     let current_address = own.map(|c| {
         let street = c.debtor_street.clone();
         (street, c.debtor_postal_code.clone(), c.debtor_city.clone())
     });
     let status = errors.status();
-    let page = ContactPage {
-        layout: ctx.layout(),
-        contact,
-        address,
-        current_address,
-        pending,
-        errors,
-    };
+    let page =
+        ContactPage { layout: ctx.layout(), contact, address, current_address, pending, errors };
     Ok(render_status(status, &page))
 }
 
 async fn contact_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let pnr = &ctx.require_debtor()?.personal_number;
-    contact_view(
-        &state,
-        &ctx,
-        pnr,
-        (None, Default::default()),
-        Default::default(),
-    )
-    .await
+    contact_view(&state, &ctx, pnr, (None, Default::default()), Default::default()).await
 }
 
 async fn contact_save(
@@ -129,11 +106,7 @@ async fn contact_save(
     let now = state.clock.now();
     service::save_contact(&mut conn, &me.personal_number, details, &ctx.ip, now).await?;
     let done = "Dina kontaktuppgifter är sparade.";
-    Ok(flash_redirect(
-        "/mina-sidor/kontakt",
-        FlashKind::Success,
-        done,
-    ))
+    Ok(flash_redirect("/mina-sidor/kontakt", FlashKind::Success, done))
 }
 
 async fn address_request(
@@ -153,11 +126,7 @@ async fn address_request(
     let now = state.clock.now();
     service::request_address(&mut conn, &me.personal_number, address, &ctx.ip, now).await?;
     let done = "Tack! Vi kontrollerar den nya adressen innan brev skickas dit.";
-    Ok(flash_redirect(
-        "/mina-sidor/kontakt",
-        FlashKind::Success,
-        done,
-    ))
+    Ok(flash_redirect("/mina-sidor/kontakt", FlashKind::Success, done))
 }
 
 #[derive(Deserialize, Default)]
@@ -183,10 +152,7 @@ async fn refund_account(
     drop(conn);
     let mut errors = FieldErrors::default();
     if !(books.overpaid - books.refunded).is_positive() {
-        errors.add(
-            "clearing",
-            "Det finns inget att betala tillbaka i det här ärendet.",
-        );
+        errors.add("clearing", "Det finns inget att betala tillbaka i det här ärendet.");
         return refuse_on_case(&state, &ctx, me, &id, errors).await;
     }
     let acc = match bank_account::validate(&form.clearing, &form.account) {
@@ -198,15 +164,8 @@ async fn refund_account(
     };
     let mut conn = state.db.acquire().await?;
     let when = (state.clock.now(), state.clock.today());
-    service::save_refund_account(
-        &mut conn,
-        c.claim_id,
-        &acc,
-        &me.personal_number,
-        &ctx.ip,
-        when,
-    )
-    .await?;
+    service::save_refund_account(&mut conn, c.claim_id, &acc, &me.personal_number, &ctx.ip, when)
+        .await?;
     Ok(flash_redirect(
         &format!("/mina-sidor/arenden/{}", c.claim_id),
         FlashKind::Success,
@@ -250,13 +209,7 @@ async fn messages_view(
         })
         .collect();
     let status = errors.status();
-    let page = MessagesPage {
-        layout: ctx.layout(),
-        tickets,
-        cases,
-        form,
-        errors,
-    };
+    let page = MessagesPage { layout: ctx.layout(), tickets, cases, form, errors };
     Ok(render_status(status, &page))
 }
 
@@ -293,11 +246,7 @@ async fn message_send(
     let now = state.clock.now();
     service::send_message(&mut conn, &me.personal_number, claim_id, message, now).await?;
     let done = "Ditt meddelande är skickat. Vi svarar så snart vi kan.";
-    Ok(flash_redirect(
-        "/mina-sidor/meddelanden",
-        FlashKind::Success,
-        done,
-    ))
+    Ok(flash_redirect("/mina-sidor/meddelanden", FlashKind::Success, done))
 }
 
 #[derive(Deserialize, Default)]
@@ -326,11 +275,7 @@ async fn staff_address_decide(
     let mut conn = state.db.acquire().await?;
     let when = (state.clock.now(), state.clock.today());
     if !service::decide_address(&mut conn, id, approve, user.id, &ctx.ip, when).await? {
-        return Ok(flash_redirect(
-            &back,
-            FlashKind::Error,
-            "Adressändringen är redan hanterad.",
-        ));
+        return Ok(flash_redirect(&back, FlashKind::Error, "Adressändringen är redan hanterad."));
     }
     Ok(flash_redirect(
         &back,

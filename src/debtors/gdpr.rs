@@ -206,10 +206,7 @@ pub async fn export(
             description: c.description.clone(),
             state: c.state().label().to_string(),
             debtor_name: c.debtor_name.clone(),
-            address: format!(
-                "{}, {} {}",
-                c.debtor_street, c.debtor_postal_code, c.debtor_city
-            ),
+            address: format!("{}, {} {}", c.debtor_street, c.debtor_postal_code, c.debtor_city),
             email: c.debtor_email.clone(),
             phone: c.debtor_phone.clone(),
             capital: c.capital,
@@ -265,10 +262,7 @@ pub async fn export(
     .await?;
     Ok(Export {
         generated_at: state.clock.now(),
-        controller: format!(
-            "{} ({})",
-            state.config.identity.name, state.config.identity.org_nr
-        ),
+        controller: format!("{} ({})", state.config.identity.name, state.config.identity.org_nr),
         person,
         represents_companies,
         cases,
@@ -302,10 +296,7 @@ async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let me = ctx.require_debtor()?;
     let mut conn = state.db.acquire().await?;
     let e = export(&state, &mut conn, &me.personal_number).await?;
-    Ok(render(&Page {
-        layout: ctx.layout(),
-        e,
-    }))
+    Ok(render(&Page { layout: ctx.layout(), e }))
 }
 
 async fn json_export(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

@@ -80,11 +80,7 @@ fn is_mobile(headers: &HeaderMap) -> bool {
     headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| {
-            ["Mobi", "Android", "iPhone", "iPad"]
-                .iter()
-                .any(|m| ua.contains(m))
-        })
+        .is_some_and(|ua| ["Mobi", "Android", "iPhone", "iPad"].iter().any(|m| ua.contains(m)))
 }
 
 async fn start(
@@ -119,10 +115,7 @@ async fn start(
         Ok(o) => o,
         Err(e) => {
             tracing::warn!(error = %e, "BankID auth failed");
-            return Ok(render_status(
-                StatusCode::BAD_GATEWAY,
-                &page(e.user_message()),
-            ));
+            return Ok(render_status(StatusCode::BAD_GATEWAY, &page(e.user_message())));
         }
     };
     let now = state.clock.now();
@@ -133,12 +126,7 @@ async fn start(
     let started = (sha256(&browser), ctx.ip.as_str(), next, is_mobile(&headers));
     service::store_order(&mut conn, id, &order, started, now).await?;
     let mut resp = see_other(&format!("/mina-sidor/bankid/{id}"));
-    cookies::set_named(
-        &mut resp,
-        cookies::BANKID,
-        &browser,
-        state.config.secure_cookies(),
-    );
+    cookies::set_named(&mut resp, cookies::BANKID, &browser, state.config.secure_cookies());
     Ok(resp)
 }
 
@@ -230,40 +218,24 @@ struct View {
 }
 
 fn view(state: &AppState, o: &service::OrderRow) -> View {
-    let start = Start {
-        qr: !o.mobile,
-        mobile: o.mobile,
-        autostart_tried: false,
-    };
+    let start = Start { qr: !o.mobile, mobile: o.mobile, autostart_tried: false };
     let message = match (o.status.as_str(), &o.error_code) {
         ("complete", _) => "Du är legitimerad.",
         ("cancelled", _) => bankid::RFA6,
-        ("failed", Some(code)) => bankid::Error::Api {
-            status: 400,
-            code: code.clone(),
-            details: String::new(),
+        ("failed", Some(code)) => {
+            bankid::Error::Api { status: 400, code: code.clone(), details: String::new() }
+                .user_message()
         }
-        .user_message(),
         (status, _) => bankid::message(status, o.hint_code.as_deref(), start),
     };
     // The QR code is shown until the app has picked the order up (as BankID's own sample does).
     let show_qr = o.status == "pending"
-        && matches!(
-            o.hint_code.as_deref(),
-            None | Some("outstandingTransaction" | "noClient")
-        );
+        && matches!(o.hint_code.as_deref(), None | Some("outstandingTransaction" | "noClient"));
     let qr = show_qr.then(|| {
         let secs = (state.clock.now() - o.started_at).num_seconds().max(0) as u64;
-        (
-            secs,
-            bankid::qr_payload(&o.qr_start_token, &o.qr_start_secret, secs),
-        )
+        (secs, bankid::qr_payload(&o.qr_start_token, &o.qr_start_secret, secs))
     });
-    View {
-        status: o.status.clone(),
-        message,
-        qr,
-    }
+    View { status: o.status.clone(), message, qr }
 }
 
 #[derive(Template)]
@@ -285,25 +257,16 @@ async fn order_page(
 ) -> Result<Response, AppError> {
     let order = fresh_order(&state, &headers, &id).await?;
     if order.status == "complete" && order.consumed_at.is_none() {
-        return Ok(see_other(&format!(
-            "/mina-sidor/bankid/{}/klar",
-            order.bankid_order_id
-        )));
+        return Ok(see_other(&format!("/mina-sidor/bankid/{}/klar", order.bankid_order_id)));
     }
     let v = view(&state, &order);
     Ok(render(&OrderPage {
         layout: ctx.layout(),
         id: order.bankid_order_id,
-        qr_svg: v
-            .qr
-            .map(|(_, p)| crate::web::qr::svg(&p))
-            .unwrap_or_default(),
+        qr_svg: v.qr.map(|(_, p)| crate::web::qr::svg(&p)).unwrap_or_default(),
         status: v.status,
         message: v.message,
-        autostart: format!(
-            "bankid:///?autostarttoken={}&redirect=null",
-            order.auto_start_token
-        ),
+        autostart: format!("bankid:///?autostarttoken={}&redirect=null", order.auto_start_token),
     }))
 }
 
@@ -338,25 +301,14 @@ async fn finish(
 ) -> Result<Response, AppError> {
     let (_, order) = own_order(&state, &headers, &id).await?;
     let (Some(pnr), Some(completion)) = (&order.personal_number, &order.completion) else {
-        return Ok(see_other(&format!(
-            "/mina-sidor/bankid/{}",
-            order.bankid_order_id
-        )));
+        return Ok(see_other(&format!("/mina-sidor/bankid/{}", order.bankid_order_id)));
     };
     if order.status != "complete" || !bankid::valid_personal_number(pnr) {
-        return Ok(flash_redirect(
-            "/mina-sidor/logga-in",
-            FlashKind::Error,
-            bankid::RFA22,
-        ));
+        return Ok(flash_redirect("/mina-sidor/logga-in", FlashKind::Error, bankid::RFA22));
     }
     let user = completion.get("user");
-    let field = |k: &str| {
-        user.and_then(|u| u.get(k))
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
+    let field =
+        |k: &str| user.and_then(|u| u.get(k)).and_then(|v| v.as_str()).unwrap_or("").to_string();
     let names = (field("givenName"), field("surname"));
     let mut conn = state.db.acquire().await?;
     let now = state.clock.now();
@@ -367,18 +319,10 @@ async fn finish(
             "Inloggningen är redan använd. Logga in igen.",
         ));
     };
-    let to = order
-        .next_path
-        .clone()
-        .unwrap_or_else(|| "/mina-sidor".into());
+    let to = order.next_path.clone().unwrap_or_else(|| "/mina-sidor".into());
     let mut resp = see_other(&to);
     cookies::clear_named(&mut resp, cookies::BANKID);
-    cookies::set_named(
-        &mut resp,
-        cookies::DEBTOR,
-        &token,
-        state.config.secure_cookies(),
-    );
+    cookies::set_named(&mut resp, cookies::DEBTOR, &token, state.config.secure_cookies());
     Ok(resp)
 }
 
@@ -405,11 +349,7 @@ async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, App
     if let Some(d) = &ctx.debtor {
         session::delete(&state.db, &d.session_hash).await?;
     }
-    let mut resp = flash_redirect(
-        "/mina-sidor/logga-in",
-        FlashKind::Success,
-        "Du är utloggad.",
-    );
+    let mut resp = flash_redirect("/mina-sidor/logga-in", FlashKind::Success, "Du är utloggad.");
     cookies::clear_named(&mut resp, cookies::DEBTOR);
     Ok(resp)
 }

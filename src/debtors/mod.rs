@@ -47,11 +47,6 @@ pub fn router() -> Router<AppState> {
         .route("/mina-sidor", get(home))
         .route("/mina-sidor/foretag", post(add_company))
         .route("/mina-sidor/arenden/{id}", get(case_page))
-        .route("/mina-sidor/arenden/{id}/brev/{letter}", get(letter))
-        .route(
-            "/mina-sidor/arenden/{id}/brev/{letter}/pdf",
-            get(letter_pdf),
-        )
 }
 
 /// What the debtor is told about why nothing happens automatically.
@@ -139,11 +134,7 @@ async fn home_page(
             Ok(None) => String::new(),
             Err(why) => why.to_string(),
         };
-        let row = CaseRow {
-            balance: s.balance,
-            next,
-            c,
-        };
+        let row = CaseRow { balance: s.balance, next, c };
         if row.c.state().is_terminal() {
             closed.push(row);
         } else {
@@ -158,12 +149,7 @@ async fn home_page(
         closed,
         companies: companies
             .into_iter()
-            .map(|(id, name)| {
-                (
-                    crate::domain::ids::IdNumber::from_stored(&id).display(),
-                    name,
-                )
-            })
+            .map(|(id, name)| (crate::domain::ids::IdNumber::from_stored(&id).display(), name))
             .collect(),
         errors,
         ocr: input.0,
@@ -173,9 +159,7 @@ async fn home_page(
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
-    Ok(render(
-        &home_page(&state, &ctx, me, FieldErrors::default(), Default::default()).await?,
-    ))
+    Ok(render(&home_page(&state, &ctx, me, FieldErrors::default(), Default::default()).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -205,10 +189,8 @@ async fn add_company(
         errors.add("ocr", e.to_string());
     }
     if code.len() != 8 {
-        errors.add(
-            "case_code",
-            "Kontrollkoden har åtta tecken och står under OCR-numret i brevet.",
-        );
+        errors
+            .add("case_code", "Kontrollkoden har åtta tecken och står under OCR-numret i brevet.");
     }
     if errors.is_empty() {
         let mut conn = state.db.acquire().await?;
@@ -290,11 +272,7 @@ impl CasePage {
 /// The data of a Swedish invoice payment QR code (the UsingQR format, revision 2, which Swedish
 /// bank apps read): payee, bankgiro, OCR, amount and due date.
 pub fn payment_qr(identity: &Identity, ocr: &str, amount: Sek, due: Option<NaiveDate>) -> String {
-    let org: String = identity
-        .org_nr
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let org: String = identity.org_nr.chars().filter(char::is_ascii_digit).collect();
     let mut s = format!(
         "{{\"uqr\":1,\"tp\":1,\"nme\":{},\"cc\":\"SE\",\"cid\":\"{org}\",\"iref\":\"{ocr}\"",
         serde_json::to_string(&identity.name).unwrap_or_default()
@@ -320,46 +298,25 @@ async fn case_page_data(
     let today = state.clock.today();
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
     let mut conn = state.db.acquire().await?;
-    let view = claims::load_view(
-        &mut conn,
-        claims::Scope::Person(&me.personal_number),
-        id,
-        false,
-        None,
-    )
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let view =
+        claims::load_view(&mut conn, claims::Scope::Person(&me.personal_number), id, false, None)
+            .await?
+            .ok_or(AppError::NotFound)?;
     let params = state.parameters(&mut conn).await?;
     let s = view.statement(&params, today)?;
     let letter = view.current_letter();
-    let claims::ClaimView {
-        rec: c,
-        letters,
-        books,
-        refund_account,
-        has_dispute,
-        has_plan,
-        ..
-    } = view;
+    let claims::ClaimView { rec: c, letters, books, refund_account, has_dispute, has_plan, .. } =
+        view;
     let (next, blocked) = match outlook(&c, letter, &params, today) {
         Ok(next) => (next, None),
         Err(why) => (None, Some(why)),
     };
     // The debtor sees the letters that went out.
-    let letters: Vec<claims::LetterSummary> = letters
-        .into_iter()
-        .filter(|l| l.dispatched_on.is_some())
-        .collect();
-    let dispute = if has_dispute {
-        crate::disputes::latest(&mut conn, c.claim_id).await?
-    } else {
-        None
-    };
-    let plan = if has_plan {
-        crate::plans::latest(&mut conn, c.claim_id).await?
-    } else {
-        None
-    };
+    let letters: Vec<claims::LetterSummary> =
+        letters.into_iter().filter(|l| l.dispatched_on.is_some()).collect();
+    let dispute =
+        if has_dispute { crate::disputes::latest(&mut conn, c.claim_id).await? } else { None };
+    let plan = if has_plan { crate::plans::latest(&mut conn, c.claim_id).await? } else { None };
     let deadline = letters.iter().rev().find_map(|l| l.deadline);
     let payable = !c.state().is_terminal() && s.balance.is_positive();
     // With a running plan the debtor pays the next instalment with its own OCR, not the debt.
@@ -423,9 +380,7 @@ async fn case_page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
-    Ok(render(
-        &case_page_data(&state, &ctx, me, &id, FieldErrors::default()).await?,
-    ))
+    Ok(render(&case_page_data(&state, &ctx, me, &id, FieldErrors::default()).await?))
 }
 
 /// The case page again with errors from one of its forms (422).
@@ -440,51 +395,13 @@ pub(crate) async fn refuse_on_case(
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
-async fn letter(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, letter)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (mut conn, rec) = own_case(&state, &ctx, &id).await?;
-    claims::web::show_letter(&mut conn, &ctx, &rec, "/mina-sidor/arenden", &letter).await
-}
-
-async fn letter_pdf(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path((id, letter)): Path<(String, String)>,
-) -> Result<Response, AppError> {
-    let (mut conn, rec) = own_case(&state, &ctx, &id).await?;
-    claims::web::letter_pdf(&mut conn, &rec, &letter).await
-}
-
-/// A case the logged-in debtor may see (their own, or a company's they represent).
-async fn own_case(
-    state: &AppState,
-    ctx: &Ctx,
-    id: &str,
-) -> Result<
-    (
-        sqlx::pool::PoolConnection<sqlx::Postgres>,
-        claims::ClaimRecord,
-    ),
-    AppError,
-> {
-    let me = ctx.require_debtor()?;
-    let mut conn = state.db.acquire().await?;
-    let rec = claims::web::visible_claim(&mut conn, &me.personal_number, id).await?;
-    Ok((conn, rec))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn payment_qr_is_usingqr_json_with_exact_amount() {
-        let id = crate::config::Config::from_lookup(|_| None)
-            .unwrap()
-            .identity;
+        let id = crate::config::Config::from_lookup(|_| None).unwrap().identity;
         let qr = payment_qr(
             &id,
             "100000157",

@@ -40,10 +40,7 @@ pub fn check_contact(
         errors.add("email", "Ange en e-postadress som namn@exempel.se.");
     }
     if !phone.is_empty() && !valid_phone(phone) {
-        errors.add(
-            "phone",
-            "Ange ett telefonnummer med 7–15 siffror, till exempel 070-123 45 67.",
-        );
+        errors.add("phone", "Ange ett telefonnummer med 7–15 siffror, till exempel 070-123 45 67.");
     }
     errors.into_result(())?;
     let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
@@ -72,10 +69,7 @@ pub fn check_address(
         errors.add("street", "Ange gatuadress eller box (högst 100 tecken).");
     }
     if postal.len() != 5 {
-        errors.add(
-            "postal_code",
-            "Postnumret har fem siffror, till exempel 111 22.",
-        );
+        errors.add("postal_code", "Postnumret har fem siffror, till exempel 111 22.");
     }
     if city.is_empty() || city.chars().count() > 60 {
         errors.add("city", "Ange postort.");
@@ -157,14 +151,8 @@ pub async fn request_address(
          values ($1, $2, $3, $4, $5, $6)", Uuid::new_v4(), personal_number, street, postal, city, now)
     .execute(&mut *tx)
     .await?;
-    audit_person(
-        &mut tx,
-        (now, ip),
-        personal_number,
-        "debtor_address_requested",
-        json!({}),
-    )
-    .await?;
+    audit_person(&mut tx, (now, ip), personal_number, "debtor_address_requested", json!({}))
+        .await?;
     tx.commit().await
 }
 
@@ -193,16 +181,9 @@ pub async fn save_refund_account(
         None,
     )
     .await?;
-    audit(
-        &mut tx,
-        now,
-        None,
-        "debtor_refund_account",
-        Some(&claim_id.to_string()),
-        json!({"by": format!("person:{personal_number}")}),
-        Some(ip),
-    )
-    .await?;
+    let (subject, by) = (claim_id.to_string(), format!("person:{personal_number}"));
+    let detail = json!({ "by": by });
+    audit(&mut tx, now, None, "debtor_refund_account", Some(&subject), detail, Some(ip)).await?;
     tx.commit().await
 }
 
@@ -371,9 +352,7 @@ pub async fn add_company(
     {
         tx.commit().await?;
         let at = clock::stockholm_local(retry_at).format("%H:%M");
-        return Ok(Err(format!(
-            "För många försök. Försök igen efter kl. {at}."
-        )));
+        return Ok(Err(format!("För många försök. Försök igen efter kl. {at}.")));
     }
     let found: Option<(Uuid, String, String)> = sqlx::query_as(
         "select claim_id, debtor_kind, debtor_id_number from claim where ocr = $1 and case_code = $2",
@@ -552,14 +531,8 @@ pub async fn sign_in(
     .await?;
     let token =
         crate::auth::debtor_session::create(&mut tx, pnr, order.bankid_order_id, now).await?;
-    audit_person(
-        &mut tx,
-        (now, ip),
-        pnr,
-        "debtor_login",
-        json!({"order_ref": order.order_ref}),
-    )
-    .await?;
+    audit_person(&mut tx, (now, ip), pnr, "debtor_login", json!({"order_ref": order.order_ref}))
+        .await?;
     tx.commit().await?;
     Ok(Some(token))
 }

@@ -27,11 +27,7 @@ pub const REASONS: &[(&str, &str)] = &[
 ];
 
 pub fn reason_label(code: &str) -> &'static str {
-    REASONS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, l)| *l)
-        .unwrap_or("Annat skäl")
+    REASONS.iter().find(|(c, _)| *c == code).map(|(_, l)| *l).unwrap_or("Annat skäl")
 }
 
 #[derive(FromRow, Clone)]
@@ -107,11 +103,7 @@ fn clean_file_name(name: &str) -> String {
         .filter(|c| !c.is_control() && *c != '"')
         .take(120)
         .collect();
-    if n.trim().is_empty() {
-        "bilaga".into()
-    } else {
-        n
-    }
+    if n.trim().is_empty() { "bilaga".into() } else { n }
 }
 
 #[cfg(test)]

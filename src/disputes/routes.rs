@@ -16,10 +16,10 @@ use super::{
     service::{self, Debtor, Submission, Submitted},
 };
 use crate::{
-    auth::{Ctx, STAFF},
+    auth::Ctx,
     claims::{
-        ClaimRecord,
-        web::{opened_claim, visible_claim},
+        ClaimRecord, Reader,
+        web::{on_claim, opened_claim, visible_claim},
     },
     state::AppState,
     web::{
@@ -29,7 +29,9 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    Reader::ALL
+        .into_iter()
+        .fold(Router::new(), attachment_route)
         .route(
             "/mina-sidor/arenden/{id}/bestrid",
             get(form_page)
@@ -37,17 +39,8 @@ pub fn router() -> Router<AppState> {
                 // The attachment (≤ 5 MB) and the form fields around it.
                 .layer(DefaultBodyLimit::max(MAX_ATTACHMENT + 256 * 1024)),
         )
-        .route(
-            "/mina-sidor/arenden/{id}/bestrid/bilaga",
-            get(debtor_attachment),
-        )
         .route("/borgenar/krav/{id}/bestridande", post(creditor_answer))
-        .route(
-            "/borgenar/krav/{id}/bestridande/bilaga",
-            get(creditor_attachment),
-        )
         .route("/admin/krav/{id}/bestridande", post(staff_decide))
-        .route("/admin/krav/{id}/bestridande/bilaga", get(staff_attachment))
 }
 
 async fn form_page(
@@ -87,48 +80,42 @@ async fn submit(
         today: state.clock.today(),
     };
     let case = format!("/mina-sidor/arenden/{}", c.claim_id);
-    Ok(
-        match service::submit(&mut conn, &c, &who, &submission, &state.config.public_url).await? {
-            Submitted::Done => {
-                state.wake_mail();
-                flash_redirect(
-                    &case,
-                    FlashKind::Success,
-                    "Ditt bestridande är mottaget. Alla automatiska steg är stoppade medan vi utreder det med borgenären.",
-                )
-            }
-            Submitted::CannotPay => flash_redirect(
-                &format!("{case}/amorteringsplan"),
-                FlashKind::Info,
-                "Att inte kunna betala är inte ett bestridande. Ansök om en amorteringsplan i stället.",
-            ),
-            Submitted::AlreadyDisputed => flash_redirect(
+    Ok(match service::submit(&mut conn, &c, &who, &submission, &state.config.public_url).await? {
+        Submitted::Done => {
+            state.wake_mail();
+            flash_redirect(
                 &case,
-                FlashKind::Info,
-                "Du har redan bestridit kravet. Vi hör av oss när borgenären har svarat.",
-            ),
-            Submitted::Invalid(errors) => render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &FormPage {
-                    layout: ctx.layout(),
-                    c,
-                    errors,
-                    reason: submission.reason,
-                    body: submission.body,
-                },
-            ),
-        },
-    )
+                FlashKind::Success,
+                "Ditt bestridande är mottaget. Alla automatiska steg är stoppade medan vi utreder det med borgenären.",
+            )
+        }
+        Submitted::CannotPay => flash_redirect(
+            &format!("{case}/amorteringsplan"),
+            FlashKind::Info,
+            "Att inte kunna betala är inte ett bestridande. Ansök om en amorteringsplan i stället.",
+        ),
+        Submitted::AlreadyDisputed => flash_redirect(
+            &case,
+            FlashKind::Info,
+            "Du har redan bestridit kravet. Vi hör av oss när borgenären har svarat.",
+        ),
+        Submitted::Invalid(errors) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &FormPage {
+                layout: ctx.layout(),
+                c,
+                errors,
+                reason: submission.reason,
+                body: submission.body,
+            },
+        ),
+    })
 }
 
 /// The dispute form's fields and attachment, as sent.
 async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppError> {
-    let mut s = Submission {
-        reason: String::new(),
-        body: String::new(),
-        file: None,
-        upload_failed: false,
-    };
+    let mut s =
+        Submission { reason: String::new(), body: String::new(), file: None, upload_failed: false };
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
@@ -148,10 +135,7 @@ async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppErro
             "reason" => s.reason = multipart_text("reason", &bytes)?.trim().to_string(),
             "body" => s.body = multipart_text("body", &bytes)?.trim().to_string(),
             "attachment" if !bytes.is_empty() => {
-                s.file = Some((
-                    clean_file_name(file_name.as_deref().unwrap_or("")),
-                    bytes.to_vec(),
-                ))
+                s.file = Some((clean_file_name(file_name.as_deref().unwrap_or("")), bytes.to_vec()))
             }
             _ => {}
         }
@@ -161,59 +145,37 @@ async fn read_submission(mut multipart: Multipart) -> Result<Submission, AppErro
 
 /// The claim's dispute attachment as a download.
 async fn attachment(conn: &mut sqlx::PgConnection, c: &ClaimRecord) -> Result<Response, AppError> {
-    let (name, kind, bytes) = service::attachment(conn, c.claim_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (name, kind, bytes) =
+        service::attachment(conn, c.claim_id).await?.ok_or(AppError::NotFound)?;
     let ascii: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' })
         .collect();
     Ok((
         [
             (header::CONTENT_TYPE, kind),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\""),
-            ),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{ascii}\"")),
         ],
         bytes,
     )
         .into_response())
 }
 
-async fn debtor_attachment(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let me = ctx.require_debtor()?;
-    let mut conn = state.db.acquire().await?;
-    let c = visible_claim(&mut conn, &me.personal_number, &id).await?;
-    attachment(&mut conn, &c).await
+/// The attachment's URL for each reader.
+fn attachment_path(reader: Reader) -> String {
+    let page = if reader == Reader::Debtor { "bestrid" } else { "bestridande" };
+    format!("{}/{{id}}/{page}/bilaga", reader.base())
 }
 
-async fn creditor_attachment(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let (mut conn, c) = opened_claim(&state, &ctx, false, &id, "bestridandets bilaga").await?;
-    attachment(&mut conn, &c).await
-}
-
-async fn staff_attachment(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Result<Response, AppError> {
-    let (mut conn, c) = opened_claim(&state, &ctx, true, &id, "bestridandets bilaga").await?;
-    attachment(&mut conn, &c).await
+fn attachment_route(r: Router<AppState>, reader: Reader) -> Router<AppState> {
+    r.route(
+        &attachment_path(reader),
+        get(move |State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>| async move {
+            let what = "bestridandets bilaga";
+            let (mut conn, c) = opened_claim(&state, &ctx, reader, &id, what).await?;
+            attachment(&mut conn, &c).await
+        }),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -230,27 +192,12 @@ async fn creditor_answer(
     Path(id): Path<String>,
     Form(form): Form<AnswerForm>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
-    let claim_id = path_id(&id)?;
-    let by = ctx.acting(user, &state.clock);
-    let answer = (
-        form.answer.as_str(),
-        form.answer_text.trim(),
-        form.reduce_amount.as_str(),
-    );
+    let on = on_claim(&ctx, Reader::Creditor, &id, &state.clock)?;
+    let answer = (form.answer.as_str(), form.answer_text.trim(), form.reduce_amount.as_str());
+    let (params, config) = (&state.params, &state.config);
     let mut conn = state.db.acquire().await?;
-    let outcome = service::answer(
-        &mut conn,
-        &state.params,
-        &state.config.identity,
-        &state.config.public_url,
-        claim_id,
-        creditor_id,
-        &by,
-        answer,
-    )
-    .await?;
-    let back = format!("/borgenar/krav/{claim_id}");
+    let outcome = service::answer(&mut conn, params, config, &on, answer).await?;
+    let back = on.back();
     Ok(match outcome {
         Ok(message) => {
             state.wake_mail();
@@ -274,19 +221,9 @@ async fn staff_decide(
     Path(id): Path<String>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(STAFF)?;
-    let claim_id = path_id(&id)?;
-    let by = ctx.acting(user, &state.clock);
+    let on = on_claim(&ctx, Reader::Staff, &id, &state.clock)?;
+    let (decision, note) = (form.decision.as_str(), form.decision_note.trim());
     let mut conn = state.db.acquire().await?;
-    let outcome = service::decide(
-        &mut conn,
-        &state.config.identity,
-        claim_id,
-        &by,
-        &form.decision,
-        form.decision_note.trim(),
-    )
-    .await?;
-    let back = format!("/admin/krav/{claim_id}");
-    Ok(flash_outcome(&back, outcome))
+    let outcome = service::decide(&mut conn, &state.config.identity, &on, decision, note).await?;
+    Ok(flash_outcome(&on.back(), outcome))
 }

@@ -7,9 +7,11 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::{claims::OnClaim, config::Config};
+
 use super::{DisputeView, MAX_ATTACHMENT, REASONS, reason_label, sniff};
 use crate::{
-    auth::{Acting, audit},
+    auth::audit,
     claims::{self, ClaimRecord},
     config::Identity,
     domain::money::Sek,
@@ -90,46 +92,32 @@ pub async fn submit(
     }
     let mut errors = FieldErrors::default();
     if s.upload_failed {
-        errors.add(
-            "attachment",
-            "Bilagan är för stor. Den får vara högst 5 MB.",
-        );
+        errors.add("attachment", "Bilagan är för stor. Den får vara högst 5 MB.");
     }
     if !REASONS.iter().any(|(code, _)| *code == s.reason) {
         errors.add("reason", "Välj varför du bestrider kravet.");
     }
     if s.body.chars().count() < 10 {
-        errors.add(
-            "body",
-            "Beskriv med några ord varför kravet är fel (minst 10 tecken).",
-        );
+        errors.add("body", "Beskriv med några ord varför kravet är fel (minst 10 tecken).");
     } else if s.body.chars().count() > 4000 {
         errors.add("body", "Beskrivningen får vara högst 4 000 tecken.");
     }
     let kind = match &s.file {
         Some((_, bytes)) if bytes.len() > MAX_ATTACHMENT => {
-            errors.add(
-                "attachment",
-                "Bilagan är för stor. Den får vara högst 5 MB.",
-            );
+            errors.add("attachment", "Bilagan är för stor. Den får vara högst 5 MB.");
             None
         }
         Some((_, bytes)) => match sniff(bytes) {
             Some(k) => Some(k),
             None => {
-                errors.add(
-                    "attachment",
-                    "Bilagan måste vara en PDF-, JPEG- eller PNG-fil.",
-                );
+                errors.add("attachment", "Bilagan måste vara en PDF-, JPEG- eller PNG-fil.");
                 None
             }
         },
         None => None,
     };
     let mut tx = sqlx::Connection::begin(conn).await?;
-    let c = claims::lock(&mut tx, c.claim_id, None)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let c = claims::lock(&mut tx, c.claim_id, None).await?.ok_or(AppError::NotFound)?;
     if c.state().is_terminal() {
         errors.add("reason", "Ärendet är avslutat och kan inte bestridas.");
     }
@@ -183,24 +171,13 @@ pub async fn submit(
         None,
     )
     .await?;
-    audit(
-        &mut tx,
-        now,
-        None,
-        "claim_disputed",
-        Some(&c.claim_id.to_string()),
-        json!({"by": format!("person:{}", who.personal_number), "reason": s.reason}),
-        Some(who.ip),
-    )
-    .await?;
-    let mail = DisputeToCreditor {
-        c: &c,
-        reason: reason_label(&s.reason),
-        body: &s.body,
-        public_url,
-    }
-    .render()
-    .map_err(anyhow::Error::from)?;
+    let detail = json!({"by": format!("person:{}", who.personal_number), "reason": s.reason});
+    let subject = c.claim_id.to_string();
+    audit(&mut tx, now, None, "claim_disputed", Some(&subject), detail, Some(who.ip)).await?;
+    let mail =
+        DisputeToCreditor { c: &c, reason: reason_label(&s.reason), body: &s.body, public_url }
+            .render()
+            .map_err(anyhow::Error::from)?;
     let subject = format!("Bestridande: faktura {}", c.invoice_number);
     notify_creditor(&mut tx, &c, &subject, &mail, now).await?;
     tx.commit().await?;
@@ -213,21 +190,15 @@ pub async fn submit(
 pub async fn answer(
     conn: &mut PgConnection,
     params: &Cache,
-    identity: &Identity,
-    public_url: &str,
-    claim_id: Uuid,
-    creditor_id: Uuid,
-    by: &Acting<'_>,
+    config: &Config,
+    on: &OnClaim<'_>,
     (answer, text, reduce_amount): (&str, &str, &str),
 ) -> Result<Result<&'static str, String>, AppError> {
-    let (now, today) = (by.now, by.today);
+    let (identity, public_url) = (&config.identity, config.public_url.as_str());
+    let (by, now, today) = (&on.by, on.by.now, on.by.today);
     let mut tx = sqlx::Connection::begin(conn).await?;
-    let c = claims::lock(&mut tx, claim_id, Some(creditor_id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let Some(d) = latest(&mut tx, c.claim_id)
-        .await?
-        .filter(|d| d.open && d.answer.is_none())
+    let c = claims::lock(&mut tx, on.claim_id, on.creditor).await?.ok_or(AppError::NotFound)?;
+    let Some(d) = latest(&mut tx, c.claim_id).await?.filter(|d| d.open && d.answer.is_none())
     else {
         return Ok(Err("Det finns inget obesvarat bestridande.".into()));
     };
@@ -338,26 +309,18 @@ fn answer_label(answer: &str) -> &'static str {
 pub async fn decide(
     conn: &mut PgConnection,
     identity: &Identity,
-    claim_id: Uuid,
-    by: &Acting<'_>,
+    on: &OnClaim<'_>,
     decision: &str,
     note: &str,
 ) -> Result<Result<&'static str, &'static str>, AppError> {
-    let (now, today) = (by.now, by.today);
+    let (by, now, today) = (&on.by, on.by.now, on.by.today);
     let mut tx = sqlx::Connection::begin(conn).await?;
-    let c = claims::lock(&mut tx, claim_id, None)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let Some(d) = latest(&mut tx, c.claim_id)
-        .await?
-        .filter(DisputeView::awaiting_staff)
-    else {
+    let c = claims::lock(&mut tx, on.claim_id, on.creditor).await?.ok_or(AppError::NotFound)?;
+    let Some(d) = latest(&mut tx, c.claim_id).await?.filter(DisputeView::awaiting_staff) else {
         return Ok(Err("Bestridandet väntar inte på något beslut."));
     };
     if !matches!(decision, "close" | "court") {
-        return Ok(Err(
-            "Välj att avsluta ärendet eller lämna det för prövning i domstol.",
-        ));
+        return Ok(Err("Välj att avsluta ärendet eller lämna det för prövning i domstol."));
     }
     if note.chars().count() < 5 {
         return Ok(Err("Skriv en motivering till beslutet (minst 5 tecken)."));
@@ -373,11 +336,7 @@ pub async fn decide(
             Err(claims::StateError::Other(e)) => return Err(e.into()),
         }
     }
-    let event = if decision == "close" {
-        "dispute_closed"
-    } else {
-        "released_for_court"
-    };
+    let event = if decision == "close" { "dispute_closed" } else { "released_for_court" };
     let detail = json!({"note": note});
     claims::web::record_change(&mut tx, &c, by.user_id, by.ip, event, detail, now, today).await?;
     tx.commit().await?;

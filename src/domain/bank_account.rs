@@ -23,12 +23,7 @@ struct Range {
 }
 
 const fn r(from: u16, to: u16, bank: &'static str, rule: Rule) -> Range {
-    Range {
-        from,
-        to,
-        bank,
-        rule,
-    }
+    Range { from, to, bank, rule }
 }
 
 use Rule::*;
@@ -139,10 +134,7 @@ impl AccountError {
 }
 
 fn digits_of(s: &str) -> Option<Vec<u8>> {
-    let d: String = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | ','))
-        .collect();
+    let d: String = s.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | ',')).collect();
     if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -151,12 +143,8 @@ fn digits_of(s: &str) -> Option<Vec<u8>> {
 
 /// Mod 11 with weights 1, 2, …, 10, 1, … counted from the rightmost digit.
 fn mod11(digits: &[u8]) -> bool {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(k, &d)| d as u32 * (k as u32 % 10 + 1))
-        .sum();
+    let sum: u32 =
+        digits.iter().rev().enumerate().map(|(k, &d)| d as u32 * (k as u32 % 10 + 1)).sum();
     sum.is_multiple_of(11)
 }
 
@@ -230,11 +218,7 @@ pub fn validate(clearing: &str, account: &str) -> Result<BankAccount, AccountErr
         }
     };
     let text = |d: &[u8]| d.iter().map(|d| (b'0' + d) as char).collect::<String>();
-    Ok(BankAccount {
-        clearing: text(&four),
-        account: text(&account),
-        bank: range.bank,
-    })
+    Ok(BankAccount { clearing: text(&four), account: text(&account), bank: range.bank })
 }
 
 #[cfg(test)]
@@ -257,35 +241,17 @@ mod tests {
                 validate(clearing, account).unwrap_or_else(|e| panic!("{clearing} {account}: {e}"));
             assert_eq!(a.bank, bank);
         }
-        assert_eq!(
-            validate("8214-9", "923 472 612-4").unwrap().bban(),
-            "82149234726124"
-        );
+        assert_eq!(validate("8214-9", "923 472 612-4").unwrap().bban(), "82149234726124");
     }
 
     #[test]
     fn errors() {
-        assert_eq!(
-            validate("5102", "0158752"),
-            Err(AccountError::BadCheckDigit)
-        );
-        assert_eq!(
-            validate("0100", "1234567"),
-            Err(AccountError::UnknownClearing)
-        );
+        assert_eq!(validate("5102", "0158752"), Err(AccountError::BadCheckDigit));
+        assert_eq!(validate("0100", "1234567"), Err(AccountError::UnknownClearing));
         assert_eq!(validate("51", "0158751"), Err(AccountError::ClearingFormat));
-        assert_eq!(
-            validate("5102", "01587511"),
-            Err(AccountError::AccountLength)
-        );
-        assert_eq!(
-            validate("8214-8", "9234726124"),
-            Err(AccountError::BadClearingCheckDigit)
-        );
+        assert_eq!(validate("5102", "01587511"), Err(AccountError::AccountLength));
+        assert_eq!(validate("8214-8", "9234726124"), Err(AccountError::BadClearingCheckDigit));
         assert_eq!(validate("5102", "abc"), Err(AccountError::AccountFormat));
-        assert_eq!(
-            validate("3300", "111111111"),
-            Err(AccountError::AccountLength)
-        );
+        assert_eq!(validate("3300", "111111111"), Err(AccountError::AccountLength));
     }
 }

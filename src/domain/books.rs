@@ -54,10 +54,7 @@ pub fn books_from_sums(sums: Vec<(String, String, Decimal)>) -> ClaimBooks {
 
 /// What the statement says the journal should hold for a claim.
 pub fn target(s: &Statement) -> ClaimBooks {
-    let mut b = ClaimBooks {
-        received: s.paid,
-        ..ClaimBooks::default()
-    };
+    let mut b = ClaimBooks { received: s.paid, ..ClaimBooks::default() };
     for p in &s.payments {
         b.to_fees += p.allocation.fees_total();
         b.to_interest += p.allocation.to_interest;

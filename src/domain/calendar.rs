@@ -112,13 +112,9 @@ pub fn bank_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
 pub fn parse_iso_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     if !shape {
         return None;
     }
@@ -136,10 +132,7 @@ mod tests {
 
     #[test]
     fn dates_are_exactly_iso() {
-        assert_eq!(
-            parse_iso_date("2026-02-09"),
-            NaiveDate::from_ymd_opt(2026, 2, 9)
-        );
+        assert_eq!(parse_iso_date("2026-02-09"), NaiveDate::from_ymd_opt(2026, 2, 9));
         for bad in [
             "2026-1-1",
             "+2026-01-01",

@@ -23,11 +23,7 @@ pub struct Commission {
 pub fn split_vat(gross: Sek, vat_percent: Decimal) -> Commission {
     let net =
         Sek::from_decimal(gross.amount() * Decimal::from(100) / (Decimal::from(100) + vat_percent));
-    Commission {
-        gross,
-        net,
-        vat: gross - net,
-    }
+    Commission { gross, net, vat: gross - net }
 }
 
 /// Commission earned when the fee `paid` has been paid in full. For a business debtor the 450 kr
@@ -87,22 +83,12 @@ mod tests {
     fn amounts_with_vat_split() {
         let r = RuleSet::sweden_2013();
         let c = on_fee_paid(FeeKind::Reminder, &[], &r).unwrap();
-        assert_eq!(
-            (c.gross, c.net, c.vat),
-            (Sek::kronor(6), Sek::new(4, 80), Sek::new(1, 20))
-        );
+        assert_eq!((c.gross, c.net, c.vat), (Sek::kronor(6), Sek::new(4, 80), Sek::new(1, 20)));
         let c = on_fee_paid(FeeKind::Collection, &[], &r).unwrap();
-        assert_eq!(
-            (c.gross, c.net, c.vat),
-            (Sek::kronor(20), Sek::kronor(16), Sek::kronor(4))
-        );
+        assert_eq!((c.gross, c.net, c.vat), (Sek::kronor(20), Sek::kronor(16), Sek::kronor(4)));
         let b = on_fee_paid(
             FeeKind::LatePaymentCompensation,
-            &[
-                LetterKind::Reminder,
-                LetterKind::Collection,
-                LetterKind::FinalNotice,
-            ],
+            &[LetterKind::Reminder, LetterKind::Collection, LetterKind::FinalNotice],
             &r,
         )
         .unwrap();
@@ -114,18 +100,8 @@ mod tests {
     fn twelve_month_tail() {
         let r = RuleSet::sweden_2013();
         assert!(eligible(d("2025-01-01"), None, d("2026-06-01"), &r));
-        assert!(eligible(
-            d("2025-01-01"),
-            Some(d("2025-06-30")),
-            d("2026-06-30"),
-            &r
-        ));
-        assert!(!eligible(
-            d("2025-01-01"),
-            Some(d("2025-06-30")),
-            d("2026-07-01"),
-            &r
-        ));
+        assert!(eligible(d("2025-01-01"), Some(d("2025-06-30")), d("2026-06-30"), &r));
+        assert!(!eligible(d("2025-01-01"), Some(d("2025-06-30")), d("2026-07-01"), &r));
         assert!(!eligible(d("2025-01-01"), None, d("2024-12-31"), &r));
     }
 }

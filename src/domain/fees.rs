@@ -74,10 +74,7 @@ impl LetterKind {
 
     /// A letter of a lifecycle step (it moves the claim and sets the next step's deadline).
     pub fn is_step(self) -> bool {
-        matches!(
-            self,
-            LetterKind::Reminder | LetterKind::Collection | LetterKind::FinalNotice
-        )
+        matches!(self, LetterKind::Reminder | LetterKind::Collection | LetterKind::FinalNotice)
     }
 
     pub fn parse(s: &str) -> Option<LetterKind> {
@@ -185,10 +182,9 @@ pub fn fee_for_letter(letter: LetterKind, f: &FeeFacts, rules: &RuleSet) -> FeeD
                 return No(NoFee::FinalNoticeIsFree);
             }
             match rules.late_payment_compensation {
-                Some(amount) if f.due_date >= compensation_start() => Charge {
-                    kind: FeeKind::LatePaymentCompensation,
-                    amount,
-                },
+                Some(amount) if f.due_date >= compensation_start() => {
+                    Charge { kind: FeeKind::LatePaymentCompensation, amount }
+                }
                 _ => No(NoFee::CompensationNotApplicable),
             }
         }
@@ -201,18 +197,14 @@ pub fn fee_for_letter(letter: LetterKind, f: &FeeFacts, rules: &RuleSet) -> FeeD
             LetterKind::Reminder if f.charged.contains(&FeeKind::Reminder) => {
                 No(NoFee::AlreadyCharged)
             }
-            LetterKind::Reminder => Charge {
-                kind: FeeKind::Reminder,
-                amount: rules.reminder_fee,
-            },
+            LetterKind::Reminder => Charge { kind: FeeKind::Reminder, amount: rules.reminder_fee },
             LetterKind::Collection if !f.compliant_demand => No(NoFee::NonCompliantDemand),
             LetterKind::Collection if f.charged.contains(&FeeKind::Collection) => {
                 No(NoFee::AlreadyCharged)
             }
-            LetterKind::Collection => Charge {
-                kind: FeeKind::Collection,
-                amount: rules.collection_fee,
-            },
+            LetterKind::Collection => {
+                Charge { kind: FeeKind::Collection, amount: rules.collection_fee }
+            }
         },
     }
 }
@@ -224,10 +216,7 @@ pub fn payment_plan_fee(capacity: Capacity, charged: &[FeeKind], rules: &RuleSet
     } else if charged.contains(&FeeKind::PaymentPlan) {
         FeeDecision::NoFee(NoFee::AlreadyCharged)
     } else {
-        FeeDecision::Charge {
-            kind: FeeKind::PaymentPlan,
-            amount: rules.payment_plan_fee,
-        }
+        FeeDecision::Charge { kind: FeeKind::PaymentPlan, amount: rules.payment_plan_fee }
     }
 }
 
@@ -256,63 +245,36 @@ mod tests {
     }
 
     fn charge(kind: FeeKind, kr: i64) -> FeeDecision {
-        FeeDecision::Charge {
-            kind,
-            amount: Sek::kronor(kr),
-        }
+        FeeDecision::Charge { kind, amount: Sek::kronor(kr) }
     }
 
     #[test]
     fn consumer_fees_example_1() {
         let r = RuleSet::sweden_2013();
         assert_eq!(
-            fee_for_letter(
-                LetterKind::Reminder,
-                &facts(Capacity::Consumer, true, &[]),
-                &r
-            ),
+            fee_for_letter(LetterKind::Reminder, &facts(Capacity::Consumer, true, &[]), &r),
             charge(FeeKind::Reminder, 60)
         );
         assert_eq!(
-            fee_for_letter(
-                LetterKind::Reminder,
-                &facts(Capacity::Consumer, false, &[]),
-                &r
-            ),
+            fee_for_letter(LetterKind::Reminder, &facts(Capacity::Consumer, false, &[]), &r),
             FeeDecision::NoFee(NoFee::NotAgreed)
         );
         let after = [FeeKind::Reminder];
         assert_eq!(
-            fee_for_letter(
-                LetterKind::Reminder,
-                &facts(Capacity::Consumer, true, &after),
-                &r
-            ),
+            fee_for_letter(LetterKind::Reminder, &facts(Capacity::Consumer, true, &after), &r),
             FeeDecision::NoFee(NoFee::AlreadyCharged)
         );
         assert_eq!(
-            fee_for_letter(
-                LetterKind::Collection,
-                &facts(Capacity::Consumer, true, &after),
-                &r
-            ),
+            fee_for_letter(LetterKind::Collection, &facts(Capacity::Consumer, true, &after), &r),
             charge(FeeKind::Collection, 180)
         );
         let both = [FeeKind::Reminder, FeeKind::Collection];
         assert_eq!(
-            fee_for_letter(
-                LetterKind::Collection,
-                &facts(Capacity::Consumer, true, &both),
-                &r
-            ),
+            fee_for_letter(LetterKind::Collection, &facts(Capacity::Consumer, true, &both), &r),
             FeeDecision::NoFee(NoFee::AlreadyCharged)
         );
         assert_eq!(
-            fee_for_letter(
-                LetterKind::FinalNotice,
-                &facts(Capacity::Consumer, true, &both),
-                &r
-            ),
+            fee_for_letter(LetterKind::FinalNotice, &facts(Capacity::Consumer, true, &both), &r),
             FeeDecision::NoFee(NoFee::FinalNoticeIsFree)
         );
         let mut non = facts(Capacity::Consumer, true, &[]);
@@ -337,27 +299,15 @@ mod tests {
     fn business_gets_450_once_and_nothing_else_example_5() {
         let r = RuleSet::sweden_2013();
         assert_eq!(
-            fee_for_letter(
-                LetterKind::Reminder,
-                &facts(Capacity::Business, true, &[]),
-                &r
-            ),
+            fee_for_letter(LetterKind::Reminder, &facts(Capacity::Business, true, &[]), &r),
             charge(FeeKind::LatePaymentCompensation, 450)
         );
         assert_eq!(
-            fee_for_letter(
-                LetterKind::Collection,
-                &facts(Capacity::Business, false, &[]),
-                &r
-            ),
+            fee_for_letter(LetterKind::Collection, &facts(Capacity::Business, false, &[]), &r),
             charge(FeeKind::LatePaymentCompensation, 450)
         );
         let claimed = [FeeKind::LatePaymentCompensation];
-        for letter in [
-            LetterKind::Reminder,
-            LetterKind::Collection,
-            LetterKind::FinalNotice,
-        ] {
+        for letter in [LetterKind::Reminder, LetterKind::Collection, LetterKind::FinalNotice] {
             assert_eq!(
                 fee_for_letter(letter, &facts(Capacity::Business, true, &claimed), &r),
                 FeeDecision::NoFee(NoFee::CompensationClaimed)

@@ -54,31 +54,31 @@ pub enum InterestError {
     NoRate(NaiveDate),
 }
 
+/// What interest is computed on: the reference rates, the margin over them (percentage
+/// points) and the day count.
+#[derive(Clone, Copy, Debug)]
+pub struct Terms<'a> {
+    pub rates: &'a RateTable,
+    pub margin: Decimal,
+    pub basis: DayCount,
+}
+
 /// Interest on `capital` for the days `first..=last`. Zero days (`last < first`) give zero.
 pub fn late_interest(
     capital: Sek,
-    first: NaiveDate,
-    last: NaiveDate,
-    rates: &RateTable,
-    margin: Decimal,
-    basis: DayCount,
+    (first, last): (NaiveDate, NaiveDate),
+    terms: Terms<'_>,
 ) -> Result<Interest, InterestError> {
     let mut segments = Vec::with_capacity(2);
-    let exact = accrue(capital, first, last, rates, margin, basis, &mut segments)?;
-    Ok(Interest {
-        segments,
-        total: Sek::from_decimal(exact),
-    })
+    let exact = accrue(capital, (first, last), terms, &mut segments)?;
+    Ok(Interest { segments, total: Sek::from_decimal(exact) })
 }
 
 /// Adds the segments for `first..=last` to `out` and returns their exact sum.
 pub fn accrue(
     capital: Sek,
-    first: NaiveDate,
-    last: NaiveDate,
-    rates: &RateTable,
-    margin: Decimal,
-    basis: DayCount,
+    (first, last): (NaiveDate, NaiveDate),
+    Terms { rates, margin, basis }: Terms<'_>,
     out: &mut Vec<Segment>,
 ) -> Result<Decimal, InterestError> {
     let mut sum = Decimal::ZERO;
@@ -122,8 +122,7 @@ pub fn accrue(
 /// 4 § räntelagen (no agreed due date): interest runs from the day one month after the invoice or
 /// demand was sent, the same day next month or that month's last day (31 Jan → 28/29 Feb).
 pub fn section4_start(sent: NaiveDate) -> NaiveDate {
-    sent.checked_add_months(chrono::Months::new(1))
-        .unwrap_or(sent)
+    sent.checked_add_months(chrono::Months::new(1)).unwrap_or(sent)
 }
 
 #[cfg(test)]
@@ -137,15 +136,9 @@ mod tests {
     }
 
     fn interest(capital: i64, first: &str, last: &str, basis: DayCount) -> Interest {
-        late_interest(
-            Sek::kronor(capital),
-            d(first),
-            d(last),
-            &RateTable::sweden_2022_2026(),
-            Decimal::from(8),
-            basis,
-        )
-        .unwrap()
+        let rates = RateTable::sweden_2022_2026();
+        let terms = Terms { rates: &rates, margin: Decimal::from(8), basis };
+        late_interest(Sek::kronor(capital), (d(first), d(last)), terms).unwrap()
     }
 
     #[test]
@@ -153,10 +146,7 @@ mod tests {
         let i = interest(10_000, "2025-04-01", "2025-06-15", DayCount::Actual365);
         assert_eq!(i.total, Sek::new(229, 4));
         assert_eq!(i.segments.len(), 1);
-        assert_eq!(
-            (i.segments[0].days, i.segments[0].rate_percent),
-            (76, Decimal::new(1100, 2))
-        );
+        assert_eq!((i.segments[0].days, i.segments[0].rate_percent), (76, Decimal::new(1100, 2)));
         // Booked on the Monday instead: 77 days.
         assert_eq!(
             interest(10_000, "2025-04-01", "2025-06-16", DayCount::Actual365).total,
@@ -169,23 +159,18 @@ mod tests {
         let i = interest(10_000, "2025-06-11", "2025-08-15", DayCount::Actual365);
         assert_eq!(i.total, Sek::new(186, 30));
         assert_eq!(
-            i.segments
-                .iter()
-                .map(|s| (s.days, s.amount()))
-                .collect::<Vec<_>>(),
+            i.segments.iter().map(|s| (s.days, s.amount())).collect::<Vec<_>>(),
             vec![(20, Sek::new(60, 27)), (46, Sek::new(126, 3))]
         );
     }
 
-    /// (capital, from, to, day count) → total interest, kronor and öre.
-    fn check_totals(cases: &[(i64, &str, &str, DayCount, (i64, i64))]) {
+    /// Capital, first and last day, day count, and the total interest in kronor and öre.
+    type Case<'a> = (i64, &'a str, &'a str, DayCount, (i64, i64));
+
+    fn check_totals(cases: &[Case<'_>]) {
         for &(capital, from, to, day_count, (kr, ore)) in cases {
             let total = interest(capital, from, to, day_count).total;
-            assert_eq!(
-                total,
-                Sek::new(kr, ore),
-                "{capital} {from}..{to} {day_count:?}"
-            );
+            assert_eq!(total, Sek::new(kr, ore), "{capital} {from}..{to} {day_count:?}");
         }
     }
 
@@ -203,48 +188,24 @@ mod tests {
     #[test]
     fn example_5_and_6() {
         check_totals(&[
-            (
-                20_000,
-                "2025-04-01",
-                "2025-06-15",
-                DayCount::Actual365,
-                (458, 8),
-            ),
-            (
-                10_000,
-                "2025-03-10",
-                "2025-04-08",
-                DayCount::Actual365,
-                (90, 41),
-            ),
+            (20_000, "2025-04-01", "2025-06-15", DayCount::Actual365, (458, 8)),
+            (10_000, "2025-03-10", "2025-04-08", DayCount::Actual365, (90, 41)),
         ]);
     }
 
     #[test]
     fn missing_rate_is_an_error() {
-        let r = late_interest(
-            Sek::kronor(100),
-            d("2021-12-30"),
-            d("2022-01-05"),
-            &RateTable::sweden_2022_2026(),
-            Decimal::from(8),
-            DayCount::Actual365,
-        );
+        let rates = RateTable::sweden_2022_2026();
+        let terms = Terms { rates: &rates, margin: Decimal::from(8), basis: DayCount::Actual365 };
+        let r = late_interest(Sek::kronor(100), (d("2021-12-30"), d("2022-01-05")), terms);
         assert_eq!(r, Err(InterestError::NoRate(d("2021-12-30"))));
     }
 
     fn exact_total(capital: i64, first: NaiveDate, last: NaiveDate) -> Decimal {
         let mut out = vec![];
-        accrue(
-            Sek::kronor(capital),
-            first,
-            last,
-            &RateTable::sweden_2022_2026(),
-            Decimal::from(8),
-            DayCount::Actual365,
-            &mut out,
-        )
-        .unwrap()
+        let rates = RateTable::sweden_2022_2026();
+        let terms = Terms { rates: &rates, margin: Decimal::from(8), basis: DayCount::Actual365 };
+        accrue(Sek::kronor(capital), (first, last), terms, &mut out).unwrap()
     }
 
     proptest! {

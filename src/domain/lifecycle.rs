@@ -80,10 +80,7 @@ impl ClaimState {
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            ClaimState::Paid | ClaimState::Withdrawn | ClaimState::WrittenOff
-        )
+        matches!(self, ClaimState::Paid | ClaimState::Withdrawn | ClaimState::WrittenOff)
     }
 }
 
@@ -221,10 +218,7 @@ pub fn deadline(letter: LetterKind, dispatched: NaiveDate, rules: &RuleSet) -> N
         // A withdrawal asks nothing of the debtor.
         LetterKind::Withdrawal => dispatched,
         LetterKind::Collection => days(rules.collection_deadline_days)
-            .max(add_bank_days(
-                dispatched,
-                rules.delivery_bank_days + rules.receipt_bank_days,
-            ))
+            .max(add_bank_days(dispatched, rules.delivery_bank_days + rules.receipt_bank_days))
             .max(days(rules.collection_min_days)),
     };
     roll_forward(raw)
@@ -257,10 +251,7 @@ fn blocked(c: &ClaimSnapshot) -> Option<BlockReason> {
         (c.on_hold, BlockReason::OnHold),
         (c.paused, BlockReason::Paused),
         (c.payment_plan_active, BlockReason::PaymentPlan),
-        (
-            c.state == ClaimState::EnforcementReady,
-            BlockReason::EnforcementReady,
-        ),
+        (c.state == ClaimState::EnforcementReady, BlockReason::EnforcementReady),
     ];
     reasons.into_iter().find(|(hit, _)| *hit).map(|(_, r)| r)
 }
@@ -288,18 +279,11 @@ pub fn next_step(c: &ClaimSnapshot, today: NaiveDate, rules: &RuleSet) -> Step {
         _ => return Step::Blocked(BlockReason::EnforcementReady),
     };
     let dispatched = match c.last_letter {
-        Some(LastLetter {
-            kind,
-            dispatched_on: Some(d),
-        }) if kind == letter => d,
+        Some(LastLetter { kind, dispatched_on: Some(d) }) if kind == letter => d,
         _ => return Step::Blocked(BlockReason::AwaitingDispatch),
     };
     let due = next_action_date(deadline(letter, dispatched, rules), rules);
-    if today < due {
-        Step::WaitUntil(due)
-    } else {
-        next
-    }
+    if today < due { Step::WaitUntil(due) } else { next }
 }
 
 /// The steps still ahead of an open claim if nothing changes (no payment, no block) and every
@@ -329,10 +313,8 @@ pub fn plan(
                 let Some(target) = step.target() else { break };
                 steps.push((target, on));
                 c.state = target;
-                c.last_letter = step.letter().map(|kind| LastLetter {
-                    kind,
-                    dispatched_on: Some(on),
-                });
+                c.last_letter =
+                    step.letter().map(|kind| LastLetter { kind, dispatched_on: Some(on) });
             }
         }
     }
@@ -371,28 +353,16 @@ mod tests {
     fn deadlines() {
         let r = RuleSet::sweden_2013();
         // Reminder sent Tue 2026-02-10: +10 = Fri 2026-02-20; next step Wed 2026-02-25.
-        assert_eq!(
-            deadline(LetterKind::Reminder, d("2026-02-10"), &r),
-            d("2026-02-20")
-        );
+        assert_eq!(deadline(LetterKind::Reminder, d("2026-02-10"), &r), d("2026-02-20"));
         assert_eq!(next_action_date(d("2026-02-20"), &r), d("2026-02-25"));
         // Inkassokrav sent Wed 2026-02-25: +10 = Sat 03-07 → Mon 03-09.
-        assert_eq!(
-            deadline(LetterKind::Collection, d("2026-02-25"), &r),
-            d("2026-03-09")
-        );
+        assert_eq!(deadline(LetterKind::Collection, d("2026-02-25"), &r), d("2026-03-09"));
         // Over Easter 2026 (Good Friday 04-03, Easter Monday 04-06): 2 + 4 bank days from Wed 04-01 is
         // 04-13, later than +10 (04-11, a Saturday → 04-13 anyway).
-        assert_eq!(
-            deadline(LetterKind::Collection, d("2026-04-01"), &r),
-            d("2026-04-13")
-        );
+        assert_eq!(deadline(LetterKind::Collection, d("2026-04-01"), &r), d("2026-04-13"));
         // Christmas: sent Tue 2026-12-22; +10 is 2027-01-01 (a holiday), but 2 + 4 bank days
         // (12-23, 12-28, 12-29, 12-30, 01-04, 01-05) reach 2027-01-05.
-        assert_eq!(
-            deadline(LetterKind::Collection, d("2026-12-22"), &r),
-            d("2027-01-05")
-        );
+        assert_eq!(deadline(LetterKind::Collection, d("2026-12-22"), &r), d("2027-01-05"));
     }
 
     #[test]
@@ -410,10 +380,7 @@ mod tests {
         );
         // A letter made but not yet dispatched is assumed to go out today.
         c.state = ClaimState::Reminder;
-        c.last_letter = Some(LastLetter {
-            kind: LetterKind::Reminder,
-            dispatched_on: None,
-        });
+        c.last_letter = Some(LastLetter { kind: LetterKind::Reminder, dispatched_on: None });
         assert_eq!(
             plan(&c, d("2026-02-10"), &r).unwrap()[0],
             (ClaimState::Collection, d("2026-02-25"))
@@ -429,44 +396,28 @@ mod tests {
     fn walks_the_steps_in_order() {
         let r = RuleSet::sweden_2013();
         let mut c = claim();
-        assert_eq!(
-            next_step(&c, d("2026-02-09"), &r),
-            Step::WaitUntil(d("2026-02-10"))
-        );
+        assert_eq!(next_step(&c, d("2026-02-09"), &r), Step::WaitUntil(d("2026-02-10")));
         assert_eq!(next_step(&c, d("2026-02-10"), &r), Step::SendReminder);
         c.state = ClaimState::Reminder;
         assert_eq!(
             next_step(&c, d("2026-02-11"), &r),
             Step::Blocked(BlockReason::AwaitingDispatch)
         );
-        c.last_letter = Some(LastLetter {
-            kind: LetterKind::Reminder,
-            dispatched_on: Some(d("2026-02-10")),
-        });
-        assert_eq!(
-            next_step(&c, d("2026-02-24"), &r),
-            Step::WaitUntil(d("2026-02-25"))
-        );
+        c.last_letter =
+            Some(LastLetter { kind: LetterKind::Reminder, dispatched_on: Some(d("2026-02-10")) });
+        assert_eq!(next_step(&c, d("2026-02-24"), &r), Step::WaitUntil(d("2026-02-25")));
         assert_eq!(next_step(&c, d("2026-02-25"), &r), Step::SendCollection);
         c.state = ClaimState::Collection;
-        c.last_letter = Some(LastLetter {
-            kind: LetterKind::Collection,
-            dispatched_on: Some(d("2026-02-25")),
-        });
-        assert_eq!(
-            next_step(&c, d("2026-03-11"), &r),
-            Step::WaitUntil(d("2026-03-12"))
-        );
+        c.last_letter =
+            Some(LastLetter { kind: LetterKind::Collection, dispatched_on: Some(d("2026-02-25")) });
+        assert_eq!(next_step(&c, d("2026-03-11"), &r), Step::WaitUntil(d("2026-03-12")));
         assert_eq!(next_step(&c, d("2026-03-12"), &r), Step::SendFinalNotice);
         c.state = ClaimState::FinalNotice;
         c.last_letter = Some(LastLetter {
             kind: LetterKind::FinalNotice,
             dispatched_on: Some(d("2026-03-12")),
         });
-        assert_eq!(
-            next_step(&c, d("2026-03-27"), &r),
-            Step::MarkEnforcementReady
-        );
+        assert_eq!(next_step(&c, d("2026-03-27"), &r), Step::MarkEnforcementReady);
         c.state = ClaimState::EnforcementReady;
         assert_eq!(
             next_step(&c, d("2026-06-01"), &r),
@@ -479,10 +430,7 @@ mod tests {
         let r = RuleSet::sweden_2013();
         let mut c = claim();
         c.due_date = d("2026-02-14"); // Saturday → effective Mon 02-16 → first action Tue 02-17.
-        assert_eq!(
-            next_step(&c, d("2026-02-16"), &r),
-            Step::WaitUntil(d("2026-02-17"))
-        );
+        assert_eq!(next_step(&c, d("2026-02-16"), &r), Step::WaitUntil(d("2026-02-17")));
         c.start_with = StartWith::Collection;
         assert_eq!(next_step(&c, d("2026-02-17"), &r), Step::SendCollection);
     }
@@ -495,24 +443,15 @@ mod tests {
         let cases: Vec<(Setter, BlockReason)> = vec![
             (|c| c.disputed = true, BlockReason::Disputed),
             (|c| c.deceased = true, BlockReason::Deceased),
-            (
-                |c| c.debtor_birth_date = Some(d("2010-01-01")),
-                BlockReason::MinorAtClaimDate,
-            ),
+            (|c| c.debtor_birth_date = Some(d("2010-01-01")), BlockReason::MinorAtClaimDate),
             (|c| c.returned_mail = true, BlockReason::ReturnedMail),
-            (
-                |c| c.creditor_approved = false,
-                BlockReason::CreditorNotApproved,
-            ),
+            (|c| c.creditor_approved = false, BlockReason::CreditorNotApproved),
             (|c| c.on_hold = true, BlockReason::OnHold),
             (|c| c.paused = true, BlockReason::Paused),
             (|c| c.payment_plan_active = true, BlockReason::PaymentPlan),
             (|c| c.state = ClaimState::Paid, BlockReason::Paid),
             (|c| c.state = ClaimState::Withdrawn, BlockReason::Withdrawn),
-            (
-                |c| c.state = ClaimState::WrittenOff,
-                BlockReason::WrittenOff,
-            ),
+            (|c| c.state = ClaimState::WrittenOff, BlockReason::WrittenOff),
         ];
         for (set, reason) in cases {
             let mut c = claim();
@@ -534,53 +473,44 @@ mod tests {
             0i64..400,
             proptest::option::of(0i64..60),
         )
-            .prop_map(
-                |(state, due, today_after, flags, arose_back, dispatch_after)| {
-                    let states = [
-                        ClaimState::Registered,
-                        ClaimState::Reminder,
-                        ClaimState::Collection,
-                        ClaimState::FinalNotice,
-                        ClaimState::EnforcementReady,
-                        ClaimState::Paid,
-                        ClaimState::Withdrawn,
-                        ClaimState::WrittenOff,
-                    ];
-                    let state = states[state];
-                    let due_date = d("2025-01-01") + Duration::days(due);
-                    let letter = match state {
-                        ClaimState::Reminder => Some(LetterKind::Reminder),
-                        ClaimState::Collection => Some(LetterKind::Collection),
-                        ClaimState::FinalNotice => Some(LetterKind::FinalNotice),
-                        _ => None,
-                    };
-                    let dispatched = dispatch_after.map(|n| due_date + Duration::days(1 + n));
-                    let c = ClaimSnapshot {
-                        state,
-                        start_with: if flags[7] {
-                            StartWith::Collection
-                        } else {
-                            StartWith::Reminder
-                        },
-                        due_date,
-                        creditor_approved: !flags[0] || flags[1],
-                        disputed: flags[1] && flags[2],
-                        paused: flags[3] && flags[4],
-                        on_hold: false,
-                        deceased: false,
-                        returned_mail: flags[5] && flags[6],
-                        payment_plan_active: false,
-                        debtor_birth_date: Some(d("1970-01-01")),
-                        claim_arose_date: due_date - Duration::days(arose_back),
-                        last_letter: letter.map(|kind| LastLetter {
-                            kind,
-                            dispatched_on: dispatched,
-                        }),
-                    };
-                    let today = dispatched.unwrap_or(due_date) + Duration::days(today_after);
-                    (c, today)
-                },
-            )
+            .prop_map(|(state, due, today_after, flags, arose_back, dispatch_after)| {
+                let states = [
+                    ClaimState::Registered,
+                    ClaimState::Reminder,
+                    ClaimState::Collection,
+                    ClaimState::FinalNotice,
+                    ClaimState::EnforcementReady,
+                    ClaimState::Paid,
+                    ClaimState::Withdrawn,
+                    ClaimState::WrittenOff,
+                ];
+                let state = states[state];
+                let due_date = d("2025-01-01") + Duration::days(due);
+                let letter = match state {
+                    ClaimState::Reminder => Some(LetterKind::Reminder),
+                    ClaimState::Collection => Some(LetterKind::Collection),
+                    ClaimState::FinalNotice => Some(LetterKind::FinalNotice),
+                    _ => None,
+                };
+                let dispatched = dispatch_after.map(|n| due_date + Duration::days(1 + n));
+                let c = ClaimSnapshot {
+                    state,
+                    start_with: if flags[7] { StartWith::Collection } else { StartWith::Reminder },
+                    due_date,
+                    creditor_approved: !flags[0] || flags[1],
+                    disputed: flags[1] && flags[2],
+                    paused: flags[3] && flags[4],
+                    on_hold: false,
+                    deceased: false,
+                    returned_mail: flags[5] && flags[6],
+                    payment_plan_active: false,
+                    debtor_birth_date: Some(d("1970-01-01")),
+                    claim_arose_date: due_date - Duration::days(arose_back),
+                    last_letter: letter.map(|kind| LastLetter { kind, dispatched_on: dispatched }),
+                };
+                let today = dispatched.unwrap_or(due_date) + Duration::days(today_after);
+                (c, today)
+            })
     }
 
     proptest! {

@@ -18,15 +18,8 @@ pub fn limitation_date(
         Capacity::Consumer => rules.limitation_consumer_years,
         Capacity::Business => rules.limitation_general_years,
     };
-    let start = interruptions
-        .iter()
-        .copied()
-        .filter(|d| *d >= arose)
-        .max()
-        .unwrap_or(arose);
-    start
-        .checked_add_months(Months::new(years * 12))
-        .unwrap_or(NaiveDate::MAX)
+    let start = interruptions.iter().copied().filter(|d| *d >= arose).max().unwrap_or(arose);
+    start.checked_add_months(Months::new(years * 12)).unwrap_or(NaiveDate::MAX)
 }
 
 pub fn is_time_barred(
@@ -50,10 +43,7 @@ mod tests {
     #[test]
     fn example_8() {
         let r = RuleSet::sweden_2013();
-        assert_eq!(
-            limitation_date(d("2023-02-01"), Capacity::Consumer, &[], &r),
-            d("2026-02-01")
-        );
+        assert_eq!(limitation_date(d("2023-02-01"), Capacity::Consumer, &[], &r), d("2026-02-01"));
         assert_eq!(
             limitation_date(d("2023-02-01"), Capacity::Consumer, &[d("2024-05-10")], &r),
             d("2027-05-10")
@@ -67,27 +57,9 @@ mod tests {
             ),
             d("2028-01-15")
         );
-        assert_eq!(
-            limitation_date(d("2023-02-01"), Capacity::Business, &[], &r),
-            d("2033-02-01")
-        );
-        assert_eq!(
-            limitation_date(d("2024-02-29"), Capacity::Consumer, &[], &r),
-            d("2027-02-28")
-        );
-        assert!(is_time_barred(
-            d("2023-02-01"),
-            Capacity::Consumer,
-            &[],
-            d("2026-02-01"),
-            &r
-        ));
-        assert!(!is_time_barred(
-            d("2023-02-01"),
-            Capacity::Consumer,
-            &[],
-            d("2026-01-31"),
-            &r
-        ));
+        assert_eq!(limitation_date(d("2023-02-01"), Capacity::Business, &[], &r), d("2033-02-01"));
+        assert_eq!(limitation_date(d("2024-02-29"), Capacity::Consumer, &[], &r), d("2027-02-28"));
+        assert!(is_time_barred(d("2023-02-01"), Capacity::Consumer, &[], d("2026-02-01"), &r));
+        assert!(!is_time_barred(d("2023-02-01"), Capacity::Consumer, &[], d("2026-01-31"), &r));
     }
 }

@@ -77,11 +77,8 @@ impl Sek {
 
     /// Parses what people type: `1234,50`, `1 234,50`, `1234.50`, `1 234,50 kr`, `1.234,50`.
     pub fn parse(input: &str) -> Result<Sek, MoneyError> {
-        let mut s: String = input
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-            .collect();
+        let mut s: String =
+            input.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
         for suffix in ["kr", "SEK", "sek", ":-"] {
             if let Some(stripped) = s.strip_suffix(suffix) {
                 s = stripped.to_string();
@@ -122,11 +119,7 @@ impl Sek {
         let text = format!(
             "{}{}.{}",
             if negative { "-" } else { "" },
-            if int_digits.is_empty() {
-                "0"
-            } else {
-                &int_digits
-            },
+            if int_digits.is_empty() { "0" } else { &int_digits },
             if frac_part.is_empty() { "0" } else { frac_part }
         );
         let d: Decimal = text.parse().map_err(|_| MoneyError::Invalid)?;
@@ -228,15 +221,9 @@ mod tests {
         assert_eq!(Sek::ZERO.to_string(), "0,00 kr");
         assert_eq!(Sek::new(2500, 0).to_plain(), "2500.00");
         assert_eq!(serde_json::to_string(&Sek::ZERO).unwrap(), "\"0.00\"");
-        assert_eq!(
-            serde_json::from_str::<Sek>("\"60.00\"").unwrap(),
-            Sek::kronor(60)
-        );
+        assert_eq!(serde_json::from_str::<Sek>("\"60.00\"").unwrap(), Sek::kronor(60));
         assert_eq!(serde_json::to_string(&Sek::ZERO).unwrap(), "\"0.00\"");
-        assert_eq!(
-            serde_json::from_str::<Sek>("\"60.00\"").unwrap(),
-            Sek::kronor(60)
-        );
+        assert_eq!(serde_json::from_str::<Sek>("\"60.00\"").unwrap(), Sek::kronor(60));
     }
 
     #[test]
@@ -268,9 +255,6 @@ mod tests {
         assert_eq!(round_ore(Decimal::new(2290411, 4)), Decimal::new(22904, 2));
         assert_eq!(round_ore(Decimal::new(1005, 3)), Decimal::new(101, 2));
         assert_eq!(round_ore(Decimal::new(-1005, 3)), Decimal::new(-101, 2));
-        assert_eq!(
-            Sek::from_decimal(Decimal::new(12345, 3)).amount(),
-            Decimal::new(1235, 2)
-        );
+        assert_eq!(Sek::from_decimal(Decimal::new(12345, 3)).amount(), Decimal::new(1235, 2));
     }
 }

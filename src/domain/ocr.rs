@@ -60,10 +60,7 @@ pub fn validate(reference: &str) -> Result<Reference, OcrError> {
         return Err(OcrError::BadCheckDigit);
     }
     let has_length_digit = digits[digits.len() - 2] as usize == digits.len() % 10;
-    Ok(Reference {
-        digits: r.to_string(),
-        has_length_digit,
-    })
+    Ok(Reference { digits: r.to_string(), has_length_digit })
 }
 
 /// Validates a reference generated the way Fordra does (check and length digit); returns the
@@ -73,9 +70,7 @@ pub fn case_number_of(reference: &str) -> Result<u64, OcrError> {
     if !r.has_length_digit || r.digits.len() < 3 {
         return Err(OcrError::BadLengthDigit);
     }
-    r.digits[..r.digits.len() - 2]
-        .parse()
-        .map_err(|_| OcrError::WrongLength)
+    r.digits[..r.digits.len() - 2].parse().map_err(|_| OcrError::WrongLength)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -130,15 +125,9 @@ mod tests {
         let full = format!("{base}5{}", luhn_digit(&d));
         assert_eq!(full, "1234567890123456789012357");
         assert!(validate(&full).unwrap().has_length_digit);
-        for sample in [
-            "655969",
-            "650861",
-            "658260",
-            "1636976",
-            "1202951008",
-            "03368912618",
-            "1018966492531",
-        ] {
+        for sample in
+            ["655969", "650861", "658260", "1636976", "1202951008", "03368912618", "1018966492531"]
+        {
             let r = validate(sample).unwrap();
             assert!(r.has_length_digit, "{sample}");
         }
@@ -158,19 +147,10 @@ mod tests {
         }
         assert_eq!(validate_bankgiro("9912346").unwrap(), "991-2346");
         assert_eq!(validate_bankgiro("0009912346").unwrap(), "991-2346");
-        assert_eq!(
-            validate_bankgiro("970-1233"),
-            Err(BankgiroError::BadCheckDigit)
-        );
-        assert_eq!(
-            validate_bankgiro("123-4567"),
-            Err(BankgiroError::BadCheckDigit)
-        );
+        assert_eq!(validate_bankgiro("970-1233"), Err(BankgiroError::BadCheckDigit));
+        assert_eq!(validate_bankgiro("123-4567"), Err(BankgiroError::BadCheckDigit));
         assert_eq!(validate_bankgiro("12-345"), Err(BankgiroError::WrongFormat));
-        assert_eq!(
-            validate_bankgiro("99x-2346"),
-            Err(BankgiroError::WrongFormat)
-        );
+        assert_eq!(validate_bankgiro("99x-2346"), Err(BankgiroError::WrongFormat));
     }
 
     proptest! {

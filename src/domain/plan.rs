@@ -61,10 +61,7 @@ pub fn schedule<E>(
     let mut out = Vec::new();
     for d in &dates[..dates.len() - 1] {
         out.push((*d, even));
-        moves.push(Movement::Payment {
-            booked: *d,
-            amount: even,
-        });
+        moves.push(Movement::Payment { booked: *d, amount: even });
     }
     moves.sort_by_key(Movement::date);
     let rest = balance_at(&moves, *last)?;
@@ -103,18 +100,12 @@ mod tests {
     fn due_dates_are_monthly_bank_days() {
         let dates = due_dates(d("2026-11-22"), 3);
         // 2026-12-06 is a Sunday → Monday 7th; 2027-01-06 is Trettondedag jul → 7th; 2027-02-06 Saturday → 8th.
-        assert_eq!(
-            dates,
-            vec![d("2026-12-07"), d("2027-01-07"), d("2027-02-08")]
-        );
+        assert_eq!(dates, vec![d("2026-12-07"), d("2027-01-07"), d("2027-02-08")]);
     }
 
     #[test]
     fn a_plan_breaks_only_past_the_grace_days() {
-        let inst = [
-            (d("2026-12-07"), Sek::kronor(500)),
-            (d("2027-01-07"), Sek::kronor(500)),
-        ];
+        let inst = [(d("2026-12-07"), Sek::kronor(500)), (d("2027-01-07"), Sek::kronor(500))];
         assert!(!is_broken(&inst, Sek::kronor(0), d("2026-12-17"), 10));
         assert!(is_broken(&inst, Sek::kronor(0), d("2026-12-18"), 10));
         assert!(!is_broken(&inst, Sek::kronor(500), d("2027-01-17"), 10));
@@ -151,15 +142,9 @@ mod tests {
     #[test]
     fn policy_bounds() {
         let p = Policy::default();
-        let s = [
-            (d("2026-12-07"), Sek::kronor(300)),
-            (d("2027-01-07"), Sek::kronor(50)),
-        ];
+        let s = [(d("2026-12-07"), Sek::kronor(300)), (d("2027-01-07"), Sek::kronor(50))];
         assert!(within_policy(&p, Sek::kronor(350), &s));
-        let low = [
-            (d("2026-12-07"), Sek::kronor(100)),
-            (d("2027-01-07"), Sek::kronor(100)),
-        ];
+        let low = [(d("2026-12-07"), Sek::kronor(100)), (d("2027-01-07"), Sek::kronor(100))];
         assert!(!within_policy(&p, Sek::kronor(200), &low));
         assert!(!within_policy(&p, Sek::kronor(30_000), &s));
     }

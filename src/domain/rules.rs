@@ -170,9 +170,7 @@ pub fn half_year_start(date: NaiveDate) -> NaiveDate {
 
 /// The first day of the half-year after the one containing `date`.
 pub fn next_half_year(date: NaiveDate) -> NaiveDate {
-    half_year_start(date)
-        .checked_add_months(chrono::Months::new(6))
-        .unwrap_or(date)
+    half_year_start(date).checked_add_months(chrono::Months::new(6)).unwrap_or(date)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -236,9 +234,7 @@ impl RateTable {
     /// The rate period containing `date`.
     pub fn period_of(&self, date: NaiveDate) -> Option<&ReferenceRate> {
         let i = self.rates.partition_point(|r| r.valid_from <= date);
-        self.rates
-            .get(i.checked_sub(1)?)
-            .filter(|r| date <= r.valid_to)
+        self.rates.get(i.checked_sub(1)?).filter(|r| date <= r.valid_to)
     }
 
     /// The table of `../shared/data/reference-rates.csv` (2022-H1 to 2026-H2), for tests and
@@ -302,10 +298,8 @@ pub fn validate_rate_entry(
     {
         let previous = half_year_start(from - chrono::Duration::days(1));
         if !published.published(previous) {
-            errors.push((
-                "from",
-                format!("Ange först referensräntan för halvåret från {previous}."),
-            ));
+            errors
+                .push(("from", format!("Ange först referensräntan för halvåret från {previous}.")));
         }
     }
     let text: String = rate.trim().trim_end_matches('%').trim().replace(',', ".");
@@ -315,10 +309,8 @@ pub fn validate_rate_entry(
             None
         }
         Ok(p) if p < Decimal::from(-10) || p > Decimal::from(30) => {
-            errors.push((
-                "rate",
-                "Referensräntan ska ligga mellan −10 och 30 procent.".to_string(),
-            ));
+            errors
+                .push(("rate", "Referensräntan ska ligga mellan −10 och 30 procent.".to_string()));
             None
         }
         Ok(p) => Some(p),
@@ -352,18 +344,15 @@ mod tests {
         old.late_payment_compensation = None;
         let book = RuleBook::new(vec![RuleSet::sweden_2013(), old]);
         assert_eq!(
-            book.in_force(NaiveDate::from_ymd_opt(2013, 3, 15).unwrap())
-                .reminder_fee,
+            book.in_force(NaiveDate::from_ymd_opt(2013, 3, 15).unwrap()).reminder_fee,
             Sek::kronor(50)
         );
         assert_eq!(
-            book.in_force(NaiveDate::from_ymd_opt(2013, 3, 16).unwrap())
-                .reminder_fee,
+            book.in_force(NaiveDate::from_ymd_opt(2013, 3, 16).unwrap()).reminder_fee,
             Sek::kronor(60)
         );
         assert_eq!(
-            book.in_force(NaiveDate::from_ymd_opt(1990, 1, 1).unwrap())
-                .reminder_fee,
+            book.in_force(NaiveDate::from_ymd_opt(1990, 1, 1).unwrap()).reminder_fee,
             Sek::kronor(50)
         );
     }
@@ -372,14 +361,8 @@ mod tests {
     fn rate_lookup() {
         let t = RateTable::sweden_2022_2026();
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        assert_eq!(
-            t.period_of(d("2025-03-31")).unwrap().percent,
-            Decimal::new(300, 2)
-        );
-        assert_eq!(
-            t.period_of(d("2025-07-01")).unwrap().percent,
-            Decimal::new(200, 2)
-        );
+        assert_eq!(t.period_of(d("2025-03-31")).unwrap().percent, Decimal::new(300, 2));
+        assert_eq!(t.period_of(d("2025-07-01")).unwrap().percent, Decimal::new(200, 2));
         assert!(t.period_of(d("2021-12-31")).is_none());
         assert!(t.period_of(d("2027-01-01")).is_none());
     }
@@ -390,10 +373,7 @@ mod tests {
         let t = RateTable::sweden_2022_2026().projected_to(d("2027-12-31"));
         let h1 = t.period_of(d("2027-01-10")).unwrap();
         assert!(h1.projected);
-        assert_eq!(
-            (h1.valid_from, h1.valid_to),
-            (d("2027-01-01"), d("2027-06-30"))
-        );
+        assert_eq!((h1.valid_from, h1.valid_to), (d("2027-01-01"), d("2027-06-30")));
         assert_eq!(h1.percent, Decimal::new(200, 2));
         assert!(t.period_of(d("2027-07-01")).unwrap().projected);
         assert!(t.published(d("2026-12-31")) && !t.published(d("2027-01-01")));
@@ -431,11 +411,7 @@ mod tests {
         assert_eq!(t.missing_half_year(d("2026-12-24")), None);
         assert_eq!(t.missing_half_year(d("2026-12-25")), Some(d("2027-01-01")));
         assert_eq!(t.missing_half_year(d("2027-01-10")), Some(d("2027-01-01")));
-        assert_eq!(
-            t.missing_half_year(d("2026-06-30")),
-            None,
-            "2026-H2 is published"
-        );
+        assert_eq!(t.missing_half_year(d("2026-06-30")), None, "2026-H2 is published");
         assert_eq!(half_year_start(d("2026-07-01")), d("2026-07-01"));
         assert_eq!(next_half_year(d("2026-12-31")), d("2027-01-01"));
     }

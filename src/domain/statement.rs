@@ -14,14 +14,12 @@
 //! a surplus.
 
 use chrono::{Duration, NaiveDate};
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{
     fees::FeeKind,
-    interest::{InterestError, Segment, accrue},
+    interest::{InterestError, Segment, Terms, accrue},
     money::Sek,
-    rules::{DayCount, RateTable},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +54,7 @@ pub struct StatementInput<'a> {
     pub fees: &'a [FeeCharge],
     pub movements: &'a [Movement],
     pub as_of: NaiveDate,
-    pub rates: &'a RateTable,
-    pub margin: Decimal,
-    pub basis: DayCount,
+    pub terms: Terms<'a>,
 }
 
 /// How one payment was split.
@@ -99,12 +95,7 @@ pub fn allocate(
     left -= to_interest;
     let to_capital = left.min(capital).max(Sek::ZERO);
     left -= to_capital;
-    Allocation {
-        to_fees,
-        to_interest,
-        to_capital,
-        remainder: left,
-    }
+    Allocation { to_fees, to_interest, to_capital, remainder: left }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -183,10 +174,7 @@ impl Statement {
 /// The fees of a letter that cannot have been earned when the claim was settled before the
 /// letter went out (A11): reminder, inkassokrav and plan fee.
 fn cancellable(kind: FeeKind) -> bool {
-    matches!(
-        kind,
-        FeeKind::Reminder | FeeKind::Collection | FeeKind::PaymentPlan
-    )
+    matches!(kind, FeeKind::Reminder | FeeKind::Collection | FeeKind::PaymentPlan)
 }
 
 /// The running account while movements are applied in date order.
@@ -206,10 +194,7 @@ struct Account<'a> {
 
 impl Account<'_> {
     fn fees_open(&self) -> Sek {
-        (0..self.owed.len())
-            .filter(|&i| self.opened[i])
-            .map(|i| self.owed[i])
-            .sum()
+        (0..self.owed.len()).filter(|&i| self.opened[i]).map(|i| self.owed[i]).sum()
     }
 
     fn note_if_settled(&mut self, date: NaiveDate) {
@@ -234,9 +219,8 @@ impl Account<'_> {
     fn open_fees(&mut self, date: NaiveDate) {
         let fees = self.input.fees;
         let effective_due = self.input.interest_from - Duration::days(1);
-        let mut order: Vec<usize> = (0..fees.len())
-            .filter(|&i| !self.opened[i] && fees[i].charged_on <= date)
-            .collect();
+        let mut order: Vec<usize> =
+            (0..fees.len()).filter(|&i| !self.opened[i] && fees[i].charged_on <= date).collect();
         order.sort_by_key(|&i| fees[i].charged_on);
         for i in order {
             self.opened[i] = true;
@@ -299,26 +283,16 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
     let mut open_paid = Sek::ZERO;
     let mut preliminary = false;
 
-    let mut movements: Vec<&Movement> = input
-        .movements
-        .iter()
-        .filter(|m| m.date() <= input.as_of)
-        .collect();
+    let mut movements: Vec<&Movement> =
+        input.movements.iter().filter(|m| m.date() <= input.as_of).collect();
     movements.sort_by_key(|m| m.date());
 
     for m in movements {
         let date = m.date();
         a.open_fees(date);
         if date > accrued_through {
-            let exact = accrue(
-                a.capital,
-                accrued_through + day,
-                date,
-                input.rates,
-                input.margin,
-                input.basis,
-                &mut open,
-            )?;
+            let days = (accrued_through + day, date);
+            let exact = accrue(a.capital, days, input.terms, &mut open)?;
             a.interest += Sek::from_decimal(exact);
             accrued_through = date;
         }
@@ -329,12 +303,7 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
                     .fees
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| {
-                        (
-                            f.charged_on,
-                            if a.opened[i] { a.owed[i] } else { Sek::ZERO },
-                        )
-                    })
+                    .map(|(i, f)| (f.charged_on, if a.opened[i] { a.owed[i] } else { Sek::ZERO }))
                     .collect();
                 let alloc = allocate(amount, &fees_owed, a.interest, a.capital);
                 for (i, take) in alloc.to_fees.iter().enumerate() {
@@ -351,11 +320,7 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
                 }
                 a.capital -= alloc.to_capital;
                 a.held += alloc.remainder;
-                a.payments.push(PaymentLine {
-                    booked,
-                    amount,
-                    allocation: alloc,
-                });
+                a.payments.push(PaymentLine { booked, amount, allocation: alloc });
             }
             Movement::CapitalReduction { amount, .. } => {
                 let take = amount.min(a.capital);
@@ -367,15 +332,8 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
     }
     a.open_fees(input.as_of);
     if input.as_of > accrued_through && !a.capital.is_zero() {
-        let exact = accrue(
-            a.capital,
-            accrued_through + day,
-            input.as_of,
-            input.rates,
-            input.margin,
-            input.basis,
-            &mut open,
-        )?;
+        let days = (accrued_through + day, input.as_of);
+        let exact = accrue(a.capital, days, input.terms, &mut open)?;
         a.interest += Sek::from_decimal(exact);
     }
     let fees: Vec<FeeLine> = input
@@ -413,13 +371,12 @@ pub fn statement(input: &StatementInput) -> Result<Statement, InterestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::rules::{DayCount, RateTable};
+    use rust_decimal::Decimal;
 
     /// A payment booked on `booked`.
     fn pay(booked: &str, amount: Sek) -> Movement {
-        Movement::Payment {
-            booked: d(booked),
-            amount,
-        }
+        Movement::Payment { booked: d(booked), amount }
     }
     use proptest::prelude::*;
 
@@ -450,9 +407,7 @@ mod tests {
             fees,
             movements,
             as_of: d(as_of),
-            rates: &rates,
-            margin: Decimal::from(8),
-            basis: DayCount::Actual365,
+            terms: Terms { rates: &rates, margin: Decimal::from(8), basis: DayCount::Actual365 },
         })
         .unwrap()
     }
@@ -526,10 +481,7 @@ mod tests {
     #[test]
     fn overpayment_and_capital_reductions() {
         let moves = [
-            Movement::CapitalReduction {
-                on: d("2025-04-10"),
-                amount: Sek::kronor(4000),
-            },
+            Movement::CapitalReduction { on: d("2025-04-10"), amount: Sek::kronor(4000) },
             pay("2025-04-20", Sek::kronor(7000)),
         ];
         let s = run(&ex1_fees(), &moves, "2025-05-01");
@@ -537,14 +489,8 @@ mod tests {
         assert_eq!(s.capital, Sek::ZERO);
         assert!(s.overpaid.is_positive());
         assert_eq!(s.settled_on, Some(d("2025-04-20")));
-        assert!(
-            s.fees[1].cancelled,
-            "the demand went out after the claim was paid"
-        );
-        assert_eq!(
-            s.paid,
-            s.overpaid + s.interest_paid + Sek::kronor(60) + Sek::kronor(6000)
-        );
+        assert!(s.fees[1].cancelled, "the demand went out after the claim was paid");
+        assert_eq!(s.paid, s.overpaid + s.interest_paid + Sek::kronor(60) + Sek::kronor(6000));
     }
 
     fn business(charged_on: &str) -> Vec<FeeCharge> {
@@ -605,10 +551,7 @@ mod tests {
     fn after_a_direct_payment_each_interest_period_shows_its_own_capital() {
         // 4 000 kr paid to the creditor on 2025-04-20: interest ran on 10 000 until then and
         // on 6 000 since; both periods are still owed and both are shown.
-        let moves = [Movement::CapitalReduction {
-            on: d("2025-04-20"),
-            amount: Sek::kronor(4000),
-        }];
+        let moves = [Movement::CapitalReduction { on: d("2025-04-20"), amount: Sek::kronor(4000) }];
         let s = run(&[], &moves, "2025-05-10");
         let bases: Vec<Sek> = s.current_segments.iter().map(|g| g.base).collect();
         assert_eq!(bases, vec![Sek::kronor(10_000), Sek::kronor(6000)]);

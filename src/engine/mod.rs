@@ -55,10 +55,7 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     report.plans_broken = plans.broken;
     if report.held_for_rate > 0 {
         let mut conn = state.db.acquire().await?;
-        report.missing_rate = parameters::load(&mut conn)
-            .await?
-            .rates
-            .missing_half_year(today);
+        report.missing_rate = parameters::load(&mut conn).await?.rates.missing_half_year(today);
     }
     report.dispatched = outbox::deliver(state, today).await?;
     report.settlements = settle(state, today).await?;
@@ -92,11 +89,7 @@ pub async fn advance(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     };
     report.gated = !open;
     // While the gate is closed only reminders go out; escalations stay due for the next pass.
-    let gate = if open {
-        ""
-    } else {
-        " and c.state = 'registered' and c.start_with = 'reminder'"
-    };
+    let gate = if open { "" } else { " and c.state = 'registered' and c.start_with = 'reminder'" };
     loop {
         let mut tx = state.db.begin().await?;
         let batch: Vec<ClaimRecord> = sqlx::query_as(&format!(
@@ -157,24 +150,11 @@ async fn set_aside(
     now: DateTime<Utc>,
 ) -> Result<()> {
     tracing::error!(claim = %rec.claim_id, error = format!("{e:#}"), "engine could not process claim");
-    sqlx::query!(
-        "update claim set next_action_on = null where claim_id = $1",
-        rec.claim_id
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("update claim set next_action_on = null where claim_id = $1", rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
     let detail = serde_json::json!({"error": format!("{e:#}")});
-    claims::add_event(
-        tx,
-        rec.claim_id,
-        now,
-        today,
-        "engine_error",
-        None,
-        detail,
-        None,
-    )
-    .await?;
+    claims::add_event(tx, rec.claim_id, now, today, "engine_error", None, detail, None).await?;
     Ok(())
 }
 
@@ -241,10 +221,7 @@ async fn step_batch(
             continue;
         }
         let claim_fees = fees.remove(&rec.claim_id).unwrap_or_default();
-        let claim_moves = moves
-            .get(&rec.claim_id)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let claim_moves = moves.get(&rec.claim_id).map(Vec::as_slice).unwrap_or_default();
         let now_owed = claims::compute_statement(rec, &claim_fees, claim_moves, params, today)?;
         if now_owed.balance.is_zero() {
             covered.push((rec, now_owed));
@@ -296,27 +273,18 @@ async fn step_batch(
     .fetch_all(&mut *tx)
     .await?;
     let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().collect();
-    let (mut written, already): (Vec<NewLetter>, Vec<NewLetter>) = new_letters
-        .into_iter()
-        .partition(|l| inserted.contains(&l.claim_id));
+    let (mut written, already): (Vec<NewLetter>, Vec<NewLetter>) =
+        new_letters.into_iter().partition(|l| inserted.contains(&l.claim_id));
     waits.extend(already.iter().map(|l| (l.claim_id, None)));
 
     // State changes, guarded on the state each claim was read in. Nothing is planned until the
     // new letter is dispatched.
-    let mut moving: Vec<(Uuid, ClaimState, ClaimState)> = written
-        .iter()
-        .map(|l| (l.claim_id, l.from_state, l.target))
-        .collect();
+    let mut moving: Vec<(Uuid, ClaimState, ClaimState)> =
+        written.iter().map(|l| (l.claim_id, l.from_state, l.target)).collect();
     moving.extend(
-        to_enforcement
-            .iter()
-            .map(|r| (r.claim_id, r.state(), ClaimState::EnforcementReady)),
+        to_enforcement.iter().map(|r| (r.claim_id, r.state(), ClaimState::EnforcementReady)),
     );
-    moving.extend(
-        covered
-            .iter()
-            .map(|(r, _)| (r.claim_id, r.state(), ClaimState::Paid)),
-    );
+    moving.extend(covered.iter().map(|(r, _)| (r.claim_id, r.state(), ClaimState::Paid)));
     // One guarded update per (from, to) pair: a handful per batch.
     let mut groups: std::collections::BTreeMap<(&str, &str), (ClaimState, ClaimState, Vec<Uuid>)> =
         Default::default();
@@ -333,19 +301,12 @@ async fn step_batch(
     }
     let moved: std::collections::HashSet<Uuid> = moved.into_iter().collect();
     if let Some(l) = written.iter().find(|l| !moved.contains(&l.claim_id)) {
-        anyhow::bail!(
-            "claim {} changed state while its letter was written",
-            l.claim_id
-        );
+        anyhow::bail!("claim {} changed state while its letter was written", l.claim_id);
     }
-    let enforced: Vec<&ClaimRecord> = to_enforcement
-        .into_iter()
-        .filter(|r| moved.contains(&r.claim_id))
-        .collect();
-    let covered: Vec<(&ClaimRecord, Statement)> = covered
-        .into_iter()
-        .filter(|(r, _)| moved.contains(&r.claim_id))
-        .collect();
+    let enforced: Vec<&ClaimRecord> =
+        to_enforcement.into_iter().filter(|r| moved.contains(&r.claim_id)).collect();
+    let covered: Vec<(&ClaimRecord, Statement)> =
+        covered.into_iter().filter(|(r, _)| moved.contains(&r.claim_id)).collect();
 
     sqlx::query(
         "update claim c set next_action_on = w.on_date
@@ -356,10 +317,8 @@ async fn step_batch(
     .execute(&mut *tx)
     .await?;
 
-    let charged: Vec<(&NewLetter, FeeCharge)> = written
-        .iter()
-        .filter_map(|l| l.fee.map(|f| (l, f)))
-        .collect();
+    let charged: Vec<(&NewLetter, FeeCharge)> =
+        written.iter().filter_map(|l| l.fee.map(|f| (l, f))).collect();
     sqlx::query("insert into fee (fee_id, claim_id, kind, amount, charged_on, letter_id)
          select gen_random_uuid(), f.claim_id, f.kind, f.amount, $4, f.letter_id
          from unnest($1::uuid[], $2::text[], $3::numeric[], $5::uuid[]) as f(claim_id, kind, amount, letter_id)
@@ -371,17 +330,10 @@ async fn step_batch(
         .iter_mut()
         .map(|l| (l.claim_id, l.kind.as_str(), std::mem::take(&mut l.detail)))
         .collect();
-    events.extend(
-        enforced
-            .iter()
-            .map(|r| (r.claim_id, "enforcement_ready", serde_json::json!({}))),
-    );
+    events
+        .extend(enforced.iter().map(|r| (r.claim_id, "enforcement_ready", serde_json::json!({}))));
     events.extend(covered.iter().map(|(r, s)| {
-        (
-            r.claim_id,
-            "paid",
-            serde_json::json!({"paid": s.paid, "overpaid": s.overpaid}),
-        )
+        (r.claim_id, "paid", serde_json::json!({"paid": s.paid, "overpaid": s.overpaid}))
     }));
     sqlx::query(
         "insert into claim_event (claim_id, at, business_date, kind, detail, step_key)
@@ -448,11 +400,7 @@ fn prepare_letter(
     );
     let fee = match decision {
         FeeDecision::Charge { kind, amount } => {
-            let fee = FeeCharge {
-                kind,
-                amount,
-                charged_on: today,
-            };
+            let fee = FeeCharge { kind, amount, charged_on: today };
             fees.push(fee);
             Some(fee)
         }
@@ -480,11 +428,7 @@ fn prepare_letter(
         }
     };
     let letter_id = Uuid::new_v4();
-    let channel = if rec.debtor_email.is_some() {
-        "email"
-    } else {
-        "print"
-    };
+    let channel = if rec.debtor_email.is_some() { "email" } else { "print" };
     let detail = serde_json::json!({
         "letter_id": letter_id,
         "fee": fee.map(|f| serde_json::json!({"kind": f.kind.as_str(), "amount": f.amount})),

@@ -154,13 +154,9 @@ async fn send(state: &AppState, p: &Pending) -> Result<Snapshot> {
                     snapshot.sender.phone
                 ),
             );
-            mail.attachments
-                .push((file_name, "application/pdf".into(), pdf));
+            mail.attachments.push((file_name, "application/pdf".into(), pdf));
             mail.message_id = Some(format!("<letter-{}@fordra.se>", p.letter_id));
-            state
-                .mailer
-                .send(&state.config.mail_from, &mail, state.clock.now())
-                .await?;
+            state.mailer.send(&state.config.mail_from, &mail, state.clock.now()).await?;
         }
         _ => {
             let dir = state.config.print_dir.clone();

@@ -118,19 +118,14 @@ pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
     d.line_at(56.0, &s.sender.name, 12.0, Face::Bold);
     d.line_at(
         56.0,
-        &format!(
-            "{} · org.nr {} · {}",
-            s.sender.address, s.sender.org_nr, s.sender.licence
-        ),
+        &format!("{} · org.nr {} · {}", s.sender.address, s.sender.org_nr, s.sender.licence),
         8.0,
         Face::Regular,
     );
     d.space(24.0);
-    for line in [
-        &s.debtor_name,
-        &s.debtor_street,
-        &format!("{} {}", s.debtor_postal_code, s.debtor_city),
-    ] {
+    for line in
+        [&s.debtor_name, &s.debtor_street, &format!("{} {}", s.debtor_postal_code, s.debtor_city)]
+    {
         d.line_at(330.0, line, 11.0, Face::Regular);
     }
     d.space(24.0);
@@ -189,31 +184,16 @@ pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
         );
     }
     if s.interest_lines_paid.is_positive() {
-        d.row(
-            "Avgår redan betald ränta",
-            &money(-s.interest_lines_paid),
-            10.0,
-            Face::Regular,
-        );
+        d.row("Avgår redan betald ränta", &money(-s.interest_lines_paid), 10.0, Face::Regular);
     }
     if s.interest_lines.len() != 1 || s.interest_lines_paid.is_positive() {
-        d.row(
-            "Upplupen ränta totalt",
-            &money(s.interest),
-            10.0,
-            Face::Regular,
-        );
+        d.row("Upplupen ränta totalt", &money(s.interest), 10.0, Face::Regular);
     }
     for f in &s.fees {
         d.row(&f.label, &money(f.amount), 10.0, Face::Regular);
     }
     if !s.paid.is_zero() {
-        d.row(
-            "Redan betalt (avräknat ovan)",
-            &money(s.paid),
-            10.0,
-            Face::Regular,
-        );
+        d.row("Redan betalt (avräknat ovan)", &money(s.paid), 10.0, Face::Regular);
     }
     d.row("Att betala", &money(s.total), 11.0, Face::Bold);
     d.space(8.0);

@@ -27,10 +27,7 @@ impl Default for Document {
 
 impl Document {
     pub fn new() -> Document {
-        Document {
-            pages: vec![String::new()],
-            y: HEIGHT - MARGIN,
-        }
+        Document { pages: vec![String::new()], y: HEIGHT - MARGIN }
     }
 
     fn ensure_room(&mut self, needed: f32) {
@@ -74,11 +71,7 @@ impl Document {
     fn put(&mut self, x: f32, y: f32, text: &str, size: f32, face: Face) {
         let font = if face == Face::Bold { "F2" } else { "F1" };
         let page = self.pages.last_mut().expect("a page exists");
-        let _ = writeln!(
-            page,
-            "BT /{font} {size:.1} Tf {x:.2} {y:.2} Td ({}) Tj ET",
-            escape(text)
-        );
+        let _ = writeln!(page, "BT /{font} {size:.1} Tf {x:.2} {y:.2} Td ({}) Tj ET", escape(text));
     }
 
     pub fn finish(self) -> Vec<u8> {
@@ -152,9 +145,7 @@ fn text_width(text: &str, size: f32) -> f32 {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('(', "\\(")
-        .replace(')', "\\)")
+    text.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)")
 }
 
 /// UTF-8 content to WinAnsi (CP1252) bytes; anything outside it becomes `?`.
@@ -213,10 +204,7 @@ mod tests {
         assert_eq!(a, make());
         assert!(a.starts_with(b"%PDF-1.4"));
         assert!(a.ends_with(b"%%EOF\n"));
-        assert!(
-            a.windows(3).any(|w| w == [0xe5, 0xe4, 0xf6]),
-            "åäö in WinAnsi"
-        );
+        assert!(a.windows(3).any(|w| w == [0xe5, 0xe4, 0xf6]), "åäö in WinAnsi");
         assert!(
             String::from_utf8_lossy(&a).contains("/Count 2"),
             "a second page when the first is full"

@@ -85,10 +85,7 @@ impl Mailer {
         let message = build(from, mail)?;
         match self {
             Mailer::Smtp(transport) => {
-                transport
-                    .send(message)
-                    .await
-                    .context("SMTP delivery failed")?;
+                transport.send(message).await.context("SMTP delivery failed")?;
             }
             Mailer::File(dir) => {
                 let dir = dir.clone();
@@ -97,11 +94,8 @@ impl Mailer {
                     now.format("%Y%m%dT%H%M%S%.3f"),
                     crate::crypto::random_token(4)
                 );
-                let stored = StoredMail {
-                    file: format!("{name}.eml"),
-                    sent_at: now,
-                    mail: mail.clone(),
-                };
+                let stored =
+                    StoredMail { file: format!("{name}.eml"), sent_at: now, mail: mail.clone() };
                 let raw = message.formatted();
                 tokio::task::spawn_blocking(move || -> Result<()> {
                     std::fs::create_dir_all(&dir)?;
@@ -129,17 +123,12 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn build(from: &str, mail: &Mail) -> Result<Message> {
     let from: Mailbox = from.parse().context("invalid sender address")?;
     let to: Mailbox = mail.to.parse().context("invalid recipient address")?;
-    let mut builder = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(mail.subject.clone());
+    let mut builder = Message::builder().from(from).to(to).subject(mail.subject.clone());
     if let Some(id) = &mail.message_id {
         builder = builder.message_id(Some(id.clone()));
     }
     if mail.attachments.is_empty() {
-        return Ok(builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.text.clone())?);
+        return Ok(builder.header(ContentType::TEXT_PLAIN).body(mail.text.clone())?);
     }
     let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.text.clone()));
     for (name, mime, bytes) in &mail.attachments {

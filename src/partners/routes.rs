@@ -19,8 +19,5 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let company = super::repo::company_name(&mut *state.db.acquire().await?, partner_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok(render(&PartnerHome {
-        layout: ctx.layout(),
-        company,
-    }))
+    Ok(render(&PartnerHome { layout: ctx.layout(), company }))
 }

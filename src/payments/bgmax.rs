@@ -18,7 +18,7 @@ use std::{
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::{FileError, ParsedPayment, PaymentKind, PaymentSource, Summary, ocr_of};
+use super::{FileError, ParsedPayment, PaymentKind, Summary, ocr_of};
 use crate::domain::money::Sek;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,10 +126,7 @@ impl<R: BufRead> Parser<R> {
         if rec.len() > 80 {
             return Err(FileError::at(
                 self.line_no,
-                format!(
-                    "Posten är {} tecken lång; en BgMax-post har 80 tecken.",
-                    rec.len()
-                ),
+                format!("Posten är {} tecken lång; en BgMax-post har 80 tecken.", rec.len()),
             ));
         }
         rec.resize(80, b' ');
@@ -203,10 +200,7 @@ impl<R: BufRead> Parser<R> {
     }
 
     fn current(&mut self) -> &mut Draft {
-        self.section
-            .as_mut()
-            .and_then(|s| s.payments.last_mut())
-            .expect("a payment is open")
+        self.section.as_mut().and_then(|s| s.payments.last_mut()).expect("a payment is open")
     }
 
     fn close_section(&mut self, rec: &[u8]) -> Result<(), FileError> {
@@ -216,10 +210,8 @@ impl<R: BufRead> Parser<R> {
         let deposit_serial = self.digits(rec, 46, 50, "Insättningslöpnumret")?;
         let deposit = self.amount(rec, 51, 68)?;
         let currency = text(rec, 69, 71).trim().to_string();
-        let count: u64 = self
-            .digits(rec, 72, 79, "Antalet betalningar")?
-            .parse()
-            .unwrap_or(u64::MAX);
+        let count: u64 =
+            self.digits(rec, 72, 79, "Antalet betalningar")?.parse().unwrap_or(u64::MAX);
         if !matches!(rec[79], b'K' | b'D' | b'S' | b' ') {
             return Err(self.err("Insättningstypen (position 80) ska vara K, D, S eller blank."));
         }
@@ -304,21 +296,11 @@ impl<R: BufRead> Parser<R> {
 
     fn close_file(&mut self, rec: &[u8]) -> Result<(), FileError> {
         let n = |p: &Self, from, what| -> Result<u64, FileError> {
-            Ok(p.digits(rec, from, from + 7, what)?
-                .parse()
-                .unwrap_or(u64::MAX))
+            Ok(p.digits(rec, from, from + 7, what)?.parse().unwrap_or(u64::MAX))
         };
         let checks = [
-            (
-                n(self, 3, "Antalet betalningsposter")?,
-                self.counts.tk20,
-                "betalningsposter (TK20)",
-            ),
-            (
-                n(self, 11, "Antalet avdragsposter")?,
-                self.counts.tk21,
-                "avdragsposter (TK21)",
-            ),
+            (n(self, 3, "Antalet betalningsposter")?, self.counts.tk20, "betalningsposter (TK20)"),
+            (n(self, 11, "Antalet avdragsposter")?, self.counts.tk21, "avdragsposter (TK21)"),
             (
                 n(self, 19, "Antalet extra referensposter")?,
                 self.counts.extra,
@@ -438,10 +420,9 @@ impl<R: BufRead> Parser<R> {
                     let amount = self.amount(&rec, 38, 55)?;
                     let reference = text(&rec, 13, 37).trim().to_string();
                     let sign = if tk == "23" { "−" } else { "" };
-                    self.current().info.push(format!(
-                        "Extra referens {reference} ({sign}{})",
-                        ore_text(amount)
-                    ));
+                    self.current()
+                        .info
+                        .push(format!("Extra referens {reference} ({sign}{})", ore_text(amount)));
                 }
                 (State::InPayment, "25") => {
                     let t = latin1(text_bytes(&rec, 3, 52)).trim().to_string();
@@ -452,11 +433,8 @@ impl<R: BufRead> Parser<R> {
                 (State::InPayment, "26") => {
                     let name = latin1(text_bytes(&rec, 3, 37)).trim().to_string();
                     let extra = latin1(text_bytes(&rec, 38, 72)).trim().to_string();
-                    self.current().name = if extra.is_empty() {
-                        name
-                    } else {
-                        format!("{name} {extra}")
-                    };
+                    self.current().name =
+                        if extra.is_empty() { name } else { format!("{name} {extra}") };
                 }
                 (State::InPayment, "27" | "28") => {}
                 (State::InPayment, "29") => {
@@ -484,16 +462,7 @@ impl<R: BufRead> Parser<R> {
     }
 }
 
-impl<R: BufRead> PaymentSource for Parser<R> {
-    fn next_payment(&mut self) -> Result<Option<ParsedPayment>, FileError> {
-        self.advance()?;
-        Ok(self.ready.pop_front())
-    }
-
-    fn summary(&self) -> &Summary {
-        &self.summary
-    }
-}
+super::queued_payment_source!(Parser);
 
 /// Positions are 1-based and inclusive, as in the manual.
 fn text_bytes(rec: &[u8], from: usize, to: usize) -> &[u8] {
@@ -539,10 +508,7 @@ mod tests {
         assert_eq!(payments[0].ocr.as_deref(), Some("1234574"));
         assert_eq!(payments[0].amount, Sek::kronor(1500));
         assert_eq!(payments[0].payer_name, "Test Testsson");
-        assert_eq!(
-            payments[0].booked_on,
-            NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()
-        );
+        assert_eq!(payments[0].booked_on, NaiveDate::from_ymd_opt(2026, 1, 15).unwrap());
         assert_eq!(payments[1].ocr, None, "wrong check digit");
         assert_eq!(payments[2].kind, PaymentKind::Deduction);
         assert_eq!(summary.net_total, Decimal::new(152000, 2));
@@ -578,28 +544,15 @@ mod tests {
         let (payments, summary) = all(&bytes).unwrap();
         // TK70: 4 payments, 1 deduction, 3 extra references.
         assert_eq!(payments.len(), 5);
-        assert_eq!(
-            payments
-                .iter()
-                .filter(|p| p.kind == PaymentKind::Deduction)
-                .count(),
-            1
-        );
+        assert_eq!(payments.iter().filter(|p| p.kind == PaymentKind::Deduction).count(), 1);
         // Deposits 2 200,00 + 950,50.
         assert_eq!(summary.net_total, Decimal::new(315050, 2));
         assert_eq!(payments[0].payer_name, "Snickeri Norr HB");
         assert_eq!(payments[0].payer_id_number.as_deref(), Some("9690012345"));
-        assert_eq!(
-            payments[0].booked_on,
-            NaiveDate::from_ymd_opt(2024, 3, 15).unwrap()
-        );
+        assert_eq!(payments[0].booked_on, NaiveDate::from_ymd_opt(2024, 3, 15).unwrap());
         // The short line and the TAB line both read: every extra reference is kept.
         for r in ["4711038", "4711046", "4711053"] {
-            assert!(
-                payments[2].information.contains(r),
-                "{}",
-                payments[2].information
-            );
+            assert!(payments[2].information.contains(r), "{}", payments[2].information);
         }
         // A sender bankgiro failing Luhn and an 11-digit TK29 are read leniently.
         assert_eq!(payments[3].payer_id_number.as_deref(), Some("55000043210"));
@@ -626,27 +579,14 @@ mod tests {
         let (payments, summary) = all(&bytes).unwrap();
         // TK70: 6 payments, 1 deduction.
         assert_eq!(payments.len(), 7);
-        assert_eq!(
-            payments
-                .iter()
-                .filter(|p| p.kind == PaymentKind::Deduction)
-                .count(),
-            1
-        );
+        assert_eq!(payments.iter().filter(|p| p.kind == PaymentKind::Deduction).count(), 1);
         // Deposits 1 900,00 + 8 000,00.
         assert_eq!(summary.net_total, Decimal::new(990000, 2));
         assert_eq!(payments[0].payer_name, "Kalles Plåt AB");
         assert_eq!(payments[0].payer_id_number.as_deref(), Some("5500001234"));
-        assert_eq!(
-            payments[0].booked_on,
-            NaiveDate::from_ymd_opt(2004, 5, 25).unwrap()
-        );
+        assert_eq!(payments[0].booked_on, NaiveDate::from_ymd_opt(2004, 5, 25).unwrap());
         // The TAB line restored: the fourth extra reference of the third record.
-        assert!(
-            payments[2].information.contains("657965"),
-            "{}",
-            payments[2].information
-        );
+        assert!(payments[2].information.contains("657965"), "{}", payments[2].information);
         // Two payments share BGC serial 16 and still get distinct identities.
         let refs: std::collections::HashSet<_> = payments.iter().map(|p| &p.bank_ref).collect();
         assert_eq!(refs.len(), payments.len());
@@ -667,10 +607,7 @@ mod tests {
         // TK29 with 11 digits and a blank, read leniently.
         assert_eq!(payments[1].payer_id_number.as_deref(), Some("550000432"));
         assert_eq!(payments[0].payer_account.as_deref(), Some("BG 3783511"));
-        assert!(
-            payments.iter().any(|p| p.payer_account.is_none()),
-            "sender 0000000000"
-        );
+        assert!(payments.iter().any(|p| p.payer_account.is_none()), "sender 0000000000");
     }
 
     fn refused(input: &str) -> FileError {
@@ -688,10 +625,8 @@ mod tests {
         assert_eq!(e.line, Some(7));
         assert!(e.message.contains("Insättningsbeloppet 1 521,00"), "{e}");
 
-        let bad_count = GOLDEN.replace(
-            "7000000002000000010000000000000001",
-            "7000000003000000010000000000000001",
-        );
+        let bad_count = GOLDEN
+            .replace("7000000002000000010000000000000001", "7000000003000000010000000000000001");
         let e = refused(&bad_count);
         assert_eq!(e.line, Some(8));
         assert!(e.message.contains("anger 3 betalningsposter"), "{e}");

@@ -13,7 +13,7 @@ use std::{collections::VecDeque, io::BufRead};
 
 use quick_xml::{Reader, events::Event};
 
-use super::{FileError, ParsedPayment, PaymentKind, PaymentSource, Summary, ocr_of, parse_amount};
+use super::{FileError, ParsedPayment, PaymentKind, Summary, ocr_of, parse_amount};
 use crate::domain::money::Sek;
 
 const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:camt.054.";
@@ -137,18 +137,11 @@ impl<R: BufRead> Parser<R> {
         let last = self.path.last().map(String::as_str);
         if last == Some("Ntry") {
             self.entries += 1;
-            self.entry = Some(Entry {
-                line,
-                number: self.entries,
-                ..Entry::default()
-            });
+            self.entry = Some(Entry { line, number: self.entries, ..Entry::default() });
         } else if last == Some("TxDtls")
             && let Some(e) = self.entry.as_mut()
         {
-            e.txs.push(Tx {
-                line,
-                ..Tx::default()
-            });
+            e.txs.push(Tx { line, ..Tx::default() });
         }
         Ok(())
     }
@@ -161,9 +154,7 @@ impl<R: BufRead> Parser<R> {
             self.summary.message_id = Some(text.clone());
         }
         if let Some(rel) = self.below("Ntfctn").filter(|r| r.starts_with("Acct")) {
-            let account = self
-                .account
-                .get_or_insert_with(|| (String::new(), String::new(), line));
+            let account = self.account.get_or_insert_with(|| (String::new(), String::new(), line));
             match rel.as_str() {
                 "Acct/Id/IBAN" => (account.0, account.1) = (text.clone(), "IBAN".into()),
                 "Acct/Id/Othr/Id" => account.0 = text.clone(),
@@ -232,19 +223,10 @@ impl<R: BufRead> Parser<R> {
         let Some((amount_text, ccy, amount_line)) = e.amount else {
             return Err(at(e.line, "Amt", "beloppet saknas.".into()));
         };
-        let amount = parse_amount(&amount_text).ok_or_else(|| {
-            at(
-                amount_line,
-                "Amt",
-                format!("\"{amount_text}\" är inget belopp."),
-            )
-        })?;
+        let amount = parse_amount(&amount_text)
+            .ok_or_else(|| at(amount_line, "Amt", format!("\"{amount_text}\" är inget belopp.")))?;
         if !amount.is_positive() {
-            return Err(at(
-                amount_line,
-                "Amt",
-                "beloppet måste vara större än noll.".into(),
-            ));
+            return Err(at(amount_line, "Amt", "beloppet måste vara större än noll.".into()));
         }
         if ccy != "SEK" {
             return Err(at(
@@ -285,18 +267,11 @@ impl<R: BufRead> Parser<R> {
             return Err(at(e.line, "BookgDt", "bokföringsdagen saknas.".into()));
         };
         let booked = crate::domain::calendar::parse_iso_date(&booked_text).ok_or_else(|| {
-            at(
-                booked_line,
-                "BookgDt",
-                format!("\"{booked_text}\" är inget datum (ÅÅÅÅ-MM-DD)."),
-            )
+            at(booked_line, "BookgDt", format!("\"{booked_text}\" är inget datum (ÅÅÅÅ-MM-DD)."))
         })?;
         let mut txs = e.txs;
         if txs.is_empty() {
-            txs.push(Tx {
-                line: e.line,
-                ..Tx::default()
-            });
+            txs.push(Tx { line: e.line, ..Tx::default() });
         }
         let single = txs.len() == 1;
         let mut sum = Sek::ZERO;
@@ -489,22 +464,10 @@ impl<R: BufRead> Parser<R> {
 }
 
 fn attr(e: &quick_xml::events::BytesStart, name: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name)
-        .map(|a| a.value.into_owned())
+    e.attributes().flatten().find(|a| a.key.as_ref() == name).map(|a| a.value.into_owned())
 }
 
-impl<R: BufRead> PaymentSource for Parser<R> {
-    fn next_payment(&mut self) -> Result<Option<ParsedPayment>, FileError> {
-        self.advance()?;
-        Ok(self.ready.pop_front())
-    }
-
-    fn summary(&self) -> &Summary {
-        &self.summary
-    }
-}
+super::queued_payment_source!(Parser);
 
 #[cfg(test)]
 mod tests {
@@ -571,10 +534,9 @@ mod tests {
 
     #[test]
     fn refuses_broken_files() {
-        let e = refused(&FIXTURE.replace(
-            "</Refs>\n            <AmtDtls>",
-            "</Refx>\n            <AmtDtls>",
-        ));
+        let e = refused(
+            &FIXTURE.replace("</Refs>\n            <AmtDtls>", "</Refx>\n            <AmtDtls>"),
+        );
         assert!(e.message.contains("XML-filen är felaktig"), "{e}");
 
         let e = refused(&FIXTURE[..FIXTURE.len() / 2]);
@@ -582,10 +544,7 @@ mod tests {
 
         let e = refused(&FIXTURE.replace(">1500.00<", ">15O0.00<"));
         assert_eq!(e.line, Some(19));
-        assert!(
-            e.message.contains("TxDtls nr 1, Amt") && e.message.contains("15O0.00"),
-            "{e}"
-        );
+        assert!(e.message.contains("TxDtls nr 1, Amt") && e.message.contains("15O0.00"), "{e}");
 
         let e = refused(&FIXTURE.replace(">25.00<", ">26.00<"));
         assert!(e.message.contains("transaktioner"), "{e}");

@@ -87,13 +87,7 @@ fn open_file(path: &Path) -> Result<Opened, ImportError> {
     })?;
     let file = File::open(path).context("cannot reopen the file")?;
     let hash = Arc::new(Mutex::new(Sha256::new()));
-    let reader = BufReader::with_capacity(
-        64 * 1024,
-        Hashing {
-            inner: file,
-            hash: hash.clone(),
-        },
-    );
+    let reader = BufReader::with_capacity(64 * 1024, Hashing { inner: file, hash: hash.clone() });
     Ok((super::open(format, reader), format, hash))
 }
 
@@ -109,9 +103,7 @@ fn next_chunk(source: &mut (dyn PaymentSource + Send)) -> Result<Vec<ParsedPayme
 }
 
 fn digest(hash: &Arc<Mutex<Sha256>>) -> Vec<u8> {
-    hash.lock()
-        .map(|h| h.clone().finalize().to_vec())
-        .unwrap_or_default()
+    hash.lock().map(|h| h.clone().finalize().to_vec()).unwrap_or_default()
 }
 
 async fn already_imported(
@@ -155,10 +147,7 @@ async fn validate(
         if let Some(p) = chunk.iter().find(|p| p.currency != "SEK") {
             return Err(ImportError::Invalid(FileError::at(
                 p.line,
-                format!(
-                    "Betalningen är i {}; Fordra tar bara emot betalningar i SEK.",
-                    p.currency
-                ),
+                format!("Betalningen är i {}; Fordra tar bara emot betalningar i SEK.", p.currency),
             )));
         }
         let refs: Vec<&str> = chunk.iter().map(|p| p.bank_ref.as_str()).collect();
@@ -172,10 +161,7 @@ async fn validate(
         if let Some((bank_ref, file)) = dup
             && duplicate.is_none()
         {
-            let line = chunk
-                .iter()
-                .find(|p| p.bank_ref == bank_ref)
-                .map_or(0, |p| p.line);
+            let line = chunk.iter().find(|p| p.bank_ref == bank_ref).map_or(0, |p| p.line);
             duplicate = Some(format!(
                 "Rad {line}: betalningen är redan inläst från filen {file} (bankens referens {}). Ingenting lästes in.",
                 bank_ref.trim_start_matches("camt:")
@@ -217,12 +203,7 @@ pub async fn import_file(
     }
     let bank_file_id = Uuid::new_v4();
     let first = summary.booking_days.iter().next().copied().unwrap_or(today);
-    let last = summary
-        .booking_days
-        .iter()
-        .next_back()
-        .copied()
-        .unwrap_or(today);
+    let last = summary.booking_days.iter().next_back().copied().unwrap_or(today);
     sqlx::query("insert into bank_file (bank_file_id, format, file_name, sha256, message_id, payment_count, total,
             first_booking, last_booking, test_file, imported_at, imported_by, business_date)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)").bind(bank_file_id).bind(format.as_str()).bind(file_name).bind(&sha).bind(&summary.message_id).bind(summary.count as i32).bind(summary.net_total).bind(first).bind(last).bind(summary.test_file).bind(now).bind(user).bind(today)
@@ -245,17 +226,7 @@ pub async fn import_file(
         if chunk.is_empty() {
             break;
         }
-        store_chunk(
-            &mut tx,
-            bank_file_id,
-            &chunk,
-            &params,
-            today,
-            now,
-            user,
-            &mut out,
-        )
-        .await?;
+        store_chunk(&mut tx, bank_file_id, &chunk, &params, today, now, user, &mut out).await?;
     }
     if digest(&hash) != sha {
         return Err(ImportError::Invalid(FileError::file(
@@ -356,11 +327,8 @@ async fn store_chunk(
                 .await?
                 .into_iter()
                 .collect();
-        let line = chunk
-            .iter()
-            .zip(&ids)
-            .find(|(_, id)| !stored.contains(id))
-            .map_or(0, |(p, _)| p.line);
+        let line =
+            chunk.iter().zip(&ids).find(|(_, id)| !stored.contains(id)).map_or(0, |(p, _)| p.line);
         return Err(ImportError::Invalid(FileError::at(
             line,
             "samma betalning (bankens referens) förekommer två gånger i filen.",

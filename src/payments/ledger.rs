@@ -89,17 +89,11 @@ pub struct Dims {
 
 impl Dims {
     pub fn claim(claim: Uuid) -> Dims {
-        Dims {
-            claim: Some(claim),
-            ..Dims::default()
-        }
+        Dims { claim: Some(claim), ..Dims::default() }
     }
 
     pub fn payment(payment: Uuid) -> Dims {
-        Dims {
-            payment: Some(payment),
-            ..Dims::default()
-        }
+        Dims { payment: Some(payment), ..Dims::default() }
     }
 
     pub fn with_payment(mut self, payment: Uuid) -> Dims {
@@ -140,21 +134,13 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(kind: &'static str, memo: impl Into<String>) -> Entry {
-        Entry {
-            kind,
-            memo: memo.into(),
-            lines: Vec::with_capacity(4),
-        }
+        Entry { kind, memo: memo.into(), lines: Vec::with_capacity(4) }
     }
 
     /// A line; zero amounts are left out.
     pub fn debit(mut self, account: Account, amount: Sek, dims: Dims) -> Entry {
         if !amount.is_zero() {
-            self.lines.push(Line {
-                account,
-                amount: amount.amount(),
-                dims,
-            });
+            self.lines.push(Line { account, amount: amount.amount(), dims });
         }
         self
     }
@@ -164,11 +150,7 @@ impl Entry {
     }
 
     pub fn balanced(&self) -> bool {
-        self.lines
-            .iter()
-            .map(|l| l.amount)
-            .sum::<Decimal>()
-            .is_zero()
+        self.lines.iter().map(|l| l.amount).sum::<Decimal>().is_zero()
     }
 }
 
@@ -240,15 +222,9 @@ pub async fn claim_books(
     .await?;
     let mut by_claim: HashMap<Uuid, Vec<(String, String, Decimal)>> = HashMap::new();
     for (claim, account, kind, sum) in rows {
-        by_claim
-            .entry(claim)
-            .or_default()
-            .push((account, kind, sum));
+        by_claim.entry(claim).or_default().push((account, kind, sum));
     }
-    Ok(by_claim
-        .into_iter()
-        .map(|(claim, sums)| (claim, books_from_sums(sums)))
-        .collect())
+    Ok(by_claim.into_iter().map(|(claim, sums)| (claim, books_from_sums(sums))).collect())
 }
 
 /// What happened to claims when their money was brought up to date.
@@ -333,19 +309,12 @@ pub async fn sync_claims(
                 want.received
             );
         }
-        let entry = Entry::new(
-            "allocation",
-            format!("Fördelning ärende {}", rec.case_number),
-        )
-        .debit(Account::ClaimPayments, moved, claim)
-        .credit(Account::FeeIncome, fees, claim)
-        .credit(Account::InterestIncome, interest, claim)
-        .credit(
-            Account::CreditorPayable,
-            capital,
-            claim.with_creditor(rec.creditor_id),
-        )
-        .credit(Account::RefundPayable, over, claim);
+        let entry = Entry::new("allocation", format!("Fördelning ärende {}", rec.case_number))
+            .debit(Account::ClaimPayments, moved, claim)
+            .credit(Account::FeeIncome, fees, claim)
+            .credit(Account::InterestIncome, interest, claim)
+            .credit(Account::CreditorPayable, capital, claim.with_creditor(rec.creditor_id))
+            .credit(Account::RefundPayable, over, claim);
         if !entry.lines.is_empty() {
             entries.push(entry);
         }
@@ -363,12 +332,7 @@ pub async fn sync_claims(
         }
         if !rec.state().is_terminal() && s.balance.is_zero() {
             report.paid.push(rec.claim_id);
-            paid_events.push((
-                rec.claim_id,
-                "paid",
-                json!({"paid": s.paid}),
-                Some("paid".into()),
-            ));
+            paid_events.push((rec.claim_id, "paid", json!({"paid": s.paid}), Some("paid".into())));
             if let Some(to) = &rec.debtor_email {
                 paid_mails.push((
                     to.clone(),
@@ -384,14 +348,8 @@ pub async fn sync_claims(
     let moved =
         claims::move_claims(conn, &report.paid, &claims::NOT_CLOSED, ClaimState::Paid).await?;
     report.paid.retain(|id| moved.contains(id));
-    events.extend(
-        paid_events
-            .into_iter()
-            .filter(|e| report.paid.contains(&e.0)),
-    );
-    let mails = paid_mails
-        .into_iter()
-        .filter(|m| report.paid.contains(&m.3));
+    events.extend(paid_events.into_iter().filter(|e| report.paid.contains(&e.0)));
+    let mails = paid_mails.into_iter().filter(|m| report.paid.contains(&m.3));
     if !events.is_empty() {
         sqlx::query("insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail, step_key)
              select c, $5, $6, k, $7, d, s from unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[]) as t(c, k, d, s)
@@ -436,9 +394,7 @@ pub async fn check(
     .fetch_all(&mut *conn)
     .await?;
     for (id, sum) in unbalanced {
-        problems.push(Problem(format!(
-            "verifikation {id} balanserar inte (summa {sum})"
-        )));
+        problems.push(Problem(format!("verifikation {id} balanserar inte (summa {sum})")));
     }
     let orphans: i64 = sqlx::query_scalar(
         "select count(*) from journal_line l where not exists (select 1 from journal_entry e where e.entry_id = l.entry_id)",
@@ -531,14 +487,7 @@ pub async fn check(
             }
         }
     }
-    Ok((
-        problems,
-        CheckSummary {
-            entries,
-            lines,
-            claims: claims_checked,
-        },
-    ))
+    Ok((problems, CheckSummary { entries, lines, claims: claims_checked }))
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -111,11 +111,7 @@ impl fmt::Display for ReceivingAccount {
                 write!(
                     f,
                     "ett konto utan identitet{}",
-                    if scheme.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({scheme})")
-                    }
+                    if scheme.is_empty() { String::new() } else { format!(" ({scheme})") }
                 )
             }
             ReceivingAccount::Other { id, scheme } => write!(f, "kontot {id} ({scheme})"),
@@ -160,11 +156,7 @@ pub fn check_accounts(summary: &Summary, iban: &str, bankgiro: &str) -> Result<(
             "Filen anger inte vilket konto betalningarna kom in på. Ingenting lästes in.",
         ));
     }
-    match summary
-        .accounts
-        .iter()
-        .find(|(_, a)| !a.is_ours(iban, bankgiro))
-    {
+    match summary.accounts.iter().find(|(_, a)| !a.is_ours(iban, bankgiro)) {
         None => Ok(()),
         Some((line, account)) => Err(FileError::at(
             *line,
@@ -198,17 +190,11 @@ pub struct FileError {
 
 impl FileError {
     pub fn at(line: u32, message: impl Into<String>) -> FileError {
-        FileError {
-            line: Some(line),
-            message: message.into(),
-        }
+        FileError { line: Some(line), message: message.into() }
     }
 
     pub fn file(message: impl Into<String>) -> FileError {
-        FileError {
-            line: None,
-            message: message.into(),
-        }
+        FileError { line: None, message: message.into() }
     }
 }
 
@@ -231,6 +217,24 @@ pub trait PaymentSource {
     fn summary(&self) -> &Summary;
 }
 
+/// [`PaymentSource`] for a file parser `$parser<R: BufRead>` that queues payments in `ready`
+/// as its `advance` reads the file, and keeps the file's totals in `summary`.
+macro_rules! queued_payment_source {
+    ($parser:ident) => {
+        impl<R: std::io::BufRead> $crate::payments::PaymentSource for $parser<R> {
+            fn next_payment(&mut self) -> Result<Option<ParsedPayment>, FileError> {
+                self.advance()?;
+                Ok(self.ready.pop_front())
+            }
+
+            fn summary(&self) -> &Summary {
+                &self.summary
+            }
+        }
+    };
+}
+pub(crate) use queued_payment_source;
+
 /// Transaction-scoped locks that serialise the writers of one kind of money movement.
 #[derive(Clone, Copy, Debug)]
 pub enum Lock {
@@ -244,9 +248,7 @@ pub enum Lock {
 
 /// Takes `lock` until the transaction ends.
 pub async fn lock(conn: &mut sqlx::PgConnection, lock: Lock) -> sqlx::Result<()> {
-    sqlx::query!("select pg_advisory_xact_lock($1)", lock as i64)
-        .execute(conn)
-        .await?;
+    sqlx::query!("select pg_advisory_xact_lock($1)", lock as i64).execute(conn).await?;
     Ok(())
 }
 

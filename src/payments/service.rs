@@ -166,16 +166,10 @@ pub async fn match_by_hand(
     sqlx::query!("update payment set claim_id = $2, match_kind = 'manual', matched_at = $3, matched_by = $4 where payment_id = $1", payment_id, claim_id, now, user_id)
     .execute(&mut *tx)
     .await?;
-    let entry = Entry::new(
-        "manual_match",
-        format!("Manuell koppling till ärende {}", rec.case_number),
-    )
-    .debit(Account::Unmatched, amount, Dims::payment(payment_id))
-    .credit(
-        Account::ClaimPayments,
-        amount,
-        Dims::claim(claim_id).with_payment(payment_id),
-    );
+    let entry =
+        Entry::new("manual_match", format!("Manuell koppling till ärende {}", rec.case_number))
+            .debit(Account::Unmatched, amount, Dims::payment(payment_id))
+            .credit(Account::ClaimPayments, amount, Dims::claim(claim_id).with_payment(payment_id));
     ledger::post(&mut tx, &[entry], now, today, Some(user_id)).await?;
     claims::add_event(
         &mut tx,

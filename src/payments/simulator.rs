@@ -17,11 +17,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(reference: &str, amount: Sek, payer_name: &str) -> Item {
-        Item {
-            reference: reference.to_string(),
-            amount,
-            payer_name: payer_name.to_string(),
-        }
+        Item { reference: reference.to_string(), amount, payer_name: payer_name.to_string() }
     }
 }
 
@@ -42,15 +38,8 @@ fn pad(s: &str, width: usize) -> String {
 /// A BgMax file with one deposit to `receiver_bankgiro` booked on `day`. `serial` makes the
 /// deposit and BGC serial numbers unique between files. Returns Latin-1 bytes with CRLF.
 pub fn bgmax(receiver_bankgiro: &str, day: NaiveDate, serial: u32, items: &[Item]) -> Vec<u8> {
-    let bg: String = receiver_bankgiro
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .collect();
-    let mut lines = vec![format!(
-        "01{}01{}000000P",
-        pad("BGMAX", 20),
-        day.format("%Y%m%d120000")
-    )];
+    let bg: String = receiver_bankgiro.chars().filter(|c| c.is_ascii_digit()).collect();
+    let mut lines = vec![format!("01{}01{}000000P", pad("BGMAX", 20), day.format("%Y%m%d120000"))];
     lines.push(format!("05{bg:0>10}{}SEK", " ".repeat(10)));
     let mut total = 0i64;
     for (i, item) in items.iter().enumerate() {
@@ -90,10 +79,7 @@ pub fn bgmax(receiver_bankgiro: &str, day: NaiveDate, serial: u32, items: &[Item
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A camt.054.001.02 credit notification with one booked entry per item.

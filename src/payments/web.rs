@@ -40,18 +40,12 @@ const MAX_BANK_FILE: usize = 256 * 1024 * 1024;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/betalningar", get(overview))
-        .route(
-            "/admin/betalningar/fil",
-            post(upload).layer(DefaultBodyLimit::max(MAX_BANK_FILE)),
-        )
+        .route("/admin/betalningar/fil", post(upload).layer(DefaultBodyLimit::max(MAX_BANK_FILE)))
         .route("/admin/betalningar/omatchade", get(unmatched))
         .route("/admin/betalningar/{id}", get(payment_page))
         .route("/admin/betalningar/{id}/koppla", post(match_payment))
         .route("/admin/bankdagar", post(mark_day))
-        .route(
-            "/admin/betalningssimulator",
-            get(simulator_page).post(simulate),
-        )
+        .route("/admin/betalningssimulator", get(simulator_page).post(simulate))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -71,11 +65,7 @@ struct FileRow {
 
 impl FileRow {
     fn format_label(&self) -> &'static str {
-        if self.format == "bgmax" {
-            "BgMax"
-        } else {
-            "camt.054"
-        }
+        if self.format == "bgmax" { "BgMax" } else { "camt.054" }
     }
 }
 
@@ -137,11 +127,7 @@ async fn overview_page(state: &AppState, ctx: &Ctx) -> Result<OverviewPage, AppE
             ("file", Some(f)) => format!("täckt av bankfilen {f}"),
             _ => format!(
                 "markerad som dag utan fil{}",
-                if note.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({note})")
-                }
+                if note.is_empty() { String::new() } else { format!(" ({note})") }
             ),
         }),
         unmatched_count,
@@ -226,10 +212,7 @@ fn import_message(r: &super::import::Imported) -> String {
         m.push_str(&format!(" {} ärenden är nu helt betalda.", r.paid_claims));
     }
     if r.overpaid_claims > 0 {
-        m.push_str(&format!(
-            " {} ärenden är överbetalda och ska återbetalas.",
-            r.overpaid_claims
-        ));
+        m.push_str(&format!(" {} ärenden är överbetalda och ska återbetalas.", r.overpaid_claims));
     }
     m
 }
@@ -265,11 +248,7 @@ async fn upload(
             &format!("{name}: {message}"),
         )),
         Err(e) => {
-            refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("{name} lästes inte in. {e}"),
-            )
-            .await
+            refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("{name} lästes inte in. {e}")).await
         }
     }
 }
@@ -326,19 +305,13 @@ async fn mark_day(
             None
         }
         Some(d) if !calendar::is_bank_day(d) => {
-            errors.add(
-                "day",
-                "Dagen är ingen bankdag; den behöver ingen markering.",
-            );
+            errors.add("day", "Dagen är ingen bankdag; den behöver ingen markering.");
             None
         }
         Some(d) => Some(d),
     };
     if note.is_empty() {
-        errors.add(
-            "note",
-            "Skriv varför ingen fil kommer (till exempel besked från banken).",
-        );
+        errors.add("note", "Skriv varför ingen fil kommer (till exempel besked från banken).");
     } else if note.chars().count() > 300 {
         errors.add("note", "Högst 300 tecken.");
     }
@@ -402,13 +375,7 @@ async fn unmatched(
     let refund_days = params.book.in_force(today).unmatched_refund_bank_days;
     let refund_after = calendar::sub_bank_days(today, refund_days);
     let rows = service::unmatched(&mut conn, &q, amount_query(&q)).await?;
-    Ok(render(&UnmatchedPage {
-        layout: ctx.layout(),
-        q,
-        rows,
-        refund_after,
-        refund_days,
-    }))
+    Ok(render(&UnmatchedPage { layout: ctx.layout(), q, rows, refund_after, refund_days }))
 }
 
 #[derive(Template)]
@@ -439,25 +406,19 @@ pub(crate) async fn payment_view(
     q: String,
 ) -> Result<PaymentPage, AppError> {
     let mut conn = state.db.acquire().await?;
-    let (p, claim_case) = service::payment(&mut conn, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (p, claim_case) = service::payment(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let q = q.trim().to_string();
     let searched = !q.is_empty();
     let candidates = if searched {
-        let id_number = IdNumber::parse(&q, state.clock.today())
-            .ok()
-            .map(|n| n.as_str().to_string());
+        let id_number =
+            IdNumber::parse(&q, state.clock.today()).ok().map(|n| n.as_str().to_string());
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
         service::candidates(&mut conn, &q, id_number, &digits, amount_query(&q)).await?
     } else {
         vec![]
     };
     if let Some(user) = ctx.user() {
-        let shown: Vec<Uuid> = candidates
-            .iter()
-            .map(|c: &ClaimRecord| c.claim_id)
-            .collect();
+        let shown: Vec<Uuid> = candidates.iter().map(|c: &ClaimRecord| c.claim_id).collect();
         access_log::log_access_to(
             &mut conn,
             Accessor::User(user),
@@ -521,10 +482,7 @@ async fn match_payment(
             Ok(done) => done,
             Err(message) => return Ok(flash_redirect(&back, FlashKind::Error, message)),
         };
-    let mut message = format!(
-        "Betalningen på {amount} är kopplad till ärende {}.",
-        case_number
-    );
+    let mut message = format!("Betalningen på {amount} är kopplad till ärende {}.", case_number);
     if !report.paid.is_empty() {
         message.push_str(" Ärendet är nu helt betalt.");
     }
@@ -571,10 +529,7 @@ async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, Ap
     let claims = recs
         .into_iter()
         .map(|r| {
-            let balance = statements
-                .get(&r.claim_id)
-                .map(|s| s.balance)
-                .unwrap_or_default();
+            let balance = statements.get(&r.claim_id).map(|s| s.balance).unwrap_or_default();
             (r, balance)
         })
         .collect();
@@ -603,13 +558,8 @@ async fn simulate(
     if !state.config.demo {
         return Err(AppError::NotFound);
     }
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(f, _)| f == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get =
+        |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let refuse = |message: String| async {
         let mut page = simulator_view(&state, &ctx).await?;
         page.error = Some(message);

@@ -41,10 +41,7 @@ pub struct Initiation<'a> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// At most `n` characters (the schema's Max35Text, Max70Text, Max140Text).
@@ -55,11 +52,7 @@ fn cut(s: &str, n: usize) -> String {
 pub fn write(p: &Initiation) -> String {
     let total: Sek = p.transfers.iter().map(|t| t.amount).sum();
     let n = p.transfers.len();
-    let org: String = p
-        .debtor_org_nr
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let org: String = p.debtor_org_nr.chars().filter(char::is_ascii_digit).collect();
     let mut x = String::with_capacity(1200 + n * 800);
     let _ = write!(
         x,
@@ -97,10 +90,7 @@ pub fn write(p: &Initiation) -> String {
         let (member, account) = match &t.account {
             Account::Bankgiro(bg) => (
                 Some("9900".to_string()),
-                format!(
-                    "<Othr><Id>{}</Id><SchmeNm><Prtry>BGNR</Prtry></SchmeNm></Othr>",
-                    esc(bg)
-                ),
+                format!("<Othr><Id>{}</Id><SchmeNm><Prtry>BGNR</Prtry></SchmeNm></Othr>", esc(bg)),
             ),
             Account::BankAccount { clearing, account } => (
                 Some(clearing.clone()),
@@ -167,10 +157,7 @@ mod tests {
         ];
         let xml = write(&Initiation {
             message_id: "FORDRA-501",
-            created: NaiveDate::from_ymd_opt(2026, 1, 15)
-                .unwrap()
-                .and_hms_opt(12, 0, 0)
-                .unwrap(),
+            created: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap().and_hms_opt(12, 0, 0).unwrap(),
             execution_date: NaiveDate::from_ymd_opt(2026, 1, 16).unwrap(),
             debtor_name: "Fordra Inkasso AB",
             debtor_org_nr: "559123-4561",

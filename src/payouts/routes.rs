@@ -14,7 +14,8 @@ use axum::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::service::{self as settlement, Destination, Note};
+use super::repo::{self, Note};
+use super::service::{self as settlement, Destination, RefundOf, Step};
 use crate::auth::access_log::{self, Accessor};
 use crate::{auth::Role, auth::STAFF, domain::money::Sek, state::AppState, web::prelude::*};
 
@@ -40,10 +41,7 @@ pub fn router() -> Router<AppState> {
             post(|State(s), c, Path(id)| batch_step(s, c, id, Step::Execute)),
         )
         .route("/borgenar/avrakningar", get(creditor_settlements))
-        .route(
-            "/borgenar/utbetalningskonto",
-            get(account_page).post(change_account),
-        )
+        .route("/borgenar/utbetalningskonto", get(account_page).post(change_account))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -51,15 +49,12 @@ pub fn router() -> Router<AppState> {
 
 async fn settlements_view(state: &AppState, ctx: &Ctx) -> Result<SettlementsPage, AppError> {
     let mut conn = state.db.acquire().await?;
-    let settlements = settlement::settlement_rows(&mut conn, None, Some(100)).await?;
-    let open_payouts = settlement::payouts(&mut conn, None).await?;
-    let open_total = open_payouts
-        .iter()
-        .map(|p| Sek::from_decimal(p.amount))
-        .sum();
-    let batches = settlement::recent_batches(&mut conn, 50).await?;
+    let settlements = repo::settlement_rows(&mut conn, None, Some(100)).await?;
+    let open_payouts = repo::payouts(&mut conn, None).await?;
+    let open_total = open_payouts.iter().map(|p| Sek::from_decimal(p.amount)).sum();
+    let batches = repo::recent_batches(&mut conn, 50).await?;
     // Overpaid claims whose refund is not yet in a payout.
-    let refunds = settlement::refunds_owed(&mut conn, None).await?;
+    let refunds = repo::refunds_owed(&mut conn, None).await?;
     if let Some(user) = ctx.user() {
         let shown: Vec<Uuid> = refunds.iter().map(|r| r.claim_id).collect();
         access_log::log_access_to(
@@ -117,11 +112,7 @@ async fn run_settlements(State(state): State<AppState>, ctx: Ctx) -> Result<Resp
             report.without_account.join(", ")
         ));
     }
-    Ok(flash_redirect(
-        "/admin/avrakningar",
-        FlashKind::Success,
-        &message,
-    ))
+    Ok(flash_redirect("/admin/avrakningar", FlashKind::Success, &message))
 }
 
 async fn refund_claim(
@@ -139,17 +130,13 @@ async fn refund_claim(
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let mut conn = state.db.acquire().await?;
-    match settlement::refund_claim(&mut conn, claim_id, &dest, &by).await {
+    match settlement::refund(&mut conn, RefundOf::Claim(claim_id), &dest, &by).await {
         Ok(amount) => Ok(flash_redirect(
             "/admin/avrakningar",
             FlashKind::Success,
             &format!("{amount} återbetalas till {}.", dest.display()),
         )),
-        Err(e) => Ok(flash_redirect(
-            "/admin/avrakningar",
-            FlashKind::Error,
-            &e.to_string(),
-        )),
+        Err(e) => Ok(flash_redirect("/admin/avrakningar", FlashKind::Error, &e.to_string())),
     }
 }
 
@@ -180,10 +167,8 @@ async fn batch_page(
     let user = ctx.require(STAFF)?;
     let id = path_id(&id)?;
     let mut conn = state.db.acquire().await?;
-    let b = settlement::find_batch(&mut conn, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let payouts = settlement::payouts(&mut conn, Some(id)).await?;
+    let b = repo::find_batch(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let payouts = repo::payouts(&mut conn, Some(id)).await?;
     Ok(render(&BatchPage {
         layout: ctx.layout(),
         b,
@@ -191,12 +176,6 @@ async fn batch_page(
         user_id: user.id,
         is_admin: user.role == Role::Admin,
     }))
-}
-
-#[derive(Clone, Copy)]
-enum Step {
-    Approve,
-    Execute,
 }
 
 /// Approving a batch, or marking it executed by the bank.
@@ -209,14 +188,8 @@ async fn batch_step(
     let by = ctx.acting(ctx.require(ADMIN)?, &state.clock);
     let id = path_id(&id)?;
     let mut conn = state.db.acquire().await?;
-    let outcome = match step {
-        Step::Approve => settlement::approve(&mut conn, id, &by).await?,
-        Step::Execute => settlement::mark_executed(&mut conn, id, &by).await?,
-    };
-    Ok(flash_outcome(
-        &format!("/admin/utbetalningar/{id}"),
-        outcome,
-    ))
+    let outcome = settlement::batch_step(&mut conn, id, step, &by).await?;
+    Ok(flash_outcome(&format!("/admin/utbetalningar/{id}"), outcome))
 }
 
 async fn export_batch(
@@ -231,14 +204,8 @@ async fn export_batch(
     Ok(match outcome {
         Ok((name, xml)) => (
             [
-                (
-                    header::CONTENT_TYPE,
-                    "application/xml; charset=utf-8".to_string(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
-                ),
+                (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
             ],
             xml,
         )
@@ -270,14 +237,11 @@ impl Side {
 /// A note's page and its files, under the side's base path.
 fn notes(r: Router<AppState>, side: Side) -> Router<AppState> {
     let base = side.base();
-    r.route(
-        &format!("{base}/{{id}}"),
-        get(move |State(s), c, Path(id)| note_page(s, c, side, id)),
-    )
-    .route(
-        &format!("{base}/{{id}}/{{format}}"),
-        get(move |State(s), c, Path(p)| note_file(s, c, side, p)),
-    )
+    r.route(&format!("{base}/{{id}}"), get(move |State(s), c, Path(id)| note_page(s, c, side, id)))
+        .route(
+            &format!("{base}/{{id}}/{{format}}"),
+            get(move |State(s), c, Path(p)| note_file(s, c, side, p)),
+        )
 }
 
 async fn open_note(state: &AppState, ctx: &Ctx, side: Side, id: &str) -> Result<Note, AppError> {
@@ -287,20 +251,12 @@ async fn open_note(state: &AppState, ctx: &Ctx, side: Side, id: &str) -> Result<
     };
     let id = path_id(id)?;
     let mut conn = state.db.acquire().await?;
-    let n = settlement::note(&mut conn, id, creditor)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let n = repo::note(&mut conn, id, creditor).await?.ok_or(AppError::NotFound)?;
     if let Some(user) = staff {
         let shown: Vec<Uuid> = n.lines.iter().map(|l| l.claim_id).collect();
         let now = state.clock.now();
-        access_log::log_access_to(
-            &mut conn,
-            Accessor::User(user),
-            &shown,
-            "avräkningsnota",
-            now,
-        )
-        .await?;
+        access_log::log_access_to(&mut conn, Accessor::User(user), &shown, "avräkningsnota", now)
+            .await?;
     }
     Ok(n)
 }
@@ -328,11 +284,7 @@ async fn note_file(
 ) -> Result<Response, AppError> {
     let n = open_note(&state, &ctx, side, &id).await?;
     let (bytes, mime, ext) = match format.as_str() {
-        "pdf" => (
-            settlement::note_pdf(&n, &state.config.identity),
-            "application/pdf",
-            "pdf",
-        ),
+        "pdf" => (settlement::note_pdf(&n, &state.config.identity), "application/pdf", "pdf"),
         "csv" => (settlement::note_csv(&n), "text/csv; charset=utf-8", "csv"),
         _ => return Err(AppError::NotFound),
     };
@@ -355,17 +307,12 @@ async fn creditor_settlements(
 ) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
-    let settlements = settlement::settlement_rows(&mut conn, Some(creditor_id), None).await?;
-    let to_settle = settlement::to_settle(&mut conn, creditor_id).await?;
-    let account = settlement::payout_account(&mut conn, creditor_id, state.clock.today())
+    let settlements = repo::settlement_rows(&mut conn, Some(creditor_id), None).await?;
+    let to_settle = repo::to_settle(&mut conn, creditor_id).await?;
+    let account = repo::payout_account(&mut conn, creditor_id, state.clock.today())
         .await?
         .map(|(d, _)| d.display());
-    Ok(render(&CreditorSettlementsPage {
-        layout: ctx.layout(),
-        settlements,
-        to_settle,
-        account,
-    }))
+    Ok(render(&CreditorSettlementsPage { layout: ctx.layout(), settlements, to_settle, account }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,10 +325,9 @@ async fn account_view(
 ) -> Result<AccountPage, AppError> {
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let current = settlement::payout_account(&mut conn, creditor_id, today)
-        .await?
-        .map(|(d, _)| d.display());
-    let pending = settlement::pending_account(&mut conn, creditor_id, today)
+    let current =
+        repo::payout_account(&mut conn, creditor_id, today).await?.map(|(d, _)| d.display());
+    let pending = repo::pending_account(&mut conn, creditor_id, today)
         .await?
         .map(|(d, from)| (d.display(), from));
     let params = state.parameters(&mut conn).await?;
@@ -480,16 +426,12 @@ fn refund_destination(
     {
         if let Some(bg) = acc.strip_prefix("BG ") {
             return Destination::bankgiro(bg).ok().or_else(|| {
-                errors.add(
-                    "account",
-                    "Betalarens bankgironummer kan inte användas; ange ett konto.",
-                );
+                errors
+                    .add("account", "Betalarens bankgironummer kan inte användas; ange ett konto.");
                 None
             });
         }
-        return Some(Destination {
-            account: super::pain001::Account::Iban(acc.to_string()),
-        });
+        return Some(Destination { account: super::pain001::Account::Iban(acc.to_string()) });
     }
     Destination::bank_account(&form.clearing, &form.account)
         .map_err(|e| errors.add(e.field(), e.to_string()))
@@ -516,7 +458,7 @@ async fn refund_payment(
     };
     let back = format!("/admin/betalningar/{payment_id}");
     let mut conn = state.db.acquire().await?;
-    match settlement::refund_unmatched(&mut conn, payment_id, &dest, &by).await {
+    match settlement::refund(&mut conn, RefundOf::Payment(payment_id), &dest, &by).await {
         Ok(amount) => Ok(flash_redirect(
             &back,
             FlashKind::Success,

@@ -11,10 +11,11 @@ use anyhow::{Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::json;
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::pain001;
+use super::repo::*;
 use crate::payments::ledger::{self, Account, Dims, Entry};
 use crate::{
     auth::Acting,
@@ -57,7 +58,11 @@ impl Destination {
         display_account(self.kind(), &self.number(), self.clearing().as_deref())
     }
 
-    fn from_row(kind: &str, number: &str, clearing: Option<&str>) -> Option<Destination> {
+    pub(super) fn from_row(
+        kind: &str,
+        number: &str,
+        clearing: Option<&str>,
+    ) -> Option<Destination> {
         Some(Destination {
             account: match kind {
                 "bankgiro" => pain001::Account::Bankgiro(digits(number)),
@@ -74,9 +79,7 @@ impl Destination {
     /// A bankgiro number as typed (validated).
     pub fn bankgiro(input: &str) -> Result<Destination, ocr::BankgiroError> {
         let bg = ocr::validate_bankgiro(input)?;
-        Ok(Destination {
-            account: pain001::Account::Bankgiro(digits(&bg)),
-        })
+        Ok(Destination { account: pain001::Account::Bankgiro(digits(&bg)) })
     }
 
     /// Clearing and account number as typed (validated).
@@ -86,10 +89,7 @@ impl Destination {
     ) -> Result<Destination, bank_account::AccountError> {
         let a = bank_account::validate(clearing, account)?;
         Ok(Destination {
-            account: pain001::Account::BankAccount {
-                clearing: a.clearing,
-                account: a.account,
-            },
+            account: pain001::Account::BankAccount { clearing: a.clearing, account: a.account },
         })
     }
 }
@@ -108,88 +108,6 @@ pub fn display_account(kind: &str, number: &str, clearing: Option<&str>) -> Stri
         "bank_account" => format!("Konto {}-{}", clearing.unwrap_or(""), number),
         _ => format!("IBAN {number}"),
     }
-}
-
-/// kind, bankgiro, clearing, account, effective_from
-type AccountRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    NaiveDate,
-);
-
-/// number, creditor, name, org.nr, created on, total, payout account kind, account, clearing, batch state
-type NoteHead = (
-    i64,
-    Uuid,
-    String,
-    String,
-    NaiveDate,
-    Decimal,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// The creditor's payout account in effect on `day`.
-pub async fn payout_account(
-    conn: &mut PgConnection,
-    creditor_id: Uuid,
-    day: NaiveDate,
-) -> sqlx::Result<Option<(Destination, NaiveDate)>> {
-    let row: Option<AccountRow> = sqlx::query_as(
-        "select kind, bankgiro, clearing, account, effective_from from payout_account
-             where creditor_id = $1 and effective_from <= $2 order by effective_from desc limit 1",
-    )
-    .bind(creditor_id)
-    .bind(day)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some((kind, bg, clearing, account, from)) = row {
-        let number = if kind == "bankgiro" { bg } else { account };
-        return Ok(number
-            .and_then(|n| Destination::from_row(&kind, &n, clearing.as_deref()))
-            .map(|d| (d, from)));
-    }
-    // The account given at sign-up, before any change was made.
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-        "select payout_bankgiro, payout_clearing, payout_account from creditor where creditor_id = $1",
-    )
-    .bind(creditor_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let epoch = NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date");
-    Ok(match row {
-        Some((Some(bg), _, _)) => Destination::from_row("bankgiro", &bg, None).map(|d| (d, epoch)),
-        Some((None, Some(c), Some(a))) => {
-            Destination::from_row("bank_account", &a, Some(&c)).map(|d| (d, epoch))
-        }
-        _ => None,
-    })
-}
-
-/// A pending change (taking effect after `today`), if any.
-pub async fn pending_account(
-    conn: &mut PgConnection,
-    creditor_id: Uuid,
-    today: NaiveDate,
-) -> sqlx::Result<Option<(Destination, NaiveDate)>> {
-    let row: Option<AccountRow> = sqlx::query_as(
-        "select kind, bankgiro, clearing, account, effective_from from payout_account
-             where creditor_id = $1 and effective_from > $2 order by effective_from desc limit 1",
-    )
-    .bind(creditor_id)
-    .bind(today)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.and_then(|(kind, bg, clearing, account, from)| {
-        let number = if kind == "bankgiro" { bg } else { account };
-        number
-            .and_then(|n| Destination::from_row(&kind, &n, clearing.as_deref()))
-            .map(|d| (d, from))
-    }))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -335,9 +253,7 @@ pub async fn run(
         entry = entry.credit(
             Account::SettlementPayable,
             total,
-            Dims::default()
-                .with_creditor(creditor_id)
-                .with_settlement(settlement_id),
+            Dims::default().with_creditor(creditor_id).with_settlement(settlement_id),
         );
         ledger::post(conn, &[entry], now, today, user).await?;
         insert_payout(
@@ -380,132 +296,61 @@ async fn insert_payout(
     Ok(id)
 }
 
-/// Money owed back on a claim and not yet in a payout, with the account the payer gave.
-#[derive(Clone, Debug, FromRow)]
-pub struct RefundOwed {
-    pub claim_id: Uuid,
-    pub case_number: i64,
-    pub debtor_name: String,
-    pub owed: Decimal,
-    pub clearing: Option<String>,
-    pub account: Option<String>,
+/// What a refund pays back: a claim's overpayment, or an unmatched payment.
+#[derive(Clone, Copy, Debug)]
+pub enum RefundOf {
+    Claim(Uuid),
+    Payment(Uuid),
 }
 
-/// Claims (one, or all) with an overpayment not yet in a payout: the refund-payable balance
-/// minus refund payouts not yet executed.
-pub async fn refunds_owed(
+/// Pays money owed back to `dest`: a payout waiting for the next batch, audited, in one
+/// transaction. Refused (with the reason as the error) when nothing is owed back.
+pub async fn refund(
     conn: &mut PgConnection,
-    claim: Option<Uuid>,
-) -> sqlx::Result<Vec<RefundOwed>> {
-    sqlx::query_as!(
-        RefundOwed,
-        r#"with owed as (
-            select l.claim_id, -sum(l.amount) as owed from journal_line l
-            where l.account = 'refund_payable' and l.claim_id is not null and ($1::uuid is null or l.claim_id = $1)
-            group by l.claim_id having sum(l.amount) < 0),
-         pending as (
-            select p.claim_id, sum(p.amount) as amount from payout p left join payout_batch b using (batch_id)
-            where p.kind = 'refund' and p.claim_id is not null and (b.state is null or b.state <> 'executed') group by p.claim_id)
-         select c.claim_id, c.case_number, c.debtor_name, o.owed - coalesce(pe.amount, 0) as "owed!",
-                ra.clearing as "clearing?", ra.account as "account?"
-         from owed o join claim c using (claim_id) left join pending pe using (claim_id) left join refund_account ra using (claim_id)
-         where o.owed - coalesce(pe.amount, 0) > 0 order by c.case_number"#,
-        claim
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// Pays back a claim's overpayment to `dest`.
-pub async fn refund_claim(
-    conn: &mut PgConnection,
-    claim_id: Uuid,
+    of: RefundOf,
     dest: &Destination,
     by: &Acting<'_>,
 ) -> Result<Sek> {
     let mut tx = begin(conn).await?;
-    let conn: &mut PgConnection = &mut tx;
+    let refund = match of {
+        RefundOf::Claim(claim_id) => of_claim(&mut tx, claim_id, dest, by).await?,
+        RefundOf::Payment(payment_id) => of_payment(&mut tx, payment_id, by).await?,
+    };
+    refund.create(&mut tx, dest, by).await?;
+    tx.commit().await?;
+    Ok(refund.amount)
+}
+
+/// A claim's overpayment; a clearing and account number given by staff is kept as the
+/// claim's refund account.
+async fn of_claim(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    dest: &Destination,
+    by: &Acting<'_>,
+) -> Result<Refund> {
     if let pain001::Account::BankAccount { clearing, account } = &dest.account {
         sqlx::query!("insert into refund_account (claim_id, clearing, account, given_at, given_by) values ($1, $2, $3, $4, $5)
              on conflict (claim_id) do update set clearing = $2, account = $3, given_at = $4, given_by = $5", claim_id, clearing, account, by.now, by.user_id)
         .execute(&mut *conn)
         .await?;
     }
-    let (case_number, name): (i64, String) =
+    let (case_number, payee): (i64, String) =
         sqlx::query_as("select case_number, debtor_name from claim where claim_id = $1 for update")
             .bind(claim_id)
             .fetch_one(&mut *conn)
             .await?;
-    let amount = refunds_owed(conn, Some(claim_id))
-        .await?
-        .first()
-        .map_or(Sek::ZERO, |r| Sek::from_decimal(r.owed));
+    let owed = refunds_owed(conn, Some(claim_id)).await?;
+    let amount = owed.first().map_or(Sek::ZERO, |r| Sek::from_decimal(r.owed));
     if !amount.is_positive() {
         bail!("Det finns inget att återbetala på ärendet.");
     }
-    let refund = Refund {
-        claim: Some(claim_id),
-        payment: None,
-        amount,
-        payee: &name,
-        reference: &format!("Återbetalning ärende {case_number}"),
-    };
-    refund.create(conn, dest, by).await?;
-    tx.commit().await?;
-    Ok(amount)
+    let reference = format!("Återbetalning ärende {case_number}");
+    Ok(Refund { claim: Some(claim_id), payment: None, amount, payee, reference })
 }
 
-/// A payout of money owed back, on a claim or for an unmatched payment.
-struct Refund<'a> {
-    claim: Option<Uuid>,
-    payment: Option<Uuid>,
-    amount: Sek,
-    payee: &'a str,
-    reference: &'a str,
-}
-
-impl Refund<'_> {
-    /// The payout row and its audit event.
-    async fn create(
-        &self,
-        conn: &mut PgConnection,
-        dest: &Destination,
-        by: &Acting<'_>,
-    ) -> Result<()> {
-        let payout = insert_payout(
-            conn,
-            "refund",
-            None,
-            self.claim,
-            self.payment,
-            self.amount,
-            self.payee,
-            dest,
-            self.reference,
-            by.now,
-        )
-        .await?;
-        let subject = self.claim.or(self.payment).map(|id| id.to_string());
-        by.audit(
-            conn,
-            "refund_created",
-            subject.as_deref(),
-            json!({"payout_id": payout, "amount": self.amount, "account": dest.display()}),
-        )
-        .await?;
-        Ok(())
-    }
-}
-
-/// Gives unmatched money back to the payer.
-pub async fn refund_unmatched(
-    conn: &mut PgConnection,
-    payment_id: Uuid,
-    dest: &Destination,
-    by: &Acting<'_>,
-) -> Result<Sek> {
-    let mut tx = begin(conn).await?;
-    let conn: &mut PgConnection = &mut tx;
+/// Unmatched money, back to the payer: moved from unmatched to refund payable in the journal.
+async fn of_payment(conn: &mut PgConnection, payment_id: Uuid, by: &Acting<'_>) -> Result<Refund> {
     let row: Option<(String, Option<Uuid>, bool, String)> = sqlx::query_as(
         "select payer_name, claim_id, refunded, kind from payment where payment_id = $1 for update",
     )
@@ -533,48 +378,43 @@ pub async fn refund_unmatched(
         .debit(Account::Unmatched, amount, pay)
         .credit(Account::RefundPayable, amount, pay);
     ledger::post(conn, &[entry], by.now, by.today, Some(by.user_id)).await?;
-    sqlx::query!(
-        "update payment set refunded = true where payment_id = $1",
-        payment_id
-    )
-    .execute(&mut *conn)
-    .await?;
-    let refund = Refund {
-        claim: None,
-        payment: Some(payment_id),
-        amount,
-        payee: if payer.is_empty() { "Betalare" } else { &payer },
-        reference: "Återbetalning av inbetalning",
-    };
-    refund.create(conn, dest, by).await?;
-    tx.commit().await?;
-    Ok(amount)
+    sqlx::query!("update payment set refunded = true where payment_id = $1", payment_id)
+        .execute(&mut *conn)
+        .await?;
+    let payee = if payer.is_empty() { "Betalare".to_string() } else { payer };
+    let reference = "Återbetalning av inbetalning".to_string();
+    Ok(Refund { claim: None, payment: Some(payment_id), amount, payee, reference })
 }
 
-#[derive(Clone, Debug, FromRow)]
-pub struct Batch {
-    pub batch_id: Uuid,
-    pub number: i64,
-    pub created_at: DateTime<Utc>,
-    pub payout_count: i32,
-    pub total: Decimal,
-    pub needs_two: bool,
-    pub state: String,
-    pub approved_by: Option<Uuid>,
-    pub approver: Option<String>,
-    pub second_approved_by: Option<Uuid>,
-    pub second_approver: Option<String>,
-    pub message_id: Option<String>,
-    pub exported_at: Option<DateTime<Utc>>,
-    pub executed_at: Option<DateTime<Utc>>,
-    pub execution_date: Option<NaiveDate>,
+/// A payout of money owed back, on a claim or for an unmatched payment.
+struct Refund {
+    claim: Option<Uuid>,
+    payment: Option<Uuid>,
+    amount: Sek,
+    payee: String,
+    reference: String,
 }
 
-pub const BATCH_SELECT: &str = "select b.batch_id, b.number, b.created_at, b.payout_count, b.total, b.needs_two, b.state,
-        b.approved_by, u1.email as approver, b.second_approved_by, u2.email as second_approver, b.message_id,
-        b.exported_at, b.executed_at, b.execution_date
-    from payout_batch b left join app_user u1 on u1.user_id = b.approved_by
-        left join app_user u2 on u2.user_id = b.second_approved_by";
+impl Refund {
+    /// The payout row and its audit event.
+    async fn create(
+        &self,
+        conn: &mut PgConnection,
+        dest: &Destination,
+        by: &Acting<'_>,
+    ) -> Result<()> {
+        let (kind, now) = ("refund", by.now);
+        let (claim, payment, amount) = (self.claim, self.payment, self.amount);
+        let (payee, reference) = (self.payee.as_str(), self.reference.as_str());
+        let payout =
+            insert_payout(conn, kind, None, claim, payment, amount, payee, dest, reference, now)
+                .await?;
+        let subject = claim.or(payment).map(|id| id.to_string());
+        let detail = json!({"payout_id": payout, "amount": amount, "account": dest.display()});
+        by.audit(conn, "refund_created", subject.as_deref(), detail).await?;
+        Ok(())
+    }
+}
 
 pub fn state_label(state: &str) -> &'static str {
     match state {
@@ -631,32 +471,52 @@ pub async fn create_batch(
     Ok(Some(batch_id))
 }
 
-pub async fn find_batch(conn: &mut PgConnection, batch_id: Uuid) -> sqlx::Result<Option<Batch>> {
-    sqlx::query_as(&format!("{BATCH_SELECT} where b.batch_id = $1"))
-        .bind(batch_id)
-        .fetch_optional(conn)
-        .await
+/// A step on a payout batch that answers with a message for the admin.
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Approve a draft batch (a second, different admin when it is over the limit).
+    Approve,
+    /// The bank executed the exported batch.
+    Execute,
 }
 
-/// Approves a draft batch. Returns a message for the admin, or why it cannot be done.
-pub async fn approve(
+/// Takes `step` on the batch under its row lock, audited. Returns a message for the admin, or
+/// why it cannot be done (nothing changes then).
+pub async fn batch_step(
     conn: &mut PgConnection,
     batch_id: Uuid,
+    step: Step,
     by: &Acting<'_>,
 ) -> Result<Result<&'static str, &'static str>> {
     let mut tx = begin(conn).await?;
-    let conn: &mut PgConnection = &mut tx;
-    let b = match lock_batch(
-        conn,
-        batch_id,
-        &["draft"],
-        |_| "Uppdraget är redan godkänt.",
-    )
-    .await?
-    {
+    let (states, wrong): (&[&str], fn(&str) -> &'static str) = match step {
+        Step::Approve => (&["draft"], |_| "Uppdraget är redan godkänt."),
+        Step::Execute => (&["exported"], |state| match state {
+            "executed" => "Uppdraget är redan markerat som utfört.",
+            _ => "Exportera uppdraget till banken först.",
+        }),
+    };
+    let b = match lock_batch(&mut tx, batch_id, states, wrong).await? {
         Ok(b) => b,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    let done = match step {
+        Step::Approve => approve(&mut tx, &b, by).await?,
+        Step::Execute => mark_executed(&mut tx, &b, by).await?,
+    };
+    if done.is_ok() {
+        tx.commit().await?;
+    }
+    Ok(done)
+}
+
+/// Approves the locked draft batch `b`.
+async fn approve(
+    conn: &mut PgConnection,
+    b: &Batch,
+    by: &Acting<'_>,
+) -> Result<Result<&'static str, &'static str>> {
+    let batch_id = b.batch_id;
     let message = match b.approved_by {
         None => {
             let state = if b.needs_two { "draft" } else { "approved" };
@@ -681,75 +541,8 @@ pub async fn approve(
             "Andra godkännandet är gjort. Uppdraget kan exporteras."
         }
     };
-    by.audit(
-        conn,
-        "payout_batch_approved",
-        Some(&batch_id.to_string()),
-        json!({}),
-    )
-    .await?;
-    tx.commit().await?;
+    by.audit(conn, "payout_batch_approved", Some(&batch_id.to_string()), json!({})).await?;
     Ok(Ok(message))
-}
-
-/// Locks the batch's row until the transaction ends and reads it (one round trip), when it is
-/// in one of `states`; otherwise the refusal `wrong` gives for its state.
-async fn lock_batch(
-    conn: &mut PgConnection,
-    batch_id: Uuid,
-    states: &[&str],
-    wrong: impl Fn(&str) -> &'static str,
-) -> Result<Result<Batch, &'static str>> {
-    let b: Option<Batch> = sqlx::query_as(&format!(
-        "{BATCH_SELECT} where b.batch_id = $1 for update of b"
-    ))
-    .bind(batch_id)
-    .fetch_optional(conn)
-    .await?;
-    Ok(match b {
-        None => Err("Uppdraget finns inte."),
-        Some(b) if states.contains(&b.state.as_str()) => Ok(b),
-        Some(b) => Err(wrong(&b.state)),
-    })
-}
-
-#[derive(Clone, Debug, FromRow)]
-pub struct PayoutRow {
-    pub payout_id: Uuid,
-    pub kind: String,
-    pub settlement_id: Option<Uuid>,
-    pub claim_id: Option<Uuid>,
-    pub payment_id: Option<Uuid>,
-    pub creditor_id: Option<Uuid>,
-    pub amount: Decimal,
-    pub payee_name: String,
-    pub account_kind: String,
-    pub account: String,
-    pub clearing: Option<String>,
-    pub reference: String,
-}
-
-impl PayoutRow {
-    pub fn account_display(&self) -> String {
-        display_account(&self.account_kind, &self.account, self.clearing.as_deref())
-    }
-}
-
-pub async fn payouts(
-    conn: &mut PgConnection,
-    batch_id: Option<Uuid>,
-) -> sqlx::Result<Vec<PayoutRow>> {
-    sqlx::query_as!(
-        PayoutRow,
-        r#"select p.payout_id, p.kind, p.settlement_id, p.claim_id, p.payment_id,
-            s.creditor_id as "creditor_id?", p.amount, p.payee_name,
-            p.account_kind, p.account, p.clearing, p.reference
-         from payout p left join settlement s using (settlement_id)
-         where p.batch_id is not distinct from $1 order by p.created_at, p.payout_id"#,
-        batch_id
-    )
-    .fetch_all(conn)
-    .await
 }
 
 /// The pain.001 file of an approved batch (the same message id every time it is exported).
@@ -761,15 +554,10 @@ pub async fn export(
 ) -> Result<Result<(String, String), &'static str>> {
     let mut tx = begin(conn).await?;
     let conn: &mut PgConnection = &mut tx;
-    let b = match lock_batch(
-        conn,
-        batch_id,
-        &["approved", "exported"],
-        |state| match state {
-            "executed" => "Uppdraget är redan utfört.",
-            _ => "Uppdraget måste godkännas innan det exporteras.",
-        },
-    )
+    let b = match lock_batch(conn, batch_id, &["approved", "exported"], |state| match state {
+        "executed" => "Uppdraget är redan utfört.",
+        _ => "Uppdraget måste godkännas innan det exporteras.",
+    })
     .await?
     {
         Ok(b) => b,
@@ -782,10 +570,7 @@ pub async fn export(
         .filter_map(|p| {
             let dest = Destination::from_row(&p.account_kind, &p.account, p.clearing.as_deref())?;
             Some(pain001::Transfer {
-                end_to_end_id: format!("F{}", p.payout_id.simple())
-                    .chars()
-                    .take(35)
-                    .collect(),
+                end_to_end_id: format!("F{}", p.payout_id.simple()).chars().take(35).collect(),
                 amount: Sek::from_decimal(p.amount),
                 name: p.payee_name.clone(),
                 account: dest.account,
@@ -820,23 +605,14 @@ pub async fn export(
     Ok(Ok((format!("{message_id}.xml"), xml)))
 }
 
-/// The bank executed the batch: the money leaves the bank account in the journal.
-pub async fn mark_executed(
+/// The bank executed the locked, exported batch `b`: the money leaves the bank account in the
+/// journal.
+async fn mark_executed(
     conn: &mut PgConnection,
-    batch_id: Uuid,
+    b: &Batch,
     by: &Acting<'_>,
 ) -> Result<Result<&'static str, &'static str>> {
-    let mut tx = begin(conn).await?;
-    let conn: &mut PgConnection = &mut tx;
-    let b = match lock_batch(conn, batch_id, &["exported"], |state| match state {
-        "executed" => "Uppdraget är redan markerat som utfört.",
-        _ => "Exportera uppdraget till banken först.",
-    })
-    .await?
-    {
-        Ok(b) => b,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+    let batch_id = b.batch_id;
     let rows = payouts(conn, Some(batch_id)).await?;
     let mut entries = Vec::with_capacity(rows.len());
     for p in &rows {
@@ -845,30 +621,20 @@ pub async fn mark_executed(
         let from = match (p.settlement_id, p.claim_id, p.payment_id) {
             (Some(s), _, _) => (
                 Account::SettlementPayable,
-                Dims {
-                    creditor: p.creditor_id,
-                    ..Dims::default()
-                }
-                .with_settlement(s)
-                .with_payout(p.payout_id),
+                Dims { creditor: p.creditor_id, ..Dims::default() }
+                    .with_settlement(s)
+                    .with_payout(p.payout_id),
             ),
-            (None, Some(c), _) => (
-                Account::RefundPayable,
-                Dims::claim(c).with_payout(p.payout_id),
-            ),
-            (None, None, Some(pay)) => (
-                Account::RefundPayable,
-                Dims::payment(pay).with_payout(p.payout_id),
-            ),
+            (None, Some(c), _) => (Account::RefundPayable, Dims::claim(c).with_payout(p.payout_id)),
+            (None, None, Some(pay)) => {
+                (Account::RefundPayable, Dims::payment(pay).with_payout(p.payout_id))
+            }
             _ => bail!("payout {} has nothing to pay from", p.payout_id),
         };
         entries.push(
-            Entry::new(
-                "payout",
-                format!("Utbetalning {} till {}", p.reference, p.payee_name),
-            )
-            .debit(from.0, amount, from.1)
-            .credit(Account::Bank, amount, out),
+            Entry::new("payout", format!("Utbetalning {} till {}", p.reference, p.payee_name))
+                .debit(from.0, amount, from.1)
+                .credit(Account::Bank, amount, out),
         );
     }
     ledger::post(conn, &entries, by.now, by.today, Some(by.user_id)).await?;
@@ -882,78 +648,7 @@ pub async fn mark_executed(
         json!({"payouts": rows.len(), "total": b.total}),
     )
     .await?;
-    tx.commit().await?;
     Ok(Ok("Uppdraget är markerat som utfört och bokfört."))
-}
-
-/// A settlement note: what was collected per claim.
-#[derive(Clone, Debug)]
-pub struct Note {
-    pub settlement_id: Uuid,
-    pub number: i64,
-    pub creditor_id: Uuid,
-    pub creditor_name: String,
-    pub creditor_org_nr: String,
-    pub created_on: NaiveDate,
-    pub total: Sek,
-    pub account: String,
-    pub paid_out: bool,
-    pub lines: Vec<NoteLine>,
-}
-
-#[derive(Clone, Debug, FromRow)]
-pub struct NoteLine {
-    pub claim_id: Uuid,
-    pub case_number: i64,
-    pub invoice_number: String,
-    pub debtor_name: String,
-    pub capital: Decimal,
-}
-
-/// The note of `settlement_id`, if it belongs to `creditor` (any creditor when `None`).
-pub async fn note(
-    conn: &mut PgConnection,
-    settlement_id: Uuid,
-    creditor: Option<Uuid>,
-) -> sqlx::Result<Option<Note>> {
-    let head: Option<NoteHead> =
-        sqlx::query_as(
-            "select s.number, s.creditor_id, cr.name, cr.org_nr, s.created_on, s.total, p.account_kind, p.account, p.clearing, b.state
-             from settlement s join creditor cr using (creditor_id)
-             left join payout p using (settlement_id) left join payout_batch b using (batch_id)
-             where s.settlement_id = $1 and ($2::uuid is null or s.creditor_id = $2)",
-        )
-        .bind(settlement_id)
-        .bind(creditor)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some((number, creditor_id, name, org, created_on, total, kind, account, clearing, state)) =
-        head
-    else {
-        return Ok(None);
-    };
-    let lines: Vec<NoteLine> = sqlx::query_as(
-        "select l.claim_id, c.case_number, c.invoice_number, c.debtor_name, l.capital
-         from settlement_line l join claim c using (claim_id) where l.settlement_id = $1 order by c.case_number",
-    )
-    .bind(settlement_id)
-    .fetch_all(conn)
-    .await?;
-    Ok(Some(Note {
-        settlement_id,
-        number,
-        creditor_id,
-        creditor_name: name,
-        creditor_org_nr: crate::domain::ids::IdNumber::from_stored(&org).display(),
-        created_on,
-        total: Sek::from_decimal(total),
-        account: match (kind, account) {
-            (Some(k), Some(a)) => display_account(&k, &a, clearing.as_deref()),
-            _ => String::new(),
-        },
-        paid_out: state.as_deref() == Some("executed"),
-        lines,
-    }))
 }
 
 fn comma(d: Decimal) -> String {
@@ -974,26 +669,14 @@ pub fn note_csv(n: &Note) -> Vec<u8> {
             comma(l.capital)
         ));
     }
-    s.push_str(&format!(
-        "{};;;Summa;{}\r\n",
-        n.number,
-        comma(n.total.amount())
-    ));
+    s.push_str(&format!("{};;;Summa;{}\r\n", n.number, comma(n.total.amount())));
     s.into_bytes()
 }
 
 fn csv_field(s: &str) -> String {
     // A leading = + - @ would make Excel run a formula.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    if s.contains([';', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 pub fn note_pdf(n: &Note, identity: &Identity) -> Vec<u8> {
@@ -1014,33 +697,15 @@ pub fn note_pdf(n: &Note, identity: &Identity) -> Vec<u8> {
         10.0,
         Face::Regular,
     );
-    d.line_at(
-        56.0,
-        &format!("Datum {}", n.created_on),
-        10.0,
-        Face::Regular,
-    );
+    d.line_at(56.0, &format!("Datum {}", n.created_on), 10.0, Face::Regular);
     if !n.account.is_empty() {
-        d.line_at(
-            56.0,
-            &format!("Utbetalas till {}", n.account),
-            10.0,
-            Face::Regular,
-        );
+        d.line_at(56.0, &format!("Utbetalas till {}", n.account), 10.0, Face::Regular);
     }
     d.space(12.0);
-    d.row(
-        "Ärende · faktura · gäldenär",
-        "Inbetalt kapital",
-        9.0,
-        Face::Bold,
-    );
+    d.row("Ärende · faktura · gäldenär", "Inbetalt kapital", 9.0, Face::Bold);
     for l in &n.lines {
         d.row(
-            &format!(
-                "{} · {} · {}",
-                l.case_number, l.invoice_number, l.debtor_name
-            ),
+            &format!("{} · {} · {}", l.case_number, l.invoice_number, l.debtor_name),
             &Sek::from_decimal(l.capital).to_string(),
             9.0,
             Face::Regular,
@@ -1083,57 +748,6 @@ pub async fn run_by_admin(
     .await?;
     tx.commit().await?;
     Ok(report)
-}
-
-/// A settlement as the lists show it.
-#[derive(FromRow)]
-pub struct SettlementRow {
-    pub settlement_id: Uuid,
-    pub number: i64,
-    pub creditor_name: String,
-    pub created_on: NaiveDate,
-    pub total: Decimal,
-    pub lines: i64,
-    pub batch_state: Option<String>,
-}
-
-/// Settlements, newest first: one creditor's, or everyone's; `limit` `None` for all.
-pub async fn settlement_rows(
-    conn: &mut PgConnection,
-    creditor: Option<Uuid>,
-    limit: Option<i64>,
-) -> sqlx::Result<Vec<SettlementRow>> {
-    sqlx::query_as(
-        "select s.settlement_id, s.number, cr.name as creditor_name, s.created_on, s.total,
-            (select count(*) from settlement_line l where l.settlement_id = s.settlement_id) as lines, b.state as batch_state
-         from settlement s join creditor cr using (creditor_id)
-         left join payout p using (settlement_id) left join payout_batch b using (batch_id)
-         where $1::uuid is null or s.creditor_id = $1
-         order by s.number desc limit $2",
-    )
-    .bind(creditor)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// The latest payout batches, newest first.
-pub async fn recent_batches(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Batch>> {
-    sqlx::query_as(&format!("{BATCH_SELECT} order by b.number desc limit $1"))
-        .bind(limit)
-        .fetch_all(conn)
-        .await
-}
-
-/// The creditor's capital collected and not yet settled.
-pub async fn to_settle(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<Sek> {
-    let owed: Option<Decimal> = sqlx::query_scalar(
-        "select -sum(amount) from journal_line where account = 'creditor_payable' and creditor_id = $1",
-    )
-    .bind(creditor_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(Sek::from_decimal(owed.unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The pages' askama structs and their display helpers.
 
-use super::service::{self as settlement, Batch, Note, PayoutRow, RefundOwed, SettlementRow};
+use super::repo::{Batch, Note, PayoutRow, RefundOwed, SettlementRow};
+use super::service as settlement;
 use crate::{domain::money::Sek, web::prelude::*};
 use askama::Template;
 use chrono::NaiveDate;

@@ -11,6 +11,8 @@ use axum::{
 };
 use serde::Deserialize;
 
+use crate::claims::{Reader, web::on_claim};
+
 use super::{
     Policy,
     service::{self, Proposed},
@@ -28,19 +30,10 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/mina-sidor/arenden/{id}/amorteringsplan",
-            get(form_page).post(propose),
-        )
-        .route(
-            "/mina-sidor/arenden/{id}/amorteringsplan/aterkalla",
-            post(withdraw),
-        )
+        .route("/mina-sidor/arenden/{id}/amorteringsplan", get(form_page).post(propose))
+        .route("/mina-sidor/arenden/{id}/amorteringsplan/aterkalla", post(withdraw))
         .route("/borgenar/krav/{id}/amorteringsplan", post(creditor_decide))
-        .route(
-            "/borgenar/amorteringsplaner",
-            get(policy_page).post(policy_save),
-        )
+        .route("/borgenar/amorteringsplaner", get(policy_page).post(policy_save))
 }
 
 #[derive(Deserialize, Default)]
@@ -97,10 +90,9 @@ async fn propose(
             FlashKind::Success,
             message,
         ),
-        Proposed::Invalid(f) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &FormPage::new(&ctx, *f, form.months),
-        ),
+        Proposed::Invalid(f) => {
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &FormPage::new(&ctx, *f, form.months))
+        }
     })
 }
 
@@ -115,21 +107,19 @@ async fn withdraw(
     let rec = visible_claim(&mut conn, &me.personal_number, &id).await?;
     let back = format!("/mina-sidor/arenden/{}", rec.claim_id);
     let (now, today) = (state.clock.now(), state.clock.today());
-    Ok(
-        if service::withdraw_proposal(&mut conn, rec.claim_id, now, today).await? {
-            flash_redirect(
-                &back,
-                FlashKind::Success,
-                "Ditt förslag om amorteringsplan är återkallat. Ärendet fortsätter som vanligt.",
-            )
-        } else {
-            flash_redirect(
-                &back,
-                FlashKind::Error,
-                "Det finns inget förslag att återkalla: borgenären har redan beslutat.",
-            )
-        },
-    )
+    Ok(if service::withdraw_proposal(&mut conn, rec.claim_id, now, today).await? {
+        flash_redirect(
+            &back,
+            FlashKind::Success,
+            "Ditt förslag om amorteringsplan är återkallat. Ärendet fortsätter som vanligt.",
+        )
+    } else {
+        flash_redirect(
+            &back,
+            FlashKind::Error,
+            "Det finns inget förslag att återkalla: borgenären har redan beslutat.",
+        )
+    })
 }
 
 // --- Creditor -----------------------------------------------------------------------------------
@@ -147,22 +137,11 @@ async fn creditor_decide(
     Path(id): Path<String>,
     Form(form): Form<DecideForm>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
-    let claim_id = path_id(&id)?;
-    let by = ctx.acting(user, &state.clock);
+    let on = on_claim(&ctx, Reader::Creditor, &id, &state.clock)?;
+    let (decision, note) = (form.decision.as_str(), form.reject_note.trim());
     let mut conn = state.db.acquire().await?;
-    let outcome = service::decide(
-        &mut conn,
-        &state.config.identity,
-        claim_id,
-        creditor_id,
-        &by,
-        &form.decision,
-        form.reject_note.trim(),
-    )
-    .await?;
-    let back = format!("/borgenar/krav/{claim_id}");
-    Ok(flash_outcome(&back, outcome))
+    let outcome = service::decide(&mut conn, &state.config.identity, &on, decision, note).await?;
+    Ok(flash_outcome(&on.back(), outcome))
 }
 
 async fn policy_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -225,21 +204,10 @@ async fn policy_save(
             },
         ));
     }
-    let policy = Policy {
-        max_months: months,
-        min_instalment: min,
-        auto_approve_up_to: auto,
-    };
+    let policy = Policy { max_months: months, min_instalment: min, auto_approve_up_to: auto };
     let mut conn = state.db.acquire().await?;
-    service::save_policy(
-        &mut conn,
-        creditor_id,
-        &policy,
-        user.id,
-        &ctx.ip,
-        state.clock.now(),
-    )
-    .await?;
+    service::save_policy(&mut conn, creditor_id, &policy, user.id, &ctx.ip, state.clock.now())
+        .await?;
     Ok(flash_redirect(
         "/borgenar/amorteringsplaner",
         FlashKind::Success,

@@ -8,9 +8,11 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::claims::OnClaim;
+
 use super::{PlanRow, PlanView, Policy, due_dates, is_broken, within_policy};
 use crate::{
-    auth::{Acting, audit},
+    auth::audit,
     claims::{self, ClaimRecord},
     config::Identity,
     domain::{
@@ -55,10 +57,7 @@ pub fn schedule(
         return Ok(vec![]);
     };
     // Future half-years may have no published reference rate yet: assume the last one stays.
-    let params = &Parameters {
-        book: params.book.clone(),
-        rates: params.rates.projected_to(*last),
-    };
+    let params = &Parameters { book: params.book.clone(), rates: params.rates.projected_to(*last) };
     plan::schedule(dates, moves, |moves, on| {
         Ok(claims::compute_statement(rec, fees, moves, params, on)?.balance)
     })
@@ -107,12 +106,9 @@ pub(super) async fn end_plan(
     if ended.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query!(
-        "update claim set payment_plan_active = false where claim_id = $1",
-        claim_id
-    )
-    .execute(conn)
-    .await?;
+    sqlx::query!("update claim set payment_plan_active = false where claim_id = $1", claim_id)
+        .execute(conn)
+        .await?;
     Ok(true)
 }
 
@@ -127,11 +123,7 @@ impl Preview {
     fn of(p: &Prepared, months: u32) -> anyhow::Result<Preview> {
         let lines = p.schedule(months)?;
         let total = lines.iter().map(|(_, a)| *a).sum();
-        Ok(Preview {
-            months,
-            lines,
-            total,
-        })
+        Ok(Preview { months, lines, total })
     }
 }
 
@@ -171,11 +163,7 @@ async fn prepare(
     let moves = claims::movements(conn, rec.claim_id).await?;
     let charged: Vec<_> = fees.iter().map(|f| f.kind).collect();
     let fee = match payment_plan_fee(rec.capacity(), &charged, params.book.in_force(today)) {
-        FeeDecision::Charge { kind, amount } => Some(FeeCharge {
-            kind,
-            amount,
-            charged_on: today,
-        }),
+        FeeDecision::Charge { kind, amount } => Some(FeeCharge { kind, amount, charged_on: today }),
         FeeDecision::NoFee(_) => None,
     };
     if let Some(f) = fee {
@@ -188,16 +176,7 @@ async fn prepare(
     .bind(rec.claim_id)
     .fetch_one(conn)
     .await?;
-    Ok(Prepared {
-        today,
-        rec,
-        fee,
-        fees,
-        moves,
-        params,
-        balance,
-        live,
-    })
+    Ok(Prepared { today, rec, fee, fees, moves, params, balance, live })
 }
 
 impl Prepared {
@@ -211,22 +190,14 @@ impl Prepared {
 fn options(p: &Prepared, today: NaiveDate) -> Vec<(u32, Sek)> {
     let max = p.params.book.in_force(today).plan_max_months.clamp(2, 12);
     (2..=max)
-        .map(|m| {
-            (
-                m,
-                Sek::from_decimal((p.balance.amount() / Decimal::from(m)).ceil()),
-            )
-        })
+        .map(|m| (m, Sek::from_decimal((p.balance.amount() / Decimal::from(m)).ceil())))
         .collect()
 }
 
 /// The number of months a debtor chose, if it is one Fordra offers.
 fn chosen_months(p: &Prepared, text: &str) -> Option<u32> {
     let max = p.params.book.in_force(p.today).plan_max_months.clamp(2, 12);
-    text.trim()
-        .parse::<u32>()
-        .ok()
-        .filter(|m| (2..=max).contains(m))
+    text.trim().parse::<u32>().ok().filter(|m| (2..=max).contains(m))
 }
 
 /// What the plan form shows: the choices, the fee, why no plan can be asked for (if so), and the
@@ -291,9 +262,7 @@ pub async fn propose(
     today: NaiveDate,
 ) -> Result<Proposed, AppError> {
     let mut tx = sqlx::Connection::begin(conn).await?;
-    let rec = claims::lock(&mut tx, claim_id, None)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let rec = claims::lock(&mut tx, claim_id, None).await?.ok_or(AppError::NotFound)?;
     let p = prepare(&mut tx, rec, today).await?;
     let mut errors = FieldErrors::default();
     let max = p.params.book.in_force(today).plan_max_months.clamp(2, 12);
@@ -319,11 +288,7 @@ pub async fn propose(
             "Beloppen har ändrats sedan du såg planen. Kontrollera den nya planen och bekräfta igen.",
         );
     }
-    let Some(Preview {
-        months,
-        lines: sched,
-        total,
-    }) = preview.filter(|_| errors.is_empty())
+    let Some(Preview { months, lines: sched, total }) = preview.filter(|_| errors.is_empty())
     else {
         // Shown again with the plan as it is now (when there is one to show).
         let preview = match chosen {
@@ -348,12 +313,9 @@ pub async fn propose(
     .execute(&mut *tx)
     .await?;
     // Escalation waits while the creditor decides.
-    sqlx::query!(
-        "update claim set payment_plan_active = true where claim_id = $1",
-        p.rec.claim_id
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("update claim set payment_plan_active = true where claim_id = $1", p.rec.claim_id)
+        .execute(&mut *tx)
+        .await?;
     claims::add_event(
         &mut tx,
         p.rec.claim_id,
@@ -427,11 +389,7 @@ async fn start(
         sqlx::query!("insert into plan_instalment (plan_id, seq, due_date, amount, ocr) values ($1, $2, $3, $4, $5)", plan_id, i as i32 + 1, due, amount.amount(), &ocr)
         .execute(&mut *tx)
         .await?;
-        lines.push(ScheduleLine {
-            due_date: *due,
-            amount: *amount,
-            ocr,
-        });
+        lines.push(ScheduleLine { due_date: *due, amount: *amount, ocr });
     }
     let statement = claims::compute_statement(&p.rec, &p.fees, &p.moves, &p.params, today)?;
     let mut snapshot = crate::claims::letters::build(
@@ -481,17 +439,13 @@ async fn start(
 pub async fn decide(
     conn: &mut PgConnection,
     identity: &Identity,
-    claim_id: Uuid,
-    creditor_id: Uuid,
-    by: &Acting<'_>,
+    on: &OnClaim<'_>,
     decision: &str,
     note: &str,
 ) -> Result<Result<&'static str, &'static str>, AppError> {
-    let (now, today) = (by.now, by.today);
+    let (by, now, today) = (&on.by, on.by.now, on.by.today);
     let mut tx = sqlx::Connection::begin(conn).await?;
-    let c = claims::lock(&mut tx, claim_id, Some(creditor_id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let c = claims::lock(&mut tx, on.claim_id, on.creditor).await?.ok_or(AppError::NotFound)?;
     let Some((plan_id, months)): Option<(Uuid, i32)> = sqlx::query_as(
         "select plan_id, months from payment_plan where claim_id = $1 and status = 'proposed'",
     )
@@ -505,16 +459,7 @@ pub async fn decide(
         "approve" => {
             let p = prepare(&mut tx, c.clone(), today).await?;
             let sched = p.schedule(months as u32)?;
-            start(
-                &mut tx,
-                identity,
-                plan_id,
-                &p,
-                &sched,
-                now,
-                Some(by.user_id),
-            )
-            .await?;
+            start(&mut tx, identity, plan_id, &p, &sched, now, Some(by.user_id)).await?;
             audit(
                 &mut tx,
                 now,
@@ -626,10 +571,8 @@ pub async fn check(state: &AppState, today: NaiveDate) -> anyhow::Result<CheckRe
         .bind(started_on)
         .fetch_one(&mut *tx)
         .await?;
-        let inst: Vec<(NaiveDate, Sek)> = inst
-            .into_iter()
-            .map(|(d, a)| (d, Sek::from_decimal(a)))
-            .collect();
+        let inst: Vec<(NaiveDate, Sek)> =
+            inst.into_iter().map(|(d, a)| (d, Sek::from_decimal(a))).collect();
         if !is_broken(&inst, Sek::from_decimal(paid), today, days) {
             continue;
         }

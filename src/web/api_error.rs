@@ -19,13 +19,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            details: None,
-        }
+        ApiError { status, code, message: message.into(), field: None, details: None }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
@@ -39,20 +33,12 @@ impl ApiError {
 
     /// 422 on `field` (a dotted path such as `debtor.id_number`).
     pub fn validation(field: &str, message: impl Into<String>) -> ApiError {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            message,
-        )
-        .with_field(field)
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message)
+            .with_field(field)
     }
 
     pub fn payload_too_large() -> ApiError {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "Begäran är för stor.",
-        )
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "Begäran är för stor.")
     }
 
     fn internal() -> ApiError {

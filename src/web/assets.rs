@@ -10,21 +10,9 @@ use axum::{
 use super::error::not_found_page;
 
 const FILES: &[(&str, &str, &[u8])] = &[
-    (
-        "app.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../static/app.css"),
-    ),
-    (
-        "bankid.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/bankid.js"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/app.js"),
-    ),
+    ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
+    ("bankid.js", "text/javascript; charset=utf-8", include_bytes!("../../static/bankid.js")),
+    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../static/app.js")),
 ];
 
 /// A short content hash of all assets (FNV-1a), computed at compile time.

@@ -42,32 +42,20 @@ pub fn clear_session(resp: &mut Response) {
 /// An HttpOnly, SameSite=Lax cookie for the whole site.
 pub fn set_named(resp: &mut Response, name: &str, token: &str, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };
-    append(
-        resp,
-        format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"),
-    );
+    append(resp, format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax{secure}"));
 }
 
 pub fn clear_named(resp: &mut Response, name: &str) {
-    append(
-        resp,
-        format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    append(resp, format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
 }
 
 pub fn set_flash(resp: &mut Response, kind: FlashKind, message: &str) {
     let value: String = serde_urlencoded::to_string([(kind.as_str(), message)]).unwrap_or_default();
-    append(
-        resp,
-        format!("{FLASH}={value}; Path=/; HttpOnly; SameSite=Lax"),
-    );
+    append(resp, format!("{FLASH}={value}; Path=/; HttpOnly; SameSite=Lax"));
 }
 
 pub fn clear_flash(resp: &mut Response) {
-    append(
-        resp,
-        format!("{FLASH}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    append(resp, format!("{FLASH}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
 }
 
 /// Decodes a flash cookie value into (kind, message).

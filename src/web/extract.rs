@@ -75,11 +75,7 @@ pub fn check_text(field: &str, value: &str) -> Result<(), TextProblem> {
             _ => {}
         }
     }
-    let max = if multi {
-        MULTI_LINE_MAX
-    } else {
-        SINGLE_LINE_MAX
-    };
+    let max = if multi { MULTI_LINE_MAX } else { SINGLE_LINE_MAX };
     if chars > max {
         return Err(TextProblem::TooLong(max));
     }
@@ -96,11 +92,7 @@ pub fn normalize_newlines(s: &str) -> String {
 pub fn multipart_text(field: &str, bytes: &[u8]) -> Result<String, InputRejection> {
     let text = std::str::from_utf8(bytes).map_err(|_| InputRejection::malformed())?;
     check_text(field, text).map_err(|p| InputRejection::field(field, p))?;
-    Ok(if is_multi_line(field) {
-        normalize_newlines(text)
-    } else {
-        text.to_string()
-    })
+    Ok(if is_multi_line(field) { normalize_newlines(text) } else { text.to_string() })
 }
 
 /// Why a multipart upload could not be read, in Swedish, with the status to answer: 413 when it
@@ -224,11 +216,7 @@ fn from_pairs<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, In
     let pairs: Vec<(String, String)> = pairs
         .into_iter()
         .map(|(k, v)| {
-            let v = if is_multi_line(&k) {
-                normalize_newlines(&v)
-            } else {
-                v
-            };
+            let v = if is_multi_line(&k) { normalize_newlines(&v) } else { v };
             (k, v)
         })
         .collect();
@@ -256,9 +244,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
         ) {
             return Err(InputRejection::content_type());
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| InputRejection::too_large())?;
+        let bytes =
+            Bytes::from_request(req, state).await.map_err(|_| InputRejection::too_large())?;
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_bytes(&bytes).map_err(|_| InputRejection::malformed())?;
         check_pairs(&pairs)?;
@@ -301,11 +288,7 @@ pub fn check_json(value: &Value, path: &str) -> Result<(), (String, TextProblem)
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
 /// Normalises the newlines of multi-line strings in place.
@@ -316,9 +299,7 @@ fn normalize_json(value: &mut Value, path: &str) {
             .iter_mut()
             .enumerate()
             .for_each(|(i, v)| normalize_json(v, &join(path, &i.to_string()))),
-        Value::Object(map) => map
-            .iter_mut()
-            .for_each(|(k, v)| normalize_json(v, &join(path, k))),
+        Value::Object(map) => map.iter_mut().for_each(|(k, v)| normalize_json(v, &join(path, k))),
         _ => {}
     }
 }
@@ -337,9 +318,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 "Skicka JSON med Content-Type: application/json.",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::payload_too_large())?;
+        let bytes =
+            Bytes::from_request(req, state).await.map_err(|_| ApiError::payload_too_large())?;
         let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -351,16 +331,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             return Err(ApiError::validation(&field, problem.message()));
         }
         normalize_json(&mut value, "");
-        serde_path_to_error::deserialize(value)
-            .map(Json)
-            .map_err(|e| {
-                let field = e.path().to_string();
-                let expected = expected_type(&e.inner().to_string());
-                ApiError::validation(
-                    &field,
-                    format!("Fel typ av värde för {field}: ange {expected}."),
-                )
-            })
+        serde_path_to_error::deserialize(value).map(Json).map_err(|e| {
+            let field = e.path().to_string();
+            let expected = expected_type(&e.inner().to_string());
+            ApiError::validation(&field, format!("Fel typ av värde för {field}: ange {expected}."))
+        })
     }
 }
 
@@ -397,19 +372,9 @@ mod tests {
         assert_eq!(check_text("body", "a\0"), Err(TextProblem::Nul));
         assert_eq!(check_text("body", "a\u{1b}[31m"), Err(TextProblem::Control));
         assert_eq!(check_text("debtor.description", "x\ny"), Ok(()));
-        assert_eq!(
-            check_text("street", &"x".repeat(201)),
-            Err(TextProblem::TooLong(200))
-        );
-        assert_eq!(
-            check_text("street", &"å".repeat(200)),
-            Ok(()),
-            "characters, not bytes"
-        );
-        assert_eq!(
-            check_text("body", &"x".repeat(10_001)),
-            Err(TextProblem::TooLong(10_000))
-        );
+        assert_eq!(check_text("street", &"x".repeat(201)), Err(TextProblem::TooLong(200)));
+        assert_eq!(check_text("street", &"å".repeat(200)), Ok(()), "characters, not bytes");
+        assert_eq!(check_text("body", &"x".repeat(10_001)), Err(TextProblem::TooLong(10_000)));
         assert_eq!(normalize_newlines("a\r\nb\rc"), "a\nb\nc");
     }
 
@@ -417,10 +382,7 @@ mod tests {
     fn json_paths_are_named() {
         let v: Value =
             serde_json::json!({"debtor": {"address": {"street": "a\u{0}"}}, "x": [1, "ok"]});
-        assert_eq!(
-            check_json(&v, ""),
-            Err(("debtor.address.street".into(), TextProblem::Nul))
-        );
+        assert_eq!(check_json(&v, ""), Err(("debtor.address.street".into(), TextProblem::Nul)));
         let ok: Value = serde_json::json!({"description": "rad 1\nrad 2"});
         assert_eq!(check_json(&ok, ""), Ok(()));
         assert_eq!(

@@ -62,9 +62,7 @@ pub fn date(value: impl AsDate, _: &dyn askama::Values) -> askama::Result<String
 
 /// `2026-11-22 14:05` in Stockholm time.
 pub fn datetime(value: &DateTime<Utc>, _: &dyn askama::Values) -> askama::Result<String> {
-    Ok(clock::stockholm_local(*value)
-        .format("%Y-%m-%d %H:%M")
-        .to_string())
+    Ok(clock::stockholm_local(*value).format("%Y-%m-%d %H:%M").to_string())
 }
 
 /// Any displayable value with Swedish decimal comma, e.g. a rate `10.00` → `10,00`.

@@ -25,9 +25,6 @@ pub struct Layout {
 impl Layout {
     /// For pages rendered without a request context (error pages).
     pub fn bare() -> Layout {
-        Layout {
-            logout: "/logga-ut",
-            ..Layout::default()
-        }
+        Layout { logout: "/logga-ut", ..Layout::default() }
     }
 }

@@ -2,9 +2,7 @@
 
 use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Duration};
 
-const BUCKETS: [f64; 11] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 #[derive(Default)]
 pub struct Metrics {
@@ -30,14 +28,8 @@ impl Metrics {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        *inner
-            .requests
-            .entry((method.into(), route.into(), status))
-            .or_default() += 1;
-        let h = inner
-            .latency
-            .entry((method.into(), route.into()))
-            .or_default();
+        *inner.requests.entry((method.into(), route.into(), status)).or_default() += 1;
+        let h = inner.latency.entry((method.into(), route.into())).or_default();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {
                 h.buckets[i] += 1;
@@ -81,25 +73,16 @@ impl Metrics {
                 "fordra_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(
-                out,
-                "fordra_http_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "fordra_http_request_duration_seconds_count{{{labels}}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "fordra_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ =
+                writeln!(out, "fordra_http_request_duration_seconds_count{{{labels}}} {}", h.count);
         }
         out
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -23,12 +23,8 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| crate::crypto::random_token(8));
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
-    let mut resp = REQUEST_ID
-        .scope(
-            id.clone(),
-            tracing::Instrument::instrument(next.run(req), span),
-        )
-        .await;
+    let mut resp =
+        REQUEST_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(req), span)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -49,12 +45,7 @@ pub async fn metrics(State(metrics): State<Arc<Metrics>>, req: Request, next: Ne
     if status >= 500 {
         tracing::warn!(status, route, "server error");
     } else {
-        tracing::debug!(
-            status,
-            route,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "done"
-        );
+        tracing::debug!(status, route, elapsed_ms = started.elapsed().as_millis() as u64, "done");
     }
     resp
 }
@@ -75,17 +66,9 @@ pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next
     set(h, "x-content-type-options", "nosniff");
     set(h, "referrer-policy", "same-origin");
     set(h, "x-frame-options", "DENY");
-    set(
-        h,
-        "permissions-policy",
-        "camera=(), microphone=(), geolocation=()",
-    );
+    set(h, "permissions-policy", "camera=(), microphone=(), geolocation=()");
     if hsts {
-        set(
-            h,
-            "strict-transport-security",
-            "max-age=31536000; includeSubDomains",
-        );
+        set(h, "strict-transport-security", "max-age=31536000; includeSubDomains");
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         set(h, "cache-control", "no-store");
@@ -127,11 +110,7 @@ pub async fn swedish_errors(req: Request, next: Next) -> Response {
             "Det tog för lång tid",
             "Begäran tog för lång tid att behandla. Försök igen om en stund.",
         ),
-        413 => (
-            "payload_too_large",
-            "För stort",
-            "Det du skickade är för stort.",
-        ),
+        413 => ("payload_too_large", "För stort", "Det du skickade är för stort."),
         415 => (
             "unsupported_media_type",
             "Fel format",
@@ -147,11 +126,7 @@ pub async fn swedish_errors(req: Request, next: Next) -> Response {
             "Felaktig begäran",
             "Begäran kunde inte tolkas. Kontrollera uppgifterna och försök igen.",
         ),
-        _ => (
-            "internal",
-            "Något gick fel",
-            "Ett oväntat fel inträffade. Försök igen om en stund.",
-        ),
+        _ => ("internal", "Något gick fel", "Ett oväntat fel inträffade. Försök igen om en stund."),
     };
     let mut out = if api {
         super::api_error::ApiError::new(status, code, message).into_response()

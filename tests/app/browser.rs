@@ -38,15 +38,11 @@ async fn demo_app(
     extra: Vec<(&'static str, String)>,
 ) -> (TestApp, Vec<fordra::demo::SeededAccount>) {
     let (pool, name) = fresh_db().await;
-    let seeded = fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now())
-        .await
-        .unwrap();
+    let seeded =
+        fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now()).await.unwrap();
     let mut vars = vec![("FORDRA_DEMO", "on".to_string())];
     vars.extend(extra);
-    (
-        TestApp::spawn_on(pool, name, Options { vars }).await,
-        seeded,
-    )
+    (TestApp::spawn_on(pool, name, Options { vars }).await, seeded)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,9 +103,7 @@ async fn an_admin_imports_a_bank_file_matches_by_hand_and_settles_in_a_browser()
 async fn a_debtor_logs_in_with_bankid_on_a_phone_downloads_a_letter_and_disputes() {
     let (app, _) = demo_app(vec![]).await;
     // The demo claims' first letters go out, so there is a letter to download.
-    fordra::engine::tick(&app.state, app.state.clock.today())
-        .await
-        .unwrap();
+    fordra::engine::tick(&app.state, app.state.clock.today()).await.unwrap();
     let (claim, invoice): (uuid::Uuid, String) = sqlx::query_as(
         "select claim_id, invoice_number from claim where debtor_id_number = '198112189876'",
     )

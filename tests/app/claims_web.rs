@@ -11,10 +11,7 @@ use crate::harness::{
 const TODAY: &str = "2026-03-02";
 
 async fn creditor_app() -> TestApp {
-    let app = TestApp::spawn_with(Options {
-        vars: vec![("FORDRA_TODAY", TODAY.into())],
-    })
-    .await;
+    let app = TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", TODAY.into())] }).await;
     create_user(&app.pool, "c@test.se", "creditor").await;
     app.login("c@test.se", PASSWORD).await;
     app
@@ -45,10 +42,7 @@ fn form<'a>(invoice: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a
 }
 
 async fn claims(app: &TestApp) -> i64 {
-    sqlx::query_scalar("select count(*) from claim")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar("select count(*) from claim").fetch_one(&app.pool).await.unwrap()
 }
 
 #[tokio::test]
@@ -70,13 +64,9 @@ async fn the_form_puts_each_error_on_its_field_and_stores_nothing() {
         .await;
     assert_eq!(resp.status(), 422);
     let html = resp.text().await.unwrap();
-    for field in [
-        "invoice_number",
-        "capital",
-        "due_date",
-        "debtor.id_number",
-        "debtor.address.postal_code",
-    ] {
+    for field in
+        ["invoice_number", "capital", "due_date", "debtor.id_number", "debtor.address.postal_code"]
+    {
         assert!(html.contains(&format!("id=\"f-{field}-error\"")), "{field}");
     }
     assert!(html.contains("value=\"Sven Svensson\""), "input is kept");
@@ -84,10 +74,7 @@ async fn the_form_puts_each_error_on_its_field_and_stores_nothing() {
     let resp = app
         .post_form(
             "/borgenar/krav/ny",
-            &form(
-                "P-1",
-                &[("invoice_date", "2022-01-10"), ("due_date", "2022-02-09")],
-            ),
+            &form("P-1", &[("invoice_date", "2022-01-10"), ("due_date", "2022-02-09")]),
         )
         .await;
     assert_eq!(resp.status(), 422);
@@ -105,33 +92,13 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
     // The same invoice number again is refused on its field.
     let resp = app.post_form("/borgenar/krav/ny", &form("F-1", &[])).await;
     assert_eq!(resp.status(), 422);
-    assert!(
-        resp.text()
-            .await
-            .unwrap()
-            .contains("Fakturanumret finns redan registrerat")
-    );
+    assert!(resp.text().await.unwrap().contains("Fakturanumret finns redan registrerat"));
 
-    let list = app
-        .get("/borgenar/krav?q=sven&state=open")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = app.get("/borgenar/krav?q=sven&state=open").await.text().await.unwrap();
     assert!(list.contains("F-1") && list.contains("2 500,00 kr"));
-    let none = app
-        .get("/borgenar/krav?state=paid")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let none = app.get("/borgenar/krav?state=paid").await.text().await.unwrap();
     assert!(!none.contains(">F-1<"));
-    let bad = app
-        .get("/borgenar/krav?from=igår")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let bad = app.get("/borgenar/krav?from=igår").await.text().await.unwrap();
     assert!(bad.contains("id=\"f-from-error\""));
 
     let page = app.get(&page_url).await.text().await.unwrap();
@@ -143,9 +110,7 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
     assert!(page.contains("Inkassokrav skickas 2026-03-17 om betalning inte inkommit"));
     assert!(page.contains("Dröjsmålsränta"));
 
-    engine::tick(&app.state, TODAY.parse().unwrap())
-        .await
-        .unwrap();
+    engine::tick(&app.state, TODAY.parse().unwrap()).await.unwrap();
     let page = app.get(&page_url).await.text().await.unwrap();
     assert!(page.contains("Påminnelseavgift"), "the reminder fee shows");
     assert!(page.contains("Betalningspåminnelse skickades med post"));
@@ -170,22 +135,15 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
     let page = app.get(&page_url).await.text().await.unwrap();
     assert!(page.contains("Pausad av borgenären"));
     assert_eq!(act(vec![("action", "resume")]).await.status(), 303);
-    let resp = act(vec![
-        ("action", "direct_payment"),
-        ("amount", "9999"),
-        ("on_date", "2026-03-01"),
-    ])
-    .await;
+    let resp =
+        act(vec![("action", "direct_payment"), ("amount", "9999"), ("on_date", "2026-03-01")])
+            .await;
     assert_eq!(resp.status(), 422);
     assert!(resp.text().await.unwrap().contains("id=\"f-amount-error\""));
     assert_eq!(
-        act(vec![
-            ("action", "credit"),
-            ("amount", "500"),
-            ("on_date", "2026-03-01")
-        ])
-        .await
-        .status(),
+        act(vec![("action", "credit"), ("amount", "500"), ("on_date", "2026-03-01")])
+            .await
+            .status(),
         303
     );
     let page = app.get(&page_url).await.text().await.unwrap();
@@ -206,9 +164,7 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
             .await
             .unwrap();
     assert_eq!(notice["title"], "Kravet är återkallat");
-    let r = engine::tick(&app.state, TODAY.parse().unwrap())
-        .await
-        .unwrap();
+    let r = engine::tick(&app.state, TODAY.parse().unwrap()).await.unwrap();
     assert_eq!(r.dispatched, 1, "the notice goes to print");
     let page = app.get(&page_url).await.text().await.unwrap();
     let notice_link = page
@@ -216,10 +172,7 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
         .find(|s| {
             s.contains("/brev/")
                 && !s.contains("/pdf")
-                && s.split("</a>")
-                    .next()
-                    .unwrap()
-                    .contains("Kravet är återkallat")
+                && s.split("</a>").next().unwrap().contains("Kravet är återkallat")
         })
         .map(|s| s.split('"').next().unwrap().to_string())
         .unwrap();
@@ -258,10 +211,7 @@ async fn register_by_form_then_see_it_listed_with_its_planned_steps_and_act_on_i
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        other.get(app.url(&page_url)).send().await.unwrap().status(),
-        404
-    );
+    assert_eq!(other.get(app.url(&page_url)).send().await.unwrap().status(), 404);
 }
 
 async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> reqwest::Response {
@@ -303,10 +253,7 @@ async fn csv_errors_are_reported_by_line_and_column_and_nothing_is_stored() {
 async fn a_good_csv_is_previewed_then_imported_whole_once() {
     let app = creditor_app().await;
     let template = app.get("/borgenar/krav/mall.csv").await;
-    assert_eq!(
-        template.headers()["content-type"],
-        "text/csv; charset=utf-8"
-    );
+    assert_eq!(template.headers()["content-type"], "text/csv; charset=utf-8");
     let mut rows = String::from(HEADER);
     rows.push_str("\r\n");
     for i in 0..300 {
@@ -319,10 +266,7 @@ async fn a_good_csv_is_previewed_then_imported_whole_once() {
     let resp = upload(&app, "bra.csv", bytes).await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
-    assert!(
-        html.contains("300 fordringar utan fel, sammanlagt 300 150,00 kr"),
-        "{html}"
-    );
+    assert!(html.contains("300 fordringar utan fel, sammanlagt 300 150,00 kr"), "{html}");
     assert_eq!(claims(&app).await, 0, "nothing until confirmed");
     let action = html
         .split("action=\"/borgenar/krav/import/")
@@ -351,10 +295,8 @@ async fn staff_flags_block_and_release_a_claim() {
     let resp = app.post_form("/borgenar/krav/ny", &form("H-1", &[])).await;
     let id = location(&resp).rsplit('/').next().unwrap().to_string();
     let staff = staff_client(&app, "support@fordra.test", "support").await;
-    let ocr: String = sqlx::query_scalar("select ocr from claim")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let ocr: String =
+        sqlx::query_scalar("select ocr from claim").fetch_one(&app.pool).await.unwrap();
     let found = staff
         .get(app.url(&format!("/admin/krav?q={ocr}")))
         .send()
@@ -368,13 +310,7 @@ async fn staff_flags_block_and_release_a_claim() {
         let staff = staff.clone();
         let url = app.url(&format!("/admin/krav/{id}/flaggor"));
         async move {
-            staff
-                .post(url)
-                .form(&[("flag", flag), ("value", value)])
-                .send()
-                .await
-                .unwrap()
-                .status()
+            staff.post(url).form(&[("flag", flag), ("value", value)]).send().await.unwrap().status()
         }
     };
     assert_eq!(flag("returned_mail", "on").await, 303);
@@ -392,20 +328,14 @@ async fn staff_flags_block_and_release_a_claim() {
     assert!(page.contains("Post i retur – adressen måste kontrolleras"));
     assert_eq!(flag("address_verified", "on").await, 303);
     let r = engine::tick(&app.state, today).await.unwrap();
-    assert_eq!(
-        r.steps, 1,
-        "verifying the address releases the claim the same day"
-    );
+    assert_eq!(r.steps, 1, "verifying the address releases the claim the same day");
     // Creditors cannot reach the staff view.
     assert_eq!(app.get(&format!("/admin/krav/{id}")).await.status(), 403);
 }
 
 /// A claim due after today, so that paying its capital settles it (no interest, no fee yet).
 async fn claim_due_later(app: &TestApp, invoice: &str) -> String {
-    let f = form(
-        invoice,
-        &[("invoice_date", "2026-02-20"), ("due_date", "2026-03-20")],
-    );
+    let f = form(invoice, &[("invoice_date", "2026-02-20"), ("due_date", "2026-03-20")]);
     let resp = app.post_form("/borgenar/krav/ny", &f).await;
     assert_eq!(resp.status(), 303);
     location(&resp)
@@ -420,11 +350,8 @@ async fn state_of(app: &TestApp, page_url: &str) -> String {
         .unwrap()
 }
 
-const PAY_IN_FULL: [(&str, &str); 3] = [
-    ("action", "direct_payment"),
-    ("amount", "2500,00"),
-    ("on_date", TODAY),
-];
+const PAY_IN_FULL: [(&str, &str); 3] =
+    [("action", "direct_payment"), ("amount", "2500,00"), ("on_date", TODAY)];
 
 #[tokio::test]
 async fn withdrawing_a_claim_paid_meanwhile_is_refused_and_changes_nothing() {
@@ -432,9 +359,7 @@ async fn withdrawing_a_claim_paid_meanwhile_is_refused_and_changes_nothing() {
     let page_url = claim_due_later(&app, "W-1").await;
     // The creditor has the page open in two tabs: in one the debtor's direct payment is
     // registered, in the other the (now stale) page's withdraw button is pressed.
-    let paid = app
-        .post_form(&format!("{page_url}/atgard"), &PAY_IN_FULL)
-        .await;
+    let paid = app.post_form(&format!("{page_url}/atgard"), &PAY_IN_FULL).await;
     assert_eq!(paid.status(), 303);
     assert_eq!(state_of(&app, &page_url).await, "paid");
     let events = |app: &TestApp| {
@@ -447,15 +372,10 @@ async fn withdrawing_a_claim_paid_meanwhile_is_refused_and_changes_nothing() {
         }
     };
     let before = events(&app).await;
-    let resp = app
-        .post_form(&format!("{page_url}/atgard"), &[("action", "withdraw")])
-        .await;
+    let resp = app.post_form(&format!("{page_url}/atgard"), &[("action", "withdraw")]).await;
     assert_eq!(resp.status(), 303);
     let page = app.get(&page_url).await.text().await.unwrap();
-    assert!(
-        page.contains("Fordran är avslutad och kan inte ändras."),
-        "{page}"
-    );
+    assert!(page.contains("Fordran är avslutad och kan inte ändras."), "{page}");
     assert_eq!(state_of(&app, &page_url).await, "paid");
     assert_eq!(events(&app).await, before, "no event was added");
     let letters: i64 = sqlx::query_scalar("select count(*) from letter where kind = 'withdrawal'")
@@ -469,14 +389,9 @@ async fn withdrawing_a_claim_paid_meanwhile_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn concurrent_withdraw_and_pay_leave_one_consistent_state() {
     let (pool, db_name) = fresh_db_with_pool(12).await;
-    let app = TestApp::spawn_on(
-        pool,
-        db_name,
-        Options {
-            vars: vec![("FORDRA_TODAY", TODAY.into())],
-        },
-    )
-    .await;
+    let app =
+        TestApp::spawn_on(pool, db_name, Options { vars: vec![("FORDRA_TODAY", TODAY.into())] })
+            .await;
     create_user(&app.pool, "c@test.se", "creditor").await;
     app.login("c@test.se", PASSWORD).await;
     let mut pages = Vec::new();
@@ -489,11 +404,8 @@ async fn concurrent_withdraw_and_pay_leave_one_consistent_state() {
         for withdraw in [i % 2 == 0, i % 2 == 1] {
             let (client, url) = (app.client.clone(), app.url(&format!("{page}/atgard")));
             tasks.spawn(async move {
-                let form: &[(&str, &str)] = if withdraw {
-                    &[("action", "withdraw")]
-                } else {
-                    &PAY_IN_FULL
-                };
+                let form: &[(&str, &str)] =
+                    if withdraw { &[("action", "withdraw")] } else { &PAY_IN_FULL };
                 client.post(url).form(form).send().await.unwrap().status()
             });
         }

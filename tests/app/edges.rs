@@ -13,11 +13,7 @@ const SVEN: (&str, &str, &str) = ("198112189876", "Sven", "Svensson");
 
 /// The CLI against the test database on business date `today`.
 fn cli(w: &World, today: &str, args: &[&str]) -> (bool, String, String) {
-    let out = fordra_cli(&w.app.db_name)
-        .env("FORDRA_TODAY", today)
-        .args(args)
-        .output()
-        .unwrap();
+    let out = fordra_cli(&w.app.db_name).env("FORDRA_TODAY", today).args(args).output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -81,21 +77,14 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
         let c = crate::harness::browser_client(&jan.base);
         let r = c
             .post(jan.url("/logga-in"))
-            .form(&[
-                ("email", w.creditor_email.as_str()),
-                ("password", crate::harness::PASSWORD),
-            ])
+            .form(&[("email", w.creditor_email.as_str()), ("password", crate::harness::PASSWORD)])
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         c
     };
-    for path in [
-        format!("/borgenar/krav/{claim}"),
-        "/borgenar/krav".into(),
-        "/borgenar".into(),
-    ] {
+    for path in [format!("/borgenar/krav/{claim}"), "/borgenar/krav".into(), "/borgenar".into()] {
         let (status, html) = text(&creditor, &jan, &path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         if path.contains(&claim.to_string()) {
@@ -116,10 +105,7 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
         .await
         .unwrap();
     let r = jan
-        .post_form(
-            "/kontrollera-brev",
-            &[("ocr", ocr.as_str()), ("case_code", case_code.as_str())],
-        )
+        .post_form("/kontrollera-brev", &[("ocr", ocr.as_str()), ("case_code", case_code.as_str())])
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     // Staff: the red alert, the claim, the payment simulator, the rates page.
@@ -164,11 +150,7 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
         ),
     )
     .unwrap();
-    let (ok, out, err) = cli(
-        &w,
-        "2027-01-10",
-        &["import-bank-file", file.to_str().unwrap()],
-    );
+    let (ok, out, err) = cli(&w, "2027-01-10", &["import-bank-file", file.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     let before: Value = api(&jan, &w.key, paying).await;
     assert_eq!(before["amounts"]["preliminary"], true);
@@ -226,17 +208,8 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
     );
 
     // Corrected with the CLI to the real 2,00 %: audited, and the letters go out.
-    let (ok, out, err) = cli(
-        &w,
-        "2027-01-10",
-        &[
-            "set-reference-rate",
-            "--from",
-            "2027-01-01",
-            "--rate",
-            "2.00",
-        ],
-    );
+    let (ok, out, err) =
+        cli(&w, "2027-01-10", &["set-reference-rate", "--from", "2027-01-01", "--rate", "2.00"]);
     assert!(ok, "{err}");
     assert!(out.contains("(was 2.50)"), "{out}");
     let audited: i64 = sqlx::query_scalar(
@@ -296,80 +269,25 @@ async fn nul_and_control_characters_are_refused_on_every_route_that_takes_text()
         (&anon, "POST", "/bli-kund".into(), "company_name"),
         (&anon, "POST", "/kontrollera-brev".into(), "ocr"),
         (&anon, "POST", "/mina-sidor/logga-in".into(), "next"),
-        (
-            &creditor,
-            "POST",
-            "/borgenar/krav/ny".into(),
-            "debtor.address.street",
-        ),
-        (
-            &creditor,
-            "POST",
-            format!("/borgenar/krav/{c}/atgard"),
-            "note",
-        ),
-        (
-            &creditor,
-            "POST",
-            format!("/borgenar/krav/{c}/amorteringsplan"),
-            "reject_note",
-        ),
-        (
-            &creditor,
-            "POST",
-            format!("/borgenar/krav/{c}/bestridande"),
-            "answer_text",
-        ),
+        (&creditor, "POST", "/borgenar/krav/ny".into(), "debtor.address.street"),
+        (&creditor, "POST", format!("/borgenar/krav/{c}/atgard"), "note"),
+        (&creditor, "POST", format!("/borgenar/krav/{c}/amorteringsplan"), "reject_note"),
+        (&creditor, "POST", format!("/borgenar/krav/{c}/bestridande"), "answer_text"),
         (&creditor, "POST", "/borgenar/anvandare".into(), "email"),
-        (
-            &creditor,
-            "POST",
-            "/borgenar/amorteringsplaner".into(),
-            "max_months",
-        ),
-        (
-            &creditor,
-            "POST",
-            "/borgenar/utbetalningskonto".into(),
-            "account",
-        ),
+        (&creditor, "POST", "/borgenar/amorteringsplaner".into(), "max_months"),
+        (&creditor, "POST", "/borgenar/utbetalningskonto".into(), "account"),
         (&sven, "POST", "/mina-sidor/kontakt".into(), "email"),
         (&sven, "POST", "/mina-sidor/adress".into(), "street"),
         (&sven, "POST", "/mina-sidor/meddelanden".into(), "body"),
         (&sven, "POST", "/mina-sidor/foretag".into(), "ocr"),
-        (
-            &sven,
-            "POST",
-            format!("/mina-sidor/arenden/{c}/aterbetalning"),
-            "clearing",
-        ),
-        (
-            &sven,
-            "POST",
-            format!("/mina-sidor/arenden/{c}/amorteringsplan"),
-            "months",
-        ),
+        (&sven, "POST", format!("/mina-sidor/arenden/{c}/aterbetalning"), "clearing"),
+        (&sven, "POST", format!("/mina-sidor/arenden/{c}/amorteringsplan"), "months"),
         (&admin, "POST", format!("/admin/krav/{c}/flaggor"), "flag"),
-        (
-            &admin,
-            "POST",
-            format!("/admin/krav/{c}/bestridande"),
-            "decision_note",
-        ),
-        (
-            &admin,
-            "POST",
-            format!("/admin/borgenarer/{creditor_id}/beslut"),
-            "reason",
-        ),
+        (&admin, "POST", format!("/admin/krav/{c}/bestridande"), "decision_note"),
+        (&admin, "POST", format!("/admin/borgenarer/{creditor_id}/beslut"), "reason"),
         (&admin, "POST", "/admin/bankdagar".into(), "day"),
         (&admin, "POST", "/admin/referensranta".into(), "source"),
-        (
-            &admin,
-            "POST",
-            format!("/admin/aterbetalningar/{c}"),
-            "clearing",
-        ),
+        (&admin, "POST", format!("/admin/aterbetalningar/{c}"), "clearing"),
         (&admin, "POST", "/admin/betalningssimulator".into(), "day"),
         (&admin, "GET", "/admin/krav".into(), "q"),
         (&admin, "GET", "/admin/betalningar/omatchade".into(), "q"),
@@ -396,11 +314,7 @@ async fn nul_and_control_characters_are_refused_on_every_route_that_takes_text()
                 .await
                 .unwrap()
         };
-        assert_eq!(
-            resp.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{method} {path} {field}"
-        );
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{method} {path} {field}");
         let html = resp.text().await.unwrap();
         assert!(html.contains("otillåtet tecken"), "{method} {path}: {html}");
     }
@@ -430,19 +344,14 @@ async fn nul_and_control_characters_are_refused_on_every_route_that_takes_text()
     // A multi-line field keeps its lines.
     let r = sven
         .post(app.url("/mina-sidor/meddelanden"))
-        .form(&[
-            ("subject", "Fråga"),
-            ("body", "Rad ett\r\nRad två"),
-            ("claim", ""),
-        ])
+        .form(&[("subject", "Fråga"), ("body", "Rad ett\r\nRad två"), ("claim", "")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // The dispute form is multipart: its text goes through the same rule.
-    let form = reqwest::multipart::Form::new()
-        .text("reason", "not_ordered")
-        .text("body", nul.to_string());
+    let form =
+        reqwest::multipart::Form::new().text("reason", "not_ordered").text("body", nul.to_string());
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{c}/bestrid")))
         .multipart(form)
@@ -452,16 +361,9 @@ async fn nul_and_control_characters_are_refused_on_every_route_that_takes_text()
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // A CSV cell.
     let csv = "fakturanummer;belopp;fakturadatum;forfallodag;galdenar_typ;person_orgnr;namn;egenskap;gatuadress;postnummer;postort\nCSV-1;100,00;2026-10-01;2026-10-31;person;811218-9876;Sven\u{0}Svensson;konsument;Storgatan 1;11122;Stockholm\n".to_string();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("krav.csv"),
-    );
-    let r = creditor
-        .post(app.url("/borgenar/krav/import"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("krav.csv"));
+    let r = creditor.post(app.url("/borgenar/krav/import")).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("otillåtet tecken"));
     // The API, on the field.
@@ -478,10 +380,8 @@ async fn nul_and_control_characters_are_refused_on_every_route_that_takes_text()
     assert_eq!(body["error"]["code"], "validation_failed");
     assert_eq!(body["error"]["field"], "invoice_number");
     // Nothing was stored on the way.
-    let claims: i64 = sqlx::query_scalar("select count(*) from claim")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let claims: i64 =
+        sqlx::query_scalar("select count(*) from claim").fetch_one(&app.pool).await.unwrap();
     assert_eq!(claims, 1);
     let addresses: i64 = sqlx::query_scalar("select count(*) from address_change")
         .fetch_one(&app.pool)
@@ -499,18 +399,11 @@ async fn framework_rejections_answer_in_swedish() {
     let anon = crate::harness::browser_client(&app.base);
     let swedish_page = |status: StatusCode, html: &str| {
         assert!(html.contains("<html lang=\"sv\""), "{status}: {html}");
-        assert!(
-            !html.contains("Failed to") && !html.contains("deserialize"),
-            "{html}"
-        );
+        assert!(!html.contains("Failed to") && !html.contains("deserialize"), "{html}");
     };
     // A malformed query: a page number that is no number.
     let creditor = w.creditor_client().await;
-    let r = creditor
-        .get(app.url("/borgenar/krav?page=tre"))
-        .send()
-        .await
-        .unwrap();
+    let r = creditor.get(app.url("/borgenar/krav?page=tre")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     swedish_page(r.status(), &r.text().await.unwrap());
     // Wrong content type for a form.
@@ -525,12 +418,7 @@ async fn framework_rejections_answer_in_swedish() {
     swedish_page(r.status(), &r.text().await.unwrap());
     // Too large.
     let big = "x".repeat(3 * 1024 * 1024);
-    let r = anon
-        .post(app.url("/logga-in"))
-        .form(&[("email", big.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = anon.post(app.url("/logga-in")).form(&[("email", big.as_str())]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     swedish_page(r.status(), &r.text().await.unwrap());
     // A wrong method.
@@ -542,28 +430,12 @@ async fn framework_rejections_answer_in_swedish() {
     let api = |r: reqwest::Response| async move {
         let status = r.status();
         let body: Value = r.json().await.unwrap();
-        (
-            status,
-            body["error"]["code"].as_str().unwrap_or("").to_string(),
-        )
+        (status, body["error"]["code"].as_str().unwrap_or("").to_string())
     };
-    let post = || {
-        app.client
-            .post(app.url("/api/v1/claims"))
-            .bearer_auth(&w.key)
-    };
+    let post = || app.client.post(app.url("/api/v1/claims")).bearer_auth(&w.key);
     assert_eq!(
-        api(post()
-            .header("content-type", "text/plain")
-            .body("{}")
-            .send()
-            .await
-            .unwrap())
-        .await,
-        (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type".into()
-        )
+        api(post().header("content-type", "text/plain").body("{}").send().await.unwrap()).await,
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type".into())
     );
     assert_eq!(
         api(post()
@@ -581,31 +453,16 @@ async fn framework_rejections_answer_in_swedish() {
         (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into())
     );
     assert_eq!(
-        api(app
-            .client
-            .delete(app.url("/api/v1/claims"))
-            .bearer_auth(&w.key)
-            .send()
-            .await
-            .unwrap())
-        .await,
+        api(app.client.delete(app.url("/api/v1/claims")).bearer_auth(&w.key).send().await.unwrap())
+            .await,
         (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
     );
     // A wrong type names the field.
-    let r = post()
-        .json(&json!({"reminder_fee_agreed": "ja"}))
-        .send()
-        .await
-        .unwrap();
+    let r = post().json(&json!({"reminder_fee_agreed": "ja"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["field"], "reminder_fee_agreed");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("true eller false")
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("true eller false"));
 }
 
 /// Dates are exactly ÅÅÅÅ-MM-DD; a time-barred claim's error names the date its period runs
@@ -615,11 +472,7 @@ async fn dates_limitation_and_capital_edges() {
     let w = world("2026-11-20").await;
     let app = &w.app;
     let post = |body: Value| {
-        let c = app
-            .client
-            .post(app.url("/api/v1/claims"))
-            .bearer_auth(&w.key)
-            .json(&body);
+        let c = app.client.post(app.url("/api/v1/claims")).bearer_auth(&w.key).json(&body);
         async move {
             let r = c.send().await.unwrap();
             let status = r.status();
@@ -641,10 +494,8 @@ async fn dates_limitation_and_capital_edges() {
         assert_eq!(v["error"]["field"], "invoice_date", "{bad}");
     }
     // Consumer claims lapse after three years: from the invoice date when no other date is given.
-    let (status, v) = post(base(
-        json!({"invoice_date": "2023-01-02", "due_date": "2023-02-01"}),
-    ))
-    .await;
+    let (status, v) =
+        post(base(json!({"invoice_date": "2023-01-02", "due_date": "2023-02-01"}))).await;
     assert_eq!(
         (status, v["error"]["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("time_barred"))
@@ -667,31 +518,16 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
     // Support may not read outgoing mail; an admin reads it with password links masked.
     crate::harness::create_user(&app.pool, "kund@exempel.se", "creditor").await;
     for _ in 0..4 {
-        let r = app
-            .post_form("/losenord/glomt", &[("email", "kund@exempel.se")])
-            .await;
-        assert_eq!(
-            r.status(),
-            StatusCode::SEE_OTHER,
-            "the same answer every time"
-        );
+        let r = app.post_form("/losenord/glomt", &[("email", "kund@exempel.se")]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "the same answer every time");
     }
     // At most three reset mails an hour to one address.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let resets = app
-        .mails()
-        .into_iter()
-        .filter(|m| m.mail.to == "kund@exempel.se")
-        .count();
+    let resets = app.mails().into_iter().filter(|m| m.mail.to == "kund@exempel.se").count();
     assert_eq!(resets, 3);
     let support = staff_client(app, "support@fordra.se", "support").await;
     assert_eq!(
-        support
-            .get(app.url("/admin/e-post"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        support.get(app.url("/admin/e-post")).send().await.unwrap().status(),
         StatusCode::FORBIDDEN
     );
     let admin = staff_client(app, "admin@fordra.se", "admin").await;
@@ -713,12 +549,7 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
 
     // The claim list writes one access row listing the claims it showed.
     w.claim("LIST-1", person(SVEN, None), json!({})).await;
-    w.claim(
-        "LIST-2",
-        person(("199001012385", "Åsa", "Öberg"), None),
-        json!({}),
-    )
-    .await;
+    w.claim("LIST-2", person(("199001012385", "Åsa", "Öberg"), None), json!({})).await;
     let creditor = w.creditor_client().await;
     let (status, _) = text(&creditor, app, "/borgenar/krav").await;
     assert_eq!(status, StatusCode::OK);
@@ -769,34 +600,18 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
     }
     let over = get(&key).await.unwrap();
     assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = over.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = over.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
     let body: Value = over.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
     // A wrong key counts too, under its own bucket.
     for _ in 0..5 {
-        assert_eq!(
-            get("fordra_fel").await.unwrap().status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(get("fordra_fel").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(
-        get("fordra_fel").await.unwrap().status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(get("fordra_fel").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     // With a metrics token, /metrics needs it.
     assert_eq!(
-        limited
-            .client
-            .get(limited.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        limited.client.get(limited.url("/metrics")).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
     let ok = limited
@@ -807,12 +622,7 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    assert!(
-        ok.text()
-            .await
-            .unwrap()
-            .contains("fordra_http_requests_total")
-    );
+    assert!(ok.text().await.unwrap().contains("fordra_http_requests_total"));
 }
 
 /// 64 clients at once on the pages that write an access row: the claim page and the API read
@@ -824,17 +634,13 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
     let app = crate::harness::TestApp::spawn_on(
         pool,
         name,
-        Options {
-            vars: vec![("FORDRA_TODAY", "2026-11-20".into())],
-        },
+        Options { vars: vec![("FORDRA_TODAY", "2026-11-20".into())] },
     )
     .await;
     let email = "last@exempel.se";
     crate::harness::create_user(&app.pool, email, "creditor").await;
-    let creditor_id: Uuid = sqlx::query_scalar("select creditor_id from creditor")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let creditor_id: Uuid =
+        sqlx::query_scalar("select creditor_id from creditor").fetch_one(&app.pool).await.unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
     let key = fordra::claims::api::create_key(
         &mut conn,
@@ -856,10 +662,7 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let id = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let creditor = crate::harness::browser_client(&app.base);
     let r = creditor
         .post(app.url("/logga-in"))
@@ -871,10 +674,8 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..64 {
         let (c, k) = (creditor.clone(), key.clone());
-        let (page, api) = (
-            app.url(&format!("/borgenar/krav/{id}")),
-            app.url(&format!("/api/v1/claims/{id}")),
-        );
+        let (page, api) =
+            (app.url(&format!("/borgenar/krav/{id}")), app.url(&format!("/api/v1/claims/{id}")));
         let (list, health) = (app.url("/borgenar/krav"), app.url("/healthz"));
         tasks.spawn(async move {
             let mut statuses = vec![];
@@ -898,9 +699,7 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
     assert!(
         all.iter().all(|s| *s == StatusCode::OK),
         "{:?}",
-        all.iter()
-            .filter(|s| **s != StatusCode::OK)
-            .collect::<Vec<_>>()
+        all.iter().filter(|s| **s != StatusCode::OK).collect::<Vec<_>>()
     );
     let rows: i64 = sqlx::query_scalar("select count(*) from personal_data_access")
         .fetch_one(&app.pool)
@@ -917,11 +716,7 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
     assert_eq!(page_rows, 80);
     // A claim the reader may not see is 404 and writes no row.
     let other = Uuid::new_v4();
-    let r = creditor
-        .get(app.url(&format!("/borgenar/krav/{other}")))
-        .send()
-        .await
-        .unwrap();
+    let r = creditor.get(app.url(&format!("/borgenar/krav/{other}"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let r = creditor
         .get(app.url(&format!("/api/v1/claims/{other}")))
@@ -945,47 +740,24 @@ async fn access_rows_relax_only_their_own_commit() {
     let (pool, _name) = crate::harness::fresh_db().await;
     let relaxed = format!("with {} select count(*) from relaxed", relaxed_commit("$1"));
     let mut conn = pool.acquire().await.unwrap();
-    assert!(
-        may_relax(&conn),
-        "a statement on its own may relax its commit"
-    );
-    let alone: i64 = sqlx::query_scalar(&relaxed)
-        .bind(may_relax(&conn))
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
+    assert!(may_relax(&conn), "a statement on its own may relax its commit");
+    let alone: i64 =
+        sqlx::query_scalar(&relaxed).bind(may_relax(&conn)).fetch_one(&mut *conn).await.unwrap();
     assert_eq!(alone, 1);
     let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
     // The test cluster runs without fsync; a production transaction commits synchronously.
-    sqlx::query("set local synchronous_commit = on")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query("set local synchronous_commit = on").execute(&mut *tx).await.unwrap();
     assert!(!may_relax(&tx));
-    let inside: i64 = sqlx::query_scalar(&relaxed)
-        .bind(may_relax(&tx))
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    let inside: i64 =
+        sqlx::query_scalar(&relaxed).bind(may_relax(&tx)).fetch_one(&mut *tx).await.unwrap();
     assert_eq!(inside, 0);
-    let setting: String = sqlx::query_scalar("show synchronous_commit")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(
-        setting, "on",
-        "the transaction keeps its synchronous commit"
-    );
+    let setting: String =
+        sqlx::query_scalar("show synchronous_commit").fetch_one(&mut *tx).await.unwrap();
+    assert_eq!(setting, "on", "the transaction keeps its synchronous commit");
     // What the CTE does when allowed: this transaction's commit stops waiting for the flush.
-    sqlx::query_scalar::<_, i64>(&relaxed)
-        .bind(true)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    let setting: String = sqlx::query_scalar("show synchronous_commit")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query_scalar::<_, i64>(&relaxed).bind(true).fetch_one(&mut *tx).await.unwrap();
+    let setting: String =
+        sqlx::query_scalar("show synchronous_commit").fetch_one(&mut *tx).await.unwrap();
     assert_eq!(setting, "off");
     tx.rollback().await.unwrap();
 }

@@ -17,11 +17,7 @@ fn d(s: &str) -> NaiveDate {
 
 /// Another server on the world's database whose business date is `today`.
 async fn on_date(w: &World, today: &str) -> TestApp {
-    w.app
-        .again(Options {
-            vars: vec![("FORDRA_TODAY", today.into())],
-        })
-        .await
+    w.app.again(Options { vars: vec![("FORDRA_TODAY", today.into())] }).await
 }
 
 async fn creditor(pool: &PgPool, org: &str, status: &str) -> String {
@@ -40,11 +36,8 @@ async fn creditor(pool: &PgPool, org: &str, status: &str) -> String {
 }
 
 fn claim(invoice: &str, capacity: &str, extra: Value) -> Value {
-    let (kind, id) = if capacity == "business" {
-        ("company", "5560360793")
-    } else {
-        ("person", "198112189876")
-    };
+    let (kind, id) =
+        if capacity == "business" { ("company", "5560360793") } else { ("person", "198112189876") };
     let mut c = json!({
         "invoice_number": invoice, "description": "Snickeriarbete", "capital": "2500.00",
         "invoice_date": "2026-01-10", "due_date": "2026-02-09", "reminder_fee_agreed": true,
@@ -58,23 +51,11 @@ fn claim(invoice: &str, capacity: &str, extra: Value) -> Value {
 }
 
 async fn post(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/claims"))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    app.client.post(app.url("/api/v1/claims")).bearer_auth(key).json(body).send().await.unwrap()
 }
 
 async fn get(app: &TestApp, key: &str, path: &str) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .get(app.url(path))
-        .bearer_auth(key)
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(app.url(path)).bearer_auth(key).send().await.unwrap();
     (r.status(), r.json().await.unwrap_or(Value::Null))
 }
 
@@ -110,10 +91,7 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
     let body: Value = created.json().await.unwrap();
     let id = body["id"].as_str().unwrap().to_string();
     assert_eq!(body["state"], "registered");
-    assert_eq!(
-        body["next_step"],
-        json!({"kind": "reminder", "date": "2026-02-10"})
-    );
+    assert_eq!(body["next_step"], json!({"kind": "reminder", "date": "2026-02-10"}));
     assert_eq!(body["debtor"]["id_number"], "198112189876");
     assert_eq!(body["amounts"]["capital"], "2500.00");
 
@@ -123,17 +101,9 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
     assert_eq!((r.steps, r.dispatched), (1, 1));
     assert_eq!(
         letters(&pool, &id).await,
-        vec![(
-            "reminder".into(),
-            Some(d("2026-02-10")),
-            Some(d("2026-02-20"))
-        )]
+        vec![("reminder".into(), Some(d("2026-02-10")), Some(d("2026-02-20")))]
     );
-    assert_eq!(
-        tick(app, "2026-02-24").await.steps,
-        0,
-        "deadline 02-20 + 3 bank days of grace"
-    );
+    assert_eq!(tick(app, "2026-02-24").await.steps, 0, "deadline 02-20 + 3 bank days of grace");
     assert_eq!(tick(app, "2026-02-25").await.steps, 1);
 
     // The spec's example response, as of 2026-03-02.
@@ -141,10 +111,7 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
     let (status, body) = get(&later, &key, &format!("/api/v1/claims/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["state"], "collection");
-    assert_eq!(
-        body["next_step"],
-        json!({"kind": "final_notice", "date": "2026-03-12"})
-    );
+    assert_eq!(body["next_step"], json!({"kind": "final_notice", "date": "2026-03-12"}));
     assert_eq!(
         body["amounts"],
         json!({"as_of": "2026-03-02", "capital": "2500.00", "interest": "14.38",
@@ -164,29 +131,18 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
         all.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
         ["reminder", "collection", "final_notice"]
     );
-    assert_eq!(
-        all[1].2,
-        Some(d("2026-03-09")),
-        "inkassokrav: +10 days is a Saturday → Monday"
-    );
+    assert_eq!(all[1].2, Some(d("2026-03-09")), "inkassokrav: +10 days is a Saturday → Monday");
     assert_eq!(all[2].2, Some(d("2026-03-23")));
     assert_eq!(
         fees(&pool, &id).await,
-        vec![
-            ("reminder".into(), 60.into()),
-            ("collection".into(), 180.into())
-        ]
+        vec![("reminder".into(), 60.into()), ("collection".into(), 180.into())]
     );
     let (_, body) = get(&later, &key, &format!("/api/v1/claims/{id}")).await;
     assert_eq!(body["state"], "enforcement_ready");
     assert_eq!(body["next_step"], Value::Null);
     let (_, events) = get(&later, &key, &format!("/api/v1/claims/{id}/events")).await;
-    let kinds: Vec<&str> = events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> =
+        events["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
         [
@@ -214,19 +170,13 @@ async fn consumer_claim_walks_reminder_collection_final_notice_to_enforcement() 
 async fn business_debtor_pays_450_once_and_nothing_else() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
-    let body: Value = post(app, &key, &claim("B-1", "business", json!({})))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value =
+        post(app, &key, &claim("B-1", "business", json!({}))).await.json().await.unwrap();
     let id = body["id"].as_str().unwrap().to_string();
     for date in ["2026-02-10", "2026-02-25", "2026-03-12", "2026-03-26"] {
         assert_eq!(tick(app, date).await.steps, 1, "{date}");
     }
-    assert_eq!(
-        fees(&pool, &id).await,
-        vec![("late_payment_compensation".into(), 450.into())]
-    );
+    assert_eq!(fees(&pool, &id).await, vec![("late_payment_compensation".into(), 450.into())]);
     assert_eq!(letters(&pool, &id).await.len(), 3);
 }
 
@@ -247,10 +197,7 @@ async fn a_sole_trader_debtor_owes_the_450_like_a_company() {
     assert_eq!(created["debtor"]["capacity"], "business");
     let id = created["id"].as_str().unwrap().to_string();
     assert_eq!(tick(app, "2026-02-10").await.steps, 1);
-    assert_eq!(
-        fees(&pool, &id).await,
-        vec![("late_payment_compensation".into(), 450.into())]
-    );
+    assert_eq!(fees(&pool, &id).await, vec![("late_payment_compensation".into(), 450.into())]);
     let snapshot: Value =
         sqlx::query_scalar("select snapshot from letter where claim_id = $1::uuid")
             .bind(&id)
@@ -261,40 +208,27 @@ async fn a_sole_trader_debtor_owes_the_450_like_a_company() {
     assert_eq!(snapshot["debtor_id"], "19811218-9876");
     let later = on_date(&w, "2026-02-20").await;
     let (_, shown) = get(&later, &key, &format!("/api/v1/claims/{id}")).await;
-    assert_eq!(
-        shown["amounts"]["fees"][0]["kind"],
-        "late_payment_compensation"
-    );
+    assert_eq!(shown["amounts"]["fees"][0]["kind"], "late_payment_compensation");
 }
 
 #[tokio::test]
 async fn no_reminder_fee_without_agreement_and_starting_with_a_demand() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
-    let a: Value = post(
-        app,
-        &key,
-        &claim("N-1", "consumer", json!({"reminder_fee_agreed": false})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let b: Value = post(
-        app,
-        &key,
-        &claim("N-2", "consumer", json!({"start_with": "collection"})),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let a: Value =
+        post(app, &key, &claim("N-1", "consumer", json!({"reminder_fee_agreed": false})))
+            .await
+            .json()
+            .await
+            .unwrap();
+    let b: Value = post(app, &key, &claim("N-2", "consumer", json!({"start_with": "collection"})))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(tick(app, "2026-02-10").await.steps, 2);
     assert!(fees(&pool, a["id"].as_str().unwrap()).await.is_empty());
-    assert_eq!(
-        letters(&pool, b["id"].as_str().unwrap()).await[0].0,
-        "collection"
-    );
+    assert_eq!(letters(&pool, b["id"].as_str().unwrap()).await[0].0, "collection");
     assert_eq!(
         fees(&pool, b["id"].as_str().unwrap()).await,
         vec![("collection".into(), 180.into())]
@@ -307,53 +241,39 @@ async fn blocked_claims_never_advance_and_pending_creditors_wait() {
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     let pending_key = creditor(&pool, "165566778899", "pending").await;
     let mut ids = vec![];
-    for (i, flag) in ["disputed", "paused", "on_hold", "deceased", "returned_mail"]
-        .iter()
-        .enumerate()
+    for (i, flag) in
+        ["disputed", "paused", "on_hold", "deceased", "returned_mail"].iter().enumerate()
     {
         let c: Value = post(app, &key, &claim(&format!("X-{i}"), "consumer", json!({})))
             .await
             .json()
             .await
             .unwrap();
-        sqlx::query(&format!(
-            "update claim set {flag} = true where claim_id = $1::uuid"
-        ))
-        .bind(c["id"].as_str().unwrap())
-        .execute(&pool)
-        .await
-        .unwrap();
+        sqlx::query(&format!("update claim set {flag} = true where claim_id = $1::uuid"))
+            .bind(c["id"].as_str().unwrap())
+            .execute(&pool)
+            .await
+            .unwrap();
         ids.push(c["id"].as_str().unwrap().to_string());
     }
-    let withdrawn: Value = post(app, &key, &claim("X-w", "consumer", json!({})))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let withdrawn: Value =
+        post(app, &key, &claim("X-w", "consumer", json!({}))).await.json().await.unwrap();
     sqlx::query("update claim set state = 'withdrawn' where claim_id = $1::uuid")
         .bind(withdrawn["id"].as_str().unwrap())
         .execute(&pool)
         .await
         .unwrap();
-    let pending: Value = post(app, &pending_key, &claim("P-1", "consumer", json!({})))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pending: Value =
+        post(app, &pending_key, &claim("P-1", "consumer", json!({}))).await.json().await.unwrap();
     for date in ["2026-02-10", "2026-03-01", "2026-05-01"] {
         let r = tick(app, date).await;
         assert_eq!(r.steps, 0, "{date}");
     }
-    let letters_total: i64 = sqlx::query_scalar("select count(*) from letter")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let letters_total: i64 =
+        sqlx::query_scalar("select count(*) from letter").fetch_one(&pool).await.unwrap();
     assert_eq!(letters_total, 0);
     // Approval releases the pending creditor's claim on the next pass.
-    sqlx::query("update creditor set status = 'approved'")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query("update creditor set status = 'approved'").execute(&pool).await.unwrap();
     sqlx::query("update claim set next_action_on = '2026-05-02' where claim_id = $1::uuid")
         .bind(pending["id"].as_str().unwrap())
         .execute(&pool)
@@ -366,19 +286,12 @@ async fn blocked_claims_never_advance_and_pending_creditors_wait() {
 async fn catch_up_after_60_days_of_downtime_sends_one_step_at_a_time() {
     let w = world("2026-02-01").await;
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
-    let c: Value = post(app, &key, &claim("C-1", "consumer", json!({})))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let c: Value =
+        post(app, &key, &claim("C-1", "consumer", json!({}))).await.json().await.unwrap();
     let id = c["id"].as_str().unwrap();
     // The engine was down from 02-01 until 04-11.
     assert_eq!(tick(app, "2026-04-11").await.steps, 1);
-    assert_eq!(
-        tick(app, "2026-04-11").await.steps,
-        0,
-        "never two steps on one day"
-    );
+    assert_eq!(tick(app, "2026-04-11").await.steps, 0, "never two steps on one day");
     assert_eq!(
         tick(app, "2026-04-20").await.steps,
         0,
@@ -394,9 +307,7 @@ async fn two_ticks_at_once_process_each_claim_exactly_once() {
     let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
     for i in 0..120 {
         assert_eq!(
-            post(app, &key, &claim(&format!("T-{i}"), "consumer", json!({})))
-                .await
-                .status(),
+            post(app, &key, &claim(&format!("T-{i}"), "consumer", json!({}))).await.status(),
             StatusCode::CREATED
         );
     }
@@ -423,17 +334,11 @@ async fn a_claim_the_engine_cannot_process_is_set_aside_without_blocking_others(
         post(app, &key, &claim(&format!("G-{i}"), "consumer", json!({}))).await;
     }
     // The API refuses a due date with no reference rate; data arriving another way is caught here.
-    let old = claim(
-        "OLD",
-        "business",
-        json!({"invoice_date": "2021-05-01", "due_date": "2021-06-01"}),
-    );
+    let old =
+        claim("OLD", "business", json!({"invoice_date": "2021-05-01", "due_date": "2021-06-01"}));
     let refused = post(app, &key, &old).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        refused.json::<Value>().await.unwrap()["error"]["field"],
-        "due_date"
-    );
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"]["field"], "due_date");
     sqlx::query("update claim set due_date = '2021-06-01', invoice_date = '2021-05-01', claim_arose_date = '2021-05-01' where invoice_number = 'G-0'")
         .execute(&pool)
         .await
@@ -482,10 +387,8 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
     let mut first = tick_cmd();
     let started = std::time::Instant::now();
     loop {
-        let n: i64 = sqlx::query_scalar("select count(*) from letter")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let n: i64 =
+            sqlx::query_scalar("select count(*) from letter").fetch_one(&pool).await.unwrap();
         if n > 0 || started.elapsed() > std::time::Duration::from_secs(60) {
             break;
         }
@@ -493,10 +396,8 @@ async fn a_tick_killed_mid_run_and_rerun_leaves_no_duplicates() {
     }
     first.kill().unwrap();
     first.wait().unwrap();
-    let mid: i64 = sqlx::query_scalar("select count(*) from letter")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let mid: i64 =
+        sqlx::query_scalar("select count(*) from letter").fetch_one(&pool).await.unwrap();
     assert!(mid < 5000, "killed mid-run ({mid} letters so far)");
     assert_eq!(mid % engine::BATCH, 0, "only whole batches were committed");
     assert!(tick_cmd().wait().unwrap().success());
@@ -533,10 +434,8 @@ async fn letters_go_by_email_with_the_pdf_when_an_address_is_known() {
     let raw = std::fs::read_to_string(app.mail_dir.join(&mails[0].file)).unwrap();
     assert!(raw.contains("application/pdf") && raw.contains("Message-ID: <letter-"));
     // The stored letter: HTML with every required part, rendered once.
-    let (html, snapshot): (String, Value) = sqlx::query_as("select html, snapshot from letter")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let (html, snapshot): (String, Value) =
+        sqlx::query_as("select html, snapshot from letter").fetch_one(&pool).await.unwrap();
     for part in [
         "Betalningspåminnelse",
         "Kapitalbelopp",
@@ -569,10 +468,7 @@ async fn api_errors_have_the_documented_shape() {
         .await
         .unwrap();
     assert_eq!(no_key.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        no_key.json::<Value>().await.unwrap()["error"]["code"],
-        "unauthorized"
-    );
+    assert_eq!(no_key.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
 
     let bad_json = app
         .client
@@ -584,10 +480,7 @@ async fn api_errors_have_the_documented_shape() {
         .await
         .unwrap();
     assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        bad_json.json::<Value>().await.unwrap()["error"]["code"],
-        "invalid_json"
-    );
+    assert_eq!(bad_json.json::<Value>().await.unwrap()["error"]["code"], "invalid_json");
 
     let mut invalid = claim("A", "consumer", json!({"capital": "0"}));
     invalid["debtor"]["id_number"] = json!("811218-9875");
@@ -601,89 +494,42 @@ async fn api_errors_have_the_documented_shape() {
         .iter()
         .map(|d| d["field"].as_str().unwrap())
         .collect();
-    assert!(
-        fields.contains(&"capital") && fields.contains(&"debtor.id_number"),
-        "{e}"
-    );
+    assert!(fields.contains(&"capital") && fields.contains(&"debtor.id_number"), "{e}");
 
     let ok = post(app, &key, &claim("A", "consumer", json!({}))).await;
     assert_eq!(ok.status(), StatusCode::CREATED);
-    let id = ok.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = ok.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let dup = post(app, &key, &claim("A", "consumer", json!({}))).await;
     assert_eq!(dup.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        dup.json::<Value>().await.unwrap()["error"]["code"],
-        "duplicate_invoice_number"
-    );
+    assert_eq!(dup.json::<Value>().await.unwrap()["error"]["code"], "duplicate_invoice_number");
 
     let barred = post(
         app,
         &key,
-        &claim(
-            "Old",
-            "consumer",
-            json!({"invoice_date": "2022-01-10", "due_date": "2022-02-09"}),
-        ),
+        &claim("Old", "consumer", json!({"invoice_date": "2022-01-10", "due_date": "2022-02-09"})),
     )
     .await;
     assert_eq!(barred.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        barred.json::<Value>().await.unwrap()["error"]["code"],
-        "time_barred"
-    );
+    assert_eq!(barred.json::<Value>().await.unwrap()["error"]["code"], "time_barred");
 
     let (status, body) = get(app, &other_key, &format!("/api/v1/claims/{id}")).await;
-    assert_eq!(
-        status,
-        StatusCode::NOT_FOUND,
-        "another creditor's claim does not exist for you"
-    );
+    assert_eq!(status, StatusCode::NOT_FOUND, "another creditor's claim does not exist for you");
     assert_eq!(body["error"]["code"], "not_found");
-    let stored: i64 = sqlx::query_scalar("select count(*) from claim")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from claim").fetch_one(&pool).await.unwrap();
     assert_eq!(stored, 1, "refused claims stored nothing");
 }
 
 #[tokio::test]
 async fn tick_and_bootstrap_commands() {
     let (pool, name) = fresh_db().await;
-    let run = |args: &[&str]| {
-        crate::harness::fordra_cli(&name)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let out = run(&[
-        "create-creditor",
-        "--org-nr",
-        "556036-0793",
-        "--name",
-        "Saab AB",
-        "--approved",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let run = |args: &[&str]| crate::harness::fordra_cli(&name).args(args).output().unwrap();
+    let out =
+        run(&["create-creditor", "--org-nr", "556036-0793", "--name", "Saab AB", "--approved"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // A sole trader: the owner's personnummer is the org.nr, and the form follows from it.
-    let out = run(&[
-        "create-creditor",
-        "--org-nr",
-        "811218-9876",
-        "--name",
-        "Svenssons Bygg",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run(&["create-creditor", "--org-nr", "811218-9876", "--name", "Svenssons Bygg"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("enskild firma"));
     let form: String =
         sqlx::query_scalar("select company_form from creditor where org_nr = '198112189876'")
@@ -708,23 +554,15 @@ async fn tick_and_bootstrap_commands() {
     let app = TestApp::spawn_on(
         pool.clone(),
         name.clone(),
-        Options {
-            vars: vec![("FORDRA_TODAY", "2026-02-01".into())],
-        },
+        Options { vars: vec![("FORDRA_TODAY", "2026-02-01".into())] },
     )
     .await;
     assert_eq!(
-        post(&app, &key, &claim("K-1", "consumer", json!({})))
-            .await
-            .status(),
+        post(&app, &key, &claim("K-1", "consumer", json!({}))).await.status(),
         StatusCode::CREATED
     );
     let out = run(&["tick", "--today", "2026-02-10"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().trim(),
         // The reminder goes out; the freshness gate (on outside demo mode) says it holds

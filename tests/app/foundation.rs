@@ -22,10 +22,7 @@ async fn login_and_logout() {
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = wrong.text().await.unwrap();
     assert!(body.contains("Fel e-postadress eller lösenord."));
-    assert!(
-        body.contains("value=\"kund@example.se\""),
-        "the e-mail is kept in the form"
-    );
+    assert!(body.contains("value=\"kund@example.se\""), "the e-mail is kept in the form");
 
     let ok = app.login("KUND@example.se", PASSWORD).await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
@@ -50,11 +47,7 @@ async fn next_parameter_only_redirects_locally() {
     let evil = app
         .post_form(
             "/logga-in",
-            &[
-                ("email", "kund@example.se"),
-                ("password", PASSWORD),
-                ("next", "//evil.example/x"),
-            ],
+            &[("email", "kund@example.se"), ("password", PASSWORD), ("next", "//evil.example/x")],
         )
         .await;
     assert_eq!(location(&evil), "/borgenar");
@@ -62,11 +55,7 @@ async fn next_parameter_only_redirects_locally() {
     let local = app
         .post_form(
             "/logga-in",
-            &[
-                ("email", "kund@example.se"),
-                ("password", PASSWORD),
-                ("next", "/konto"),
-            ],
+            &[("email", "kund@example.se"), ("password", PASSWORD), ("next", "/konto")],
         )
         .await;
     assert_eq!(location(&local), "/konto");
@@ -87,10 +76,7 @@ async fn sixth_attempt_is_refused_even_with_the_right_password() {
         body.contains("För många misslyckade inloggningsförsök. Försök igen efter kl."),
         "{body}"
     );
-    assert!(
-        app.get("/borgenar").await.status() == StatusCode::SEE_OTHER,
-        "not logged in"
-    );
+    assert!(app.get("/borgenar").await.status() == StatusCode::SEE_OTHER, "not logged in");
 
     // When the window has passed, the right password works again.
     sqlx::query("update login_attempt set at = at - interval '16 minutes'")
@@ -121,15 +107,10 @@ async fn one_persons_typos_lock_only_their_account_and_an_address_has_a_higher_l
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "the rest of the office logs in"
-    );
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the rest of the office logs in");
     // Someone guessing across many accounts from one address is stopped at 50 failures.
     for i in 0..45 {
-        app.login(&format!("okand{i}@example.se"), "fel lösenord!!")
-            .await;
+        app.login(&format!("okand{i}@example.se"), "fel lösenord!!").await;
     }
     let r = other
         .post(app.url("/logga-in"))
@@ -149,64 +130,28 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
     let client = bare_client();
     let logout = || client.post(app.url("/logga-ut")).header("cookie", &cookie);
 
-    let foreign = logout()
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let foreign = logout().header("origin", "https://evil.example").send().await.unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-    assert!(
-        foreign
-            .text()
-            .await
-            .unwrap()
-            .contains("Begäran kunde inte verifieras")
-    );
+    assert!(foreign.text().await.unwrap().contains("Begäran kunde inte verifieras"));
 
-    let cross = logout()
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .unwrap();
+    let cross = logout().header("sec-fetch-site", "cross-site").send().await.unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 
     let nothing = logout().send().await.unwrap();
-    assert_eq!(
-        nothing.status(),
-        StatusCode::FORBIDDEN,
-        "no proof of origin at all"
-    );
+    assert_eq!(nothing.status(), StatusCode::FORBIDDEN, "no proof of origin at all");
 
-    let wrong_token = logout()
-        .form(&[("csrf_token", "nope")])
-        .send()
-        .await
-        .unwrap();
+    let wrong_token = logout().form(&[("csrf_token", "nope")]).send().await.unwrap();
     assert_eq!(wrong_token.status(), StatusCode::FORBIDDEN);
 
     // The session survived all of that.
-    let home = client
-        .get(app.url("/borgenar"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let home = client.get(app.url("/borgenar")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     let page = home.text().await.unwrap();
-    let token = page
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap();
+    let token =
+        page.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap();
 
     // The page's own token proves origin even without browser headers.
-    let with_token = logout()
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap();
+    let with_token = logout().form(&[("csrf_token", token)]).send().await.unwrap();
     assert_eq!(with_token.status(), StatusCode::SEE_OTHER);
     let same_origin = client
         .post(app.url("/logga-in"))
@@ -242,19 +187,9 @@ async fn session_id_rotates_at_login_and_old_ids_die() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        old.status(),
-        StatusCode::SEE_OTHER,
-        "the pre-login session id is dead"
-    );
+    assert_eq!(old.status(), StatusCode::SEE_OTHER, "the pre-login session id is dead");
     let set = login(None).await.unwrap();
-    let raw = set
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let raw = set.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax") && !raw.contains("Secure"));
     let stored: i64 = sqlx::query_scalar("select count(*) from session where session_hash = $1")
         .bind(fordra::crypto::sha256(&second))
@@ -280,39 +215,24 @@ async fn cookies_are_secure_behind_https() {
 #[tokio::test]
 async fn roles_are_checked() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        location(&app.get("/admin").await),
-        "/logga-in?next=%2Fadmin"
-    );
+    assert_eq!(location(&app.get("/admin").await), "/logga-in?next=%2Fadmin");
     create_user(&app.pool, "kund@example.se", "creditor").await;
     app.login("kund@example.se", PASSWORD).await;
     let admin = app.get("/admin").await;
     assert_eq!(admin.status(), StatusCode::FORBIDDEN);
     assert!(admin.text().await.unwrap().contains("Åtkomst nekad"));
-    assert_eq!(
-        app.get("/admin/e-post").await.status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get("/admin/e-post").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get("/partner").await.status(), StatusCode::FORBIDDEN);
 
     let partner = TestApp::spawn().await;
     create_user(&partner.pool, "p@example.se", "partner").await;
     partner.login("p@example.se", PASSWORD).await;
     assert_eq!(partner.get("/partner").await.status(), StatusCode::OK);
-    assert_eq!(
-        partner.get("/borgenar").await.status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(partner.get("/borgenar").await.status(), StatusCode::FORBIDDEN);
 }
 
 fn totp_secret_from(page: &str) -> Vec<u8> {
-    let b32 = page
-        .split("id=\"totp-secret\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap();
+    let b32 = page.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap();
     let mut bits = 0u32;
     let mut value = 0u32;
     let mut out = vec![];
@@ -337,19 +257,13 @@ async fn staff_enrol_totp_and_then_need_it_to_log_in() {
 
     let first = app.login("admin@example.se", PASSWORD).await;
     assert_eq!(location(&first), "/konto/tvastegs");
-    assert_eq!(
-        app.get("/admin").await.status(),
-        StatusCode::SEE_OTHER,
-        "not in before enrolment"
-    );
+    assert_eq!(app.get("/admin").await.status(), StatusCode::SEE_OTHER, "not in before enrolment");
     let page = app.get("/konto/tvastegs").await.text().await.unwrap();
     assert!(page.contains("<svg"), "a QR code is shown");
     let secret = totp_secret_from(&page);
     let now = fordra::clock::Clock::system().now().timestamp();
 
-    let bad = app
-        .post_form("/konto/tvastegs", &[("code", "000000")])
-        .await;
+    let bad = app.post_form("/konto/tvastegs", &[("code", "000000")]).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let code = totp::code_at(&secret, totp::step_of(now));
     let ok = app.post_form("/konto/tvastegs", &[("code", &code)]).await;
@@ -360,18 +274,10 @@ async fn staff_enrol_totp_and_then_need_it_to_log_in() {
     let again = app.login("admin@example.se", PASSWORD).await;
     assert_eq!(location(&again), "/logga-in/tvastegs");
     assert_eq!(app.get("/admin").await.status(), StatusCode::SEE_OTHER);
-    let replay = app
-        .post_form("/logga-in/tvastegs", &[("code", &code)])
-        .await;
-    assert_eq!(
-        replay.status(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "a used code is refused"
-    );
+    let replay = app.post_form("/logga-in/tvastegs", &[("code", &code)]).await;
+    assert_eq!(replay.status(), StatusCode::UNPROCESSABLE_ENTITY, "a used code is refused");
     let next = totp::code_at(&secret, totp::step_of(now) + 1);
-    let ok = app
-        .post_form("/logga-in/tvastegs", &[("code", &next)])
-        .await;
+    let ok = app.post_form("/logga-in/tvastegs", &[("code", &next)]).await;
     assert_eq!(location(&ok), "/admin");
     assert_eq!(app.get("/admin").await.status(), StatusCode::OK);
 }
@@ -380,31 +286,18 @@ async fn staff_enrol_totp_and_then_need_it_to_log_in() {
 async fn password_reset_end_to_end_over_smtp() {
     let smtp = SmtpServer::start().await;
     let app = TestApp::spawn_with(Options {
-        vars: vec![
-            ("FORDRA_MAIL", "smtp".into()),
-            ("FORDRA_SMTP_URL", smtp.url()),
-        ],
+        vars: vec![("FORDRA_MAIL", "smtp".into()), ("FORDRA_SMTP_URL", smtp.url())],
     })
     .await;
     create_user(&app.pool, "kund@example.se", "creditor").await;
 
-    let unknown = app
-        .post_form("/losenord/glomt", &[("email", "ingen@example.se")])
-        .await;
-    let known = app
-        .post_form("/losenord/glomt", &[("email", "kund@example.se")])
-        .await;
+    let unknown = app.post_form("/losenord/glomt", &[("email", "ingen@example.se")]).await;
+    let known = app.post_form("/losenord/glomt", &[("email", "kund@example.se")]).await;
     assert_eq!(unknown.status(), known.status());
     assert_eq!(location(&unknown), location(&known));
     assert_eq!(
-        unknown
-            .headers()
-            .get("set-cookie")
-            .map(|v| v.to_str().unwrap().to_string()),
-        known
-            .headers()
-            .get("set-cookie")
-            .map(|v| v.to_str().unwrap().to_string()),
+        unknown.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string()),
+        known.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_string()),
         "the same answer whether or not the address exists"
     );
     let mails = smtp.wait_for(1).await;
@@ -431,12 +324,7 @@ async fn password_reset_end_to_end_over_smtp() {
     assert_eq!(kept, 0, "a sent one-time link is not kept in the queue");
     assert!(mails[0].contains("To: kund@example.se"));
     let body = body_text(&mails[0]);
-    let link = body
-        .lines()
-        .find(|l| l.contains("/losenord/ny?token="))
-        .unwrap()
-        .trim()
-        .to_string();
+    let link = body.lines().find(|l| l.contains("/losenord/ny?token=")).unwrap().trim().to_string();
     assert!(
         link.starts_with("http://127.0.0.1:3000/losenord/ny?token="),
         "links use FORDRA_PUBLIC_URL"
@@ -448,11 +336,7 @@ async fn password_reset_end_to_end_over_smtp() {
     let short = app
         .post_form(
             "/losenord/ny",
-            &[
-                ("token", token),
-                ("password", "kort"),
-                ("password_repeat", "kort"),
-            ],
+            &[("token", token), ("password", "kort"), ("password_repeat", "kort")],
         )
         .await;
     assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -461,45 +345,29 @@ async fn password_reset_end_to_end_over_smtp() {
     let done = app
         .post_form(
             "/losenord/ny",
-            &[
-                ("token", token),
-                ("password", new_pw),
-                ("password_repeat", new_pw),
-            ],
+            &[("token", token), ("password", new_pw), ("password_repeat", new_pw)],
         )
         .await;
     assert_eq!(done.status(), StatusCode::SEE_OTHER);
     let reused = app
         .post_form(
             "/losenord/ny",
-            &[
-                ("token", token),
-                ("password", new_pw),
-                ("password_repeat", new_pw),
-            ],
+            &[("token", token), ("password", new_pw), ("password_repeat", new_pw)],
         )
         .await;
-    assert_eq!(
-        reused.status(),
-        StatusCode::NOT_FOUND,
-        "the token works once"
-    );
+    assert_eq!(reused.status(), StatusCode::NOT_FOUND, "the token works once");
     assert_eq!(
         app.login("kund@example.se", PASSWORD).await.status(),
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(
-        location(&app.login("kund@example.se", new_pw).await),
-        "/borgenar"
-    );
+    assert_eq!(location(&app.login("kund@example.se", new_pw).await), "/borgenar");
 }
 
 #[tokio::test]
 async fn reset_tokens_expire_after_an_hour() {
     let app = TestApp::spawn().await;
     create_user(&app.pool, "kund@example.se", "creditor").await;
-    app.post_form("/losenord/glomt", &[("email", "kund@example.se")])
-        .await;
+    app.post_form("/losenord/glomt", &[("email", "kund@example.se")]).await;
     let mut mails = vec![];
     for _ in 0..100 {
         mails = app.mails();
@@ -531,38 +399,20 @@ async fn reset_tokens_expire_after_an_hour() {
 
 #[tokio::test]
 async fn error_pages_are_in_the_layout_with_a_request_id() {
-    let app = TestApp::spawn_with(Options {
-        vars: vec![("FORDRA_DEMO", "on".into())],
-    })
-    .await;
+    let app = TestApp::spawn_with(Options { vars: vec![("FORDRA_DEMO", "on".into())] }).await;
     let missing = app.get("/finns-inte").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    let id = missing
-        .headers()
-        .get("x-request-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let id = missing.headers().get("x-request-id").unwrap().to_str().unwrap().to_string();
     let body = missing.text().await.unwrap();
     assert!(
         body.contains("Sidan finns inte") && body.contains(&id) && body.contains("site-header")
     );
 
     // Break the database under a page: a 500 inside the layout, no internals.
-    sqlx::query("drop table demo_account")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query("drop table demo_account").execute(&app.pool).await.unwrap();
     let broken = app.get("/logga-in").await;
     assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let id = broken
-        .headers()
-        .get("x-request-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let id = broken.headers().get("x-request-id").unwrap().to_str().unwrap().to_string();
     let body = broken.text().await.unwrap();
     assert!(body.contains("Något gick fel") && body.contains(&id));
     assert!(!body.contains("demo_account") && !body.contains("relation"));
@@ -573,18 +423,8 @@ async fn security_headers_static_files_and_metrics() {
     let app = TestApp::spawn().await;
     let r = app.get("/").await;
     let h = r.headers();
-    assert!(
-        h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'")
-    );
-    assert!(
-        !h["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("unsafe-inline")
-    );
+    assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert!(!h["content-security-policy"].to_str().unwrap().contains("unsafe-inline"));
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "same-origin");
     let css = app
@@ -595,12 +435,7 @@ async fn security_headers_static_files_and_metrics() {
         .await
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
-    assert!(
-        css.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("immutable")
-    );
+    assert!(css.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     assert_eq!(css.headers()["content-encoding"], "gzip");
     app.get("/healthz").await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
@@ -615,14 +450,11 @@ async fn security_headers_static_files_and_metrics() {
 #[tokio::test]
 async fn demo_mode_seeds_accounts_lists_them_and_lets_staff_skip_totp() {
     let (pool, name) = harness::fresh_db().await;
-    let seeded = fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now())
-        .await
-        .unwrap();
+    let seeded =
+        fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now()).await.unwrap();
     assert_eq!(seeded.len(), 3);
-    let claims: i64 = sqlx::query_scalar("select count(*) from claim")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let claims: i64 =
+        sqlx::query_scalar("select count(*) from claim").fetch_one(&pool).await.unwrap();
     assert_eq!(claims, 4, "demo claims for Demo Bygg AB");
     assert!(
         fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now())
@@ -630,55 +462,29 @@ async fn demo_mode_seeds_accounts_lists_them_and_lets_staff_skip_totp() {
             .unwrap()
             .is_empty()
     );
-    let app = TestApp::spawn_on(
-        pool,
-        name,
-        Options {
-            vars: vec![("FORDRA_DEMO", "on".into())],
-        },
-    )
-    .await;
+    let app =
+        TestApp::spawn_on(pool, name, Options { vars: vec![("FORDRA_DEMO", "on".into())] }).await;
     let page = app.get("/logga-in").await.text().await.unwrap();
     for a in &seeded {
         assert!(page.contains(a.email) && page.contains(&a.password));
     }
     let admin = &seeded[0];
-    assert_eq!(
-        location(&app.login(admin.email, &admin.password).await),
-        "/admin"
-    );
+    assert_eq!(location(&app.login(admin.email, &admin.password).await), "/admin");
     let home = app.get("/admin").await.text().await.unwrap();
     assert!(home.contains("Tvåstegsverifiering hoppas över i demoläge"));
     let creditor = &seeded[1];
     app.post_form("/logga-ut", &[]).await;
-    assert_eq!(
-        location(&app.login(creditor.email, &creditor.password).await),
-        "/borgenar"
-    );
-    assert!(
-        app.get("/borgenar")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Demo Bygg AB")
-    );
+    assert_eq!(location(&app.login(creditor.email, &creditor.password).await), "/borgenar");
+    assert!(app.get("/borgenar").await.text().await.unwrap().contains("Demo Bygg AB"));
 }
 
 #[tokio::test]
 async fn fixed_business_date_shows_a_banner() {
-    let app = TestApp::spawn_with(Options {
-        vars: vec![("FORDRA_TODAY", "2026-02-10".into())],
-    })
-    .await;
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-02-10".into())] }).await;
     assert_eq!(app.state.clock.today().to_string(), "2026-02-10");
     assert!(
-        app.get("/")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("Affärsdatum är låst till 2026-02-10")
+        app.get("/").await.text().await.unwrap().contains("Affärsdatum är låst till 2026-02-10")
     );
 }
 
@@ -696,20 +502,11 @@ async fn create_admin_cli() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(pw.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(pw.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
     let out = run("ny.admin@example.se", "ett långt lösenord\n");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let role: String =
         sqlx::query_scalar("select role from app_user where email = 'ny.admin@example.se'")
             .fetch_one(&pool)

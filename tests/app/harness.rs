@@ -60,10 +60,8 @@ pub fn socket_dir() -> &'static Path {
 
 /// A fresh, migrated database for one test, on a one-connection pool (see below).
 pub async fn fresh_db() -> (PgPool, String) {
-    let size: u32 = std::env::var("FORDRA_TEST_POOL_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+    let size: u32 =
+        std::env::var("FORDRA_TEST_POOL_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
     fresh_db_with_pool(size).await
 }
 
@@ -71,15 +69,12 @@ pub async fn fresh_db() -> (PgPool, String) {
 pub async fn fresh_db_with_pool(size: u32) -> (PgPool, String) {
     let socket = socket_dir();
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect_with(&db::private_options(socket, "postgres"))
+    let mut admin =
+        PgConnection::connect_with(&db::private_options(socket, "postgres")).await.unwrap();
+    sqlx::query(&format!("create database \"{name}\" template \"{TEMPLATE}\""))
+        .execute(&mut admin)
         .await
         .unwrap();
-    sqlx::query(&format!(
-        "create database \"{name}\" template \"{TEMPLATE}\""
-    ))
-    .execute(&mut admin)
-    .await
-    .unwrap();
     admin.close().await.unwrap();
     // With one connection, a request that takes a second one while holding the first waits for
     // itself and fails after the acquire timeout: so every test checks that no request holds
@@ -102,19 +97,13 @@ pub fn fordra_cli(db_name: &str) -> std::process::Command {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url(db_name))
         .env("FORDRA_MAIL", "file")
-        .env(
-            "FORDRA_DATA_DIR",
-            std::env::temp_dir().join(format!("fordra-cli-{db_name}")),
-        )
+        .env("FORDRA_DATA_DIR", std::env::temp_dir().join(format!("fordra-cli-{db_name}")))
         .env("FORDRA_LOG", "error");
     cmd
 }
 
 pub fn database_url(db_name: &str) -> String {
-    format!(
-        "postgres://fordra@localhost/{db_name}?host={}",
-        socket_dir().display()
-    )
+    format!("postgres://fordra@localhost/{db_name}?host={}", socket_dir().display())
 }
 
 pub struct TestApp {
@@ -183,21 +172,9 @@ impl TestApp {
         }
         let shutdown = CancellationToken::new();
         startup::spawn_mail_sender(state.clone(), shutdown.clone());
-        tokio::spawn(startup::serve(
-            listener,
-            startup::router(state.clone()),
-            shutdown.clone(),
-        ));
+        tokio::spawn(startup::serve(listener, startup::router(state.clone()), shutdown.clone()));
         let base = format!("http://{addr}");
-        TestApp {
-            client: browser_client(&base),
-            base,
-            pool,
-            db_name,
-            state,
-            mail_dir,
-            shutdown,
-        }
+        TestApp { client: browser_client(&base), base, pool, db_name, state, mail_dir, shutdown }
     }
 
     /// Runs `fordra check-ledger` on this app's database as of `today`; panics if it fails.
@@ -225,17 +202,11 @@ impl TestApp {
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url(path)).form(form).send().await.unwrap()
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_form("/logga-in", &[("email", email), ("password", password)])
-            .await
+        self.post_form("/logga-in", &[("email", email), ("password", password)]).await
     }
 
     /// Messages written by the file mailer, newest first.
@@ -247,21 +218,14 @@ impl TestApp {
     /// (queued mail goes out after the request's commit).
     pub async fn mail_to(&self, to: &str, pred: impl Fn(&StoredMail) -> bool) -> StoredMail {
         for _ in 0..100 {
-            if let Some(m) = self
-                .mails()
-                .into_iter()
-                .find(|m| m.mail.to == to && pred(m))
-            {
+            if let Some(m) = self.mails().into_iter().find(|m| m.mail.to == to && pred(m)) {
                 return m;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!(
             "no mail to {to} within 10 s: {:?}",
-            self.mails()
-                .iter()
-                .map(|m| (&m.mail.to, &m.mail.subject))
-                .collect::<Vec<_>>()
+            self.mails().iter().map(|m| (&m.mail.to, &m.mail.subject)).collect::<Vec<_>>()
         );
     }
 }
@@ -286,10 +250,7 @@ pub fn browser_client(base: &str) -> Client {
 
 /// A client with no cookie store and no provenance headers: sends exactly what a test adds.
 pub fn bare_client() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
@@ -374,10 +335,8 @@ pub async fn staff_client(app: &TestApp, email: &str, role: &str) -> Client {
         .await
         .unwrap();
     assert_eq!(location(&resp), "/logga-in/tvastegs");
-    let code = totp::code_at(
-        &secret,
-        totp::step_of(fordra::clock::Clock::system().now().timestamp()),
-    );
+    let code =
+        totp::code_at(&secret, totp::step_of(fordra::clock::Clock::system().now().timestamp()));
     let resp = client
         .post(app.url("/logga-in/tvastegs"))
         .form(&[("code", code.as_str())])

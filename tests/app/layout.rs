@@ -33,10 +33,7 @@ fn code(text: &str) -> String {
 fn crate_refs(code: &str) -> BTreeSet<String> {
     let mut refs = BTreeSet::new();
     let ident = |s: &str| -> String {
-        s.trim_start()
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect()
+        s.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
     };
     for (i, _) in code.match_indices("crate::") {
         let rest = &code[i + "crate::".len()..];
@@ -129,9 +126,7 @@ fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
         None
     }
     let mut done = BTreeSet::new();
-    graph
-        .keys()
-        .find_map(|n| visit(n, graph, &mut vec![], &mut done))
+    graph.keys().find_map(|n| visit(n, graph, &mut vec![], &mut done))
 }
 
 #[test]
@@ -147,20 +142,14 @@ fn the_top_level_modules_form_no_cycle() {
 fn web_is_plumbing_and_knows_no_feature() {
     let graph = module_graph();
     let allowed: BTreeSet<&str> = ["clock", "config", "crypto", "domain"].into();
-    let web: Vec<&String> = graph["web"]
-        .iter()
-        .filter(|m| !allowed.contains(m.as_str()))
-        .collect();
+    let web: Vec<&String> = graph["web"].iter().filter(|m| !allowed.contains(m.as_str())).collect();
     assert!(web.is_empty(), "web/ imports {web:?}");
 }
 
 #[test]
 fn the_checker_sees_groups_and_cycles() {
     let refs = crate_refs("use crate::{a::b, c, d::{e, f}};\nlet x = crate::g::h();");
-    assert_eq!(
-        refs.into_iter().collect::<Vec<_>>(),
-        ["a", "c", "d", "g"].map(String::from)
-    );
+    assert_eq!(refs.into_iter().collect::<Vec<_>>(), ["a", "c", "d", "g"].map(String::from));
     let mut g = BTreeMap::new();
     g.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     g.insert("b".to_string(), BTreeSet::from(["a".to_string()]));
@@ -170,16 +159,9 @@ fn the_checker_sees_groups_and_cycles() {
 }
 
 fn runs_sql(code: &str) -> bool {
-    [
-        "sqlx::query",
-        "query_as(",
-        "query_scalar(",
-        ".begin()",
-        "Connection::begin",
-        "QueryBuilder",
-    ]
-    .iter()
-    .any(|p| code.contains(p))
+    ["sqlx::query", "query_as(", "query_scalar(", ".begin()", "Connection::begin", "QueryBuilder"]
+        .iter()
+        .any(|p| code.contains(p))
 }
 
 #[test]
@@ -189,16 +171,9 @@ fn no_routes_file_runs_sql() {
     rust_files(&src, &mut files);
     let mut routes: Vec<String> = vec![];
     for file in files.iter().filter(|f| f.ends_with("routes.rs")) {
-        let rel = file
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = file.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
         let sql = runs_sql(&code(&std::fs::read_to_string(file).unwrap()));
-        assert!(
-            !sql,
-            "{rel} runs SQL: move it to the feature's service or repo"
-        );
+        assert!(!sql, "{rel} runs SQL: move it to the feature's service or repo");
         routes.push(rel);
     }
     for expected in ["auth/routes.rs", "partners/routes.rs", "payouts/routes.rs"] {

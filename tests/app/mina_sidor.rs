@@ -70,30 +70,15 @@ async fn sim_orders(app: &TestApp) -> Vec<String> {
 }
 
 async fn sim_control(app: &TestApp, path: &str, body: Value) -> StatusCode {
-    bare_client()
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    bare_client().post(app.url(path)).json(&body).send().await.unwrap().status()
 }
 
 /// Starts a BankID login in `client`; returns the order page path and the simulator's orderRef.
 async fn start_login(app: &TestApp, client: &Client) -> (String, String) {
     let before = sim_orders(app).await;
-    let r = client
-        .post(app.url("/mina-sidor/logga-in"))
-        .form(&[("next", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        r.text().await.unwrap()
-    );
+    let r =
+        client.post(app.url("/mina-sidor/logga-in")).form(&[("next", "")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     let page = location(&r);
     assert!(page.starts_with("/mina-sidor/bankid/"), "{page}");
     let order = sim_orders(app)
@@ -105,11 +90,7 @@ async fn start_login(app: &TestApp, client: &Client) -> (String, String) {
 }
 
 async fn status(app: &TestApp, client: &Client, page: &str) -> Value {
-    let r = client
-        .get(app.url(&format!("{page}/status")))
-        .send()
-        .await
-        .unwrap();
+    let r = client.get(app.url(&format!("{page}/status"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
 }
@@ -200,11 +181,7 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
         assert_eq!(s["message"], bankid::RFA1);
         let t = s["qrTime"].as_u64().unwrap();
         if t < 3 {
-            assert_eq!(
-                s["qr"].as_str().unwrap(),
-                QR_VECTORS[t as usize],
-                "second {t}"
-            );
+            assert_eq!(s["qr"].as_str().unwrap(), QR_VECTORS[t as usize], "second {t}");
             assert!(
                 s["qrSvg"].as_str().unwrap().starts_with("<?xml")
                     || s["qrSvg"].as_str().unwrap().contains("<svg")
@@ -219,20 +196,12 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     assert_eq!(code, StatusCode::OK);
     assert!(html.contains("<svg"), "QR on the page");
     assert_eq!(
-        anon.get(app.url(&format!("{page}/status")))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        anon.get(app.url(&format!("{page}/status"))).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
     // A pending hint from the app changes the message; then the user cancels in the app.
-    sim_control(
-        app,
-        &format!("/bankid-sim/orders/{order}/hint"),
-        json!({"hintCode": "userSign"}),
-    )
-    .await;
+    sim_control(app, &format!("/bankid-sim/orders/{order}/hint"), json!({"hintCode": "userSign"}))
+        .await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let s = status(app, &client, &page).await;
     assert_eq!(s["message"], bankid::RFA9);
@@ -261,23 +230,12 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     ] {
         let (code, body) = text(&sven, app, &path).await;
         assert_eq!(code, StatusCode::NOT_FOUND, "{path}");
-        assert!(
-            !body.contains("Öberg") && !body.contains("Exempelbolaget"),
-            "{path}"
-        );
+        assert!(!body.contains("Öberg") && !body.contains("Exempelbolaget"), "{path}");
     }
-    let asa_letter: Uuid = w
-        .scalar(
-            "select letter_id from letter where claim_id = $1",
-            asa_claim,
-        )
-        .await;
-    let (code, _) = text(
-        &sven,
-        app,
-        &format!("/mina-sidor/arenden/{asa_claim}/brev/{asa_letter}/pdf"),
-    )
-    .await;
+    let asa_letter: Uuid =
+        w.scalar("select letter_id from letter where claim_id = $1", asa_claim).await;
+    let (code, _) =
+        text(&sven, app, &format!("/mina-sidor/arenden/{asa_claim}/brev/{asa_letter}/pdf")).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{asa_claim}/amorteringsplan")))
@@ -289,12 +247,8 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
 
     // A company's representative adds its case with the OCR and the case code from the letter.
     let erik = login(app, ERIK).await;
-    let code_of: String = w
-        .scalar(
-            "select case_code from claim where claim_id = $1",
-            company_claim,
-        )
-        .await;
+    let code_of: String =
+        w.scalar("select case_code from claim where claim_id = $1", company_claim).await;
     let r = erik
         .post(app.url("/mina-sidor/foretag"))
         .form(&[("ocr", company_ocr.as_str()), ("case_code", "AAAABBBB")])
@@ -305,10 +259,7 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     assert!(r.text().await.unwrap().contains("Vi hittar inget ärende"));
     let r = erik
         .post(app.url("/mina-sidor/foretag"))
-        .form(&[
-            ("ocr", company_ocr.as_str()),
-            ("case_code", code_of.as_str()),
-        ])
+        .form(&[("ocr", company_ocr.as_str()), ("case_code", code_of.as_str())])
         .send()
         .await
         .unwrap();
@@ -337,12 +288,7 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     .unwrap();
     assert_eq!(audited, 1);
     // Logging out ends the session.
-    let r = erik
-        .post(app.url("/mina-sidor/logga-ut"))
-        .form(&[("x", "")])
-        .send()
-        .await
-        .unwrap();
+    let r = erik.post(app.url("/mina-sidor/logga-ut")).form(&[("x", "")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         location(&erik.get(app.url("/mina-sidor")).send().await.unwrap()),
@@ -388,39 +334,23 @@ async fn cancel_and_every_failure_hint_code_give_the_recommended_swedish_message
     // Cancelling on Fordra's page cancels the order at BankID.
     let client = browser_client(&app.base);
     let (page, order) = start_login(app, &client).await;
-    let r = client
-        .post(app.url(&format!("{page}/avbryt")))
-        .form(&[("x", "")])
-        .send()
-        .await
-        .unwrap();
+    let r =
+        client.post(app.url(&format!("{page}/avbryt"))).form(&[("x", "")]).send().await.unwrap();
     assert_eq!(location(&r), "/mina-sidor/logga-in");
     assert!(!sim_orders(app).await.contains(&order));
     let (_, html) = text(&client, app, "/mina-sidor/logga-in").await;
     assert!(html.contains(bankid::RFA6));
     // BankID in maintenance: the start page says so in Swedish and nothing is stored.
-    sim_control(
-        app,
-        "/bankid-sim/errors",
-        json!({"status": 503, "errorCode": "maintenance"}),
-    )
-    .await;
-    let before: i64 = sqlx::query_scalar("select count(*) from bankid_order")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let r = client
-        .post(app.url("/mina-sidor/logga-in"))
-        .form(&[("next", "")])
-        .send()
-        .await
-        .unwrap();
+    sim_control(app, "/bankid-sim/errors", json!({"status": 503, "errorCode": "maintenance"}))
+        .await;
+    let before: i64 =
+        sqlx::query_scalar("select count(*) from bankid_order").fetch_one(&app.pool).await.unwrap();
+    let r =
+        client.post(app.url("/mina-sidor/logga-in")).form(&[("next", "")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     assert!(r.text().await.unwrap().contains(bankid::RFA5));
-    let after: i64 = sqlx::query_scalar("select count(*) from bankid_order")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let after: i64 =
+        sqlx::query_scalar("select count(*) from bankid_order").fetch_one(&app.pool).await.unwrap();
     assert_eq!(before, after);
     // An order nobody scans fails with startFailed when the simulator's clock passes 30 s.
     let client = browser_client(&app.base);
@@ -430,17 +360,9 @@ async fn cancel_and_every_failure_hint_code_give_the_recommended_swedish_message
     assert_eq!(s["message"], bankid::RFA17B);
     // The simulator answers like the real service to wrong calls.
     let api = app.url("/bankid-sim/rp/v6.0/collect");
-    let r = bare_client()
-        .post(&api)
-        .json(&json!({"orderRef": "okänd"}))
-        .send()
-        .await
-        .unwrap();
+    let r = bare_client().post(&api).json(&json!({"orderRef": "okänd"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["errorCode"],
-        "invalidParameters"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "invalidParameters");
     let r = bare_client().get(&api).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     let r = bare_client()
@@ -472,10 +394,7 @@ async fn dispute(
         .text("reason", reason.to_string())
         .text("body", "Jag har aldrig beställt något av er.".to_string());
     if let Some((name, bytes)) = file {
-        form = form.part(
-            "attachment",
-            multipart::Part::bytes(bytes).file_name(name.to_string()),
-        );
+        form = form.part("attachment", multipart::Part::bytes(bytes).file_name(name.to_string()));
     }
     client
         .post(app.url(&format!("/mina-sidor/arenden/{claim}/bestrid")))
@@ -489,9 +408,7 @@ async fn dispute(
 async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never_for_kronofogden() {
     let w = world("2026-10-05").await;
     let app = &w.app;
-    let (claim, _) = w
-        .claim("D-1", person(SVEN, Some("sven@exempel.se")), json!({}))
-        .await;
+    let (claim, _) = w.claim("D-1", person(SVEN, Some("sven@exempel.se")), json!({})).await;
     let sven = login(app, SVEN).await;
 
     // Wrong attachments are refused on the field, and nothing is stored.
@@ -504,12 +421,7 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("PDF-, JPEG- eller PNG-fil")
-    );
+    assert!(r.text().await.unwrap().contains("PDF-, JPEG- eller PNG-fil"));
     let mut big = pdf_bytes();
     big.resize(5 * 1024 * 1024 + 1, b' ');
     let r = dispute(app, &sven, claim, "not_ordered", Some(("stor.pdf", big))).await;
@@ -519,33 +431,15 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // "I cannot pay" is not a dispute: it leads to the payment plan.
     let r = dispute(app, &sven, claim, "cannot_pay", None).await;
-    assert_eq!(
-        location(&r),
-        format!("/mina-sidor/arenden/{claim}/amorteringsplan")
-    );
-    let n: i64 = w
-        .scalar("select count(*) from dispute where claim_id = $1", claim)
-        .await;
+    assert_eq!(location(&r), format!("/mina-sidor/arenden/{claim}/amorteringsplan"));
+    let n: i64 = w.scalar("select count(*) from dispute where claim_id = $1", claim).await;
     assert_eq!(n, 0);
-    assert!(
-        !w.scalar::<bool>("select disputed from claim where claim_id = $1", claim)
-            .await
-    );
+    assert!(!w.scalar::<bool>("select disputed from claim where claim_id = $1", claim).await);
 
     // The dispute, with a PDF: everything automated stops at once.
-    let r = dispute(
-        app,
-        &sven,
-        claim,
-        "not_ordered",
-        Some(("kvitto.pdf", pdf_bytes())),
-    )
-    .await;
+    let r = dispute(app, &sven, claim, "not_ordered", Some(("kvitto.pdf", pdf_bytes()))).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert!(
-        w.scalar::<bool>("select disputed from claim where claim_id = $1", claim)
-            .await
-    );
+    assert!(w.scalar::<bool>("select disputed from claim where claim_id = $1", claim).await);
     let to_creditor: i64 = sqlx::query_scalar(
         "select count(*) from mail_queue where claim_id = $1 and subject like 'Bestridande%'",
     )
@@ -558,9 +452,7 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
         let r = w.tick(day).await;
         assert_eq!((r.steps, r.dispatched), (0, 0), "{day}");
     }
-    let letters: i64 = w
-        .scalar("select count(*) from letter where claim_id = $1", claim)
-        .await;
+    let letters: i64 = w.scalar("select count(*) from letter where claim_id = $1", claim).await;
     assert_eq!(letters, 0);
 
     // The creditor sees it, downloads the attachment and maintains the claim.
@@ -579,10 +471,7 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
         .post(app.url(&format!("/borgenar/krav/{claim}/bestridande")))
         .form(&[
             ("answer", "maintain"),
-            (
-                "answer_text",
-                "Beställningen gjordes i butiken den 1 september.",
-            ),
+            ("answer_text", "Beställningen gjordes i butiken den 1 september."),
         ])
         .send()
         .await
@@ -607,22 +496,16 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     assert!(staff_page.contains("tingsrätt"));
     let r = staff
         .post(app.url(&format!("/admin/krav/{claim}/bestridande")))
-        .form(&[
-            ("decision", "court"),
-            ("decision_note", "Tvist om avtal, prövas i domstol."),
-        ])
+        .form(&[("decision", "court"), ("decision_note", "Tvist om avtal, prövas i domstol.")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(w.tick("2027-03-01").await.steps, 0);
-    let state: String = w
-        .scalar("select state from claim where claim_id = $1", claim)
-        .await;
+    let state: String = w.scalar("select state from claim where claim_id = $1", claim).await;
     assert_eq!(state, "registered");
-    let decision: Option<String> = w
-        .scalar("select decision from dispute where claim_id = $1", claim)
-        .await;
+    let decision: Option<String> =
+        w.scalar("select decision from dispute where claim_id = $1", claim).await;
     assert_eq!(decision.as_deref(), Some("court"));
     let (_, home) = text(&staff, app, "/admin").await;
     assert!(!home.contains(&format!("/admin/krav/{claim}")), "decided");
@@ -635,39 +518,25 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     assert!(creditor_page.contains("id=\"dispute-decision\""));
     let again = dispute(app, &sven, claim, "not_ordered", None).await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let disputes: i64 = w
-        .scalar("select count(*) from dispute where claim_id = $1", claim)
-        .await;
+    let disputes: i64 = w.scalar("select count(*) from dispute where claim_id = $1", claim).await;
     assert_eq!(disputes, 1);
     // Staff and the creditor opening the claim are in the debtor's access log.
     let (_, mine) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
-    assert!(
-        mine.contains("Fordras administratör") && mine.contains("borgenär"),
-        "{mine}"
-    );
+    assert!(mine.contains("Fordras administratör") && mine.contains("borgenär"), "{mine}");
 }
 
 #[tokio::test]
 async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     let w = world("2026-10-20").await;
     let app = &w.app;
-    let (claim, _) = w
-        .claim("P-1", person(SVEN, None), json!({"capital": "3000.00"}))
-        .await;
+    let (claim, _) = w.claim("P-1", person(SVEN, None), json!({"capital": "3000.00"})).await;
     // The reminder goes out; the next step would be due in November.
     w.tick("2026-10-20").await;
     let sven = login(app, SVEN).await;
-    let (code, form) = text(
-        &sven,
-        app,
-        &format!("/mina-sidor/arenden/{claim}/amorteringsplan"),
-    )
-    .await;
+    let (code, form) =
+        text(&sven, app, &format!("/mina-sidor/arenden/{claim}/amorteringsplan")).await;
     assert_eq!(code, StatusCode::OK);
-    assert!(
-        form.contains("170,00 kr"),
-        "the consumer's plan fee is shown"
-    );
+    assert!(form.contains("170,00 kr"), "the consumer's plan fee is shown");
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{claim}/amorteringsplan")))
         .form(&[("months", "13")])
@@ -676,12 +545,8 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // The exact plan is shown before the debtor confirms it; a stale total is shown again.
-    let (code, preview) = text(
-        &sven,
-        app,
-        &format!("/mina-sidor/arenden/{claim}/amorteringsplan?months=3"),
-    )
-    .await;
+    let (code, preview) =
+        text(&sven, app, &format!("/mina-sidor/arenden/{claim}/amorteringsplan?months=3")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(preview.contains("id=\"plan-schedule\"") && preview.contains("2026-11-03"));
     let r = sven
@@ -695,15 +560,11 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     let r = propose_plan(&sven, app, claim, "3").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Within the default policy: active at once, with the fee, a letter and three OCRs.
-    let status: String = w
-        .scalar("select status from payment_plan where claim_id = $1", claim)
-        .await;
+    let status: String =
+        w.scalar("select status from payment_plan where claim_id = $1", claim).await;
     assert_eq!(status, "active");
     let fee: rust_decimal::Decimal = w
-        .scalar(
-            "select amount from fee where claim_id = $1 and kind = 'payment_plan'",
-            claim,
-        )
+        .scalar("select amount from fee where claim_id = $1 and kind = 'payment_plan'", claim)
         .await;
     assert_eq!(fee.to_string(), "170.00");
     let inst: Vec<(NaiveDate, rust_decimal::Decimal, String)> = sqlx::query_as(
@@ -715,43 +576,22 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     .unwrap();
     assert_eq!(inst.len(), 3);
     assert_eq!(inst[0].0, d("2026-11-03"));
-    assert!(
-        inst.iter()
-            .all(|(_, _, ocr)| fordra::domain::ocr::validate(ocr).is_ok())
-    );
+    assert!(inst.iter().all(|(_, _, ocr)| fordra::domain::ocr::validate(ocr).is_ok()));
     let r = w.tick("2026-10-20").await;
     assert_eq!(r.dispatched, 1, "the plan letter goes out");
     let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(case.contains("Amorteringsplan") && case.contains(&inst[1].2));
     // The plan letter asks for exactly its instalments.
     let letter: Value = w
-        .scalar(
-            "select snapshot from letter where claim_id = $1 and kind = 'payment_plan'",
-            claim,
-        )
+        .scalar("select snapshot from letter where claim_id = $1 and kind = 'payment_plan'", claim)
         .await;
     let sum: rust_decimal::Decimal = inst.iter().map(|i| i.1).sum();
     assert_eq!(letter["total"].as_str().unwrap(), sum.to_string());
     // "Så betalar du" asks for the next instalment with its own OCR, not the whole debt.
-    let pay_ocr = case
-        .split("id=\"pay-ocr\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap();
+    let pay_ocr = case.split("id=\"pay-ocr\">").nth(1).unwrap().split('<').next().unwrap();
     assert_eq!(pay_ocr, inst[0].2);
-    let pay_amount = case
-        .split("id=\"pay-amount\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap();
-    assert_eq!(
-        pay_amount,
-        fordra::domain::money::Sek::from_decimal(inst[0].1).to_string()
-    );
+    let pay_amount = case.split("id=\"pay-amount\">").nth(1).unwrap().split('<').next().unwrap();
+    assert_eq!(pay_amount, fordra::domain::money::Sek::from_decimal(inst[0].1).to_string());
 
     // The first instalment is paid with its own OCR on time: the plan is kept.
     let xml = simulator::camt054(
@@ -781,11 +621,7 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     assert_eq!(imported.matched, 1, "the instalment OCR matches the claim");
     for day in ["2026-11-20", "2026-12-03", "2026-12-13"] {
         let r = w.tick(day).await;
-        assert_eq!(
-            (r.steps, r.plans_broken),
-            (0, 0),
-            "{day}: escalation paused while kept"
-        );
+        assert_eq!((r.steps, r.plans_broken), (0, 0), "{day}: escalation paused while kept");
     }
     // The second instalment is more than ten days late: the plan breaks and the lifecycle resumes.
     let second_due = inst[1].0;
@@ -793,9 +629,8 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     let r = w.tick(&late.to_string()).await;
     assert_eq!(r.plans_broken, 1);
     assert!(r.steps >= 1, "escalation resumes on the same pass");
-    let status: String = w
-        .scalar("select status from payment_plan where claim_id = $1", claim)
-        .await;
+    let status: String =
+        w.scalar("select status from payment_plan where claim_id = $1", claim).await;
     assert_eq!(status, "broken");
     let kinds: Vec<String> =
         sqlx::query_scalar("select kind from letter where claim_id = $1 order by created_on, kind")
@@ -813,13 +648,9 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
 async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_plan_fee() {
     let w = world("2026-10-20").await;
     let app = &w.app;
-    let (claim, ocr) = w
-        .claim("B-1", company(), json!({"capital": "40000.00"}))
-        .await;
+    let (claim, ocr) = w.claim("B-1", company(), json!({"capital": "40000.00"})).await;
     let erik = login(app, ERIK).await;
-    let code: String = w
-        .scalar("select case_code from claim where claim_id = $1", claim)
-        .await;
+    let code: String = w.scalar("select case_code from claim where claim_id = $1", claim).await;
     erik.post(app.url("/mina-sidor/foretag"))
         .form(&[("ocr", ocr.as_str()), ("case_code", code.as_str())])
         .send()
@@ -828,9 +659,8 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
     let r = propose_plan(&erik, app, claim, "6").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // Over the 20 000 kr auto-approval: the creditor decides; escalation waits meanwhile.
-    let status: String = w
-        .scalar("select status from payment_plan where claim_id = $1", claim)
-        .await;
+    let status: String =
+        w.scalar("select status from payment_plan where claim_id = $1", claim).await;
     assert_eq!(status, "proposed");
     assert_eq!(w.tick("2026-10-20").await.steps, 0);
     // The debtor may take the proposal back before the creditor decides: the pause ends.
@@ -839,16 +669,11 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
     let withdraw = format!("/mina-sidor/arenden/{claim}/amorteringsplan/aterkalla");
     let r = erik.post(app.url(&withdraw)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let status: String = w
-        .scalar("select status from payment_plan where claim_id = $1", claim)
-        .await;
+    let status: String =
+        w.scalar("select status from payment_plan where claim_id = $1", claim).await;
     assert_eq!(status, "withdrawn");
     assert!(
-        !w.scalar::<bool>(
-            "select payment_plan_active from claim where claim_id = $1",
-            claim
-        )
-        .await
+        !w.scalar::<bool>("select payment_plan_active from claim where claim_id = $1", claim).await
     );
     let (_, case) = text(&erik, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(case.contains("Förslaget återkallades") && !case.contains("Återkalla förslaget"));
@@ -877,31 +702,19 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
         .await;
     assert_eq!(status, "active");
     let plan_fees: i64 = w
-        .scalar(
-            "select count(*) from fee where claim_id = $1 and kind = 'payment_plan'",
-            claim,
-        )
+        .scalar("select count(*) from fee where claim_id = $1 and kind = 'payment_plan'", claim)
         .await;
-    assert_eq!(
-        plan_fees, 0,
-        "no plan fee on top of a business debtor's 450 kr"
-    );
+    assert_eq!(plan_fees, 0, "no plan fee on top of a business debtor's 450 kr");
     // A creditor policy is validated on its fields.
     let r = creditor
         .post(app.url("/borgenar/amorteringsplaner"))
-        .form(&[
-            ("max_months", "24"),
-            ("min_instalment", "abc"),
-            ("auto_approve_up_to", "5000"),
-        ])
+        .form(&[("max_months", "24"), ("min_instalment", "abc"), ("auto_approve_up_to", "5000")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let n: i64 = sqlx::query_scalar("select count(*) from plan_policy")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from plan_policy").fetch_one(&app.pool).await.unwrap();
     assert_eq!(n, 0);
 }
 
@@ -909,9 +722,7 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
 async fn contact_refund_account_messages_and_the_gdpr_export() {
     let w = world("2026-11-02").await;
     let app = &w.app;
-    let (claim, ocr) = w
-        .claim("G-1", person(SVEN, None), json!({"capital": "500.00"}))
-        .await;
+    let (claim, ocr) = w.claim("G-1", person(SVEN, None), json!({"capital": "500.00"})).await;
     let sven = login(app, SVEN).await;
 
     // E-mail and phone: refused when malformed, applied to open cases when valid.
@@ -931,36 +742,26 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let email: Option<String> = w
-        .scalar("select debtor_email from claim where claim_id = $1", claim)
-        .await;
+    let email: Option<String> =
+        w.scalar("select debtor_email from claim where claim_id = $1", claim).await;
     assert_eq!(email.as_deref(), Some("sven@exempel.se"));
     // A new address waits for staff, who approve it on the claim.
     let r = sven
         .post(app.url("/mina-sidor/adress"))
-        .form(&[
-            ("street", "Nygatan 5"),
-            ("postal_code", "123"),
-            ("city", "Uppsala"),
-        ])
+        .form(&[("street", "Nygatan 5"), ("postal_code", "123"), ("city", "Uppsala")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = sven
         .post(app.url("/mina-sidor/adress"))
-        .form(&[
-            ("street", "Nygatan 5"),
-            ("postal_code", "753 20"),
-            ("city", "Uppsala"),
-        ])
+        .form(&[("street", "Nygatan 5"), ("postal_code", "753 20"), ("city", "Uppsala")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let street: String = w
-        .scalar("select debtor_street from claim where claim_id = $1", claim)
-        .await;
+    let street: String =
+        w.scalar("select debtor_street from claim where claim_id = $1", claim).await;
     assert_eq!(street, "Storgatan 1", "not before staff checked it");
     let staff = staff_client(app, "support@fordra.se", "support").await;
     let (_, home) = text(&staff, app, "/admin").await;
@@ -980,17 +781,13 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
             .unwrap();
     let r = staff
         .post(app.url(&format!("/admin/adressandringar/{change}")))
-        .form(&[
-            ("decision", "approve"),
-            ("back", &format!("/admin/krav/{claim}")),
-        ])
+        .form(&[("decision", "approve"), ("back", &format!("/admin/krav/{claim}"))])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let street: String = w
-        .scalar("select debtor_street from claim where claim_id = $1", claim)
-        .await;
+    let street: String =
+        w.scalar("select debtor_street from claim where claim_id = $1", claim).await;
     assert_eq!(street, "Nygatan 5");
     let (_, home) = text(&staff, app, "/admin").await;
     assert!(!home.contains("Nygatan 5"), "checked");
@@ -1033,17 +830,9 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        r.text().await.unwrap()
-    );
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     let stored: String = w
-        .scalar(
-            "select clearing || '-' || account from refund_account where claim_id = $1",
-            claim,
-        )
+        .scalar("select clearing || '-' || account from refund_account where claim_id = $1", claim)
         .await;
     assert!(stored.starts_with("5102-"));
 
@@ -1067,9 +856,7 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let tickets: i64 = w
-        .scalar("select count(*) from ticket where claim_id = $1", claim)
-        .await;
+    let tickets: i64 = w.scalar("select count(*) from ticket where claim_id = $1", claim).await;
     assert_eq!(tickets, 1);
 
     // The creditor's system reads the claim through the API: that is an access too.
@@ -1083,39 +870,22 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
     assert_eq!(r.status(), StatusCode::OK);
 
     // Everything held about the person, as JSON; and who looked at it.
-    let r = sven
-        .get(app.url("/mina-sidor/mina-uppgifter.json"))
-        .send()
-        .await
-        .unwrap();
+    let r = sven.get(app.url("/mina-sidor/mina-uppgifter.json")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["person"]["personal_number"], SVEN.0);
     assert_eq!(e["person"]["email"], "sven@exempel.se");
     assert_eq!(e["cases"][0]["invoice_number"], "G-1");
     assert_eq!(e["cases"][0]["payments"][0]["amount"], "900.00");
-    assert!(
-        e["cases"][0]["refund_account"]
-            .as_str()
-            .unwrap()
-            .starts_with("5102-")
-    );
+    assert!(e["cases"][0]["refund_account"].as_str().unwrap().starts_with("5102-"));
     assert_eq!(e["messages"][0]["subject"], "Fråga om räntan");
     assert_eq!(e["address_requests"][0]["status"], "approved");
     assert!(!e["logins"].as_array().unwrap().is_empty());
-    let who: Vec<&str> = e["access_log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["role"].as_str().unwrap())
-        .collect();
+    let who: Vec<&str> =
+        e["access_log"].as_array().unwrap().iter().map(|a| a["role"].as_str().unwrap()).collect();
     assert!(who.contains(&"support"), "{who:?}");
-    let what: Vec<&str> = e["access_log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["what"].as_str().unwrap())
-        .collect();
+    let what: Vec<&str> =
+        e["access_log"].as_array().unwrap().iter().map(|a| a["what"].as_str().unwrap()).collect();
     assert!(what.contains(&"sökträff i back office"), "{what:?}");
     let api = e["access_log"]
         .as_array()
@@ -1124,10 +894,7 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .find(|a| a["role"] == "api")
         .expect("the API read is logged");
     assert_eq!(api["what"], "fordran via API");
-    assert!(
-        api["who"].as_str().unwrap().contains("API-nyckel fordra_"),
-        "{api}"
-    );
+    assert!(api["who"].as_str().unwrap().contains("API-nyckel fordra_"), "{api}");
     let (_, page) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
     assert!(page.contains("borgenärens system via API"));
 }

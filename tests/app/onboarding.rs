@@ -53,12 +53,7 @@ async fn refused_sign_ups_store_nothing_and_say_why_on_the_field() {
     let mut form = signup_form("556036-0793", "nina@snickarna.se", "bygg");
     form.retain(|(k, _)| *k != "account");
     form.push(("account", "0158752"));
-    let html = app
-        .post_form("/bli-kund", &form)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.post_form("/bli-kund", &form).await.text().await.unwrap();
     assert!(html.contains("id=\"f-account-error\""));
     assert_eq!(count(&app, "select count(*) from creditor").await, 0);
     assert_eq!(count(&app, "select count(*) from app_user").await, 0);
@@ -66,35 +61,18 @@ async fn refused_sign_ups_store_nothing_and_say_why_on_the_field() {
 
 #[tokio::test]
 async fn sign_up_then_claims_wait_until_an_admin_approves() {
-    let app = TestApp::spawn_with(Options {
-        vars: vec![("FORDRA_TODAY", "2026-03-02".into())],
-    })
-    .await;
-    let resp = app
-        .post_form(
-            "/bli-kund",
-            &signup_form("5560360793", "nina@snickarna.se", "bygg"),
-        )
-        .await;
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    let resp =
+        app.post_form("/bli-kund", &signup_form("5560360793", "nina@snickarna.se", "bygg")).await;
     assert_eq!(resp.status(), 303);
-    assert_eq!(
-        location(&resp),
-        "/bli-kund/skickat?till=nina%40snickarna.se"
-    );
+    assert_eq!(location(&resp), "/bli-kund/skickat?till=nina%40snickarna.se");
     // Not logged in until the address is confirmed with the link from the mail.
     assert_eq!(app.get("/borgenar").await.status(), 303);
     let refused = app.login("nina@snickarna.se", PASSWORD).await;
     assert_eq!(refused.status(), 422);
-    assert!(
-        refused
-            .text()
-            .await
-            .unwrap()
-            .contains("Bekräfta först din e-postadress")
-    );
-    let mail = app
-        .mail_to("nina@snickarna.se", |m| m.mail.subject.contains("Bekräfta"))
-        .await;
+    assert!(refused.text().await.unwrap().contains("Bekräfta först din e-postadress"));
+    let mail = app.mail_to("nina@snickarna.se", |m| m.mail.subject.contains("Bekräfta")).await;
     let link = mail
         .mail
         .text
@@ -107,9 +85,7 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
     // Opening the link (a mail scanner does) uses nothing up; the button confirms.
     assert_eq!(app.get(&path).await.status(), 200);
     let token = path.split("token=").nth(1).unwrap();
-    let resp = app
-        .post_form("/bli-kund/bekrafta", &[("token", token)])
-        .await;
+    let resp = app.post_form("/bli-kund/bekrafta", &[("token", token)]).await;
     assert_eq!(location(&resp), "/borgenar");
     let home = app.get("/borgenar").await.text().await.unwrap();
     assert!(home.contains("Väntar på kundbedömning"));
@@ -127,10 +103,7 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(
-        (terms.as_str(), ip.as_str(), clearing.as_str()),
-        ("2026-1", "127.0.0.1", "5102")
-    );
+    assert_eq!((terms.as_str(), ip.as_str(), clearing.as_str()), ("2026-1", "127.0.0.1", "5102"));
     // The same org.nr again is refused on its field.
     let other = browser_client(&app.base);
     let html = other
@@ -151,16 +124,10 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        location(&resp),
-        "/bli-kund/skickat?till=nina%40snickarna.se"
-    );
+    assert_eq!(location(&resp), "/bli-kund/skickat?till=nina%40snickarna.se");
     assert_eq!(count(&app, "select count(*) from creditor").await, 1);
-    let notice = app
-        .mail_to("nina@snickarna.se", |m| {
-            m.mail.subject.contains("Försök att skapa")
-        })
-        .await;
+    let notice =
+        app.mail_to("nina@snickarna.se", |m| m.mail.subject.contains("Försök att skapa")).await;
     assert!(notice.mail.text.contains("redan ett konto"));
     assert!(!notice.mail.text.contains("token="));
 
@@ -191,19 +158,10 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
 
     // The admin approves; the decision is audited and mailed, and the claim wakes up.
     let admin = staff_client(&app, "admin@fordra.test", "admin").await;
-    let list = admin
-        .get(app.url("/admin/borgenarer"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = admin.get(app.url("/admin/borgenarer")).send().await.unwrap().text().await.unwrap();
     assert!(list.contains("Nya Snickarna AB") && list.contains("Väntar på kundbedömning"));
-    let id: uuid::Uuid = sqlx::query_scalar("select creditor_id from creditor")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select creditor_id from creditor").fetch_one(&app.pool).await.unwrap();
     // Rejecting needs a reason.
     let resp = admin
         .post(app.url(&format!("/admin/borgenarer/{id}/beslut")))
@@ -220,16 +178,10 @@ async fn sign_up_then_claims_wait_until_an_admin_approves() {
         .unwrap();
     assert_eq!(resp.status(), 303);
     assert_eq!(
-        count(
-            &app,
-            "select count(*) from audit_event where action = 'creditor_approved'"
-        )
-        .await,
+        count(&app, "select count(*) from audit_event where action = 'creditor_approved'").await,
         1
     );
-    let mail = app
-        .mail_to("nina@snickarna.se", |m| m.mail.subject.contains("godkända"))
-        .await;
+    let mail = app.mail_to("nina@snickarna.se", |m| m.mail.subject.contains("godkända")).await;
     assert!(mail.mail.text.contains("Nya Snickarna AB är nu godkänd"));
     let r = engine::tick(&app.state, today).await.unwrap();
     assert_eq!(r.steps, 1, "the waiting claim gets its reminder");
@@ -241,26 +193,16 @@ async fn a_creditor_invites_a_colleague_who_chooses_a_password() {
     create_user(&app.pool, "boss@test.se", "creditor").await;
     app.login("boss@test.se", PASSWORD).await;
     let resp = app
-        .post_form(
-            "/borgenar/anvandare",
-            &[("name", "Kalle Kollega"), ("email", "inte-en-adress")],
-        )
+        .post_form("/borgenar/anvandare", &[("name", "Kalle Kollega"), ("email", "inte-en-adress")])
         .await;
     assert_eq!(resp.status(), 422);
     assert!(resp.text().await.unwrap().contains("id=\"f-email-error\""));
     let resp = app
-        .post_form(
-            "/borgenar/anvandare",
-            &[("name", "Kalle Kollega"), ("email", "kalle@test.se")],
-        )
+        .post_form("/borgenar/anvandare", &[("name", "Kalle Kollega"), ("email", "kalle@test.se")])
         .await;
     assert_eq!(resp.status(), 303);
     let mail = app.mail_to("kalle@test.se", |_| true).await;
-    assert!(
-        mail.mail.text.contains("Testbolaget AB:s konto"),
-        "{}",
-        mail.mail.text
-    );
+    assert!(mail.mail.text.contains("Testbolaget AB:s konto"), "{}", mail.mail.text);
     let link = mail
         .mail
         .text
@@ -284,10 +226,7 @@ async fn a_creditor_invites_a_colleague_who_chooses_a_password() {
     assert_eq!(resp.status(), 303);
     let resp = kalle
         .post(app.url("/logga-in"))
-        .form(&[
-            ("email", "kalle@test.se"),
-            ("password", "kalles eget lösenord"),
-        ])
+        .form(&[("email", "kalle@test.se"), ("password", "kalles eget lösenord")])
         .send()
         .await
         .unwrap();
@@ -296,22 +235,13 @@ async fn a_creditor_invites_a_colleague_who_chooses_a_password() {
     assert!(page.contains("Kalle Kollega") && page.contains("Aktiv"));
     // Inviting an address that has an account answers the same, and tells its owner by mail.
     let resp = app
-        .post_form(
-            "/borgenar/anvandare",
-            &[("name", "Kalle igen"), ("email", "kalle@test.se")],
-        )
+        .post_form("/borgenar/anvandare", &[("name", "Kalle igen"), ("email", "kalle@test.se")])
         .await;
     assert_eq!(resp.status(), 303);
-    let users: i64 = sqlx::query_scalar("select count(*) from app_user")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let users: i64 =
+        sqlx::query_scalar("select count(*) from app_user").fetch_one(&app.pool).await.unwrap();
     assert_eq!(users, 2);
-    let notice = app
-        .mail_to("kalle@test.se", |m| {
-            m.mail.subject.contains("ville bjuda in")
-        })
-        .await;
+    let notice = app.mail_to("kalle@test.se", |m| m.mail.subject.contains("ville bjuda in")).await;
     assert!(notice.mail.text.contains("redan ett konto"));
 }
 
@@ -319,10 +249,8 @@ async fn a_creditor_invites_a_colleague_who_chooses_a_password() {
 async fn verify_letter_confirms_genuine_letters_and_is_rate_limited() {
     let app = TestApp::spawn().await;
     create_user(&app.pool, "c@test.se", "creditor").await;
-    let creditor: uuid::Uuid = sqlx::query_scalar("select creditor_id from creditor")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let creditor: uuid::Uuid =
+        sqlx::query_scalar("select creditor_id from creditor").fetch_one(&app.pool).await.unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
     let params = fordra::parameters::load(&mut conn).await.unwrap();
     let input: fordra::claims::input::ClaimInput = serde_json::from_value(serde_json::json!({
@@ -344,31 +272,19 @@ async fn verify_letter_confirms_genuine_letters_and_is_rate_limited() {
     .await
     .unwrap();
     drop(conn);
-    let (ocr, code): (String, String) = sqlx::query_as("select ocr, case_code from claim")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (ocr, code): (String, String) =
+        sqlx::query_as("select ocr, case_code from claim").fetch_one(&app.pool).await.unwrap();
     let public = browser_client(&app.base);
     let check = |ocr: String, code: String| {
         let public = public.clone();
         let url = app.url("/kontrollera-brev");
-        async move {
-            public
-                .post(url)
-                .form(&[("ocr", ocr), ("case_code", code)])
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { public.post(url).form(&[("ocr", ocr), ("case_code", code)]).send().await.unwrap() }
     };
     let resp = check(ocr.clone(), code.to_lowercase()).await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains("Brevet är äkta") && html.contains("Testbolaget AB"));
-    assert!(
-        !html.contains("Sven") && !html.contains("198112"),
-        "no debtor data"
-    );
+    assert!(!html.contains("Sven") && !html.contains("198112"), "no debtor data");
     let resp = check(ocr.clone(), "AAAAAAAA".into()).await;
     assert_eq!(resp.status(), 404);
     let resp = check("1234".into(), code.clone()).await;
@@ -388,10 +304,7 @@ async fn with_the_mail_server_down_an_approval_succeeds_and_its_mail_goes_out_on
     let addr = down.local_addr().unwrap();
     drop(down);
     let app = TestApp::spawn_with(Options {
-        vars: vec![
-            ("FORDRA_MAIL", "smtp".into()),
-            ("FORDRA_SMTP_URL", format!("smtp://{addr}")),
-        ],
+        vars: vec![("FORDRA_MAIL", "smtp".into()), ("FORDRA_SMTP_URL", format!("smtp://{addr}"))],
     })
     .await;
     create_user(&app.pool, "nina@snickarna.se", "creditor").await;
@@ -410,26 +323,9 @@ async fn with_the_mail_server_down_an_approval_succeeds_and_its_mail_goes_out_on
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
-    let page = admin
-        .get(app.url(&location(&resp)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        page.contains("Nya Snickarna AB är godkänd. Kunden får e-post om beslutet."),
-        "{page}"
-    );
-    assert_eq!(
-        count(
-            &app,
-            "select count(*) from creditor where status = 'approved'"
-        )
-        .await,
-        1
-    );
+    let page = admin.get(app.url(&location(&resp))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Nya Snickarna AB är godkänd. Kunden får e-post om beslutet."), "{page}");
+    assert_eq!(count(&app, "select count(*) from creditor where status = 'approved'").await, 1);
     // The request's wake-up tried to send and failed: the mail waits in the queue.
     let mut failed = false;
     for _ in 0..100 {
@@ -494,10 +390,7 @@ async fn two_admins_deciding_at_once_make_one_decision() {
     for id in &ids {
         for (client, form) in [
             (first.clone(), vec![("decision", "approve")]),
-            (
-                second.clone(),
-                vec![("decision", "reject"), ("reason", "Fel bransch")],
-            ),
+            (second.clone(), vec![("decision", "reject"), ("reason", "Fel bransch")]),
         ] {
             let url = app.url(&format!("/admin/borgenarer/{id}/beslut"));
             tasks.spawn(async move { client.post(url).form(&form).send().await.unwrap().status() });

@@ -47,10 +47,9 @@ impl World {
 
     /// Ex 1's letters: reminder 60 kr on 2025-04-08 and inkassokrav 180 kr on 2025-04-25.
     async fn ex1_fees(&self, claim: Uuid, state: &str) {
-        for (kind, amount, on) in [
-            ("reminder", "60", "2025-04-08"),
-            ("collection", "180", "2025-04-25"),
-        ] {
+        for (kind, amount, on) in
+            [("reminder", "60", "2025-04-08"), ("collection", "180", "2025-04-25")]
+        {
             sqlx::query("insert into fee (fee_id, claim_id, kind, amount, charged_on) values ($1, $2, $3, $4::numeric, $5)")
                 .bind(Uuid::new_v4())
                 .bind(claim)
@@ -94,11 +93,7 @@ impl World {
 
     async fn books(&self, claim: Uuid) -> fordra::domain::books::ClaimBooks {
         let mut conn = self.pool().acquire().await.unwrap();
-        ledger::claim_books(&mut conn, &[claim])
-            .await
-            .unwrap()
-            .remove(&claim)
-            .unwrap_or_default()
+        ledger::claim_books(&mut conn, &[claim]).await.unwrap().remove(&claim).unwrap_or_default()
     }
 
     async fn state(&self, claim: Uuid) -> String {
@@ -181,14 +176,8 @@ async fn a_payment_booked_before_the_demand_was_sent_cancels_its_fee() {
     w.ex1_fees(claim, "collection").await;
     // Everything owed on 2025-04-24 (10 000 + 60 + 24 days of interest), booked the day before
     // the inkassokrav went out, but imported after it.
-    let r = w
-        .pay(
-            "A11",
-            "2025-04-24",
-            &[Item::new(&ocr, sek("10132.33"), "Sven")],
-            "2025-04-28",
-        )
-        .await;
+    let r =
+        w.pay("A11", "2025-04-24", &[Item::new(&ocr, sek("10132.33"), "Sven")], "2025-04-28").await;
     assert_eq!(r.paid_claims, 1);
     assert_eq!(w.state(claim).await, "paid");
     let b = w.books(claim).await;
@@ -240,7 +229,7 @@ impl World {
 
     async fn refund_owed(&self, claim: Uuid) -> Option<Decimal> {
         let mut conn = self.pool().acquire().await.unwrap();
-        fordra::payouts::service::refunds_owed(&mut conn, Some(claim))
+        fordra::payouts::repo::refunds_owed(&mut conn, Some(claim))
             .await
             .unwrap()
             .first()
@@ -260,12 +249,7 @@ async fn a_business_debtor_who_paid_by_the_due_date_owes_no_450_when_matched_aft
     );
     // Paid in full with 23,02 kr too much, booked on the due date, matched two days later.
     let r = w
-        .pay(
-            "ONTIME",
-            "2025-03-31",
-            &[Item::new(&ocr, sek("10023.02"), "Kommunen")],
-            "2025-04-03",
-        )
+        .pay("ONTIME", "2025-03-31", &[Item::new(&ocr, sek("10023.02"), "Kommunen")], "2025-04-03")
         .await;
     assert_eq!((r.paid_claims, r.overpaid_claims), (1, 1));
     assert_eq!(w.state(claim).await, "paid");
@@ -320,9 +304,7 @@ async fn a_business_debtor_who_paid_late_owes_the_450_which_money_held_pays() {
     let on_14th = TestApp::spawn_on(
         w.pool().clone(),
         w.db_name.clone(),
-        Options {
-            vars: vec![("FORDRA_TODAY", "2025-04-14".into())],
-        },
+        Options { vars: vec![("FORDRA_TODAY", "2025-04-14".into())] },
     )
     .await;
     let page = on_14th
@@ -365,9 +347,8 @@ async fn a_business_debtor_who_paid_late_owes_the_450_which_money_held_pays() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!(
-            "ärende {case_number}: är skyldigt 450,00 kr men håller 100,00 kr"
-        )),
+        stderr
+            .contains(&format!("ärende {case_number}: är skyldigt 450,00 kr men håller 100,00 kr")),
         "{stderr}"
     );
 }
@@ -380,36 +361,19 @@ async fn a_consumer_who_paid_before_a_letter_owes_neither_its_60_nor_its_180() {
     // Reminders with 60 kr go out on 2025-04-01.
     assert_eq!(w.tick("2025-04-01").await.steps, 2);
     // One debtor paid the capital on the due date; matched after the reminder.
-    w.pay(
-        "EARLY",
-        "2025-03-31",
-        &[Item::new(&early_ocr, sek("10000.00"), "Sven")],
-        "2025-04-02",
-    )
-    .await;
+    w.pay("EARLY", "2025-03-31", &[Item::new(&early_ocr, sek("10000.00"), "Sven")], "2025-04-02")
+        .await;
     assert_eq!(w.state(early).await, "paid");
-    assert!(
-        w.books(early).await.to_fees.is_zero(),
-        "the 60 kr is cancelled"
-    );
+    assert!(w.books(early).await.to_fees.is_zero(), "the 60 kr is cancelled");
     // The other gets the inkassokrav (180 kr) on 2025-04-16; a payment booked the day before,
     // covering capital, 60 kr and interest with room to spare, is matched after it.
     assert_eq!(w.tick("2025-04-16").await.steps, 1);
     assert_eq!(w.letter_kinds(later).await, ["reminder", "collection"]);
-    w.pay(
-        "LATER",
-        "2025-04-15",
-        &[Item::new(&later_ocr, sek("10200.00"), "Sven")],
-        "2025-04-17",
-    )
-    .await;
+    w.pay("LATER", "2025-04-15", &[Item::new(&later_ocr, sek("10200.00"), "Sven")], "2025-04-17")
+        .await;
     assert_eq!(w.state(later).await, "paid");
     let b = w.books(later).await;
-    assert_eq!(
-        b.to_fees,
-        Sek::kronor(60),
-        "the 180 kr is cancelled, the 60 kr stands"
-    );
+    assert_eq!(b.to_fees, Sek::kronor(60), "the 180 kr is cancelled, the 60 kr stands");
     // Interest 04-01..04-15 at 11 % on 10 000: 45,21.
     assert_eq!(b.overpaid, sek("94.79"));
     let cancelled = w.events_of(later, "fee_cancelled").await;
@@ -426,12 +390,7 @@ async fn an_overpayment_is_refunded_through_an_approved_payout_batch() {
     w.ex1_fees(claim, "collection").await;
     // Owed on 2025-05-01: 10 000 + 240 + 31 days of interest (93,42); 500 kr too much.
     let r = w
-        .pay(
-            "OVER",
-            "2025-05-01",
-            &[Item::new(&ocr, sek("10833.42"), "Sven")],
-            "2025-05-02",
-        )
+        .pay("OVER", "2025-05-01", &[Item::new(&ocr, sek("10833.42"), "Sven")], "2025-05-02")
         .await;
     assert_eq!((r.paid_claims, r.overpaid_claims), (1, 1));
     let b = w.books(claim).await;
@@ -443,58 +402,32 @@ async fn an_overpayment_is_refunded_through_an_approved_payout_batch() {
     // A refund account with a wrong check digit is refused on its field.
     let resp = admin
         .post(w.app.url(&format!("/admin/aterbetalningar/{claim}")))
-        .form(&[
-            ("to", "account"),
-            ("clearing", "5000"),
-            ("account", "1234567"),
-        ])
+        .form(&[("to", "account"), ("clearing", "5000"), ("account", "1234567")])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 422);
     let resp = admin
         .post(w.app.url(&format!("/admin/aterbetalningar/{claim}")))
-        .form(&[
-            ("to", "account"),
-            ("clearing", "5102"),
-            ("account", "0158751"),
-        ])
+        .form(&[("to", "account"), ("clearing", "5102"), ("account", "0158751")])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 303);
 
     // Settle the creditor's capital too, then pay both out in one batch.
-    let resp = admin
-        .post(w.app.url("/admin/avrakningar/kor"))
-        .send()
-        .await
-        .unwrap();
+    let resp = admin.post(w.app.url("/admin/avrakningar/kor")).send().await.unwrap();
     assert_eq!(resp.status(), 303);
-    let resp = admin
-        .post(w.app.url("/admin/utbetalningar"))
-        .send()
-        .await
-        .unwrap();
+    let resp = admin.post(w.app.url("/admin/utbetalningar")).send().await.unwrap();
     let batch = location(&resp);
     assert!(batch.starts_with("/admin/utbetalningar/"), "{batch}");
-    let total: Decimal = sqlx::query_scalar("select total from payout_batch")
-        .fetch_one(w.pool())
-        .await
-        .unwrap();
+    let total: Decimal =
+        sqlx::query_scalar("select total from payout_batch").fetch_one(w.pool()).await.unwrap();
     assert_eq!(total, Decimal::new(1_050_000, 2));
     // Exporting before approval is refused.
-    admin
-        .post(w.app.url(&format!("{batch}/pain001")))
-        .send()
-        .await
-        .unwrap();
+    admin.post(w.app.url(&format!("{batch}/pain001"))).send().await.unwrap();
     assert_eq!(w.count("payout_batch where state = 'draft'").await, 1);
-    admin
-        .post(w.app.url(&format!("{batch}/godkann")))
-        .send()
-        .await
-        .unwrap();
+    admin.post(w.app.url(&format!("{batch}/godkann"))).send().await.unwrap();
     let xml = admin
         .post(w.app.url(&format!("{batch}/pain001")))
         .send()
@@ -505,11 +438,7 @@ async fn an_overpayment_is_refunded_through_an_approved_payout_batch() {
         .unwrap();
     assert!(xml.contains("<CtrlSum>10500.00</CtrlSum>"), "{xml}");
     validate_pain001(&xml);
-    admin
-        .post(w.app.url(&format!("{batch}/utford")))
-        .send()
-        .await
-        .unwrap();
+    admin.post(w.app.url(&format!("{batch}/utford"))).send().await.unwrap();
     assert_eq!(w.count("payout_batch where state = 'executed'").await, 1);
     let b = w.books(claim).await;
     assert_eq!(b.refunded, Sek::kronor(500));
@@ -519,11 +448,7 @@ async fn an_overpayment_is_refunded_through_an_approved_payout_batch() {
             .fetch_one(w.pool())
             .await
             .unwrap();
-    assert_eq!(
-        bank,
-        Decimal::new(33342, 2),
-        "fees and interest stay with Fordra"
-    );
+    assert_eq!(bank, Decimal::new(33342, 2), "fees and interest stay with Fordra");
     w.check_ledger("2025-05-02");
 }
 
@@ -567,10 +492,8 @@ async fn an_unmatched_payment_is_matched_by_hand_and_audited() {
         .await;
     assert_eq!((r.matched, r.unmatched), (0, 1));
     w.check_ledger("2025-05-02");
-    let payment: Uuid = sqlx::query_scalar("select payment_id from payment")
-        .fetch_one(w.pool())
-        .await
-        .unwrap();
+    let payment: Uuid =
+        sqlx::query_scalar("select payment_id from payment").fetch_one(w.pool()).await.unwrap();
 
     let admin = staff_client(&w.app, "admin@fordra.se", "admin").await;
     let list = admin
@@ -583,20 +506,14 @@ async fn an_unmatched_payment_is_matched_by_hand_and_audited() {
         .unwrap();
     assert!(list.contains(&payment.to_string()));
     let page = admin
-        .get(
-            w.app
-                .url(&format!("/admin/betalningar/{payment}?q=19811218-9876")),
-        )
+        .get(w.app.url(&format!("/admin/betalningar/{payment}?q=19811218-9876")))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(
-        page.contains(&claim.to_string()),
-        "search by personnummer finds the claim"
-    );
+    assert!(page.contains(&claim.to_string()), "search by personnummer finds the claim");
     let resp = admin
         .post(w.app.url(&format!("/admin/betalningar/{payment}/koppla")))
         .form(&[("claim_id", claim.to_string())])
@@ -628,13 +545,7 @@ async fn an_unmatched_payment_is_matched_by_hand_and_audited() {
 }
 
 async fn nothing_stored(w: &World) {
-    for table in [
-        "bank_file",
-        "payment",
-        "journal_entry",
-        "journal_line",
-        "bank_day",
-    ] {
+    for table in ["bank_file", "payment", "journal_entry", "journal_line", "bank_day"] {
         assert_eq!(w.count(table).await, 0, "{table}");
     }
 }
@@ -665,12 +576,9 @@ async fn files_for_another_account_are_refused_naming_it_and_store_nothing() {
         ),
         (
             "camt054, no account",
-            ours.replace(
-                &format!("<Acct><Id><IBAN>{DEFAULT_IBAN}</IBAN></Id></Acct>"),
-                "",
-            )
-            .replace("OWN-1", "X-3")
-            .into_bytes(),
+            ours.replace(&format!("<Acct><Id><IBAN>{DEFAULT_IBAN}</IBAN></Id></Acct>"), "")
+                .replace("OWN-1", "X-3")
+                .into_bytes(),
             "anger inte vilket konto",
         ),
         (
@@ -680,10 +588,7 @@ async fn files_for_another_account_are_refused_naming_it_and_store_nothing() {
         ),
     ];
     for (name, content, expected) in cases {
-        let e = w
-            .import("other.dat", &content, "2026-01-16")
-            .await
-            .expect_err(name);
+        let e = w.import("other.dat", &content, "2026-01-16").await.expect_err(name);
         assert!(matches!(e, ImportError::Invalid(_)), "{name}: {e}");
         assert!(e.to_string().contains(expected), "{name}: {e}");
         assert!(
@@ -695,9 +600,7 @@ async fn files_for_another_account_are_refused_naming_it_and_store_nothing() {
         assert_eq!(w.count(table).await, 0, "{table}");
     }
     // The same payment to Fordra's own bankgiro and IBAN is imported.
-    w.import("own.xml", ours.as_bytes(), "2026-01-16")
-        .await
-        .unwrap();
+    w.import("own.xml", ours.as_bytes(), "2026-01-16").await.unwrap();
     let own_bg = simulator::bgmax(fordra::config::DEFAULT_BANKGIRO, day, 8, &items);
     w.import("own.bgmax", &own_bg, "2026-01-16").await.unwrap();
     w.check_ledger("2026-01-16");
@@ -716,16 +619,8 @@ async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
 7000000002000000010000000000000001                                              \r
 ";
     let cases: Vec<(&str, String, &str)> = vec![
-        (
-            "truncated",
-            golden.lines().take(5).collect::<Vec<_>>().join("\r\n"),
-            "utan slutpost",
-        ),
-        (
-            "tk15",
-            golden.replace("152000SEK", "152100SEK"),
-            "Rad 6: Insättningsbeloppet",
-        ),
+        ("truncated", golden.lines().take(5).collect::<Vec<_>>().join("\r\n"), "utan slutpost"),
+        ("tk15", golden.replace("152000SEK", "152100SEK"), "Rad 6: Insättningsbeloppet"),
         (
             "tk70",
             golden.replace("70000000020000", "70000000030000"),
@@ -743,10 +638,7 @@ async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
         ),
     ];
     for (name, content, expected) in cases {
-        let e = w
-            .import(name, content.as_bytes(), "2026-01-16")
-            .await
-            .expect_err(name);
+        let e = w.import(name, content.as_bytes(), "2026-01-16").await.expect_err(name);
         assert!(matches!(e, ImportError::Invalid(_)), "{name}: {e}");
         assert!(e.to_string().contains(expected), "{name}: {e}");
     }
@@ -757,18 +649,12 @@ async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
         &[Item::new("1234574", Sek::kronor(5), "A")],
     );
     let broken = xml.replace("</Ntry>", "</Ntyr>");
-    let e = w
-        .import("broken.xml", broken.as_bytes(), "2026-01-16")
-        .await
-        .unwrap_err();
+    let e = w.import("broken.xml", broken.as_bytes(), "2026-01-16").await.unwrap_err();
     assert!(e.to_string().contains("XML-filen är felaktig"), "{e}");
     let start = xml.find("<Ntry>").unwrap();
     let end = xml.find("</Ntry>").unwrap() + 7;
     let empty = format!("{}{}", &xml[..start], &xml[end..]);
-    let e = w
-        .import("empty.xml", empty.as_bytes(), "2026-01-16")
-        .await
-        .unwrap_err();
+    let e = w.import("empty.xml", empty.as_bytes(), "2026-01-16").await.unwrap_err();
     assert!(e.to_string().contains("inga poster (Ntry)"), "{e}");
     let e = w.import("x.txt", b"hello", "2026-01-16").await.unwrap_err();
     assert!(e.to_string().contains("Okänt filformat"), "{e}");
@@ -776,44 +662,27 @@ async fn broken_files_are_refused_naming_the_line_and_store_nothing() {
 
     // A good file goes in once; the same file, the same message id, or the same payment in
     // another file is refused.
-    w.import("golden.bgmax", golden.as_bytes(), "2026-01-16")
-        .await
-        .unwrap();
-    let e = w
-        .import("again.bgmax", golden.as_bytes(), "2026-01-16")
-        .await
-        .unwrap_err();
+    w.import("golden.bgmax", golden.as_bytes(), "2026-01-16").await.unwrap();
+    let e = w.import("again.bgmax", golden.as_bytes(), "2026-01-16").await.unwrap_err();
     assert!(
         matches!(e, ImportError::Duplicate(_)) && e.to_string().contains("redan inläst"),
         "{e}"
     );
     let again = golden.replace("0120260115120000000000T", "0120260115130000000000T");
-    let e = w
-        .import("again2.bgmax", again.as_bytes(), "2026-01-16")
-        .await
-        .unwrap_err();
+    let e = w.import("again2.bgmax", again.as_bytes(), "2026-01-16").await.unwrap_err();
     assert!(
-        e.to_string()
-            .contains("Rad 3: betalningen är redan inläst från filen golden.bgmax"),
+        e.to_string().contains("Rad 3: betalningen är redan inläst från filen golden.bgmax"),
         "{e}"
     );
-    w.import("m1.xml", xml.as_bytes(), "2026-01-16")
-        .await
-        .unwrap();
+    w.import("m1.xml", xml.as_bytes(), "2026-01-16").await.unwrap();
     let same_id = simulator::camt054(
         DEFAULT_IBAN,
         "M1",
         d("2026-01-15"),
         &[Item::new("1234574", Sek::kronor(6), "A")],
     );
-    let e = w
-        .import("m1b.xml", same_id.as_bytes(), "2026-01-16")
-        .await
-        .unwrap_err();
-    assert!(
-        e.to_string().contains("Meddelandet M1 är redan inläst"),
-        "{e}"
-    );
+    let e = w.import("m1b.xml", same_id.as_bytes(), "2026-01-16").await.unwrap_err();
+    assert!(e.to_string().contains("Meddelandet M1 är redan inläst"), "{e}");
     assert_eq!(w.count("bank_file").await, 2);
     w.check_ledger("2026-01-16");
 }
@@ -856,15 +725,10 @@ async fn import_bgmax_pair(ocr_file: &[u8], eur_file: &[u8], want: Expected) {
             .await
             .unwrap();
     assert_eq!(Sek::from_decimal(bank), want.total);
-    let days: Vec<NaiveDate> = sqlx::query_scalar("select day from bank_day")
-        .fetch_all(w.pool())
-        .await
-        .unwrap();
+    let days: Vec<NaiveDate> =
+        sqlx::query_scalar("select day from bank_day").fetch_all(w.pool()).await.unwrap();
     assert_eq!(days, vec![d(want.day)]);
-    let e = w
-        .import("eur.txt", eur_file, "2026-01-16")
-        .await
-        .unwrap_err();
+    let e = w.import("eur.txt", eur_file, "2026-01-16").await.unwrap_err();
     assert!(e.to_string().contains("EUR"), "{e}");
     assert!(e.to_string().starts_with("Rad "), "{e}");
     assert_eq!(w.count("bank_file").await, 1);
@@ -879,27 +743,15 @@ async fn bankgirots_sample_files() {
     ) else {
         return;
     };
-    let want = Expected {
-        count: 7,
-        total: Sek::kronor(9900),
-        day: "2004-05-25",
-    };
+    let want = Expected { count: 7, total: Sek::kronor(9900), day: "2004-05-25" };
     import_bgmax_pair(&ocr, &eur, want).await;
 }
 
 #[tokio::test]
 async fn own_bgmax_fixtures_with_tabs_deductions_and_an_eur_section() {
-    let want = Expected {
-        count: 5,
-        total: Sek::new(3150, 50),
-        day: "2024-03-15",
-    };
-    import_bgmax_pair(
-        &fixture("bgmax-edge-cases.txt"),
-        &fixture("bgmax-eur-section.txt"),
-        want,
-    )
-    .await;
+    let want = Expected { count: 5, total: Sek::new(3150, 50), day: "2024-03-15" };
+    import_bgmax_pair(&fixture("bgmax-edge-cases.txt"), &fixture("bgmax-eur-section.txt"), want)
+        .await;
 }
 
 #[tokio::test]
@@ -922,21 +774,10 @@ async fn a_bgmax_file_pays_through_the_cli() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("1 BgMax payments") && stdout.contains("1 matched"),
-        "{stdout}"
-    );
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 BgMax payments") && stdout.contains("1 matched"), "{stdout}");
     // Again: refused, non-zero exit, nothing more stored.
-    let out = fordra_cli(&w.db_name)
-        .arg("import-bank-file")
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = fordra_cli(&w.db_name).arg("import-bank-file").arg(&path).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("redan inläst"));
     let _ = std::fs::remove_file(&path);
@@ -949,13 +790,7 @@ async fn a_direct_payment_after_a_part_payment_reallocates_with_a_correcting_ent
     let w = world("2025-05-20").await;
     let (claim, ocr) = w.example_claim("CORR", json!({})).await;
     w.ex1_fees(claim, "collection").await;
-    w.pay(
-        "CORR",
-        "2025-05-15",
-        &[Item::new(&ocr, Sek::kronor(5000), "Sven")],
-        "2025-05-16",
-    )
-    .await;
+    w.pay("CORR", "2025-05-15", &[Item::new(&ocr, Sek::kronor(5000), "Sven")], "2025-05-16").await;
     let before = w.books(claim).await;
     // The creditor reports a direct payment made earlier: less interest ran before our payment.
     sqlx::query("insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at) values ($1, $2, 'direct_payment', 4000, '2025-04-10', now())")
@@ -987,9 +822,7 @@ async fn a_direct_payment_after_a_part_payment_reallocates_with_a_correcting_ent
             .unwrap();
     assert_eq!(corrections, 2);
     // The journal refuses to be edited.
-    let e = sqlx::query("update journal_line set amount = amount + 1")
-        .execute(w.pool())
-        .await;
+    let e = sqlx::query("update journal_line set amount = amount + 1").execute(w.pool()).await;
     assert!(e.is_err());
     w.check_ledger("2025-05-20");
 }
@@ -1005,19 +838,12 @@ async fn escalation_waits_for_the_previous_bank_days_payments() {
         )
         .await;
     let (reminder, _) = w
-        .example_claim(
-            "GATE-R",
-            json!({"invoice_date": "2026-01-10", "due_date": "2026-02-09"}),
-        )
+        .example_claim("GATE-R", json!({"invoice_date": "2026-01-10", "due_date": "2026-02-09"}))
         .await;
     let r = engine::tick(&w.app.state, d("2026-03-06")).await.unwrap();
     assert!(r.gated);
     assert_eq!(w.state(claim).await, "registered", "the inkassokrav waits");
-    assert_eq!(
-        w.state(reminder).await,
-        "reminder",
-        "reminders are not gated"
-    );
+    assert_eq!(w.state(reminder).await, "reminder", "reminders are not gated");
 
     let admin = staff_client(&w.app, "admin@fordra.se", "admin").await;
     let resp = admin
@@ -1029,10 +855,7 @@ async fn escalation_waits_for_the_previous_bank_days_payments() {
     assert_eq!(resp.status(), 422, "a reason is required");
     let resp = admin
         .post(w.app.url("/admin/bankdagar"))
-        .form(&[
-            ("day", "2026-03-05"),
-            ("note", "Banken: inga inbetalningar"),
-        ])
+        .form(&[("day", "2026-03-05"), ("note", "Banken: inga inbetalningar")])
         .send()
         .await
         .unwrap();
@@ -1051,44 +874,22 @@ async fn escalation_waits_for_the_previous_bank_days_payments() {
     // The next Monday is covered by importing Friday's file.
     let r = engine::tick(&w.app.state, d("2026-03-09")).await.unwrap();
     assert!(r.gated);
-    w.pay(
-        "FRI",
-        "2026-03-06",
-        &[Item::new("55", Sek::kronor(1), "X")],
-        "2026-03-09",
-    )
-    .await;
-    assert!(
-        !engine::tick(&w.app.state, d("2026-03-09"))
-            .await
-            .unwrap()
-            .gated
-    );
+    w.pay("FRI", "2026-03-06", &[Item::new("55", Sek::kronor(1), "X")], "2026-03-09").await;
+    assert!(!engine::tick(&w.app.state, d("2026-03-09")).await.unwrap().gated);
 }
 
 #[tokio::test]
 async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_new_accounts_wait()
 {
     let w = world("2025-05-02").await;
-    let (claim, ocr) = w
-        .example_claim("SET", json!({"capital": "150000.00"}))
+    let (claim, ocr) = w.example_claim("SET", json!({"capital": "150000.00"})).await;
+    w.pay("SET", "2025-04-30", &[Item::new(&ocr, Sek::kronor(120_000), "Sven")], "2025-05-02")
         .await;
-    w.pay(
-        "SET",
-        "2025-04-30",
-        &[Item::new(&ocr, Sek::kronor(120_000), "Sven")],
-        "2025-05-02",
-    )
-    .await;
     let to_capital = w.books(claim).await.to_capital;
 
     let admin = staff_client(&w.app, "admin@fordra.se", "admin").await;
     let admin2 = staff_client(&w.app, "admin2@fordra.se", "admin").await;
-    admin
-        .post(w.app.url("/admin/avrakningar/kor"))
-        .send()
-        .await
-        .unwrap();
+    admin.post(w.app.url("/admin/avrakningar/kor")).send().await.unwrap();
     let (settlement, total): (Uuid, Decimal) =
         sqlx::query_as("select settlement_id, total from settlement")
             .fetch_one(w.pool())
@@ -1096,11 +897,7 @@ async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_
             .unwrap();
     assert_eq!(Sek::from_decimal(total), to_capital);
     // Running again settles nothing twice.
-    admin
-        .post(w.app.url("/admin/avrakningar/kor"))
-        .send()
-        .await
-        .unwrap();
+    admin.post(w.app.url("/admin/avrakningar/kor")).send().await.unwrap();
     assert_eq!(w.count("settlement").await, 1);
     let csv = admin
         .get(w.app.url(&format!("/admin/avrakningar/{settlement}/csv")))
@@ -1121,30 +918,12 @@ async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_
         .unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
 
-    let batch = location(
-        &admin
-            .post(w.app.url("/admin/utbetalningar"))
-            .send()
-            .await
-            .unwrap(),
-    );
-    admin
-        .post(w.app.url(&format!("{batch}/godkann")))
-        .send()
-        .await
-        .unwrap();
+    let batch = location(&admin.post(w.app.url("/admin/utbetalningar")).send().await.unwrap());
+    admin.post(w.app.url(&format!("{batch}/godkann"))).send().await.unwrap();
     // Over 100 000 kr: the same admin cannot approve twice.
-    admin
-        .post(w.app.url(&format!("{batch}/godkann")))
-        .send()
-        .await
-        .unwrap();
+    admin.post(w.app.url(&format!("{batch}/godkann"))).send().await.unwrap();
     assert_eq!(w.count("payout_batch where state = 'draft'").await, 1);
-    admin2
-        .post(w.app.url(&format!("{batch}/godkann")))
-        .send()
-        .await
-        .unwrap();
+    admin2.post(w.app.url(&format!("{batch}/godkann"))).send().await.unwrap();
     assert_eq!(w.count("payout_batch where state = 'approved'").await, 1);
     let xml = admin
         .post(w.app.url(&format!("{batch}/pain001")))
@@ -1154,22 +933,11 @@ async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_
         .text()
         .await
         .unwrap();
-    assert!(
-        xml.contains("<Prtry>BGNR</Prtry>") && xml.contains("<Id>9912346</Id>"),
-        "{xml}"
-    );
+    assert!(xml.contains("<Prtry>BGNR</Prtry>") && xml.contains("<Id>9912346</Id>"), "{xml}");
     validate_pain001(&xml);
-    admin
-        .post(w.app.url(&format!("{batch}/utford")))
-        .send()
-        .await
-        .unwrap();
+    admin.post(w.app.url(&format!("{batch}/utford"))).send().await.unwrap();
     // Nothing left to put in a batch.
-    let resp = admin
-        .post(w.app.url("/admin/utbetalningar"))
-        .send()
-        .await
-        .unwrap();
+    let resp = admin.post(w.app.url("/admin/utbetalningar")).send().await.unwrap();
     assert_eq!(location(&resp), "/admin/avrakningar");
     w.check_ledger("2025-05-02");
 
@@ -1186,11 +954,7 @@ async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_
         .app
         .post_form(
             "/borgenar/utbetalningskonto",
-            &[
-                ("kind", "bank_account"),
-                ("clearing", "5102"),
-                ("account", "0158752"),
-            ],
+            &[("kind", "bank_account"), ("clearing", "5102"), ("account", "0158752")],
         )
         .await;
     assert_eq!(resp.status(), 422, "wrong check digit");
@@ -1198,40 +962,22 @@ async fn settlements_pay_the_creditor_with_a_second_approval_over_the_limit_and_
         .app
         .post_form(
             "/borgenar/utbetalningskonto",
-            &[
-                ("kind", "bank_account"),
-                ("clearing", "5102"),
-                ("account", "0158751"),
-            ],
+            &[("kind", "bank_account"), ("clearing", "5102"), ("account", "0158751")],
         )
         .await;
     assert_eq!(resp.status(), 303);
     let mut conn = w.pool().acquire().await.unwrap();
-    use fordra::payouts::service::payout_account;
-    let now_account = payout_account(&mut conn, w.creditor, d("2025-05-02"))
-        .await
-        .unwrap()
-        .unwrap();
+    use fordra::payouts::repo::payout_account;
+    let now_account =
+        payout_account(&mut conn, w.creditor, d("2025-05-02")).await.unwrap().unwrap();
     assert_eq!(now_account.0.display(), "Bankgiro 991-2346");
     // 10 bank days after Friday 2025-05-02 is Friday 2025-05-16.
-    let before = payout_account(&mut conn, w.creditor, d("2025-05-15"))
-        .await
-        .unwrap()
-        .unwrap();
+    let before = payout_account(&mut conn, w.creditor, d("2025-05-15")).await.unwrap().unwrap();
     assert_eq!(before.0.display(), "Bankgiro 991-2346");
-    let later = payout_account(&mut conn, w.creditor, d("2025-05-16"))
-        .await
-        .unwrap()
-        .unwrap();
+    let later = payout_account(&mut conn, w.creditor, d("2025-05-16")).await.unwrap().unwrap();
     assert_eq!(later.0.display(), "Konto 5102-0158751");
     assert_eq!(later.1, d("2025-05-16"));
     drop(conn);
-    let html = w
-        .app
-        .get("/borgenar/avrakningar")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = w.app.get("/borgenar/avrakningar").await.text().await.unwrap();
     assert!(html.contains(&settlement.to_string()));
 }

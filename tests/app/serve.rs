@@ -23,10 +23,7 @@ fn start(data_dir: &Path) -> (Child, String, Vec<String>) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = vec![];
     loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
+        let line = lines.next().expect("server exited before listening").unwrap();
         if let Some(addr) = line.strip_prefix("Fordra listening on ") {
             let addr = addr.to_string();
             std::thread::spawn(move || for _ in lines {});
@@ -48,20 +45,13 @@ fn postgres_running(data_dir: &Path) -> bool {
 fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let started = Instant::now();
     while !cond() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "timed out waiting: {what}"
-        );
+        assert!(started.elapsed() < Duration::from_secs(30), "timed out waiting: {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 async fn health(base: &str) -> u16 {
-    reqwest::get(format!("{base}/healthz"))
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    reqwest::get(format!("{base}/healthz")).await.unwrap().status().as_u16()
 }
 
 #[tokio::test]
@@ -75,34 +65,20 @@ async fn serve_starts_its_own_postgres_and_leaves_none_behind() {
     assert_eq!(health(&base).await, 200);
     assert!(postgres_running(&dir));
 
-    Command::new("kill")
-        .args(["-TERM", &first.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-TERM", &first.id().to_string()]).status().unwrap();
     assert!(first.wait().unwrap().success());
-    assert!(
-        !postgres_running(&dir),
-        "SIGTERM stops the private PostgreSQL"
-    );
+    assert!(!postgres_running(&dir), "SIGTERM stops the private PostgreSQL");
 
     let (mut second, base, printed) = start(&dir);
-    assert!(
-        printed.iter().all(|l| !l.contains("admin@fordra.test")),
-        "no second seeding"
-    );
+    assert!(printed.iter().all(|l| !l.contains("admin@fordra.test")), "no second seeding");
     assert_eq!(health(&base).await, 200);
     second.kill().unwrap();
     second.wait().unwrap();
-    wait_until("the watchdog stops PostgreSQL after SIGKILL", || {
-        !postgres_running(&dir)
-    });
+    wait_until("the watchdog stops PostgreSQL after SIGKILL", || !postgres_running(&dir));
 
     let (mut third, base, _) = start(&dir);
     assert_eq!(health(&base).await, 200);
-    Command::new("kill")
-        .args(["-TERM", &third.id().to_string()])
-        .status()
-        .unwrap();
+    Command::new("kill").args(["-TERM", &third.id().to_string()]).status().unwrap();
     third.wait().unwrap();
     assert!(!postgres_running(&dir));
     let _ = std::fs::remove_dir_all(dir);

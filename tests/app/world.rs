@@ -42,10 +42,7 @@ async fn build(today: &str, gate: bool) -> World {
                 ("FORDRA_TODAY", today.into()),
                 ("FORDRA_BANKID", "simulator".into()),
                 ("FORDRA_BANKID_SIM_FIXED_TOKENS", "on".into()),
-                (
-                    "FORDRA_FRESHNESS_GATE",
-                    if gate { "on" } else { "off" }.into(),
-                ),
+                ("FORDRA_FRESHNESS_GATE", if gate { "on" } else { "off" }.into()),
             ],
         },
     )
@@ -62,17 +59,10 @@ async fn build(today: &str, gate: bool) -> World {
     .await
     .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let key = fordra::claims::api::create_key(&mut conn, creditor, app.state.clock.now())
-        .await
-        .unwrap();
+    let key =
+        fordra::claims::api::create_key(&mut conn, creditor, app.state.clock.now()).await.unwrap();
     drop(conn);
-    World {
-        app,
-        key,
-        creditor,
-        creditor_email,
-        db_name,
-    }
+    World { app, key, creditor, creditor_email, db_name }
 }
 
 pub fn d(s: &str) -> NaiveDate {
@@ -95,17 +85,9 @@ impl World {
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            r.status(),
-            StatusCode::CREATED,
-            "{}",
-            r.text().await.unwrap()
-        );
+        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
         let body: Value = r.json().await.unwrap();
-        (
-            body["id"].as_str().unwrap().parse().unwrap(),
-            body["ocr"].as_str().unwrap().to_string(),
-        )
+        (body["id"].as_str().unwrap().parse().unwrap(), body["ocr"].as_str().unwrap().to_string())
     }
 
     /// A browser logged in as the creditor's user.
@@ -113,10 +95,7 @@ impl World {
         let c = browser_client(&self.app.base);
         let r = c
             .post(self.app.url("/logga-in"))
-            .form(&[
-                ("email", self.creditor_email.as_str()),
-                ("password", PASSWORD),
-            ])
+            .form(&[("email", self.creditor_email.as_str()), ("password", PASSWORD)])
             .send()
             .await
             .unwrap();
@@ -134,11 +113,7 @@ impl World {
     where
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
     {
-        sqlx::query_scalar(sql)
-            .bind(id)
-            .fetch_one(&self.app.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar(sql).bind(id).fetch_one(&self.app.pool).await.unwrap()
     }
 
     /// `fordra check-ledger` on this world's database; panics if it fails.
