@@ -145,9 +145,6 @@ pub fn spawn_background(
                     if let Err(e) = auth::session::purge_expired(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "session clean-up failed");
                     }
-                    if let Err(e) = crate::auth::debtor_session::purge_expired(&state.db, state.clock.now()).await {
-                        tracing::warn!(error = %e, "debtor session clean-up failed");
-                    }
                     if let Err(e) = auth::rate_limit::purge(&state.db, state.clock.now()).await {
                         tracing::warn!(error = %e, "rate-limit clean-up failed");
                     }

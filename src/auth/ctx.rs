@@ -19,7 +19,7 @@ use crate::{
 pub struct Ctx {
     pub session: Option<Session>,
     /// A debtor logged in on Mina sidor with BankID.
-    pub debtor: Option<super::debtor_session::DebtorSession>,
+    pub debtor: Option<super::session::DebtorSession>,
     pub flash: Option<(FlashKind, String)>,
     pub ip: String,
     /// Path and query of this request, for `next=` after login.
@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for Ctx {
             None => None,
         };
         let debtor = match cookies::get(&parts.headers, cookies::DEBTOR) {
-            Some(token) => super::debtor_session::load(&state.db, token, state.clock.now()).await?,
+            Some(token) => super::session::load_debtor(&state.db, token, state.clock.now()).await?,
             None => None,
         };
         let flash = cookies::get(&parts.headers, cookies::FLASH).and_then(cookies::parse_flash);
@@ -92,7 +92,7 @@ impl Ctx {
     }
 
     /// The debtor logged in on Mina sidor; otherwise to the BankID login.
-    pub fn require_debtor(&self) -> Result<&super::debtor_session::DebtorSession, AppError> {
+    pub fn require_debtor(&self) -> Result<&super::session::DebtorSession, AppError> {
         self.debtor.as_ref().ok_or_else(|| AppError::DebtorLoginRequired(self.path.clone()))
     }
 

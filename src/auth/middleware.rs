@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{debtor_session, session};
+use super::session;
 use crate::{
     state::AppState,
     web::{AppError, api_error::ApiError, cookies},
@@ -113,7 +113,7 @@ async fn session_csrf(state: &AppState, headers: &HeaderMap) -> Option<String> {
         return Some(s.csrf_token);
     }
     let token = cookies::get(headers, cookies::DEBTOR)?;
-    debtor_session::load(&state.db, token, state.clock.now())
+    session::load_debtor(&state.db, token, state.clock.now())
         .await
         .ok()
         .flatten()

@@ -4,7 +4,6 @@
 
 pub mod access_log;
 pub mod ctx;
-pub mod debtor_session;
 pub mod middleware;
 pub mod password;
 pub mod rate_limit;

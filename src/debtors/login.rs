@@ -19,7 +19,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::service;
-use crate::auth::debtor_session as session;
+use crate::auth::session;
 use crate::{
     bankid::{self, AuthRequest, BankId, Start},
     crypto::{random_token, sha256},
@@ -347,7 +347,7 @@ async fn cancel(
 
 async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     if let Some(d) = &ctx.debtor {
-        session::delete(&state.db, &d.session_hash).await?;
+        session::delete(&mut *state.db.acquire().await?, &d.session_hash).await?;
     }
     let mut resp = flash_redirect("/mina-sidor/logga-in", FlashKind::Success, "Du är utloggad.");
     cookies::clear_named(&mut resp, cookies::DEBTOR);

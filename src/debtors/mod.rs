@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::debtor_session::DebtorSession;
+use crate::auth::session::DebtorSession;
 use crate::{
     claims::{self, ClaimRecord},
     config::Identity,

@@ -530,7 +530,7 @@ pub async fn sign_in(
     .execute(&mut *tx)
     .await?;
     let token =
-        crate::auth::debtor_session::create(&mut tx, pnr, order.bankid_order_id, now).await?;
+        crate::auth::session::create_debtor(&mut tx, pnr, order.bankid_order_id, now).await?;
     audit_person(&mut tx, (now, ip), pnr, "debtor_login", json!({"order_ref": order.order_ref}))
         .await?;
     tx.commit().await?;

@@ -898,3 +898,60 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
     let (_, page) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
     assert!(page.contains("borgenärens system via API"));
 }
+
+/// Staff/creditor and debtor sessions share one store, and neither kind of token opens the
+/// other audience's pages; a debtor session idles out after 15 minutes.
+#[tokio::test]
+async fn one_session_store_keeps_each_audience_to_its_own_cookie() {
+    let w = world("2026-11-02").await;
+    let app = &w.app;
+    w.claim("S-1", person(SVEN, None), json!({})).await;
+    login(app, SVEN).await;
+    let mut conn = w.pool().acquire().await.unwrap();
+    let order: Uuid = sqlx::query_scalar(
+        "select bankid_order_id from bankid_order where personal_number = $1 limit 1",
+    )
+    .bind(SVEN.0)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let user: Uuid = sqlx::query_scalar("select user_id from app_user where email = $1")
+        .bind(&w.creditor_email)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    let now = app.state.clock.now();
+    let debtor = fordra::auth::session::create_debtor(&mut conn, SVEN.0, order, now).await.unwrap();
+    let stage = fordra::auth::session::Stage::Full;
+    let creditor = fordra::auth::session::create(&mut conn, user, stage, None, now).await.unwrap();
+    let kinds: (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where personal_number is not null), count(*) filter (where user_id is not null) from session",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(kinds, (2, 1), "the debtor's two logins and the creditor's, in one table");
+    drop(conn);
+
+    let get = |path: &'static str, cookie: String| {
+        let url = app.url(path);
+        async move { bare_client().get(url).header("cookie", cookie).send().await.unwrap() }
+    };
+    let r = get("/mina-sidor", format!("fordra_mina={debtor}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A debtor's token as the staff/creditor cookie, and a creditor's as the debtor cookie.
+    let r = get("/borgenar", format!("fordra_session={debtor}")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(location(&r).starts_with("/logga-in"), "{}", location(&r));
+    let r = get("/mina-sidor", format!("fordra_mina={creditor}")).await;
+    assert!(location(&r).starts_with("/mina-sidor/logga-in"), "{}", location(&r));
+    let r = get("/borgenar", format!("fordra_session={creditor}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // 16 minutes idle: the debtor is logged out; the creditor (2 hours idle) is not.
+    app.state.clock.advance(chrono::Duration::minutes(16));
+    let r = get("/mina-sidor", format!("fordra_mina={debtor}")).await;
+    assert!(location(&r).starts_with("/mina-sidor/logga-in"), "{}", location(&r));
+    let r = get("/borgenar", format!("fordra_session={creditor}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
