@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::password,
-    calculator, claims,
+    calculator,
     clock::Clock,
     config::Config,
     db::{self, Database},
@@ -223,7 +223,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .await?;
                 let Some(id) = id else { bail!("no creditor with org.nr {}", org.display()) };
                 let mut conn = db.acquire().await?;
-                let key = claims::api::create_key(&mut conn, id, clock.now()).await?;
+                let key = crate::auth::api_key::create(&mut conn, id, clock.now()).await?;
                 println!("{key}");
                 Ok(())
             })
@@ -299,7 +299,7 @@ async fn run(cli: Cli) -> Result<()> {
                         errors.iter().map(|(f, m)| format!("--{f}: {m}")).collect();
                     anyhow::anyhow!("{}", lines.join("\n"))
                 })?;
-                let change = crate::backoffice::rates::set_reference_rate(
+                let change = crate::backoffice::service::set_reference_rate(
                     &mut tx,
                     &entry,
                     decided,

@@ -3,6 +3,7 @@
 //! the personal-data access log.
 
 pub mod access_log;
+pub mod api_key;
 pub mod ctx;
 pub mod middleware;
 pub mod password;

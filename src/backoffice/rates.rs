@@ -10,129 +10,23 @@ use crate::auth::Ctx;
 use crate::web::extract::Form;
 use askama::Template;
 use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sqlx::{FromRow, PgConnection};
-use uuid::Uuid;
+use sqlx::PgConnection;
 
+use super::service;
 use crate::{
+    auth::Role,
     auth::STAFF,
-    auth::{Role, audit},
-    domain::rules::{RateEntry, half_year_start, next_half_year, validate_rate_entry},
+    domain::rules::{half_year_start, next_half_year, validate_rate_entry},
     parameters,
-    payments::ledger,
     state::AppState,
     web::prelude::*,
 };
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/referensranta", get(page).post(save))
-}
-
-/// What entering a rate changed.
-#[derive(Debug, Default)]
-pub struct RateChange {
-    /// The rate it replaced (a correction), if any.
-    pub previous: Option<Decimal>,
-    /// Claims whose allocations were recomputed.
-    pub claims_recomputed: usize,
-    /// Claims the engine looks at again today (letters held for the rate).
-    pub claims_woken: u64,
-}
-
-/// Enters (or corrects) the rate of a half-year, in its own transaction (a savepoint inside a
-/// caller's).
-#[allow(clippy::too_many_arguments)]
-pub async fn set_reference_rate(
-    conn: &mut PgConnection,
-    entry: &RateEntry,
-    decided_on: Option<NaiveDate>,
-    source: &str,
-    user: Option<Uuid>,
-    ip: Option<&str>,
-    now: DateTime<Utc>,
-    today: NaiveDate,
-) -> anyhow::Result<RateChange> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    let conn: &mut PgConnection = &mut tx;
-    // One rate change at a time, and none while payments allocate.
-    crate::payments::lock(conn, crate::payments::Lock::Payments).await?;
-    let previous: Option<Decimal> =
-        sqlx::query_scalar("select percent from reference_rate where valid_from = $1")
-            .bind(entry.valid_from)
-            .fetch_optional(&mut *conn)
-            .await?;
-    sqlx::query!("insert into reference_rate (valid_from, valid_to, percent, status, source, decided_on, updated_at, updated_by)
-         values ($1, $2, $3, 'confirmed', $4, $5, $6, $7)
-         on conflict (valid_from) do update set valid_to = excluded.valid_to, percent = excluded.percent,
-             status = 'confirmed', source = excluded.source, decided_on = excluded.decided_on,
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by", entry.valid_from, entry.valid_to, entry.percent, source, decided_on, now, user)
-    .execute(&mut *conn)
-    .await?;
-    audit(
-        conn,
-        now,
-        user,
-        if previous.is_some() { "reference_rate_corrected" } else { "reference_rate_entered" },
-        Some(&entry.valid_from.to_string()),
-        serde_json::json!({"valid_from": entry.valid_from, "percent": entry.percent,
-                           "previous": previous, "decided_on": decided_on, "source": source}),
-        ip,
-    )
-    .await?;
-    // Payments booked from the half-year on were allocated with the assumed or wrong rate.
-    let params = parameters::load(conn).await?;
-    let affected: Vec<Uuid> = sqlx::query_scalar(
-        "select distinct claim_id from payment where claim_id is not null and kind = 'payment' and booked_on >= $1
-         union
-         select distinct claim_id from capital_reduction where on_date >= $1
-         order by 1",
-    )
-    .bind(entry.valid_from)
-    .fetch_all(&mut *conn)
-    .await?;
-    for chunk in affected.chunks(500) {
-        ledger::sync_claims(conn, chunk, &params, today, now, user).await?;
-    }
-    // Letters held for the rate were put off to tomorrow; they may go out today.
-    let woken = sqlx::query!(
-        "update claim set next_action_on = $1
-         where next_action_on > $1 and next_action_on <= $1 + 1
-           and state in ('registered', 'reminder', 'collection', 'final_notice')",
-        today
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(RateChange { previous, claims_recomputed: affected.len(), claims_woken: woken })
-}
-
-#[derive(FromRow)]
-struct RateRow {
-    valid_from: NaiveDate,
-    valid_to: NaiveDate,
-    percent: Decimal,
-    status: String,
-    source: String,
-    decided_on: Option<NaiveDate>,
-    updated_at: Option<DateTime<Utc>>,
-}
-
-impl RateRow {
-    fn status_label(&self) -> &'static str {
-        match self.status.as_str() {
-            "confirmed" => "Fastställd",
-            "derived" => "Härledd",
-            _ => "Ej kontrollerad",
-        }
-    }
-
-    /// Dröjsmålsränta: the rate plus the margin of the rule set in force then.
-    fn late_rate(&self, margin: &Decimal) -> Decimal {
-        self.percent + margin
-    }
 }
 
 #[derive(Default, Deserialize)]
@@ -148,7 +42,7 @@ struct RateForm {
 #[template(path = "backoffice/rates.html")]
 struct RatesPage {
     layout: Layout,
-    rows: Vec<RateRow>,
+    rows: Vec<service::RateRow>,
     margin: Decimal,
     missing: Option<NaiveDate>,
     /// Half-years that may be entered now (the current and the coming one, and corrections).
@@ -165,12 +59,7 @@ async fn rates_page(
     form: RateForm,
     errors: FieldErrors,
 ) -> Result<RatesPage, AppError> {
-    let rows: Vec<RateRow> = sqlx::query_as(
-        "select valid_from, valid_to, percent, status, source, decided_on, updated_at
-         from reference_rate order by valid_from desc",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = service::rate_rows(&mut *conn).await?;
     let params = parameters::load(conn).await?;
     let next = next_half_year(today);
     let mut choices = vec![next, half_year_start(today)];
@@ -241,7 +130,7 @@ async fn save(
         let page = rates_page(&mut conn, &ctx, today, form, errors).await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    let change = set_reference_rate(
+    let change = service::set_reference_rate(
         &mut conn,
         &entry,
         decided_on,

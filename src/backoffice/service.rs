@@ -1,6 +1,11 @@
-//! What the staff dashboard reads.
+//! What the staff dashboard reads, and the reference rates staff enter.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
 use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{auth::audit, domain::rules::RateEntry, parameters, payments::ledger};
 
 /// Something a debtor or creditor is waiting for staff to do, with the claim page where it is done.
 #[derive(sqlx::FromRow)]
@@ -52,4 +57,119 @@ pub async fn todo(conn: &mut PgConnection) -> sqlx::Result<Vec<Todo>> {
 /// Support tickets still open.
 pub async fn open_tickets(conn: &mut PgConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar("select count(*) from ticket where status = 'open'").fetch_one(conn).await
+}
+
+/// What entering a rate changed.
+#[derive(Debug, Default)]
+pub struct RateChange {
+    /// The rate it replaced (a correction), if any.
+    pub previous: Option<Decimal>,
+    /// Claims whose allocations were recomputed.
+    pub claims_recomputed: usize,
+    /// Claims the engine looks at again today (letters held for the rate).
+    pub claims_woken: u64,
+}
+
+/// Enters (or corrects) the rate of a half-year, in its own transaction (a savepoint inside a
+/// caller's).
+#[allow(clippy::too_many_arguments)]
+pub async fn set_reference_rate(
+    conn: &mut PgConnection,
+    entry: &RateEntry,
+    decided_on: Option<NaiveDate>,
+    source: &str,
+    user: Option<Uuid>,
+    ip: Option<&str>,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> anyhow::Result<RateChange> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let conn: &mut PgConnection = &mut tx;
+    // One rate change at a time, and none while payments allocate.
+    crate::payments::lock(conn, crate::payments::Lock::Payments).await?;
+    let previous: Option<Decimal> =
+        sqlx::query_scalar("select percent from reference_rate where valid_from = $1")
+            .bind(entry.valid_from)
+            .fetch_optional(&mut *conn)
+            .await?;
+    sqlx::query!("insert into reference_rate (valid_from, valid_to, percent, status, source, decided_on, updated_at, updated_by)
+         values ($1, $2, $3, 'confirmed', $4, $5, $6, $7)
+         on conflict (valid_from) do update set valid_to = excluded.valid_to, percent = excluded.percent,
+             status = 'confirmed', source = excluded.source, decided_on = excluded.decided_on,
+             updated_at = excluded.updated_at, updated_by = excluded.updated_by", entry.valid_from, entry.valid_to, entry.percent, source, decided_on, now, user)
+    .execute(&mut *conn)
+    .await?;
+    audit(
+        conn,
+        now,
+        user,
+        if previous.is_some() { "reference_rate_corrected" } else { "reference_rate_entered" },
+        Some(&entry.valid_from.to_string()),
+        serde_json::json!({"valid_from": entry.valid_from, "percent": entry.percent,
+                           "previous": previous, "decided_on": decided_on, "source": source}),
+        ip,
+    )
+    .await?;
+    // Payments booked from the half-year on were allocated with the assumed or wrong rate.
+    let params = parameters::load(conn).await?;
+    let affected: Vec<Uuid> = sqlx::query_scalar(
+        "select distinct claim_id from payment where claim_id is not null and kind = 'payment' and booked_on >= $1
+         union
+         select distinct claim_id from capital_reduction where on_date >= $1
+         order by 1",
+    )
+    .bind(entry.valid_from)
+    .fetch_all(&mut *conn)
+    .await?;
+    for chunk in affected.chunks(500) {
+        ledger::sync_claims(conn, chunk, &params, today, now, user).await?;
+    }
+    // Letters held for the rate were put off to tomorrow; they may go out today.
+    let woken = sqlx::query!(
+        "update claim set next_action_on = $1
+         where next_action_on > $1 and next_action_on <= $1 + 1
+           and state in ('registered', 'reminder', 'collection', 'final_notice')",
+        today
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(RateChange { previous, claims_recomputed: affected.len(), claims_woken: woken })
+}
+
+#[derive(sqlx::FromRow)]
+pub struct RateRow {
+    pub valid_from: NaiveDate,
+    pub valid_to: NaiveDate,
+    pub percent: Decimal,
+    pub status: String,
+    pub source: String,
+    pub decided_on: Option<NaiveDate>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl RateRow {
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            "confirmed" => "Fastställd",
+            "derived" => "Härledd",
+            _ => "Ej kontrollerad",
+        }
+    }
+
+    /// Dröjsmålsränta: the rate plus the margin of the rule set in force then.
+    pub fn late_rate(&self, margin: &Decimal) -> Decimal {
+        self.percent + margin
+    }
+}
+
+/// Every reference rate entered or derived, newest half-year first.
+pub async fn rate_rows(conn: &mut PgConnection) -> sqlx::Result<Vec<RateRow>> {
+    sqlx::query_as(
+        "select valid_from, valid_to, percent, status, source, decided_on, updated_at
+         from reference_rate order by valid_from desc",
+    )
+    .fetch_all(conn)
+    .await
 }

@@ -11,11 +11,10 @@ use axum::{
     response::Response,
     routing::{get, post},
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
-use sqlx::{FromRow, PgConnection};
-use uuid::Uuid;
+use sqlx::PgConnection;
 
 use crate::claims::{OnClaim, Reader, web::on_claim};
 use crate::{
@@ -154,15 +153,6 @@ fn flag_label(flag: &str) -> &'static str {
     FLAGS.iter().find(|(k, _)| *k == flag).map(|(_, l)| *l).unwrap_or("okänd markering")
 }
 
-#[derive(FromRow)]
-struct AddressChange {
-    address_change_id: Uuid,
-    street: String,
-    postal_code: String,
-    city: String,
-    created_at: DateTime<Utc>,
-}
-
 pub struct Planned {
     pub label: &'static str,
     pub date: NaiveDate,
@@ -187,7 +177,7 @@ struct ClaimPage {
     dispute: Option<crate::disputes::DisputeView>,
     plan: Option<crate::plans::PlanView>,
     /// Address changes the debtor asked for, waiting for staff (staff view only).
-    address_changes: Vec<AddressChange>,
+    address_changes: Vec<service::AddressChange>,
     errors: FieldErrors,
     action: String,
     amount: String,
@@ -273,13 +263,7 @@ async fn claim_page(
         if has_dispute { crate::disputes::latest(&mut *conn, rec.claim_id).await? } else { None };
     let plan = if has_plan { crate::plans::latest(&mut *conn, rec.claim_id).await? } else { None };
     let address_changes = if staff {
-        sqlx::query_as(
-            "select address_change_id, street, postal_code, city, created_at from address_change
-             where personal_number = $1 and status = 'pending' order by created_at",
-        )
-        .bind(&rec.debtor_id_number)
-        .fetch_all(&mut *conn)
-        .await?
+        service::pending_address_changes(&mut *conn, &rec.debtor_id_number).await?
     } else {
         vec![]
     };

@@ -199,3 +199,28 @@ pub async fn set_flag(
     tx.commit().await?;
     Ok(message)
 }
+
+/// An address change the debtor asked for, waiting for staff.
+#[derive(sqlx::FromRow)]
+pub struct AddressChange {
+    pub address_change_id: uuid::Uuid,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The address changes waiting for staff for the person or company `id_number`, oldest first.
+pub async fn pending_address_changes(
+    conn: &mut PgConnection,
+    id_number: &str,
+) -> sqlx::Result<Vec<AddressChange>> {
+    sqlx::query_as!(
+        AddressChange,
+        "select address_change_id, street, postal_code, city, created_at from address_change
+         where personal_number = $1 and status = 'pending' order by created_at",
+        id_number
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -8,7 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     auth::access_log::{self, Accessor},
-    crypto::sha256,
+    auth::api_key,
     domain::{money::Sek, statement::Statement},
     parameters::Parameters,
     state::AppState,
@@ -61,29 +61,11 @@ impl FromRequestParts<AppState> for ApiCreditor {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(unauthorized)?;
-        let found: Option<(Uuid, Uuid)> = sqlx::query_as(
-            "select creditor_id, api_key_id from api_key where key_hash = $1 and revoked_at is null",
-        )
-        .bind(sha256(key))
-        .fetch_optional(&state.db)
-        .await?;
+        let found = api_key::find(&mut *state.db.acquire().await?, key).await?;
         found
             .map(|(creditor_id, key_id)| ApiCreditor { creditor_id, key_id })
             .ok_or_else(unauthorized)
     }
-}
-
-/// Creates an API key for a creditor; returns the key (shown once) — only its hash is stored.
-pub async fn create_key(
-    conn: &mut sqlx::PgConnection,
-    creditor_id: Uuid,
-    now: DateTime<Utc>,
-) -> sqlx::Result<String> {
-    let key = format!("fordra_{}", crate::crypto::random_token(24));
-    sqlx::query!("insert into api_key (api_key_id, creditor_id, key_hash, prefix, created_at) values ($1, $2, $3, $4, $5)", Uuid::new_v4(), creditor_id, sha256(&key), &key[..14], now)
-        .execute(conn)
-        .await?;
-    Ok(key)
 }
 
 #[derive(Serialize)]

@@ -455,10 +455,76 @@ pub async fn current_letters_of(
         .collect())
 }
 
+/// The claims a person may see on Mina sidor, for the person `$n`: their own personnummer, and
+/// the companies they represent. One rule for the case list, a case and [`load_view`].
+macro_rules! visible_to {
+    ($n:literal) => {
+        concat!(
+            "(c.debtor_id_number = $",
+            $n,
+            " or c.debtor_id_number in
+             (select company_id_number from representation where personal_number = $",
+            $n,
+            "))"
+        )
+    };
+}
+
 /// Claim `$1` within the scope `$2` (creditor) / `$3` (person), as [`load_view`] binds them.
-const IN_SCOPE: &str = "c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2)
-    and ($3::text is null or c.debtor_id_number = $3 or c.debtor_id_number in
-         (select company_id_number from representation where personal_number = $3))";
+const IN_SCOPE: &str = concat!(
+    "c.claim_id = $1 and ($2::uuid is null or c.creditor_id = $2) and ($3::text is null or ",
+    visible_to!(3),
+    ")"
+);
+
+/// The cases visible to the person `pnr` (only `claim` when given), newest first.
+pub async fn visible_claims(
+    conn: &mut PgConnection,
+    pnr: &str,
+    claim: Option<Uuid>,
+) -> sqlx::Result<Vec<ClaimRecord>> {
+    sqlx::query_as(concat!(
+        super::claim_select!(),
+        " where ",
+        visible_to!(1),
+        " and ($2::uuid is null or c.claim_id = $2) order by c.registered_at desc"
+    ))
+    .bind(pnr)
+    .bind(claim)
+    .fetch_all(conn)
+    .await
+}
+
+/// Open claims (not paid, withdrawn or written off), oldest case first, at most `limit`.
+pub async fn open_claims(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<ClaimRecord>> {
+    sqlx::query_as(concat!(
+        super::claim_select!(),
+        " where c.state not in ('paid', 'withdrawn', 'written_off') order by c.case_number limit $1"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// A creditor's status (`pending`, `approved`, …).
+pub async fn creditor_status(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<String> {
+    sqlx::query_scalar!("select status from creditor where creditor_id = $1", creditor_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// A letter of the claim: its kind, HTML and the snapshot it was rendered from.
+pub async fn letter(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    letter_id: Uuid,
+) -> sqlx::Result<Option<(String, String, serde_json::Value)>> {
+    sqlx::query_as("select kind, html, snapshot from letter where letter_id = $1 and claim_id = $2")
+        .bind(letter_id)
+        .bind(claim_id)
+        .fetch_optional(conn)
+        .await
+}
 
 /// Whose claim may be read: a creditor's own, any (staff and the engine), or those a debtor may
 /// see on Mina sidor (their personnummer, and companies they represent).

@@ -117,17 +117,10 @@ struct NewPage {
     pending: bool,
 }
 
-async fn creditor_status(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<String> {
-    sqlx::query_scalar("select status from creditor where creditor_id = $1")
-        .bind(creditor_id)
-        .fetch_one(conn)
-        .await
-}
-
 async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
-    let status = creditor_status(&mut conn, creditor_id).await?;
+    let status = super::repo::creditor_status(&mut conn, creditor_id).await?;
     Ok(render(&NewPage {
         layout: ctx.layout(),
         form: ClaimForm {
@@ -153,7 +146,7 @@ async fn create(
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
-    let status = creditor_status(&mut conn, creditor_id).await?;
+    let status = super::repo::creditor_status(&mut conn, creditor_id).await?;
     let refuse = |errors: FieldErrors, form: ClaimForm| {
         render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -399,12 +392,7 @@ async fn letter_row(
     letter: &str,
 ) -> Result<(String, String, Value), AppError> {
     let letter = Uuid::parse_str(letter).map_err(|_| AppError::NotFound)?;
-    sqlx::query_as("select kind, html, snapshot from letter where letter_id = $1 and claim_id = $2")
-        .bind(letter)
-        .bind(claim_id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(AppError::NotFound)
+    super::repo::letter(conn, claim_id, letter).await?.ok_or(AppError::NotFound)
 }
 
 pub(crate) async fn show_letter(
@@ -570,16 +558,9 @@ async fn staff_search(
     Ok(render(&StaffSearchPage { layout: ctx.layout(), q, rows, no_error: None }))
 }
 
-/// Claims the person may see: their own personnummer and the companies they represent.
-const VISIBLE: &str = "(c.debtor_id_number = $1 or c.debtor_id_number in
-    (select company_id_number from representation where personal_number = $1))";
-
 /// Every case visible to `pnr`, newest first.
 pub async fn visible_claims(conn: &mut PgConnection, pnr: &str) -> sqlx::Result<Vec<ClaimRecord>> {
-    sqlx::query_as(&format!("{} where {VISIBLE} order by c.registered_at desc", super::SELECT))
-        .bind(pnr)
-        .fetch_all(conn)
-        .await
+    super::repo::visible_claims(conn, pnr, None).await
 }
 
 /// The case `id` if `pnr` may see it; otherwise 404.
@@ -589,10 +570,6 @@ pub async fn visible_claim(
     id: &str,
 ) -> Result<ClaimRecord, AppError> {
     let id = Uuid::parse_str(id).map_err(|_| AppError::NotFound)?;
-    sqlx::query_as(&format!("{} where {VISIBLE} and c.claim_id = $2", super::SELECT))
-        .bind(pnr)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(AppError::NotFound)
+    let mut found = super::repo::visible_claims(conn, pnr, Some(id)).await?;
+    found.pop().ok_or(AppError::NotFound)
 }

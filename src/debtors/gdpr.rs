@@ -1,33 +1,18 @@
-//! "Mina uppgifter": everything Fordra holds about the logged-in person (GDPR art. 15), as a page
-//! and as JSON; and the access log: a row each time staff or a creditor opens a debtor's personal
-//! data, which the debtor sees here.
+//! "Mina uppgifter": everything Fordra holds about the logged-in person (GDPR art. 15), read for
+//! the page and the JSON download on Mina sidor; and the access log: a row each time staff or a
+//! creditor opens a debtor's personal data, which the debtor sees there.
 
-use askama::Template;
-use axum::{
-    Router,
-    extract::State,
-    http::header,
-    response::{IntoResponse, Response},
-    routing::get,
-};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::auth::Ctx;
 use crate::{
     claims::{self, ClaimRecord},
     state::AppState,
     web::prelude::*,
 };
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/mina-sidor/mina-uppgifter", get(page))
-        .route("/mina-sidor/mina-uppgifter.json", get(json_export))
-}
 
 #[derive(Serialize, FromRow)]
 pub struct PersonData {
@@ -271,51 +256,4 @@ pub async fn export(
         logins,
         access_log,
     })
-}
-
-#[derive(Template)]
-#[template(path = "debtors/my_data.html")]
-struct Page {
-    layout: Layout,
-    e: Export,
-}
-
-impl Page {
-    fn role_label(role: &str) -> &'static str {
-        match role {
-            "creditor" => "borgenär",
-            "api" => "borgenärens system via API",
-            "admin" => "Fordras administratör",
-            "support" => "Fordras kundtjänst",
-            _ => "partner",
-        }
-    }
-}
-
-async fn page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let me = ctx.require_debtor()?;
-    let mut conn = state.db.acquire().await?;
-    let e = export(&state, &mut conn, &me.personal_number).await?;
-    Ok(render(&Page { layout: ctx.layout(), e }))
-}
-
-async fn json_export(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let me = ctx.require_debtor()?;
-    let mut conn = state.db.acquire().await?;
-    let e = export(&state, &mut conn, &me.personal_number).await?;
-    let body = serde_json::to_vec_pretty(&e).map_err(anyhow::Error::from)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"fordra-mina-uppgifter-{}.json\"",
-                    state.clock.today()
-                ),
-            ),
-        ],
-        body,
-    )
-        .into_response())
 }

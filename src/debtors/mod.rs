@@ -14,8 +14,8 @@ use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
-    http::StatusCode,
-    response::Response,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use chrono::NaiveDate;
@@ -43,7 +43,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(login::router())
         .merge(contact::router())
-        .merge(gdpr::router())
+        .route("/mina-sidor/mina-uppgifter", get(my_data_page))
+        .route("/mina-sidor/mina-uppgifter.json", get(my_data_json))
         .route("/mina-sidor", get(home))
         .route("/mina-sidor/foretag", post(add_company))
         .route("/mina-sidor/arenden/{id}", get(case_page))
@@ -416,4 +417,54 @@ mod tests {
         assert_eq!(v["ddt"], "20261203");
         assert!(qr.contains("\"due\":2754.38,"), "{qr}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What Fordra holds about the person (GDPR art. 15), as a page and as JSON
+
+#[derive(Template)]
+#[template(path = "debtors/my_data.html")]
+struct MyDataPage {
+    layout: Layout,
+    e: gdpr::Export,
+}
+
+impl MyDataPage {
+    fn role_label(role: &str) -> &'static str {
+        match role {
+            "creditor" => "borgenär",
+            "api" => "borgenärens system via API",
+            "admin" => "Fordras administratör",
+            "support" => "Fordras kundtjänst",
+            _ => "partner",
+        }
+    }
+}
+
+async fn my_data_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let mut conn = state.db.acquire().await?;
+    let e = gdpr::export(&state, &mut conn, &me.personal_number).await?;
+    Ok(render(&MyDataPage { layout: ctx.layout(), e }))
+}
+
+async fn my_data_json(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let me = ctx.require_debtor()?;
+    let mut conn = state.db.acquire().await?;
+    let e = gdpr::export(&state, &mut conn, &me.personal_number).await?;
+    let body = serde_json::to_vec_pretty(&e).map_err(anyhow::Error::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"fordra-mina-uppgifter-{}.json\"",
+                    state.clock.today()
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }

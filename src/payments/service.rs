@@ -198,3 +198,65 @@ pub async fn match_by_hand(
     tx.commit().await?;
     Ok(Ok((amount, rec.case_number, report)))
 }
+
+/// A bank file as the payments overview lists it.
+#[derive(FromRow)]
+pub struct FileRow {
+    pub file_name: String,
+    pub format: String,
+    pub payment_count: i32,
+    pub total: Decimal,
+    pub first_booking: NaiveDate,
+    pub last_booking: NaiveDate,
+    pub imported_at: DateTime<Utc>,
+    pub matched: i32,
+}
+
+impl FileRow {
+    pub fn format_label(&self) -> &'static str {
+        if self.format == "bgmax" { "BgMax" } else { "camt.054" }
+    }
+}
+
+/// What the payments overview shows: the latest files, whether the previous bank day is
+/// covered, the unmatched queue and the ledger's balances.
+pub struct Overview {
+    pub files: Vec<FileRow>,
+    /// How the previous bank day is covered, in words; `None` when it is not.
+    pub covered: Option<String>,
+    pub unmatched_count: i64,
+    pub unmatched_total: Decimal,
+    pub balances: Vec<(String, Decimal)>,
+}
+
+pub async fn overview(
+    conn: &mut PgConnection,
+    previous_bank_day: NaiveDate,
+) -> sqlx::Result<Overview> {
+    let files: Vec<FileRow> = sqlx::query_as(
+        "select f.file_name, f.format, f.payment_count, f.total, f.first_booking, f.last_booking, f.imported_at,
+            f.matched_count as matched
+         from bank_file f order by f.imported_at desc limit 50",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let covered: Option<(String, Option<String>, String)> = sqlx::query_as(
+        "select d.kind, f.file_name, d.note from bank_day d left join bank_file f using (bank_file_id) where d.day = $1",
+    )
+    .bind(previous_bank_day)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let covered = covered.map(|(kind, file, note)| match (kind.as_str(), file) {
+        ("file", Some(f)) => format!("täckt av bankfilen {f}"),
+        _ if note.is_empty() => "markerad som dag utan fil".to_string(),
+        _ => format!("markerad som dag utan fil ({note})"),
+    });
+    let (unmatched_count, unmatched_total): (i64, Option<Decimal>) = sqlx::query_as(
+        "select count(*), sum(amount) from payment where claim_id is null and kind = 'payment' and not refunded",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let balances = ledger::balances(conn).await?;
+    let unmatched_total = unmatched_total.unwrap_or_default();
+    Ok(Overview { files, covered, unmatched_count, unmatched_total, balances })
+}

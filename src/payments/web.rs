@@ -13,10 +13,9 @@ use axum::{
     response::Response,
     routing::{get, post},
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{
@@ -51,29 +50,11 @@ pub fn router() -> Router<AppState> {
 // ---------------------------------------------------------------------------------------------
 // Bank files
 
-#[derive(FromRow)]
-struct FileRow {
-    file_name: String,
-    format: String,
-    payment_count: i32,
-    total: Decimal,
-    first_booking: NaiveDate,
-    last_booking: NaiveDate,
-    imported_at: DateTime<Utc>,
-    matched: i32,
-}
-
-impl FileRow {
-    fn format_label(&self) -> &'static str {
-        if self.format == "bgmax" { "BgMax" } else { "camt.054" }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "payments/overview.html")]
 struct OverviewPage {
     layout: Layout,
-    files: Vec<FileRow>,
+    files: Vec<service::FileRow>,
     upload_error: Option<String>,
     gate_enabled: bool,
     previous_bank_day: NaiveDate,
@@ -95,43 +76,19 @@ impl OverviewPage {
 }
 
 async fn overview_page(state: &AppState, ctx: &Ctx) -> Result<OverviewPage, AppError> {
+    let previous_bank_day = calendar::previous_bank_day(state.clock.today());
     let mut conn = state.db.acquire().await?;
-    let files: Vec<FileRow> = sqlx::query_as(
-        "select f.file_name, f.format, f.payment_count, f.total, f.first_booking, f.last_booking, f.imported_at,
-            f.matched_count as matched
-         from bank_file f order by f.imported_at desc limit 50",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let today = state.clock.today();
-    let previous_bank_day = calendar::previous_bank_day(today);
-    let covered: Option<(String, Option<String>, String)> = sqlx::query_as(
-        "select d.kind, f.file_name, d.note from bank_day d left join bank_file f using (bank_file_id) where d.day = $1",
-    )
-    .bind(previous_bank_day)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (unmatched_count, unmatched_total): (i64, Option<Decimal>) = sqlx::query_as(
-        "select count(*), sum(amount) from payment where claim_id is null and kind = 'payment' and not refunded",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let balances = ledger::balances(&mut conn).await?;
+    let service::Overview { files, covered, unmatched_count, unmatched_total, balances } =
+        service::overview(&mut conn, previous_bank_day).await?;
     Ok(OverviewPage {
         layout: ctx.layout(),
         files,
         upload_error: None,
         gate_enabled: state.config.freshness_gate,
         previous_bank_day,
-        covered: covered.map(|(kind, file, note)| match (kind.as_str(), file) {
-            ("file", Some(f)) => format!("täckt av bankfilen {f}"),
-            _ => format!(
-                "markerad som dag utan fil{}",
-                if note.is_empty() { String::new() } else { format!(" ({note})") }
-            ),
-        }),
+        covered,
         unmatched_count,
-        unmatched_total: unmatched_total.unwrap_or_default(),
+        unmatched_total,
         balances,
         day_errors: FieldErrors::default(),
         day: previous_bank_day.to_string(),
@@ -507,12 +464,7 @@ struct SimulatorPage {
 async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, AppError> {
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let recs: Vec<ClaimRecord> = sqlx::query_as(concat!(
-        crate::claims::claim_select!(),
-        " where c.state not in ('paid', 'withdrawn', 'written_off') order by c.case_number limit 50"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let recs = crate::claims::repo::open_claims(&mut conn, 50).await?;
     let params = state.parameters(&mut conn).await?;
     let statements = ledger::statements(&mut conn, &recs, &params, today).await?;
     if let Some(user) = ctx.user() {

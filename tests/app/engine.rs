@@ -30,7 +30,7 @@ async fn creditor(pool: &PgPool, org: &str, status: &str) -> String {
         .await
         .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    fordra::claims::api::create_key(&mut conn, id, fordra::clock::Clock::system().now())
+    fordra::auth::api_key::create(&mut conn, id, fordra::clock::Clock::system().now())
         .await
         .unwrap()
 }

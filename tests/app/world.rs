@@ -60,7 +60,7 @@ async fn build(today: &str, gate: bool) -> World {
     .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
     let key =
-        fordra::claims::api::create_key(&mut conn, creditor, app.state.clock.now()).await.unwrap();
+        fordra::auth::api_key::create(&mut conn, creditor, app.state.clock.now()).await.unwrap();
     drop(conn);
     World { app, key, creditor, creditor_email, db_name }
 }
