@@ -3,19 +3,20 @@
 
 pub mod rates;
 pub mod service;
+mod views;
 
-use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
     response::Response,
     routing::get,
 };
+use views::*;
 
 use crate::auth::Ctx;
 use crate::{
     auth::{Role, STAFF},
-    mail::{self, StoredMail},
+    mail::{self},
     state::AppState,
     web::prelude::*,
 };
@@ -26,19 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(home))
         .route("/admin/e-post", get(mail_list))
         .route("/admin/e-post/{file}", get(mail_show))
-}
-
-#[derive(Template)]
-#[template(path = "backoffice/home.html")]
-struct HomePage {
-    layout: Layout,
-    creditors_pending: i64,
-    creditors_approved: i64,
-    users: i64,
-    todo: Vec<service::Todo>,
-    open_tickets: i64,
-    /// The half-year whose reference rate must be entered now (a red alert), if any.
-    missing_rate: Option<chrono::NaiveDate>,
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -58,14 +46,6 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
         open_tickets,
         missing_rate,
     }))
-}
-
-#[derive(Template)]
-#[template(path = "backoffice/mail_list.html")]
-struct MailListPage {
-    layout: Layout,
-    file_mailer: bool,
-    mails: Vec<StoredMail>,
 }
 
 /// Outgoing mail holds password-reset and invitation links: only admins read it, and even they
@@ -106,31 +86,6 @@ pub fn mask_links(text: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn password_links_are_masked() {
-        let text = "Välj lösenord:\nhttps://fordra.se/losenord/ny?token=abc123DEF\nHälsningar";
-        let masked = super::mask_links(text);
-        assert!(!masked.contains("abc123DEF"));
-        assert!(masked.contains("https://fordra.se/losenord/ny?token=•••"));
-        assert!(masked.ends_with("\nHälsningar"));
-        // Every one-time link: sign-up confirmation and invitations too, whatever the path.
-        let text =
-            "https://fordra.se/bli-kund/bekrafta?token=Zz9_-x and https://x.se/a?b=1&token=q1";
-        let masked = super::mask_links(text);
-        assert!(!masked.contains("Zz9_-x") && !masked.contains("q1"), "{masked}");
-        assert!(super::mask_links("my_token=abc").contains("abc"));
-    }
-}
-
-#[derive(Template)]
-#[template(path = "backoffice/mail_show.html")]
-struct MailPage {
-    layout: Layout,
-    mail: StoredMail,
-}
-
 async fn mail_show(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -148,4 +103,22 @@ async fn mail_show(
     let mut mail = found.ok_or(AppError::NotFound)?;
     mail.mail.text = mask_links(&mail.mail.text);
     Ok(render(&MailPage { layout: ctx.layout(), mail }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn password_links_are_masked() {
+        let text = "Välj lösenord:\nhttps://fordra.se/losenord/ny?token=abc123DEF\nHälsningar";
+        let masked = super::mask_links(text);
+        assert!(!masked.contains("abc123DEF"));
+        assert!(masked.contains("https://fordra.se/losenord/ny?token=•••"));
+        assert!(masked.ends_with("\nHälsningar"));
+        // Every one-time link: sign-up confirmation and invitations too, whatever the path.
+        let text =
+            "https://fordra.se/bli-kund/bekrafta?token=Zz9_-x and https://x.se/a?b=1&token=q1";
+        let masked = super::mask_links(text);
+        assert!(!masked.contains("Zz9_-x") && !masked.contains("q1"), "{masked}");
+        assert!(super::mask_links("my_token=abc").contains("abc"));
+    }
 }

@@ -6,13 +6,11 @@
 //! booked in or after it are brought in line with correcting journal entries (as for a
 //! back-dated direct payment). Letters held for the missing rate go out at the next engine pass.
 
+use super::views::*;
 use crate::auth::Ctx;
 use crate::web::extract::Form;
-use askama::Template;
 use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
-use serde::Deserialize;
 use sqlx::PgConnection;
 
 use super::service;
@@ -27,29 +25,6 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/referensranta", get(page).post(save))
-}
-
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct RateForm {
-    from: String,
-    rate: String,
-    decided_on: String,
-    source: String,
-}
-
-#[derive(Template)]
-#[template(path = "backoffice/rates.html")]
-struct RatesPage {
-    layout: Layout,
-    rows: Vec<service::RateRow>,
-    margin: Decimal,
-    missing: Option<NaiveDate>,
-    /// Half-years that may be entered now (the current and the coming one, and corrections).
-    choices: Vec<NaiveDate>,
-    form: RateForm,
-    errors: FieldErrors,
-    can_edit: bool,
 }
 
 async fn rates_page(

@@ -3,7 +3,6 @@
 //! with the blocking flags. It composes what disputes, payment plans and payments show of the
 //! claim, so it sits above them.
 
-use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
@@ -15,20 +14,19 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
+use views::*;
 
 use crate::claims::{OnClaim, Reader, web::on_claim};
 use crate::{
     auth::{Ctx, STAFF},
     claims::{
-        self, ClaimRecord, Scope,
+        self, Scope,
         web::{any_claim, view_of},
     },
     domain::{
         fees::FeeKind,
-        interest::Segment,
         lifecycle::{self, ClaimState},
         money::Sek,
-        statement::{FeeLine, Statement},
     },
     letters,
     state::AppState,
@@ -36,6 +34,7 @@ use crate::{
 };
 
 mod service;
+mod views;
 
 use service::Outcome;
 
@@ -156,53 +155,6 @@ fn flag_label(flag: &str) -> &'static str {
 pub struct Planned {
     pub label: &'static str,
     pub date: NaiveDate,
-}
-
-#[derive(Template)]
-#[template(path = "claim_page/show.html")]
-struct ClaimPage {
-    layout: Layout,
-    c: ClaimRecord,
-    s: Statement,
-    fees: Vec<FeeLine>,
-    segments: Vec<Segment>,
-    letters: Vec<LetterRow>,
-    events: Vec<EventRow>,
-    planned: Vec<Planned>,
-    blocked: Option<&'static str>,
-    books: crate::domain::books::ClaimBooks,
-    bankgiro: String,
-    staff: bool,
-    base: &'static str,
-    dispute: Option<crate::disputes::DisputeView>,
-    plan: Option<crate::plans::PlanView>,
-    /// Address changes the debtor asked for, waiting for staff (staff view only).
-    address_changes: Vec<service::AddressChange>,
-    errors: FieldErrors,
-    action: String,
-    amount: String,
-    on_date: String,
-    note: String,
-}
-
-impl ClaimPage {
-    fn is_open(&self) -> bool {
-        !self.c.state().is_terminal()
-    }
-
-    /// The creditor and staff see the amounts of a closed claim too.
-    fn closed_message(&self) -> Option<&'static str> {
-        None
-    }
-
-    fn flag_on(&self, flag: &str) -> bool {
-        match flag {
-            "deceased" => self.c.deceased,
-            "returned_mail" => self.c.returned_mail,
-            "on_hold" => self.c.on_hold,
-            _ => false,
-        }
-    }
 }
 
 fn planned_label(state: ClaimState) -> &'static str {

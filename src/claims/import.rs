@@ -1,7 +1,7 @@
 //! CSV import in the browser: upload, a preview with every error by line and column, then an
 //! all-or-nothing commit of the previewed file (validated again at commit time).
 
-use askama::Template;
+use super::views::*;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Multipart, Path, State},
@@ -12,13 +12,12 @@ use axum::{
 use uuid::Uuid;
 
 use super::{
-    csv::{self, COLUMNS, LineError},
-    input::NewClaim,
+    csv::{self, COLUMNS},
     service::{self, Checked, Committed},
 };
 use crate::auth::Ctx;
 use crate::web::extract::upload_failure;
-use crate::{domain::money::Sek, state::AppState, web::prelude::*};
+use crate::{state::AppState, web::prelude::*};
 
 /// Uploads up to this size (a 20,000-row file is about 4 MB).
 const MAX_UPLOAD: usize = 8 * 1024 * 1024;
@@ -33,25 +32,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/borgenar/krav/import/{id}", post(commit))
         .route("/borgenar/krav/mall.csv", get(template))
-}
-
-#[derive(Template)]
-#[template(path = "claims/import.html")]
-struct ImportPage {
-    layout: Layout,
-    columns: &'static [(&'static str, bool, &'static str)],
-    file_name: String,
-    upload_error: Option<String>,
-    preview: Option<Preview>,
-}
-
-struct Preview {
-    import_id: Option<Uuid>,
-    rows: usize,
-    total: Sek,
-    errors: Vec<LineError>,
-    error_count: usize,
-    sample: Vec<NewClaim>,
 }
 
 fn page(ctx: &Ctx) -> ImportPage {

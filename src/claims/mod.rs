@@ -7,6 +7,7 @@ pub mod input;
 pub mod letters;
 pub mod repo;
 pub mod service;
+mod views;
 pub mod web;
 
 pub use repo::*;

@@ -1,9 +1,9 @@
 //! The creditor's claims in the browser (register, list), a claim's letters, and the staff
 //! search; the helpers every page about one claim uses to find it.
 
+use super::views::*;
 use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
-use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
@@ -18,7 +18,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    ClaimRecord, InsertError, ListRow,
+    ClaimRecord, InsertError,
     input::{self, AddressInput, ClaimInput, DebtorInput},
 };
 use super::{OnClaim, Reader};
@@ -26,7 +26,6 @@ use crate::{
     auth::STAFF,
     auth::access_log::{self, Accessor},
     auth::audit,
-    domain::lifecycle::ClaimState,
     letters,
     state::AppState,
     web::prelude::*,
@@ -108,15 +107,6 @@ impl ClaimForm {
     }
 }
 
-#[derive(Template)]
-#[template(path = "claims/new.html")]
-struct NewPage {
-    layout: Layout,
-    form: ClaimForm,
-    errors: FieldErrors,
-    pending: bool,
-}
-
 async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
@@ -187,12 +177,6 @@ pub struct ListQuery {
     pub page: Option<u32>,
 }
 
-impl ListRow {
-    fn state_label(&self) -> &'static str {
-        ClaimState::parse(&self.state).map(ClaimState::label).unwrap_or("")
-    }
-}
-
 pub const SORTS: &[(&str, &str, &str)] = &[
     ("registered", "Senast registrerade", "c.registered_at desc, c.case_number desc"),
     ("due", "Förfallodag, äldst först", "c.due_date, c.case_number"),
@@ -215,40 +199,6 @@ pub const STATES: &[(&str, &str)] = &[
 ];
 
 const PAGE_SIZE: i64 = 50;
-
-#[derive(Template)]
-#[template(path = "claims/list.html")]
-struct ListPage {
-    layout: Layout,
-    query: ListQuery,
-    errors: FieldErrors,
-    rows: Vec<ListRow>,
-    total: i64,
-    page: u32,
-    pages: u32,
-    sorts: &'static [(&'static str, &'static str, &'static str)],
-    states: &'static [(&'static str, &'static str)],
-}
-
-impl ListPage {
-    /// The list URL for another page, keeping the filters.
-    fn page_link(&self, page: u32) -> String {
-        let q = &self.query;
-        let page = page.to_string();
-        let pairs: Vec<(&str, &str)> = [
-            ("state", q.state.as_str()),
-            ("q", q.q.as_str()),
-            ("from", q.from.as_str()),
-            ("to", q.to.as_str()),
-            ("sort", q.sort.as_str()),
-            ("page", page.as_str()),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-        format!("/borgenar/krav?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
-    }
-}
 
 async fn list(
     State(state): State<AppState>,
@@ -373,18 +323,6 @@ pub(crate) async fn record_change(
 
 // ---------------------------------------------------------------------------------------------
 // Letters
-
-#[derive(Template)]
-#[template(path = "claims/letter.html")]
-struct LetterPage {
-    layout: Layout,
-    title: &'static str,
-    html: String,
-    back: String,
-    pdf: String,
-    /// The claim is closed: the letter's amount is no longer to be paid.
-    closed: Option<&'static str>,
-}
 
 async fn letter_row(
     conn: &mut PgConnection,
@@ -515,32 +453,12 @@ async fn letter_file(
 // ---------------------------------------------------------------------------------------------
 // Staff: find a claim, set and clear its blocking flags
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct SearchQuery {
-    q: String,
-}
-
-impl super::SearchRow {
-    fn state_label(&self) -> &'static str {
-        ClaimState::parse(&self.state).map(ClaimState::label).unwrap_or("")
-    }
-}
-
-#[derive(Template)]
-#[template(path = "backoffice/claims.html")]
-struct StaffSearchPage {
-    layout: Layout,
-    q: String,
-    rows: Vec<super::SearchRow>,
-    no_error: Option<&'static str>,
-}
-
 async fn staff_search(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(query): Query<SearchQuery>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Response, AppError> {
+    // The staff search takes the claim list's query, of which it reads `q`.
     let user = ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
     let q = query.q.trim().to_string();

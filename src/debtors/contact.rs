@@ -5,18 +5,16 @@
 //! on the staff view of the claim. A refund account is stored per claim in `refund_account`,
 //! where staff's refund flow reads it. Messages become support tickets.
 
+use super::views::*;
 use crate::auth::Ctx;
 use crate::web::extract::Form;
-use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
     response::Response,
     routing::{get, post},
 };
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use uuid::Uuid;
 
 use super::{refuse_on_case, service};
 use crate::claims::web::{visible_claim, visible_claims};
@@ -29,32 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/mina-sidor/arenden/{id}/aterbetalning", post(refund_account))
         .route("/mina-sidor/meddelanden", get(messages_page).post(message_send))
         .route("/admin/adressandringar/{id}", post(staff_address_decide))
-}
-
-#[derive(Template)]
-#[template(path = "debtors/contact.html")]
-struct ContactPage {
-    layout: Layout,
-    contact: ContactForm,
-    address: AddressForm,
-    current_address: Option<(String, String, String)>,
-    pending: Option<(String, String, String, DateTime<Utc>)>,
-    errors: FieldErrors,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ContactForm {
-    email: String,
-    phone: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct AddressForm {
-    street: String,
-    postal_code: String,
-    city: String,
 }
 
 /// The contact page; `contact` as submitted (else the stored details), `address` as submitted.
@@ -171,24 +143,6 @@ async fn refund_account(
         FlashKind::Success,
         &format!("Tack! Vi betalar tillbaka till ditt konto i {}.", acc.bank),
     ))
-}
-
-#[derive(Template)]
-#[template(path = "debtors/messages.html")]
-struct MessagesPage {
-    layout: Layout,
-    tickets: Vec<service::TicketRow>,
-    cases: Vec<(Uuid, String)>,
-    form: MessageForm,
-    errors: FieldErrors,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct MessageForm {
-    claim: String,
-    subject: String,
-    body: String,
 }
 
 async fn messages_view(

@@ -3,9 +3,9 @@
 //! the order about every two seconds while the page polls. The browser that started an order
 //! holds a cookie bound to it: nobody else can follow it or receive the session.
 
+use super::views::*;
 use crate::auth::Ctx;
 use crate::web::extract::{Form, Query};
-use askama::Template;
 use axum::{
     Json, Router,
     extract::{Path, State},
@@ -35,28 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/mina-sidor/bankid/{id}/status", get(order_status))
         .route("/mina-sidor/bankid/{id}/klar", get(finish))
         .route("/mina-sidor/bankid/{id}/avbryt", post(cancel))
-}
-
-#[derive(Template)]
-#[template(path = "debtors/login.html")]
-struct LoginPage {
-    layout: Layout,
-    enabled: bool,
-    simulator: bool,
-    next: String,
-    error: Option<&'static str>,
-}
-
-impl LoginPage {
-    fn new(state: &AppState, ctx: &Ctx, next: String, error: Option<&'static str>) -> LoginPage {
-        LoginPage {
-            layout: ctx.layout(),
-            enabled: state.bankid.is_some(),
-            simulator: state.bankid.as_ref().is_some_and(|b| b.sim.is_some()),
-            next,
-            error,
-        }
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -236,17 +214,6 @@ fn view(state: &AppState, o: &service::OrderRow) -> View {
         (secs, bankid::qr_payload(&o.qr_start_token, &o.qr_start_secret, secs))
     });
     View { status: o.status.clone(), message, qr }
-}
-
-#[derive(Template)]
-#[template(path = "debtors/bankid.html")]
-struct OrderPage {
-    layout: Layout,
-    id: Uuid,
-    status: String,
-    message: &'static str,
-    qr_svg: String,
-    autostart: String,
 }
 
 async fn order_page(

@@ -7,10 +7,10 @@ pub mod contact;
 pub mod gdpr;
 pub mod login;
 pub mod service;
+mod views;
 
 use crate::auth::Ctx;
 use crate::web::extract::Form;
-use askama::Template;
 use axum::{
     Router,
     extract::{Path, State},
@@ -21,18 +21,16 @@ use axum::{
 use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
+use views::*;
 
 use crate::auth::session::DebtorSession;
 use crate::{
     claims::{self, ClaimRecord},
     config::Identity,
-    domain::books::ClaimBooks,
     domain::{
-        interest::Segment,
         lifecycle::{self, BlockReason, ClaimState, LastLetter},
         money::Sek,
         ocr,
-        statement::{FeeLine, Statement},
     },
     parameters,
     state::AppState,
@@ -99,19 +97,6 @@ pub struct CaseRow {
     pub c: ClaimRecord,
     pub balance: Sek,
     pub next: String,
-}
-
-#[derive(Template)]
-#[template(path = "debtors/home.html")]
-struct HomePage {
-    layout: Layout,
-    name: String,
-    open: Vec<CaseRow>,
-    closed: Vec<CaseRow>,
-    companies: Vec<(String, String)>,
-    errors: FieldErrors,
-    ocr: String,
-    case_code: String,
 }
 
 async fn home_page(
@@ -214,30 +199,6 @@ async fn add_company(
 
 // --- A case -------------------------------------------------------------------------------------
 
-#[derive(Template)]
-#[template(path = "debtors/case.html")]
-struct CasePage {
-    layout: Layout,
-    /// What to pay now: the debt, or a running plan's next instalment.
-    pay: PayNow,
-    c: ClaimRecord,
-    s: Statement,
-    fees: Vec<FeeLine>,
-    segments: Vec<Segment>,
-    books: ClaimBooks,
-    letters: Vec<claims::LetterSummary>,
-    next: Option<(&'static str, NaiveDate)>,
-    blocked: Option<&'static str>,
-    bankgiro: String,
-    qr_svg: String,
-    qr_text: String,
-    dispute: Option<crate::disputes::DisputeView>,
-    plan: Option<crate::plans::PlanView>,
-    refund_due: Sek,
-    refund_account: Option<(String, String)>,
-    errors: FieldErrors,
-}
-
 /// The payment the debtor is asked for now.
 struct PayNow {
     ocr: String,
@@ -245,29 +206,6 @@ struct PayNow {
     due: Option<NaiveDate>,
     /// The instalment's number and how many the plan has.
     instalment: Option<(usize, usize)>,
-}
-
-impl CasePage {
-    fn is_open(&self) -> bool {
-        !self.c.state().is_terminal()
-    }
-
-    /// A closed case asks for nothing: the debtor is told why it is closed instead.
-    fn closed_message(&self) -> Option<&'static str> {
-        claims::closed_message(self.c.state())
-    }
-
-    /// A claim is disputed once; after the answer and a decision there is nothing to re-open.
-    fn can_dispute(&self) -> bool {
-        self.is_open() && self.dispute.is_none()
-    }
-
-    fn can_plan(&self) -> bool {
-        self.is_open()
-            && !self.c.disputed
-            && self.plan.as_ref().is_none_or(|p| !p.live())
-            && self.s.balance.is_positive()
-    }
 }
 
 /// The data of a Swedish invoice payment QR code (the UsingQR format, revision 2, which Swedish
@@ -396,50 +334,8 @@ pub(crate) async fn refuse_on_case(
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payment_qr_is_usingqr_json_with_exact_amount() {
-        let id = crate::config::Config::from_lookup(|_| None).unwrap().identity;
-        let qr = payment_qr(
-            &id,
-            "100000157",
-            Sek::parse("2 754,38").unwrap(),
-            "2026-12-03".parse().ok(),
-        );
-        let v: serde_json::Value = serde_json::from_str(&qr).unwrap();
-        assert_eq!(v["uqr"], 1);
-        assert_eq!(v["iref"], "100000157");
-        assert_eq!(v["pt"], "BG");
-        assert_eq!(v["acc"], "991-2346");
-        assert_eq!(v["ddt"], "20261203");
-        assert!(qr.contains("\"due\":2754.38,"), "{qr}");
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // What Fordra holds about the person (GDPR art. 15), as a page and as JSON
-
-#[derive(Template)]
-#[template(path = "debtors/my_data.html")]
-struct MyDataPage {
-    layout: Layout,
-    e: gdpr::Export,
-}
-
-impl MyDataPage {
-    fn role_label(role: &str) -> &'static str {
-        match role {
-            "creditor" => "borgenär",
-            "api" => "borgenärens system via API",
-            "admin" => "Fordras administratör",
-            "support" => "Fordras kundtjänst",
-            _ => "partner",
-        }
-    }
-}
 
 async fn my_data_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let me = ctx.require_debtor()?;
@@ -467,4 +363,27 @@ async fn my_data_json(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
         body,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_qr_is_usingqr_json_with_exact_amount() {
+        let id = crate::config::Config::from_lookup(|_| None).unwrap().identity;
+        let qr = payment_qr(
+            &id,
+            "100000157",
+            Sek::parse("2 754,38").unwrap(),
+            "2026-12-03".parse().ok(),
+        );
+        let v: serde_json::Value = serde_json::from_str(&qr).unwrap();
+        assert_eq!(v["uqr"], 1);
+        assert_eq!(v["iref"], "100000157");
+        assert_eq!(v["pt"], "BG");
+        assert_eq!(v["acc"], "991-2346");
+        assert_eq!(v["ddt"], "20261203");
+        assert!(qr.contains("\"due\":2754.38,"), "{qr}");
+    }
 }

@@ -8,6 +8,7 @@ pub mod import;
 pub mod ledger;
 pub mod service;
 pub mod simulator;
+mod views;
 pub mod web;
 
 use std::{collections::BTreeSet, fmt, io::BufRead};

@@ -1,11 +1,11 @@
 //! Back-office pages for money coming in: bank files, unmatched payments and matching by hand,
 //! covered bank days, and the demo's payment simulator.
 
+use super::views::*;
 use std::path::PathBuf;
 
 use crate::auth::Ctx;
 use crate::web::extract::{Form, Query, upload_failure};
-use askama::Template;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Multipart, Path, State},
@@ -13,14 +13,13 @@ use axum::{
     response::Response,
     routing::{get, post},
 };
-use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
     import::{ImportError, import_file},
-    ledger::{self, Account},
+    ledger::{self},
     service, simulator,
 };
 use crate::auth::access_log::{self, Accessor};
@@ -49,31 +48,6 @@ pub fn router() -> Router<AppState> {
 
 // ---------------------------------------------------------------------------------------------
 // Bank files
-
-#[derive(Template)]
-#[template(path = "payments/overview.html")]
-struct OverviewPage {
-    layout: Layout,
-    files: Vec<service::FileRow>,
-    upload_error: Option<String>,
-    gate_enabled: bool,
-    previous_bank_day: NaiveDate,
-    covered: Option<String>,
-    unmatched_count: i64,
-    unmatched_total: Decimal,
-    balances: Vec<(String, Decimal)>,
-    day_errors: FieldErrors,
-    day: String,
-    note: String,
-    is_admin: bool,
-    demo: bool,
-}
-
-impl OverviewPage {
-    fn account_label(&self, name: &str) -> &'static str {
-        Account::label(name)
-    }
-}
 
 async fn overview_page(state: &AppState, ctx: &Ctx) -> Result<OverviewPage, AppError> {
     let previous_bank_day = calendar::previous_bank_day(state.clock.today());
@@ -304,16 +278,6 @@ struct Search {
     q: String,
 }
 
-#[derive(Template)]
-#[template(path = "payments/unmatched.html")]
-struct UnmatchedPage {
-    layout: Layout,
-    q: String,
-    rows: Vec<service::PaymentRow>,
-    refund_after: NaiveDate,
-    refund_days: u32,
-}
-
 /// `1 234,50`, `1234.50` or `1234` as an amount, for searches.
 fn amount_query(q: &str) -> Option<Decimal> {
     Sek::parse(q).ok().map(|s| s.amount())
@@ -333,21 +297,6 @@ async fn unmatched(
     let refund_after = calendar::sub_bank_days(today, refund_days);
     let rows = service::unmatched(&mut conn, &q, amount_query(&q)).await?;
     Ok(render(&UnmatchedPage { layout: ctx.layout(), q, rows, refund_after, refund_days }))
-}
-
-#[derive(Template)]
-#[template(path = "payments/payment.html")]
-pub(crate) struct PaymentPage {
-    layout: Layout,
-    pub(crate) p: service::PaymentRow,
-    claim_case: Option<i64>,
-    q: String,
-    candidates: Vec<ClaimRecord>,
-    searched: bool,
-    pub(crate) errors: FieldErrors,
-    pub(crate) clearing: String,
-    pub(crate) account: String,
-    is_admin: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -451,15 +400,6 @@ async fn match_payment(
 
 // ---------------------------------------------------------------------------------------------
 // The payment simulator (demo mode)
-
-#[derive(Template)]
-#[template(path = "payments/simulator.html")]
-struct SimulatorPage {
-    layout: Layout,
-    claims: Vec<(ClaimRecord, Sek)>,
-    day: String,
-    error: Option<String>,
-}
 
 async fn simulator_view(state: &AppState, ctx: &Ctx) -> Result<SimulatorPage, AppError> {
     let today = state.clock.today();
