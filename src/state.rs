@@ -18,6 +18,22 @@ pub struct AppState {
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Rule data for pages, reloaded every couple of seconds (the engine loads its own).
     pub params: Arc<crate::parameters::Cache>,
+    /// Faults a test switches on to stand in for a crash at a given point.
+    pub faults: Arc<Faults>,
+}
+
+/// Faults a test switches on (per app state, so parallel tests do not meet).
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Delivery fails after writing a round's print batches and before committing it: what a
+    /// crash at that moment leaves behind.
+    pub crash_after_print_write: std::sync::atomic::AtomicBool,
+}
+
+impl Faults {
+    pub fn crash_after_print_write(&self) -> bool {
+        self.crash_after_print_write.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl AppState {
@@ -39,6 +55,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             params: Arc::default(),
+            faults: Arc::default(),
         }
     }
 

@@ -9,9 +9,11 @@ need_apt=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi
-# Browser tests drive Debian's Chromium; xmllint validates generated XML against its schema.
+# Browser tests drive Debian's Chromium; xmllint validates generated XML against its schema;
+# pdffonts and pdftotext check that letters embed their fonts and print names as written.
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -3,6 +3,7 @@
 //! the PDF is rendered from the snapshot, byte-identical every time.
 
 pub mod pdf;
+pub mod view;
 
 use askama::Template;
 use chrono::NaiveDate;
@@ -13,7 +14,8 @@ use crate::{
     domain::{fees::LetterKind, money::Sek},
     web::filters,
 };
-use pdf::{Document, Face};
+use pdf::{Document, Face, MARGIN, MM, Placement};
+use view::{Block, LetterView};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -55,7 +57,7 @@ pub struct Snapshot {
     pub schedule: Vec<ScheduleLine>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduleLine {
     pub due_date: NaiveDate,
     pub amount: Sek,
@@ -104,144 +106,82 @@ impl Snapshot {
 #[derive(Template)]
 #[template(path = "letters/letter.html")]
 struct LetterHtml<'a> {
-    s: &'a Snapshot,
+    v: &'a LetterView,
 }
 
 pub fn render_html(s: &Snapshot) -> anyhow::Result<String> {
-    Ok(LetterHtml { s }.render()?)
+    Ok(LetterHtml { v: &LetterView::of(s) }.render()?)
 }
 
 /// The letter as PDF, from its snapshot only.
 pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
+    render_batch(std::slice::from_ref(s)).0
+}
+
+/// Letters in one PDF, each starting on a new page, and where each one is (for a print
+/// house's manifest).
+pub fn render_batch<'a>(
+    letters: impl IntoIterator<Item = &'a Snapshot>,
+) -> (Vec<u8>, Vec<Placement>) {
     let mut d = Document::new();
-    let money = |v: Sek| v.to_string();
-    d.line_at(56.0, &s.sender.name, 12.0, Face::Bold);
-    d.line_at(
-        56.0,
-        &format!("{} · org.nr {} · {}", s.sender.address, s.sender.org_nr, s.sender.licence),
-        8.0,
-        Face::Regular,
-    );
-    d.space(24.0);
-    for line in
-        [&s.debtor_name, &s.debtor_street, &format!("{} {}", s.debtor_postal_code, s.debtor_city)]
-    {
-        d.line_at(330.0, line, 11.0, Face::Regular);
+    for s in letters {
+        lay_out(&mut d, &LetterView::of(s));
     }
-    d.space(24.0);
-    d.line_at(56.0, &s.title, 18.0, Face::Bold);
-    d.row(
-        &format!("Datum: {}", s.created_on),
-        &format!("Ärendenummer: {}", s.case_number),
-        10.0,
-        Face::Regular,
-    );
-    d.space(8.0);
-    d.paragraph(&s.intro, 10.0, Face::Regular);
-    d.space(8.0);
-    d.line_at(56.0, "Fordran", 12.0, Face::Bold);
-    d.paragraph(
-        &format!(
-            "Borgenär: {} (org.nr {}). Gäldenär: {} ({}). Faktura {} daterad {}, förfallodag {}.{}",
-            s.creditor_name,
-            s.creditor_org_nr,
-            s.debtor_name,
-            s.debtor_id,
-            s.invoice_number,
-            s.invoice_date,
-            s.due_date,
-            if s.description.is_empty() {
-                String::new()
-            } else {
-                format!(" Avser: {}.", s.description)
+    d.finish_batch()
+}
+
+/// The address field: where a right-window C5 or C4 envelope (window 20 mm from the right
+/// edge) shows it, 115 mm from the left edge of the sheet and 45 mm from its top.
+const ADDRESS_LEFT: f32 = 115.0 * MM;
+const ADDRESS_TOP: f32 = 45.0 * MM;
+
+fn lay_out(d: &mut Document, v: &LetterView) {
+    d.start_letter();
+    d.line_at(MARGIN, &v.sender_name, 12.0, Face::Bold);
+    d.line_at(MARGIN, &v.sender_line, 8.0, Face::Regular);
+    d.move_to(ADDRESS_TOP);
+    for line in &v.recipient {
+        d.line_at(ADDRESS_LEFT, line, 11.0, Face::Regular);
+    }
+    d.move_to(ADDRESS_TOP + 30.0 * MM);
+    d.line_at(MARGIN, &v.title, 18.0, Face::Bold);
+    d.line_at(MARGIN, &v.meta, 10.0, Face::Regular);
+    if let Some(p) = &v.payment {
+        let (amount, last_day) = (p.amount.to_string(), p.last_day.to_string());
+        d.framed(
+            &[
+                ("Betalningsmottagare", &p.payee),
+                ("Bankgiro", &p.bankgiro),
+                ("OCR-nummer", &p.ocr),
+                ("Att betala", &amount),
+                ("Senast", &last_day),
+            ],
+            10.0,
+        );
+    }
+    d.space(6.0);
+    for b in &v.blocks {
+        match b {
+            Block::Heading(text) => {
+                d.space(6.0);
+                d.line_at(MARGIN, text, 12.0, Face::Bold);
             }
-        ),
-        10.0,
-        Face::Regular,
-    );
-    d.space(8.0);
-    if !s.asks_payment() {
-        d.line_at(56.0, "Vad händer nu", 12.0, Face::Bold);
-        d.paragraph(&s.next, 10.0, Face::Regular);
-        d.space(6.0);
-        d.paragraph(&s.objection, 10.0, Face::Regular);
-        return d.finish();
-    }
-    d.row("Kapitalbelopp", &money(s.capital), 10.0, Face::Regular);
-    for l in &s.interest_lines {
-        d.row(
-            &format!(
-                "Dröjsmålsränta {} % på {} för {} – {} ({})",
-                l.rate_percent,
-                money(l.base),
-                l.from,
-                l.to,
-                crate::domain::text::count_of(l.days, "dag", "dagar")
-            ),
-            &money(l.amount),
-            10.0,
-            Face::Regular,
-        );
-    }
-    if s.interest_lines_paid.is_positive() {
-        d.row("Avgår redan betald ränta", &money(-s.interest_lines_paid), 10.0, Face::Regular);
-    }
-    if s.interest_lines.len() != 1 || s.interest_lines_paid.is_positive() {
-        d.row("Upplupen ränta totalt", &money(s.interest), 10.0, Face::Regular);
-    }
-    for f in &s.fees {
-        d.row(&f.label, &money(f.amount), 10.0, Face::Regular);
-    }
-    if !s.paid.is_zero() {
-        d.row("Redan betalt (avräknat ovan)", &money(s.paid), 10.0, Face::Regular);
-    }
-    d.row("Att betala", &money(s.total), 11.0, Face::Bold);
-    d.space(8.0);
-    d.line_at(56.0, "Så betalar du", 12.0, Face::Bold);
-    if s.schedule.is_empty() {
-        d.paragraph(
-            &format!(
-                "Betala {} till bankgiro {} senast {} och ange OCR-nummer {}. Räntan fortsätter att löpa till betalningsdagen.",
-                money(s.total),
-                s.sender.bankgiro,
-                s.deadline,
-                s.ocr
-            ),
-            10.0,
-            Face::Regular,
-        );
-    } else {
-        d.paragraph(
-            &format!(
-                "Betala varje delbetalning till bankgiro {} senast på förfallodagen och ange delbetalningens eget OCR-nummer.",
-                s.sender.bankgiro
-            ),
-            10.0,
-            Face::Regular,
-        );
-        for (i, l) in s.schedule.iter().enumerate() {
-            d.row(
-                &format!("{}. Senast {} · OCR {}", i + 1, l.due_date, l.ocr),
-                &money(l.amount),
-                10.0,
-                Face::Regular,
-            );
+            Block::Paragraph(text) => d.paragraph(text, 10.0, Face::Regular),
+            Block::Amounts { rows, total } => {
+                d.space(4.0);
+                for (label, amount) in rows {
+                    d.row(label, amount, 10.0, Face::Regular);
+                }
+                d.row("Att betala", &total.to_string(), 11.0, Face::Bold);
+            }
+            Block::Schedule(lines) => {
+                for (i, l) in lines.iter().enumerate() {
+                    let label = format!("{}. Senast {} · OCR {}", i + 1, l.due_date, l.ocr);
+                    d.row(&label, &l.amount.to_string(), 10.0, Face::Regular);
+                }
+            }
         }
     }
-    d.space(6.0);
-    d.line_at(56.0, "Om du inte håller med", 12.0, Face::Bold);
-    d.paragraph(&s.objection, 10.0, Face::Regular);
-    d.space(6.0);
-    d.line_at(56.0, "Vad händer sedan", 12.0, Face::Bold);
-    d.paragraph(&s.next, 10.0, Face::Regular);
-    d.space(12.0);
-    d.paragraph(
-        &format!(
-            "Kontrollera att brevet är äkta på {}/kontrollera-brev med OCR-nummer {} och kontrollkod {}. Frågor: {} · {}. Räntan beräknas som referensränta + 8 procentenheter, faktiska dagar/365. Regelversion {}.",
-            s.sender.web, s.ocr, s.case_code, s.sender.email, s.sender.phone, s.rules_version
-        ),
-        8.0,
-        Face::Regular,
-    );
-    d.finish()
+    d.space(10.0);
+    d.paragraph_kept(&v.footer, 8.0, Face::Regular);
 }

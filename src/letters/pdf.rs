@@ -1,22 +1,112 @@
-//! A small PDF writer for letters: A4 pages of text in the standard Helvetica faces
-//! (WinAnsiEncoding covers å, ä, ö, é and the dashes), no timestamps or ids, so the same
-//! input always gives the same bytes.
+//! The PDF writer for letters, settlement notes and statements: A4 pages laid out here and
+//! written by `krilla`, in DejaVu Sans (regular and bold) embedded as subsets, so every Latin
+//! name prints as written and `pdftotext` gives it back. Text is NFC-normalised and laid out with
+//! the font's own advances (no guessing); the same input always gives the same bytes.
+//!
+//! A document is recorded first (text runs and boxes per page) and written at `finish`, so one
+//! PDF can hold a whole print batch: [`Document::start_letter`] starts each letter on a new page
+//! and [`Document::finish`] reports each letter's first page and page count.
 
-use std::fmt::Write;
+use std::{collections::HashMap, sync::LazyLock};
 
-const WIDTH: f32 = 595.0;
-const HEIGHT: f32 = 842.0;
-const MARGIN: f32 = 56.0;
+use krilla::{
+    Document as Pdf,
+    geom::{PathBuilder, Point, Rect},
+    page::PageSettings,
+    paint::{Fill, Stroke},
+    text::{Font, GlyphId, KrillaGlyph},
+};
+use skrifa::{
+    FontRef, MetadataProvider,
+    instance::{LocationRef, Size},
+};
+use unicode_normalization::UnicodeNormalization;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// A4 in points.
+pub const WIDTH: f32 = 595.28;
+pub const HEIGHT: f32 = 841.89;
+/// Left and right margin (20 mm), and the top and bottom margins.
+pub const MARGIN: f32 = 56.7;
+const TOP: f32 = 42.0;
+const BOTTOM: f32 = 56.7;
+/// One millimetre in points.
+pub const MM: f32 = 72.0 / 25.4;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Face {
     Regular,
     Bold,
 }
 
+static REGULAR: &[u8] = include_bytes!("../../static/fonts/DejaVuSans.ttf");
+static BOLD: &[u8] = include_bytes!("../../static/fonts/DejaVuSans-Bold.ttf");
+
+/// A face's font and what layout needs of it: glyph and advance (in em) per character.
+struct Metrics {
+    font: Font,
+    glyphs: HashMap<char, (u16, f32)>,
+    /// The advance of `.notdef`, for characters the font lacks.
+    missing: f32,
+}
+
+impl Metrics {
+    fn load(bytes: &'static [u8]) -> Metrics {
+        let font = Font::new(bytes.into(), 0).expect("the bundled font parses");
+        let f = FontRef::new(bytes).expect("the bundled font parses");
+        let upem = f32::from(f.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
+        let advances = f.glyph_metrics(Size::unscaled(), LocationRef::default());
+        let em = |gid| advances.advance_width(gid).unwrap_or(0.0) / upem;
+        let mut glyphs = HashMap::new();
+        for (code, gid) in f.charmap().mappings() {
+            if let Some(c) = char::from_u32(code) {
+                glyphs.insert(c, (gid.to_u32() as u16, em(gid)));
+            }
+        }
+        let missing = em(skrifa::GlyphId::new(0));
+        Metrics { font, glyphs, missing }
+    }
+
+    fn glyph(&self, c: char) -> (u16, f32) {
+        self.glyphs.get(&c).copied().unwrap_or((0, self.missing))
+    }
+
+    fn width(&self, text: &str, size: f32) -> f32 {
+        text.nfc().map(|c| self.glyph(c).1).sum::<f32>() * size
+    }
+}
+
+static FACES: LazyLock<[Metrics; 2]> =
+    LazyLock::new(|| [Metrics::load(REGULAR), Metrics::load(BOLD)]);
+
+fn metrics(face: Face) -> &'static Metrics {
+    &FACES[match face {
+        Face::Regular => 0,
+        Face::Bold => 1,
+    }]
+}
+
+/// The width of `text` at `size` in `face`, in points.
+pub fn text_width(text: &str, size: f32, face: Face) -> f32 {
+    metrics(face).width(text, size)
+}
+
+enum Op {
+    Text { x: f32, y: f32, size: f32, face: Face, text: String },
+    Frame { x: f32, y: f32, w: f32, h: f32 },
+}
+
+/// Where each letter of a batch is: its first page (from 1) and how many pages it has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub first_page: usize,
+    pub pages: usize,
+}
+
 pub struct Document {
-    pages: Vec<String>,
+    pages: Vec<Vec<Op>>,
+    /// The baseline cursor, from the top of the page.
     y: f32,
+    starts: Vec<usize>,
 }
 
 impl Default for Document {
@@ -27,159 +117,185 @@ impl Default for Document {
 
 impl Document {
     pub fn new() -> Document {
-        Document { pages: vec![String::new()], y: HEIGHT - MARGIN }
+        Document { pages: vec![vec![]], y: TOP, starts: vec![] }
+    }
+
+    /// Starts a letter (or note) at the top of a new page; its placement comes out of `finish`.
+    pub fn start_letter(&mut self) {
+        if !self.pages.last().is_some_and(Vec::is_empty) {
+            self.pages.push(vec![]);
+        }
+        self.y = TOP;
+        self.starts.push(self.pages.len() - 1);
     }
 
     fn ensure_room(&mut self, needed: f32) {
-        if self.y - needed < MARGIN {
-            self.pages.push(String::new());
-            self.y = HEIGHT - MARGIN;
+        if self.y + needed > HEIGHT - BOTTOM {
+            self.pages.push(vec![]);
+            self.y = TOP;
         }
     }
 
-    /// Writes `text` at the current line, wrapped to the page width.
-    pub fn paragraph(&mut self, text: &str, size: f32, face: Face) {
-        let max_chars = ((WIDTH - 2.0 * MARGIN) / (size * 0.5)) as usize;
-        for line in wrap(text, max_chars) {
-            self.line_at(MARGIN, &line, size, face);
-        }
+    fn put(&mut self, x: f32, y: f32, text: &str, size: f32, face: Face) {
+        let op = Op::Text { x, y, size, face, text: text.to_string() };
+        self.pages.last_mut().expect("a page exists").push(op);
+    }
+
+    /// The cursor, from the top of the page.
+    pub fn cursor(&self) -> f32 {
+        self.y
+    }
+
+    /// Moves the cursor down to `y` from the top of the page (never up).
+    pub fn move_to(&mut self, y: f32) {
+        self.y = self.y.max(y);
     }
 
     /// One line of text at `x`, advancing the cursor.
     pub fn line_at(&mut self, x: f32, text: &str, size: f32, face: Face) {
         let leading = size * 1.35;
         self.ensure_room(leading);
-        self.y -= leading;
+        self.y += leading;
         self.put(x, self.y, text, size, face);
     }
 
-    /// Two columns on one line: a label on the left, an amount right-aligned.
+    /// `text` wrapped to the width between the margins.
+    pub fn paragraph(&mut self, text: &str, size: f32, face: Face) {
+        for line in wrap(text, WIDTH - 2.0 * MARGIN, size, face) {
+            self.line_at(MARGIN, &line, size, face);
+        }
+    }
+
+    /// Like [`Document::paragraph`], kept on one page.
+    pub fn paragraph_kept(&mut self, text: &str, size: f32, face: Face) {
+        let lines = wrap(text, WIDTH - 2.0 * MARGIN, size, face);
+        self.ensure_room(size * 1.35 * lines.len() as f32);
+        for line in lines {
+            self.line_at(MARGIN, &line, size, face);
+        }
+    }
+
+    /// A label on the left (wrapped short of the amount column) and an amount right-aligned.
     pub fn row(&mut self, left: &str, right: &str, size: f32, face: Face) {
+        let amount_column = text_width(right, size, face).max(90.0) + 12.0;
+        let lines = wrap(left, WIDTH - 2.0 * MARGIN - amount_column, size, face);
         let leading = size * 1.35;
-        self.ensure_room(leading);
-        self.y -= leading;
-        let y = self.y;
-        self.put(MARGIN, y, left, size, face);
-        let width = text_width(right, size);
-        self.put(WIDTH - MARGIN - width, y, right, size, face);
+        self.ensure_room(leading * lines.len() as f32);
+        for (i, line) in lines.iter().enumerate() {
+            self.y += leading;
+            self.put(MARGIN, self.y, line, size, face);
+            if i == 0 {
+                let x = WIDTH - MARGIN - text_width(right, size, face);
+                self.put(x, self.y, right, size, face);
+            }
+        }
+    }
+
+    /// Label and value pairs in a framed box the width of the text, kept on one page.
+    pub fn framed(&mut self, pairs: &[(&str, &str)], size: f32) {
+        let leading = size * 1.5;
+        let pad = 8.0;
+        let height = leading * pairs.len() as f32 + 2.0 * pad;
+        self.ensure_room(height + 6.0);
+        self.y += 6.0;
+        let top = self.y;
+        let frame = Op::Frame { x: MARGIN, y: top, w: WIDTH - 2.0 * MARGIN, h: height };
+        self.pages.last_mut().expect("a page exists").push(frame);
+        self.y += pad;
+        let label_width =
+            pairs.iter().map(|(l, _)| text_width(l, size, Face::Regular)).fold(0.0, f32::max);
+        for (label, value) in pairs {
+            self.y += leading;
+            self.put(MARGIN + pad, self.y - 3.0, label, size, Face::Regular);
+            self.put(MARGIN + pad + label_width + 16.0, self.y - 3.0, value, size, Face::Bold);
+        }
+        self.y = top + height;
     }
 
     pub fn space(&mut self, points: f32) {
-        self.y -= points;
+        self.y += points;
     }
 
-    fn put(&mut self, x: f32, y: f32, text: &str, size: f32, face: Face) {
-        let font = if face == Face::Bold { "F2" } else { "F1" };
-        let page = self.pages.last_mut().expect("a page exists");
-        let _ = writeln!(page, "BT /{font} {size:.1} Tf {x:.2} {y:.2} Td ({}) Tj ET", escape(text));
+    /// The PDF, and where each letter started with [`Document::start_letter`] is.
+    pub fn finish_batch(self) -> (Vec<u8>, Vec<Placement>) {
+        let total = self.pages.len();
+        let placements = self
+            .starts
+            .iter()
+            .enumerate()
+            .map(|(i, &first)| {
+                let end = self.starts.get(i + 1).copied().unwrap_or(total);
+                Placement { first_page: first + 1, pages: end - first }
+            })
+            .collect();
+        let mut pdf = Pdf::new();
+        for ops in &self.pages {
+            let settings = PageSettings::from_wh(WIDTH, HEIGHT).expect("A4 is a valid size");
+            let mut page = pdf.start_page_with(settings);
+            let mut surface = page.surface();
+            for op in ops {
+                match op {
+                    Op::Text { x, y, size, face, text } => {
+                        let m = metrics(*face);
+                        let text: String = text.nfc().collect();
+                        let glyphs: Vec<KrillaGlyph> = text
+                            .char_indices()
+                            .map(|(i, c)| {
+                                let (gid, advance) = m.glyph(c);
+                                let range = i..i + c.len_utf8();
+                                let id = GlyphId::new(u32::from(gid));
+                                KrillaGlyph::new(id, advance, 0.0, 0.0, 0.0, range, None)
+                            })
+                            .collect();
+                        let at = Point::from_xy(*x, *y);
+                        surface.draw_glyphs(at, &glyphs, m.font.clone(), &text, *size, false);
+                    }
+                    Op::Frame { x, y, w, h } => {
+                        let mut path = PathBuilder::new();
+                        if let Some(rect) = Rect::from_xywh(*x, *y, *w, *h) {
+                            path.push_rect(rect);
+                        }
+                        if let Some(path) = path.finish() {
+                            surface.set_fill(None::<Fill>);
+                            surface.set_stroke(Some(Stroke { width: 0.8, ..Stroke::default() }));
+                            surface.draw_path(&path);
+                            surface.set_stroke(None);
+                            surface.set_fill(Some(Fill::default()));
+                        }
+                    }
+                }
+            }
+            surface.finish();
+            page.finish();
+        }
+        let bytes = pdf.finish().expect("a document of text and lines always serialises");
+        (bytes, placements)
     }
 
     pub fn finish(self) -> Vec<u8> {
-        let mut out: Vec<u8> = b"%PDF-1.4\n%\xe5\xe4\xf6\n".to_vec();
-        let mut offsets = vec![];
-        let n_pages = self.pages.len();
-        // Objects: 1 catalog, 2 pages, 3 Helvetica, 4 Helvetica-Bold, then page/content pairs.
-        let mut objects: Vec<Vec<u8>> = vec![
-            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-            format!(
-                "<< /Type /Pages /Kids [{}] /Count {n_pages} >>",
-                (0..n_pages).map(|i| format!("{} 0 R", 5 + 2 * i)).collect::<Vec<_>>().join(" ")
-            )
-            .into_bytes(),
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>".to_vec(),
-        ];
-        for (i, content) in self.pages.iter().enumerate() {
-            let content_bytes = encode(content);
-            objects.push(
-                format!(
-                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {WIDTH} {HEIGHT}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {} 0 R >>",
-                    6 + 2 * i
-                )
-                .into_bytes(),
-            );
-            let mut stream =
-                format!("<< /Length {} >>\nstream\n", content_bytes.len()).into_bytes();
-            stream.extend_from_slice(&content_bytes);
-            stream.extend_from_slice(b"\nendstream");
-            objects.push(stream);
-        }
-        for (i, obj) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-            out.extend_from_slice(obj);
-            out.extend_from_slice(b"\nendobj\n");
-        }
-        let xref = out.len();
-        out.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-        );
-        for off in offsets {
-            out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                objects.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
+        self.finish_batch().0
     }
 }
 
-/// Approximate Helvetica width (average 0.5 em; digits 0.556 em) for right alignment.
-fn text_width(text: &str, size: f32) -> f32 {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_digit() {
-                0.556
-            } else if c == ' ' {
-                0.278
-            } else {
-                0.5
-            }
-        })
-        .sum::<f32>()
-        * size
-}
-
-fn escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('(', "\\(").replace(')', "\\)")
-}
-
-/// UTF-8 content to WinAnsi (CP1252) bytes; anything outside it becomes `?`.
-fn encode(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|c| match c {
-            '\u{0}'..='\u{7f}' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u32 as u8,
-            '–' => 0x96,
-            '—' => 0x97,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '…' => 0x85,
-            '€' => 0x80,
-            _ => b'?',
-        })
-        .collect()
-}
-
-fn wrap(text: &str, max: usize) -> Vec<String> {
+/// Splits `text` into lines no wider than `max` points (a single longer word stands alone).
+fn wrap(text: &str, max: f32, size: f32, face: Face) -> Vec<String> {
+    let m = metrics(face);
+    let space = m.glyph(' ').1 * size;
     let mut lines = vec![];
     for para in text.split('\n') {
-        let mut line = String::new();
+        let (mut line, mut width) = (String::new(), 0.0);
         for word in para.split_whitespace() {
-            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > max {
+            let w = m.width(word, size);
+            if !line.is_empty() && width + space + w > max {
                 lines.push(std::mem::take(&mut line));
+                width = 0.0;
             }
             if !line.is_empty() {
                 line.push(' ');
+                width += space;
             }
             line.push_str(word);
+            width += w;
         }
         lines.push(line);
     }
@@ -191,24 +307,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deterministic_pdf_with_swedish_letters() {
+    fn deterministic_pdf_with_page_breaks_and_placements() {
         let make = || {
             let mut d = Document::new();
-            d.paragraph("Betalningspåminnelse – åäö ÅÄÖ é (test)", 14.0, Face::Bold);
+            d.start_letter();
+            d.paragraph(
+                "Betalningspåminnelse – åäö ÅÄÖ é (test) Łukasz Wójcik-Nguyễn",
+                14.0,
+                Face::Bold,
+            );
             for i in 0..80 {
                 d.row(&format!("Rad {i}"), "1 234,50 kr", 10.0, Face::Regular);
             }
-            d.finish()
+            d.start_letter();
+            d.framed(&[("OCR-nummer", "1234567890")], 10.0);
+            d.finish_batch()
         };
-        let a = make();
-        assert_eq!(a, make());
-        assert!(a.starts_with(b"%PDF-1.4"));
-        assert!(a.ends_with(b"%%EOF\n"));
-        assert!(a.windows(3).any(|w| w == [0xe5, 0xe4, 0xf6]), "åäö in WinAnsi");
-        assert!(
-            String::from_utf8_lossy(&a).contains("/Count 2"),
-            "a second page when the first is full"
+        let (a, placed) = make();
+        assert_eq!(a, make().0, "the same input gives the same bytes");
+        assert!(a.starts_with(b"%PDF-"));
+        assert_eq!(
+            placed,
+            vec![Placement { first_page: 1, pages: 2 }, Placement { first_page: 3, pages: 1 }]
         );
-        assert!(String::from_utf8_lossy(&a).contains("\\(test\\)"));
+    }
+
+    #[test]
+    fn widths_come_from_the_font() {
+        // DejaVu Sans: digits are 0.636 em, a space 0.318 em.
+        assert!((text_width("0", 10.0, Face::Regular) - 6.36).abs() < 0.01);
+        assert!((text_width(" ", 10.0, Face::Regular) - 3.18).abs() < 0.01);
+        assert!(text_width("W", 10.0, Face::Bold) > text_width("i", 10.0, Face::Bold));
+        // Decomposed and precomposed "ễ" measure the same (NFC first).
+        assert_eq!(
+            text_width("e\u{302}\u{303}", 10.0, Face::Regular),
+            text_width("ễ", 10.0, Face::Regular)
+        );
+    }
+
+    #[test]
+    fn long_text_wraps_within_the_margins() {
+        let text = "ord ".repeat(200);
+        for line in wrap(&text, WIDTH - 2.0 * MARGIN, 10.0, Face::Regular) {
+            assert!(text_width(&line, 10.0, Face::Regular) <= WIDTH - 2.0 * MARGIN);
+        }
     }
 }

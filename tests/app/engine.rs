@@ -570,3 +570,108 @@ async fn tick_and_bootstrap_commands() {
         "tick 2026-02-10: 1 steps, 1 letters dispatched, 0 blocked, 0 settlements, 0 notices (escalations held: the previous bank day has no bank file yet)"
     );
 }
+
+/// Runs a poppler tool (installed by `tests/run.sh`) on `pdf`; its standard output.
+fn poppler(tool: &str, pdf: &std::path::Path) -> String {
+    let out = std::process::Command::new(tool)
+        .arg(pdf)
+        .args(if tool == "pdftotext" { vec!["-"] } else { vec![] })
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils, installed by tests/run.sh): {e}"));
+    assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The print folder's batch files, by extension.
+fn print_files(app: &TestApp, ext: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(&app.state.config.print_dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p: &std::path::PathBuf| p.extension().is_some_and(|x| x == ext));
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn names_in_any_latin_script_print_as_written_with_embedded_fonts() {
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
+    let mut c = claim("U-1", "consumer", json!({}));
+    c["debtor"]["name"] = json!("Łukasz Wójcik-Nguyễn Thị Ğül");
+    c["debtor"]["address"]["street"] = json!("Östra Långgatan 7 C");
+    assert_eq!(post(app, &key, &c).await.status(), StatusCode::CREATED);
+    assert_eq!(tick(app, "2026-02-10").await.dispatched, 1);
+
+    let pdfs = print_files(app, "pdf");
+    assert_eq!(pdfs.len(), 1, "one print batch");
+    let fonts = poppler("pdffonts", &pdfs[0]);
+    let rows: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(!rows.is_empty(), "{fonts}");
+    for row in rows {
+        // name type encoding emb sub uni object-id: every font embedded, as a subset.
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        let n = cols.len();
+        assert_eq!((cols[n - 5], cols[n - 4]), ("yes", "yes"), "embedded subset: {row}");
+    }
+    let text = poppler("pdftotext", &pdfs[0]);
+    let (ocr,): (String,) = sqlx::query_as("select ocr from claim").fetch_one(&pool).await.unwrap();
+    let bankgiro = app.state.config.identity.bankgiro.clone();
+    for part in ["Łukasz Wójcik-Nguyễn Thị Ğül", "Östra Långgatan 7 C", "111 22 Stockholm"]
+    {
+        assert!(text.contains(part), "{part} in:\n{text}");
+    }
+    assert!(text.contains(&ocr) && text.contains(&bankgiro), "OCR {ocr}, bankgiro {bankgiro}");
+    assert!(text.contains("Mina sidor") && text.contains("BankID"), "the way to Mina sidor");
+
+    // The manifest: letter id, OCR, first page, page count, postal code.
+    let manifest = std::fs::read_to_string(&print_files(app, "csv")[0]).unwrap();
+    let (letter,): (uuid::Uuid,) =
+        sqlx::query_as("select letter_id from letter").fetch_one(&pool).await.unwrap();
+    let lines: Vec<&str> = manifest.lines().collect();
+    assert_eq!(lines[0], "letter_id;ocr;first_page;pages;postal_code");
+    let row: Vec<&str> = lines[1].split(';').collect();
+    assert_eq!((row[0], row[1], row[2], row[4]), (&*letter.to_string(), &*ocr, "1", "11122"));
+    assert!(row[3].parse::<u32>().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn a_crash_between_writing_a_print_batch_and_its_commit_writes_the_same_batch_again() {
+    let w = world("2026-02-01").await;
+    let (app, key, pool) = (&w.app, w.key.clone(), w.app.pool.clone());
+    for i in 0..3 {
+        let c = claim(&format!("K-{i}"), "consumer", json!({}));
+        assert_eq!(post(app, &key, &c).await.status(), StatusCode::CREATED);
+    }
+    let faults = &app.state.faults;
+    faults.crash_after_print_write.store(true, std::sync::atomic::Ordering::Relaxed);
+    let crashed = engine::tick(&app.state, d("2026-02-10")).await;
+    assert!(crashed.is_err(), "the fault stands in for a crash");
+    let written = print_files(app, "pdf");
+    assert_eq!(written.len(), 1, "the batch's files were written before the crash");
+    let first = std::fs::read(&written[0]).unwrap();
+    let dispatched: i64 =
+        sqlx::query_scalar("select count(*) from letter where dispatched_on is not null")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(dispatched, 0, "nothing was committed as dispatched");
+
+    faults.crash_after_print_write.store(false, std::sync::atomic::Ordering::Relaxed);
+    let report = tick(app, "2026-02-10").await;
+    assert_eq!(report.dispatched, 3);
+    assert_eq!(print_files(app, "pdf"), written, "the same batch id, written again");
+    assert_eq!(std::fs::read(&written[0]).unwrap(), first, "with the same bytes");
+    let counts: (i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from letter where dispatched_on is not null),
+                (select count(*) from claim_event where kind = 'letter_dispatched'),
+                (select count(*) from print_batch_letter),
+                (select count(*) from print_batch where closed_at is not null)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(counts, (3, 3, 3, 1), "each letter dispatched once, in one closed batch");
+    // A later tick sends nothing again.
+    assert_eq!(tick(app, "2026-02-11").await.dispatched, 0);
+    assert_eq!(print_files(app, "pdf").len(), 1);
+}
