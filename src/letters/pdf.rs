@@ -41,10 +41,15 @@ pub enum Face {
 static REGULAR: &[u8] = include_bytes!("../../static/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../static/fonts/DejaVuSans-Bold.ttf");
 
+/// Characters below this are looked up by index (Latin, its extensions and Vietnamese, general
+/// punctuation); the rest in a map.
+const DIRECT: usize = 0x2100;
+
 /// A face's font and what layout needs of it: glyph and advance (in em) per character.
 struct Metrics {
     font: Font,
-    glyphs: HashMap<char, (u16, f32)>,
+    direct: Vec<(u16, f32)>,
+    other: HashMap<char, (u16, f32)>,
     /// The advance of `.notdef`, for characters the font lacks.
     missing: f32,
 }
@@ -56,27 +61,45 @@ impl Metrics {
         let upem = f32::from(f.metrics(Size::unscaled(), LocationRef::default()).units_per_em);
         let advances = f.glyph_metrics(Size::unscaled(), LocationRef::default());
         let em = |gid| advances.advance_width(gid).unwrap_or(0.0) / upem;
-        let mut glyphs = HashMap::new();
+        let missing = em(skrifa::GlyphId::new(0));
+        let mut direct = vec![(0, missing); DIRECT];
+        let mut other = HashMap::new();
         for (code, gid) in f.charmap().mappings() {
-            if let Some(c) = char::from_u32(code) {
-                glyphs.insert(c, (gid.to_u32() as u16, em(gid)));
+            let glyph = (gid.to_u32() as u16, em(gid));
+            match char::from_u32(code) {
+                Some(_) if (code as usize) < DIRECT => direct[code as usize] = glyph,
+                Some(c) => {
+                    other.insert(c, glyph);
+                }
+                None => {}
             }
         }
-        let missing = em(skrifa::GlyphId::new(0));
-        Metrics { font, glyphs, missing }
+        Metrics { font, direct, other, missing }
     }
 
     fn glyph(&self, c: char) -> (u16, f32) {
-        self.glyphs.get(&c).copied().unwrap_or((0, self.missing))
+        match self.direct.get(c as usize) {
+            Some(g) => *g,
+            None => self.other.get(&c).copied().unwrap_or((0, self.missing)),
+        }
     }
 
     fn width(&self, text: &str, size: f32) -> f32 {
-        text.nfc().map(|c| self.glyph(c).1).sum::<f32>() * size
+        nfc(text).chars().map(|c| self.glyph(c).1).sum::<f32>() * size
     }
 }
 
 static FACES: LazyLock<[Metrics; 2]> =
     LazyLock::new(|| [Metrics::load(REGULAR), Metrics::load(BOLD)]);
+
+/// `text` in Unicode normalisation form C (composed): as it is, when it already is.
+fn nfc(text: &str) -> std::borrow::Cow<'_, str> {
+    if unicode_normalization::is_nfc(text) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.nfc().collect())
+    }
+}
 
 fn metrics(face: Face) -> &'static Metrics {
     &FACES[match face {
@@ -237,7 +260,7 @@ impl Document {
                 match op {
                     Op::Text { x, y, size, face, text } => {
                         let m = metrics(*face);
-                        let text: String = text.nfc().collect();
+                        let text = nfc(text);
                         let glyphs: Vec<KrillaGlyph> = text
                             .char_indices()
                             .map(|(i, c)| {
