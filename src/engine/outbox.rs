@@ -92,60 +92,78 @@ async fn deliver_on(
     rules: &RuleSet,
 ) -> Result<u64> {
     let mut dispatched = resume_open_batches(conn, state, today, rules).await?;
-    loop {
-        let (sent, taken) = print_round(conn, state, today, rules).await?;
-        dispatched += sent;
-        if taken == 0 {
-            break;
+    for email in [false, true] {
+        loop {
+            let (sent, taken) = round(conn, state, (today, rules), email).await?;
+            dispatched += sent;
+            if taken == 0 {
+                break;
+            }
         }
     }
-    loop {
-        let (sent, taken) = mail_round(conn, state, today, rules).await?;
-        dispatched += sent;
-        if taken == 0 {
-            return Ok(dispatched);
-        }
-    }
+    Ok(dispatched)
 }
 
 /// The session-level lock a run holds on a print batch while it writes it. A crashed run's
 /// session is gone, and with it the lock: that is how an open batch is told from one in flight.
 const BATCH_LOCK: &str = "hashtextextended('print_batch:' || $1::text, 0)";
 
-/// One round of letters to print: the batches and their letters are committed, the files
-/// written, then the dispatch committed. Returns (dispatched, letters taken).
-async fn print_round(
-    conn: &mut PgConnection,
-    state: &AppState,
-    today: NaiveDate,
-    rules: &RuleSet,
-) -> Result<(u64, usize)> {
-    let now = state.clock.now();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let rows: Vec<Pending> = sqlx::query_as(&format!(
+/// Takes (locks) up to a round of due letters: those going by e-mail (the debtor has an
+/// address and the letter's channel is e-mail), or the rest, to print.
+async fn take_due(tx: &mut PgConnection, now: DateTime<Utc>, email: bool) -> Result<Vec<Pending>> {
+    Ok(sqlx::query_as(&format!(
         "{PENDING}
          where o.done_at is null and o.next_attempt_at <= $1
            -- A dispute stops everything at once, letters already written included.
            and not c.disputed
-           and not (l.channel = 'email' and c.debtor_email is not null)
+           and (l.channel = 'email' and c.debtor_email is not null) = $3
            -- A letter of an open print batch goes out with that batch.
            and not exists (select 1 from print_batch_letter pl where pl.letter_id = o.letter_id)
          order by o.outbox_id limit $2 for update of o skip locked"
     ))
     .bind(now)
     .bind(ROUND)
-    .fetch_all(&mut *tx)
-    .await?;
+    .bind(email)
+    .fetch_all(tx)
+    .await?)
+}
+
+/// One round of due letters by e-mail (`email`) or to print. Returns (dispatched, letters
+/// taken).
+///
+/// E-mail: the rows stay locked while the messages go out, and the round commits after.
+/// Print: the batches and their letters are committed, the files written, then the dispatch
+/// committed.
+async fn round(
+    conn: &mut PgConnection,
+    state: &AppState,
+    (today, rules): (NaiveDate, &RuleSet),
+    email: bool,
+) -> Result<(u64, usize)> {
+    let now = state.clock.now();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let rows = take_due(&mut tx, now, email).await?;
     let taken = rows.len();
-    let (mut print, failed) = read_all(rows);
-    let unreadable = Outcomes { sent: vec![], failed };
+    let (mut ready, failed) = read_all(rows);
+    let mut outcomes = Outcomes { sent: vec![], failed };
+    if email {
+        for (r, result) in send_mails(state, ready).await {
+            match result {
+                Ok(()) => outcomes.sent.push(r),
+                Err(e) => outcomes.failed.push((r.p, e)),
+            }
+        }
+        let dispatched = record(&mut tx, now, today, rules, &outcomes, &[]).await?;
+        tx.commit().await?;
+        return Ok((dispatched, taken));
+    }
     let mut batches: Vec<(Uuid, Vec<Ready>)> = vec![];
-    while !print.is_empty() {
-        let rest = print.split_off(print.len().min(PER_FILE));
-        batches.push((Uuid::new_v4(), std::mem::replace(&mut print, rest)));
+    while !ready.is_empty() {
+        let rest = ready.split_off(ready.len().min(PER_FILE));
+        batches.push((Uuid::new_v4(), std::mem::replace(&mut ready, rest)));
     }
     open_batches(&mut tx, now, &batches).await?;
-    record(&mut tx, now, today, rules, &unreadable, &[]).await?;
+    record(&mut tx, now, today, rules, &outcomes, &[]).await?;
     tx.commit().await?;
     if batches.is_empty() {
         return Ok((0, taken));
@@ -160,50 +178,18 @@ async fn print_round(
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let dispatched = record(&mut tx, now, today, rules, &outcomes, &closed).await?;
     tx.commit().await?;
-    unlock(conn, &closed).await?;
+    batch_locks(conn, &closed, false).await?;
     Ok((dispatched, taken))
 }
 
-/// One round of letters by e-mail, their rows locked until the round commits.
-async fn mail_round(
-    conn: &mut PgConnection,
-    state: &AppState,
-    today: NaiveDate,
-    rules: &RuleSet,
-) -> Result<(u64, usize)> {
-    let now = state.clock.now();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let rows: Vec<Pending> = sqlx::query_as(&format!(
-        "{PENDING}
-         where o.done_at is null and o.next_attempt_at <= $1 and not c.disputed
-           and l.channel = 'email' and c.debtor_email is not null
-         order by o.outbox_id limit $2 for update of o skip locked"
-    ))
-    .bind(now)
-    .bind(ROUND)
-    .fetch_all(&mut *tx)
-    .await?;
-    let taken = rows.len();
-    let (mail, failed) = read_all(rows);
-    let mut outcomes = Outcomes { sent: vec![], failed };
-    for (r, result) in send_mails(state, mail).await {
-        match result {
-            Ok(()) => outcomes.sent.push(r),
-            Err(e) => outcomes.failed.push((r.p, e)),
-        }
-    }
-    let dispatched = record(&mut tx, now, today, rules, &outcomes, &[]).await?;
-    tx.commit().await?;
-    Ok((dispatched, taken))
-}
-
-async fn unlock(conn: &mut PgConnection, batches: &[Uuid]) -> Result<()> {
-    for id in batches {
-        sqlx::query(&format!("select pg_advisory_unlock({BATCH_LOCK})"))
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-    }
+/// Takes (or gives up) this session's lock on each of `batches`, in one statement.
+async fn batch_locks(conn: &mut PgConnection, batches: &[Uuid], take: bool) -> Result<()> {
+    let f = if take { "pg_advisory_lock" } else { "pg_advisory_unlock" };
+    let key = BATCH_LOCK.replace("$1", "id");
+    sqlx::query(&format!("select {f}({key}) from unnest($1::uuid[]) as id"))
+        .bind(batches)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -252,7 +238,7 @@ async fn resume_open_batches(
             Outcomes { sent: printed.into_iter().flat_map(|(_, rs)| rs).collect(), failed: vec![] };
         dispatched += record(&mut tx, now, today, rules, &outcomes, &[id]).await?;
         tx.commit().await?;
-        unlock(conn, &[id]).await?;
+        batch_locks(conn, &[id], false).await?;
     }
     Ok(dispatched)
 }
@@ -311,13 +297,7 @@ async fn open_batches(
     )
     .execute(&mut *tx)
     .await?;
-    for id in &ids {
-        sqlx::query(&format!("select pg_advisory_lock({BATCH_LOCK})"))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
+    batch_locks(tx, &ids, true).await
 }
 
 /// Renders and writes each batch's PDF and manifest, the batches in parallel.
