@@ -168,13 +168,10 @@ async fn round(
     if batches.is_empty() {
         return Ok((0, taken));
     }
-    let printed = write_batches(state, batches).await?;
+    let (closed, outcomes) = write_batches(state, batches).await?;
     if state.faults.crash_after_print_write() {
         bail!("simulated crash: print batches written, dispatch not committed");
     }
-    let closed: Vec<Uuid> = printed.iter().map(|(id, _)| *id).collect();
-    let outcomes =
-        Outcomes { sent: printed.into_iter().flat_map(|(_, rs)| rs).collect(), failed: vec![] };
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let dispatched = record(&mut tx, now, today, rules, &outcomes, &closed).await?;
     tx.commit().await?;
@@ -233,10 +230,8 @@ async fn resume_open_batches(
             bail!("print batch {id}: letter {}: {e}", p.letter_id);
         }
         tracing::warn!(batch = %id, letters = letters.len(), "print batch left open by a crash: writing it again");
-        let printed = write_batches(state, vec![(id, letters)]).await?;
-        let outcomes =
-            Outcomes { sent: printed.into_iter().flat_map(|(_, rs)| rs).collect(), failed: vec![] };
-        dispatched += record(&mut tx, now, today, rules, &outcomes, &[id]).await?;
+        let (closed, outcomes) = write_batches(state, vec![(id, letters)]).await?;
+        dispatched += record(&mut tx, now, today, rules, &outcomes, &closed).await?;
         tx.commit().await?;
         batch_locks(conn, &[id], false).await?;
     }
@@ -300,11 +295,12 @@ async fn open_batches(
     batch_locks(tx, &ids, true).await
 }
 
-/// Renders and writes each batch's PDF and manifest, the batches in parallel.
+/// Renders and writes each batch's PDF and manifest, the batches in parallel; returns the
+/// batches written and their letters as sent.
 async fn write_batches(
     state: &AppState,
     batches: Vec<(Uuid, Vec<Ready>)>,
-) -> Result<Vec<(Uuid, Vec<Ready>)>> {
+) -> Result<(Vec<Uuid>, Outcomes)> {
     let mut jobs = tokio::task::JoinSet::new();
     for (id, letters) in batches {
         let dir = state.config.print_dir.clone();
@@ -313,12 +309,13 @@ async fn write_batches(
             Ok((id, letters))
         });
     }
-    let mut done = vec![];
+    let (mut written, mut outcomes) = (vec![], Outcomes::default());
     while let Some(job) = jobs.join_next().await {
-        done.push(job??);
+        let (id, letters) = job??;
+        written.push(id);
+        outcomes.sent.extend(letters);
     }
-    done.sort_by_key(|(id, _)| *id);
-    Ok(done)
+    Ok((written, outcomes))
 }
 
 /// The batch's files: `fordra-print-{id}.pdf`, then `fordra-print-{id}.csv` (the manifest).
@@ -399,9 +396,10 @@ async fn send_mail(state: &AppState, r: &Ready) -> Result<()> {
     state.mailer.send(&state.config.mail_from, &mail, state.clock.now()).await
 }
 
-/// Writes a round's outcomes, one statement per table: the letters dispatched (deadline from
-/// today), their fees charged, their claims' next step, a timeline event each, the outbox rows
-/// done or put off, and the print batches closed. Returns how many letters were dispatched.
+/// Writes a round's outcomes, one statement per table and none for an empty part: the letters
+/// dispatched (deadline from today), their fees charged, their claims' next step, a timeline
+/// event each, the outbox rows done or put off, and the print batches closed. Returns how many
+/// letters were dispatched.
 async fn record(
     tx: &mut PgConnection,
     now: DateTime<Utc>,
@@ -439,68 +437,75 @@ async fn record(
         retry_at.push(now + backoff);
         error.push(e.clone());
     }
-    let moved = sqlx::query!(
-        "update letter l set dispatched_on = $2, dispatched_at = $3, deadline = u.deadline
-         from unnest($1::uuid[], $4::date[]) as u(letter_id, deadline)
-         where l.letter_id = u.letter_id and l.dispatched_on is null",
-        &letter,
-        today,
-        now,
-        &deadline
-    )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    // The fee is earned when the letter goes out (A11 compares with this date).
-    sqlx::query!("update fee set charged_on = $2 where letter_id = any($1)", &letter, today)
+    let mut moved = 0;
+    if !letter.is_empty() {
+        moved = sqlx::query!(
+            "update letter l set dispatched_on = $2, dispatched_at = $3, deadline = u.deadline
+             from unnest($1::uuid[], $4::date[]) as u(letter_id, deadline)
+             where l.letter_id = u.letter_id and l.dispatched_on is null",
+            &letter,
+            today,
+            now,
+            &deadline
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // The fee is earned when the letter goes out (A11 compares with this date).
+        sqlx::query!("update fee set charged_on = $2 where letter_id = any($1)", &letter, today)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query!(
+            "update claim c set next_action_on = u.next
+             from unnest($1::uuid[], $2::text[], $3::date[]) as u(claim_id, state, next)
+             where c.claim_id = u.claim_id and c.state = u.state",
+            &step_claim,
+            &step_state,
+            &step_next
+        )
         .execute(&mut *tx)
         .await?;
-    sqlx::query!(
-        "update claim c set next_action_on = u.next
-         from unnest($1::uuid[], $2::text[], $3::date[]) as u(claim_id, state, next)
-         where c.claim_id = u.claim_id and c.state = u.state",
-        &step_claim,
-        &step_state,
-        &step_next
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "insert into claim_event (claim_id, at, business_date, kind, detail, step_key)
-         select u.claim_id, $3, $4, 'letter_dispatched', u.detail, 'dispatch:' || u.letter_id
-         from unnest($1::uuid[], $2::uuid[], $5::jsonb[]) as u(claim_id, letter_id, detail)
-         on conflict (claim_id, step_key) do nothing",
-        &claim,
-        &letter,
-        now,
-        today,
-        &event
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "update outbox set done_at = $2, attempts = attempts + 1, last_error = null where outbox_id = any($1)",
-        &outbox_done,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "update outbox o set attempts = o.attempts + 1, next_attempt_at = u.retry_at, last_error = u.error
-         from unnest($1::bigint[], $2::timestamptz[], $3::text[]) as u(outbox_id, retry_at, error)
-         where o.outbox_id = u.outbox_id",
-        &failed,
-        &retry_at,
-        &error
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "update print_batch set closed_at = $2 where print_batch_id = any($1)",
-        closed,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+        sqlx::query!(
+            "insert into claim_event (claim_id, at, business_date, kind, detail, step_key)
+             select u.claim_id, $3, $4, 'letter_dispatched', u.detail, 'dispatch:' || u.letter_id
+             from unnest($1::uuid[], $2::uuid[], $5::jsonb[]) as u(claim_id, letter_id, detail)
+             on conflict (claim_id, step_key) do nothing",
+            &claim,
+            &letter,
+            now,
+            today,
+            &event
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "update outbox set done_at = $2, attempts = attempts + 1, last_error = null where outbox_id = any($1)",
+            &outbox_done,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !failed.is_empty() {
+        sqlx::query!(
+            "update outbox o set attempts = o.attempts + 1, next_attempt_at = u.retry_at, last_error = u.error
+             from unnest($1::bigint[], $2::timestamptz[], $3::text[]) as u(outbox_id, retry_at, error)
+             where o.outbox_id = u.outbox_id",
+            &failed,
+            &retry_at,
+            &error
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !closed.is_empty() {
+        sqlx::query!(
+            "update print_batch set closed_at = $2 where print_batch_id = any($1)",
+            closed,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     Ok(moved)
 }
