@@ -7,8 +7,8 @@
 //! - the SQL ceiling: the same rows written by set-based SQL alone (steps and dispatch), in
 //!   batches of the same size, with letters of the same size,
 //!
-//! and their ratio. Then PDF rendering in print batches on one core, the CSV import, and the
-//! process's peak memory.
+//! and their ratio. The seed goes through `fordra import-claims` (its rate is printed). Then PDF
+//! rendering in print batches on one core, and the process's peak memory.
 //!
 //! `cargo bench --bench engine`; `FORDRA_BENCH_SIZES` (e.g. `2000/20000,10000/100000`, due/all)
 //! chooses the sizes.
@@ -24,61 +24,12 @@ use fordra::{
         self,
         cluster::{Cluster, Durability},
     },
-    domain::ocr,
     engine, letters,
     mail::Mailer,
     state::AppState,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
-
-/// 10,000 CSV rows as the browser import handles them: parse, validate, duplicate check, then
-/// the all-or-nothing insert.
-async fn csv_import(pool: &sqlx::PgPool, today: NaiveDate) {
-    let creditor = Uuid::new_v4();
-    sqlx::query("insert into creditor (creditor_id, org_nr, name, status) values ($1, '165566778899', 'Importbolaget AB', 'approved')")
-        .bind(creditor)
-        .execute(pool)
-        .await
-        .unwrap();
-    let mut csv = String::from(
-        "fakturanummer;belopp;fakturadatum;förfallodag;galdenar_typ;person_orgnr;namn;egenskap;gatuadress;postnummer;postort;epost\r\n",
-    );
-    for i in 0..10_000 {
-        csv.push_str(&format!(
-            "I-{i};1 250,50;2026-01-10;2026-02-09;person;19811218-9876;Åsa Öberg;konsument;Kyrkgatan {i};722 11;Västerås;asa{i}@example.se\r\n"
-        ));
-    }
-    let started = Instant::now();
-    let mut tx = pool.begin().await.unwrap();
-    let params = fordra::parameters::load(&mut tx).await.unwrap();
-    let checked = fordra::claims::service::check(&mut tx, creditor, csv.as_bytes(), today, &params)
-        .await
-        .unwrap();
-    assert!(checked.errors.is_empty(), "{:?}", &checked.errors[..1]);
-    let checked_in = started.elapsed().as_secs_f64();
-    fordra::claims::insert_many(
-        &mut tx,
-        creditor,
-        &checked.claims,
-        None,
-        fordra::clock::Clock::system().now(),
-        today,
-    )
-    .await
-    .unwrap();
-    // Kept out of the transition pass that follows.
-    sqlx::query("update claim set next_action_on = null where creditor_id = $1")
-        .bind(creditor)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    println!(
-        "CSV import: 10000 rows checked in {checked_in:.2} s, checked and stored in {:.2} s",
-        started.elapsed().as_secs_f64()
-    );
-}
 
 fn main() {
     let sizes: Vec<(usize, usize)> = std::env::var("FORDRA_BENCH_SIZES")
@@ -122,7 +73,7 @@ async fn at_size(cluster: &Cluster, dir: &std::path::Path, total: usize, due: us
     let pool = db::connect_private(&cluster.socket_dir, &seed).await.unwrap();
     db::migrate(&pool).await.unwrap();
     let started = Instant::now();
-    seed_claims(&pool, total, due, today).await;
+    seed_claims(&pool, dir, total, due).await;
     println!("seeded {total} claims ({due} due) in {:.1} s", started.elapsed().as_secs_f64());
     pool.close().await;
     let admin = db::connect_private(&cluster.socket_dir, "postgres").await.unwrap();
@@ -144,16 +95,7 @@ async fn at_size(cluster: &Cluster, dir: &std::path::Path, total: usize, due: us
     // The whole tick, as `fordra tick` runs it.
     let pool = db::connect_private(&cluster.socket_dir, &format!("tick_{total}")).await.unwrap();
     let print_dir = dir.join(format!("print-{total}"));
-    let vars = std::collections::HashMap::from([
-        ("FORDRA_DEMO", "off".to_string()),
-        ("FORDRA_MAIL", "file".to_string()),
-        ("FORDRA_TODAY", today.to_string()),
-        ("FORDRA_FRESHNESS_GATE", "off".to_string()),
-        ("FORDRA_PRINT_DIR", print_dir.display().to_string()),
-    ]);
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-    let mailer = Mailer::from_config(&config).unwrap();
-    let state = AppState::new(pool.clone(), config, mailer);
+    let state = app_state(&pool, today, Some(&print_dir));
     let started = Instant::now();
     let report = engine::tick(&state, today).await.unwrap();
     let tick_secs = started.elapsed().as_secs_f64();
@@ -187,43 +129,83 @@ async fn at_size(cluster: &Cluster, dir: &std::path::Path, total: usize, due: us
     tick_rate
 }
 
-async fn seed_claims(pool: &PgPool, total: usize, due: usize, today: NaiveDate) {
+/// The day the seed's claims are registered; the engine's pass of that day plans them.
+const IMPORTED_ON: &str = "2026-02-27";
+
+/// Seeds `total` claims the way a creditor registers them: a claims CSV written to a file and
+/// imported by `fordra import-claims`'s code, then the engine's pass of the import day, which
+/// plans each claim's first letter. The first `due` claims fell due on the import day (their
+/// reminders are due on `TODAY`), the rest fall due in May. No e-mail addresses: every letter
+/// goes to print.
+async fn seed_claims(pool: &PgPool, dir: &std::path::Path, total: usize, due: usize) {
+    let imported_on: NaiveDate = IMPORTED_ON.parse().unwrap();
     let creditor = Uuid::new_v4();
     sqlx::query("insert into creditor (creditor_id, org_nr, name, status) values ($1, '165560360793', 'Benchbolaget AB', 'approved')")
         .bind(creditor)
         .execute(pool)
         .await
         .unwrap();
-    let chunk = 50_000;
-    let mut n = 0;
-    while n < total {
-        let upto = (n + chunk).min(total);
-        let numbers: Vec<i64> = (n..upto).map(|i| 5_000_001 + i as i64).collect();
-        let ocrs: Vec<String> = numbers.iter().map(|c| ocr::generate(*c as u64)).collect();
-        // The first `due` claims are due today; the rest wait for a later date. No e-mail
-        // addresses: every letter goes to print.
-        sqlx::query(
-            "insert into claim (claim_id, case_number, ocr, case_code, creditor_id, invoice_number, capital,
-                invoice_date, due_date, claim_arose_date, reminder_fee_agreed, start_with, debtor_kind,
-                debtor_id_number, debtor_name, debtor_capacity, debtor_street, debtor_postal_code, debtor_city,
-                next_action_on, registered_at)
-             select gen_random_uuid(), t.n, t.ocr, 'BENCHKOD', $3, 'B-' || t.n, 2500.00, '2026-01-10', '2026-02-09',
-                '2026-01-10', true, 'reminder', 'person', '198112189876', 'Sven Svensson', 'consumer',
-                'Storgatan 1', '111 22', 'Stockholm',
-                case when t.n < 5000001 + $4 then $5::date else $5::date + 90 end, now()
-             from unnest($1::bigint[], $2::text[]) as t(n, ocr)",
-        )
-        .bind(&numbers)
-        .bind(&ocrs)
-        .bind(creditor)
-        .bind(due as i64)
-        .bind(today)
-        .execute(pool)
-        .await
-        .unwrap();
-        n = upto;
+    let path = dir.join(format!("claims-{total}.csv"));
+    {
+        use std::io::Write;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        writeln!(file, "fakturanummer;beskrivning;belopp;fakturadatum;förfallodag;paminnelseavgift_avtalad;galdenar_typ;person_orgnr;namn;egenskap;gatuadress;postnummer;postort").unwrap();
+        for i in 0..total {
+            let due_date = if i < due { IMPORTED_ON } else { "2026-05-04" };
+            writeln!(file, "B-{i};Snickeriarbete;2 500,00;2026-01-10;{due_date};ja;person;19811218-9876;Sven Svensson;konsument;Storgatan {};111 22;Stockholm", i % 200 + 1).unwrap();
+        }
     }
+    let started = Instant::now();
+    let mut conn = pool.acquire().await.unwrap();
+    let params = fordra::parameters::load(&mut conn).await.unwrap();
+    let now = fordra::clock::Clock::system().now();
+    match fordra::claims::service::import_file(
+        &mut conn,
+        creditor,
+        &path,
+        &params,
+        now,
+        imported_on,
+    )
+    .await
+    .unwrap()
+    {
+        fordra::claims::service::Imported::Done { claims, .. } => assert_eq!(claims, total),
+        fordra::claims::service::Imported::Refused(e) => panic!("{:?}", &e[..1]),
+    }
+    drop(conn);
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "import-claims: {total} rows ({} MB) in {secs:.1} s = {:.0} claims/s",
+        std::fs::metadata(&path).unwrap().len() / 1_000_000,
+        total as f64 / secs
+    );
+    std::fs::remove_file(&path).unwrap();
+    let started = Instant::now();
+    let state = app_state(pool, imported_on, None);
+    let planned = engine::advance(&state, imported_on).await.unwrap();
+    assert_eq!(planned.steps, 0, "nothing is due on the import day");
+    println!(
+        "the engine's pass of the import day planned {total} claims in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     sqlx::query("analyze").execute(pool).await.unwrap();
+}
+
+/// The application as `fordra tick` builds it, on business date `today`.
+fn app_state(pool: &PgPool, today: NaiveDate, print_dir: Option<&std::path::Path>) -> AppState {
+    let mut vars = std::collections::HashMap::from([
+        ("FORDRA_DEMO", "off".to_string()),
+        ("FORDRA_MAIL", "file".to_string()),
+        ("FORDRA_TODAY", today.to_string()),
+        ("FORDRA_FRESHNESS_GATE", "off".to_string()),
+    ]);
+    if let Some(dir) = print_dir {
+        vars.insert("FORDRA_PRINT_DIR", dir.display().to_string());
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let mailer = Mailer::from_config(&config).unwrap();
+    AppState::new(pool.clone(), config, mailer)
 }
 
 /// What a tick writes for `due` claims, by set-based SQL alone, 500 claims to a transaction as
@@ -284,21 +266,14 @@ async fn ceiling(
     }
 }
 
-/// PDF rendering in print batches on one core, and the CSV import, on a small database.
+/// PDF rendering in print batches on one core, on a small database.
 async fn other_measures(cluster: &Cluster) {
     let today: NaiveDate = TODAY.parse().unwrap();
     let pool = db::connect_private(&cluster.socket_dir, "other").await.unwrap();
     db::migrate(&pool).await.unwrap();
-    seed_claims(&pool, 2_000, 2_000, today).await;
-    let vars = std::collections::HashMap::from([
-        ("FORDRA_DEMO", "off".to_string()),
-        ("FORDRA_MAIL", "file".to_string()),
-        ("FORDRA_TODAY", today.to_string()),
-        ("FORDRA_FRESHNESS_GATE", "off".to_string()),
-    ]);
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-    let mailer = Mailer::from_config(&config).unwrap();
-    let state = AppState::new(pool.clone(), config, mailer);
+    let dir = std::env::temp_dir();
+    seed_claims(&pool, &dir, 2_000, 2_000).await;
+    let state = app_state(&pool, today, None);
     engine::advance(&state, today).await.unwrap();
     let snapshots: Vec<serde_json::Value> =
         sqlx::query_scalar("select snapshot from letter").fetch_all(&pool).await.unwrap();
@@ -328,6 +303,5 @@ async fn other_measures(cluster: &Cluster) {
         500.0 / secs,
         one / 500
     );
-    csv_import(&pool, today).await;
     pool.close().await;
 }

@@ -69,6 +69,13 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Import a claims CSV for a creditor: the web import's format and rules, all rows or none,
+    /// any number of rows. Prints `imported N claims`, or names every bad line and exits non-zero.
+    ImportClaims {
+        #[arg(long)]
+        creditor: String,
+        file: std::path::PathBuf,
+    },
     /// Import a bank file (camt.054 or BgMax, detected from the content): all of it or nothing.
     ImportBankFile { file: std::path::PathBuf },
     /// Enter or correct the Riksbank reference rate of a half-year (audited). Allocations of
@@ -241,6 +248,55 @@ async fn run(cli: Cli) -> Result<()> {
                 let interest = calculator::compute(&params, &request)?;
                 print!("{}", calculator::report(&interest));
                 Ok(())
+            })
+            .await
+        }
+        Command::ImportClaims { creditor, file } => {
+            let today = clock.today();
+            let org = IdNumber::parse(&creditor, today)
+                .map_err(|e| anyhow::anyhow!("--creditor: {e}"))?;
+            with_database(&config, |db| async move {
+                let mut conn = db.acquire().await?;
+                let creditor_id = crate::creditors::service::approved_id(&mut conn, &org).await?;
+                let Some(creditor_id) = creditor_id else {
+                    bail!("no approved creditor with org.nr {}", org.display())
+                };
+                let params = parameters::load(&mut conn).await?;
+                let imported = crate::claims::service::import_file(
+                    &mut conn,
+                    creditor_id,
+                    &file,
+                    &params,
+                    clock.now(),
+                    today,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", file.display()))?;
+                match imported {
+                    crate::claims::service::Imported::Done { claims, total } => {
+                        println!("imported {claims} claims ({total} in capital)");
+                        Ok(())
+                    }
+                    crate::claims::service::Imported::Refused(errors) => {
+                        for e in &errors {
+                            let column = if e.column.is_empty() {
+                                String::new()
+                            } else {
+                                format!(", kolumn {}", e.column)
+                            };
+                            eprintln!("{}: rad {}{column}: {}", file.display(), e.line, e.message);
+                        }
+                        let lines = errors
+                            .iter()
+                            .map(|e| e.line)
+                            .collect::<std::collections::BTreeSet<_>>();
+                        bail!(
+                            "{}: {} bad line(s); nothing was imported",
+                            file.display(),
+                            lines.len()
+                        )
+                    }
+                }
             })
             .await
         }

@@ -2,6 +2,8 @@
 //! Windows-1252, `;` or `,` separated, quoted fields per RFC 4180, Swedish column names and
 //! values. Pure: bytes in, claim inputs or per-line errors out.
 
+use std::io::{BufRead, Read};
+
 use serde_json::Value;
 
 use super::input::{AddressInput, ClaimInput, DebtorInput};
@@ -74,21 +76,12 @@ pub struct LineError {
     pub message: String,
 }
 
-#[derive(Debug)]
-pub struct Parsed {
-    /// (line, input) for every data row.
-    pub rows: Vec<(usize, ClaimInput)>,
-    /// Errors found while reading values (before claim validation).
-    pub errors: Vec<LineError>,
-}
-
 /// Decodes UTF-8 (BOM dropped) or, when the bytes are not UTF-8, Windows-1252.
 pub fn decode(bytes: &[u8]) -> String {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => bytes.iter().map(|&b| windows_1252(b)).collect(),
-    }
+    let mut text = String::new();
+    Encoding::of(bytes).decode_into(bytes, &mut text);
+    text
 }
 
 fn windows_1252(b: u8) -> char {
@@ -102,68 +95,6 @@ fn windows_1252(b: u8) -> char {
         // The rest of Windows-1252 is Latin-1, which is the first 256 code points.
         _ => b as char,
     }
-}
-
-/// Splits text into records of fields; quoted fields may hold the separator, quotes ("") and
-/// line breaks. Returns (line where the record starts, fields).
-fn records(text: &str, sep: char) -> Result<Vec<(usize, Vec<String>)>, usize> {
-    let mut out = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut line = 1;
-    let mut start = 1;
-    let mut chars = text.chars().peekable();
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                '\n' => {
-                    line += 1;
-                    field.push('\n');
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if at_field_start => {
-                quoted = true;
-                at_field_start = false;
-            }
-            c if c == sep => {
-                fields.push(std::mem::take(&mut field));
-                at_field_start = true;
-            }
-            '\r' => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut field));
-                out.push((start, std::mem::take(&mut fields)));
-                line += 1;
-                start = line;
-                at_field_start = true;
-            }
-            _ => {
-                field.push(c);
-                at_field_start = false;
-            }
-        }
-    }
-    if quoted {
-        return Err(start);
-    }
-    if !field.is_empty() || !fields.is_empty() {
-        fields.push(field);
-        out.push((start, fields));
-    }
-    // Lines with nothing on them (Excel writes `;;;;` for an empty row) are not records.
-    out.retain(|(_, f)| f.iter().any(|v| !v.trim().is_empty()));
-    Ok(out)
 }
 
 /// A column name as people write it: case, å/ä/ö, spaces and dashes do not matter.
@@ -197,150 +128,320 @@ fn code(v: &str, table: &[(&str, &str)]) -> String {
         .unwrap_or_else(|| v.trim().to_string())
 }
 
-/// Reads a whole file. A file-level problem (no header, unknown or missing columns, too many
-/// rows, an unterminated quote) is a single error on line 1 (or the line it starts on).
-pub fn parse(bytes: &[u8]) -> Result<Parsed, LineError> {
-    let file_error = |line: usize, message: String| LineError { line, column: "", message };
-    let text = decode(bytes);
-    let first = text.lines().next().unwrap_or("");
-    let sep = if first.matches(';').count() >= first.matches(',').count() { ';' } else { ',' };
-    let records = records(&text, sep).map_err(|line| {
-        file_error(line, "Ett citattecken (\") avslutas aldrig; kontrollera raden.".into())
-    })?;
-    let Some(((_, header), data)) = records.split_first() else {
-        return Err(file_error(1, "Filen är tom.".into()));
-    };
-    let mut index = Vec::with_capacity(header.len());
-    for name in header {
-        let n = normalise(name);
-        let n = if n == "forfallodatum" { "forfallodag".to_string() } else { n };
-        match COLUMNS.iter().position(|(c, _, _)| *c == n) {
-            Some(i) => index.push(i),
-            None => {
-                return Err(file_error(
-                    1,
-                    format!(
-                        "Okänd kolumn ”{}”. Använd kolumnerna i mallen: {}.",
-                        name.trim(),
-                        COLUMNS.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
-                    ),
-                ));
+/// A data row: its line, what it holds (none when it cannot be read as a claim at all) and the
+/// problems found while reading its values (before claim validation).
+#[derive(Debug)]
+pub struct Row {
+    pub line: usize,
+    pub input: Option<ClaimInput>,
+    pub errors: Vec<LineError>,
+}
+
+/// How the file's bytes are text: UTF-8 when all of them are, else Windows-1252 (what Excel
+/// writes for "CSV (semikolonavgränsad)").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Windows1252,
+}
+
+impl Encoding {
+    /// Reads the whole source once, a block at a time, in constant memory.
+    pub fn detect(mut src: impl Read) -> std::io::Result<Encoding> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut carried = 0;
+        loop {
+            let n = src.read(&mut buf[carried..])?;
+            if n == 0 {
+                // A sequence cut off by the end of the file is not UTF-8.
+                return Ok(if carried == 0 { Encoding::Utf8 } else { Encoding::Windows1252 });
+            }
+            let filled = carried + n;
+            match std::str::from_utf8(&buf[..filled]) {
+                Ok(_) => carried = 0,
+                // A character split between two blocks: carry its first bytes over.
+                Err(e) if e.error_len().is_none() => {
+                    let from = e.valid_up_to();
+                    buf.copy_within(from..filled, 0);
+                    carried = filled - from;
+                }
+                Err(_) => return Ok(Encoding::Windows1252),
             }
         }
     }
-    let missing: Vec<&str> = COLUMNS
-        .iter()
-        .enumerate()
-        .filter(|(i, (_, required, _))| *required && !index.contains(i))
-        .map(|(_, (c, _, _))| *c)
-        .collect();
-    if !missing.is_empty() {
-        return Err(file_error(1, format!("Kolumner saknas: {}.", missing.join(", "))));
+
+    fn of(bytes: &[u8]) -> Encoding {
+        if std::str::from_utf8(bytes).is_ok() { Encoding::Utf8 } else { Encoding::Windows1252 }
     }
-    if data.is_empty() {
-        return Err(file_error(1, "Filen innehåller inga fakturor, bara rubrikraden.".into()));
+
+    fn decode_into(self, bytes: &[u8], out: &mut String) {
+        out.clear();
+        match self {
+            Encoding::Utf8 => out.push_str(&String::from_utf8_lossy(bytes)),
+            Encoding::Windows1252 => out.extend(bytes.iter().map(|&b| windows_1252(b))),
+        }
     }
-    if data.len() > MAX_ROWS {
-        return Err(file_error(
-            1,
-            format!("Filen har {} rader; högst {MAX_ROWS} per fil. Dela upp den.", data.len()),
-        ));
+}
+
+/// Reads a claims file a row at a time, in memory that does not grow with the file: the header
+/// when opened, then [`Reader::next_row`] until `None`. Records may hold quoted separators,
+/// doubled quotes and line breaks; rows with nothing on them (Excel writes `;;;;` for an empty
+/// row) are skipped.
+pub struct Reader<R> {
+    src: R,
+    encoding: Encoding,
+    sep: char,
+    /// Physical lines read so far.
+    line: usize,
+    bytes: Vec<u8>,
+    text: String,
+    /// For each field of the header, its column in [`COLUMNS`].
+    index: Vec<usize>,
+}
+
+fn file_error(line: usize, message: String) -> LineError {
+    LineError { line, column: "", message }
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Reads the header: the separator (`;` or `,`, whichever the first line has more of) and
+    /// the columns. A file-level problem is one error on line 1.
+    pub fn open(src: R, encoding: Encoding) -> Result<Self, LineError> {
+        let mut reader = Reader {
+            src,
+            encoding,
+            sep: ';',
+            line: 0,
+            bytes: Vec::new(),
+            text: String::new(),
+            index: Vec::new(),
+        };
+        let Some((_, header)) = reader.next_record()? else {
+            return Err(file_error(1, "Filen är tom.".into()));
+        };
+        for name in &header {
+            let n = normalise(name);
+            let n = if n == "forfallodatum" { "forfallodag".to_string() } else { n };
+            match COLUMNS.iter().position(|(c, _, _)| *c == n) {
+                Some(i) => reader.index.push(i),
+                None => {
+                    return Err(file_error(
+                        1,
+                        format!(
+                            "Okänd kolumn ”{}”. Använd kolumnerna i mallen: {}.",
+                            name.trim(),
+                            COLUMNS.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let missing: Vec<&str> = COLUMNS
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, required, _))| *required && !reader.index.contains(i))
+            .map(|(_, (c, _, _))| *c)
+            .collect();
+        if !missing.is_empty() {
+            return Err(file_error(1, format!("Kolumner saknas: {}.", missing.join(", "))));
+        }
+        Ok(reader)
     }
-    let mut rows = Vec::with_capacity(data.len());
-    let mut errors = Vec::new();
-    for (line, fields) in data {
-        if fields.len() != header.len() {
-            errors.push(LineError {
-                line: *line,
-                column: "",
-                message: format!(
+
+    /// The next data row, or `None` at the end of the file.
+    pub fn next_row(&mut self) -> Result<Option<Row>, LineError> {
+        let Some((line, fields)) = self.next_record()? else { return Ok(None) };
+        Ok(Some(self.row(line, &fields)))
+    }
+
+    /// The next record that has something on it: (the line it starts on, its fields).
+    fn next_record(&mut self) -> Result<Option<(usize, Vec<String>)>, LineError> {
+        loop {
+            let start = self.line + 1;
+            let mut fields = Vec::new();
+            let mut field = String::new();
+            let mut quoted = false;
+            let mut at_field_start = true;
+            let mut ended = false;
+            while !ended {
+                self.bytes.clear();
+                let n = self.src.read_until(b'\n', &mut self.bytes).map_err(|e| {
+                    file_error(self.line + 1, format!("Filen kunde inte läsas: {e}."))
+                })?;
+                if n == 0 {
+                    if quoted {
+                        return Err(file_error(
+                            start,
+                            "Ett citattecken (\") avslutas aldrig; kontrollera raden.".into(),
+                        ));
+                    }
+                    if fields.is_empty() && field.is_empty() {
+                        return Ok(None);
+                    }
+                    fields.push(std::mem::take(&mut field));
+                    break;
+                }
+                self.line += 1;
+                let mut bytes = &self.bytes[..];
+                if self.line == 1 {
+                    bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+                }
+                self.encoding.decode_into(bytes, &mut self.text);
+                if self.line == 1 {
+                    let semi = self.text.matches(';').count();
+                    self.sep = if semi >= self.text.matches(',').count() { ';' } else { ',' };
+                }
+                let mut chars = self.text.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if quoted {
+                        match c {
+                            '"' if chars.peek() == Some(&'"') => {
+                                chars.next();
+                                field.push('"');
+                            }
+                            '"' => quoted = false,
+                            _ => field.push(c),
+                        }
+                        continue;
+                    }
+                    match c {
+                        '"' if at_field_start => {
+                            quoted = true;
+                            at_field_start = false;
+                        }
+                        c if c == self.sep => {
+                            fields.push(std::mem::take(&mut field));
+                            at_field_start = true;
+                        }
+                        '\r' => {}
+                        '\n' => {
+                            fields.push(std::mem::take(&mut field));
+                            ended = true;
+                        }
+                        _ => {
+                            field.push(c);
+                            at_field_start = false;
+                        }
+                    }
+                }
+            }
+            if fields.iter().any(|v| !v.trim().is_empty()) {
+                return Ok(Some((start, fields)));
+            }
+        }
+    }
+
+    fn row(&self, line: usize, fields: &[String]) -> Row {
+        let failed = |column, message| Row {
+            line,
+            input: None,
+            errors: vec![LineError { line, column, message }],
+        };
+        if fields.len() != self.index.len() {
+            return failed(
+                "",
+                format!(
                     "Raden har {} fält men rubrikraden {}. Kontrollera avgränsare och citattecken.",
                     fields.len(),
-                    header.len()
+                    self.index.len()
                 ),
-            });
-            continue;
+            );
         }
         // The same rule for text as every form and API body: no NUL, no control characters,
         // line breaks only in the description, and a maximum length.
         let bad = fields.iter().enumerate().find_map(|(i, f)| {
-            let column = COLUMNS[index[i]].0;
+            let column = COLUMNS[self.index[i]].0;
             crate::web::extract::check_text(column, f).err().map(|p| (column, p))
         });
         if let Some((column, problem)) = bad {
-            errors.push(LineError { line: *line, column, message: problem.message() });
-            continue;
+            return failed(column, problem.message());
         }
         let mut v: [&str; 17] = [""; 17];
         for (i, f) in fields.iter().enumerate() {
-            v[index[i]] = f.trim();
+            v[self.index[i]] = f.trim();
         }
-        let reminder_fee_agreed = match yes_no(v[6]) {
-            Some(b) => b,
-            None => {
-                errors.push(LineError {
-                    line: *line,
-                    column: "paminnelseavgift_avtalad",
-                    message: "Skriv ja eller nej.".into(),
-                });
-                false
-            }
-        };
+        let mut errors = Vec::new();
+        let reminder_fee_agreed = yes_no(v[6]).unwrap_or_else(|| {
+            errors.push(LineError {
+                line,
+                column: "paminnelseavgift_avtalad",
+                message: "Skriv ja eller nej.".into(),
+            });
+            false
+        });
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        rows.push((
-            *line,
-            ClaimInput {
-                invoice_number: opt(v[0]),
-                description: opt(v[1]),
-                capital: opt(v[2]).map(Value::String),
-                invoice_date: opt(v[3]),
-                due_date: opt(v[4]),
-                claim_arose_date: opt(v[5]),
-                reminder_fee_agreed: Some(reminder_fee_agreed),
-                start_with: Some(code(
-                    v[7],
+        let input = ClaimInput {
+            invoice_number: opt(v[0]),
+            description: opt(v[1]),
+            capital: opt(v[2]).map(Value::String),
+            invoice_date: opt(v[3]),
+            due_date: opt(v[4]),
+            claim_arose_date: opt(v[5]),
+            reminder_fee_agreed: Some(reminder_fee_agreed),
+            start_with: Some(code(
+                v[7],
+                &[
+                    ("paminnelse", "reminder"),
+                    ("betalningspaminnelse", "reminder"),
+                    ("reminder", "reminder"),
+                    ("inkassokrav", "collection"),
+                    ("inkasso", "collection"),
+                    ("collection", "collection"),
+                ],
+            )),
+            debtor: Some(DebtorInput {
+                kind: Some(code(
+                    v[8],
                     &[
-                        ("paminnelse", "reminder"),
-                        ("betalningspaminnelse", "reminder"),
-                        ("reminder", "reminder"),
-                        ("inkassokrav", "collection"),
-                        ("inkasso", "collection"),
-                        ("collection", "collection"),
+                        ("person", "person"),
+                        ("privatperson", "person"),
+                        ("foretag", "company"),
+                        ("company", "company"),
                     ],
                 )),
-                debtor: Some(DebtorInput {
-                    kind: Some(code(
-                        v[8],
-                        &[
-                            ("person", "person"),
-                            ("privatperson", "person"),
-                            ("foretag", "company"),
-                            ("company", "company"),
-                        ],
-                    )),
-                    id_number: opt(v[9]),
-                    name: opt(v[10]),
-                    capacity: Some(code(
-                        v[11],
-                        &[
-                            ("konsument", "consumer"),
-                            ("consumer", "consumer"),
-                            ("naringsidkare", "business"),
-                            ("business", "business"),
-                        ],
-                    )),
-                    address: Some(AddressInput {
-                        street: opt(v[12]),
-                        postal_code: opt(v[13]),
-                        city: opt(v[14]),
-                    }),
-                    email: opt(v[15]),
-                    phone: opt(v[16]),
+                id_number: opt(v[9]),
+                name: opt(v[10]),
+                capacity: Some(code(
+                    v[11],
+                    &[
+                        ("konsument", "consumer"),
+                        ("consumer", "consumer"),
+                        ("naringsidkare", "business"),
+                        ("business", "business"),
+                    ],
+                )),
+                address: Some(AddressInput {
+                    street: opt(v[12]),
+                    postal_code: opt(v[13]),
+                    city: opt(v[14]),
                 }),
-            },
+                email: opt(v[15]),
+                phone: opt(v[16]),
+            }),
+        };
+        Row { line, input: Some(input), errors }
+    }
+}
+
+/// Reads a whole uploaded file (at most [`MAX_ROWS`] rows). A file-level problem (no header,
+/// unknown or missing columns, too many rows, an unterminated quote) is a single error on
+/// line 1 (or the line it starts on).
+pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, LineError> {
+    let mut reader = Reader::open(bytes, Encoding::of(bytes))?;
+    let mut rows = Vec::new();
+    while let Some(row) = reader.next_row()? {
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(file_error(1, "Filen innehåller inga fakturor, bara rubrikraden.".into()));
+    }
+    if rows.len() > MAX_ROWS {
+        return Err(file_error(
+            1,
+            format!("Filen har {} rader; högst {MAX_ROWS} per fil. Dela upp den.", rows.len()),
         ));
     }
-    Ok(Parsed { rows, errors })
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -349,15 +450,15 @@ mod tests {
 
     #[test]
     fn the_template_parses_back() {
-        let p = parse(template().as_bytes()).unwrap();
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
-        assert_eq!(p.rows.len(), 2);
-        let (line, first) = &p.rows[0];
-        assert_eq!(*line, 2);
+        let rows = parse(template().as_bytes()).unwrap();
+        assert!(rows.iter().all(|r| r.errors.is_empty()), "{rows:?}");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].line, 2);
+        let first = rows[0].input.as_ref().unwrap();
         assert_eq!(first.invoice_number.as_deref(), Some("F-1001"));
         assert_eq!(first.reminder_fee_agreed, Some(true));
         assert_eq!(first.start_with.as_deref(), Some("reminder"));
-        let second = &p.rows[1].1;
+        let second = rows[1].input.as_ref().unwrap();
         assert_eq!(second.start_with.as_deref(), Some("collection"));
         let d = second.debtor.as_ref().unwrap();
         assert_eq!(d.kind.as_deref(), Some("company"));
@@ -370,9 +471,9 @@ mod tests {
         // comma and a doubled quote, and a line break inside quotes.
         let mut bytes = b"Fakturanummer,Belopp,Fakturadatum,F\xf6rfallodag,Galdenar_typ,Person_orgnr,Namn,Egenskap,Gatuadress,Postnummer,Postort,Beskrivning\r\n".to_vec();
         bytes.extend_from_slice(b"A-1,\"1 250,50\",2026-01-10,2026-02-09,person,198112189876,\xc5sa \xd6berg,konsument,Kyrkgatan 3,72211,V\xe4ster\xe5s,\"Tak, \"\"stora\"\"\nhuset\"\r\n");
-        let p = parse(&bytes).unwrap();
-        assert!(p.errors.is_empty(), "{:?}", p.errors);
-        let c = &p.rows[0].1;
+        let rows = parse(&bytes).unwrap();
+        assert!(rows[0].errors.is_empty(), "{rows:?}");
+        let c = rows[0].input.as_ref().unwrap();
         assert_eq!(c.capital, Some(Value::String("1 250,50".into())));
         let d = c.debtor.as_ref().unwrap();
         assert_eq!(d.name.as_deref(), Some("Åsa Öberg"));
@@ -402,10 +503,11 @@ mod tests {
         );
         t.push_str(";;;\r\n");
         t.push_str("too;few\r\n");
-        let p = parse(t.as_bytes()).unwrap();
-        assert_eq!(p.rows.len(), 3);
+        let rows = parse(t.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.iter().filter(|r| r.input.is_some()).count(), 3);
         assert_eq!(
-            p.errors,
+            rows.iter().flat_map(|r| r.errors.clone()).collect::<Vec<_>>(),
             vec![
                 LineError {
                     line: 4,
@@ -419,6 +521,42 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_file_is_read_a_row_at_a_time_whatever_its_size_and_encoding() {
+        // "Å" (two bytes in UTF-8) split across the detector's 64 KiB blocks is still UTF-8;
+        // one stray Windows-1252 byte anywhere makes the whole file Windows-1252.
+        let mut utf8 = template().into_bytes();
+        while utf8.len() < 64 * 1024 - 1 {
+            utf8.extend_from_slice(
+                b"F-x;;1;2026-01-10;2026-02-09;;;;person;1;N;konsument;G;11122;O;;\r\n",
+            );
+        }
+        utf8.truncate(64 * 1024 - 1);
+        utf8.extend_from_slice("Å".as_bytes());
+        assert_eq!(Encoding::detect(&utf8[..]).unwrap(), Encoding::Utf8);
+        utf8.push(0xe5);
+        assert_eq!(Encoding::detect(&utf8[..]).unwrap(), Encoding::Windows1252);
+        assert_eq!(Encoding::detect(&b"ok\xc3"[..]).unwrap(), Encoding::Windows1252);
+
+        // Rows come one by one with the lines they start on, quoted line breaks included.
+        let mut file = template();
+        file.push_str(
+            "F-3;\"två\nrader\";1;2026-01-01;2026-01-31;;;;person;1;N;konsument;G;11122;O;;\r\n",
+        );
+        file.push_str(";;;\r\nF-4;;1;2026-01-01;2026-01-31;;;;person;1;N;konsument;G;11122;O;;");
+        let mut reader = Reader::open(file.as_bytes(), Encoding::Utf8).unwrap();
+        let mut seen = vec![];
+        while let Some(row) = reader.next_row().unwrap() {
+            let input = row.input.unwrap();
+            seen.push((row.line, input.invoice_number.unwrap(), input.description));
+        }
+        assert_eq!(
+            seen.iter().map(|(l, n, _)| (*l, n.as_str())).collect::<Vec<_>>(),
+            [(2, "F-1001"), (3, "F-1002"), (4, "F-3"), (7, "F-4")]
+        );
+        assert_eq!(seen[2].2.as_deref(), Some("två\nrader"));
     }
 
     #[test]

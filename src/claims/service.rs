@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     InsertError,
-    csv::{self, LineError},
+    csv::{self, LineError, Row},
     input::{self, NewClaim},
     web::DUPLICATE_INVOICE,
 };
@@ -28,36 +28,24 @@ pub struct Checked {
     pub total: Sek,
 }
 
-/// Parses and validates every row, and refuses invoice numbers repeated in the file or already
-/// registered by the creditor.
-pub async fn check(
-    conn: &mut PgConnection,
-    creditor_id: Uuid,
-    bytes: &[u8],
+/// Validates rows as read: their own problems, then the claim rules. Returns the valid claims
+/// with their lines; `errors` gets the rest.
+fn validate_rows(
+    rows: Vec<Row>,
     today: NaiveDate,
     params: &Parameters,
-) -> sqlx::Result<Checked> {
-    let parsed = match csv::parse(bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            return Ok(Checked { claims: vec![], errors: vec![e], rows: 0, total: Sek::ZERO });
-        }
-    };
-    // Rows with the wrong number of fields are not in `parsed.rows` but are rows of the file.
-    let rows = parsed.rows.len() + parsed.errors.iter().filter(|e| e.column.is_empty()).count();
-    let mut errors = parsed.errors;
-    let mut claims = Vec::with_capacity(parsed.rows.len());
-    let mut lines = Vec::with_capacity(parsed.rows.len());
-    for (line, row) in &parsed.rows {
-        match input::validate(row, today, params) {
-            Ok(c) => {
-                claims.push(c);
-                lines.push(*line);
-            }
+    errors: &mut Vec<LineError>,
+) -> Vec<(usize, NewClaim)> {
+    let mut valid = Vec::with_capacity(rows.len());
+    for row in rows {
+        errors.extend(row.errors);
+        let Some(input) = row.input else { continue };
+        match input::validate(&input, today, params) {
+            Ok(c) => valid.push((row.line, c)),
             Err(invalid) => {
                 for (field, message) in invalid.into_errors().iter() {
                     errors.push(LineError {
-                        line: *line,
+                        line: row.line,
                         column: csv::column_of(field),
                         message: message.to_string(),
                     });
@@ -65,18 +53,49 @@ pub async fn check(
             }
         }
     }
+    valid
+}
+
+fn repeated(line: usize, first: usize) -> LineError {
+    LineError {
+        line,
+        column: "fakturanummer",
+        message: format!("Fakturanumret finns redan på rad {first} i filen."),
+    }
+}
+
+fn registered(line: usize) -> LineError {
+    LineError { line, column: "fakturanummer", message: DUPLICATE_INVOICE.into() }
+}
+
+/// Parses and validates every row of an uploaded file, and refuses invoice numbers repeated in
+/// the file or already registered by the creditor.
+pub async fn check(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    bytes: &[u8],
+    today: NaiveDate,
+    params: &Parameters,
+) -> sqlx::Result<Checked> {
+    let rows = match csv::parse(bytes) {
+        Ok(rows) => rows,
+        Err(e) => {
+            return Ok(Checked { claims: vec![], errors: vec![e], rows: 0, total: Sek::ZERO });
+        }
+    };
+    let count = rows.len();
+    let mut errors = Vec::new();
+    let valid = validate_rows(rows, today, params, &mut errors);
     let mut first_seen: HashMap<&str, usize> = HashMap::new();
-    for (c, line) in claims.iter().zip(&lines) {
-        if let Some(first) = first_seen.insert(&c.invoice_number, *line) {
-            errors.push(LineError {
-                line: *line,
-                column: "fakturanummer",
-                message: format!("Fakturanumret finns redan på rad {first} i filen."),
-            });
-            first_seen.insert(&c.invoice_number, first);
+    for (line, c) in &valid {
+        match first_seen.get(c.invoice_number.as_str()) {
+            Some(first) => errors.push(repeated(*line, *first)),
+            None => {
+                first_seen.insert(&c.invoice_number, *line);
+            }
         }
     }
-    let numbers: Vec<&str> = claims.iter().map(|c| c.invoice_number.as_str()).collect();
+    let numbers: Vec<&str> = valid.iter().map(|(_, c)| c.invoice_number.as_str()).collect();
     let existing: Vec<String> = sqlx::query_scalar(
         "select invoice_number from claim where creditor_id = $1 and invoice_number = any($2)",
     )
@@ -84,18 +103,148 @@ pub async fn check(
     .bind(&numbers)
     .fetch_all(&mut *conn)
     .await?;
-    for (c, line) in claims.iter().zip(&lines) {
+    for (line, c) in &valid {
         if existing.contains(&c.invoice_number) {
-            errors.push(LineError {
-                line: *line,
-                column: "fakturanummer",
-                message: DUPLICATE_INVOICE.into(),
-            });
+            errors.push(registered(*line));
         }
     }
     errors.sort_by_key(|e| e.line);
+    let claims: Vec<NewClaim> = valid.into_iter().map(|(_, c)| c).collect();
     let total = claims.iter().fold(Sek::ZERO, |t, c| t + c.capital);
-    Ok(Checked { rows, claims, errors, total })
+    Ok(Checked { rows: count, claims, errors, total })
+}
+
+/// Rows read, checked and registered at a time by [`import_file`].
+const CHUNK: usize = 2_000;
+
+/// What [`import_file`] did.
+pub enum Imported {
+    Done {
+        claims: usize,
+        total: Sek,
+    },
+    /// Nothing was registered; every bad line is named, in file order.
+    Refused(Vec<LineError>),
+}
+
+/// Imports a claims file of any size, with the web import's format and rules, all of it or
+/// nothing, in memory that does not grow with the file: read, checked and registered
+/// [`CHUNK`] rows at a time inside one transaction. Invoice numbers already seen in the file
+/// are kept in a temporary table, not in memory. After the first bad line nothing more is
+/// registered, but the rest is still checked so that every bad line is named; then the
+/// transaction is rolled back. Audited as `claims_imported`.
+pub async fn import_file(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    path: &std::path::Path,
+    params: &Parameters,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> anyhow::Result<Imported> {
+    let encoding = csv::Encoding::detect(std::fs::File::open(path)?)?;
+    let file = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?);
+    let mut reader = match csv::Reader::open(file, encoding) {
+        Ok(r) => r,
+        Err(e) => return Ok(Imported::Refused(vec![e])),
+    };
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    // `ours`: registered by this import (so not "registered before").
+    sqlx::query(
+        "create temp table import_seen (invoice_number text primary key, line int not null, ours bool not null)
+         on commit drop",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut errors: Vec<LineError> = Vec::new();
+    let (mut rows, mut claims, mut total) = (0, 0, Sek::ZERO);
+    let mut end = false;
+    while !end {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        while chunk.len() < CHUNK {
+            match reader.next_row() {
+                Ok(Some(row)) => chunk.push(row),
+                Ok(None) => {
+                    end = true;
+                    break;
+                }
+                Err(e) => {
+                    errors.push(e);
+                    end = true;
+                    break;
+                }
+            }
+        }
+        rows += chunk.len();
+        let from = errors.len();
+        let (lines, new): (Vec<usize>, Vec<NewClaim>) =
+            validate_rows(chunk, today, params, &mut errors).into_iter().unzip();
+        // For each row: the line its invoice number first appeared on in the file (an earlier
+        // chunk, or earlier in this one), and whether the creditor had it before this import.
+        let numbers: Vec<&str> = new.iter().map(|c| c.invoice_number.as_str()).collect();
+        let lines: Vec<i32> = lines.into_iter().map(|line| line as i32).collect();
+        // (A temporary table, so these two are checked at run time, not by `query!`.)
+        let clashes: Vec<(i32, Option<i32>, bool)> = sqlx::query_as(
+            "select n.line, coalesce(s.line, nullif(min(n.line) over w, n.line)),
+                 coalesce(not s.ours, true)
+                   and exists(select 1 from claim c where c.creditor_id = $3 and c.invoice_number = n.invoice_number)
+               from unnest($1::text[], $2::int[]) as n(invoice_number, line)
+               left join import_seen s using (invoice_number)
+               window w as (partition by n.invoice_number)",
+        )
+        .bind(&numbers)
+        .bind(&lines)
+        .bind(creditor_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for &(line, first, before) in &clashes {
+            if let Some(first) = first {
+                errors.push(repeated(line as usize, first as usize));
+            }
+            if before {
+                errors.push(registered(line as usize));
+            }
+        }
+        errors[from..].sort_by_key(|e| e.line);
+        let register = errors.is_empty();
+        if register && !new.is_empty() {
+            match super::insert_many(&mut tx, creditor_id, &new, None, now, today).await {
+                Ok(_) => {}
+                Err(InsertError::DuplicateInvoiceNumber) => anyhow::bail!(
+                    "an invoice number of the file was registered by someone else during the import; nothing was imported"
+                ),
+                Err(InsertError::Db(e)) => return Err(e.into()),
+            }
+            claims += new.len();
+            total = new.iter().fold(total, |t, c| t + c.capital);
+        }
+        sqlx::query(
+            "insert into import_seen (invoice_number, line, ours)
+             select invoice_number, line, $3 from unnest($1::text[], $2::int[]) as n(invoice_number, line)
+             on conflict do nothing",
+        )
+        .bind(&numbers)
+        .bind(&lines)
+        .bind(register)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if rows == 0 && errors.is_empty() {
+        errors.push(LineError {
+            line: 1,
+            column: "",
+            message: "Filen innehåller inga fakturor, bara rubrikraden.".into(),
+        });
+    }
+    if !errors.is_empty() {
+        tx.rollback().await?;
+        return Ok(Imported::Refused(errors));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let detail = serde_json::json!({"file": name, "claims": claims, "capital": total.to_plain(), "via": "cli"});
+    audit(&mut tx, now, None, "claims_imported", Some(&creditor_id.to_string()), detail, None)
+        .await?;
+    tx.commit().await?;
+    Ok(Imported::Done { claims, total })
 }
 
 /// Keeps a checked file (`name`, `bytes`, its row count) until the creditor confirms it.

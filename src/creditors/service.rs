@@ -414,3 +414,16 @@ pub async fn company(
         .fetch_one(conn)
         .await
 }
+
+/// The approved creditor with this org.nr, if there is one.
+pub async fn approved_id(
+    conn: &mut PgConnection,
+    org_nr: &crate::domain::ids::IdNumber,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "select creditor_id from creditor where org_nr = $1 and status = 'approved'",
+        org_nr.as_str()
+    )
+    .fetch_optional(conn)
+    .await
+}

@@ -115,19 +115,23 @@ pub fn render_html(s: &Snapshot) -> anyhow::Result<String> {
 
 /// The letter as PDF, from its snapshot only.
 pub fn render_pdf(s: &Snapshot) -> Vec<u8> {
-    render_batch(std::slice::from_ref(s)).0
+    laid_out([s]).finish()
 }
 
-/// Letters in one PDF, each starting on a new page, and where each one is (for a print
-/// house's manifest).
+/// Letters in one print-batch PDF, each starting on a new page (page content not deflated, see
+/// [`pdf::Content`]), and where each one is (for the print house's manifest).
 pub fn render_batch<'a>(
     letters: impl IntoIterator<Item = &'a Snapshot>,
 ) -> (Vec<u8>, Vec<Placement>) {
+    laid_out(letters).finish_batch(pdf::Content::Plain)
+}
+
+fn laid_out<'a>(letters: impl IntoIterator<Item = &'a Snapshot>) -> Document {
     let mut d = Document::new();
     for s in letters {
         lay_out(&mut d, &LetterView::of(s));
     }
-    d.finish_batch()
+    d
 }
 
 /// The address field: where a right-window C5 or C4 envelope (window 20 mm from the right

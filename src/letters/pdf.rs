@@ -118,6 +118,15 @@ enum Op {
     Frame { x: f32, y: f32, w: f32, h: f32 },
 }
 
+/// How page content is stored. Deflate (at krilla's fixed level 6) is 40 % of the time a print
+/// batch takes to render, and makes its file 7 times smaller: what is downloaded or mailed is
+/// deflated, print batches (written to the print house's folder) are not.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Content {
+    Deflated,
+    Plain,
+}
+
 /// Where each letter of a batch is: its first page (from 1) and how many pages it has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Placement {
@@ -240,7 +249,7 @@ impl Document {
     }
 
     /// The PDF, and where each letter started with [`Document::start_letter`] is.
-    pub fn finish_batch(self) -> (Vec<u8>, Vec<Placement>) {
+    pub fn finish_batch(self, content: Content) -> (Vec<u8>, Vec<Placement>) {
         let total = self.pages.len();
         let placements = self
             .starts
@@ -251,7 +260,9 @@ impl Document {
                 Placement { first_page: first + 1, pages: end - first }
             })
             .collect();
-        let mut pdf = Pdf::new();
+        let compress_content_streams = content == Content::Deflated;
+        let mut pdf =
+            Pdf::new_with(krilla::SerializeSettings { compress_content_streams, ..Default::default() });
         for ops in &self.pages {
             let settings = PageSettings::from_wh(WIDTH, HEIGHT).expect("A4 is a valid size");
             let mut page = pdf.start_page_with(settings);
@@ -295,8 +306,9 @@ impl Document {
         (bytes, placements)
     }
 
+    /// One PDF to download or attach: page content deflated.
     pub fn finish(self) -> Vec<u8> {
-        self.finish_batch().0
+        self.finish_batch(Content::Deflated).0
     }
 }
 
@@ -344,7 +356,7 @@ mod tests {
             }
             d.start_letter();
             d.framed(&[("OCR-nummer", "1234567890")], 10.0);
-            d.finish_batch()
+            d.finish_batch(Content::Deflated)
         };
         let (a, placed) = make();
         assert_eq!(a, make().0, "the same input gives the same bytes");

@@ -445,3 +445,118 @@ async fn concurrent_withdraw_and_pay_leave_one_consistent_state() {
     assert_eq!(withdrawn + paid, 16);
     app.check_ledger(TODAY);
 }
+
+fn csv_row(invoice: &str, amount: &str) -> String {
+    format!(
+        "{invoice};{amount};2026-01-10;2026-02-09;person;198112189876;Åsa Öberg;konsument;Kyrkgatan 3;72211;Västerås\r\n"
+    )
+}
+
+/// `fordra import-claims`: any number of rows (here more than the web's 20,000, read and stored
+/// 2,000 at a time), Windows-1252 as Excel writes it, all of it or nothing, and a refused file
+/// names every bad line with the same messages the web preview gives.
+#[tokio::test]
+async fn the_command_line_imports_claims_whole_or_names_every_bad_line() {
+    let app = creditor_app().await;
+    sqlx::query("update creditor set org_nr = '165560360793'").execute(&app.pool).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("import-claims-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |file: &std::path::Path| {
+        let out = crate::harness::fordra_cli(&app.db_name)
+            .env("FORDRA_TODAY", TODAY)
+            .args(["import-claims", "--creditor", "556036-0793"])
+            .arg(file)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+
+    let mut big = format!("{HEADER}\r\n");
+    for i in 0..21_000 {
+        big.push_str(&csv_row(&format!("C-{i}"), "1 000,50"));
+    }
+    let big: Vec<u8> = big.chars().map(|c| c as u32 as u8).collect();
+    let path = dir.join("stora.csv");
+    std::fs::write(&path, &big).unwrap();
+    let (ok, out, err) = run(&path);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.lines().last(), Some("imported 21000 claims (21 010 500,00 kr in capital)"));
+    assert_eq!(claims(&app).await, 21_000);
+    let name: String = sqlx::query_scalar("select debtor_name from claim limit 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "Åsa Öberg");
+
+    // Bad lines in several chunks: an amount, a personnummer, an invoice number repeated two
+    // chunks later, and one registered by the import above.
+    let mut bad = format!("{HEADER}\r\n");
+    for i in 0..5_000 {
+        let (invoice, amount) = match i {
+            1 => ("D-1".to_string(), "noll"),
+            4_499 => ("D-0".to_string(), "10,00"),
+            4_998 => ("C-7".to_string(), "10,00"),
+            _ => (format!("D-{i}"), "10,00"),
+        };
+        bad.push_str(&csv_row(&invoice, amount));
+    }
+    let bad = bad.replacen(
+        "D-2;10,00;2026-01-10;2026-02-09;person;198112189876",
+        "D-2;10,00;2026-01-10;2026-02-09;person;198112189875",
+        1,
+    );
+    let path = dir.join("fel.csv");
+    std::fs::write(&path, &bad).unwrap();
+    let (ok, out, err) = run(&path);
+    assert!(!ok, "{out}");
+    assert_eq!(claims(&app).await, 21_000, "nothing of a refused file is kept");
+    let named: Vec<&str> = err.lines().filter(|l| l.contains(": rad ")).collect();
+    // The web import's check of the same bytes finds the same errors.
+    let mut conn = app.pool.acquire().await.unwrap();
+    let creditor: uuid::Uuid =
+        sqlx::query_scalar("select creditor_id from creditor").fetch_one(&mut *conn).await.unwrap();
+    let params = fordra::parameters::load(&mut conn).await.unwrap();
+    let checked = fordra::claims::service::check(
+        &mut conn,
+        creditor,
+        bad.as_bytes(),
+        TODAY.parse().unwrap(),
+        &params,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let expected: Vec<String> = checked
+        .errors
+        .iter()
+        .map(|e| format!("{}: rad {}, kolumn {}: {}", path.display(), e.line, e.column, e.message))
+        .collect();
+    assert_eq!(named, expected, "{err}");
+    assert_eq!(expected.len(), 4, "{expected:?}");
+    assert!(
+        expected[2].ends_with(
+            "rad 4501, kolumn fakturanummer: Fakturanumret finns redan på rad 2 i filen."
+        ),
+        "{expected:?}"
+    );
+    assert!(
+        expected[3]
+            .contains("rad 5000, kolumn fakturanummer: Fakturanumret finns redan registrerat"),
+        "{expected:?}"
+    );
+    assert!(err.contains("4 bad line(s); nothing was imported"), "{err}");
+
+    // A file-level problem and a creditor that is not there.
+    std::fs::write(dir.join("tom.csv"), format!("{HEADER}\r\n")).unwrap();
+    let (ok, _, err) = run(&dir.join("tom.csv"));
+    assert!(!ok && err.contains("rad 1: Filen innehåller inga fakturor"), "{err}");
+    let out = crate::harness::fordra_cli(&app.db_name)
+        .args(["import-claims", "--creditor", "556677-8899"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no approved creditor"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
