@@ -1,6 +1,7 @@
 //! Database access: the connection pool, migrations, and the private cluster.
 
 pub mod cluster;
+pub mod copy;
 
 use std::{path::Path, time::Duration};
 

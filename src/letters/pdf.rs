@@ -261,8 +261,10 @@ impl Document {
             })
             .collect();
         let compress_content_streams = content == Content::Deflated;
-        let mut pdf =
-            Pdf::new_with(krilla::SerializeSettings { compress_content_streams, ..Default::default() });
+        let mut pdf = Pdf::new_with(krilla::SerializeSettings {
+            compress_content_streams,
+            ..Default::default()
+        });
         for ops in &self.pages {
             let settings = PageSettings::from_wh(WIDTH, HEIGHT).expect("A4 is a valid size");
             let mut page = pdf.start_page_with(settings);

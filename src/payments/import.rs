@@ -1,7 +1,8 @@
 //! Importing a bank file: read it completely once to validate it (structure, totals, amounts,
 //! dates, currencies, and that no payment in it was imported before), then read it again and
 //! store it in one transaction: the file, its payments, their journal entries, OCR matches and
-//! allocations. Both passes stream, a chunk of payments at a time.
+//! allocations. Both passes stream, a chunk of payments at a time, parsed on another thread a
+//! chunk ahead of the database work; payments, journal lines and events are written with COPY.
 
 use std::{
     collections::HashSet,
@@ -13,7 +14,6 @@ use std::{
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -22,7 +22,9 @@ use super::{
     FileError, Format, ParsedPayment, PaymentKind, PaymentSource, detect,
     ledger::{self, Account, Dims, Entry},
 };
-use crate::{config::Identity, domain::lifecycle::ClaimState, domain::money::Sek, parameters};
+use crate::{
+    config::Identity, db::copy, domain::lifecycle::ClaimState, domain::money::Sek, parameters,
+};
 
 const CHUNK: usize = 2000;
 
@@ -106,6 +108,43 @@ fn digest(hash: &Arc<Mutex<Sha256>>) -> Vec<u8> {
     hash.lock().map(|h| h.clone().finalize().to_vec()).unwrap_or_default()
 }
 
+/// The file parsed on a blocking thread (the other core), up to two chunks ahead of the
+/// database work on the chunk before.
+struct Ahead {
+    chunks: tokio::sync::mpsc::Receiver<Result<Vec<ParsedPayment>, ImportError>>,
+    done: tokio::task::JoinHandle<(super::Summary, Vec<u8>)>,
+    format: Format,
+}
+
+impl Ahead {
+    fn open(path: &Path) -> Result<Ahead, ImportError> {
+        let (mut source, format, hash) = open_file(path)?;
+        let (sender, chunks) = tokio::sync::mpsc::channel(2);
+        let done = tokio::task::spawn_blocking(move || {
+            loop {
+                let chunk = next_chunk(source.as_mut());
+                let last = !matches!(&chunk, Ok(c) if !c.is_empty());
+                // A receiver gone means the import stopped: so does the parsing.
+                if sender.blocking_send(chunk).is_err() || last {
+                    break;
+                }
+            }
+            (source.summary().clone(), digest(&hash))
+        });
+        Ok(Ahead { chunks, done, format })
+    }
+
+    /// The next chunk of payments; empty at the end of the file.
+    async fn next(&mut self) -> Result<Vec<ParsedPayment>, ImportError> {
+        self.chunks.recv().await.unwrap_or_else(|| Ok(Vec::new()))
+    }
+
+    /// After the last chunk: the file's summary and its SHA-256.
+    async fn finish(self) -> Result<(super::Summary, Vec<u8>), ImportError> {
+        self.done.await.map_err(|e| ImportError::Other(anyhow::anyhow!("the parser failed: {e}")))
+    }
+}
+
 async fn already_imported(
     conn: &mut PgConnection,
     sha: &[u8],
@@ -137,10 +176,11 @@ async fn validate(
     conn: &mut PgConnection,
     path: &Path,
 ) -> Result<(Format, super::Summary, Vec<u8>, Option<String>), ImportError> {
-    let (mut source, format, hash) = open_file(path)?;
+    let mut file = Ahead::open(path)?;
+    let format = file.format;
     let mut duplicate = None;
     loop {
-        let chunk = next_chunk(source.as_mut())?;
+        let chunk = file.next().await?;
         if chunk.is_empty() {
             break;
         }
@@ -168,8 +208,8 @@ async fn validate(
             ));
         }
     }
-    let summary = source.summary().clone();
-    Ok((format, summary, digest(&hash), duplicate))
+    let (summary, sha) = file.finish().await?;
+    Ok((format, summary, sha, duplicate))
 }
 
 /// Imports the bank file at `path`: everything or nothing.
@@ -210,7 +250,7 @@ pub async fn import_file(
     .execute(&mut *tx)
     .await?;
 
-    let (mut source, _, hash) = open_file(path)?;
+    let mut file = Ahead::open(path)?;
     let mut out = Imported {
         bank_file_id,
         format,
@@ -222,13 +262,13 @@ pub async fn import_file(
         overpaid_claims: 0,
     };
     loop {
-        let chunk = next_chunk(source.as_mut())?;
+        let chunk = file.next().await?;
         if chunk.is_empty() {
             break;
         }
         store_chunk(&mut tx, bank_file_id, &chunk, &params, today, now, user, &mut out).await?;
     }
-    if digest(&hash) != sha {
+    if file.finish().await?.1 != sha {
         return Err(ImportError::Invalid(FileError::file(
             "Filen ändrades medan den lästes in. Försök igen.",
         )));
@@ -308,33 +348,51 @@ async fn store_chunk(
             }
         })
         .collect();
-    let inserted = sqlx::query("insert into payment (payment_id, bank_file_id, seq, line, bank_ref, kind, booked_on, amount, reference, ocr,
-            payer_name, payer_account, payer_id_number, information, claim_id, match_kind, matched_at)
-         select t.id, $1, t.seq, t.line, t.bank_ref, t.kind, t.booked, t.amount, t.reference, t.ocr, t.payer, t.account,
-            t.id_number, t.info, t.claim, case when t.claim is not null then 'ocr' end, case when t.claim is not null then $16::timestamptz end
-         from unnest($2::uuid[], $3::int[], $4::int[], $5::text[], $6::text[], $7::date[], $8::numeric[], $9::text[],
-            $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::uuid[])
-            as t(id, seq, line, bank_ref, kind, booked, amount, reference, ocr, payer, account, id_number, info, claim)
-         on conflict (bank_ref) do nothing").bind(bank_file_id).bind(&ids).bind(chunk.iter().map(|p| p.seq as i32).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.line as i32).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.bank_ref.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.booked_on).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.amount.amount()).collect::<Vec<Decimal>>()).bind(chunk.iter().map(|p| p.reference.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.ocr.as_deref()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.payer_name.as_str()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.payer_account.as_deref()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.payer_id_number.as_deref()).collect::<Vec<_>>()).bind(chunk.iter().map(|p| p.information.as_str()).collect::<Vec<_>>()).bind(&claim_of).bind(now)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() != chunk.len() as u64 {
-        // The payment that was not stored repeats one earlier in the file.
-        let stored: HashSet<Uuid> =
-            sqlx::query_scalar("select payment_id from payment where payment_id = any($1)")
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .collect();
-        let line =
-            chunk.iter().zip(&ids).find(|(_, id)| !stored.contains(id)).map_or(0, |(p, _)| p.line);
-        return Err(ImportError::Invalid(FileError::at(
-            line,
-            "samma betalning (bankens referens) förekommer två gånger i filen.",
-        )));
+    let mut rows = copy::Rows::new();
+    let at = copy::timestamp(now);
+    for ((p, id), claim) in chunk.iter().zip(&ids).zip(&claim_of) {
+        rows.value(id).value(bank_file_id).value(p.seq).value(p.line).text(&p.bank_ref);
+        rows.text(p.kind.as_str()).value(p.booked_on).value(p.amount.amount()).text(&p.reference);
+        rows.opt_text(p.ocr.as_deref()).text(&p.payer_name).opt_text(p.payer_account.as_deref());
+        rows.opt_text(p.payer_id_number.as_deref()).text(&p.information).opt_value(*claim);
+        rows.opt_text(claim.map(|_| "ocr")).opt_value(claim.map(|_| &at)).end_row();
+    }
+    // In a savepoint: a bank reference already stored (earlier in the file) fails the COPY,
+    // and the transaction must live on to say which line repeats it.
+    let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+    let copied = copy::copy_in(
+        &mut sp,
+        "payment (payment_id, bank_file_id, seq, line, bank_ref, kind, booked_on, amount, reference, ocr,
+            payer_name, payer_account, payer_id_number, information, claim_id, match_kind, matched_at)",
+        rows,
+    )
+    .await;
+    match copied {
+        Ok(_) => sp.commit().await?,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            sp.rollback().await?;
+            let refs: Vec<&str> = chunk.iter().map(|p| p.bank_ref.as_str()).collect();
+            let stored: HashSet<String> =
+                sqlx::query_scalar("select bank_ref from payment where bank_ref = any($1)")
+                    .bind(&refs)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+            let mut seen = HashSet::new();
+            let line = chunk
+                .iter()
+                .find(|p| stored.contains(&p.bank_ref) || !seen.insert(p.bank_ref.as_str()))
+                .map_or(0, |p| p.line);
+            return Err(ImportError::Invalid(FileError::at(
+                line,
+                "samma betalning (bankens referens) förekommer två gånger i filen.",
+            )));
+        }
+        Err(e) => return Err(e.into()),
     }
     let mut entries = Vec::with_capacity(chunk.len());
+    let mut incoming = Vec::with_capacity(chunk.len());
     let mut events: Vec<(Uuid, serde_json::Value)> = Vec::new();
     let mut claims = Vec::new();
     for ((p, id), claim) in chunk.iter().zip(&ids).zip(&claim_of) {
@@ -348,15 +406,15 @@ async fn store_chunk(
         out.total += p.signed();
         entries.push(match (p.kind, claim) {
             (PaymentKind::Payment, Some(c)) => {
+                // Received and allocated in one entry, by `sync_claims_receiving` below.
                 out.matched += 1;
                 claims.push(*c);
                 events.push((
                     *c,
                     serde_json::json!({"payment_id": id, "amount": p.amount, "booked_on": p.booked_on, "match": "ocr"}),
                 ));
-                Entry::new("payment_in", memo)
-                    .debit(Account::Bank, p.amount, pay)
-                    .credit(Account::ClaimPayments, p.amount, Dims::claim(*c).with_payment(*id))
+                incoming.push(ledger::Incoming { claim: *c, payment: *id, amount: p.amount, memo });
+                continue;
             }
             (PaymentKind::Payment, None) => {
                 out.unmatched += 1;
@@ -373,15 +431,21 @@ async fn store_chunk(
         });
     }
     ledger::post(tx, &entries, now, today, user).await?;
-    if !events.is_empty() {
-        sqlx::query("insert into claim_event (claim_id, at, business_date, kind, actor_user_id, detail)
-             select c, $3, $4, 'payment_received', $5, d from unnest($1::uuid[], $2::jsonb[]) as t(c, d)").bind(events.iter().map(|e| e.0).collect::<Vec<_>>()).bind(events.iter().map(|e| e.1.clone()).collect::<Vec<_>>()).bind(now).bind(today).bind(user)
-        .execute(&mut *tx)
-        .await?;
+    let mut rows = copy::Rows::new();
+    for (claim, detail) in &events {
+        rows.value(claim).value(&at).value(today).text("payment_received");
+        rows.opt_value(user).text(&detail.to_string()).end_row();
     }
+    copy::copy_in(
+        tx,
+        "claim_event (claim_id, at, business_date, kind, actor_user_id, detail)",
+        rows,
+    )
+    .await?;
     claims.sort();
     claims.dedup();
-    let report = ledger::sync_claims(tx, &claims, params, today, now, user).await?;
+    let report =
+        ledger::sync_claims_receiving(tx, &claims, &incoming, params, today, now, user).await?;
     out.paid_claims += report.paid.len();
     out.overpaid_claims += report.overpaid.len();
     Ok(())

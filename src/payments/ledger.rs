@@ -5,7 +5,9 @@
 //! Accounts (with the dimensions their lines carry):
 //! - `bank` — the client-funds account where payments arrive and payouts leave;
 //! - `unmatched` (payment) — money not yet tied to a claim;
-//! - `claim_payments` (claim, payment) — money received for a claim, until allocated;
+//! - `claim_payments` (claim, payment) — money received for a claim, until allocated (a payment
+//!   matched by OCR as it is read is allocated in the entry that receives it, and never passes
+//!   through here);
 //! - `fee_income`, `interest_income` (claim) — Fordra's fees and late interest;
 //! - `creditor_payable` (creditor, claim) — capital collected, owed to the creditor;
 //! - `settlement_payable` (creditor, settlement) — settled, awaiting payout;
@@ -27,6 +29,7 @@ use uuid::Uuid;
 
 use crate::{
     claims::{self, ClaimRecord},
+    db::copy,
     domain::books::{ClaimBooks, books_from_sums, target},
     domain::lifecycle::ClaimState,
     domain::{money::Sek, statement::Statement},
@@ -174,35 +177,23 @@ pub async fn post(
         .bind(chunk.len() as i64)
         .fetch_all(&mut *conn)
         .await?;
-        sqlx::query("insert into journal_entry (entry_id, at, business_date, kind, memo, user_id)
-             select id, $3, $4, kind, memo, $5 from unnest($1::bigint[], $2::text[], $6::text[]) as t(id, kind, memo)").bind(&ids).bind(chunk.iter().map(|e| e.kind).collect::<Vec<_>>()).bind(at).bind(business_date).bind(user).bind(chunk.iter().map(|e| e.memo.as_str()).collect::<Vec<_>>())
-        .execute(&mut *conn)
-        .await?;
-        let n: usize = chunk.iter().map(|e| e.lines.len()).sum();
-        let mut entry_ids = Vec::with_capacity(n);
-        let mut accounts = Vec::with_capacity(n);
-        let mut amounts = Vec::with_capacity(n);
-        let mut claims = Vec::with_capacity(n);
-        let mut creditors = Vec::with_capacity(n);
-        let mut payments = Vec::with_capacity(n);
-        let mut settlements = Vec::with_capacity(n);
-        let mut payouts = Vec::with_capacity(n);
+        let at = copy::timestamp(at);
+        let mut heads = copy::Rows::new();
+        let mut lines = copy::Rows::new();
         for (id, e) in ids.iter().zip(chunk) {
+            heads.value(id).value(&at).value(business_date).text(e.kind).text(&e.memo);
+            heads.opt_value(user).end_row();
             for l in &e.lines {
-                entry_ids.push(*id);
-                accounts.push(l.account.as_str());
-                amounts.push(l.amount);
-                claims.push(l.dims.claim);
-                creditors.push(l.dims.creditor);
-                payments.push(l.dims.payment);
-                settlements.push(l.dims.settlement);
-                payouts.push(l.dims.payout);
+                let d = &l.dims;
+                lines.value(id).text(l.account.as_str()).value(l.amount).opt_value(d.claim);
+                lines.opt_value(d.creditor).opt_value(d.payment).opt_value(d.settlement);
+                lines.opt_value(d.payout).end_row();
             }
         }
-        sqlx::query("insert into journal_line (entry_id, account, amount, claim_id, creditor_id, payment_id, settlement_id, payout_id)
-             select * from unnest($1::bigint[], $2::text[], $3::numeric[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::uuid[])").bind(&entry_ids).bind(&accounts).bind(&amounts).bind(&claims).bind(&creditors).bind(&payments).bind(&settlements).bind(&payouts)
-        .execute(&mut *conn)
-        .await?;
+        let head = "journal_entry (entry_id, at, business_date, kind, memo, user_id)";
+        copy::copy_in(conn, head, heads).await?;
+        let line = "journal_line (entry_id, account, amount, claim_id, creditor_id, payment_id, settlement_id, payout_id)";
+        copy::copy_in(conn, line, lines).await?;
     }
     Ok(())
 }
@@ -272,7 +263,34 @@ pub async fn sync_claims(
     now: DateTime<Utc>,
     user: Option<Uuid>,
 ) -> Result<SyncReport> {
+    sync_claims_receiving(conn, ids, &[], params, today, now, user).await
+}
+
+/// A payment stored for a claim but not yet in the journal (an OCR match from a bank file).
+pub struct Incoming {
+    pub claim: Uuid,
+    pub payment: Uuid,
+    pub amount: Sek,
+    pub memo: String,
+}
+
+/// [`sync_claims`], booking `incoming` payments too: each claim that receives payments gets one
+/// entry (`payment_matched`) that takes the money into the bank and allocates it, instead of one
+/// entry for the money and another for its allocation.
+pub async fn sync_claims_receiving(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    incoming: &[Incoming],
+    params: &Parameters,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    user: Option<Uuid>,
+) -> Result<SyncReport> {
     let mut report = SyncReport::default();
+    let mut arriving: HashMap<Uuid, Vec<&Incoming>> = HashMap::new();
+    for i in incoming {
+        arriving.entry(i.claim).or_default().push(i);
+    }
     if ids.is_empty() {
         return Ok(report);
     }
@@ -283,6 +301,13 @@ pub async fn sync_claims(
     .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
+    if let Some(lost) = incoming.iter().find(|i| !recs.iter().any(|r| r.claim_id == i.claim)) {
+        bail!(
+            "payment {} is for claim {}, which is not being brought up to date",
+            lost.payment,
+            lost.claim
+        );
+    }
     let statements = statements(conn, &recs, params, today).await?;
     let books = claim_books(conn, ids).await?;
     let mut entries = Vec::new();
@@ -301,16 +326,28 @@ pub async fn sync_claims(
         );
         let claim = Dims::claim(rec.claim_id);
         let moved = fees + interest + capital + over;
-        if want.received != have.received {
+        let new = arriving.get(&rec.claim_id).map_or(&[][..], Vec::as_slice);
+        let received = new.iter().fold(have.received, |t, i| t + i.amount);
+        if want.received != received {
             bail!(
                 "claim {}: the journal holds {} received but the statement {}",
                 rec.claim_id,
-                have.received,
+                received,
                 want.received
             );
         }
-        let entry = Entry::new("allocation", format!("Fördelning ärende {}", rec.case_number))
-            .debit(Account::ClaimPayments, moved, claim)
+        let entry = match new {
+            [] => Entry::new("allocation", format!("Fördelning ärende {}", rec.case_number)),
+            [one] => Entry::new("payment_matched", one.memo.clone()),
+            _ => Entry::new("payment_matched", format!("Inbetalningar ärende {}", rec.case_number)),
+        };
+        let arrived = new.iter().fold(Sek::ZERO, |t, i| t + i.amount);
+        let entry = new
+            .iter()
+            .fold(entry, |e, i| {
+                e.debit(Account::Bank, i.amount, Dims::claim(rec.claim_id).with_payment(i.payment))
+            })
+            .debit(Account::ClaimPayments, moved - arrived, claim)
             .credit(Account::FeeIncome, fees, claim)
             .credit(Account::InterestIncome, interest, claim)
             .credit(Account::CreditorPayable, capital, claim.with_creditor(rec.creditor_id))

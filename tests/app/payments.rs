@@ -785,6 +785,44 @@ async fn a_bgmax_file_pays_through_the_cli() {
     w.check_ledger("2025-05-02");
 }
 
+/// A bank reference repeated two thousand payments later (stored by then, in an earlier chunk
+/// written with COPY) is named by its line, and nothing of the file is kept.
+#[tokio::test]
+async fn a_payment_repeated_later_in_the_file_is_named_and_nothing_is_kept() {
+    let w = world("2025-05-02").await;
+    let (claim, ocr) = w.example_claim("REP", json!({})).await;
+    let items: Vec<Item> = (0..2_100)
+        .map(|i| match i {
+            0 => Item::new(&ocr, Sek::kronor(100), "Sven"),
+            _ => Item::new(&format!("Faktura {i}"), Sek::kronor(10), "Okänd"),
+        })
+        .collect();
+    let xml = simulator::camt054(fordra::config::DEFAULT_IBAN, "REP-1", d("2025-04-30"), &items);
+    // The 2,051st payment carries the bank reference of the 7th.
+    let xml = xml.replacen(
+        "<AcctSvcrRef>REP-1-2051-1</AcctSvcrRef>",
+        "<AcctSvcrRef>REP-1-7-1</AcctSvcrRef>",
+        1,
+    );
+    let path = write_temp("rep.xml", xml.as_bytes());
+    let out = fordra_cli(&w.db_name).arg("import-bank-file").arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("förekommer två gånger i filen"), "{err}");
+    let line = xml.lines().position(|l| l.contains("REP-1-2051</AcctSvcrRef>")).unwrap();
+    // The line of the repeated payment: its entry or its transaction, a few lines further.
+    assert!((line..line + 5).any(|l| err.contains(&format!("Rad {l}:"))), "{line}: {err}");
+    for table in ["payment", "bank_file", "journal_entry"] {
+        let n: i64 = sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(w.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    assert_eq!(w.books(claim).await.received, Sek::ZERO);
+    let _ = std::fs::remove_file(&path);
+}
+
 #[tokio::test]
 async fn a_direct_payment_after_a_part_payment_reallocates_with_a_correcting_entry() {
     let w = world("2025-05-20").await;
@@ -815,12 +853,14 @@ async fn a_direct_payment_after_a_part_payment_reallocates_with_a_correcting_ent
     let after = w.books(claim).await;
     assert!(after.to_interest < before.to_interest);
     assert_eq!(after.received, before.received);
-    let corrections: i64 =
-        sqlx::query_scalar("select count(*) from journal_entry where kind = 'allocation'")
-            .fetch_one(w.pool())
-            .await
-            .unwrap();
-    assert_eq!(corrections, 2);
+    // The bank file's payment was received and allocated in one entry; the correction is one more.
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "select kind from journal_entry where kind in ('payment_matched', 'allocation') order by entry_id",
+    )
+    .fetch_all(w.pool())
+    .await
+    .unwrap();
+    assert_eq!(kinds, ["payment_matched", "allocation"]);
     // The journal refuses to be edited.
     let e = sqlx::query("update journal_line set amount = amount + 1").execute(w.pool()).await;
     assert!(e.is_err());
