@@ -3,7 +3,8 @@
 //! allocation (statements computed per claim) and journal entries, all in one transaction.
 //! 90 % of the payments carry the OCR of an open claim (part payments, full payments and a few
 //! overpayments); 10 % match nothing and go to the unmatched queue. Then `check-ledger`'s
-//! verification over the result, and the process's peak memory during the import.
+//! verification over the result, and the process's peak memory during the import. In the same
+//! run, the ceiling: the same rows loaded by `COPY` into a second copy of the seeded database.
 //!
 //! `cargo bench --bench payments`; `FORDRA_BENCH_PAYMENTS` scales it down.
 
@@ -36,7 +37,7 @@ fn main() {
 }
 
 async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
-    let pool = db::connect_private(&cluster.socket_dir, "fordra_bench").await.unwrap();
+    let pool = db::connect_private(&cluster.socket_dir, "pay_seed").await.unwrap();
     db::migrate(&pool).await.unwrap();
     let today: NaiveDate = "2026-03-10".parse().unwrap();
     let booked: NaiveDate = "2026-03-09".parse().unwrap();
@@ -73,6 +74,21 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
     }
     sqlx::query("analyze").execute(&pool).await.unwrap();
     println!("seeded {claims} open claims in {:.1} s", started.elapsed().as_secs_f64());
+    pool.close().await;
+    // Two copies of the seeded database: one for the import, one for the COPY ceiling.
+    let admin = db::connect_private(&cluster.socket_dir, "postgres").await.unwrap();
+    sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = 'pay_seed' and pid <> pg_backend_pid()")
+        .execute(&admin)
+        .await
+        .unwrap();
+    for copy in ["pay_import", "pay_ceiling"] {
+        sqlx::query(&format!("create database {copy} template pay_seed"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+    let pool = db::connect_private(&cluster.socket_dir, "pay_import").await.unwrap();
 
     // The bank file, written to disk as it is generated.
     let path = dir.join("camt054-bench.xml");
@@ -131,6 +147,9 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
         before
     );
 
+    let import_rate = n as f64 / secs;
+    copy_ceiling(cluster, &pool, n, import_rate).await;
+
     let started = Instant::now();
     let mut conn = pool.acquire().await.unwrap();
     let params = fordra::parameters::load(&mut conn).await.unwrap();
@@ -144,5 +163,64 @@ async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
         started.elapsed().as_secs_f64()
     );
     drop(conn);
+    pool.close().await;
+}
+
+/// The tables the import writes, in an order their foreign keys allow.
+const WRITTEN: [&str; 8] = [
+    "bank_file",
+    "payment",
+    "journal_entry",
+    "journal_line",
+    "claim_event",
+    "bank_day",
+    "mail_queue",
+    "audit_event",
+];
+
+/// The SQL ceiling: the rows the import wrote, taken out of its database with `COPY … TO` and
+/// loaded with `COPY … FROM` into the other copy of the seeded database (same tables, indexes
+/// and foreign keys), with the claims it marked paid marked by one `UPDATE`, in one transaction.
+async fn copy_ceiling(cluster: &Cluster, imported: &sqlx::PgPool, n: usize, import_rate: f64) {
+    use futures_util::TryStreamExt;
+    let mut conn = imported.acquire().await.unwrap();
+    let mut dumps = Vec::new();
+    for table in WRITTEN {
+        let chunks: Vec<_> = conn
+            .copy_out_raw(&format!("copy {table} to stdout"))
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        dumps.push((table, chunks.concat()));
+    }
+    let paid: Vec<Uuid> = sqlx::query_scalar("select claim_id from claim where state = 'paid'")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let pool = db::connect_private(&cluster.socket_dir, "pay_ceiling").await.unwrap();
+    let started = Instant::now();
+    let mut tx = pool.begin().await.unwrap();
+    let mut rows = 0;
+    for (table, bytes) in dumps {
+        let mut copy = tx.copy_in_raw(&format!("copy {table} from stdin")).await.unwrap();
+        copy.send(bytes).await.unwrap();
+        rows += copy.finish().await.unwrap();
+    }
+    sqlx::query("update claim set state = 'paid', next_action_on = null where claim_id = any($1)")
+        .bind(&paid)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let rate = n as f64 / secs;
+    println!(
+        "COPY ceiling: the import's {rows} rows (and {} claims marked paid) loaded in {secs:.1} s = {rate:.0} payments/s; import / ceiling = {:.2}",
+        paid.len(),
+        import_rate / rate
+    );
     pool.close().await;
 }

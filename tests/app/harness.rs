@@ -32,6 +32,7 @@ const TEMPLATE: &str = "fordra_template";
 
 fn shared() -> &'static Shared {
     SHARED.get_or_init(|| {
+        remove_finished_runs();
         let dir = std::env::temp_dir().join(format!("fordra-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let cluster = Cluster::open(&dir, Durability::Ephemeral).expect(
@@ -52,6 +53,21 @@ fn shared() -> &'static Shared {
         .expect("migrating the template database failed");
         Shared { socket_dir, _cluster: Mutex::new(cluster) }
     })
+}
+
+/// Removes the clusters of earlier test runs whose process is gone. A run cannot remove its own
+/// at exit (the shared cluster is a static, and statics are not dropped); each is over 1 GB.
+fn remove_finished_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|n| n.strip_prefix("fordra-test-")?.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 pub fn socket_dir() -> &'static Path {
