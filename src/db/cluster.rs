@@ -180,8 +180,9 @@ impl Cluster {
         }
         // Bank-file imports and engine passes write in large transactions: room for WAL in
         // memory and between checkpoints keeps them from stalling on WAL flushes.
+        let shared_buffers = shared_buffers(std::env::var("FORDRA_PG_SHARED_BUFFERS").ok())?;
         let mut opts = format!(
-            "-k {} -c listen_addresses='' -c max_connections=200 -c shared_buffers=256MB -c wal_buffers=16MB -c max_wal_size=4GB",
+            "-k {} -c listen_addresses='' -c max_connections=200 -c shared_buffers={shared_buffers} -c wal_buffers=16MB -c max_wal_size=4GB",
             shell_quote(&self.socket_dir)
         );
         if durability == Durability::Ephemeral {
@@ -283,6 +284,23 @@ impl Drop for Cluster {
             let _ = writeln!(std::io::stderr(), "stopping private PostgreSQL: {e:#}");
         }
     }
+}
+
+/// The private cluster's shared buffers: `FORDRA_PG_SHARED_BUFFERS` (e.g. `2GB`), else 256 MB.
+/// A database larger than its buffers costs PostgreSQL more per row (see the engine benchmark).
+fn shared_buffers(setting: Option<String>) -> Result<String> {
+    let Some(v) = setting.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else {
+        return Ok("256MB".into());
+    };
+    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &v[digits.len()..];
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !["kB", "MB", "GB"].contains(&unit)
+    {
+        anyhow::bail!("FORDRA_PG_SHARED_BUFFERS: {v:?} is not a size such as 256MB or 2GB");
+    }
+    Ok(v)
 }
 
 /// The socket directory: `run/` in the data dir unless that makes the socket path too long,
@@ -397,5 +415,16 @@ mod tests {
         let dir = socket_dir_for(&long);
         assert!(dir.to_str().unwrap().starts_with("/tmp/fordra-"));
         assert!(dir.join(".s.PGSQL.5432").as_os_str().len() < MAX_SOCKET_PATH);
+    }
+
+    #[test]
+    fn shared_buffers_are_a_size_or_the_default() {
+        assert_eq!(shared_buffers(None).unwrap(), "256MB");
+        assert_eq!(shared_buffers(Some(" ".into())).unwrap(), "256MB");
+        assert_eq!(shared_buffers(Some("2GB".into())).unwrap(), "2GB");
+        assert_eq!(shared_buffers(Some("512MB".into())).unwrap(), "512MB");
+        for bad in ["2", "GB", "2 GB", "2gb", "1e3MB", "2GB; drop", "-1MB"] {
+            assert!(shared_buffers(Some(bad.into())).is_err(), "{bad}");
+        }
     }
 }
