@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod limitation;
 pub mod money;
 pub mod ocr;
+pub mod partner;
 pub mod plan;
 pub mod rules;
 pub mod statement;

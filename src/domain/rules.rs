@@ -62,6 +62,9 @@ pub struct RuleSet {
     /// The largest capital a claim may be registered with.
     #[serde(default = "defaults::capital_max")]
     pub capital_max: Sek,
+    /// A partner's referral counts when the creditor signs up within this many days.
+    #[serde(default = "defaults::referral_valid_days")]
+    pub referral_valid_days: u32,
 }
 
 mod defaults {
@@ -86,6 +89,9 @@ mod defaults {
     }
     pub fn capital_max() -> Sek {
         Sek::kronor(10_000_000)
+    }
+    pub fn referral_valid_days() -> u32 {
+        180
     }
 }
 
@@ -120,6 +126,7 @@ impl RuleSet {
             plan_break_days_late: defaults::plan_break_days_late(),
             payout_dual_approval_over: defaults::payout_dual_approval_over(),
             capital_max: defaults::capital_max(),
+            referral_valid_days: defaults::referral_valid_days(),
         }
     }
 }
