@@ -54,6 +54,19 @@ enum Command {
         /// (default: from the number).
         #[arg(long)]
         company_form: Option<String>,
+        /// Make it this partner's customer from the business date (the partner's number).
+        #[arg(long)]
+        partner: Option<String>,
+    },
+    /// Create a partner (pending unless --approved, which also records the agreement as accepted
+    /// on the business date); prints its partner number alone on the last line.
+    CreatePartner {
+        #[arg(long)]
+        org_nr: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        approved: bool,
     },
     /// Create an API key for a creditor; the key is printed once, on its own line.
     CreateApiKey {
@@ -183,7 +196,36 @@ async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
-        Command::CreateCreditor { org_nr, name, approved, company_form } => {
+        Command::CreatePartner { org_nr, name, approved } => {
+            let today = clock.today();
+            let org =
+                IdNumber::parse(&org_nr, today).map_err(|e| anyhow::anyhow!("--org-nr: {e}"))?;
+            let name = name.trim().to_string();
+            if name.is_empty() {
+                bail!("--name: Ange företagets namn.");
+            }
+            with_database(&config, |db| async move {
+                let mut conn = db.acquire().await?;
+                let created = crate::partners::service::create(
+                    &mut conn,
+                    &org,
+                    &name,
+                    approved,
+                    clock.now(),
+                    today,
+                )
+                .await?;
+                let Some(created) = created else {
+                    bail!("a partner with org.nr {} already exists", org.display())
+                };
+                let status = if approved { "approved" } else { "pending" };
+                println!("partner {name} ({}) created, {status}; partner number:", org.display());
+                println!("{}", created.number);
+                Ok(())
+            })
+            .await
+        }
+        Command::CreateCreditor { org_nr, name, approved, company_form, partner } => {
             let today = clock.today();
             let org =
                 IdNumber::parse(&org_nr, today).map_err(|e| anyhow::anyhow!("--org-nr: {e}"))?;
@@ -201,15 +243,34 @@ async fn run(cli: Cli) -> Result<()> {
             }
             with_database(&config, |db| async move {
                 let status = if approved { "approved" } else { "pending" };
+                let mut tx = db.begin().await?;
+                let creditor_id = Uuid::new_v4();
                 let inserted = sqlx::query!("insert into creditor (creditor_id, org_nr, name, status, approved_at, company_form)
-                     values ($1, $2, $3, $4, case when $4 = 'approved' then now() end, $5) on conflict (org_nr) do nothing", Uuid::new_v4(), org.as_str(), &name, status, form.as_str())
-                .execute(&db)
+                     values ($1, $2, $3, $4, case when $4 = 'approved' then now() end, $5) on conflict (org_nr) do nothing", creditor_id, org.as_str(), &name, status, form.as_str())
+                .execute(&mut *tx)
                 .await?;
                 if inserted.rows_affected() == 0 {
                     bail!("a creditor with org.nr {} already exists", org.display());
                 }
+                let mut of_partner = String::new();
+                if let Some(number) = partner {
+                    let params = parameters::load(&mut tx).await?;
+                    let via = crate::domain::partner::Via::Created;
+                    crate::partners::service::add_customer(
+                        &mut tx,
+                        &number,
+                        creditor_id,
+                        via,
+                        &params,
+                        today,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("--partner: {e}"))?;
+                    of_partner = format!("; customer of partner {} from {today}", number.trim());
+                }
+                tx.commit().await?;
                 println!(
-                    "creditor {} ({}, {}) created, {status}",
+                    "creditor {} ({}, {}) created, {status}{of_partner}",
                     name,
                     org.display(),
                     form.label().to_lowercase()

@@ -30,11 +30,13 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
         .await?;
     let partner_id = Uuid::new_v4();
     sqlx::query!(
-        "insert into partner (partner_id, org_nr, name, created_at) values ($1, $2, $3, $4)",
+        "insert into partner (partner_id, org_nr, name, created_at, status, approved_at, agreement_signed_on)
+         values ($1, $2, $3, $4, 'approved', $4, $5)",
         partner_id,
         "165591234561",
         "Demo Redovisning AB",
-        now
+        now,
+        crate::clock::stockholm_date(now)
     )
     .execute(&mut *tx)
     .await?;

@@ -81,11 +81,15 @@ pub struct Arrival {
 pub enum NotAttributed {
     #[error("Partnern är inte godkänd, eller avtalet har upphört.")]
     PartnerNotActive,
-    #[error("Företaget var kund hos Fordra redan innan ni förde hit det och räknas inte som er kund.")]
+    #[error(
+        "Företaget var kund hos Fordra redan innan ni förde hit det och räknas inte som er kund."
+    )]
     ExistedBefore,
     #[error("Företaget har redan hänvisats av en annan partner; den första hänvisningen gäller.")]
     OtherPartner,
-    #[error("Företaget registrerade sig {days} dagar efter hänvisningen; en hänvisning gäller i {limit} dagar.")]
+    #[error(
+        "Företaget registrerade sig {days} dagar efter hänvisningen; en hänvisning gäller i {limit} dagar."
+    )]
     ReferralExpired { days: i64, limit: u32 },
 }
 
@@ -136,7 +140,8 @@ mod tests {
                         assert!(parse_number(std::str::from_utf8(&t).unwrap()).is_err());
                     }
                 }
-                if i + 1 < b.len() && b[i] != b[i + 1] && (b[i] as i32 - b[i + 1] as i32).abs() != 9 {
+                if i + 1 < b.len() && b[i] != b[i + 1] && (b[i] as i32 - b[i + 1] as i32).abs() != 9
+                {
                     let mut t = b.to_vec();
                     t.swap(i, i + 1);
                     assert!(parse_number(std::str::from_utf8(&t).unwrap()).is_err(), "{n}");

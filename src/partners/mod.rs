@@ -1,9 +1,10 @@
 //! The partner programme: accounting firms that bring creditors and earn commission on paid
-//! fees. Today the partner's home page; registration, customers, commission and statements
-//! come here next.
+//! fees. Today the partner's home page, partners and their customers from the command line;
+//! registration, the portal, commission and statements come here next.
 
 mod repo;
 mod routes;
+pub mod service;
 mod views;
 
 pub use routes::router;
