@@ -256,9 +256,13 @@ async fn run(cli: Cli) -> Result<()> {
                 if let Some(number) = partner {
                     let params = parameters::load(&mut tx).await?;
                     let via = crate::domain::partner::Via::Created;
+                    let Some(partner_id) = crate::partners::service::find(&mut tx, &number).await?
+                    else {
+                        bail!("--partner: Partnernumret finns inte.");
+                    };
                     crate::partners::service::add_customer(
                         &mut tx,
-                        &number,
+                        partner_id,
                         creditor_id,
                         via,
                         &params,

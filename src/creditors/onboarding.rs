@@ -168,16 +168,17 @@ pub fn validate(
             None
         }
     };
-    let referral_code = Some(f.referral_code.trim().to_string()).filter(|s| !s.is_empty());
-    if referral_code
-        .as_deref()
-        .is_some_and(|r| r.len() > 20 || !r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-    {
-        e.add(
-            "referral_code",
-            "Partnerkoden består av siffror och bokstäver, som den står i länken ni fick.",
-        );
-    }
+    // The partner's number, as in its link; whether such a partner exists is asked later.
+    let referral_code = match f.referral_code.trim() {
+        "" => None,
+        code => match crate::domain::partner::parse_number(code) {
+            Ok(serial) => Some(crate::domain::partner::number(serial)),
+            Err(err) => {
+                e.add("referral_code", err.to_string());
+                None
+            }
+        },
+    };
     if f.accept_terms.is_none() {
         e.add("accept_terms", "Ni behöver godkänna villkoren för att bli kund.");
     } else if f.terms_version != current_terms {

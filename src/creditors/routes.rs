@@ -101,14 +101,24 @@ async fn signup(
         Ok(s) => s,
         Err(errors) => return Ok(refuse(form, errors, terms, &ctx)),
     };
+    if let Some(code) = &s.referral_code
+        && crate::partners::service::find(&mut conn, code).await?.is_none()
+    {
+        let mut errors = FieldErrors::default();
+        errors.add(
+            "referral_code",
+            format!("Det finns ingen partner med numret {code}. Kontrollera numret, eller lämna fältet tomt."),
+        );
+        return Ok(refuse(form, errors, terms, &ctx));
+    }
     // The slow hash is done whether or not the address has an account (timing says nothing),
     // and without holding a pool connection.
     drop(conn);
     let hash = password::hash(s.password.clone()).await?;
     let mut conn = state.db.acquire().await?;
     let url = &state.config.public_url;
-    if let Registered::OrgTaken = service::register(&mut conn, &s, &hash, &ctx.ip, url, now).await?
-    {
+    let registered = service::register(&mut conn, &s, &hash, &ctx.ip, url, now, today).await?;
+    if let Registered::OrgTaken = registered {
         let mut errors = FieldErrors::default();
         errors.add(
             "org_nr",

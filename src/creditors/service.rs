@@ -2,7 +2,7 @@
 //! staff decision, and what the pages read.
 
 use askama::Template;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -59,6 +59,7 @@ pub async fn register(
     ip: &str,
     public_url: &str,
     now: DateTime<Utc>,
+    today: NaiveDate,
 ) -> anyhow::Result<Registered> {
     let (bankgiro, clearing, account) = match &s.payout {
         Payout::Bankgiro(bg) => (Some(bg.clone()), None, None),
@@ -81,6 +82,19 @@ pub async fn register(
             terms_version, terms_accepted_at, terms_accepted_ip, referral_code, created_at, company_form)
          values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $14, $17)").bind(creditor_id).bind(s.org_nr.as_str()).bind(&s.company_name).bind(&s.street).bind(&s.postal_code).bind(&s.city).bind(&s.industry).bind(&s.contact_name).bind(&s.email).bind(bankgiro).bind(clearing).bind(account).bind(&s.terms_version).bind(now).bind(ip).bind(&s.referral_code).bind(s.company_form.as_str())
     .execute(&mut *tx)
+    .await?;
+    let params = crate::parameters::load(&mut tx).await?;
+    let (org, code) = (s.org_nr.as_str(), s.referral_code.as_deref());
+    crate::partners::service::on_sign_up(
+        &mut tx,
+        code,
+        creditor_id,
+        org,
+        &s.company_name,
+        &params,
+        now,
+        today,
+    )
     .await?;
     match create_user(&mut tx, &s.email, hash, &s.contact_name, creditor_id, false).await? {
         Some(user_id) => {

@@ -1,7 +1,12 @@
 //! The partner's pages.
 
 use super::views::*;
-use axum::{Router, extract::State, response::Response, routing::get};
+use axum::{
+    Router,
+    extract::{Path, State},
+    response::Response,
+    routing::get,
+};
 
 use crate::{
     auth::{Ctx, Role},
@@ -10,7 +15,15 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/partner", get(home))
+    Router::new().route("/partner", get(home)).route("/r/{number}", get(referral_link))
+}
+
+/// A partner's referral link: the sign-up form with the partner's number filled in. A number
+/// whose check digit is wrong is no link of ours.
+async fn referral_link(Path(number): Path<String>) -> Result<Response, AppError> {
+    let serial = crate::domain::partner::parse_number(&number).map_err(|_| AppError::NotFound)?;
+    let number = crate::domain::partner::number(serial);
+    Ok(see_other(&format!("/bli-kund?ref_code={number}")))
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

@@ -58,22 +58,30 @@ pub enum CustomerError {
     Db(#[from] sqlx::Error),
 }
 
-/// Makes `creditor_id` the customer of the partner numbered `number` from `today`, if the
-/// rules allow (see `domain::partner::attribute`); call in the transaction that created or
-/// signed up the creditor.
+/// The partner with this number (as typed: spaces and dashes ignored, check digit checked).
+pub async fn find(conn: &mut PgConnection, number: &str) -> sqlx::Result<Option<Uuid>> {
+    let Ok(serial) = partner::parse_number(number) else { return Ok(None) };
+    sqlx::query_scalar!(
+        "select partner_id from partner where partner_number = $1",
+        partner::number(serial)
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Makes `creditor_id` the customer of `partner_id` from `today`, if the rules allow (see
+/// `domain::partner::attribute`); call in the transaction that created or signed up the
+/// creditor.
 pub async fn add_customer(
     conn: &mut PgConnection,
-    number: &str,
+    partner_id: Uuid,
     creditor_id: Uuid,
     via: Via,
     params: &Parameters,
     today: NaiveDate,
 ) -> Result<Uuid, CustomerError> {
-    let serial = partner::parse_number(number).map_err(|_| CustomerError::UnknownPartner)?;
-    let number = partner::number(serial);
     let row = sqlx::query!(
-        r#"select p.partner_id,
-                  p.status = 'approved' and (p.revoked_on is null or p.revoked_on > $2) as "active!",
+        r#"select p.status = 'approved' and (p.revoked_on is null or p.revoked_on > $2) as "active!",
                   exists(select 1 from partner_customer pc where pc.creditor_id = $3 and pc.ended_on is null
                          and pc.partner_id <> p.partner_id) as "other_customer!",
                   (select min(r.referred_on) from partner_referral r join creditor c on c.org_nr = r.org_nr
@@ -81,8 +89,8 @@ pub async fn add_customer(
                   exists(select 1 from partner_referral r join creditor c on c.org_nr = r.org_nr
                          where c.creditor_id = $3 and r.partner_id <> p.partner_id and r.referred_on <= $2
                            and r.referred_on >= $2 - $4::int) as "other_referral!"
-           from partner p where p.partner_number = $1"#,
-        number,
+           from partner p where p.partner_id = $1"#,
+        partner_id,
         today,
         creditor_id,
         params.book.in_force(today).referral_valid_days as i32
@@ -106,7 +114,7 @@ pub async fn add_customer(
         "insert into partner_customer (partner_customer_id, partner_id, creditor_id, via, since)
          values ($1, $2, $3, $4, $5)",
         id,
-        row.partner_id,
+        partner_id,
         creditor_id,
         via.as_str(),
         today
@@ -114,4 +122,79 @@ pub async fn add_customer(
     .execute(conn)
     .await?;
     Ok(id)
+}
+
+/// A creditor that signed up: whose customer it is. The earliest referral of its org.nr still
+/// within its days wins (`Via::Referral`); otherwise the partner whose link or code it used
+/// (`Via::Link`). A partner whose link or referral did not count is told why
+/// (`partner_not_attributed`).
+#[allow(clippy::too_many_arguments)]
+pub async fn on_sign_up(
+    conn: &mut PgConnection,
+    code: Option<&str>,
+    creditor_id: Uuid,
+    org_nr: &str,
+    company_name: &str,
+    params: &Parameters,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> sqlx::Result<()> {
+    let limit = params.book.in_force(today).referral_valid_days;
+    let referrals = sqlx::query!(
+        "select partner_id, referred_on from partner_referral
+         where org_nr = $1 and referred_on <= $2 order by referred_on, created_at",
+        org_nr,
+        today
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let age = |on: NaiveDate| (today - on).num_days();
+    // The first referral still within its days wins; partners whose referral is too old hear so.
+    let referred = referrals.iter().find(|r| age(r.referred_on) <= i64::from(limit));
+    let mut told: Vec<(Uuid, String)> = Vec::new();
+    for r in referrals.iter().filter(|r| age(r.referred_on) > i64::from(limit)) {
+        if told.iter().all(|(p, _)| *p != r.partner_id) {
+            let why = NotAttributed::ReferralExpired { days: age(r.referred_on), limit };
+            told.push((r.partner_id, why.to_string()));
+        }
+    }
+    let referred = referred.map(|r| r.partner_id);
+    let linked = match code {
+        Some(code) => find(conn, code).await?,
+        None => None,
+    };
+    let chosen = match (referred, linked) {
+        (Some(r), _) => Some((r, Via::Referral)),
+        (None, Some(l)) => Some((l, Via::Link)),
+        (None, None) => None,
+    };
+    if let Some((partner_id, via)) = chosen {
+        match add_customer(conn, partner_id, creditor_id, via, params, today).await {
+            // It came through this partner after all: an old referral of its own is no news.
+            Ok(_) => told.retain(|(p, _)| *p != partner_id),
+            Err(CustomerError::NotAttributed(why)) => told.push((partner_id, why.to_string())),
+            Err(CustomerError::UnknownPartner) => {}
+            Err(CustomerError::Db(e)) => return Err(e),
+        }
+    }
+    if let (Some(l), Some((r, _))) = (linked, chosen)
+        && l != r
+    {
+        told.push((l, NotAttributed::OtherPartner.to_string()));
+    }
+    for (partner_id, reason) in told {
+        sqlx::query!(
+            "insert into partner_not_attributed (partner_id, org_nr, company_name, reason, on_date, created_at)
+             values ($1, $2, $3, $4, $5, $6)",
+            partner_id,
+            org_nr,
+            company_name,
+            reason,
+            today,
+            now
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -82,3 +82,116 @@ async fn partners_get_numbers_and_customers_from_the_command_line() {
         sqlx::query_scalar("select count(*) from creditor").fetch_one(&pool).await.unwrap();
     assert_eq!(creditors, 1, "a refused customer is not created either");
 }
+
+fn signup<'a>(org: &'a str, email: &'a str, code: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("org_nr", org),
+        ("company_form", "aktiebolag"),
+        ("company_name", "Nya Snickarna AB"),
+        ("street", "Verkstadsgatan 4"),
+        ("postal_code", "41101"),
+        ("city", "Göteborg"),
+        ("industry", "bygg"),
+        ("contact_name", "Nina Nilsson"),
+        ("email", email),
+        ("password", crate::harness::PASSWORD),
+        ("password_repeat", crate::harness::PASSWORD),
+        ("payout_type", "account"),
+        ("clearing", "5102"),
+        ("account", "0158751"),
+        ("accept_terms", "on"),
+        ("terms_version", "2026-1"),
+        ("referral_code", code),
+    ]
+}
+
+/// Sign-ups through a partner's link, code or referral, over HTTP: who gets the customer, and
+/// what a partner that does not get it is told.
+#[tokio::test]
+async fn sign_ups_are_attributed_by_link_and_referral_and_the_losers_are_told_why() {
+    use crate::harness::{Options, TestApp, location};
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    let mut numbers = vec![];
+    for (org, name) in
+        [("165560360793", "Alfa Redovisning AB"), ("165566778899", "Beta Revision AB")]
+    {
+        let n: String = sqlx::query_scalar(
+            "insert into partner (partner_id, org_nr, name, status) values (gen_random_uuid(), $1, $2, 'approved') returning partner_number",
+        )
+        .bind(org)
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        numbers.push(n);
+    }
+    let (alfa, beta) = (numbers[0].clone(), numbers[1].clone());
+
+    // The link leads to the sign-up form with the number filled in; a wrong check digit is 404.
+    let resp = app.get(&format!("/r/{alfa}")).await;
+    assert_eq!(location(&resp), format!("/bli-kund?ref_code={alfa}"));
+    let form = app.get(&location(&resp)).await.text().await.unwrap();
+    assert!(form.contains(&format!("value=\"{alfa}\"")), "the code is filled in");
+    let mut wrong = alfa.clone().into_bytes();
+    let last = wrong.len() - 1;
+    wrong[last] = if wrong[last] == b'9' { b'0' } else { wrong[last] + 1 };
+    let wrong = String::from_utf8(wrong).unwrap();
+    assert_eq!(app.get(&format!("/r/{wrong}")).await.status(), 404);
+
+    // A code that is no partner's is refused on its field, and nothing is stored.
+    let resp = app.post_form("/bli-kund", &signup("5560160680", "a@kund.se", &wrong)).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("kontrollsiffra"));
+    let resp = app.post_form("/bli-kund", &signup("5560160680", "a@kund.se", "9999996")).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("Det finns ingen partner med numret 9999996"));
+
+    // By link: Alfa's customer from the sign-up day.
+    let resp = app.post_form("/bli-kund", &signup("5560160680", "a@kund.se", &alfa)).await;
+    assert_eq!(resp.status(), 303);
+    // Beta referred a company on 2026-01-01 that then signs up with Alfa's code: the first
+    // referral wins, and Alfa is told why.
+    let refer = |org: &'static str, on: &'static str| {
+        sqlx::query(
+            "insert into partner_referral (referral_id, partner_id, org_nr, name, email, referred_on, created_at)
+             select gen_random_uuid(), partner_id, $2, 'Kund', 'k@kund.se', $3::date, now() from partner where partner_number = $1",
+        )
+        .bind(beta.clone())
+        .bind(org)
+        .bind(on)
+    };
+    refer("165561234567", "2026-01-01").execute(&app.pool).await.unwrap();
+    let resp = app.post_form("/bli-kund", &signup("5561234567", "b@kund.se", &alfa)).await;
+    assert_eq!(resp.status(), 303);
+    // Beta referred another 181 days before it signs up: nobody's customer, Beta is told.
+    refer("165568118508", "2025-09-02").execute(&app.pool).await.unwrap();
+    let resp = app.post_form("/bli-kund", &signup("5568118508", "c@kund.se", "")).await;
+    assert_eq!(resp.status(), 303);
+
+    let customers: Vec<(String, String, String, String)> = sqlx::query_as(
+        "select p.partner_number, c.org_nr, pc.via, pc.since::text from partner_customer pc
+         join partner p using (partner_id) join creditor c using (creditor_id) order by c.org_nr",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        customers,
+        [
+            (alfa.clone(), "165560160680".into(), "link".into(), "2026-03-02".into()),
+            (beta.clone(), "165561234567".into(), "referral".into(), "2026-03-02".into()),
+        ]
+    );
+    let told: Vec<(String, String, String)> = sqlx::query_as(
+        "select p.partner_number, n.org_nr, n.reason from partner_not_attributed n join partner p using (partner_id) order by n.org_nr",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!((told[0].0.as_str(), told[0].1.as_str()), (alfa.as_str(), "165561234567"));
+    assert!(told[0].2.contains("en annan partner"), "{told:?}");
+    assert_eq!((told[1].0.as_str(), told[1].1.as_str()), (beta.as_str(), "165568118508"));
+    assert!(told[1].2.contains("181 dagar efter hänvisningen"), "{told:?}");
+}
