@@ -4,18 +4,37 @@ use super::views::*;
 use axum::{
     Router,
     extract::{Path, State},
+    http::StatusCode,
     response::Response,
     routing::get,
 };
+use serde::Deserialize;
 
 use crate::{
     auth::{Ctx, Role},
+    domain::ids::IdNumber,
     state::AppState,
-    web::prelude::*,
+    web::{Form, prelude::*},
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/partner", get(home)).route("/r/{number}", get(referral_link))
+    Router::new()
+        .route("/partner", get(home))
+        .route("/partner/kunder", get(customers).post(refer))
+        .route("/r/{number}", get(referral_link))
+}
+
+fn partner_of(ctx: &Ctx) -> Result<uuid::Uuid, AppError> {
+    let user = ctx.require(&[Role::Partner])?;
+    user.partner_id.ok_or(AppError::NotFound)
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let partner_id = partner_of(&ctx)?;
+    let company = super::repo::company_name(&mut *state.db.acquire().await?, partner_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(render(&PartnerHome { layout: ctx.layout(), company }))
 }
 
 /// A partner's referral link: the sign-up form with the partner's number filled in. A number
@@ -26,11 +45,75 @@ async fn referral_link(Path(number): Path<String>) -> Result<Response, AppError>
     Ok(see_other(&format!("/bli-kund?ref_code={number}")))
 }
 
-async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Partner])?;
-    let partner_id = user.partner_id.ok_or(AppError::NotFound)?;
-    let company = super::repo::company_name(&mut *state.db.acquire().await?, partner_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(render(&PartnerHome { layout: ctx.layout(), company }))
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ReferForm {
+    pub(super) org_nr: String,
+    pub(super) name: String,
+    pub(super) email: String,
+}
+
+async fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    partner_id: uuid::Uuid,
+    form: ReferForm,
+    errors: FieldErrors,
+) -> Result<CustomersPage, AppError> {
+    let mut conn = state.db.acquire().await?;
+    Ok(CustomersPage {
+        layout: ctx.layout(),
+        customers: super::repo::customers(&mut conn, partner_id).await?,
+        referrals: super::repo::referrals(&mut conn, partner_id).await?,
+        not_attributed: super::repo::not_attributed(&mut conn, partner_id).await?,
+        form,
+        errors,
+    })
+}
+
+async fn customers(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let partner_id = partner_of(&ctx)?;
+    let p = page(&state, &ctx, partner_id, ReferForm::default(), FieldErrors::default()).await?;
+    Ok(render(&p))
+}
+
+async fn refer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<ReferForm>,
+) -> Result<Response, AppError> {
+    let partner_id = partner_of(&ctx)?;
+    let today = state.clock.today();
+    let mut errors = FieldErrors::default();
+    let org =
+        IdNumber::parse(&form.org_nr, today).map_err(|e| errors.add("org_nr", e.to_string())).ok();
+    let name = form.name.trim();
+    if name.is_empty() {
+        errors.add("name", "Ange företagets namn.");
+    }
+    let email = form.email.trim();
+    if !crate::mail::looks_like_email(email) {
+        errors.add("email", "Ange en giltig e-postadress.");
+    }
+    if let (Some(org), true) = (&org, errors.is_empty()) {
+        let mut conn = state.db.acquire().await?;
+        let params = state.parameters(&mut conn).await?;
+        let referral = super::service::Referral { org_nr: org, name, email };
+        let now = state.clock.now();
+        match super::service::refer(&mut conn, partner_id, &referral, &params, now, today).await? {
+            Ok(()) => {
+                return Ok(flash_redirect(
+                    "/partner/kunder",
+                    FlashKind::Success,
+                    &format!(
+                        "{name} är hänvisat. Registrerar företaget sig inom {} dagar blir det er kund.",
+                        params.book.in_force(today).referral_valid_days
+                    ),
+                ));
+            }
+            Err(why) => errors.add("org_nr", why),
+        }
+    }
+    let p = page(&state, &ctx, partner_id, form, errors).await?;
+    Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p))
 }

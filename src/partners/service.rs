@@ -198,3 +198,62 @@ pub async fn on_sign_up(
     }
     Ok(())
 }
+
+/// A referral the partner enters: the company's org.nr, name and e-mail.
+pub struct Referral<'a> {
+    pub org_nr: &'a IdNumber,
+    pub name: &'a str,
+    pub email: &'a str,
+}
+
+/// Records a referral, or says on which field why it cannot count: the company is a Fordra
+/// customer already, another partner referred it within the referral's days (the first
+/// referral wins), or this partner referred it already.
+pub async fn refer(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    r: &Referral<'_>,
+    params: &Parameters,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> sqlx::Result<Result<(), String>> {
+    let days = params.book.in_force(today).referral_valid_days as i32;
+    let seen = sqlx::query!(
+        r#"select exists(select 1 from creditor where org_nr = $1) as "customer!",
+                  (select max(referred_on) from partner_referral where org_nr = $1 and partner_id = $2
+                     and referred_on >= $3::date - $4::int) as own,
+                  exists(select 1 from partner_referral where org_nr = $1 and partner_id <> $2
+                         and referred_on >= $3::date - $4::int) as "other!""#,
+        r.org_nr.as_str(),
+        partner_id,
+        today,
+        days
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if seen.customer {
+        return Ok(Err(NotAttributed::ExistedBefore.to_string()));
+    }
+    if let Some(on) = seen.own {
+        return Ok(Err(format!(
+            "Ni hänvisade företaget redan {on}; hänvisningen gäller i {days} dagar."
+        )));
+    }
+    if seen.other {
+        return Ok(Err(NotAttributed::OtherPartner.to_string()));
+    }
+    sqlx::query!(
+        "insert into partner_referral (referral_id, partner_id, org_nr, name, email, referred_on, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+        Uuid::new_v4(),
+        partner_id,
+        r.org_nr.as_str(),
+        r.name,
+        r.email,
+        today,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(Ok(()))
+}

@@ -9,3 +9,23 @@ pub(super) struct PartnerHome {
     pub(super) layout: Layout,
     pub(super) company: String,
 }
+
+#[derive(Template)]
+#[template(path = "partners/customers.html")]
+pub(super) struct CustomersPage {
+    pub(super) layout: Layout,
+    pub(super) customers: Vec<super::repo::CustomerRow>,
+    pub(super) referrals: Vec<super::repo::ReferralRow>,
+    pub(super) not_attributed: Vec<super::repo::NotAttributedRow>,
+    pub(super) form: super::routes::ReferForm,
+    pub(super) errors: FieldErrors,
+}
+
+pub(super) fn via_label(via: &str) -> &'static str {
+    match via {
+        "link" => "Er länk eller kod",
+        "created" => "Skapad av er",
+        "referral" => "Er hänvisning",
+        _ => "",
+    }
+}

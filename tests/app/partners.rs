@@ -195,3 +195,77 @@ async fn sign_ups_are_attributed_by_link_and_referral_and_the_losers_are_told_wh
     assert_eq!((told[1].0.as_str(), told[1].1.as_str()), (beta.as_str(), "165568118508"));
     assert!(told[1].2.contains("181 dagar efter hänvisningen"), "{told:?}");
 }
+
+/// `/partner/kunder`: a partner refers companies (refused on the field when the company is a
+/// customer already or another partner referred it first), sees its customers and referrals,
+/// and never another partner's.
+#[tokio::test]
+async fn a_partner_refers_companies_and_sees_only_its_own() {
+    use crate::harness::{Options, PASSWORD, TestApp, browser_client, create_user, location};
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    create_user(&app.pool, "p@alfa.se", "partner").await;
+    create_user(&app.pool, "p@beta.se", "partner").await;
+    create_user(&app.pool, "kund@exempel.se", "creditor").await;
+    sqlx::query("update creditor set org_nr = '165560360793'").execute(&app.pool).await.unwrap();
+    app.login("p@alfa.se", PASSWORD).await;
+    let page = app.get("/partner/kunder").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Ni har inga kunder ännu"));
+
+    let refer = |org: &'static str| {
+        vec![("org_nr", org), ("name", "Nya Bygg AB"), ("email", "info@nyabygg.se")]
+    };
+    // A Fordra customer already: refused on the org.nr field, nothing stored.
+    let resp = app.post_form("/partner/kunder", &refer("556036-0793")).await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("var kund hos Fordra redan"), "{html}");
+    assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"f-org_nr-error\""));
+    // Bad input is named on its field.
+    let resp = app
+        .post_form("/partner/kunder", &[("org_nr", "556036-0794"), ("name", ""), ("email", "x")])
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("f-name-error") && html.contains("f-email-error"), "{html}");
+    // A new company: referred and listed.
+    let resp = app.post_form("/partner/kunder", &refer("556123-4567")).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/partner/kunder");
+    let html = app.get("/partner/kunder").await.text().await.unwrap();
+    assert!(html.contains("Nya Bygg AB") && html.contains("556123-4567"), "{html}");
+    // Again: said so.
+    let resp = app.post_form("/partner/kunder", &refer("556123-4567")).await;
+    assert!(resp.text().await.unwrap().contains("Ni hänvisade företaget redan 2026-03-02"));
+
+    // Beta sees none of it, and the first referral wins over its own.
+    let beta = browser_client(&app.base);
+    beta.post(app.url("/logga-in"))
+        .form(&[("email", "p@beta.se"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let html = beta.get(app.url("/partner/kunder")).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("Nya Bygg AB"), "another partner's referral is not shown");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .map(|s| s.split('"').next().unwrap().to_string());
+    let mut form = refer("556123-4567");
+    let token = csrf.unwrap_or_default();
+    form.push(("csrf", token.as_str()));
+    let resp = beta.post(app.url("/partner/kunder")).form(&form).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("en annan partner"));
+    // A creditor cannot open the partner's pages.
+    let creditor = browser_client(&app.base);
+    creditor
+        .post(app.url("/logga-in"))
+        .form(&[("email", "kund@exempel.se"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let status = creditor.get(app.url("/partner/kunder")).send().await.unwrap().status();
+    assert!(status == 403 || status == 404, "{status}");
+}
