@@ -140,6 +140,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         Role::Admin | Role::Support => &[
             ("/admin", "Back office"),
             ("/admin/borgenarer", "Borgenärer"),
+            ("/admin/partner", "Partner"),
             ("/admin/krav", "Ärenden"),
             ("/admin/betalningar", "Betalningar"),
             ("/admin/avrakningar", "Avräkningar"),

@@ -87,3 +87,26 @@ pub async fn not_attributed(
     .fetch_all(conn)
     .await
 }
+
+/// A partner as staff see it in the list.
+pub struct PartnerRow {
+    pub partner_id: Uuid,
+    pub partner_number: String,
+    pub name: String,
+    pub org_nr: String,
+    pub status: String,
+    pub revoked_on: Option<NaiveDate>,
+    pub customers: i64,
+}
+
+pub async fn all(conn: &mut PgConnection) -> sqlx::Result<Vec<PartnerRow>> {
+    sqlx::query_as!(
+        PartnerRow,
+        r#"select p.partner_id, p.partner_number, p.name, p.org_nr, p.status, p.revoked_on,
+                  (select count(*) from partner_customer pc where pc.partner_id = p.partner_id
+                     and pc.ended_on is null) as "customers!"
+           from partner p order by p.status = 'pending' desc, p.name"#
+    )
+    .fetch_all(conn)
+    .await
+}

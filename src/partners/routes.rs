@@ -11,7 +11,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::{
-    auth::{Ctx, Role},
+    auth::{Ctx, Role, STAFF},
     domain::ids::IdNumber,
     state::AppState,
     web::{Form, prelude::*},
@@ -22,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/partner", get(home))
         .route("/partner/kunder", get(customers).post(refer))
         .route("/r/{number}", get(referral_link))
+        .route("/admin/partner", get(admin_list))
+        .route("/admin/partner/{id}/beslut", axum::routing::post(admin_decide))
 }
 
 fn partner_of(ctx: &Ctx) -> Result<uuid::Uuid, AppError> {
@@ -116,4 +118,62 @@ async fn refer(
     }
     let p = page(&state, &ctx, partner_id, form, errors).await?;
     Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &p))
+}
+
+async fn admin_page(
+    state: &AppState,
+    ctx: &Ctx,
+    errors: FieldErrors,
+) -> Result<AdminPage, AppError> {
+    let partners = super::repo::all(&mut *state.db.acquire().await?).await?;
+    let can_decide = ctx.user().is_some_and(|u| u.role == Role::Admin);
+    Ok(AdminPage { layout: ctx.layout(), partners, can_decide, errors })
+}
+
+async fn admin_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    ctx.require(STAFF)?;
+    Ok(render(&admin_page(&state, &ctx, FieldErrors::default()).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DecisionForm {
+    decision: String,
+    reason: String,
+}
+
+async fn admin_decide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(&[Role::Admin])?;
+    let partner_id = path_id(&id)?;
+    let reason = form.reason.trim();
+    let decision = match form.decision.as_str() {
+        "approve" => super::service::Decision::Approve,
+        "revoke" if !reason.is_empty() => super::service::Decision::Revoke,
+        "revoke" => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                &format!("reason-{partner_id}"),
+                "Ange skälet till att avtalet avslutas; det sparas i loggen.",
+            );
+            let page = admin_page(&state, &ctx, errors).await?;
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    let by = ctx.acting(user, &state.clock);
+    let mut conn = state.db.acquire().await?;
+    let done = super::service::decide(&mut conn, partner_id, decision, reason, &by).await?;
+    let (kind, message) = match (done, decision) {
+        (false, _) => (FlashKind::Error, "Partnern är redan bedömd."),
+        (true, super::service::Decision::Approve) => (FlashKind::Success, "Partnern är godkänd."),
+        (true, super::service::Decision::Revoke) => {
+            (FlashKind::Success, "Partnerns avtal är avslutat från i dag.")
+        }
+    };
+    Ok(flash_redirect("/admin/partner", kind, message))
 }

@@ -257,3 +257,49 @@ pub async fn refer(
     .await?;
     Ok(Ok(()))
 }
+
+/// What an admin decides about a partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// A pending partner starts: it can earn from today.
+    Approve,
+    /// An approved partner stops earning from today; its customers stay Fordra's customers.
+    Revoke,
+}
+
+/// Applies `decision` if the partner is in the state it needs (pending to approve, approved to
+/// revoke); audited with the reason. `false` when it was not (decided meanwhile).
+pub async fn decide(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    decision: Decision,
+    reason: &str,
+    by: &crate::auth::Acting<'_>,
+) -> sqlx::Result<bool> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let changed = match decision {
+        Decision::Approve => sqlx::query!(
+            "update partner set status = 'approved', approved_at = $2 where partner_id = $1 and status = 'pending'",
+            partner_id,
+            by.now
+        ),
+        Decision::Revoke => sqlx::query!(
+            "update partner set status = 'revoked', revoked_on = $2 where partner_id = $1 and status = 'approved'",
+            partner_id,
+            by.today
+        ),
+    }
+    .execute(&mut *tx)
+    .await?;
+    if changed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let action = match decision {
+        Decision::Approve => "partner_approved",
+        Decision::Revoke => "partner_revoked",
+    };
+    by.audit(&mut tx, action, Some(&partner_id.to_string()), serde_json::json!({"reason": reason}))
+        .await?;
+    tx.commit().await?;
+    Ok(true)
+}

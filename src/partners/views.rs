@@ -29,3 +29,21 @@ pub(super) fn via_label(via: &str) -> &'static str {
         _ => "",
     }
 }
+
+#[derive(Template)]
+#[template(path = "partners/admin.html")]
+pub(super) struct AdminPage {
+    pub(super) layout: Layout,
+    pub(super) partners: Vec<super::repo::PartnerRow>,
+    pub(super) can_decide: bool,
+    pub(super) errors: FieldErrors,
+}
+
+pub(super) fn status_label(status: &str) -> &'static str {
+    match status {
+        "pending" => "Väntar på beslut",
+        "approved" => "Godkänd",
+        "revoked" => "Avslutad",
+        _ => "",
+    }
+}

@@ -248,13 +248,7 @@ async fn a_partner_refers_companies_and_sees_only_its_own() {
         .unwrap();
     let html = beta.get(app.url("/partner/kunder")).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains("Nya Bygg AB"), "another partner's referral is not shown");
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .map(|s| s.split('"').next().unwrap().to_string());
-    let mut form = refer("556123-4567");
-    let token = csrf.unwrap_or_default();
-    form.push(("csrf", token.as_str()));
+    let form = refer("556123-4567");
     let resp = beta.post(app.url("/partner/kunder")).form(&form).send().await.unwrap();
     assert_eq!(resp.status(), 422);
     assert!(resp.text().await.unwrap().contains("en annan partner"));
@@ -268,4 +262,73 @@ async fn a_partner_refers_companies_and_sees_only_its_own() {
         .unwrap();
     let status = creditor.get(app.url("/partner/kunder")).send().await.unwrap().status();
     assert!(status == 403 || status == 404, "{status}");
+}
+
+/// Admins approve a pending partner and end an approved one's agreement (a reason required);
+/// support sees the list but cannot decide; both are audited, and a revoked partner gets no new
+/// customers.
+#[tokio::test]
+async fn admins_approve_and_revoke_partners_and_support_cannot() {
+    use crate::harness::{Options, TestApp, location, staff_client};
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    let (id, number): (uuid::Uuid, String) = sqlx::query_as(
+        "insert into partner (partner_id, org_nr, name) values (gen_random_uuid(), '165560360793', 'Alfa Redovisning AB')
+         returning partner_id, partner_number",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let support = staff_client(&app, "support@fordra.se", "support").await;
+    let list = support.get(app.url("/admin/partner")).send().await.unwrap();
+    assert_eq!(list.status(), 200);
+    let html = list.text().await.unwrap();
+    assert!(html.contains(&number) && html.contains("Väntar på beslut"));
+    assert!(!html.contains("Godkänn"), "support has no decision buttons");
+    let decide = format!("/admin/partner/{id}/beslut");
+    let resp =
+        support.post(app.url(&decide)).form(&[("decision", "approve")]).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+
+    let admin = staff_client(&app, "admin@fordra.se", "admin").await;
+    let resp = admin.post(app.url(&decide)).form(&[("decision", "approve")]).send().await.unwrap();
+    assert_eq!(location(&resp), "/admin/partner");
+    let again = admin.post(app.url(&decide)).form(&[("decision", "approve")]).send().await.unwrap();
+    assert_eq!(again.status(), 303, "a second approval changes nothing");
+    let resp = admin
+        .post(app.url(&decide))
+        .form(&[("decision", "revoke"), ("reason", " ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("Ange skälet"));
+    let resp = admin
+        .post(app.url(&decide))
+        .form(&[("decision", "revoke"), ("reason", "Avtalet sagt upp av partnern")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let (status, revoked): (String, Option<chrono::NaiveDate>) =
+        sqlx::query_as("select status, revoked_on from partner where partner_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "revoked");
+    assert_eq!(revoked.map(|d| d.to_string()).as_deref(), Some("2026-03-02"));
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_event where action like 'partner_%' order by at, action",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["partner_approved", "partner_revoked"]);
+    let (ok, _, err) = run(
+        &app.db_name,
+        "2026-03-03",
+        &["create-creditor", "--org-nr", "5560160680", "--name", "Kund AB", "--partner", &number],
+    );
+    assert!(!ok && err.contains("inte godkänd, eller avtalet har upphört"), "{err}");
 }

@@ -13,6 +13,13 @@ await run(async (browser, base, { accounts }) => {
     check((await page.textContent("header")).includes(a.name), `${a.email}: name in header`);
     await axe(page, `${a.home} page`);
     await screenshot(page, a.home.replaceAll("/", "") || "home");
+    // The partner pages: the partner's customers, and staff's list of partners.
+    const more = { "/partner": ["/partner/kunder"], "/admin": ["/admin/partner"] }[a.home] || [];
+    for (const path of more) {
+      await page.goto(`${base}${path}`);
+      check((await page.textContent("h1")).length > 0, `${path}: a heading`);
+      await axe(page, `${path} page`);
+    }
     await page.click("text=Logga ut");
     await page.waitForURL(`${base}/logga-in`);
     check((await page.textContent("main")).includes("Du är nu utloggad."), "logged out message");
