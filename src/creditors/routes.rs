@@ -347,7 +347,9 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let mut conn = state.db.acquire().await?;
     let (company, org_nr, status) = service::company(&mut conn, creditor_id).await?;
     let (open, open_capital, blocked) = crate::claims::open_summary(&mut conn, creditor_id).await?;
+    let partner = crate::partners::service::current_partner(&mut conn, creditor_id).await?;
     Ok(render(&CreditorHome {
+        partner,
         layout: ctx.layout(),
         org_nr: crate::domain::ids::IdNumber::from_stored(&org_nr).display(),
         company,

@@ -75,4 +75,6 @@ pub(super) struct CreditorHome {
     pub(super) open: i64,
     pub(super) open_capital: rust_decimal::Decimal,
     pub(super) blocked: i64,
+    /// The partner the creditor is a customer of: (name, number, since).
+    pub(super) partner: Option<(String, String, chrono::NaiveDate)>,
 }

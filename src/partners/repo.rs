@@ -17,6 +17,7 @@ pub async fn company_name(
 
 /// A creditor that is or was the partner's customer.
 pub struct CustomerRow {
+    pub creditor_id: Uuid,
     pub name: String,
     pub org_nr: String,
     pub via: String,
@@ -32,7 +33,7 @@ pub async fn customers(
 ) -> sqlx::Result<Vec<CustomerRow>> {
     sqlx::query_as!(
         CustomerRow,
-        r#"select c.name, c.org_nr, pc.via, pc.since, pc.ended_on,
+        r#"select c.creditor_id, c.name, c.org_nr, pc.via, pc.since, pc.ended_on,
                   (select count(*) from claim k where k.creditor_id = c.creditor_id) as "claims!",
                   (select count(*) from claim k where k.creditor_id = c.creditor_id
                      and k.state not in ('paid', 'withdrawn', 'written_off')) as "open_claims!"

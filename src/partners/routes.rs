@@ -21,6 +21,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partner", get(home))
         .route("/partner/kunder", get(customers).post(refer))
+        .route("/partner/kunder/{id}/avsluta", axum::routing::post(partner_ends))
+        .route("/borgenar/partner/avsluta", axum::routing::post(creditor_ends))
         .route("/r/{number}", get(referral_link))
         .route("/admin/partner", get(admin_list))
         .route("/admin/partner/{id}/beslut", axum::routing::post(admin_decide))
@@ -176,4 +178,39 @@ async fn admin_decide(
         }
     };
     Ok(flash_redirect("/admin/partner", kind, message))
+}
+
+/// The partner ends a relationship with one of its own customers (another's: 404).
+async fn partner_ends(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(&[Role::Partner])?;
+    let partner_id = user.partner_id.ok_or(AppError::NotFound)?;
+    let creditor_id = path_id(&id)?;
+    let by = ctx.acting(user, &state.clock);
+    let mut conn = state.db.acquire().await?;
+    if !super::service::end_relationship(&mut conn, creditor_id, Some(partner_id), &by).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(flash_redirect(
+        "/partner/kunder",
+        FlashKind::Success,
+        "Samarbetet med kunden är avslutat från i dag. Provision för betalningar under de närmaste tolv månaderna räknas fortfarande.",
+    ))
+}
+
+/// The creditor ends the relationship with its partner.
+async fn creditor_ends(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor()?;
+    let by = ctx.acting(user, &state.clock);
+    let mut conn = state.db.acquire().await?;
+    let ended = super::service::end_relationship(&mut conn, creditor_id, None, &by).await?;
+    let (kind, message) = if ended {
+        (FlashKind::Success, "Ni är inte längre partnerns kund.")
+    } else {
+        (FlashKind::Info, "Ni har ingen partner.")
+    };
+    Ok(flash_redirect("/borgenar", kind, message))
 }

@@ -303,3 +303,47 @@ pub async fn decide(
     tx.commit().await?;
     Ok(true)
 }
+
+/// The partner a creditor is a customer of now: (partner's name, number, since).
+pub async fn current_partner(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+) -> sqlx::Result<Option<(String, String, NaiveDate)>> {
+    let row = sqlx::query!(
+        "select p.name, p.partner_number, pc.since from partner_customer pc join partner p using (partner_id)
+         where pc.creditor_id = $1 and pc.ended_on is null",
+        creditor_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.name, r.partner_number, r.since)))
+}
+
+/// Ends a creditor's relationship with its partner on the business date, from either side:
+/// `partner_id` is the partner ending it (only its own customers), `None` when the creditor
+/// ends it. Kept with its end date (commission still accrues for a while after it; see
+/// `domain::commission::eligible`); audited. `false` when there was none to end.
+pub async fn end_relationship(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    partner_id: Option<Uuid>,
+    by: &crate::auth::Acting<'_>,
+) -> sqlx::Result<bool> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let ended = sqlx::query_scalar!(
+        "update partner_customer set ended_on = greatest($3, since)
+         where creditor_id = $1 and ended_on is null and ($2::uuid is null or partner_id = $2)
+         returning partner_id",
+        creditor_id,
+        partner_id,
+        by.today
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(of) = ended else { return Ok(false) };
+    let side = if partner_id.is_some() { "partner" } else { "creditor" };
+    let detail = serde_json::json!({"partner_id": of, "ended_by": side});
+    by.audit(&mut tx, "partner_relationship_ended", Some(&creditor_id.to_string()), detail).await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -332,3 +332,93 @@ async fn admins_approve_and_revoke_partners_and_support_cannot() {
     );
     assert!(!ok && err.contains("inte godkänd, eller avtalet har upphört"), "{err}");
 }
+
+/// Either side ends a relationship: the partner for one of its customers (another partner's is
+/// 404), the creditor from its overview. The relationship is kept with its end date.
+#[tokio::test]
+async fn either_side_ends_a_relationship_and_it_is_kept_with_its_end_date() {
+    use crate::harness::{Options, PASSWORD, TestApp, browser_client, create_user, location};
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    let alfa_user = create_user(&app.pool, "p@alfa.se", "partner").await;
+    create_user(&app.pool, "p@beta.se", "partner").await;
+    let first = create_user(&app.pool, "ett@kund.se", "creditor").await;
+    let second = create_user(&app.pool, "tva@kund.se", "creditor").await;
+    // Both creditors are Alfa's customers since January.
+    sqlx::query(
+        "insert into partner_customer (partner_customer_id, partner_id, creditor_id, via, since)
+         select gen_random_uuid(), (select partner_id from app_user where user_id = $1), u.creditor_id, 'created', '2026-01-15'
+         from app_user u where u.user_id = any($2)",
+    )
+    .bind(alfa_user)
+    .bind(vec![first, second])
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let creditor_of = |user: uuid::Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>(
+                "select creditor_id from app_user where user_id = $1",
+            )
+            .bind(user)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (first_c, second_c) = (creditor_of(first).await, creditor_of(second).await);
+
+    // Beta cannot end Alfa's relationship.
+    let beta = browser_client(&app.base);
+    beta.post(app.url("/logga-in"))
+        .form(&[("email", "p@beta.se"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let path = format!("/partner/kunder/{first_c}/avsluta");
+    assert_eq!(beta.post(app.url(&path)).send().await.unwrap().status(), 404);
+
+    // Alfa ends the first.
+    app.login("p@alfa.se", PASSWORD).await;
+    let page = app.get("/partner/kunder").await.text().await.unwrap();
+    assert!(page.contains(&path), "each current customer has an end button");
+    let resp = app.post_form(&path, &[]).await;
+    assert_eq!(location(&resp), "/partner/kunder");
+    assert_eq!(app.post_form(&path, &[]).await.status(), 404, "nothing left to end");
+
+    // The second creditor sees its partner and ends it itself.
+    let creditor = browser_client(&app.base);
+    creditor
+        .post(app.url("/logga-in"))
+        .form(&[("email", "tva@kund.se"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let home = creditor.get(app.url("/borgenar")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("sedan 2026-01-15"), "{home}");
+    let resp = creditor.post(app.url("/borgenar/partner/avsluta")).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let home = creditor.get(app.url("/borgenar")).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("id=\"partner\""));
+
+    let ended: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+        "select creditor_id, ended_on::text from partner_customer where ended_on is not null order by ended_on, creditor_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut expected =
+        vec![(first_c, "2026-03-02".to_string()), (second_c, "2026-03-02".to_string())];
+    expected.sort();
+    let mut ended = ended;
+    ended.sort();
+    assert_eq!(ended, expected);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'partner_relationship_ended'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+}
