@@ -301,7 +301,8 @@ pub async fn sync_claims_receiving(
     .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    if let Some(lost) = incoming.iter().find(|i| !recs.iter().any(|r| r.claim_id == i.claim)) {
+    let locked: std::collections::HashSet<Uuid> = recs.iter().map(|r| r.claim_id).collect();
+    if let Some(lost) = incoming.iter().find(|i| !locked.contains(&i.claim)) {
         bail!(
             "payment {} is for claim {}, which is not being brought up to date",
             lost.payment,

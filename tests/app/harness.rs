@@ -264,6 +264,19 @@ pub fn browser_client(base: &str) -> Client {
         .unwrap()
 }
 
+/// A browser client logged in as `email` (a user made with [`create_user`], so [`PASSWORD`]).
+pub async fn logged_in(app: &TestApp, email: &str) -> Client {
+    let client = browser_client(&app.base);
+    let resp = client
+        .post(app.url("/logga-in"))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "{email} logs in");
+    client
+}
+
 /// A client with no cookie store and no provenance headers: sends exactly what a test adds.
 pub fn bare_client() -> Client {
     Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()

@@ -7,7 +7,11 @@ use crate::{
     smtp::{SmtpServer, body_text},
 };
 
-fn signup_form<'a>(org: &'a str, email: &'a str, industry: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn signup_form<'a>(
+    org: &'a str,
+    email: &'a str,
+    industry: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("org_nr", org),
         ("company_form", "aktiebolag"),

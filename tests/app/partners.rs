@@ -84,25 +84,9 @@ async fn partners_get_numbers_and_customers_from_the_command_line() {
 }
 
 fn signup<'a>(org: &'a str, email: &'a str, code: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![
-        ("org_nr", org),
-        ("company_form", "aktiebolag"),
-        ("company_name", "Nya Snickarna AB"),
-        ("street", "Verkstadsgatan 4"),
-        ("postal_code", "41101"),
-        ("city", "Göteborg"),
-        ("industry", "bygg"),
-        ("contact_name", "Nina Nilsson"),
-        ("email", email),
-        ("password", crate::harness::PASSWORD),
-        ("password_repeat", crate::harness::PASSWORD),
-        ("payout_type", "account"),
-        ("clearing", "5102"),
-        ("account", "0158751"),
-        ("accept_terms", "on"),
-        ("terms_version", "2026-1"),
-        ("referral_code", code),
-    ]
+    let mut form = crate::onboarding::signup_form(org, email, "bygg");
+    form.push(("referral_code", code));
+    form
 }
 
 /// Sign-ups through a partner's link, code or referral, over HTTP: who gets the customer, and
@@ -201,7 +185,7 @@ async fn sign_ups_are_attributed_by_link_and_referral_and_the_losers_are_told_wh
 /// and never another partner's.
 #[tokio::test]
 async fn a_partner_refers_companies_and_sees_only_its_own() {
-    use crate::harness::{Options, PASSWORD, TestApp, browser_client, create_user, location};
+    use crate::harness::{Options, PASSWORD, TestApp, create_user, location, logged_in};
     let app =
         TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
     create_user(&app.pool, "p@alfa.se", "partner").await;
@@ -240,12 +224,7 @@ async fn a_partner_refers_companies_and_sees_only_its_own() {
     assert!(resp.text().await.unwrap().contains("Ni hänvisade företaget redan 2026-03-02"));
 
     // Beta sees none of it, and the first referral wins over its own.
-    let beta = browser_client(&app.base);
-    beta.post(app.url("/logga-in"))
-        .form(&[("email", "p@beta.se"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let beta = logged_in(&app, "p@beta.se").await;
     let html = beta.get(app.url("/partner/kunder")).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains("Nya Bygg AB"), "another partner's referral is not shown");
     let form = refer("556123-4567");
@@ -253,13 +232,7 @@ async fn a_partner_refers_companies_and_sees_only_its_own() {
     assert_eq!(resp.status(), 422);
     assert!(resp.text().await.unwrap().contains("en annan partner"));
     // A creditor cannot open the partner's pages.
-    let creditor = browser_client(&app.base);
-    creditor
-        .post(app.url("/logga-in"))
-        .form(&[("email", "kund@exempel.se"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let creditor = logged_in(&app, "kund@exempel.se").await;
     let status = creditor.get(app.url("/partner/kunder")).send().await.unwrap().status();
     assert!(status == 403 || status == 404, "{status}");
 }
@@ -337,7 +310,7 @@ async fn admins_approve_and_revoke_partners_and_support_cannot() {
 /// 404), the creditor from its overview. The relationship is kept with its end date.
 #[tokio::test]
 async fn either_side_ends_a_relationship_and_it_is_kept_with_its_end_date() {
-    use crate::harness::{Options, PASSWORD, TestApp, browser_client, create_user, location};
+    use crate::harness::{Options, PASSWORD, TestApp, create_user, location, logged_in};
     let app =
         TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
     let alfa_user = create_user(&app.pool, "p@alfa.se", "partner").await;
@@ -370,12 +343,7 @@ async fn either_side_ends_a_relationship_and_it_is_kept_with_its_end_date() {
     let (first_c, second_c) = (creditor_of(first).await, creditor_of(second).await);
 
     // Beta cannot end Alfa's relationship.
-    let beta = browser_client(&app.base);
-    beta.post(app.url("/logga-in"))
-        .form(&[("email", "p@beta.se"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let beta = logged_in(&app, "p@beta.se").await;
     let path = format!("/partner/kunder/{first_c}/avsluta");
     assert_eq!(beta.post(app.url(&path)).send().await.unwrap().status(), 404);
 
@@ -388,13 +356,7 @@ async fn either_side_ends_a_relationship_and_it_is_kept_with_its_end_date() {
     assert_eq!(app.post_form(&path, &[]).await.status(), 404, "nothing left to end");
 
     // The second creditor sees its partner and ends it itself.
-    let creditor = browser_client(&app.base);
-    creditor
-        .post(app.url("/logga-in"))
-        .form(&[("email", "tva@kund.se"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let creditor = logged_in(&app, "tva@kund.se").await;
     let home = creditor.get(app.url("/borgenar")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("sedan 2026-01-15"), "{home}");
     let resp = creditor.post(app.url("/borgenar/partner/avsluta")).send().await.unwrap();
