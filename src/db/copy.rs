@@ -7,11 +7,16 @@ use std::fmt::{Display, Write as _};
 use sqlx::PgConnection;
 
 /// Rows for one `COPY`, column by column; every row must give every column of the statement.
-#[derive(Default)]
 pub struct Rows {
     buf: String,
     at_row_start: bool,
     count: usize,
+}
+
+impl Default for Rows {
+    fn default() -> Rows {
+        Rows::new()
+    }
 }
 
 impl Rows {
@@ -110,5 +115,8 @@ mod tests {
         rows.text("Łukasz").end_row();
         assert_eq!(rows.buf, "a\\tb\\\\c\\nd\t\\N\t125\t\\N\t7\nŁukasz\n");
         assert_eq!(rows.len(), 2);
+        let mut d = Rows::default();
+        d.value(1).end_row();
+        assert_eq!(d.buf, "1\n", "a default is a new, empty set of rows");
     }
 }
