@@ -136,7 +136,11 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/borgenar/amorteringsplaner", "Amorteringsplaner"),
             ("/borgenar/anvandare", "Användare"),
         ],
-        Role::Partner => &[("/partner", "Översikt"), ("/partner/kunder", "Kunder")],
+        Role::Partner => &[
+            ("/partner", "Översikt"),
+            ("/partner/kunder", "Kunder"),
+            ("/partner/inkassoskolan", "Inkassoskolan"),
+        ],
         Role::Admin | Role::Support => &[
             ("/admin", "Back office"),
             ("/admin/borgenarer", "Borgenärer"),

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partner", get(home))
         .route("/partner/kunder", get(customers).post(refer))
+        .route("/partner/inkassoskolan", get(school))
         .route("/partner/kunder/{id}/avsluta", axum::routing::post(partner_ends))
         .route("/borgenar/partner/avsluta", axum::routing::post(creditor_ends))
         .route("/r/{number}", get(referral_link))
@@ -213,4 +214,14 @@ async fn creditor_ends(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
         (FlashKind::Info, "Ni har ingen partner.")
     };
     Ok(flash_redirect("/borgenar", kind, message))
+}
+
+/// Inkassoskolan: how a case runs and what it costs, from the rules in force today.
+async fn school(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    partner_of(&ctx)?;
+    let today = state.clock.today();
+    let params = state.parameters(&mut *state.db.acquire().await?).await?;
+    let rules = params.book.in_force(today).clone();
+    let reference = params.rates.period_of(today).filter(|r| !r.projected).map(|r| r.percent);
+    Ok(render(&SchoolPage { layout: ctx.layout(), rules, reference, today }))
 }

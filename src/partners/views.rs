@@ -47,3 +47,13 @@ pub(super) fn status_label(status: &str) -> &'static str {
         _ => "",
     }
 }
+
+#[derive(Template)]
+#[template(path = "partners/school.html")]
+pub(super) struct SchoolPage {
+    pub(super) layout: Layout,
+    pub(super) rules: crate::domain::rules::RuleSet,
+    /// The reference rate of today's half-year, when published.
+    pub(super) reference: Option<rust_decimal::Decimal>,
+    pub(super) today: chrono::NaiveDate,
+}

@@ -384,3 +384,37 @@ async fn either_side_ends_a_relationship_and_it_is_kept_with_its_end_date() {
     .unwrap();
     assert_eq!(audited, 2);
 }
+
+/// Inkassoskolan states the fees, days and commission of the rules in force, from the data.
+#[tokio::test]
+async fn inkassoskolan_shows_the_rules_in_force() {
+    use crate::harness::{Options, PASSWORD, TestApp, create_user};
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    create_user(&app.pool, "p@alfa.se", "partner").await;
+    app.login("p@alfa.se", PASSWORD).await;
+    let html = app.get("/partner/inkassoskolan").await.text().await.unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let params = fordra::parameters::load(&mut conn).await.unwrap();
+    let rules = params.book.in_force("2026-03-02".parse().unwrap());
+    for (what, shown) in [
+        ("reminder fee", format!("när skulden uppstod tar vi ut {}", rules.reminder_fee)),
+        ("collection fee", format!("inkassoavgift på {}", rules.collection_fee)),
+        ("reminder days", format!("{} dagar på sig att betala", rules.reminder_deadline_days)),
+        ("commission", format!("Ni får {} för varje påminnelse", rules.commission_reminder)),
+        ("referral days", format!("En hänvisning gäller i {} dagar", rules.referral_valid_days)),
+    ] {
+        assert!(html.contains(&shown), "{what}: {shown} in {html}");
+    }
+    // Today's reference rate when it is published, and not otherwise.
+    let today = "2026-03-02".parse().unwrap();
+    match params.rates.period_of(today).filter(|r| !r.projected) {
+        Some(r) => {
+            let comma = fordra::web::filters::comma_of;
+            let shown =
+                format!("i dag {} + {} procent", comma(r.percent), comma(rules.interest_margin));
+            assert!(html.contains(&shown), "{shown}");
+        }
+        None => assert!(!html.contains("§), i dag"), "no rate shown when none is published"),
+    }
+}
