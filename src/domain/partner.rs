@@ -114,6 +114,27 @@ pub fn attribute(a: &Arrival, rules: &RuleSet) -> Result<(), NotAttributed> {
     Ok(())
 }
 
+/// The last day of the agreement period running on `today`: the first term from `signed`, then
+/// renewals, each starting the day after the previous one ends. `None` before signing.
+pub fn period_end(signed: NaiveDate, today: NaiveDate, rules: &RuleSet) -> Option<NaiveDate> {
+    if today < signed {
+        return None;
+    }
+    // Each period's end is counted from the signing day, so month ends do not drift.
+    let after = |renewals: u32| {
+        let n = rules.partner_term_months + renewals * rules.partner_renewal_months;
+        signed.checked_add_months(chrono::Months::new(n))
+    };
+    let mut renewals = 0;
+    let mut next = after(0)?;
+    // (No renewals configured: the agreement simply ends after its first term.)
+    while next <= today && rules.partner_renewal_months > 0 {
+        renewals += 1;
+        next = after(renewals)?;
+    }
+    next.pred_opt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +209,19 @@ mod tests {
                 Err(NotAttributed::PartnerNotActive)
             );
         }
+    }
+
+    #[test]
+    fn the_agreement_runs_twelve_months_then_three_at_a_time() {
+        let rules = RuleSet::sweden_2013();
+        let signed = d("2026-01-31");
+        assert_eq!(period_end(signed, d("2026-01-30"), &rules), None);
+        assert_eq!(period_end(signed, signed, &rules), Some(d("2027-01-30")));
+        assert_eq!(period_end(signed, d("2027-01-30"), &rules), Some(d("2027-01-30")));
+        // The first renewal runs 2027-01-31 to 2027-04-29: the next starts on 31 January + 15
+        // months, which is 30 April.
+        assert_eq!(period_end(signed, d("2027-01-31"), &rules), Some(d("2027-04-29")));
+        assert_eq!(period_end(signed, d("2027-04-30"), &rules), Some(d("2027-07-30")));
+        assert_eq!(period_end(signed, d("2030-01-01"), &rules), Some(d("2030-01-30")));
     }
 }

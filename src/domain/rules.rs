@@ -65,6 +65,12 @@ pub struct RuleSet {
     /// A partner's referral counts when the creditor signs up within this many days.
     #[serde(default = "defaults::referral_valid_days")]
     pub referral_valid_days: u32,
+    /// A partner agreement's first term, from signing, in months.
+    #[serde(default = "defaults::partner_term_months")]
+    pub partner_term_months: u32,
+    /// Each renewal after the first term, in months, until either side ends it.
+    #[serde(default = "defaults::partner_renewal_months")]
+    pub partner_renewal_months: u32,
 }
 
 mod defaults {
@@ -92,6 +98,12 @@ mod defaults {
     }
     pub fn referral_valid_days() -> u32 {
         180
+    }
+    pub fn partner_term_months() -> u32 {
+        12
+    }
+    pub fn partner_renewal_months() -> u32 {
+        3
     }
 }
 
@@ -127,6 +139,8 @@ impl RuleSet {
             payout_dual_approval_over: defaults::payout_dual_approval_over(),
             capital_max: defaults::capital_max(),
             referral_valid_days: defaults::referral_valid_days(),
+            partner_term_months: defaults::partner_term_months(),
+            partner_renewal_months: defaults::partner_renewal_months(),
         }
     }
 }

@@ -4,15 +4,27 @@ use chrono::NaiveDate;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// The partner's company name.
-pub async fn company_name(
-    conn: &mut PgConnection,
-    partner_id: Uuid,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select name from partner where partner_id = $1")
-        .bind(partner_id)
-        .fetch_optional(conn)
-        .await
+/// What the partner's overview shows of it.
+pub struct Overview {
+    pub name: String,
+    pub partner_number: String,
+    pub status: String,
+    pub agreement_signed_on: Option<NaiveDate>,
+    pub revoked_on: Option<NaiveDate>,
+    pub customers: i64,
+}
+
+pub async fn overview(conn: &mut PgConnection, partner_id: Uuid) -> sqlx::Result<Option<Overview>> {
+    sqlx::query_as!(
+        Overview,
+        r#"select p.name, p.partner_number, p.status, p.agreement_signed_on, p.revoked_on,
+                  (select count(*) from partner_customer pc where pc.partner_id = p.partner_id
+                     and pc.ended_on is null) as "customers!"
+           from partner p where p.partner_id = $1"#,
+        partner_id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// A creditor that is or was the partner's customer.

@@ -36,10 +36,18 @@ fn partner_of(ctx: &Ctx) -> Result<uuid::Uuid, AppError> {
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let partner_id = partner_of(&ctx)?;
-    let company = super::repo::company_name(&mut *state.db.acquire().await?, partner_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(render(&PartnerHome { layout: ctx.layout(), company }))
+    let today = state.clock.today();
+    let mut conn = state.db.acquire().await?;
+    let p = super::repo::overview(&mut conn, partner_id).await?.ok_or(AppError::NotFound)?;
+    let params = state.parameters(&mut conn).await?;
+    let period_end = match (p.status.as_str(), p.agreement_signed_on) {
+        ("approved", Some(signed)) => {
+            crate::domain::partner::period_end(signed, today, params.book.in_force(today))
+        }
+        _ => None,
+    };
+    let link = format!("{}/r/{}", state.config.public_url, p.partner_number);
+    Ok(render(&PartnerHome { layout: ctx.layout(), p, period_end, link }))
 }
 
 /// A partner's referral link: the sign-up form with the partner's number filled in. A number

@@ -7,7 +7,11 @@ use askama::Template;
 #[template(path = "partners/home.html")]
 pub(super) struct PartnerHome {
     pub(super) layout: Layout,
-    pub(super) company: String,
+    pub(super) p: super::repo::Overview,
+    /// The last day of the agreement period running today (approved partners).
+    pub(super) period_end: Option<chrono::NaiveDate>,
+    /// The referral link to give companies.
+    pub(super) link: String,
 }
 
 #[derive(Template)]

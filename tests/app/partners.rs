@@ -418,3 +418,24 @@ async fn inkassoskolan_shows_the_rules_in_force() {
         None => assert!(!html.contains("§), i dag"), "no rate shown when none is published"),
     }
 }
+
+/// The partner's overview: its number and link, and the end of the agreement period running
+/// today (signed 2025-01-15: twelve months, then the first three-month renewal to 2026-04-14).
+#[tokio::test]
+async fn the_overview_shows_the_number_the_link_and_the_agreement_period() {
+    use crate::harness::{Options, PASSWORD, TestApp, create_user};
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    create_user(&app.pool, "p@alfa.se", "partner").await;
+    let number: String = sqlx::query_scalar(
+        "update partner set status = 'approved', agreement_signed_on = '2025-01-15' returning partner_number",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    app.login("p@alfa.se", PASSWORD).await;
+    let html = app.get("/partner").await.text().await.unwrap();
+    assert!(html.contains(&format!("<dd id=\"partner-number\">{number}</dd>")), "{html}");
+    assert!(html.contains(&format!("/r/{number}</a>")), "{html}");
+    assert!(html.contains("<dd id=\"period-end\">2026-04-14</dd>"), "{html}");
+}
