@@ -1,4 +1,5 @@
-//! Partners made and given customers outside the portal (the command line, for now).
+//! The partner programme's transactions: partners made and decided on, creditors made their
+//! customers (created, signed up through a link or a referral), referrals, relationships ended.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
