@@ -40,8 +40,8 @@ fn main() {
             Some((due.trim().parse().ok()?, total.trim().parse().ok()?))
         })
         .collect();
-    let dir = std::env::temp_dir().join(format!("fordra-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let work = common::WorkDir::new("fordra-bench");
+    let dir = work.0.clone();
     let cluster = Cluster::open(&dir, Durability::Durable).expect("PostgreSQL for the benchmark");
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -60,7 +60,7 @@ fn main() {
     });
     println!("peak memory of the fordra process: {:.0} MiB", common::peak_rss_mib());
     drop(cluster);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(work);
 }
 
 const TODAY: &str = "2026-03-02";

@@ -26,14 +26,14 @@ use uuid::Uuid;
 fn main() {
     let n: usize =
         std::env::var("FORDRA_BENCH_PAYMENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("fordra-bench-pay-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let work = common::WorkDir::new("fordra-bench-pay");
+    let dir = work.0.clone();
     let cluster = Cluster::open(&dir, Durability::Durable).expect("PostgreSQL for the benchmark");
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(run(&cluster, &dir, n));
     drop(cluster);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(work);
 }
 
 async fn run(cluster: &Cluster, dir: &std::path::Path, n: usize) {
