@@ -215,12 +215,12 @@ async fn run(cli: Cli) -> Result<()> {
                     today,
                 )
                 .await?;
-                let Some(created) = created else {
+                let Some(number) = created else {
                     bail!("a partner with org.nr {} already exists", org.display())
                 };
                 let status = if approved { "approved" } else { "pending" };
                 println!("partner {name} ({}) created, {status}; partner number:", org.display());
-                println!("{}", created.number);
+                println!("{number}");
                 Ok(())
             })
             .await

@@ -29,6 +29,9 @@ pub const COLUMNS: &[(&str, bool, &str)] = &[
     ("telefon", false, ""),
 ];
 
+/// A file with a header and no rows.
+pub const NO_ROWS: &str = "Filen innehåller inga fakturor, bara rubrikraden.";
+
 /// The most rows one file may hold.
 pub const MAX_ROWS: usize = 20_000;
 
@@ -433,7 +436,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Row>, LineError> {
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err(file_error(1, "Filen innehåller inga fakturor, bara rubrikraden.".into()));
+        return Err(file_error(1, NO_ROWS.into()));
     }
     if rows.len() > MAX_ROWS {
         return Err(file_error(

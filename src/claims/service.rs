@@ -229,11 +229,7 @@ pub async fn import_file(
         .await?;
     }
     if rows == 0 && errors.is_empty() {
-        errors.push(LineError {
-            line: 1,
-            column: "",
-            message: "Filen innehåller inga fakturor, bara rubrikraden.".into(),
-        });
+        errors.push(LineError { line: 1, column: "", message: csv::NO_ROWS.into() });
     }
     if !errors.is_empty() {
         tx.rollback().await?;

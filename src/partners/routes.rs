@@ -29,13 +29,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/partner/{id}/beslut", axum::routing::post(admin_decide))
 }
 
-fn partner_of(ctx: &Ctx) -> Result<uuid::Uuid, AppError> {
+/// The partner user and the partner it works for.
+fn partner_of(ctx: &Ctx) -> Result<(&crate::auth::User, uuid::Uuid), AppError> {
     let user = ctx.require(&[Role::Partner])?;
-    user.partner_id.ok_or(AppError::NotFound)
+    Ok((user, user.partner_id.ok_or(AppError::NotFound)?))
 }
 
 async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let partner_id = partner_of(&ctx)?;
+    let (_, partner_id) = partner_of(&ctx)?;
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
     let p = super::repo::overview(&mut conn, partner_id).await?.ok_or(AppError::NotFound)?;
@@ -85,7 +86,7 @@ async fn page(
 }
 
 async fn customers(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let partner_id = partner_of(&ctx)?;
+    let (_, partner_id) = partner_of(&ctx)?;
     let p = page(&state, &ctx, partner_id, ReferForm::default(), FieldErrors::default()).await?;
     Ok(render(&p))
 }
@@ -95,7 +96,7 @@ async fn refer(
     ctx: Ctx,
     Form(form): Form<ReferForm>,
 ) -> Result<Response, AppError> {
-    let partner_id = partner_of(&ctx)?;
+    let (_, partner_id) = partner_of(&ctx)?;
     let today = state.clock.today();
     let mut errors = FieldErrors::default();
     let org =
@@ -195,8 +196,7 @@ async fn partner_ends(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Partner])?;
-    let partner_id = user.partner_id.ok_or(AppError::NotFound)?;
+    let (user, partner_id) = partner_of(&ctx)?;
     let creditor_id = path_id(&id)?;
     let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;

@@ -13,14 +13,8 @@ use crate::{
     parameters::Parameters,
 };
 
-/// A partner as [`create`] made it.
-pub struct Created {
-    pub partner_id: Uuid,
-    pub number: String,
-}
-
 /// Creates a partner (`pending`, or `approved` having accepted the agreement on `today`); the
-/// database gives it its number. `None` when the org.nr is a partner already.
+/// database gives it its number, which is returned. `None` when the org.nr is a partner already.
 pub async fn create(
     conn: &mut PgConnection,
     org_nr: &IdNumber,
@@ -28,15 +22,14 @@ pub async fn create(
     approved: bool,
     now: DateTime<Utc>,
     today: NaiveDate,
-) -> sqlx::Result<Option<Created>> {
-    let partner_id = Uuid::new_v4();
-    let number = sqlx::query_scalar!(
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!(
         "insert into partner (partner_id, org_nr, name, status, approved_at, agreement_signed_on, created_at)
          values ($1, $2, $3, case when $4 then 'approved' else 'pending' end,
                  case when $4 then $5::timestamptz end, case when $4 then $6::date end, $5)
          on conflict (org_nr) do nothing
          returning partner_number",
-        partner_id,
+        Uuid::new_v4(),
         org_nr.as_str(),
         name,
         approved,
@@ -44,8 +37,7 @@ pub async fn create(
         today
     )
     .fetch_optional(conn)
-    .await?;
-    Ok(number.map(|number| Created { partner_id, number }))
+    .await
 }
 
 /// Why a creditor could not be given to a partner.

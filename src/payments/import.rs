@@ -394,7 +394,6 @@ async fn store_chunk(
     let mut entries = Vec::with_capacity(chunk.len());
     let mut incoming = Vec::with_capacity(chunk.len());
     let mut events: Vec<(Uuid, serde_json::Value)> = Vec::new();
-    let mut claims = Vec::new();
     for ((p, id), claim) in chunk.iter().zip(&ids).zip(&claim_of) {
         let pay = Dims::payment(*id);
         let memo = if p.reference.is_empty() {
@@ -408,7 +407,6 @@ async fn store_chunk(
             (PaymentKind::Payment, Some(c)) => {
                 // Received and allocated in one entry, by `sync_claims_receiving` below.
                 out.matched += 1;
-                claims.push(*c);
                 events.push((
                     *c,
                     serde_json::json!({"payment_id": id, "amount": p.amount, "booked_on": p.booked_on, "match": "ocr"}),
@@ -442,6 +440,7 @@ async fn store_chunk(
         rows,
     )
     .await?;
+    let mut claims: Vec<Uuid> = incoming.iter().map(|i| i.claim).collect();
     claims.sort();
     claims.dedup();
     let report =

@@ -328,7 +328,8 @@ pub async fn sync_claims_receiving(
         let claim = Dims::claim(rec.claim_id);
         let moved = fees + interest + capital + over;
         let new = arriving.get(&rec.claim_id).map_or(&[][..], Vec::as_slice);
-        let received = new.iter().fold(have.received, |t, i| t + i.amount);
+        let arrived = new.iter().fold(Sek::ZERO, |t, i| t + i.amount);
+        let received = have.received + arrived;
         if want.received != received {
             bail!(
                 "claim {}: the journal holds {} received but the statement {}",
@@ -342,7 +343,6 @@ pub async fn sync_claims_receiving(
             [one] => Entry::new("payment_matched", one.memo.clone()),
             _ => Entry::new("payment_matched", format!("Inbetalningar ärende {}", rec.case_number)),
         };
-        let arrived = new.iter().fold(Sek::ZERO, |t, i| t + i.amount);
         let entry = new
             .iter()
             .fold(entry, |e, i| {

@@ -264,8 +264,8 @@ pub fn browser_client(base: &str) -> Client {
         .unwrap()
 }
 
-/// A browser client logged in as `email` (a user made with [`create_user`], so [`PASSWORD`]).
-pub async fn logged_in(app: &TestApp, email: &str) -> Client {
+/// A new browser client that has sent `email` and [`PASSWORD`] to the login form.
+async fn password_step(app: &TestApp, email: &str) -> (Client, reqwest::Response) {
     let client = browser_client(&app.base);
     let resp = client
         .post(app.url("/logga-in"))
@@ -273,6 +273,12 @@ pub async fn logged_in(app: &TestApp, email: &str) -> Client {
         .send()
         .await
         .unwrap();
+    (client, resp)
+}
+
+/// A browser client logged in as `email` (a user made with [`create_user`], so [`PASSWORD`]).
+pub async fn logged_in(app: &TestApp, email: &str) -> Client {
+    let (client, resp) = password_step(app, email).await;
     assert_eq!(resp.status(), 303, "{email} logs in");
     client
 }
@@ -356,13 +362,7 @@ pub async fn staff_client(app: &TestApp, email: &str, role: &str) -> Client {
         .execute(&app.pool)
         .await
         .unwrap();
-    let client = browser_client(&app.base);
-    let resp = client
-        .post(app.url("/logga-in"))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let (client, resp) = password_step(app, email).await;
     assert_eq!(location(&resp), "/logga-in/tvastegs");
     let code =
         totp::code_at(&secret, totp::step_of(fordra::clock::Clock::system().now().timestamp()));
