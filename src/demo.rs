@@ -30,8 +30,10 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
         .await?;
     let partner_id = Uuid::new_v4();
     sqlx::query!(
-        "insert into partner (partner_id, org_nr, name, created_at, status, approved_at, agreement_signed_on)
-         values ($1, $2, $3, $4, 'approved', $4, $5)",
+        "insert into partner (partner_id, org_nr, name, created_at, status, approved_at, agreement_signed_on,
+            contact_name, contact_email, payout_kind, payout_bankgiro, payout_reference)
+         values ($1, $2, $3, $4, 'approved', $4, $5, 'Pia Partner', 'partner@demoredovisning.test',
+            'bankgiro', '5050-1055', 'Provision Fordra')",
         partner_id,
         "165591234561",
         "Demo Redovisning AB",
@@ -40,6 +42,8 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
     )
     .execute(&mut *tx)
     .await?;
+    let today = crate::clock::stockholm_date(now);
+    crate::partners::service::accept_current_agreement(&mut tx, partner_id, now, today).await?;
     let accounts = [
         ("Administratör", "admin@fordra.test", "admin", "Ada Admin", None, None),
         (

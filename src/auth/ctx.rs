@@ -140,6 +140,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/partner", "Översikt"),
             ("/partner/kunder", "Kunder"),
             ("/partner/inkassoskolan", "Inkassoskolan"),
+            ("/partner/avtal", "Avtal"),
         ],
         Role::Admin | Role::Support => &[
             ("/admin", "Back office"),

@@ -3,7 +3,9 @@
 //! the RP certificate from `FORDRA_BANKID_CERT`) or to Fordra's own simulator (`sim`), which serves
 //! the same HTTP API; only the base URL and the certificate differ.
 
+pub mod orders;
 pub mod sim;
+pub mod web;
 
 use std::{sync::Arc, sync::OnceLock, time::Duration};
 
@@ -148,6 +150,9 @@ pub struct AuthRequest {
     pub user_visible_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_visible_data_format: Option<String>,
+    /// Signed but not shown (base64), e.g. a digest of the document signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_non_visible_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
 }
@@ -160,7 +165,16 @@ impl AuthRequest {
             requirement: None,
             user_visible_data: Some(base64::engine::general_purpose::STANDARD.encode(text)),
             user_visible_data_format: Some("simpleMarkdownV1".into()),
+            user_non_visible_data: None,
             return_url: None,
+        }
+    }
+
+    /// A signature of `text` (shown) and `hidden` (signed, not shown).
+    pub fn sign(end_user_ip: &str, text: &str, hidden: &str) -> AuthRequest {
+        AuthRequest {
+            user_non_visible_data: Some(base64::engine::general_purpose::STANDARD.encode(hidden)),
+            ..AuthRequest::new(end_user_ip, text)
         }
     }
 }
@@ -329,6 +343,33 @@ pub fn valid_personal_number(p: &str) -> bool {
         && luhn_valid(&p.as_bytes()[2..].iter().map(|b| b - b'0').collect::<Vec<_>>())
 }
 
+/// What a completed `/sign` order's `signature` says was signed: the shown and the hidden data,
+/// decoded. The signature is BankID's XML signature (Signature Profile), base64; its
+/// `bankIdSignedData` element carries `usrVisibleData` and `usrNonVisibleData` as base64.
+/// `None` when it cannot be read. (The XML-DSig itself is checked against BankID's certificate
+/// by whoever relies on it in court; Fordra checks that what was signed is what it asked for.)
+#[derive(Debug, PartialEq, Eq)]
+pub struct SignedData {
+    pub visible: String,
+    pub non_visible: Option<String>,
+}
+
+pub fn signed_data(signature: &str) -> Option<SignedData> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let xml = String::from_utf8(b64.decode(signature.trim()).ok()?).ok()?;
+    let element = |name: &str| -> Option<String> {
+        let open = xml.find(&format!("<{name}"))?;
+        let start = open + xml[open..].find('>')? + 1;
+        let end = start + xml[start..].find(&format!("</{name}>"))?;
+        let value = b64.decode(xml[start..end].trim()).ok()?;
+        String::from_utf8(value).ok()
+    };
+    Some(SignedData {
+        visible: element("usrVisibleData")?,
+        non_visible: element("usrNonVisibleData"),
+    })
+}
+
 /// The animated QR payload for `seconds` after the order response (§5.6). Computed on the server
 /// only: the secret never reaches the browser.
 pub fn qr_payload(qr_start_token: &str, qr_start_secret: &str, seconds: u64) -> String {
@@ -342,6 +383,25 @@ pub fn qr_payload(qr_start_token: &str, qr_start_secret: &str, seconds: u64) -> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_signed_data_is_read_back_from_the_signature() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let xml = format!(
+            "<?xml version=\"1.0\"?><Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><Object>\
+             <bankIdSignedData xmlns=\"http://www.bankid.com/signature/v1.0.0/types\" Id=\"bidSignedData\">\
+             <usrVisibleData charset=\"UTF-8\" visible=\"wysiwys\">{}</usrVisibleData>\
+             <usrNonVisibleData>{}</usrNonVisibleData></bankIdSignedData></Object></Signature>",
+            b64.encode("Jag godkänner avtalet."),
+            b64.encode("sha256:ab12")
+        );
+        let data = super::signed_data(&b64.encode(&xml)).unwrap();
+        assert_eq!(data.visible, "Jag godkänner avtalet.");
+        assert_eq!(data.non_visible.as_deref(), Some("sha256:ab12"));
+        assert_eq!(super::signed_data("not base64!"), None);
+        assert_eq!(super::signed_data(&b64.encode("<simulated/>")), None);
+    }
+
     use super::*;
 
     const TOKEN: &str = "67df3917-fa0d-44e5-b327-edcc928297f8";

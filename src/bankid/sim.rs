@@ -56,6 +56,8 @@ struct Order {
     kind: &'static str,
     required_pnr: Option<String>,
     text: Option<String>,
+    /// `userVisibleData` and `userNonVisibleData` as sent (base64), for the signature.
+    signed: (Option<String>, Option<String>),
     end_user_ip: String,
     created: DateTime<Utc>,
     picked_up: Option<DateTime<Utc>>,
@@ -140,6 +142,18 @@ impl Simulator {
             }
             Some(_) => return Err(invalid("userVisibleData must be a string")),
         };
+        let hidden = match body.get("userNonVisibleData") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(b64))
+                if !b64.is_empty()
+                    && b64.len() <= 200_000
+                    && base64::engine::general_purpose::STANDARD.decode(b64).is_ok() =>
+            {
+                Some(b64.clone())
+            }
+            Some(_) => return Err(invalid("userNonVisibleData is not base64")),
+        };
+        let visible = body.get("userVisibleData").and_then(Value::as_str).map(str::to_string);
         match body.get("userVisibleDataFormat") {
             None | Some(Value::Null) => {}
             Some(Value::String(f)) if f == "simpleMarkdownV1" => {}
@@ -175,6 +189,7 @@ impl Simulator {
                 kind,
                 required_pnr,
                 text,
+                signed: (visible, hidden),
                 end_user_ip: ip.to_string(),
                 created,
                 picked_up: None,
@@ -260,9 +275,10 @@ impl Simulator {
                     },
                     "device": {"ipAddress": order.end_user_ip, "uhi": "simulated-device"},
                     "bankIdIssueDate": "2024-01-15",
-                    // Simulated: not a cryptographically valid signature or OCSP response (§5.9).
+                    // Simulated: the Signature Profile's shape with what was signed, but not a
+                    // cryptographically valid signature or OCSP response (§5.9).
                     "signature": base64::engine::general_purpose::STANDARD.encode(
-                        format!("<simulated kind=\"{}\"/>", order.kind)),
+                        signature_xml(order.kind, &order.signed)),
                     "ocspResponse": base64::engine::general_purpose::STANDARD.encode("simulated"),
                 });
                 order.state = OrderState::Complete { data, at: now, collected: false };
@@ -292,6 +308,28 @@ impl Simulator {
         list.sort_by_key(|o| std::cmp::Reverse(o.created));
         list
     }
+}
+
+/// The XML signature BankID returns (Signature Profile), with the signed data in
+/// `bankIdSignedData`; the digest and signature values are placeholders.
+fn signature_xml(kind: &str, (visible, hidden): &(Option<String>, Option<String>)) -> String {
+    let mut data = String::new();
+    if let Some(v) = visible {
+        data +=
+            &format!("<usrVisibleData charset=\"UTF-8\" visible=\"wysiwys\">{v}</usrVisibleData>");
+    }
+    if let Some(h) = hidden {
+        data += &format!("<usrNonVisibleData>{h}</usrNonVisibleData>");
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\
+         <Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><SignedInfo>\
+         <SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>\
+         </SignedInfo><SignatureValue>simulated</SignatureValue><Object>\
+         <bankIdSignedData xmlns=\"http://www.bankid.com/signature/v1.0.0/types\" Id=\"bidSignedData\">\
+         {data}<srvInfo><name>simulated</name><nonce>simulated</nonce></srvInfo>\
+         <clientInfo><funcId>{kind}</funcId></clientInfo></bankIdSignedData></Object></Signature>"
+    )
 }
 
 enum Settle {

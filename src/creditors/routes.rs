@@ -170,18 +170,23 @@ async fn confirm(
     let mut conn = state.db.acquire().await?;
     let old = ctx.session.as_ref().map(|s| s.hash.as_slice());
     let now = state.clock.now();
-    let Some(token) = service::confirm_email(&mut conn, &form.token, old, &ctx.ip, now).await?
+    let Some((token, role)) =
+        service::confirm_email(&mut conn, &form.token, old, &ctx.ip, now).await?
     else {
         return Ok(render_status(
             StatusCode::NOT_FOUND,
             &ConfirmPage { layout: ctx.layout(), token: String::new(), valid: false },
         ));
     };
-    let mut resp = flash_redirect(
-        "/borgenar",
-        FlashKind::Success,
-        "Välkommen till Fordra! Vi gör en kundbedömning, oftast inom en bankdag. Ni kan registrera fordringar redan nu; inga brev skickas förrän ni är godkända.",
-    );
+    let welcome = match role {
+        crate::auth::Role::Partner => {
+            "Välkommen som partner till Fordra! Vi går igenom registreringen, oftast inom en bankdag."
+        }
+        _ => {
+            "Välkommen till Fordra! Vi gör en kundbedömning, oftast inom en bankdag. Ni kan registrera fordringar redan nu; inga brev skickas förrän ni är godkända."
+        }
+    };
+    let mut resp = flash_redirect(role.home(), FlashKind::Success, welcome);
     cookies::set_session(&mut resp, &token, state.config.secure_cookies());
     Ok(resp)
 }

@@ -176,23 +176,28 @@ pub async fn confirmation_valid(
 }
 
 /// Confirms the address with the link's `token` and logs its user in, replacing the browser's
-/// old session (`old`, its hash): the new session token, or `None` for a used or expired link.
+/// old session (`old`, its hash): the new session token and the user's role, or `None` for a used
+/// or expired link. Creditors and partners confirm their addresses this way.
 pub async fn confirm_email(
     conn: &mut PgConnection,
     token: &str,
     old: Option<&[u8]>,
     ip: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<(String, crate::auth::Role)>> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let Some(user_id) =
         crate::auth::service::use_link(&mut tx, token, LinkPurpose::ConfirmEmail, now).await?
     else {
         return Ok(None);
     };
-    sqlx::query!("update app_user set email_verified_at = $2 where user_id = $1", user_id, now)
-        .execute(&mut *tx)
-        .await?;
+    let role = sqlx::query_scalar!(
+        "update app_user set email_verified_at = $2 where user_id = $1 returning role",
+        user_id,
+        now
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     audit(&mut tx, now, Some(user_id), "email_confirmed", None, serde_json::json!({}), Some(ip))
         .await?;
     if let Some(old) = old {
@@ -200,7 +205,8 @@ pub async fn confirm_email(
     }
     let token = session::create(&mut tx, user_id, session::Stage::Full, None, now).await?;
     tx.commit().await?;
-    Ok(Some(token))
+    let role = crate::auth::Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role"))?;
+    Ok(Some((token, role)))
 }
 
 /// A creditor user; `None` when the address already has an account. `verified`: whether the

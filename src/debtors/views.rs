@@ -147,17 +147,6 @@ impl LoginPage {
     }
 }
 
-#[derive(Template)]
-#[template(path = "debtors/bankid.html")]
-pub(crate) struct OrderPage {
-    pub(crate) layout: Layout,
-    pub(crate) id: Uuid,
-    pub(crate) status: String,
-    pub(crate) message: &'static str,
-    pub(crate) qr_svg: String,
-    pub(crate) autostart: String,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct ContactForm {

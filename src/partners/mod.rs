@@ -2,6 +2,9 @@
 //! fees. Today the partner's home page, partners and their customers from the command line;
 //! registration, the portal, commission and statements come here next.
 
+mod agreement;
+mod register;
+pub mod registration;
 mod repo;
 mod routes;
 pub mod service;

@@ -27,10 +27,12 @@ pub fn router() -> Router<AppState> {
         .route("/r/{number}", get(referral_link))
         .route("/admin/partner", get(admin_list))
         .route("/admin/partner/{id}/beslut", axum::routing::post(admin_decide))
+        .merge(super::register::router())
+        .merge(super::agreement::router())
 }
 
 /// The partner user and the partner it works for.
-fn partner_of(ctx: &Ctx) -> Result<(&crate::auth::User, uuid::Uuid), AppError> {
+pub(super) fn partner_of(ctx: &Ctx) -> Result<(&crate::auth::User, uuid::Uuid), AppError> {
     let user = ctx.require(&[Role::Partner])?;
     Ok((user, user.partner_id.ok_or(AppError::NotFound)?))
 }

@@ -23,21 +23,48 @@ pub async fn create(
     now: DateTime<Utc>,
     today: NaiveDate,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar!(
+    let partner_id = Uuid::new_v4();
+    let number = sqlx::query_scalar!(
         "insert into partner (partner_id, org_nr, name, status, approved_at, agreement_signed_on, created_at)
          values ($1, $2, $3, case when $4 then 'approved' else 'pending' end,
                  case when $4 then $5::timestamptz end, case when $4 then $6::date end, $5)
          on conflict (org_nr) do nothing
          returning partner_number",
-        Uuid::new_v4(),
+        partner_id,
         org_nr.as_str(),
         name,
         approved,
         now,
         today
     )
-    .fetch_optional(conn)
-    .await
+    .fetch_optional(&mut *conn)
+    .await?;
+    if number.is_some() && approved {
+        accept_current_agreement(conn, partner_id, now, today).await?;
+    }
+    Ok(number)
+}
+
+/// Records that the partner accepted the current agreement version on `today`, by the
+/// operator's word (partners made from the command line or in the demo); registrations sign it
+/// with BankID instead.
+pub async fn accept_current_agreement(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "insert into partner_agreement (partner_id, terms_version, agreement_sha256, via, signed_at, signed_on)
+         select $1, version, encode(sha256(convert_to(body, 'UTF8')), 'hex'), 'cli', $2, $3
+         from terms where kind = 'partner' order by published_on desc, version desc limit 1",
+        partner_id,
+        now,
+        today
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Why a creditor could not be given to a partner.

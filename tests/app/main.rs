@@ -11,6 +11,7 @@ mod harness;
 mod layout;
 mod mina_sidor;
 mod onboarding;
+mod partner_registration;
 mod partners;
 mod payments;
 mod serve;

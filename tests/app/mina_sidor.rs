@@ -52,7 +52,7 @@ fn company() -> Value {
 }
 
 /// The simulator's pending orders, newest first.
-async fn sim_orders(app: &TestApp) -> Vec<String> {
+pub(crate) async fn sim_orders(app: &TestApp) -> Vec<String> {
     let v: Value = bare_client()
         .get(app.url("/bankid-sim/orders"))
         .send()
@@ -69,7 +69,7 @@ async fn sim_orders(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-async fn sim_control(app: &TestApp, path: &str, body: Value) -> StatusCode {
+pub(crate) async fn sim_control(app: &TestApp, path: &str, body: Value) -> StatusCode {
     bare_client().post(app.url(path)).json(&body).send().await.unwrap().status()
 }
 
