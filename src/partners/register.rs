@@ -80,12 +80,12 @@ async fn start(
     let today = state.clock.today();
     let terms = current_terms(&mut *state.db.acquire().await?, "partner").await?;
     let mut valid = registration::validate(&form, today, &terms.version);
-    if let Ok(r) = &valid {
-        if registration::org_taken(&mut *state.db.acquire().await?, &r.org_nr).await? {
-            let mut e = FieldErrors::default();
-            e.add("org_nr", "Företaget är redan partner hos Fordra. Logga in i stället.");
-            valid = Err(e);
-        }
+    if let Ok(r) = &valid
+        && registration::org_taken(&mut *state.db.acquire().await?, &r.org_nr).await?
+    {
+        let mut e = FieldErrors::default();
+        e.add("org_nr", "Företaget är redan partner hos Fordra. Logga in i stället.");
+        valid = Err(e);
     }
     let r = match valid {
         Ok(r) => r,
