@@ -68,6 +68,19 @@ enum Command {
         #[arg(long)]
         approved: bool,
     },
+    /// Print a partner's commission statement for a quarter, issuing it first when the quarter
+    /// has ended and none exists yet.
+    PartnerStatement {
+        /// The partner's number.
+        #[arg(long)]
+        partner: String,
+        /// E.g. 2026Q1.
+        #[arg(long)]
+        quarter: String,
+        /// json (default) or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
     /// Create an API key for a creditor; the key is printed once, on its own line.
     CreateApiKey {
         #[arg(long)]
@@ -440,6 +453,39 @@ async fn run(cli: Cli) -> Result<()> {
                     change.previous.map(|p| format!(" (was {p})")).unwrap_or_default(),
                     change.claims_recomputed
                 );
+                Ok(())
+            })
+            .await
+        }
+        Command::PartnerStatement { partner, quarter, format } => {
+            let today = clock.today();
+            let q = crate::domain::partner::Quarter::parse(&quarter)
+                .ok_or_else(|| anyhow::anyhow!("--quarter: skriv kvartalet som 2026Q1"))?;
+            if !matches!(format.as_str(), "json" | "csv") {
+                bail!("--format: json eller csv");
+            }
+            with_database(&config, |db| async move {
+                use crate::partners::statement::{self, Period};
+                let mut conn = db.acquire().await?;
+                let Some(partner_id) = crate::partners::service::find(&mut conn, &partner).await?
+                else {
+                    bail!("--partner: Partnernumret finns inte.")
+                };
+                if statement::issue(&mut conn, partner_id, Period::Quarter(q), clock.now(), today)
+                    .await?
+                    .is_none()
+                {
+                    bail!("--quarter: {q} har inte tagit slut ({today}); underlaget ställs ut efter kvartalet");
+                }
+                let s = statement::load(&mut conn, partner_id, &q.to_string())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("the statement was not found"))?;
+                if format == "csv" {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&statement::csv(&s))?;
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                }
                 Ok(())
             })
             .await

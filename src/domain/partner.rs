@@ -1,7 +1,7 @@
 //! The partner programme's pure rules: partner numbers, and whether a creditor counts as a
 //! partner's customer (product.md §4 and the issue "The partner programme").
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{
     ids::{luhn_digit, luhn_valid},
@@ -135,12 +135,77 @@ pub fn period_end(signed: NaiveDate, today: NaiveDate, rules: &RuleSet) -> Optio
     next.pred_opt()
 }
 
+/// A calendar quarter, written `2026Q1`: the period of a partner's commission statement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quarter {
+    pub year: i32,
+    /// 1–4.
+    pub q: u32,
+}
+
+impl Quarter {
+    pub fn parse(s: &str) -> Option<Quarter> {
+        let (year, q) = s.trim().split_once(['Q', 'q'])?;
+        let (year, q) = (year.parse().ok()?, q.parse().ok()?);
+        ((1..=4).contains(&q) && (2000..=2100).contains(&year)).then_some(Quarter { year, q })
+    }
+
+    pub fn of(d: NaiveDate) -> Quarter {
+        Quarter { year: d.year(), q: (d.month() - 1) / 3 + 1 }
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, (self.q - 1) * 3 + 1, 1).expect("a quarter's first day")
+    }
+
+    pub fn last_day(self) -> NaiveDate {
+        self.next().first_day().pred_opt().expect("a day before")
+    }
+
+    pub fn next(self) -> Quarter {
+        if self.q == 4 {
+            Quarter { year: self.year + 1, q: 1 }
+        } else {
+            Quarter { q: self.q + 1, ..self }
+        }
+    }
+
+    pub fn previous(self) -> Quarter {
+        if self.q == 1 {
+            Quarter { year: self.year - 1, q: 4 }
+        } else {
+            Quarter { q: self.q - 1, ..self }
+        }
+    }
+}
+
+impl std::fmt::Display for Quarter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}Q{}", self.year, self.q)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn quarters() {
+        let q = Quarter::parse("2026Q1").unwrap();
+        assert_eq!(q.to_string(), "2026Q1");
+        assert_eq!(
+            (q.first_day().to_string(), q.last_day().to_string()),
+            ("2026-01-01".into(), "2026-03-31".into())
+        );
+        assert_eq!(Quarter::parse("2026Q4").unwrap().last_day().to_string(), "2026-12-31");
+        assert_eq!(Quarter::of("2026-04-02".parse().unwrap()), q.next());
+        assert_eq!(q.previous().to_string(), "2025Q4");
+        assert_eq!(Quarter::parse("2026Q5"), None);
+        assert_eq!(Quarter::parse("2026-1"), None);
     }
 
     #[test]

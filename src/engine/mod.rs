@@ -37,6 +37,8 @@ pub struct TickReport {
     /// Escalations held by the payment freshness gate (the previous bank day not covered).
     pub gated: bool,
     pub settlements: usize,
+    /// Partner commission statements issued (after a quarter, or an agreement, ended).
+    pub partner_statements: usize,
     pub notices: u64,
     /// Payment plans broken on this pass (an instalment too late).
     pub plans_broken: u64,
@@ -59,6 +61,10 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     }
     report.dispatched = outbox::deliver(state, today).await?;
     report.settlements = settle(state, today).await?;
+    report.partner_statements = {
+        let mut conn = state.db.acquire().await?;
+        crate::partners::statement::issue_due(&mut conn, state.clock.now(), today).await?
+    };
     report.notices = crate::mail::deliver_queue(
         &state.db,
         &state.mailer,

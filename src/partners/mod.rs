@@ -3,11 +3,13 @@
 //! registration, the portal, commission and statements come here next.
 
 mod agreement;
+pub mod commission;
 mod register;
 pub mod registration;
 mod repo;
 mod routes;
 pub mod service;
+pub mod statement;
 mod views;
 
 pub use routes::router;

@@ -12,7 +12,9 @@
 //! - `creditor_payable` (creditor, claim) — capital collected, owed to the creditor;
 //! - `settlement_payable` (creditor, settlement) — settled, awaiting payout;
 //! - `refund_payable` (claim or payment) — money owed back to a payer;
-//! - `commission_payable` — partner commission (the partner programme books it).
+//! - `commission_payable`, `commission_expense` (claim) — partner commission earned when a fee
+//!   is paid in full, owed to the partner until its statement is paid out
+//!   (`partners::commission`).
 //!
 //! Allocation is kept equal to the claim's statement: after any money event the claim's
 //! figures are recomputed by `domain::statement` and the difference to what the journal holds
@@ -47,6 +49,7 @@ pub enum Account {
     SettlementPayable,
     RefundPayable,
     CommissionPayable,
+    CommissionExpense,
 }
 
 impl Account {
@@ -61,6 +64,7 @@ impl Account {
             Account::SettlementPayable => "settlement_payable",
             Account::RefundPayable => "refund_payable",
             Account::CommissionPayable => "commission_payable",
+            Account::CommissionExpense => "commission_expense",
         }
     }
 
@@ -75,6 +79,7 @@ impl Account {
             "settlement_payable" => "Avräknat, ej utbetalt",
             "refund_payable" => "Att återbetala",
             "commission_payable" => "Provision till partner",
+            "commission_expense" => "Provisionskostnad",
             _ => "Okänt konto",
         }
     }
@@ -382,6 +387,7 @@ pub async fn sync_claims_receiving(
         }
     }
     post(conn, &entries, now, today, user).await?;
+    crate::partners::commission::book(conn, &recs, &statements, params, (today, now), user).await?;
     // Guarded like every state change: a claim closed meanwhile stays as it is, with no receipt.
     let moved =
         claims::move_claims(conn, &report.paid, &claims::NOT_CLOSED, ClaimState::Paid).await?;
@@ -467,6 +473,21 @@ pub async fn check(
             "bankkontot i huvudboken är {} men inlästa betalningar minus utbetalningar är {}",
             bank.unwrap_or_default(),
             expected_bank
+        )));
+    }
+    // Every commission row is in the journal, and nothing else is.
+    let (rows, booked): (Option<Decimal>, Option<Decimal>) = sqlx::query_as(
+        "select (select sum(amount) from commission),
+                (select sum(l.amount) from journal_line l join journal_entry e using (entry_id)
+                 where e.kind = 'commission' and l.account = 'commission_expense')",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if rows.unwrap_or_default() != booked.unwrap_or_default() {
+        problems.push(Problem(format!(
+            "provisionen i huvudboken är {} men provisionsraderna summerar till {}",
+            booked.unwrap_or_default(),
+            rows.unwrap_or_default()
         )));
     }
     let mut claims_checked = 0;

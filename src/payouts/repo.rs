@@ -180,6 +180,7 @@ pub struct PayoutRow {
     pub settlement_id: Option<Uuid>,
     pub claim_id: Option<Uuid>,
     pub payment_id: Option<Uuid>,
+    pub partner_statement_id: Option<Uuid>,
     pub creditor_id: Option<Uuid>,
     pub amount: Decimal,
     pub payee_name: String,
@@ -201,7 +202,7 @@ pub async fn payouts(
 ) -> sqlx::Result<Vec<PayoutRow>> {
     sqlx::query_as!(
         PayoutRow,
-        r#"select p.payout_id, p.kind, p.settlement_id, p.claim_id, p.payment_id,
+        r#"select p.payout_id, p.kind, p.settlement_id, p.claim_id, p.payment_id, p.partner_statement_id,
             s.creditor_id as "creditor_id?", p.amount, p.payee_name,
             p.account_kind, p.account, p.clearing, p.reference
          from payout p left join settlement s using (settlement_id)

@@ -619,6 +619,7 @@ async fn mark_executed(
         let amount = Sek::from_decimal(p.amount);
         let out = Dims::default().with_payout(p.payout_id);
         let from = match (p.settlement_id, p.claim_id, p.payment_id) {
+            _ if p.partner_statement_id.is_some() => (Account::CommissionPayable, out),
             (Some(s), _, _) => (
                 Account::SettlementPayable,
                 Dims { creditor: p.creditor_id, ..Dims::default() }
@@ -673,7 +674,7 @@ pub fn note_csv(n: &Note) -> Vec<u8> {
     s.into_bytes()
 }
 
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     // A leading = + - @ would make Excel run a formula.
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([';', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }

@@ -4,6 +4,7 @@ mod browser;
 mod calculator;
 mod claims_web;
 mod cluster;
+mod commission;
 mod edges;
 mod engine;
 mod foundation;

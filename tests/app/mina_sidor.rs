@@ -46,7 +46,7 @@ pub(crate) fn person(who: (&str, &str, &str), email: Option<&str>) -> Value {
            "email": email, "address": {"street": "Storgatan 1", "postal_code": "11122", "city": "Stockholm"}})
 }
 
-fn company() -> Value {
+pub(crate) fn company() -> Value {
     json!({"kind": "company", "id_number": "5560360793", "name": "Exempelbolaget AB", "capacity": "business",
            "address": {"street": "Box 12", "postal_code": "41101", "city": "Göteborg"}})
 }
