@@ -139,6 +139,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
         Role::Partner => &[
             ("/partner", "Översikt"),
             ("/partner/kunder", "Kunder"),
+            ("/partner/provision", "Provision"),
             ("/partner/inkassoskolan", "Inkassoskolan"),
             ("/partner/avtal", "Avtal"),
         ],

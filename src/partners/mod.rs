@@ -1,9 +1,10 @@
 //! The partner programme: accounting firms that bring creditors and earn commission on paid
-//! fees. Today the partner's home page, partners and their customers from the command line;
-//! registration, the portal, commission and statements come here next.
+//! fees: registration with a BankID-signed agreement, customers and referrals, commission
+//! booked as fees are paid, quarterly statements and their payouts.
 
 mod agreement;
 pub mod commission;
+mod provision;
 mod register;
 pub mod registration;
 mod repo;

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/partner/{id}/beslut", axum::routing::post(admin_decide))
         .merge(super::register::router())
         .merge(super::agreement::router())
+        .merge(super::provision::router())
 }
 
 /// The partner user and the partner it works for.

@@ -177,6 +177,40 @@ async fn commission_is_earned_per_fee_paid_and_stated_per_quarter() {
     assert_eq!((amount, reference.as_str()), (Decimal::from(58), "Provision"));
     w.check_ledger("2027-01-04");
 
+    // The partner sees it in its portal (page, PDF, CSV); another partner does not.
+    let user = crate::harness::create_user(w.pool(), "p@siffror.se", "partner").await;
+    sqlx::query("update app_user set partner_id = (select partner_id from partner where partner_number = $1) where user_id = $2")
+        .bind(&number)
+        .bind(user)
+        .execute(w.pool())
+        .await
+        .unwrap();
+    let partner = crate::harness::logged_in(&w.app, "p@siffror.se").await;
+    let html =
+        partner.get(w.app.url("/partner/provision")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("href=\"/partner/provision/2026Q4\"")
+            && html.contains("<svg class=\"chart\""),
+        "{html}"
+    );
+    let page = partner
+        .get(w.app.url("/partner/provision/2026Q4"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"statement-total\">58,00 kr"), "{page}");
+    let pdf =
+        partner.get(w.app.url("/partner/provision/2026Q4/underlag.pdf")).send().await.unwrap();
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    crate::harness::create_user(w.pool(), "other@byran.se", "partner").await;
+    let other = crate::harness::logged_in(&w.app, "other@byran.se").await;
+    for path in ["/partner/provision/2026Q4", "/partner/provision/2026Q4/underlag.pdf"] {
+        assert_eq!(other.get(w.app.url(path)).send().await.unwrap().status(), 404, "{path}");
+    }
+
     // 13 months after the relationship ended: nothing more.
     sqlx::query("update partner_customer set since = '2025-01-01', ended_on = '2025-12-01'")
         .execute(w.pool())

@@ -14,7 +14,7 @@ await run(async (browser, base, { accounts }) => {
     await axe(page, `${a.home} page`);
     await screenshot(page, a.home.replaceAll("/", "") || "home");
     // The partner pages: the partner's customers, and staff's list of partners.
-    const more = { "/partner": ["/partner/kunder", "/partner/inkassoskolan"], "/admin": ["/admin/partner"] }[a.home] || [];
+    const more = { "/partner": ["/partner/kunder", "/partner/inkassoskolan", "/partner/provision", "/partner/avtal"], "/admin": ["/admin/partner"] }[a.home] || [];
     for (const path of more) {
       await page.goto(`${base}${path}`);
       check((await page.textContent("h1")).length > 0, `${path}: a heading`);
@@ -33,4 +33,8 @@ await run(async (browser, base, { accounts }) => {
   await page.click("button[type=submit]");
   check((await page.textContent("#login-error")).includes("Fel e-postadress eller lösenord."), "error shown");
   check((await page.inputValue("#f-email")) === accounts[0].email, "e-mail kept");
+  // The partner registration form, before BankID.
+  await page.goto(`${base}/partner/registrera`);
+  check((await page.textContent("h1")).includes("Bli partner"), "partner registration heading");
+  await axe(page, "partner registration page");
 });
