@@ -29,5 +29,6 @@ pub mod payouts;
 pub mod plans;
 pub mod startup;
 pub mod state;
+pub mod terms;
 pub mod verify;
 pub mod web;

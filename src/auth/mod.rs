@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod api_key;
+pub mod bankid;
 pub mod ctx;
 pub mod middleware;
 pub mod password;

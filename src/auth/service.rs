@@ -142,6 +142,9 @@ pub async fn enroll_totp(
 // Single-use links (password reset, invitations, e-mail confirmation)
 
 /// What a single-use link lets its holder do.
+/// How long an e-mail confirmation link stays valid.
+pub const CONFIRM_HOURS: i64 = 24;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkPurpose {
     /// Choose a password (a reset, or an invitation).

@@ -5,7 +5,6 @@
 
 pub mod orders;
 pub mod sim;
-pub mod web;
 
 use std::{sync::Arc, sync::OnceLock, time::Duration};
 

@@ -23,6 +23,10 @@ impl Purpose {
     }
 }
 
+/// Who started an order: the hash of the token only that browser holds, its IP, where to go
+/// after the order, and whether it runs on a phone.
+pub type Started<'a> = (Vec<u8>, &'a str, Option<String>, bool);
+
 /// A BankID order, as stored.
 #[derive(FromRow, Clone)]
 pub struct OrderRow {
@@ -49,7 +53,7 @@ pub async fn store(
     id: Uuid,
     purpose: Purpose,
     order: &crate::bankid::OrderResponse,
-    (browser_hash, ip, next, mobile): (Vec<u8>, &str, Option<String>, bool),
+    (browser_hash, ip, next, mobile): Started<'_>,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     sqlx::query!("insert into bankid_order (bankid_order_id, order_ref, purpose, browser_hash, qr_start_token,

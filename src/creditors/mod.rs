@@ -11,14 +11,8 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use uuid::Uuid;
 
+pub use crate::terms::{Terms, current as current_terms};
 pub use routes::router;
-pub use service::current_terms;
-
-pub struct Terms {
-    pub version: String,
-    pub title: String,
-    pub body: String,
-}
 
 #[derive(FromRow)]
 pub struct UserRow {

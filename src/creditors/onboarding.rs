@@ -68,11 +68,7 @@ pub struct SignupForm {
     pub terms_version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Payout {
-    Bankgiro(String),
-    Account { clearing: String, account: String },
-}
+pub use crate::domain::bank_account::Payout;
 
 #[derive(Debug, Clone)]
 pub struct Signup {

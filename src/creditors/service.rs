@@ -7,24 +7,14 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{
-    CreditorRow, Terms, UserRow,
+    CreditorRow, UserRow,
     onboarding::{Payout, Signup},
 };
 use crate::auth::{Acting, audit, service::LinkPurpose, session};
 use crate::web::filters;
 
-pub async fn current_terms(conn: &mut PgConnection, kind: &str) -> sqlx::Result<Terms> {
-    let (version, title, body): (String, String, String) = sqlx::query_as(
-        "select version, title, body from terms where kind = $1 order by published_on desc, version desc limit 1",
-    )
-    .bind(kind)
-    .fetch_one(conn)
-    .await?;
-    Ok(Terms { version, title, body })
-}
-
-/// How long the sign-up confirmation link stays valid.
-pub const CONFIRM_HOURS: i64 = 24;
+pub use crate::auth::service::CONFIRM_HOURS;
+pub use crate::terms::current as current_terms;
 
 #[derive(Template)]
 #[template(path = "emails/signup_confirm.txt")]

@@ -1,5 +1,5 @@
 //! BankID login to Mina sidor: starts an `/auth` order and, once the debtor has identified in
-//! the app, turns it into a session. The order pages are the shared [`bankid::web`] flow.
+//! the app, turns it into a session. The order pages are the shared [`crate::auth::bankid`] flow.
 
 use super::views::*;
 use crate::auth::Ctx;
@@ -16,7 +16,8 @@ use serde::Deserialize;
 use super::service;
 use crate::auth::session;
 use crate::{
-    bankid::{self, AuthRequest, web::LOGIN},
+    auth::bankid::{self as flow, LOGIN},
+    bankid::AuthRequest,
     state::AppState,
     web::{cookies, prelude::*, safe_next},
 };
@@ -26,7 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/mina-sidor/logga-in", get(login_page).post(start))
         .route("/mina-sidor/logga-ut", post(logout))
         .route("/mina-sidor/bankid/{id}/klar", get(finish))
-        .merge(bankid::web::routes(&LOGIN))
+        .merge(flow::routes(&LOGIN))
 }
 
 #[derive(Deserialize, Default)]
@@ -59,7 +60,7 @@ async fn start(
             &page("Inloggning med BankID är inte påslagen på den här servern."),
         ));
     };
-    if let Some(message) = bankid::web::throttled(&state, &ctx.ip).await? {
+    if let Some(message) = flow::throttled(&state, &ctx.ip).await? {
         return Ok(render_status(StatusCode::TOO_MANY_REQUESTS, &page(message)));
     }
     let req = AuthRequest::new(&ctx.ip, "Logga in på Fordra Mina sidor.");
@@ -71,10 +72,7 @@ async fn start(
         }
     };
     let next = safe_next(Some(&q.next)).filter(|n| n.starts_with("/mina-sidor"));
-    let mut conn = state.db.acquire().await?;
-    let (_, resp) =
-        bankid::web::started(&state, &mut conn, (&ctx, &headers), &LOGIN, &order, next).await?;
-    Ok(resp)
+    flow::started(&state, (&ctx, &headers), &LOGIN, &order, next).await
 }
 
 /// A completed order becomes a session, once, in the browser that started it.
@@ -84,11 +82,10 @@ async fn finish(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let (order, pnr, completion) =
-        match bankid::web::completed(&state, &headers, &LOGIN, &id).await? {
-            Ok(done) => done,
-            Err(resp) => return Ok(resp),
-        };
+    let (order, pnr, completion) = match flow::completed(&state, &headers, &LOGIN, &id).await? {
+        Ok(done) => done,
+        Err(resp) => return Ok(resp),
+    };
     let user = completion.get("user");
     let field =
         |k: &str| user.and_then(|u| u.get(k)).and_then(|v| v.as_str()).unwrap_or("").to_string();

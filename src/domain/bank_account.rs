@@ -157,6 +157,13 @@ fn pad(digits: &[u8], len: usize) -> Option<Vec<u8>> {
     Some(v)
 }
 
+/// Where a customer wants money paid: a bankgiro number or a bank account (both validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payout {
+    Bankgiro(String),
+    Account { clearing: String, account: String },
+}
+
 /// Validates a clearing number and account number as a person would type them.
 pub fn validate(clearing: &str, account: &str) -> Result<BankAccount, AccountError> {
     let clearing_digits = digits_of(clearing).ok_or(AccountError::ClearingFormat)?;

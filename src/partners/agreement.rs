@@ -10,8 +10,6 @@ use axum::{
     routing::{get, post},
 };
 use chrono::NaiveDate;
-use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::{auth::Ctx, state::AppState, web::prelude::*};
 
@@ -22,54 +20,23 @@ pub fn router() -> Router<AppState> {
         .route("/partner/avtal/sag-upp", post(give_notice))
 }
 
-/// The agreement version a partner accepted last, with its text.
-pub struct Signed {
-    pub partner_name: String,
-    pub org_nr: String,
-    pub partner_number: String,
-    pub status: String,
-    pub version: String,
-    pub title: String,
-    pub body: String,
-    pub sha256: String,
-    pub via: String,
-    pub signed_on: NaiveDate,
-    pub signer_name: Option<String>,
-    pub ends_on: Option<NaiveDate>,
-    pub revoked_on: Option<NaiveDate>,
-}
-
-pub async fn signed(conn: &mut PgConnection, partner_id: Uuid) -> sqlx::Result<Option<Signed>> {
-    sqlx::query_as!(
-        Signed,
-        "select p.name as partner_name, p.org_nr, p.partner_number, p.status, a.terms_version as version,
-                t.title, t.body, a.agreement_sha256 as sha256, a.via, a.signed_on,
-                a.signer_name, p.agreement_ends_on as ends_on, p.revoked_on
-         from partner_agreement a
-         join partner p using (partner_id)
-         join terms t on t.kind = a.terms_kind and t.version = a.terms_version
-         where a.partner_id = $1
-         order by a.signed_at desc limit 1",
-        partner_id
-    )
-    .fetch_optional(conn)
-    .await
-}
-
 #[derive(Template)]
 #[template(path = "partners/agreement.html")]
 struct AgreementPage {
     layout: Layout,
-    a: Signed,
+    a: super::repo::Signed,
     period_end: Option<NaiveDate>,
 }
 
 /// The signed agreement and the end of the period running today (approved partners), or 404.
-async fn load(state: &AppState, ctx: &Ctx) -> Result<(Signed, Option<NaiveDate>), AppError> {
+async fn load(
+    state: &AppState,
+    ctx: &Ctx,
+) -> Result<(super::repo::Signed, Option<NaiveDate>), AppError> {
     let (_, partner_id) = super::routes::partner_of(ctx)?;
     let today = state.clock.today();
     let mut conn = state.db.acquire().await?;
-    let a = signed(&mut conn, partner_id).await?.ok_or(AppError::NotFound)?;
+    let a = super::repo::signed(&mut conn, partner_id).await?.ok_or(AppError::NotFound)?;
     let params = state.parameters(&mut conn).await?;
     let period_end = (a.status == "approved")
         .then(|| {
@@ -103,7 +70,7 @@ async fn pdf(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppErr
         .into_response())
 }
 
-pub fn agreement_pdf(a: &Signed, identity: &crate::config::Identity) -> Vec<u8> {
+pub fn agreement_pdf(a: &super::repo::Signed, identity: &crate::config::Identity) -> Vec<u8> {
     use crate::letters::pdf::{Document, Face};
     let mut d = Document::new();
     d.line_at(56.0, &identity.name, 10.0, Face::Bold);
@@ -138,7 +105,7 @@ pub fn agreement_pdf(a: &Signed, identity: &crate::config::Identity) -> Vec<u8> 
 }
 
 /// "2026-12-03 med BankID av Karin Berg" or "2026-12-03".
-pub fn signed_how(a: &Signed) -> String {
+pub fn signed_how(a: &super::repo::Signed) -> String {
     match (a.via.as_str(), &a.signer_name) {
         ("bankid", Some(name)) => format!("{} med BankID av {name}", a.signed_on),
         _ => a.signed_on.to_string(),
@@ -158,24 +125,7 @@ async fn give_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Response
     };
     let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let updated = sqlx::query!(
-        "update partner set agreement_ends_on = $2 where partner_id = $1 and agreement_ends_on is null",
-        partner_id,
-        end
-    )
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 1 {
-        by.audit(
-            &mut tx,
-            "partner_notice_given",
-            Some(&partner_id.to_string()),
-            serde_json::json!({"ends_on": end}),
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    super::service::give_notice(&mut conn, partner_id, end, &by).await?;
     Ok(flash_redirect(
         "/partner/avtal",
         FlashKind::Success,

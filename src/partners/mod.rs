@@ -3,7 +3,6 @@
 //! booked as fees are paid, quarterly statements and their payouts.
 
 mod agreement;
-pub mod commission;
 mod provision;
 mod register;
 pub mod registration;

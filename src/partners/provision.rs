@@ -23,13 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/partner/provision/{quarter}/{file}", get(file))
 }
 
-pub struct Past {
-    pub quarter: String,
-    pub issued_on: NaiveDate,
-    pub total: Decimal,
-    pub payout_state: Option<String>,
-}
-
 #[derive(Template)]
 #[template(path = "partners/provision.html")]
 struct Dashboard {
@@ -37,7 +30,7 @@ struct Dashboard {
     quarter: String,
     running: Decimal,
     chart: String,
-    past: Vec<Past>,
+    past: Vec<super::repo::Past>,
     period_end: Option<NaiveDate>,
 }
 
@@ -93,46 +86,21 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
     let today = state.clock.today();
     let quarter = Quarter::of(today);
     let mut conn = state.db.acquire().await?;
-    let running: Decimal = sqlx::query_scalar!(
-        r#"select coalesce(sum(amount), 0) as "s!" from commission
-           where partner_id = $1 and statement_id is null and allocated_on <= $2"#,
-        partner_id,
-        today
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let running = super::repo::running_total(&mut conn, partner_id, today).await?;
     // The last twelve months, by the month the commission was earned.
     let first = NaiveDate::from_ymd_opt(today.year() - 1, today.month(), 1)
         .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
         .unwrap_or(today);
-    let sums = sqlx::query!(
-        r#"select date_trunc('month', allocated_on)::date as "month!", sum(amount) as "s!"
-           from commission where partner_id = $1 and allocated_on >= $2 and allocated_on <= $3 group by 1"#,
-        partner_id,
-        first,
-        today
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let sums = super::repo::by_month(&mut conn, partner_id, first, today).await?;
     let months: Vec<(String, Decimal)> = (0..12)
         .filter_map(|i| first.checked_add_months(chrono::Months::new(i)))
         .map(|m| {
-            let s = sums.iter().find(|r| r.month == m).map_or(Decimal::ZERO, |r| r.s);
+            let s = sums.iter().find(|r| r.0 == m).map_or(Decimal::ZERO, |r| r.1);
             (MONTHS[m.month0() as usize].to_string(), s)
         })
         .collect();
-    let past = sqlx::query_as!(
-        Past,
-        r#"select s.quarter, s.issued_on, s.total,
-                  (select case when b.state is null then 'draft' else b.state end
-                     from payout o left join payout_batch b using (batch_id)
-                     where o.partner_statement_id = s.statement_id) as payout_state
-           from partner_statement s where s.partner_id = $1 order by s.issued_at desc"#,
-        partner_id
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let a = super::agreement::signed(&mut conn, partner_id).await?;
+    let past = super::repo::statements(&mut conn, partner_id).await?;
+    let a = super::repo::signed(&mut conn, partner_id).await?;
     let params = state.parameters(&mut conn).await?;
     let period_end = a.filter(|a| a.status == "approved").and_then(|a| {
         crate::domain::partner::period_end(a.signed_on, today, params.book.in_force(today))

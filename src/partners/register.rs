@@ -1,5 +1,5 @@
 //! `/partner/registrera`: the form, the BankID signature of the partner agreement (the shared
-//! [`crate::bankid::web`] flow) and its completion.
+//! [`crate::auth::bankid`] flow) and its completion.
 
 use askama::Template;
 use axum::{
@@ -12,10 +12,13 @@ use axum::{
 
 use super::registration::{self, BUSINESSES, Form};
 use crate::{
-    auth::Ctx,
-    bankid::{self, AuthRequest, web::PARTNER_SIGN},
-    creditors::{Terms, service::current_terms},
+    auth::{
+        Ctx,
+        bankid::{self as flow, PARTNER_SIGN},
+    },
+    bankid::AuthRequest,
     state::AppState,
+    terms::{Terms, current as current_terms},
     web::{Form as PostForm, cookies, prelude::*},
 };
 
@@ -23,7 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partner/registrera", get(form_page).post(start))
         .route("/partner/registrera/bankid/{id}/klar", get(finish))
-        .merge(bankid::web::routes(&PARTNER_SIGN))
+        .merge(flow::routes(&PARTNER_SIGN))
 }
 
 #[derive(Template)]
@@ -55,7 +58,7 @@ async fn page(
         layout: ctx.layout(),
         form,
         errors,
-        sha256: registration::agreement_sha256(&terms),
+        sha256: terms.sha256(),
         terms,
         businesses: BUSINESSES,
         blocked: state.bankid.is_none().then_some(
@@ -98,10 +101,10 @@ async fn start(
         let message = "Registrering kräver BankID, och BankID är inte påslaget på den här servern.";
         return blocked(&state, &ctx, &form, message, StatusCode::SERVICE_UNAVAILABLE).await;
     };
-    if let Some(message) = bankid::web::throttled(&state, &ctx.ip).await? {
+    if let Some(message) = flow::throttled(&state, &ctx.ip).await? {
         return blocked(&state, &ctx, &form, message, StatusCode::TOO_MANY_REQUESTS).await;
     }
-    let sha256 = registration::agreement_sha256(&terms);
+    let sha256 = terms.sha256();
     let (visible, hidden) = registration::texts(&r, &terms, &sha256);
     let hash = crate::auth::password::hash(r.password.clone()).await?;
     let order = match client.sign(&AuthRequest::sign(&ctx.ip, &visible, &hidden)).await {
@@ -111,14 +114,11 @@ async fn start(
             return blocked(&state, &ctx, &form, e.user_message(), StatusCode::BAD_GATEWAY).await;
         }
     };
+    let b = flow::bind(&state, (&ctx, &headers), &PARTNER_SIGN, None);
     let mut conn = state.db.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let (id, resp) =
-        bankid::web::started(&state, &mut tx, (&ctx, &headers), &PARTNER_SIGN, &order, None)
-            .await?;
-    registration::hold(&mut tx, id, &r, &hash, (&visible, &sha256), state.clock.now()).await?;
-    tx.commit().await?;
-    Ok(resp)
+    let held = (b.id, &order, b.started);
+    registration::hold(&mut conn, held, &r, &hash, (&visible, &sha256), state.clock.now()).await?;
+    Ok(b.response)
 }
 
 /// The form as typed, without the passwords.
@@ -146,7 +146,7 @@ async fn finish(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let (order, pnr, completion) =
-        match bankid::web::completed(&state, &headers, &PARTNER_SIGN, &id).await? {
+        match flow::completed(&state, &headers, &PARTNER_SIGN, &id).await? {
             Ok(done) => done,
             Err(resp) => return Ok(resp),
         };

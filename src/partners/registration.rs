@@ -12,9 +12,13 @@ use uuid::Uuid;
 use crate::{
     auth::{audit, password, service::LinkPurpose},
     bankid::{self, orders::OrderRow},
-    creditors::{Terms, onboarding::Payout},
-    domain::{bank_account, ids::IdNumber, ocr::validate_bankgiro},
+    domain::{
+        bank_account::{self, Payout},
+        ids::IdNumber,
+        ocr::validate_bankgiro,
+    },
     mail::looks_like_email,
+    terms::Terms,
     web::forms::FieldErrors,
 };
 
@@ -143,11 +147,6 @@ pub fn validate(
     }
 }
 
-/// The agreement's SHA-256 (hex) over its text as published: what the signature binds to.
-pub fn agreement_sha256(terms: &Terms) -> String {
-    crate::crypto::sha256(&terms.body).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What the signatory sees in the BankID app (names the agreement version), and what is signed
 /// without being shown (the agreement's SHA-256).
 pub fn texts(r: &Registration, terms: &Terms, sha256: &str) -> (String, String) {
@@ -172,16 +171,20 @@ pub async fn org_taken(conn: &mut PgConnection, org_nr: &IdNumber) -> sqlx::Resu
     .await
 }
 
-/// Holds the registration (password as its hash) until the BankID order `order_id` completes.
+/// Stores the BankID order this browser started and, with it, the registration (password as
+/// its hash) until the order completes.
 pub async fn hold(
     conn: &mut PgConnection,
-    order_id: Uuid,
+    (order_id, order, started): (Uuid, &bankid::OrderResponse, bankid::orders::Started<'_>),
     r: &Registration,
     password_hash: &str,
     (visible, sha256): (&str, &str),
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     let (kind, bankgiro, clearing, account) = payout_columns(&r.payout);
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let purpose = bankid::orders::Purpose::PartnerSign;
+    bankid::orders::store(&mut tx, order_id, purpose, order, started, now).await?;
     sqlx::query!(
         "insert into partner_application (bankid_order_id, org_nr, name, contact_name, email, password_hash,
             payout_kind, payout_bankgiro, payout_clearing, payout_account, payout_reference, terms_version,
@@ -203,9 +206,9 @@ pub async fn hold(
         sha256,
         now
     )
-    .execute(conn)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await
 }
 
 fn payout_columns(p: &Payout) -> (&'static str, Option<String>, Option<String>, Option<String>) {
@@ -346,7 +349,7 @@ pub async fn complete(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(Refused::EmailTaken)?;
-    let hours = crate::creditors::service::CONFIRM_HOURS;
+    let hours = crate::auth::service::CONFIRM_HOURS;
     let link = crate::auth::service::one_time_link(
         &mut tx,
         public_url,
@@ -459,7 +462,7 @@ mod tests {
         let r = validate(&form(), today(), "2026-1").unwrap();
         let terms =
             Terms { version: "2026-1".into(), title: "Partneravtal".into(), body: "abc".into() };
-        let sha = agreement_sha256(&terms);
+        let sha = terms.sha256();
         // SHA-256("abc"), FIPS 180-2 appendix B.1.
         assert_eq!(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         let (visible, hidden) = texts(&r, &terms, &sha);

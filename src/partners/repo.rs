@@ -123,3 +123,94 @@ pub async fn all(conn: &mut PgConnection) -> sqlx::Result<Vec<PartnerRow>> {
     .fetch_all(conn)
     .await
 }
+
+/// The agreement version a partner accepted last, with its text.
+pub struct Signed {
+    pub partner_name: String,
+    pub org_nr: String,
+    pub partner_number: String,
+    pub status: String,
+    pub version: String,
+    pub title: String,
+    pub body: String,
+    pub sha256: String,
+    pub via: String,
+    pub signed_on: NaiveDate,
+    pub signer_name: Option<String>,
+    pub ends_on: Option<NaiveDate>,
+    pub revoked_on: Option<NaiveDate>,
+}
+
+pub async fn signed(conn: &mut PgConnection, partner_id: Uuid) -> sqlx::Result<Option<Signed>> {
+    sqlx::query_as!(
+        Signed,
+        "select p.name as partner_name, p.org_nr, p.partner_number, p.status, a.terms_version as version,
+                t.title, t.body, a.agreement_sha256 as sha256, a.via, a.signed_on,
+                a.signer_name, p.agreement_ends_on as ends_on, p.revoked_on
+         from partner_agreement a
+         join partner p using (partner_id)
+         join terms t on t.kind = a.terms_kind and t.version = a.terms_version
+         where a.partner_id = $1
+         order by a.signed_at desc limit 1",
+        partner_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A statement issued to the partner, with its payout's state.
+pub struct Past {
+    pub quarter: String,
+    pub issued_on: NaiveDate,
+    pub total: rust_decimal::Decimal,
+    pub payout_state: Option<String>,
+}
+
+pub async fn statements(conn: &mut PgConnection, partner_id: Uuid) -> sqlx::Result<Vec<Past>> {
+    sqlx::query_as!(
+        Past,
+        r#"select s.quarter, s.issued_on, s.total,
+                  (select case when b.state is null then 'draft' else b.state end
+                     from payout o left join payout_batch b using (batch_id)
+                     where o.partner_statement_id = s.statement_id) as payout_state
+           from partner_statement s where s.partner_id = $1 order by s.issued_at desc"#,
+        partner_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Commission earned up to `today` and not yet on a statement.
+pub async fn running_total(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    today: NaiveDate,
+) -> sqlx::Result<rust_decimal::Decimal> {
+    sqlx::query_scalar!(
+        r#"select coalesce(sum(amount), 0) as "s!" from commission
+           where partner_id = $1 and statement_id is null and allocated_on <= $2"#,
+        partner_id,
+        today
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Commission per month earned (the month's first day, the sum) from `first` to `today`.
+pub async fn by_month(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    first: NaiveDate,
+    today: NaiveDate,
+) -> sqlx::Result<Vec<(NaiveDate, rust_decimal::Decimal)>> {
+    let rows = sqlx::query!(
+        r#"select date_trunc('month', allocated_on)::date as "month!", sum(amount) as "s!"
+           from commission where partner_id = $1 and allocated_on >= $2 and allocated_on <= $3 group by 1"#,
+        partner_id,
+        first,
+        today
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.month, r.s)).collect())
+}

@@ -367,3 +367,26 @@ pub async fn end_relationship(
     tx.commit().await?;
     Ok(true)
 }
+
+/// The partner gives notice: its agreement ends on `end` (the end of the period running).
+/// Audited; a second notice changes nothing.
+pub async fn give_notice(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    end: NaiveDate,
+    by: &crate::auth::Acting<'_>,
+) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let updated = sqlx::query!(
+        "update partner set agreement_ends_on = $2 where partner_id = $1 and agreement_ends_on is null",
+        partner_id,
+        end
+    )
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 1 {
+        let detail = serde_json::json!({"ends_on": end});
+        by.audit(&mut tx, "partner_notice_given", Some(&partner_id.to_string()), detail).await?;
+    }
+    tx.commit().await
+}

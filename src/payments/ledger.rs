@@ -14,7 +14,7 @@
 //! - `refund_payable` (claim or payment) — money owed back to a payer;
 //! - `commission_payable`, `commission_expense` (claim) — partner commission earned when a fee
 //!   is paid in full, owed to the partner until its statement is paid out
-//!   (`partners::commission`).
+//!   (`payments::commission`).
 //!
 //! Allocation is kept equal to the claim's statement: after any money event the claim's
 //! figures are recomputed by `domain::statement` and the difference to what the journal holds
@@ -387,7 +387,7 @@ pub async fn sync_claims_receiving(
         }
     }
     post(conn, &entries, now, today, user).await?;
-    crate::partners::commission::book(conn, &recs, &statements, params, (today, now), user).await?;
+    super::commission::book(conn, &recs, &statements, params, (today, now), user).await?;
     // Guarded like every state change: a claim closed meanwhile stays as it is, with no receipt.
     let moved =
         claims::move_claims(conn, &report.paid, &claims::NOT_CLOSED, ClaimState::Paid).await?;

@@ -4,6 +4,7 @@
 
 pub mod bgmax;
 pub mod camt054;
+pub mod commission;
 pub mod import;
 pub mod ledger;
 pub mod service;

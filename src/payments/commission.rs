@@ -1,5 +1,5 @@
-//! Booking partner commission as allocations pay fees in full (`domain::commission::earned`),
-//! and reversing it when a payment is taken back. Runs inside the transaction that brings the
+//! Partner commission in the books: booked as allocations pay fees in full
+//! (`domain::commission::earned`) and reversed when a fee stops being paid in full. Runs inside the transaction that brings the
 //! claims' money up to date, with the claims locked, so a claim's commission is booked once.
 //!
 //! Each row is also a journal entry (commission expense against commission payable, with the

@@ -19,7 +19,7 @@ use serde_json::json;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use super::orders::{self, OrderRow, Purpose};
+use crate::bankid::orders::{self, OrderRow, Purpose};
 use crate::{
     auth::Ctx,
     bankid::{self, BankId, OrderResponse, Start},
@@ -101,23 +101,41 @@ pub async fn throttled(state: &AppState, ip: &str) -> Result<Option<&'static str
     )
 }
 
+/// A new order's id and this browser's binding to it: what to store with the order
+/// ([`orders::store`]'s `browser_hash`, IP, next path and whether it runs on a phone) and the
+/// response that sends the browser to the order page holding the binding's cookie.
+pub struct Binding<'a> {
+    pub id: Uuid,
+    pub started: orders::Started<'a>,
+    pub response: Response,
+}
+
+pub fn bind<'a>(
+    state: &AppState,
+    (ctx, headers): (&'a Ctx, &HeaderMap),
+    flow: &Flow,
+    next: Option<String>,
+) -> Binding<'a> {
+    let id = Uuid::new_v4();
+    let browser = random_token(32);
+    let started = (sha256(&browser), ctx.ip.as_str(), next, is_mobile(headers));
+    let mut response = see_other(&format!("{}/{id}", flow.base));
+    cookies::set_named(&mut response, cookies::BANKID, &browser, state.config.secure_cookies());
+    Binding { id, started, response }
+}
+
 /// Stores an order BankID just started for this browser and sends the browser to its page.
-/// `next` is where the flow goes after it (a local path). Returns the order's id too.
 pub async fn started(
     state: &AppState,
-    conn: &mut sqlx::PgConnection,
     (ctx, headers): (&Ctx, &HeaderMap),
     flow: &Flow,
     order: &OrderResponse,
     next: Option<String>,
-) -> Result<(Uuid, Response), AppError> {
-    let id = Uuid::new_v4();
-    let browser = random_token(32);
-    let started = (sha256(&browser), ctx.ip.as_str(), next, is_mobile(headers));
-    orders::store(conn, id, flow.purpose, order, started, state.clock.now()).await?;
-    let mut resp = see_other(&format!("{}/{id}", flow.base));
-    cookies::set_named(&mut resp, cookies::BANKID, &browser, state.config.secure_cookies());
-    Ok((id, resp))
+) -> Result<Response, AppError> {
+    let b = bind(state, (ctx, headers), flow, next);
+    let mut conn = state.db.acquire().await?;
+    orders::store(&mut conn, b.id, flow.purpose, order, b.started, state.clock.now()).await?;
+    Ok(b.response)
 }
 
 /// The order of `id` in `flow` and the BankID client, if this browser started it; anything
