@@ -175,6 +175,53 @@ impl ClaimRecord {
     }
 }
 
+/// A claim marked paid that owes again (a payment was taken off it) goes back to the state of
+/// its last letter, due again on that letter's deadline (or today, if it has passed); without a
+/// letter it is registered and due today. Claims in any other state are left alone.
+pub async fn reopen_if_owing(
+    conn: &mut PgConnection,
+    rec: &ClaimRecord,
+    params: &Parameters,
+    today: NaiveDate,
+) -> Result<bool> {
+    if rec.state() != ClaimState::Paid {
+        return Ok(false);
+    }
+    let ids = [rec.claim_id];
+    let fees = fees_of(conn, &ids).await?;
+    let moves = movements_of(conn, &ids).await?;
+    let s = compute_statement(
+        rec,
+        fees.get(&rec.claim_id).map_or(&[], Vec::as_slice),
+        moves.get(&rec.claim_id).map_or(&[], Vec::as_slice),
+        params,
+        today,
+    )?;
+    if s.balance.is_zero() {
+        return Ok(false);
+    }
+    let last = sqlx::query!(
+        "select kind, deadline from letter where claim_id = $1 and kind in ('reminder', 'collection', 'final_notice')
+         order by created_on desc, case kind when 'final_notice' then 3 when 'collection' then 2 else 1 end desc limit 1",
+        rec.claim_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (state, due) = match last {
+        Some(l) => (l.kind, l.deadline.map_or(today, |d| d.max(today))),
+        None => ("registered".to_string(), today),
+    };
+    sqlx::query!(
+        "update claim set state = $2, next_action_on = $3 where claim_id = $1 and state = 'paid'",
+        rec.claim_id,
+        state,
+        due
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
 /// Withdraws a claim for its creditor (`by`). Debtors who got a letter are told by a notice
 /// letter (no amounts, nothing to pay). Refused when the claim is closed meanwhile.
 pub async fn withdraw(

@@ -199,6 +199,106 @@ pub async fn match_by_hand(
     Ok(Ok((amount, rec.case_number, report)))
 }
 
+/// Takes a matched payment off its claim (matched to the wrong claim, or the bank took it
+/// back): the payment returns to the unmatched queue, the claim's allocation is recomputed
+/// without it through the journal (commission on fees no longer paid reversed with it), a paid
+/// claim reopens at its last letter, and the reversal is kept with its reason and audited.
+/// Refused when the claim's capital or surplus from it was already paid out.
+pub async fn reverse_match(
+    conn: &mut PgConnection,
+    params: &Cache,
+    payment_id: Uuid,
+    reason: &str,
+    by: &Acting<'_>,
+) -> anyhow::Result<Result<(Sek, i64), &'static str>> {
+    let (user_id, now, today) = (by.user_id, by.now, by.today);
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Ok(Err("Ange varför betalningen tas bort från ärendet."));
+    }
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    super::lock(&mut tx, super::Lock::Payments).await?;
+    let row = sqlx::query!(
+        "select claim_id, kind, amount from payment where payment_id = $1 for update",
+        payment_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((Some(claim_id), amount)) =
+        row.filter(|r| r.kind == "payment").map(|r| (r.claim_id, r.amount))
+    else {
+        return Ok(Err("Betalningen är inte kopplad till något ärende."));
+    };
+    let Some(rec) = claims::find(&mut tx, claim_id, None).await? else {
+        return Ok(Err("Ärendet finns inte."));
+    };
+    let amount = Sek::from_decimal(amount);
+    sqlx::query!(
+        "update payment set claim_id = null, match_kind = null, matched_at = null, matched_by = null where payment_id = $1",
+        payment_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into payment_reversal (payment_reversal_id, payment_id, claim_id, amount, reason, reversed_at, reversed_on, reversed_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        Uuid::new_v4(),
+        payment_id,
+        claim_id,
+        amount.amount(),
+        reason,
+        now,
+        today,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let entry = Entry::new(
+        "match_reversed",
+        format!("Betalning borttagen från ärende {}", rec.case_number),
+    )
+    .debit(Account::ClaimPayments, amount, Dims::claim(claim_id).with_payment(payment_id))
+    .credit(Account::Unmatched, amount, Dims::payment(payment_id));
+    ledger::post(&mut tx, &[entry], now, today, Some(user_id)).await?;
+    let params = params.get(&mut tx).await?;
+    ledger::sync_claims(&mut tx, &[claim_id], &params, today, now, Some(user_id)).await?;
+    // Money already paid out cannot be taken back by a journal entry.
+    let owed_back = sqlx::query!(
+        r#"select coalesce(sum(amount) filter (where account = 'creditor_payable'), 0) as "capital!",
+                  coalesce(sum(amount) filter (where account = 'refund_payable'), 0) as "refund!"
+           from journal_line where claim_id = $1"#,
+        claim_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if owed_back.capital > Decimal::ZERO || owed_back.refund > Decimal::ZERO {
+        return Ok(Err(
+            "Betalningen kan inte tas bort: kapital eller överskott från den är redan utbetalt. Ta det med borgenären eller betalaren först.",
+        ));
+    }
+    claims::reopen_if_owing(&mut tx, &rec, &params, today).await?;
+    claims::add_event(
+        &mut tx,
+        claim_id,
+        now,
+        today,
+        "payment_reversed",
+        Some(user_id),
+        json!({"payment_id": payment_id, "amount": amount, "reason": reason}),
+        None,
+    )
+    .await?;
+    by.audit(
+        &mut tx,
+        "payment_reversed",
+        Some(&payment_id.to_string()),
+        json!({"claim_id": claim_id, "case_number": rec.case_number, "amount": amount, "reason": reason}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok((amount, rec.case_number)))
+}
+
 /// A bank file as the payments overview lists it.
 #[derive(FromRow)]
 pub struct FileRow {

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/betalningar/omatchade", get(unmatched))
         .route("/admin/betalningar/{id}", get(payment_page))
         .route("/admin/betalningar/{id}/koppla", post(match_payment))
+        .route("/admin/betalningar/{id}/ta-bort", post(reverse_payment))
         .route("/admin/bankdagar", post(mark_day))
         .route("/admin/betalningssimulator", get(simulator_page).post(simulate))
 }
@@ -396,6 +397,38 @@ async fn match_payment(
         message.push_str(" Ärendet är överbetalt; överskottet ska återbetalas.");
     }
     Ok(flash_redirect(&back, FlashKind::Success, &message))
+}
+
+#[derive(Deserialize)]
+struct ReverseForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// An admin takes a matched payment off its claim, with a reason.
+async fn reverse_payment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<ReverseForm>,
+) -> Result<Response, AppError> {
+    let user = ctx.require(ADMIN)?;
+    let payment_id = path_id(&id)?;
+    let back = format!("/admin/betalningar/{payment_id}");
+    let by = ctx.acting(user, &state.clock);
+    let mut conn = state.db.acquire().await?;
+    let outcome =
+        service::reverse_match(&mut conn, &state.params, payment_id, &form.reason, &by).await?;
+    Ok(match outcome {
+        Ok((amount, case)) => flash_redirect(
+            &back,
+            FlashKind::Success,
+            &format!(
+                "Betalningen på {amount} är borttagen från ärende {case} och ligger bland de omatchade. Ärendets fördelning är omräknad."
+            ),
+        ),
+        Err(message) => flash_redirect(&back, FlashKind::Error, message),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -231,3 +231,76 @@ async fn commission_is_earned_per_fee_paid_and_stated_per_quarter() {
     assert!(commission(&w, e).await.is_empty());
     w.check_ledger(&today);
 }
+
+/// Staff take a paid claim's payment off it (with a reason): the claim owes again, the 26 kr
+/// commission is reversed, and the reversal is a −26 kr line on the next quarter's statement.
+#[tokio::test]
+async fn a_reversed_payment_reverses_its_commission_on_the_next_statement() {
+    let w = world("2026-10-20").await;
+    let number = partner_for(&w).await;
+    let (b, ocr_b) = w.claim("B-1", person(SVEN, None), json!({})).await;
+    advance_to(&w, b, "collection").await;
+    pay(&w, "B", &ocr_b, Sek::kronor(20_000), "2026-11-27", "2026-11-30").await;
+    let state: String = w.scalar("select state from claim where claim_id = $1", b).await;
+    assert_eq!(state, "paid");
+    let q4: Value =
+        serde_json::from_str(&statement(&w, &number, "2026Q4", "2027-01-04", "json")).unwrap();
+    assert_eq!(q4["total"], "26.00");
+
+    let later = w
+        .app
+        .again(crate::harness::Options { vars: vec![("FORDRA_TODAY", "2027-01-10".into())] })
+        .await;
+    let payment: Uuid = w.scalar("select payment_id from payment where claim_id = $1", b).await;
+    // Support may not move money; an admin must give a reason.
+    let support = crate::harness::staff_client(&later, "stod@fordra.se", "support").await;
+    let path = later.url(&format!("/admin/betalningar/{payment}/ta-bort"));
+    let r = support.post(&path).form(&[("reason", "fel ärende")]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let admin = crate::harness::staff_client(&later, "admin@fordra.se", "admin").await;
+    admin.post(&path).form(&[("reason", "")]).send().await.unwrap();
+    assert_eq!(commission(&w, b).await.len(), 2, "nothing reversed without a reason");
+    let r = admin
+        .post(&path)
+        .form(&[("reason", "Banken återkallade betalningen")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+
+    let rows = commission(&w, b).await;
+    let total: Decimal = rows.iter().map(|r| r.1).sum();
+    assert_eq!((rows.len(), total), (4, Decimal::ZERO), "{rows:?}");
+    let (state, unmatched): (String, Option<Uuid>) = sqlx::query_as(
+        "select c.state, p.claim_id from claim c, payment p where c.claim_id = $1 and p.payment_id = $2",
+    )
+    .bind(b)
+    .bind(payment)
+    .fetch_one(w.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), unmatched),
+        ("collection", None),
+        "owes again; the money is unmatched"
+    );
+    let audited: i64 = w.scalar("select count(*) from audit_event where action = 'payment_reversed' and subject = $1::text", payment).await;
+    assert_eq!(audited, 1);
+    w.check_ledger("2027-01-10");
+
+    // Q4 never changes; the reversal is on Q1.
+    let again: Value =
+        serde_json::from_str(&statement(&w, &number, "2026Q4", "2027-04-02", "json")).unwrap();
+    assert_eq!(again, q4);
+    let q1: Value =
+        serde_json::from_str(&statement(&w, &number, "2027Q1", "2027-04-02", "json")).unwrap();
+    assert_eq!(q1["total"], "-26.00", "{q1}");
+    assert_eq!(q1["lines"].as_array().unwrap().len(), 2);
+    // A negative statement has no payout.
+    let payouts: i64 = sqlx::query_scalar("select count(*) from payout where kind = 'commission'")
+        .fetch_one(w.pool())
+        .await
+        .unwrap();
+    assert_eq!(payouts, 1);
+    w.check_ledger("2027-04-02");
+}
