@@ -25,7 +25,8 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
         return Ok(vec![]);
     }
     let creditor_id = Uuid::new_v4();
-    sqlx::query!("insert into creditor (creditor_id, org_nr, name, status, created_at, payout_bankgiro) values ($1, $2, $3, 'approved', $4, '5050-1055')", creditor_id, "165566778899", "Demo Bygg AB", now)
+    sqlx::query!("insert into creditor (creditor_id, org_nr, name, status, created_at, payout_bankgiro, terms_version, terms_accepted_at)
+         select $1, $2, $3, 'approved', $4, '5050-1055', version, $4 from terms where kind = 'creditor' order by published_on desc limit 1", creditor_id, "165566778899", "Demo Bygg AB", now)
         .execute(&mut *tx)
         .await?;
     let partner_id = Uuid::new_v4();

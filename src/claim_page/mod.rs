@@ -199,7 +199,16 @@ async fn claim_page(
     let params = state.parameters(&mut *conn).await?;
     let s = view.statement(&params, today)?;
     let letter = view.current_letter();
-    let claims::ClaimView { rec, letters, events, books, has_dispute, has_plan, .. } = view;
+    let claims::ClaimView {
+        rec,
+        letters,
+        events,
+        books,
+        has_dispute,
+        has_plan,
+        registered_by_partner,
+        ..
+    } = view;
     let (planned, blocked) =
         match lifecycle::plan(&rec.snapshot(letter), today, params.book.in_force(today)) {
             Ok(steps) => (
@@ -220,6 +229,7 @@ async fn claim_page(
         vec![]
     };
     Ok(ClaimPage {
+        registered_by_partner,
         dispute,
         plan,
         address_changes,

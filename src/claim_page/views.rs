@@ -16,6 +16,8 @@ use crate::{
 #[template(path = "claim_page/show.html")]
 pub(crate) struct ClaimPage {
     pub(crate) layout: Layout,
+    /// "Registrerad av partner X" when a partner registered the claim for the creditor.
+    pub(crate) registered_by_partner: Option<String>,
     pub(crate) c: ClaimRecord,
     pub(crate) s: Statement,
     pub(crate) fees: Vec<FeeLine>,

@@ -426,6 +426,17 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
+/// How many data rows a file has, as far as it can be read (for a progress bar; the import
+/// itself reports what is wrong with it).
+pub fn count_rows(bytes: &[u8]) -> usize {
+    let Ok(mut reader) = Reader::open(bytes, Encoding::of(bytes)) else { return 0 };
+    let mut n = 0;
+    while let Ok(Some(_)) = reader.next_row() {
+        n += 1;
+    }
+    n
+}
+
 /// Reads a whole uploaded file (at most [`MAX_ROWS`] rows). A file-level problem (no header,
 /// unknown or missing columns, too many rows, an unterminated quote) is a single error on
 /// line 1 (or the line it starts on).

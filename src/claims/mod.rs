@@ -4,6 +4,7 @@ pub mod api;
 pub mod csv;
 pub mod import;
 pub mod input;
+pub mod jobs;
 pub mod letters;
 pub mod repo;
 pub mod service;
@@ -11,6 +12,7 @@ mod views;
 pub mod web;
 
 pub use repo::*;
+pub(crate) use views::NewPage;
 
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};

@@ -574,6 +574,8 @@ pub struct ClaimView {
     pub refund_account: Option<(String, String)>,
     pub has_dispute: bool,
     pub has_plan: bool,
+    /// The partner whose user registered the claim for the creditor.
+    pub registered_by_partner: Option<String>,
 }
 
 impl ClaimView {
@@ -604,6 +606,7 @@ struct ViewRow {
     refund_account: Option<String>,
     has_dispute: bool,
     has_plan: bool,
+    registered_by_partner: Option<String>,
 }
 
 /// Loads claim `id` within `scope` with its fees, money movements, letters, books and (when
@@ -658,7 +661,9 @@ pub async fn load_view(
                    where l.claim_id = c.claim_id group by 1, 2) b) as books,
             ra.clearing as refund_clearing, ra.account as refund_account,
             exists (select 1 from dispute d where d.claim_id = c.claim_id) as has_dispute,
-            exists (select 1 from payment_plan pp where pp.claim_id = c.claim_id) as has_plan
+            exists (select 1 from payment_plan pp where pp.claim_id = c.claim_id) as has_plan,
+            (select p.name || ' (partnernummer ' || p.partner_number || ')' from app_user u join partner p using (partner_id)
+              where u.user_id = c.registered_by) as registered_by_partner
          {FROM} left join refund_account ra on ra.claim_id = c.claim_id
          where {IN_SCOPE}"
     ))
@@ -706,6 +711,7 @@ pub async fn load_view(
         refund_account: r.refund_clearing.zip(r.refund_account),
         has_dispute: r.has_dispute,
         has_plan: r.has_plan,
+        registered_by_partner: r.registered_by_partner,
         rec: r.rec,
     }))
 }

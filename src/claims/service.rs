@@ -127,12 +127,18 @@ pub enum Imported {
     Refused(Vec<LineError>),
 }
 
-/// Imports a claims file of any size, with the web import's format and rules, all of it or
-/// nothing, in memory that does not grow with the file: read, checked and registered
-/// [`CHUNK`] rows at a time inside one transaction. Invoice numbers already seen in the file
-/// are kept in a temporary table, not in memory. After the first bad line nothing more is
-/// registered, but the rest is still checked so that every bad line is named; then the
-/// transaction is rolled back. Audited as `claims_imported`.
+/// Who imports a file, for whom, and where progress goes.
+pub struct Import<'a> {
+    pub creditor_id: Uuid,
+    /// The file's name, for the audit log.
+    pub name: &'a str,
+    /// The user registering (a creditor's or a partner's), or `None` from the command line.
+    pub by: Option<Uuid>,
+    /// Rows checked so far, sent after each chunk (for a progress page).
+    pub progress: Option<&'a tokio::sync::watch::Sender<usize>>,
+}
+
+/// [`import`] of a file on disk, from the command line.
 pub async fn import_file(
     conn: &mut PgConnection,
     creditor_id: Uuid,
@@ -143,7 +149,27 @@ pub async fn import_file(
 ) -> anyhow::Result<Imported> {
     let encoding = csv::Encoding::detect(std::fs::File::open(path)?)?;
     let file = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?);
-    let mut reader = match csv::Reader::open(file, encoding) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let imp = Import { creditor_id, name: &name, by: None, progress: None };
+    import(conn, &imp, (file, encoding), params, now, today).await
+}
+
+/// Imports a claims file of any size, with the web import's format and rules, all of it or
+/// nothing, in memory that does not grow with the file: read, checked and registered
+/// [`CHUNK`] rows at a time inside one transaction. Invoice numbers already seen in the file
+/// are kept in a temporary table, not in memory. After the first bad line nothing more is
+/// registered, but the rest is still checked so that every bad line is named; then the
+/// transaction is rolled back. Audited as `claims_imported`.
+pub async fn import<R: std::io::BufRead + Send>(
+    conn: &mut PgConnection,
+    imp: &Import<'_>,
+    (src, encoding): (R, csv::Encoding),
+    params: &Parameters,
+    now: DateTime<Utc>,
+    today: NaiveDate,
+) -> anyhow::Result<Imported> {
+    let creditor_id = imp.creditor_id;
+    let mut reader = match csv::Reader::open(src, encoding) {
         Ok(r) => r,
         Err(e) => return Ok(Imported::Refused(vec![e])),
     };
@@ -207,7 +233,7 @@ pub async fn import_file(
         errors[from..].sort_by_key(|e| e.line);
         let register = errors.is_empty();
         if register && !new.is_empty() {
-            match super::insert_many(&mut tx, creditor_id, &new, None, now, today).await {
+            match super::insert_many(&mut tx, creditor_id, &new, imp.by, now, today).await {
                 Ok(_) => {}
                 Err(InsertError::DuplicateInvoiceNumber) => anyhow::bail!(
                     "an invoice number of the file was registered by someone else during the import; nothing was imported"
@@ -227,6 +253,9 @@ pub async fn import_file(
         .bind(register)
         .execute(&mut *tx)
         .await?;
+        if let Some(p) = imp.progress {
+            let _ = p.send(rows);
+        }
     }
     if rows == 0 && errors.is_empty() {
         errors.push(LineError { line: 1, column: "", message: csv::NO_ROWS.into() });
@@ -235,9 +264,9 @@ pub async fn import_file(
         tx.rollback().await?;
         return Ok(Imported::Refused(errors));
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let detail = serde_json::json!({"file": name, "claims": claims, "capital": total.to_plain(), "via": "cli"});
-    audit(&mut tx, now, None, "claims_imported", Some(&creditor_id.to_string()), detail, None)
+    let via = if imp.by.is_some() { "background" } else { "cli" };
+    let detail = serde_json::json!({"file": imp.name, "claims": claims, "capital": total.to_plain(), "via": via});
+    audit(&mut tx, now, imp.by, "claims_imported", Some(&creditor_id.to_string()), detail, None)
         .await?;
     tx.commit().await?;
     Ok(Imported::Done { claims, total })

@@ -20,6 +20,22 @@ pub(crate) struct NewPage {
     pub(crate) form: ClaimForm,
     pub(crate) errors: FieldErrors,
     pub(crate) pending: bool,
+    /// Where the form lives: `/borgenar/krav`, or a partner's customer page.
+    pub(crate) base: String,
+    /// The customer a partner registers the claim for.
+    pub(crate) customer: Option<String>,
+}
+
+impl NewPage {
+    /// The form as a creditor's user sees it.
+    pub(crate) fn creditor(
+        layout: Layout,
+        form: ClaimForm,
+        errors: FieldErrors,
+        pending: bool,
+    ) -> Self {
+        NewPage { layout, form, errors, pending, base: "/borgenar/krav".into(), customer: None }
+    }
 }
 
 #[derive(Template)]

@@ -80,6 +80,16 @@ fn some(s: &str) -> Option<String> {
 }
 
 impl ClaimForm {
+    /// A new form: a consumer, starting with a reminder.
+    pub fn blank() -> ClaimForm {
+        ClaimForm {
+            start_with: "reminder".into(),
+            debtor_kind: "person".into(),
+            debtor_capacity: "consumer".into(),
+            ..Default::default()
+        }
+    }
+
     pub fn to_input(&self) -> ClaimInput {
         ClaimInput {
             invoice_number: some(&self.invoice_number),
@@ -111,17 +121,12 @@ async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
     let status = super::repo::creditor_status(&mut conn, creditor_id).await?;
-    Ok(render(&NewPage {
-        layout: ctx.layout(),
-        form: ClaimForm {
-            start_with: "reminder".into(),
-            debtor_kind: "person".into(),
-            debtor_capacity: "consumer".into(),
-            ..Default::default()
-        },
-        errors: FieldErrors::default(),
-        pending: status == "pending",
-    }))
+    Ok(render(&NewPage::creditor(
+        ctx.layout(),
+        ClaimForm::blank(),
+        FieldErrors::default(),
+        status == "pending",
+    )))
 }
 
 pub const DUPLICATE_INVOICE: &str = "Fakturanumret finns redan registrerat hos er.";
@@ -140,7 +145,7 @@ async fn create(
     let refuse = |errors: FieldErrors, form: ClaimForm| {
         render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &NewPage { layout: ctx.layout(), form, errors, pending: status == "pending" },
+            &NewPage::creditor(ctx.layout(), form, errors, status == "pending"),
         )
     };
     let claim = match input::validate(&form.to_input(), today, &params) {

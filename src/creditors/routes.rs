@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/bli-kund/skickat", get(signup_sent))
         .route("/bli-kund/bekrafta", get(confirm_form).post(confirm))
         .route("/villkor/borgenar", get(terms_page))
+        .route("/borgenar/villkor", post(accept_terms))
         .route("/borgenar/anvandare", get(users).post(invite))
         .route("/admin/borgenarer", get(admin_list))
         .route("/admin/borgenarer/{id}", get(admin_show))
@@ -197,6 +198,40 @@ async fn terms_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
     Ok(render(&TermsPage { layout: ctx.layout(), terms }))
 }
 
+#[derive(Deserialize)]
+struct AcceptForm {
+    #[serde(default)]
+    terms_version: String,
+    #[serde(default)]
+    accept: Option<String>,
+}
+
+/// A creditor's user accepts the terms in force (a customer created by a partner does this at
+/// its first login).
+async fn accept_terms(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(form): Form<AcceptForm>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor()?;
+    let mut conn = state.db.acquire().await?;
+    let terms = current_terms(&mut conn, "creditor").await?;
+    if form.accept.is_none() || form.terms_version != terms.version {
+        return Ok(flash_redirect(
+            "/borgenar",
+            FlashKind::Error,
+            "Kryssa i att ni godkänner villkoren i den version som visas.",
+        ));
+    }
+    let by = ctx.acting(user, &state.clock);
+    service::accept_terms(&mut conn, creditor_id, &terms.version, &by).await?;
+    Ok(flash_redirect(
+        "/borgenar",
+        FlashKind::Success,
+        &format!("Tack! Ni har godkänt villkoren (version {}).", terms.version),
+    ))
+}
+
 async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let (_, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
@@ -313,6 +348,13 @@ async fn admin_decide(
             "Kunden är redan bedömd.",
         ));
     }
+    if form.decision == "approve" && c.terms_version.is_none() {
+        return Ok(flash_redirect(
+            &format!("/admin/borgenarer/{}", c.creditor_id),
+            FlashKind::Error,
+            "Kunden har inte godkänt villkoren ännu. Godkänn när kontaktpersonen har loggat in och godkänt dem.",
+        ));
+    }
     let reason = form.reason.trim().to_string();
     let approve = match form.decision.as_str() {
         "approve" => true,
@@ -353,8 +395,13 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let (company, org_nr, status) = service::company(&mut conn, creditor_id).await?;
     let (open, open_capital, blocked) = crate::claims::open_summary(&mut conn, creditor_id).await?;
     let partner = crate::partners::service::current_partner(&mut conn, creditor_id).await?;
+    let terms = match service::terms_version(&mut conn, creditor_id).await? {
+        Some(_) => None,
+        None => Some(current_terms(&mut conn, "creditor").await?),
+    };
     Ok(render(&CreditorHome {
         partner,
+        terms,
         layout: ctx.layout(),
         org_nr: crate::domain::ids::IdNumber::from_stored(&org_nr).display(),
         company,

@@ -437,3 +437,36 @@ pub async fn approved_id(
     .fetch_optional(conn)
     .await
 }
+
+/// The terms version the creditor accepted, if any.
+pub async fn terms_version(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar!("select terms_version from creditor where creditor_id = $1", creditor_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Records that the creditor accepted `version` of the terms now, from the user's address;
+/// audited.
+pub async fn accept_terms(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    version: &str,
+    by: &Acting<'_>,
+) -> sqlx::Result<()> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query!(
+        "update creditor set terms_version = $2, terms_accepted_at = $3, terms_accepted_ip = $4 where creditor_id = $1",
+        creditor_id,
+        version,
+        by.now,
+        by.ip
+    )
+    .execute(&mut *tx)
+    .await?;
+    let detail = serde_json::json!({"terms_version": version});
+    by.audit(&mut tx, "terms_accepted", Some(&creditor_id.to_string()), detail).await?;
+    tx.commit().await
+}

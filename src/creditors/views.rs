@@ -77,4 +77,6 @@ pub(super) struct CreditorHome {
     pub(super) blocked: i64,
     /// The partner the creditor is a customer of: (name, number, since).
     pub(super) partner: Option<(String, String, chrono::NaiveDate)>,
+    /// The terms to accept, when the creditor has not (a customer a partner created).
+    pub(super) terms: Option<crate::terms::Terms>,
 }

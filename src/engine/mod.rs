@@ -61,6 +61,7 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     }
     report.dispatched = outbox::deliver(state, today).await?;
     report.settlements = settle(state, today).await?;
+    crate::claims::jobs::resume(state).await?;
     report.partner_statements = {
         let mut conn = state.db.acquire().await?;
         crate::partners::statement::issue_due(&mut conn, state.clock.now(), today).await?

@@ -3,6 +3,7 @@
 //! booked as fees are paid, quarterly statements and their payouts.
 
 mod agreement;
+mod customers;
 mod provision;
 mod register;
 pub mod registration;

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::register::router())
         .merge(super::agreement::router())
         .merge(super::provision::router())
+        .merge(super::customers::router())
 }
 
 /// The partner user and the partner it works for.
@@ -78,7 +79,10 @@ async fn page(
     errors: FieldErrors,
 ) -> Result<CustomersPage, AppError> {
     let mut conn = state.db.acquire().await?;
+    let today = state.clock.today();
+    let referral_days = state.parameters(&mut conn).await?.book.in_force(today).referral_valid_days;
     Ok(CustomersPage {
+        referral_days,
         layout: ctx.layout(),
         customers: super::repo::customers(&mut conn, partner_id).await?,
         referrals: super::repo::referrals(&mut conn, partner_id).await?,

@@ -101,7 +101,8 @@ pub async fn add_customer(
     today: NaiveDate,
 ) -> Result<Uuid, CustomerError> {
     let row = sqlx::query!(
-        r#"select p.status = 'approved' and (p.revoked_on is null or p.revoked_on > $2) as "active!",
+        r#"select p.status = 'approved' and (p.revoked_on is null or p.revoked_on > $2)
+                    and (p.agreement_ends_on is null or p.agreement_ends_on >= $2) as "active!",
                   exists(select 1 from partner_customer pc where pc.creditor_id = $3 and pc.ended_on is null
                          and pc.partner_id <> p.partner_id) as "other_customer!",
                   (select min(r.referred_on) from partner_referral r join creditor c on c.org_nr = r.org_nr
@@ -389,4 +390,121 @@ pub async fn give_notice(
         by.audit(&mut tx, "partner_notice_given", Some(&partner_id.to_string()), detail).await?;
     }
     tx.commit().await
+}
+
+/// A company a partner registers as its customer.
+pub struct NewCustomer<'a> {
+    pub org_nr: &'a IdNumber,
+    pub name: &'a str,
+    pub contact_name: &'a str,
+    pub email: &'a str,
+}
+
+#[derive(askama::Template)]
+#[template(path = "emails/partner_customer.txt")]
+struct CustomerInvitation<'a> {
+    partner: &'a str,
+    company: &'a str,
+    link: &'a str,
+    hours: i64,
+}
+
+/// The partner creates a customer: a pending creditor (Fordra's customer assessment still
+/// decides before any letter goes out) that is the partner's customer from `today`, and its
+/// contact, who gets an invitation to choose a password and accept the terms. `Err` with the
+/// field and why when the company is a Fordra customer already, the address has an account, or
+/// the partner may not get customers; nothing is stored then.
+pub async fn create_customer(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    c: &NewCustomer<'_>,
+    placeholder: &str,
+    params: &Parameters,
+    (by, public_url): (&crate::auth::Acting<'_>, &str),
+) -> anyhow::Result<Result<Uuid, (&'static str, String)>> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let creditor_id = Uuid::new_v4();
+    let form = crate::domain::company::CompanyForm::default_for(c.org_nr);
+    let inserted = sqlx::query!(
+        "insert into creditor (creditor_id, org_nr, name, status, contact_name, contact_email, company_form, created_at)
+         values ($1, $2, $3, 'pending', $4, $5, $6, $7) on conflict (org_nr) do nothing",
+        creditor_id,
+        c.org_nr.as_str(),
+        c.name,
+        c.contact_name,
+        c.email,
+        form.as_str(),
+        by.now
+    )
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        let why =
+            "Företaget är redan kund hos Fordra. En kund som fanns före er kan inte bli er kund.";
+        return Ok(Err(("org_nr", why.into())));
+    }
+    match add_customer(&mut tx, partner_id, creditor_id, Via::Created, params, by.today).await {
+        Ok(_) => {}
+        Err(CustomerError::Db(e)) => return Err(e.into()),
+        Err(e) => return Ok(Err(("org_nr", e.to_string()))),
+    }
+    let user = sqlx::query_scalar!(
+        "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, email_verified_at)
+         values ($1, $2, $3, 'creditor', $4, $5, null)
+         on conflict (lower(email)) do nothing returning user_id",
+        Uuid::new_v4(),
+        c.email,
+        placeholder,
+        c.contact_name,
+        creditor_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user) = user else {
+        let why = "Det finns redan ett konto med den e-postadressen. Ange kundens egen adress.";
+        return Ok(Err(("email", why.into())));
+    };
+    let partner: String =
+        sqlx::query_scalar!("select name from partner where partner_id = $1", partner_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let hours = crate::creditors::service::INVITATION_HOURS;
+    let link = crate::auth::service::one_time_link(
+        &mut tx,
+        public_url,
+        user,
+        crate::auth::service::LinkPurpose::Password,
+        by.now,
+        chrono::Duration::hours(hours),
+    )
+    .await?;
+    let text = askama::Template::render(&CustomerInvitation {
+        partner: &partner,
+        company: c.name,
+        link: &link,
+        hours,
+    })?;
+    let subject = format!("{partner} har registrerat {} hos Fordra", c.name);
+    crate::mail::queue(&mut tx, c.email, &subject, &text, None, by.now).await?;
+    let detail = serde_json::json!({"org_nr": c.org_nr.as_str(), "partner_id": partner_id, "email": c.email});
+    by.audit(&mut tx, "partner_created_customer", Some(&creditor_id.to_string()), detail).await?;
+    tx.commit().await?;
+    Ok(Ok(creditor_id))
+}
+
+/// The creditor, if it is the partner's customer now (else `None`: another's is not shown).
+pub async fn own_customer(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    creditor_id: Uuid,
+) -> sqlx::Result<Option<(String, String, String)>> {
+    let row = sqlx::query!(
+        "select c.name, c.org_nr, c.status from partner_customer pc join creditor c using (creditor_id)
+         where pc.partner_id = $1 and pc.creditor_id = $2 and pc.ended_on is null",
+        partner_id,
+        creditor_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.name, r.org_nr, r.status)))
 }

@@ -23,6 +23,8 @@ pub(super) struct CustomersPage {
     pub(super) not_attributed: Vec<super::repo::NotAttributedRow>,
     pub(super) form: super::routes::ReferForm,
     pub(super) errors: FieldErrors,
+    /// How long a referral counts (a rule parameter).
+    pub(super) referral_days: u32,
 }
 
 pub(super) fn via_label(via: &str) -> &'static str {

@@ -71,6 +71,24 @@ pub fn comma(value: impl Display, _: &dyn askama::Values) -> askama::Result<Stri
 }
 
 /// `10.00` → `10,00`, outside templates.
+/// A whole number with its thousands apart, as Swedish writes it: `1 200`.
+pub fn num(value: impl Display, _: &dyn askama::Values) -> askama::Result<String> {
+    let text = value.to_string();
+    Ok(text.parse::<i64>().map_or(text, grouped))
+}
+
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("−{out}") } else { out }
+}
+
 pub fn comma_of(value: impl Display) -> String {
     value.to_string().replace('.', ",")
 }

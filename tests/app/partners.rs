@@ -439,3 +439,176 @@ async fn the_overview_shows_the_number_the_link_and_the_agreement_period() {
     assert!(html.contains(&format!("/r/{number}</a>")), "{html}");
     assert!(html.contains("<dd id=\"period-end\">2026-04-14</dd>"), "{html}");
 }
+
+/// A partner creates a customer (invited to choose a password and accept the terms), registers
+/// a claim for it by form, starting with an inkassokrav, and imports a file in the background,
+/// all or nothing, with progress; the claims show who registered them; another partner reaches
+/// none of it.
+#[tokio::test]
+async fn a_partner_creates_a_customer_and_registers_its_claims() {
+    use crate::harness::{Options, TestApp, create_user, location, logged_in};
+    let app =
+        TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
+    create_user(&app.pool, "p@alfa.se", "partner").await;
+    sqlx::query("update partner set status = 'approved', agreement_signed_on = '2026-01-15'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into creditor (creditor_id, org_nr, name) values (gen_random_uuid(), '165566778899', 'Finns AB')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let partner = logged_in(&app, "p@alfa.se").await;
+    let post = |path: &str, form: &[(&str, &str)]| {
+        partner
+            .post(app.url(path))
+            .form(&form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())
+            .send()
+    };
+    let customer = |org: &'static str, email: &'static str| {
+        [("org_nr", org), ("name", "Kund AB"), ("contact_name", "Kim Kund"), ("email", email)]
+    };
+    // Refused on the right field, nothing stored: a bad address, a company already at Fordra.
+    let r = post("/partner/kunder/ny", &customer("556036-0793", "kim")).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"f-email-error\""));
+    let existing: String =
+        sqlx::query_scalar("select org_nr from creditor").fetch_one(&app.pool).await.unwrap();
+    let existing = existing[2..].to_string();
+    let r = partner
+        .post(app.url("/partner/kunder/ny"))
+        .form(&[
+            ("org_nr", existing.as_str()),
+            ("name", "Kund AB"),
+            ("contact_name", "Kim"),
+            ("email", "kim@kund.se"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Företaget är redan kund hos Fordra"));
+    let pool = app.pool.clone();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(&pool).await.unwrap() }
+    };
+    assert_eq!(count("select count(*) from partner_customer").await, 0);
+
+    let r = post("/partner/kunder/ny", &customer("556036-0793", "kim@kund.se")).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = location(&r);
+    let id = page.trim_start_matches("/partner/kunder/").to_string();
+    let (via, status): (String, String) = sqlx::query_as(
+        "select pc.via, c.status from partner_customer pc join creditor c using (creditor_id) where c.org_nr = '165560360793'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((via.as_str(), status.as_str()), ("created", "pending"));
+    let mail =
+        app.mail_to("kim@kund.se", |m| m.mail.subject.contains("har registrerat Kund AB")).await;
+    assert!(mail.mail.text.contains("/losenord/ny?token="), "{}", mail.mail.text);
+
+    // A claim by form, starting with an inkassokrav.
+    assert_eq!(
+        partner.get(app.url(&format!("{page}/krav/ny"))).send().await.unwrap().status(),
+        200
+    );
+    let claim = [
+        ("invoice_number", "P-1"),
+        ("description", "Bokföring"),
+        ("capital", "1500,00"),
+        ("invoice_date", "2026-01-10"),
+        ("due_date", "2026-02-09"),
+        ("start_with", "collection"),
+        ("debtor.kind", "person"),
+        ("debtor.id_number", "198112189876"),
+        ("debtor.name", "Sven Svensson"),
+        ("debtor.capacity", "consumer"),
+        ("debtor.address.street", "Storgatan 1"),
+        ("debtor.address.postal_code", "11122"),
+        ("debtor.address.city", "Stockholm"),
+    ];
+    let r = post(&format!("{page}/krav/ny"), &claim).await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let (start, by_partner): (String, bool) = sqlx::query_as(
+        "select c.start_with, u.role = 'partner' from claim c join app_user u on u.user_id = c.registered_by where c.invoice_number = 'P-1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((start.as_str(), by_partner), ("collection", true));
+    let r = post(&format!("{page}/krav/ny"), &claim).await.unwrap();
+    assert_eq!(r.status(), 422, "the same invoice number again");
+
+    // A file in the background: a bad one is refused whole, a good one registers every row.
+    const HEADER: &str = "fakturanummer;belopp;fakturadatum;förfallodag;galdenar_typ;person_orgnr;namn;egenskap;gatuadress;postnummer;postort\r\n";
+    let row = |i: usize, amount: &str| {
+        format!(
+            "B-{i};{amount};2026-01-10;2026-02-09;person;198112189876;Åsa Öberg;konsument;Kyrkgatan 3;72211;Västerås\r\n"
+        )
+    };
+    let upload = |body: String| {
+        let part = reqwest::multipart::Part::bytes(body.into_bytes()).file_name("kunder.csv");
+        partner
+            .post(app.url(&format!("{page}/import")))
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+    };
+    async fn wait(client: &reqwest::Client, url: String) -> String {
+        for _ in 0..100 {
+            let html = client.get(&url).send().await.unwrap().text().await.unwrap();
+            if !html.contains("Bearbetar fordringar") {
+                return html;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the import did not finish");
+    }
+    let mut bad = HEADER.to_string();
+    for i in 0..2500 {
+        bad += &row(i, if i == 2400 { "tusen" } else { "100,00" });
+    }
+    let r = upload(bad).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let html = wait(&partner, app.url(&location(&r))).await;
+    assert!(html.contains("Ingenting importerades: 1 fel"), "{html}");
+    assert!(html.contains("<td>2402</td>"), "{html}");
+    assert_eq!(count("select count(*) from claim where invoice_number like 'B-%'").await, 0);
+    let mut good = HEADER.to_string();
+    for i in 0..2500 {
+        good += &row(i, "100,00");
+    }
+    let r = upload(good).await.unwrap();
+    let html = wait(&partner, app.url(&location(&r))).await;
+    assert!(html.contains("Klart: 2\u{a0}500 fordringar registrerade för Kund AB"), "{html}");
+    assert_eq!(count("select count(*) from claim where invoice_number like 'B-%'").await, 2500);
+
+    // The creditor's user and staff see who registered it.
+    let claim_id: uuid::Uuid =
+        sqlx::query_scalar("select claim_id from claim where invoice_number = 'P-1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let staff = crate::harness::staff_client(&app, "stod@fordra.se", "support").await;
+    let html = staff
+        .get(app.url(&format!("/admin/krav/{claim_id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("partner Partnerbyrån AB (partnernummer"), "{html}");
+
+    // Another partner: 404 on every page of the customer.
+    create_user(&app.pool, "q@beta.se", "partner").await;
+    let other = logged_in(&app, "q@beta.se").await;
+    for path in [page.clone(), format!("{page}/krav/ny")] {
+        assert_eq!(other.get(app.url(&path)).send().await.unwrap().status(), 404, "{path}");
+    }
+    let r = other.post(app.url(&format!("{page}/krav/ny"))).form(&claim).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let _ = id;
+}
