@@ -145,6 +145,9 @@ pub async fn enroll_totp(
 /// How long an e-mail confirmation link stays valid.
 pub const CONFIRM_HOURS: i64 = 24;
 
+/// How long an invitation (choose your password) link stays valid.
+pub const INVITATION_HOURS: i64 = 72;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkPurpose {
     /// Choose a password (a reset, or an invitation).

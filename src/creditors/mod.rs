@@ -65,10 +65,4 @@ impl CreditorRow {
     }
 }
 
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "approved" => "Godkänd",
-        "pending" => "Väntar på kundbedömning",
-        _ => "Avslagen",
-    }
-}
+pub use crate::domain::company::status_label;

@@ -236,8 +236,7 @@ pub async fn user_rows(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Resu
     .await
 }
 
-/// How long an invitation link stays valid.
-pub const INVITATION_HOURS: i64 = 72;
+pub use crate::auth::service::INVITATION_HOURS;
 
 #[derive(Template)]
 #[template(path = "emails/invitation_existing.txt")]

@@ -103,3 +103,12 @@ mod tests {
         }
     }
 }
+
+/// A creditor's status (`pending`, `approved`, `rejected`) in words.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "approved" => "Godkänd",
+        "pending" => "Väntar på kundbedömning",
+        _ => "Avslagen",
+    }
+}

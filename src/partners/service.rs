@@ -468,7 +468,7 @@ pub async fn create_customer(
         sqlx::query_scalar!("select name from partner where partner_id = $1", partner_id)
             .fetch_one(&mut *tx)
             .await?;
-    let hours = crate::creditors::service::INVITATION_HOURS;
+    let hours = crate::auth::service::INVITATION_HOURS;
     let link = crate::auth::service::one_time_link(
         &mut tx,
         public_url,

@@ -313,7 +313,8 @@ async fn with_the_mail_server_down_an_approval_succeeds_and_its_mail_goes_out_on
     .await;
     create_user(&app.pool, "nina@snickarna.se", "creditor").await;
     let id: uuid::Uuid = sqlx::query_scalar(
-        "update creditor set status = 'pending', contact_email = 'nina@snickarna.se', name = 'Nya Snickarna AB'
+        "update creditor set status = 'pending', contact_email = 'nina@snickarna.se', name = 'Nya Snickarna AB',
+                terms_version = '2026-1'
          returning creditor_id",
     )
     .fetch_one(&app.pool)

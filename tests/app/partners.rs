@@ -602,6 +602,18 @@ async fn a_partner_creates_a_customer_and_registers_its_claims() {
         .unwrap();
     assert!(html.contains("partner Partnerbyrån AB (partnernummer"), "{html}");
 
+    // Staff cannot approve the customer before its contact has accepted the terms.
+    let admin = crate::harness::staff_client(&app, "admin@fordra.se", "admin").await;
+    let r = admin
+        .post(app.url(&format!("/admin/borgenarer/{id}/beslut")))
+        .form(&[("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    let html = admin.get(app.url(&location(&r))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Kunden har inte godkänt villkoren ännu"), "{html}");
+    assert_eq!(count("select count(*) from creditor where status = 'pending' and org_nr = '165560360793'").await, 1);
+
     // Another partner: 404 on every page of the customer.
     create_user(&app.pool, "q@beta.se", "partner").await;
     let other = logged_in(&app, "q@beta.se").await;
@@ -610,5 +622,4 @@ async fn a_partner_creates_a_customer_and_registers_its_claims() {
     }
     let r = other.post(app.url(&format!("{page}/krav/ny"))).form(&claim).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    let _ = id;
 }
