@@ -82,6 +82,15 @@ impl CompanyForm {
     }
 }
 
+/// A creditor's status (`pending`, `approved`, `rejected`) in words.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "approved" => "Godkänd",
+        "pending" => "Väntar på kundbedömning",
+        _ => "Avslagen",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,14 +110,5 @@ mod tests {
         for f in CompanyForm::ALL {
             assert_eq!(CompanyForm::parse(f.as_str()), Some(f));
         }
-    }
-}
-
-/// A creditor's status (`pending`, `approved`, `rejected`) in words.
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "approved" => "Godkänd",
-        "pending" => "Väntar på kundbedömning",
-        _ => "Avslagen",
     }
 }
