@@ -464,6 +464,7 @@ async fn run(cli: Cli) -> Result<()> {
             if !matches!(format.as_str(), "json" | "csv") {
                 bail!("--format: json eller csv");
             }
+            let public_url = config.public_url.clone();
             with_database(&config, |db| async move {
                 use crate::partners::statement::{self, Period};
                 let mut conn = db.acquire().await?;
@@ -471,7 +472,13 @@ async fn run(cli: Cli) -> Result<()> {
                 else {
                     bail!("--partner: Partnernumret finns inte.")
                 };
-                if statement::issue(&mut conn, partner_id, Period::Quarter(q), clock.now(), today)
+                if statement::issue(
+                    &mut conn,
+                    partner_id,
+                    Period::Quarter(q),
+                    (clock.now(), today),
+                    &public_url,
+                )
                     .await?
                     .is_none()
                 {

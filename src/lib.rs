@@ -30,5 +30,6 @@ pub mod plans;
 pub mod startup;
 pub mod state;
 pub mod terms;
+pub mod tickets;
 pub mod verify;
 pub mod web;

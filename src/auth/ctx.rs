@@ -142,6 +142,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/partner/provision", "Provision"),
             ("/partner/inkassoskolan", "Inkassoskolan"),
             ("/partner/avtal", "Avtal"),
+            ("/partner/hjalp", "Hjälp"),
         ],
         Role::Admin | Role::Support => &[
             ("/admin", "Back office"),

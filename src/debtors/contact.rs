@@ -190,7 +190,7 @@ async fn message_send(
             }
         },
     };
-    let message = match service::check_message(&form.subject, &form.body, errors) {
+    let message = match crate::tickets::check_message(&form.subject, &form.body, errors) {
         Ok(message) => message,
         Err(errors) => {
             drop(conn);
@@ -198,7 +198,8 @@ async fn message_send(
         }
     };
     let now = state.clock.now();
-    service::send_message(&mut conn, &me.personal_number, claim_id, message, now).await?;
+    let from = crate::tickets::From::Debtor { personal_number: &me.personal_number };
+    crate::tickets::open(&mut conn, from, claim_id, message, now).await?;
     let done = "Ditt meddelande är skickat. Vi svarar så snart vi kan.";
     Ok(flash_redirect("/mina-sidor/meddelanden", FlashKind::Success, done))
 }

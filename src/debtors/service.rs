@@ -212,47 +212,6 @@ pub async fn tickets(
     .await
 }
 
-/// A message to support as typed: subject and body, trimmed; `errors` holds what the form
-/// already found wrong.
-pub fn check_message(
-    subject: &str,
-    body: &str,
-    mut errors: FieldErrors,
-) -> Result<(String, String), FieldErrors> {
-    let (subject, body) = (subject.trim(), body.trim());
-    if subject.is_empty() || subject.chars().count() > 120 {
-        errors.add("subject", "Skriv en rubrik (högst 120 tecken).");
-    }
-    if body.chars().count() < 2 || body.chars().count() > 4000 {
-        errors.add("body", "Skriv ditt meddelande (högst 4 000 tecken).");
-    }
-    errors.into_result((subject.to_string(), body.to_string()))
-}
-
-/// A message to support becomes a ticket, about a claim when one is named.
-pub async fn send_message(
-    conn: &mut PgConnection,
-    personal_number: &str,
-    claim_id: Option<Uuid>,
-    (subject, body): (String, String),
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    let ticket_id = Uuid::new_v4();
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    sqlx::query!("insert into ticket (ticket_id, personal_number, claim_id, subject, created_at) values ($1, $2, $3, $4, $5)", ticket_id, personal_number, claim_id, subject, now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query!(
-        "insert into ticket_message (ticket_id, author, body, at) values ($1, 'debtor', $2, $3)",
-        ticket_id,
-        body,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
-}
-
 /// Staff approve (the address becomes the person's address on every open case, marked
 /// verified, and the engine looks at those cases again) or reject an address change. False
 /// when it was already decided.

@@ -64,7 +64,8 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     crate::claims::jobs::resume(state).await?;
     report.partner_statements = {
         let mut conn = state.db.acquire().await?;
-        crate::partners::statement::issue_due(&mut conn, state.clock.now(), today).await?
+        let url = &state.config.public_url;
+        crate::partners::statement::issue_due(&mut conn, (state.clock.now(), today), url).await?
     };
     report.notices = crate::mail::deliver_queue(
         &state.db,

@@ -4,6 +4,7 @@
 
 mod agreement;
 mod customers;
+mod help;
 mod provision;
 mod register;
 pub mod registration;

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::agreement::router())
         .merge(super::provision::router())
         .merge(super::customers::router())
+        .merge(super::help::router())
 }
 
 /// The partner user and the partner it works for.

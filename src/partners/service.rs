@@ -508,3 +508,22 @@ pub async fn own_customer(
     .await?;
     Ok(row.map(|r| (r.name, r.org_nr, r.status)))
 }
+
+/// The claim of one of the partner's current customers with this OCR or invoice number.
+pub async fn claim_of_customers(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    reference: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    let digits: String = reference.chars().filter(char::is_ascii_digit).collect();
+    sqlx::query_scalar!(
+        "select c.claim_id from claim c
+         join partner_customer pc on pc.creditor_id = c.creditor_id and pc.partner_id = $1 and pc.ended_on is null
+         where c.ocr = $2 or c.invoice_number = $3 order by c.registered_at desc limit 1",
+        partner_id,
+        digits,
+        reference.trim()
+    )
+    .fetch_optional(conn)
+    .await
+}

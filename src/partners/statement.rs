@@ -6,6 +6,7 @@
 //! rest.
 
 use anyhow::{Result, bail};
+use askama::Template;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -13,6 +14,17 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::{money::Sek, partner::Quarter};
+
+#[derive(askama::Template)]
+#[template(path = "emails/partner_statement.txt")]
+struct IssuedMail<'a> {
+    partner: &'a str,
+    title: &'a str,
+    total: Sek,
+    due: NaiveDate,
+    paid: bool,
+    link: &'a str,
+}
 
 /// Days from issue to the payout's due date.
 pub const PAYOUT_DAYS: i64 = 10;
@@ -75,8 +87,8 @@ pub async fn issue(
     conn: &mut PgConnection,
     partner_id: Uuid,
     period: Period,
-    now: DateTime<Utc>,
-    today: NaiveDate,
+    (now, today): (DateTime<Utc>, NaiveDate),
+    public_url: &str,
 ) -> Result<Option<Uuid>> {
     let (label, last) = match period {
         Period::Quarter(q) => (q.to_string(), q.last_day()),
@@ -88,7 +100,7 @@ pub async fn issue(
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // One issuer at a time per partner: the partner row is the lock.
     let p = sqlx::query!(
-        "select name, payout_kind, payout_bankgiro, payout_clearing, payout_account, payout_reference
+        "select name, payout_kind, payout_bankgiro, payout_clearing, payout_account, payout_reference, contact_email
          from partner where partner_id = $1 for update",
         partner_id
     )
@@ -176,6 +188,24 @@ pub async fn issue(
         .execute(&mut *tx)
         .await?;
     }
+    if !p.contact_email.is_empty() {
+        let title = if label == "slut" {
+            "slutunderlaget".to_string()
+        } else {
+            format!("underlaget för {label}")
+        };
+        let text = IssuedMail {
+            partner: &p.name,
+            title: &title,
+            total: Sek::from_decimal(sums.total),
+            due,
+            paid: sums.total > Decimal::ZERO,
+            link: &format!("{public_url}/partner/provision/{label}"),
+        }
+        .render()?;
+        let subject = format!("Provisionsunderlag från Fordra: {title}");
+        crate::mail::queue(&mut tx, &p.contact_email, &subject, &text, None, now).await?;
+    }
     crate::auth::audit(
         &mut tx,
         now,
@@ -202,8 +232,8 @@ pub enum Period {
 /// were issued or found.
 pub async fn issue_due(
     conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    today: NaiveDate,
+    (now, today): (DateTime<Utc>, NaiveDate),
+    public_url: &str,
 ) -> Result<usize> {
     let last = Quarter::of(today).previous();
     let due = sqlx::query!(
@@ -222,12 +252,16 @@ pub async fn issue_due(
         let ended_before = p.ended.is_some_and(|e| e < last.first_day());
         if !p.has_quarter && !ended_before {
             issued += usize::from(
-                issue(conn, p.partner_id, Period::Quarter(last), now, today).await?.is_some(),
+                issue(conn, p.partner_id, Period::Quarter(last), (now, today), public_url)
+                    .await?
+                    .is_some(),
             );
         }
         if let (Some(end), false) = (p.ended, p.has_final) {
             issued += usize::from(
-                issue(conn, p.partner_id, Period::Final(end), now, today).await?.is_some(),
+                issue(conn, p.partner_id, Period::Final(end), (now, today), public_url)
+                    .await?
+                    .is_some(),
             );
         }
     }

@@ -36,7 +36,7 @@ async fn partner_for(w: &World) -> String {
     .unwrap()
     .unwrap();
     sqlx::query(
-        "update partner set payout_kind = 'bankgiro', payout_bankgiro = '991-2346', payout_reference = 'Provision' where partner_number = $1",
+        "update partner set payout_kind = 'bankgiro', payout_bankgiro = '991-2346', payout_reference = 'Provision', contact_email = 'ekonomi@siffror.se' where partner_number = $1",
     )
     .bind(&number)
     .execute(&mut *conn)
@@ -162,6 +162,19 @@ async fn commission_is_earned_per_fee_paid_and_stated_per_quarter() {
     assert_eq!(field("total"), sum("amount"));
     assert_eq!(field("total"), field("total_excl_vat") + field("vat"));
     assert_eq!(json["payout_due"], "2027-01-14");
+    // The partner is told by e-mail, with the link to it.
+    let body: String = sqlx::query_scalar(
+        "select body from mail_queue where to_addr = 'ekonomi@siffror.se' and subject like '%2026Q4%'",
+    )
+    .fetch_one(w.pool())
+    .await
+    .unwrap();
+    assert!(
+        body.contains("58,00 kr")
+            && body.contains("/partner/provision/2026Q4")
+            && body.contains("2027-01-14"),
+        "{body}"
+    );
     // It never changes: asked again, the same; as CSV for Swedish Excel.
     let again: Value =
         serde_json::from_str(&statement(&w, &number, "2026Q4", "2027-02-01", "json")).unwrap();

@@ -602,6 +602,29 @@ async fn a_partner_creates_a_customer_and_registers_its_claims() {
         .unwrap();
     assert!(html.contains("partner Partnerbyrån AB (partnernummer"), "{html}");
 
+    // Asking Fordra about a customer's claim opens a support ticket tied to it.
+    let ask = |claim: &'static str| {
+        [
+            ("claim", claim),
+            ("subject", "Fråga om P-1"),
+            ("body", "Gäldenären säger att hen har betalat."),
+        ]
+    };
+    let r = post("/partner/hjalp", &ask("X-9")).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"f-claim-error\""));
+    let r = post("/partner/hjalp", &ask("P-1")).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let (ticket_claim, author): (Option<uuid::Uuid>, String) = sqlx::query_as(
+        "select t.claim_id, m.author from ticket t join ticket_message m using (ticket_id) where t.partner_id is not null",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((ticket_claim, author.as_str()), (Some(claim_id), "partner"));
+    let html = partner.get(app.url("/partner/hjalp")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Fråga om P-1") && html.contains("Öppet"), "{html}");
+
     // Staff cannot approve the customer before its contact has accepted the terms.
     let admin = crate::harness::staff_client(&app, "admin@fordra.se", "admin").await;
     let r = admin
@@ -612,7 +635,11 @@ async fn a_partner_creates_a_customer_and_registers_its_claims() {
         .unwrap();
     let html = admin.get(app.url(&location(&r))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Kunden har inte godkänt villkoren ännu"), "{html}");
-    assert_eq!(count("select count(*) from creditor where status = 'pending' and org_nr = '165560360793'").await, 1);
+    assert_eq!(
+        count("select count(*) from creditor where status = 'pending' and org_nr = '165560360793'")
+            .await,
+        1
+    );
 
     // Another partner: 404 on every page of the customer.
     create_user(&app.pool, "q@beta.se", "partner").await;
@@ -622,4 +649,6 @@ async fn a_partner_creates_a_customer_and_registers_its_claims() {
     }
     let r = other.post(app.url(&format!("{page}/krav/ny"))).form(&claim).send().await.unwrap();
     assert_eq!(r.status(), 404);
+    let r = other.post(app.url("/partner/hjalp")).form(&ask("P-1")).send().await.unwrap();
+    assert_eq!(r.status(), 422, "not its customer's claim");
 }
