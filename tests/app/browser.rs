@@ -119,3 +119,70 @@ async fn a_debtor_logs_in_with_bankid_on_a_phone_downloads_a_letter_and_disputes
         .unwrap();
     assert!(disputed, "the dispute reached the database");
 }
+
+/// The partner programme in a browser: registration signed with BankID, approval, a customer
+/// and its claim; then (the customer accepted and approved, a reminder sent and its fee paid,
+/// the quarter over) the statement page and its PDF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_registers_brings_a_customer_and_downloads_its_statement_in_a_browser() {
+    use fordra::{domain::money::Sek, payments::simulator};
+    let (app, seeded) = demo_app(vec![("FORDRA_TODAY", "2026-03-02".into())]).await;
+    let admin = json!({"email": seeded[0].email, "password": seeded[0].password});
+    let app_ref = &app;
+    let args = json!({ "stage": "register", "admin": admin, "mail_dir": app.mail_dir });
+    tokio::task::block_in_place(|| run_flow(app_ref, "partner", args));
+
+    // The customer accepts the terms and is approved (their own flows are tested elsewhere);
+    // the engine sends the reminder; the debtor pays its 60 kr fee.
+    let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+    let creditor: uuid::Uuid = sqlx::query_scalar(
+        "update creditor set terms_version = '2026-1', status = 'approved', approved_at = now()
+         where org_nr = '165561234567' and name = 'Kund Bygg AB' returning creditor_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    fordra::claims::wake_creditor(&mut conn, creditor, d("2026-03-02")).await.unwrap();
+    drop(conn);
+    fordra::engine::tick(&app.state, d("2026-03-02")).await.unwrap();
+    let ocr: String = sqlx::query_scalar(
+        "select ocr from claim where invoice_number = 'K-100' and state = 'reminder'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let xml = simulator::camt054(
+        fordra::config::DEFAULT_IBAN,
+        "K100",
+        d("2026-03-05"),
+        &[simulator::Item::new(&ocr, Sek::kronor(60), "Sven Svensson")],
+    );
+    let path = std::env::temp_dir().join(format!("k100-{}.xml", uuid::Uuid::new_v4()));
+    std::fs::write(&path, xml).unwrap();
+    let now = fordra::clock::Clock::system().now();
+    let identity = &app.state.config.identity;
+    fordra::payments::import::import_file(
+        &app.pool,
+        &path,
+        "k100.xml",
+        identity,
+        None,
+        now,
+        d("2026-03-06"),
+    )
+    .await
+    .unwrap();
+    let _ = std::fs::remove_file(&path);
+
+    // After the quarter the engine issues the statement.
+    let later = app
+        .again(Options {
+            vars: vec![("FORDRA_DEMO", "on".into()), ("FORDRA_TODAY", "2026-04-02".into())],
+        })
+        .await;
+    fordra::engine::tick(&later.state, d("2026-04-02")).await.unwrap();
+    let later_ref = &later;
+    tokio::task::block_in_place(|| run_flow(later_ref, "partner", json!({ "stage": "statement" })));
+    app.check_ledger("2026-04-02");
+}
