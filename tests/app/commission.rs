@@ -317,3 +317,34 @@ async fn a_reversed_payment_reverses_its_commission_on_the_next_statement() {
     assert_eq!(payouts, 1);
     w.check_ledger("2027-04-02");
 }
+
+/// When Fordra ends a partner's agreement it earns nothing for allocations after that day, and
+/// the engine issues a final statement (slutunderlag) with everything earned up to then.
+#[tokio::test]
+async fn an_ended_agreement_earns_nothing_more_and_gets_a_final_statement() {
+    let w = world("2026-10-20").await;
+    let number = partner_for(&w).await;
+    let (a, ocr_a) = w.claim("A-1", person(SVEN, None), json!({})).await;
+    advance_to(&w, a, "reminder").await;
+    pay(&w, "A60", &ocr_a, Sek::kronor(60), "2026-10-23", "2026-10-26").await;
+    assert_eq!(commission(&w, a).await.len(), 1);
+    sqlx::query("update partner set status = 'revoked', revoked_on = '2026-11-01' where partner_number = $1")
+        .bind(&number)
+        .execute(w.pool())
+        .await
+        .unwrap();
+    let (b, ocr_b) = w.claim("B-1", person(SVEN, None), json!({})).await;
+    advance_to(&w, b, "collection").await;
+    pay(&w, "B", &ocr_b, Sek::kronor(20_000), "2026-11-27", "2026-11-30").await;
+    assert!(commission(&w, b).await.is_empty(), "nothing after the agreement ended");
+    w.tick("2026-11-30").await;
+    let (total, lines): (Decimal, i64) = sqlx::query_as(
+        "select s.total, (select count(*) from commission k where k.statement_id = s.statement_id)
+         from partner_statement s where s.quarter = 'slut'",
+    )
+    .fetch_one(w.pool())
+    .await
+    .unwrap();
+    assert_eq!((total, lines), (Decimal::from(6), 1));
+    w.check_ledger("2026-11-30");
+}
