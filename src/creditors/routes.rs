@@ -55,7 +55,7 @@ async fn signup_form(
     crate::web::Query(q): crate::web::Query<RefQuery>,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let terms = current_terms(&mut conn, "creditor").await?;
+    let terms = current_terms(&mut conn, "creditor", state.clock.today()).await?;
     let form = SignupForm {
         payout_type: "bankgiro".into(),
         referral_code: q.ref_code.unwrap_or_default(),
@@ -81,7 +81,7 @@ async fn signup(
     let today = state.clock.today();
     let now = state.clock.now();
     let mut conn = state.db.acquire().await?;
-    let terms = current_terms(&mut conn, "creditor").await?;
+    let terms = current_terms(&mut conn, "creditor", state.clock.today()).await?;
     let refuse = |mut form: SignupForm, errors: FieldErrors, terms: Terms, ctx: &Ctx| {
         form.password.clear();
         form.password_repeat.clear();
@@ -194,7 +194,7 @@ async fn confirm(
 
 async fn terms_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let terms = current_terms(&mut conn, "creditor").await?;
+    let terms = current_terms(&mut conn, "creditor", state.clock.today()).await?;
     Ok(render(&TermsPage { layout: ctx.layout(), terms }))
 }
 
@@ -215,7 +215,7 @@ async fn accept_terms(
 ) -> Result<Response, AppError> {
     let (user, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
-    let terms = current_terms(&mut conn, "creditor").await?;
+    let terms = current_terms(&mut conn, "creditor", state.clock.today()).await?;
     if form.accept.is_none() || form.terms_version != terms.version {
         return Ok(flash_redirect(
             "/borgenar",
@@ -397,7 +397,7 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let partner = crate::partners::service::current_partner(&mut conn, creditor_id).await?;
     let terms = match service::terms_version(&mut conn, creditor_id).await? {
         Some(_) => None,
-        None => Some(current_terms(&mut conn, "creditor").await?),
+        None => Some(current_terms(&mut conn, "creditor", state.clock.today()).await?),
     };
     Ok(render(&CreditorHome {
         partner,

@@ -48,7 +48,8 @@ async fn page(
     form: Option<Form>,
     errors: FieldErrors,
 ) -> Result<RegisterPage, AppError> {
-    let terms = current_terms(&mut *state.db.acquire().await?, "partner").await?;
+    let terms =
+        current_terms(&mut *state.db.acquire().await?, "partner", state.clock.today()).await?;
     let form = form.unwrap_or_else(|| Form {
         payout_type: "bankgiro".into(),
         terms_version: terms.version.clone(),
@@ -81,7 +82,8 @@ async fn start(
     PostForm(form): PostForm<Form>,
 ) -> Result<Response, AppError> {
     let today = state.clock.today();
-    let terms = current_terms(&mut *state.db.acquire().await?, "partner").await?;
+    let terms =
+        current_terms(&mut *state.db.acquire().await?, "partner", state.clock.today()).await?;
     let mut valid = registration::validate(&form, today, &terms.version);
     if let Ok(r) = &valid
         && registration::org_taken(&mut *state.db.acquire().await?, &r.org_nr).await?

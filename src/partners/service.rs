@@ -57,7 +57,7 @@ pub async fn accept_current_agreement(
     sqlx::query!(
         "insert into partner_agreement (partner_id, terms_version, agreement_sha256, via, signed_at, signed_on)
          select $1, version, encode(sha256(convert_to(body, 'UTF8')), 'hex'), 'cli', $2, $3
-         from terms where kind = 'partner' order by published_on desc, version desc limit 1",
+         from terms where kind = 'partner' and published_on <= $3 order by published_on desc, version desc limit 1",
         partner_id,
         now,
         today

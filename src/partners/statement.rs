@@ -43,11 +43,11 @@ pub struct Statement {
     #[serde(skip)]
     pub issued_on: NaiveDate,
     pub lines: Vec<Line>,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(serialize_with = "two_decimals")]
     pub total_excl_vat: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(serialize_with = "two_decimals")]
     pub vat: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(serialize_with = "two_decimals")]
     pub total: Decimal,
     pub payout_due: NaiveDate,
     /// draft (not yet in a batch), in a batch, or executed; `None` without a payout.
@@ -63,12 +63,17 @@ pub struct Line {
     pub creditor_name: String,
     pub ocr: String,
     pub kind: String,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(serialize_with = "two_decimals")]
     pub amount_excl_vat: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(serialize_with = "two_decimals")]
     pub vat: Decimal,
-    #[serde(with = "rust_decimal::serde::str")]
+    #[serde(serialize_with = "two_decimals")]
     pub amount: Decimal,
+}
+
+/// An amount as a decimal string with a dot and öre: `6.00`, `-26.00`.
+fn two_decimals<S: serde::Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{:.2}", d.round_dp(2)))
 }
 
 /// The letter kinds a line is for, in words.

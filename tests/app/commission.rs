@@ -348,3 +348,22 @@ async fn an_ended_agreement_earns_nothing_more_and_gets_a_final_statement() {
     assert_eq!((total, lines), (Decimal::from(6), 1));
     w.check_ledger("2026-11-30");
 }
+
+/// A payment booked on the quarter's last day that arrives in a file after it goes on the next
+/// quarter's statement, dated its booking day.
+#[tokio::test]
+async fn a_payment_booked_in_one_quarter_and_read_in_the_next_goes_on_the_next() {
+    let w = world("2026-12-01").await;
+    let number = partner_for(&w).await;
+    let (a, ocr_a) = w.claim("A-1", person(SVEN, None), json!({})).await;
+    advance_to(&w, a, "reminder").await;
+    pay(&w, "A60", &ocr_a, Sek::kronor(60), "2026-12-31", "2027-01-04").await;
+    let q4: Value =
+        serde_json::from_str(&statement(&w, &number, "2026Q4", "2027-01-05", "json")).unwrap();
+    assert_eq!((q4["total"].as_str(), q4["lines"].as_array().unwrap().len()), (Some("0.00"), 0));
+    let q1: Value =
+        serde_json::from_str(&statement(&w, &number, "2027Q1", "2027-04-01", "json")).unwrap();
+    assert_eq!(q1["lines"][0]["date"], "2026-12-31");
+    assert_eq!(q1["total"], "6.00");
+    w.check_ledger("2027-04-01");
+}

@@ -216,3 +216,68 @@ async fn a_registration_that_is_cancelled_or_reused_stores_no_partner() {
         client.get(app.url("/partner/registrera")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Det finns redan ett konto med den e-postadressen"), "{html}");
 }
+
+/// Admins publish a new agreement version from a date: it is "coming" until then, new
+/// registrations sign it from then on, a date in the past is refused, and support only reads.
+#[tokio::test]
+async fn admins_publish_a_new_agreement_version_from_a_date() {
+    let app = spawn().await;
+    let support = crate::harness::staff_client(&app, "stod@fordra.se", "support").await;
+    let form = |version: &'static str, from: &'static str| {
+        [
+            ("version", version),
+            ("title", "Partneravtal"),
+            ("body", "1. Nya villkor för partner, punkt för punkt."),
+            ("published_on", from),
+        ]
+    };
+    let r = support
+        .post(app.url("/admin/partner/avtal"))
+        .form(&form("2026-2", "2026-04-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let admin = crate::harness::staff_client(&app, "admin@fordra.se", "admin").await;
+    let r = admin
+        .post(app.url("/admin/partner/avtal"))
+        .form(&form("2026-2", "2026-03-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("aldrig bakåt i tiden"));
+    let r = admin
+        .post(app.url("/admin/partner/avtal"))
+        .form(&form("2026-2", "2026-04-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html =
+        admin.get(app.url("/admin/partner/avtal")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("<td>2026-2</td><td>Partneravtal</td><td>2026-04-01</td><td>Kommande</td>"),
+        "{html}"
+    );
+    let r = admin
+        .post(app.url("/admin/partner/avtal"))
+        .form(&form("2026-2", "2026-05-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "a version is published once");
+    // Registration offers the version in force on the business date.
+    let now = app.get("/partner/registrera").await.text().await.unwrap();
+    assert!(now.contains("version 2026-1") && !now.contains("version 2026-2"));
+    let later = app
+        .again(Options {
+            vars: vec![
+                ("FORDRA_TODAY", "2026-04-02".into()),
+                ("FORDRA_BANKID", "simulator".into()),
+            ],
+        })
+        .await;
+    let then = later.get("/partner/registrera").await.text().await.unwrap();
+    assert!(then.contains("version 2026-2"), "{then}");
+}
