@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::password,
-    domain::{bank_account, company::CompanyForm, ids::IdNumber, ocr::validate_bankgiro},
+    domain::{company::CompanyForm, ids::IdNumber},
     mail::looks_like_email,
     web::forms::FieldErrors,
 };
@@ -150,17 +150,14 @@ pub fn validate(
     if let Some(msg) = password::check_new(&f.password, &f.password_repeat) {
         e.add("password", msg);
     }
-    let payout = match f.payout_type.as_str() {
-        "bankgiro" => validate_bankgiro(&f.bankgiro)
-            .map(Payout::Bankgiro)
-            .map_err(|err| e.add("bankgiro", err.to_string()))
-            .ok(),
-        "account" => bank_account::validate(&f.clearing, &f.account)
-            .map(|a| Payout::Account { clearing: a.clearing, account: a.account })
-            .map_err(|err| e.add(err.field(), err.to_string()))
-            .ok(),
-        _ => {
+    let payout = match Payout::from_form(&f.payout_type, &f.bankgiro, (&f.clearing, &f.account)) {
+        Ok(Some(p)) => Some(p),
+        Ok(None) => {
             e.add("payout_type", "Välj om utbetalningar ska gå till bankgiro eller bankkonto.");
+            None
+        }
+        Err((field, message)) => {
+            e.add(field, message);
             None
         }
     };

@@ -164,6 +164,27 @@ pub enum Payout {
     Account { clearing: String, account: String },
 }
 
+impl Payout {
+    /// The account a form gives: `kind` is `bankgiro` (the number) or `account` (clearing and
+    /// account number), each validated. `Err` names the field and says what is wrong; a form
+    /// with no kind chosen is the caller's to word (`Ok(None)`).
+    pub fn from_form(
+        kind: &str,
+        bankgiro: &str,
+        (clearing, account): (&str, &str),
+    ) -> Result<Option<Payout>, (&'static str, String)> {
+        match kind {
+            "bankgiro" => super::ocr::validate_bankgiro(bankgiro)
+                .map(|bg| Some(Payout::Bankgiro(bg)))
+                .map_err(|e| ("bankgiro", e.to_string())),
+            "account" => validate(clearing, account)
+                .map(|a| Some(Payout::Account { clearing: a.clearing, account: a.account }))
+                .map_err(|e| (e.field(), e.to_string())),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// Validates a clearing number and account number as a person would type them.
 pub fn validate(clearing: &str, account: &str) -> Result<BankAccount, AccountError> {
     let clearing_digits = digits_of(clearing).ok_or(AccountError::ClearingFormat)?;

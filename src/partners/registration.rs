@@ -12,11 +12,7 @@ use uuid::Uuid;
 use crate::{
     auth::{audit, password, service::LinkPurpose},
     bankid::{self, orders::OrderRow},
-    domain::{
-        bank_account::{self, Payout},
-        ids::IdNumber,
-        ocr::validate_bankgiro,
-    },
+    domain::{bank_account::Payout, ids::IdNumber},
     mail::looks_like_email,
     terms::Terms,
     web::forms::FieldErrors,
@@ -104,17 +100,14 @@ pub fn validate(
     if let Some(msg) = password::check_new(&f.password, &f.password_repeat) {
         e.add("password", msg);
     }
-    let payout = match f.payout_type.as_str() {
-        "bankgiro" => validate_bankgiro(&f.bankgiro)
-            .map(Payout::Bankgiro)
-            .map_err(|err| e.add("bankgiro", err.to_string()))
-            .ok(),
-        "account" => bank_account::validate(&f.clearing, &f.account)
-            .map(|a| Payout::Account { clearing: a.clearing, account: a.account })
-            .map_err(|err| e.add(err.field(), err.to_string()))
-            .ok(),
-        _ => {
+    let payout = match Payout::from_form(&f.payout_type, &f.bankgiro, (&f.clearing, &f.account)) {
+        Ok(Some(p)) => Some(p),
+        Ok(None) => {
             e.add("payout_type", "Välj om provisionen ska betalas till bankgiro eller bankkonto.");
+            None
+        }
+        Err((field, message)) => {
+            e.add(field, message);
             None
         }
     };

@@ -331,19 +331,15 @@ pub async fn load(
     }))
 }
 
-fn comma(d: Decimal) -> String {
-    Sek::from_decimal(d).to_plain().replace('.', ",")
-}
-
 /// The statement as CSV the way Swedish Excel opens it: UTF-8 with BOM, `;`, decimal comma.
 pub fn csv(s: &Statement) -> Vec<u8> {
-    let mut out =
-        String::from("\u{feff}Datum;Kund;Org.nr;OCR;Avser;Belopp exkl. moms;Moms;Belopp\r\n");
+    use crate::web::excel::{BOM, amount as comma, cell};
+    let mut out = format!("{BOM}Datum;Kund;Org.nr;OCR;Avser;Belopp exkl. moms;Moms;Belopp\r\n");
     for l in &s.lines {
         out += &format!(
             "{};{};{};{};{};{};{};{}\r\n",
             l.date,
-            crate::payouts::service::csv_field(&l.creditor_name),
+            cell(&l.creditor_name),
             l.creditor_org_nr,
             l.ocr,
             kind_label(&l.kind),

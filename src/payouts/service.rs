@@ -652,32 +652,22 @@ async fn mark_executed(
     Ok(Ok("Uppdraget är markerat som utfört och bokfört."))
 }
 
-fn comma(d: Decimal) -> String {
-    Sek::from_decimal(d).to_plain().replace('.', ",")
-}
-
 /// The note as CSV the way Swedish Excel opens it: UTF-8 with BOM, `;`, decimal comma.
 pub fn note_csv(n: &Note) -> Vec<u8> {
-    let mut s =
-        String::from("\u{feff}Avräkning;Ärendenummer;Fakturanummer;Gäldenär;Inbetalt kapital\r\n");
+    use crate::web::excel::{BOM, amount, cell};
+    let mut s = format!("{BOM}Avräkning;Ärendenummer;Fakturanummer;Gäldenär;Inbetalt kapital\r\n");
     for l in &n.lines {
         s.push_str(&format!(
             "{};{};{};{};{}\r\n",
             n.number,
             l.case_number,
-            csv_field(&l.invoice_number),
-            csv_field(&l.debtor_name),
-            comma(l.capital)
+            cell(&l.invoice_number),
+            cell(&l.debtor_name),
+            amount(l.capital)
         ));
     }
-    s.push_str(&format!("{};;;Summa;{}\r\n", n.number, comma(n.total.amount())));
+    s.push_str(&format!("{};;;Summa;{}\r\n", n.number, amount(n.total.amount())));
     s.into_bytes()
-}
-
-pub fn csv_field(s: &str) -> String {
-    // A leading = + - @ would make Excel run a formula.
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([';', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 pub fn note_pdf(n: &Note, identity: &Identity) -> Vec<u8> {

@@ -5,6 +5,7 @@ pub mod api_error;
 pub mod assets;
 pub mod cookies;
 pub mod error;
+pub mod excel;
 pub mod extract;
 pub mod filters;
 pub mod forms;
