@@ -81,10 +81,15 @@ enum Command {
         #[arg(long, default_value = "json")]
         format: String,
     },
-    /// Create an API key for a creditor; the key is printed once, on its own line.
+    /// Create an API key (every scope) for a creditor or a partner; the key is printed once,
+    /// alone on the last line.
     CreateApiKey {
+        /// The creditor's org.nr.
+        #[arg(long, conflicts_with = "partner", required_unless_present = "partner")]
+        creditor: Option<String>,
+        /// The partner's number: the key acts for the partner's customers.
         #[arg(long)]
-        creditor: String,
+        partner: Option<String>,
     },
     /// Late interest for the days FROM..TO inclusive, per rate period, then the total.
     Interest {
@@ -296,19 +301,36 @@ async fn run(cli: Cli) -> Result<()> {
             })
             .await
         }
-        Command::CreateApiKey { creditor } => {
+        Command::CreateApiKey { creditor, partner } => {
+            use crate::auth::api_key::Owner;
             let today = clock.today();
-            let org = IdNumber::parse(&creditor, today)
-                .map_err(|e| anyhow::anyhow!("--creditor: {e}"))?;
+            let org = creditor
+                .map(|c| IdNumber::parse(&c, today).map_err(|e| anyhow::anyhow!("--creditor: {e}")))
+                .transpose()?;
             with_database(&config, |db| async move {
-                let id: Option<Uuid> =
-                    sqlx::query_scalar("select creditor_id from creditor where org_nr = $1")
-                        .bind(org.as_str())
-                        .fetch_optional(&db)
-                        .await?;
-                let Some(id) = id else { bail!("no creditor with org.nr {}", org.display()) };
                 let mut conn = db.acquire().await?;
-                let key = crate::auth::api_key::create(&mut conn, id, clock.now()).await?;
+                let owner = match (org, partner) {
+                    (Some(org), _) => {
+                        let id: Option<Uuid> = sqlx::query_scalar(
+                            "select creditor_id from creditor where org_nr = $1",
+                        )
+                        .bind(org.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        let Some(id) = id else {
+                            bail!("no creditor with org.nr {}", org.display())
+                        };
+                        Owner::Creditor(id)
+                    }
+                    (None, Some(number)) => {
+                        match crate::partners::service::find(&mut conn, &number).await? {
+                            Some(id) => Owner::Partner(id),
+                            None => bail!("--partner: Partnernumret finns inte."),
+                        }
+                    }
+                    (None, None) => bail!("give --creditor ORGNR or --partner NUMBER"),
+                };
+                let key = crate::auth::api_key::create(&mut conn, owner, clock.now()).await?;
                 println!("{key}");
                 Ok(())
             })

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     };
     base.merge(home::router())
         .merge(auth::routes::router())
+        .merge(auth::keys::router())
         .merge(backoffice::router())
         .merge(calculator::router())
         .merge(claims::api::router())

@@ -135,6 +135,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/borgenar/avrakningar", "Avräkningar"),
             ("/borgenar/amorteringsplaner", "Amorteringsplaner"),
             ("/borgenar/anvandare", "Användare"),
+            ("/borgenar/api-nycklar", "API"),
         ],
         Role::Partner => &[
             ("/partner", "Översikt"),
@@ -142,6 +143,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/partner/provision", "Provision"),
             ("/partner/inkassoskolan", "Inkassoskolan"),
             ("/partner/avtal", "Avtal"),
+            ("/partner/api-nycklar", "API"),
             ("/partner/hjalp", "Hjälp"),
         ],
         Role::Admin | Role::Support => &[

@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod api_key;
 pub mod bankid;
 pub mod ctx;
+pub mod keys;
 pub mod middleware;
 pub mod password;
 pub mod rate_limit;

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     auth::access_log::{self, Accessor},
-    auth::api_key,
+    auth::api_key::{self, Owner, Scope},
     domain::{money::Sek, statement::Statement},
     parameters::Parameters,
     state::AppState,
@@ -28,24 +28,18 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/claims", axum::routing::post(create))
+        .route("/api/v1/claims", axum::routing::post(create).get(list))
         .route("/api/v1/claims/{id}", get(show))
         .route("/api/v1/claims/{id}/events", get(events))
 }
 
-/// The creditor an API key belongs to, and the key (the access log names it).
-pub struct ApiCreditor {
-    pub creditor_id: Uuid,
-    pub key_id: Uuid,
-}
+/// The API key a request presents: a creditor's, or a partner's acting for its customers.
+pub struct ApiKey(pub api_key::Key);
 
-impl FromRequestParts<AppState> for ApiCreditor {
+impl FromRequestParts<AppState> for ApiKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<ApiCreditor, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ApiKey, ApiError> {
         let unauthorized = || {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -61,10 +55,38 @@ impl FromRequestParts<AppState> for ApiCreditor {
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(unauthorized)?;
-        let found = api_key::find(&mut *state.db.acquire().await?, key).await?;
-        found
-            .map(|(creditor_id, key_id)| ApiCreditor { creditor_id, key_id })
-            .ok_or_else(unauthorized)
+        let found = api_key::find(&mut *state.db.acquire().await?, key, state.clock.now()).await?;
+        found.map(ApiKey).ok_or_else(unauthorized)
+    }
+}
+
+impl ApiKey {
+    /// 403 `forbidden` unless the key has `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.0.may(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("Nyckeln saknar behörigheten {}.", scope.as_str()),
+            ))
+        }
+    }
+
+    /// The creditor whose claim `claim_id` this key may see: its own creditor's, or (a
+    /// partner's key) one of the partner's current customers'. Anything else is 404.
+    async fn creditor_of(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        claim_id: Uuid,
+    ) -> Result<Uuid, ApiError> {
+        match self.0.owner {
+            Owner::Creditor(c) => Ok(c),
+            Owner::Partner(p) => super::creditor_for_partner(conn, claim_id, p)
+                .await?
+                .ok_or_else(ApiError::not_found),
+        }
     }
 }
 
@@ -139,12 +161,104 @@ async fn view(
 
 async fn create(
     State(state): State<AppState>,
-    ApiCreditor { creditor_id, .. }: ApiCreditor,
-    extract::Json(body): extract::Json<ClaimInput>,
+    key: ApiKey,
+    headers: axum::http::HeaderMap,
+    extract::JsonWithBody(body, raw): extract::JsonWithBody<ClaimInput>,
 ) -> Result<Response, ApiError> {
+    key.require(Scope::ClaimsWrite)?;
+    idempotent(&state, &key, &headers, &raw, || register(&state, &key, body)).await
+}
+
+/// Runs a POST once per `Idempotency-Key` (when the request has one): see `web::idempotency`.
+async fn idempotent<F, Fut>(
+    state: &AppState,
+    key: &ApiKey,
+    headers: &axum::http::HeaderMap,
+    body: &Value,
+    run: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
+{
+    use crate::web::idempotency::{self, Begin};
+    let respond = |status: StatusCode, body: Value| {
+        let location = (status == StatusCode::CREATED)
+            .then(|| {
+                body.get("id").and_then(Value::as_str).map(|id| format!("/api/v1/claims/{id}"))
+            })
+            .flatten();
+        let mut resp = (status, Json(body)).into_response();
+        if let Some(l) = location.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+            resp.headers_mut().insert(header::LOCATION, l);
+        }
+        resp
+    };
+    let Some(idem) = headers.get("idempotency-key") else {
+        let (status, body) = run().await.unwrap_or_else(|e| (e.status, e.body()));
+        return Ok(respond(status, body));
+    };
+    let idem = idem
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::validation(
+                "Idempotency-Key",
+                "Idempotency-Key ska vara 1–255 synliga tecken.",
+            )
+        })?
+        .to_string();
+    let owner = (key.0.owner.kind(), key.0.owner.id());
+    let now = state.clock.now();
+    match idempotency::begin(&mut *state.db.acquire().await?, owner, &idem, body, now).await? {
+        Begin::Replay(status, body) => return Ok(respond(status, body)),
+        Begin::OtherBody => {
+            return Err(ApiError::conflict(
+                "idempotency_conflict",
+                "Idempotency-Key har redan använts för en annan begäran.",
+            ));
+        }
+        Begin::InFlight => {
+            return Err(ApiError::conflict(
+                "idempotency_conflict",
+                "En begäran med samma Idempotency-Key pågår fortfarande. Försök igen om en stund.",
+            ));
+        }
+        Begin::Fresh => {}
+    }
+    let (status, answer) = run().await.unwrap_or_else(|e| (e.status, e.body()));
+    idempotency::finish(&mut *state.db.acquire().await?, owner, &idem, status, &answer).await?;
+    Ok(respond(status, answer))
+}
+
+/// Registers a claim from the API: the key's creditor's, or a partner's customer's.
+async fn register(
+    state: &AppState,
+    key: &ApiKey,
+    body: ClaimInput,
+) -> Result<(StatusCode, Value), ApiError> {
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
     let today = state.clock.today();
+    let creditor_id = match key.0.owner {
+        Owner::Creditor(c) => c,
+        Owner::Partner(p) => {
+            let missing = || {
+                ApiError::validation(
+                    "creditor_org_nr",
+                    "Ange organisationsnumret för den kund fordran gäller.",
+                )
+            };
+            let org = body.creditor_org_nr.as_deref().ok_or_else(missing)?;
+            let org = crate::domain::ids::IdNumber::parse(org, today)
+                .map_err(|e| ApiError::validation("creditor_org_nr", e.to_string()))?;
+            super::customer_of_partner(&mut conn, p, org.as_str()).await?.ok_or_else(|| {
+                ApiError::validation("creditor_org_nr", "Företaget är inte er kund hos Fordra.")
+            })?
+        }
+    };
     let claim = match input::validate(&body, today, &params) {
         Ok(c) => c,
         Err(Invalid::Fields(errors)) => {
@@ -186,26 +300,24 @@ async fn create(
             }
             Err(InsertError::Db(e)) => return Err(e.into()),
         };
-    let body = view(&mut conn, &state, creditor_id, id, &params, None).await?;
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/v1/claims/{id}"))], Json(body))
-        .into_response())
+    let body = view(&mut conn, state, creditor_id, id, &params, None).await?;
+    Ok((StatusCode::CREATED, body))
 }
 
 /// The key's own claim `id`, and an access-log row saying the key read the debtor's data.
 async fn load(
     conn: &mut sqlx::PgConnection,
     state: &AppState,
-    key: &ApiCreditor,
+    key: &ApiKey,
     id: &str,
     what: &str,
 ) -> Result<ClaimRecord, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
-    let rec = super::find(&mut *conn, id, Some(key.creditor_id))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let creditor = key.creditor_of(conn, id).await?;
+    let rec = super::find(&mut *conn, id, Some(creditor)).await?.ok_or_else(ApiError::not_found)?;
     access_log::log_access(
         conn,
-        Accessor::ApiKey(key.key_id),
+        Accessor::ApiKey(key.0.key_id),
         rec.claim_id,
         &rec.debtor_id_number,
         what,
@@ -217,26 +329,29 @@ async fn load(
 
 async fn show(
     State(state): State<AppState>,
-    key: ApiCreditor,
+    key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    key.require(Scope::ClaimsRead)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found())?;
     let mut conn = state.db.acquire().await?;
+    let creditor = key.creditor_of(&mut conn, id).await?;
     let params = state.parameters(&mut conn).await?;
     let access = access_log::Access {
-        who: Accessor::ApiKey(key.key_id),
+        who: Accessor::ApiKey(key.0.key_id),
         what: "fordran via API",
         at: state.clock.now(),
     };
-    let body = view(&mut conn, &state, key.creditor_id, id, &params, Some(access)).await?;
+    let body = view(&mut conn, &state, creditor, id, &params, Some(access)).await?;
     Ok(Json(body))
 }
 
 async fn events(
     State(state): State<AppState>,
-    key: ApiCreditor,
+    key: ApiKey,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    key.require(Scope::ClaimsRead)?;
     let mut conn = state.db.acquire().await?;
     let rec = load(&mut conn, &state, &key, &id, "händelser via API").await?;
     let rows = super::events(&mut conn, rec.claim_id).await?;
@@ -245,4 +360,128 @@ async fn events(
         .map(|(id, at, date, kind, detail)| json!({"id": id, "at": at, "business_date": date, "kind": kind, "detail": detail}))
         .collect();
     Ok(Json(json!({ "claim_id": rec.claim_id, "events": events })))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ListQuery {
+    state: Option<String>,
+    updated_since: Option<String>,
+    invoice_number: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// The cursor after a claim: its registration time and id, opaque to the client.
+fn cursor_of(rec: &ClaimRecord) -> String {
+    use base64::Engine as _;
+    let raw = format!("{}:{}", rec.registered_at.timestamp_micros(), rec.claim_id);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn parse_cursor(s: &str) -> Option<(chrono::DateTime<chrono::Utc>, Uuid)> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    let (micros, id) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
+    Some((
+        chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        Uuid::parse_str(id).ok()?,
+    ))
+}
+
+/// `GET /api/v1/claims`: the key's claims (a partner's: its customers'), filtered by state,
+/// activity since a time and invoice number, a page at a time: `{"claims", "next_cursor"}`.
+async fn list(
+    State(state): State<AppState>,
+    key: ApiKey,
+    extract::Query(q): extract::Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    key.require(Scope::ClaimsRead)?;
+    let limit = match q.limit.as_deref().map(str::trim) {
+        None | Some("") => 50,
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if (1..=200).contains(&n) => n,
+            _ => return Err(ApiError::validation("limit", "limit ska vara ett heltal 1–200.")),
+        },
+    };
+    let states = [
+        "registered",
+        "reminder",
+        "collection",
+        "final_notice",
+        "enforcement_ready",
+        "paid",
+        "withdrawn",
+        "written_off",
+    ];
+    let wanted = q.state.as_deref().filter(|s| !s.is_empty());
+    if let Some(s) = wanted.filter(|s| !states.contains(s)) {
+        return Err(ApiError::validation(
+            "state",
+            format!("Okänt läge {s:?}; använd ett av {}.", states.join(", ")),
+        ));
+    }
+    let updated_since = match q.updated_since.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.to_utc())
+                .ok()
+                .or_else(|| {
+                    s.parse::<NaiveDate>()
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|t| t.and_utc())
+                })
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        "updated_since",
+                        "Ange tiden som ISO 8601, till exempel 2026-03-01T00:00:00Z.",
+                    )
+                })?,
+        ),
+    };
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            Some(parse_cursor(c).ok_or_else(|| ApiError::validation("cursor", "Ogiltig cursor."))?)
+        }
+    };
+    let (creditor, partner) = match key.0.owner {
+        Owner::Creditor(c) => (Some(c), None),
+        Owner::Partner(p) => (None, Some(p)),
+    };
+    let filter = super::ApiFilter {
+        creditor,
+        partner,
+        state: wanted,
+        invoice_number: q.invoice_number.as_deref().filter(|s| !s.is_empty()),
+        updated_since,
+        after,
+        limit: limit + 1,
+    };
+    let mut conn = state.db.acquire().await?;
+    let mut recs = super::api_page(&mut conn, &filter).await?;
+    let more = recs.len() as i64 > limit;
+    recs.truncate(limit as usize);
+    let params = state.parameters(&mut conn).await?;
+    let today = state.clock.today();
+    let ids: Vec<Uuid> = recs.iter().map(|r| r.claim_id).collect();
+    let fees = super::fees_of(&mut conn, &ids).await?;
+    let moves = super::movements_of(&mut conn, &ids).await?;
+    let letters = super::current_letters_of(&mut conn, &recs).await?;
+    let mut claims = Vec::with_capacity(recs.len());
+    for rec in &recs {
+        let s = super::compute_statement(
+            rec,
+            fees.get(&rec.claim_id).map_or(&[], Vec::as_slice),
+            moves.get(&rec.claim_id).map_or(&[], Vec::as_slice),
+            &params,
+            today,
+        )?;
+        let next = super::planned_step(rec, letters.get(&rec.claim_id).copied(), &params, today);
+        claims.push(claim_json(rec, &s, next));
+    }
+    let next_cursor = if more { recs.last().map(cursor_of) } else { None };
+    Ok(Json(json!({ "claims": claims, "next_cursor": next_cursor })))
 }

@@ -421,6 +421,7 @@ impl<R: BufRead> Reader<R> {
                 email: opt(v[15]),
                 phone: opt(v[16]),
             }),
+            creditor_org_nr: None,
         };
         Row { line, input: Some(input), errors }
     }

@@ -47,6 +47,8 @@ pub struct ClaimInput {
     pub reminder_fee_agreed: Option<bool>,
     pub start_with: Option<String>,
     pub debtor: Option<DebtorInput>,
+    /// Over the API with a partner's key: the customer the claim is for.
+    pub creditor_org_nr: Option<String>,
 }
 
 #[derive(Clone, Debug)]

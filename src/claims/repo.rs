@@ -898,3 +898,82 @@ pub async fn search(conn: &mut PgConnection, q: &str) -> sqlx::Result<Vec<Search
     .fetch_all(conn)
     .await
 }
+
+/// The creditor of claim `claim_id` when that creditor is a current customer of `partner_id`.
+pub async fn creditor_for_partner(
+    conn: &mut PgConnection,
+    claim_id: Uuid,
+    partner_id: Uuid,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "select c.creditor_id from claim c
+         join partner_customer pc on pc.creditor_id = c.creditor_id and pc.partner_id = $2 and pc.ended_on is null
+         where c.claim_id = $1",
+        claim_id,
+        partner_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The creditor with `org_nr` (12 digits) when it is a current customer of `partner_id`.
+pub async fn customer_of_partner(
+    conn: &mut PgConnection,
+    partner_id: Uuid,
+    org_nr: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "select c.creditor_id from creditor c
+         join partner_customer pc on pc.creditor_id = c.creditor_id and pc.partner_id = $1 and pc.ended_on is null
+         where c.org_nr = $2",
+        partner_id,
+        org_nr
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// What the API's list is filtered by, and where the page starts.
+pub struct ApiFilter<'a> {
+    /// A creditor's own claims, or those of a partner's current customers.
+    pub creditor: Option<Uuid>,
+    pub partner: Option<Uuid>,
+    pub state: Option<&'a str>,
+    pub invoice_number: Option<&'a str>,
+    /// Claims with anything on their timeline at or after this.
+    pub updated_since: Option<DateTime<Utc>>,
+    /// After this (registered at, id): the cursor.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// One page of the API's list, oldest registration first (a claim registered later is on a
+/// later page, so paging is stable under concurrent inserts).
+pub async fn api_page(
+    conn: &mut PgConnection,
+    f: &ApiFilter<'_>,
+) -> sqlx::Result<Vec<ClaimRecord>> {
+    const PAGE: &str = concat!(
+        crate::claims::claim_select!(),
+        " where ($1::uuid is null or c.creditor_id = $1)
+            and ($2::uuid is null or c.creditor_id in
+                 (select pc.creditor_id from partner_customer pc where pc.partner_id = $2 and pc.ended_on is null))
+            and ($3::text is null or c.state = $3)
+            and ($4::text is null or c.invoice_number = $4)
+            and ($5::timestamptz is null or exists
+                 (select 1 from claim_event e where e.claim_id = c.claim_id and e.at >= $5))
+            and ($6::timestamptz is null or (c.registered_at, c.claim_id) > ($6, $7::uuid))
+          order by c.registered_at, c.claim_id limit $8"
+    );
+    sqlx::query_as(PAGE)
+        .bind(f.creditor)
+        .bind(f.partner)
+        .bind(f.state)
+        .bind(f.invoice_number)
+        .bind(f.updated_since)
+        .bind(f.after.map(|a| a.0))
+        .bind(f.after.map(|a| a.1))
+        .bind(f.limit)
+        .fetch_all(conn)
+        .await
+}

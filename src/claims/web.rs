@@ -113,6 +113,7 @@ impl ClaimForm {
                 email: some(&self.email),
                 phone: some(&self.phone),
             }),
+            creditor_org_nr: None,
         }
     }
 }

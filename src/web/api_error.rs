@@ -53,13 +53,24 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer's body: `{"error": {...}}`.
+    pub fn body(&self) -> Value {
+        let mut error = json!({"code": self.code, "message": self.message, "field": self.field});
+        if let Some(d) = &self.details {
+            error["details"] = d.clone();
+        }
+        json!({ "error": error })
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, code, message)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": self.message, "field": self.field});
-        if let Some(d) = self.details {
-            error["details"] = d;
-        }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        (self.status, Json(self.body())).into_response()
     }
 }
 

@@ -307,35 +307,56 @@ fn normalize_json(value: &mut Value, path: &str) {
 /// A JSON body for the API, checked (see the module comment); refusals in the API's error shape.
 pub struct Json<T>(pub T);
 
+/// [`Json`] with the checked body as it was sent, too (an idempotent POST compares it).
+pub struct JsonWithBody<T>(pub T, pub Value);
+
+/// The request's body as checked, normalised JSON.
+async fn checked_json<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
+    if !content_type_is(req.headers().get(header::CONTENT_TYPE), "application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Skicka JSON med Content-Type: application/json.",
+        ));
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::payload_too_large())?;
+    let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("Ogiltig JSON på rad {}, kolumn {}.", e.line(), e.column()),
+        )
+    })?;
+    if let Err((field, problem)) = check_json(&value, "") {
+        return Err(ApiError::validation(&field, problem.message()));
+    }
+    normalize_json(&mut value, "");
+    Ok(value)
+}
+
+/// `value` as `T`, a wrong type named by its field.
+fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let expected = expected_type(&e.inner().to_string());
+        ApiError::validation(&field, format!("Fel typ av värde för {field}: ange {expected}."))
+    })
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !content_type_is(req.headers().get(header::CONTENT_TYPE), "application/json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Skicka JSON med Content-Type: application/json.",
-            ));
-        }
-        let bytes =
-            Bytes::from_request(req, state).await.map_err(|_| ApiError::payload_too_large())?;
-        let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!("Ogiltig JSON på rad {}, kolumn {}.", e.line(), e.column()),
-            )
-        })?;
-        if let Err((field, problem)) = check_json(&value, "") {
-            return Err(ApiError::validation(&field, problem.message()));
-        }
-        normalize_json(&mut value, "");
-        serde_path_to_error::deserialize(value).map(Json).map_err(|e| {
-            let field = e.path().to_string();
-            let expected = expected_type(&e.inner().to_string());
-            ApiError::validation(&field, format!("Fel typ av värde för {field}: ange {expected}."))
-        })
+        typed(checked_json(req, state).await?).map(Json)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonWithBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let value = checked_json(req, state).await?;
+        Ok(JsonWithBody(typed(value.clone())?, value))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod excel;
 pub mod extract;
 pub mod filters;
 pub mod forms;
+pub mod idempotency;
 pub mod layout;
 pub mod metrics;
 pub mod middleware;

@@ -587,10 +587,13 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
         .await
         .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let key =
-        fordra::auth::api_key::create(&mut conn, creditor_id, fordra::clock::Clock::system().now())
-            .await
-            .unwrap();
+    let key = fordra::auth::api_key::create(
+        &mut conn,
+        fordra::auth::api_key::Owner::Creditor(creditor_id),
+        fordra::clock::Clock::system().now(),
+    )
+    .await
+    .unwrap();
     drop(conn);
     for _ in 0..5 {
         assert_eq!(get(&key).await.unwrap().status(), StatusCode::NOT_FOUND);
@@ -639,10 +642,13 @@ async fn sixty_four_concurrent_readers_of_claim_pages_and_the_api_get_no_errors(
     let creditor_id: Uuid =
         sqlx::query_scalar("select creditor_id from creditor").fetch_one(&app.pool).await.unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let key =
-        fordra::auth::api_key::create(&mut conn, creditor_id, fordra::clock::Clock::system().now())
-            .await
-            .unwrap();
+    let key = fordra::auth::api_key::create(
+        &mut conn,
+        fordra::auth::api_key::Owner::Creditor(creditor_id),
+        fordra::clock::Clock::system().now(),
+    )
+    .await
+    .unwrap();
     drop(conn);
     let r = app
         .client

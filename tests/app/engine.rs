@@ -30,9 +30,13 @@ async fn creditor(pool: &PgPool, org: &str, status: &str) -> String {
         .await
         .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    fordra::auth::api_key::create(&mut conn, id, fordra::clock::Clock::system().now())
-        .await
-        .unwrap()
+    fordra::auth::api_key::create(
+        &mut conn,
+        fordra::auth::api_key::Owner::Creditor(id),
+        fordra::clock::Clock::system().now(),
+    )
+    .await
+    .unwrap()
 }
 
 fn claim(invoice: &str, capacity: &str, extra: Value) -> Value {

@@ -1,5 +1,6 @@
 //! Integration tests: real HTTP against the real router on a real PostgreSQL.
 
+mod api;
 mod browser;
 mod calculator;
 mod claims_web;

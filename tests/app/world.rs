@@ -59,8 +59,13 @@ async fn build(today: &str, gate: bool) -> World {
     .await
     .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    let key =
-        fordra::auth::api_key::create(&mut conn, creditor, app.state.clock.now()).await.unwrap();
+    let key = fordra::auth::api_key::create(
+        &mut conn,
+        fordra::auth::api_key::Owner::Creditor(creditor),
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
     drop(conn);
     World { app, key, creditor, creditor_email, db_name }
 }

@@ -1,0 +1,332 @@
+//! The integration API with keys: scopes, partner keys, idempotency, the cursor-paged list, and
+//! refusals that name the field and store nothing.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::harness::{Options, TestApp, bare_client, create_user, logged_in};
+use fordra::auth::api_key::{Owner, create};
+
+async fn spawn() -> TestApp {
+    TestApp::spawn_with(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await
+}
+
+fn claim(invoice: &str) -> Value {
+    json!({
+        "invoice_number": invoice, "capital": "2500.00", "invoice_date": "2026-01-10",
+        "due_date": "2026-02-09", "reminder_fee_agreed": true,
+        "debtor": {"kind": "person", "id_number": "198112189876", "name": "Sven Svensson",
+                   "capacity": "consumer",
+                   "address": {"street": "Storgatan 1", "postal_code": "11122", "city": "Stockholm"}}
+    })
+}
+
+struct Api<'a> {
+    app: &'a TestApp,
+    client: Client,
+    key: String,
+}
+
+impl Api<'_> {
+    async fn post(&self, path: &str, body: &Value, idem: Option<&str>) -> (StatusCode, Value) {
+        let mut r = self.client.post(self.app.url(path)).bearer_auth(&self.key).json(body);
+        if let Some(k) = idem {
+            r = r.header("Idempotency-Key", k);
+        }
+        let r = r.send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn raw(&self, path: &str, body: &str) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(self.app.url(path))
+            .bearer_auth(&self.key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.client.get(self.app.url(path)).bearer_auth(&self.key).send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn creditor_of(app: &TestApp, email: &str) -> Uuid {
+    let user = create_user(&app.pool, email, "creditor").await;
+    sqlx::query_scalar("select creditor_id from app_user where user_id = $1")
+        .bind(user)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+async fn key_for(app: &TestApp, owner: Owner) -> String {
+    let mut conn = app.pool.acquire().await.unwrap();
+    create(&mut conn, owner, fordra::clock::Clock::system().now()).await.unwrap()
+}
+
+async fn claims(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from claim").fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_creditor_key_creates_reads_and_pages_and_no_one_else_sees_it() {
+    let app = spawn().await;
+    let a = creditor_of(&app, "a@alfa.se").await;
+    let b = creditor_of(&app, "b@beta.se").await;
+    let api =
+        Api { app: &app, client: bare_client(), key: key_for(&app, Owner::Creditor(a)).await };
+    let other =
+        Api { app: &app, client: bare_client(), key: key_for(&app, Owner::Creditor(b)).await };
+
+    let mut ids = vec![];
+    for i in 0..3 {
+        let (status, body) = api.post("/api/v1/claims", &claim(&format!("F-{i}")), None).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    let (status, body) = api.get(&format!("/api/v1/claims/{}", ids[0])).await;
+    assert_eq!((status, body["invoice_number"].as_str()), (StatusCode::OK, Some("F-0")));
+    // Two pages of two, in registration order; a claim registered meanwhile comes last.
+    let (_, page1) = api.get("/api/v1/claims?limit=2").await;
+    let first: Vec<&str> =
+        page1["claims"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(first, [ids[0].as_str(), ids[1].as_str()]);
+    let cursor = page1["next_cursor"].as_str().unwrap().to_string();
+    api.post("/api/v1/claims", &claim("F-3"), None).await;
+    let (_, page2) = api.get(&format!("/api/v1/claims?limit=2&cursor={cursor}")).await;
+    let second: Vec<&str> = page2["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["invoice_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(second, ["F-2", "F-3"]);
+    assert_eq!(page2["next_cursor"], Value::Null, "the last page");
+    let (_, filtered) = api.get("/api/v1/claims?invoice_number=F-1&state=registered").await;
+    assert_eq!(filtered["claims"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["next_cursor"], Value::Null);
+    let (status, body) = api.get("/api/v1/claims?limit=0").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+    let (status, _) = api.get(&format!("/api/v1/claims/{}/events", ids[0])).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Creditor B sees none of it.
+    let (status, _) = other.get(&format!("/api/v1/claims/{}", ids[0])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = other.get("/api/v1/claims").await;
+    assert_eq!(list["claims"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_first_answer_and_refuse_another_body() {
+    let app = spawn().await;
+    let a = creditor_of(&app, "a@alfa.se").await;
+    let api =
+        Api { app: &app, client: bare_client(), key: key_for(&app, Owner::Creditor(a)).await };
+    let (s1, b1) = api.post("/api/v1/claims", &claim("I-1"), Some("k-1")).await;
+    assert_eq!(s1, StatusCode::CREATED);
+    // The same body with its keys in another order and other spacing: the first answer again.
+    let reordered = r#"{"due_date":"2026-02-09","debtor":{"address":{"city":"Stockholm","postal_code":"11122","street":"Storgatan 1"},"capacity":"consumer","name":"Sven Svensson","id_number":"198112189876","kind":"person"},
+        "reminder_fee_agreed":true,"invoice_date":"2026-01-10","capital":"2500.00","invoice_number":"I-1"}"#;
+    let r = api
+        .client
+        .post(app.url("/api/v1/claims"))
+        .bearer_auth(&api.key)
+        .header("content-type", "application/json")
+        .header("Idempotency-Key", "k-1")
+        .body(reordered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert!(r.headers().get("location").is_some());
+    assert_eq!(r.json::<Value>().await.unwrap(), b1);
+    assert_eq!(claims(&app).await, 1);
+    // Another body under the same key: 409.
+    let (status, body) = api.post("/api/v1/claims", &claim("I-2"), Some("k-1")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("idempotency_conflict"))
+    );
+    // A 4xx is kept too: the same refused body gives the same refusal.
+    let mut bad = claim("I-3");
+    bad["capital"] = json!("-5");
+    let (s1, b1) = api.post("/api/v1/claims", &bad, Some("k-2")).await;
+    let (s2, b2) = api.post("/api/v1/claims", &bad, Some("k-2")).await;
+    assert_eq!((s1, &b1), (s2, &b2));
+    assert_eq!(s1, StatusCode::UNPROCESSABLE_ENTITY);
+    // Keys are per owner: another creditor's same key is its own.
+    let b = creditor_of(&app, "b@beta.se").await;
+    let other =
+        Api { app: &app, client: bare_client(), key: key_for(&app, Owner::Creditor(b)).await };
+    let (status, _) = other.post("/api/v1/claims", &claim("I-1"), Some("k-1")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(claims(&app).await, 2);
+}
+
+#[tokio::test]
+async fn bad_input_names_its_field_and_stores_nothing() {
+    let app = spawn().await;
+    let a = creditor_of(&app, "a@alfa.se").await;
+    let api =
+        Api { app: &app, client: bare_client(), key: key_for(&app, Owner::Creditor(a)).await };
+    let (status, body) = api.raw("/api/v1/claims", "{\"invoice_number\": ").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_json"))
+    );
+    let mut wrong = claim("W-1");
+    wrong["reminder_fee_agreed"] = json!("ja");
+    let (status, body) = api.post("/api/v1/claims", &wrong, None).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reminder_fee_agreed"))
+    );
+    let mut pnr = claim("W-2");
+    pnr["debtor"]["id_number"] = json!("198112189877");
+    let (status, body) = api.post("/api/v1/claims", &pnr, None).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("debtor.id_number"))
+    );
+    let mut negative = claim("W-3");
+    negative["capital"] = json!("-100.00");
+    let (status, body) = api.post("/api/v1/claims", &negative, None).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("capital"))
+    );
+    assert_eq!(claims(&app).await, 0);
+}
+
+#[tokio::test]
+async fn keys_are_made_and_revoked_in_the_portal_with_scopes() {
+    let app = spawn().await;
+    creditor_of(&app, "a@alfa.se").await;
+    let web = logged_in(&app, "a@alfa.se").await;
+    // A read-only key: 403 on create; the page shows the key once.
+    let r = web
+        .post(app.url("/borgenar/api-nycklar"))
+        .form(&[("name", "Fortnox"), ("claims_read", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let html = r.text().await.unwrap();
+    let key =
+        html.split("id=\"new-key-value\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let api = Api { app: &app, client: bare_client(), key };
+    let (status, body) = api.post("/api/v1/claims", &claim("S-1"), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    assert_eq!(api.get("/api/v1/claims").await.0, StatusCode::OK);
+    let page =
+        web.get(app.url("/borgenar/api-nycklar")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Fortnox") && !page.contains(&api.key), "the key is never shown again");
+    // A key without a scope is refused on the form.
+    let r =
+        web.post(app.url("/borgenar/api-nycklar")).form(&[("name", "Tom")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Revoked: 401.
+    let id: Uuid = sqlx::query_scalar("select api_key_id from api_key where name = 'Fortnox'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = web.post(app.url(&format!("/borgenar/api-nycklar/{id}/sparra"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(api.get("/api/v1/claims").await.0, StatusCode::UNAUTHORIZED);
+    let last_used: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select last_used_at from api_key where api_key_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(last_used.is_some());
+}
+
+#[tokio::test]
+async fn a_partner_key_acts_for_its_customers_only() {
+    let app = spawn().await;
+    create_user(&app.pool, "p@alfa.se", "partner").await;
+    let partner: Uuid = sqlx::query_scalar("update partner set status = 'approved', agreement_signed_on = '2026-01-15' returning partner_id")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let customer = creditor_of(&app, "k@kund.se").await;
+    let stranger = creditor_of(&app, "s@frammande.se").await;
+    sqlx::query("update creditor set org_nr = '165560360793' where creditor_id = $1")
+        .bind(customer)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("update creditor set org_nr = '165566778899' where creditor_id = $1")
+        .bind(stranger)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into partner_customer (partner_customer_id, partner_id, creditor_id, via, since) values (gen_random_uuid(), $1, $2, 'created', '2026-02-01')")
+        .bind(partner)
+        .bind(customer)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let api =
+        Api { app: &app, client: bare_client(), key: key_for(&app, Owner::Partner(partner)).await };
+    let mut body = claim("P-1");
+    let (status, err) = api.post("/api/v1/claims", &body, None).await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("creditor_org_nr"))
+    );
+    body["creditor_org_nr"] = json!("556677-8899");
+    let (status, err) = api.post("/api/v1/claims", &body, None).await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("creditor_org_nr"))
+    );
+    assert_eq!(claims(&app).await, 0);
+    body["creditor_org_nr"] = json!("556036-0793");
+    let (status, created) = api.post("/api/v1/claims", &body, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["creditor"]["org_nr"], "165560360793");
+    // The stranger's claim is 404 to the partner; the list holds its customers' claims only.
+    let own = Api {
+        app: &app,
+        client: bare_client(),
+        key: key_for(&app, Owner::Creditor(stranger)).await,
+    };
+    let (_, theirs) = own.post("/api/v1/claims", &claim("S-1"), None).await;
+    let (status, _) = api.get(&format!("/api/v1/claims/{}", theirs["id"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = api.get("/api/v1/claims").await;
+    let invoices: Vec<&str> = list["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["invoice_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(invoices, ["P-1"]);
+    let (status, _) = api.get(&format!("/api/v1/claims/{}", created["id"].as_str().unwrap())).await;
+    assert_eq!(status, StatusCode::OK);
+    // The partner's portal makes keys too.
+    let web = logged_in(&app, "p@alfa.se").await;
+    let r = web
+        .post(app.url("/partner/api-nycklar"))
+        .form(&[("name", "Visma"), ("claims_read", "on"), ("claims_write", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
