@@ -1,6 +1,7 @@
 //! Fordra: a Swedish debt-collection platform. One binary serves server-rendered HTML and a JSON
 //! API and runs the lifecycle engine; everything is stored in PostgreSQL.
 
+pub mod api;
 pub mod auth;
 pub mod backoffice;
 pub mod bankid;

@@ -41,7 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::keys::router())
         .merge(backoffice::router())
         .merge(calculator::router())
-        .merge(claims::api::router())
+        .merge(crate::api::router())
         .merge(claims::web::router())
         .merge(crate::claim_page::router())
         .merge(claims::import::router())

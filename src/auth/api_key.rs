@@ -190,3 +190,43 @@ pub async fn revoke(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The person who made key `id` in a portal (`None` for the command line's keys).
+pub async fn creator(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!("select created_by from api_key where api_key_id = $1", id)
+        .fetch_one(conn)
+        .await
+}
+
+/// A portal user makes a key for its creditor or partner: audited with its name, prefix and
+/// scopes. Returns the key (shown once).
+pub async fn create_by(
+    conn: &mut PgConnection,
+    owner: Owner,
+    (name, scopes): (&str, &[Scope]),
+    by: &super::Acting<'_>,
+) -> sqlx::Result<String> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let key = create_named(&mut tx, owner, (name, scopes), Some(by.user_id), by.now).await?;
+    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    let detail = serde_json::json!({"name": name, "prefix": &key[..14], "scopes": names});
+    by.audit(&mut tx, "api_key_created", Some(&owner.id().to_string()), detail).await?;
+    tx.commit().await?;
+    Ok(key)
+}
+
+/// A portal user revokes its owner's key `id`, audited; `false` when there is no such live key.
+pub async fn revoke_by(
+    conn: &mut PgConnection,
+    owner: Owner,
+    id: Uuid,
+    by: &super::Acting<'_>,
+) -> sqlx::Result<bool> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    if !revoke(&mut tx, owner, id, by.now).await? {
+        return Ok(false);
+    }
+    by.audit(&mut tx, "api_key_revoked", Some(&id.to_string()), serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(true)
+}

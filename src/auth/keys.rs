@@ -108,17 +108,9 @@ async fn create(
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let by = ctx.acting(user, &state.clock);
-    let key = {
-        let mut conn = state.db.acquire().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        let key =
-            api_key::create_named(&mut tx, owner, (&name, &scopes), Some(user.id), by.now).await?;
-        let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
-        let detail = serde_json::json!({"name": name, "prefix": &key[..14], "scopes": scopes});
-        by.audit(&mut tx, "api_key_created", Some(&owner.id().to_string()), detail).await?;
-        tx.commit().await?;
-        key
-    };
+    let mut conn = state.db.acquire().await?;
+    let key = api_key::create_by(&mut conn, owner, (&name, &scopes), &by).await?;
+    drop(conn);
     // Shown once, on this answer only (not in a redirect the browser could replay).
     let page = KeysPage { new_key: Some(key), ..view(&state, &ctx).await? };
     Ok(render_status(StatusCode::CREATED, &page))
@@ -133,11 +125,8 @@ async fn revoke(
     let id = path_id(&id)?;
     let by = ctx.acting(user, &state.clock);
     let mut conn = state.db.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    if !api_key::revoke(&mut tx, owner, id, by.now).await? {
+    if !api_key::revoke_by(&mut conn, owner, id, &by).await? {
         return Err(AppError::NotFound);
     }
-    by.audit(&mut tx, "api_key_revoked", Some(&id.to_string()), serde_json::json!({})).await?;
-    tx.commit().await?;
     Ok(flash_redirect(base, FlashKind::Success, "Nyckeln är spärrad och fungerar inte längre."))
 }

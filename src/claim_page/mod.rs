@@ -33,10 +33,11 @@ use crate::{
     web::{extract::Form, prelude::*},
 };
 
+pub mod actions;
 mod service;
 mod views;
 
-use service::Outcome;
+use actions::Outcome;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -285,7 +286,7 @@ async fn creditor_action(
 ) -> Result<Response, AppError> {
     let on = on_claim(&ctx, Reader::Creditor, &id, &state.clock)?;
     let back = on.back();
-    let input = service::ActionInput {
+    let input = actions::ActionInput {
         action: &form.action,
         amount: &form.amount,
         on_date: &form.on_date,
@@ -293,7 +294,16 @@ async fn creditor_action(
     };
     let (params, identity) = (&state.params, &state.config.identity);
     let mut conn = state.db.acquire().await?;
-    let outcome = service::creditor_action(&mut conn, params, identity, &on, &input).await?;
+    let actor = actions::Actor::from(&on.by);
+    let outcome = actions::creditor_action(
+        &mut conn,
+        params,
+        identity,
+        (on.claim_id, on.creditor),
+        &actor,
+        &input,
+    )
+    .await?;
     Ok(match outcome {
         Outcome::Done(message) => flash_redirect(&back, FlashKind::Success, &message),
         Outcome::Closed => flash_redirect(&back, FlashKind::Error, Outcome::closed_message()),

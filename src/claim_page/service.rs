@@ -1,158 +1,14 @@
-//! The creditor's actions on a claim, each in one transaction that owns the claim's row lock:
-//! the state is read again under the lock, so an action never acts on a claim that was paid,
-//! withdrawn or changed by a concurrent request or the engine.
+//! Staff's actions on a claim page (flags, address changes); the creditor's actions live in
+//! `claims::actions`, shared with the API.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgConnection;
 
-use crate::claims::OnClaim;
 use crate::{
     auth::Acting,
     claims::{self, web::record_change},
-    config::Identity,
-    domain::money::Sek,
-    parameters::Cache,
-    web::{AppError, forms::FieldErrors},
+    web::AppError,
 };
-
-/// What a creditor asked for on the claim page (the form's fields, unparsed).
-pub struct ActionInput<'a> {
-    pub action: &'a str,
-    pub amount: &'a str,
-    pub on_date: &'a str,
-    pub note: &'a str,
-}
-
-pub enum Outcome {
-    /// Done and committed; the message tells the creditor what happened.
-    Done(String),
-    /// The claim is closed (paid, withdrawn or written off), perhaps since the page was shown.
-    Closed,
-    /// The action does not apply in the claim's state (e.g. resume a claim that is not paused).
-    NotAllowed,
-    /// The input is wrong; nothing was stored.
-    Invalid(FieldErrors),
-}
-
-const CLOSED: &str = "Fordran är avslutad och kan inte ändras.";
-
-impl Outcome {
-    pub fn closed_message() -> &'static str {
-        CLOSED
-    }
-}
-
-/// Performs a creditor's action on their claim; `Err(NotFound)` for anyone else's.
-pub async fn creditor_action(
-    conn: &mut PgConnection,
-    params: &Cache,
-    identity: &Identity,
-    on: &OnClaim<'_>,
-    input: &ActionInput<'_>,
-) -> Result<Outcome, AppError> {
-    let actor = &on.by;
-    let note = input.note.trim();
-    let mut errors = FieldErrors::default();
-    if note.chars().count() > 500 {
-        errors.add("note", "Kommentaren får vara högst 500 tecken.");
-    }
-    // Read under the row lock: the engine and other requests wait, and what we check is current.
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let rec = claims::lock(&mut tx, on.claim_id, on.creditor).await?.ok_or(AppError::NotFound)?;
-    if rec.state().is_terminal() {
-        return Ok(Outcome::Closed);
-    }
-    let (today, now) = (actor.today, actor.now);
-    let (event, detail, message): (&str, Value, String) = match input.action {
-        _ if !errors.is_empty() => return Ok(Outcome::Invalid(errors)),
-        "withdraw" => {
-            match claims::withdraw(&mut tx, &rec, identity, now, today).await {
-                Ok(()) => {}
-                Err(claims::StateError::Conflict) => return Ok(Outcome::Closed),
-                Err(claims::StateError::Db(e)) => return Err(e.into()),
-                Err(claims::StateError::Other(e)) => return Err(e.into()),
-            }
-            (
-                "withdrawn",
-                json!({"note": note}),
-                "Fordran är återkallad. Inga fler brev skickas.".into(),
-            )
-        }
-        "pause" if !rec.paused => {
-            claims::set_paused(&mut tx, rec.claim_id, true).await?;
-            (
-                "paused",
-                json!({"note": note}),
-                "Fordran är pausad. Inga brev skickas förrän ni återupptar den.".into(),
-            )
-        }
-        "resume" if rec.paused => {
-            claims::set_paused(&mut tx, rec.claim_id, false).await?;
-            ("resumed", json!({}), "Fordran är återupptagen.".into())
-        }
-        kind @ ("direct_payment" | "credit") => {
-            let params = params.get(&mut tx).await?;
-            let s = claims::load_statement(&mut tx, &rec, &params, today).await?;
-            let amount = match Sek::parse(input.amount) {
-                Ok(a) if !a.is_positive() => {
-                    errors.add("amount", "Beloppet måste vara större än noll.");
-                    None
-                }
-                Ok(a) if a > s.capital => {
-                    errors.add(
-                        "amount",
-                        format!(
-                            "Beloppet kan inte vara större än kvarvarande kapital, {}.",
-                            s.capital
-                        ),
-                    );
-                    None
-                }
-                Ok(a) => Some(a),
-                Err(e) => {
-                    errors.add("amount", e.to_string());
-                    None
-                }
-            };
-            let on = crate::web::forms::parse_date(input.on_date);
-            match on {
-                None => errors.add("on_date", "Ange datumet som ÅÅÅÅ-MM-DD."),
-                Some(d) if d > today => {
-                    errors.add("on_date", "Datumet kan inte ligga i framtiden.")
-                }
-                Some(d) if d < rec.invoice_date => {
-                    errors.add("on_date", "Datumet kan inte vara före fakturadatumet.")
-                }
-                _ => {}
-            }
-            let (Some(amount), Some(on), true) = (amount, on, errors.is_empty()) else {
-                return Ok(Outcome::Invalid(errors));
-            };
-            claims::reduce_capital(&mut tx, rec.claim_id, kind, amount, on, now, actor.user_id)
-                .await?;
-            // Payments already allocated may now split differently (less interest ran).
-            let report = crate::payments::ledger::sync_claims(
-                &mut tx,
-                &[rec.claim_id],
-                &params,
-                today,
-                now,
-                Some(actor.user_id),
-            )
-            .await?;
-            let label = if kind == "credit" { "Krediteringen" } else { "Direktbetalningen" };
-            let mut message = format!("{label} på {amount} är registrerad.");
-            if !report.paid.is_empty() {
-                message.push_str(" Fordran är nu helt betald.");
-            }
-            (kind, json!({"amount": amount.to_plain(), "on_date": on, "note": note}), message)
-        }
-        _ => return Ok(Outcome::NotAllowed),
-    };
-    record_change(&mut tx, &rec, actor.user_id, actor.ip, event, detail, now, today).await?;
-    tx.commit().await?;
-    Ok(Outcome::Done(message))
-}
 
 /// Staff set or clear a blocking flag on a claim (`deceased`, `returned_mail`, `on_hold`) or
 /// mark its address as checked (`address_verified`); the timeline and the audit log say who.
@@ -195,7 +51,7 @@ pub async fn set_flag(
         }
         _ => return Err(AppError::BadRequest("okänd markering".into())),
     };
-    record_change(&mut tx, rec, user_id, ip, event, detail, now, today).await?;
+    record_change(&mut tx, rec, Some(user_id), ip, event, detail, now, today).await?;
     tx.commit().await?;
     Ok(message)
 }

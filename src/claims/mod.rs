@@ -1,6 +1,5 @@
 //! Claims: registration, storage, and the view of a claim as of a business date.
 
-pub mod api;
 pub mod csv;
 pub mod import;
 pub mod input;

@@ -307,7 +307,7 @@ pub async fn reduce_capital(
     amount: Sek,
     on: NaiveDate,
     now: DateTime<Utc>,
-    by: Uuid,
+    by: Option<Uuid>,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "insert into capital_reduction (capital_reduction_id, claim_id, kind, amount, on_date, created_at, created_by)

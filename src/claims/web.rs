@@ -303,7 +303,7 @@ pub(crate) async fn any_claim(conn: &mut PgConnection, id: &str) -> Result<Claim
 pub(crate) async fn record_change(
     tx: &mut PgConnection,
     rec: &ClaimRecord,
-    user_id: Uuid,
+    user_id: Option<Uuid>,
     ip: &str,
     event: &str,
     detail: Value,
@@ -311,13 +311,12 @@ pub(crate) async fn record_change(
     today: NaiveDate,
 ) -> Result<(), AppError> {
     let claim_id = rec.claim_id;
-    super::add_event(&mut *tx, claim_id, now, today, event, Some(user_id), detail.clone(), None)
-        .await?;
+    super::add_event(&mut *tx, claim_id, now, today, event, user_id, detail.clone(), None).await?;
     super::wake(&mut *tx, claim_id, today).await?;
     audit(
         &mut *tx,
         now,
-        Some(user_id),
+        user_id,
         &format!("claim_{event}"),
         Some(&claim_id.to_string()),
         detail,

@@ -266,7 +266,7 @@ pub async fn answer(
     claims::web::record_change(
         &mut tx,
         &c,
-        by.user_id,
+        Some(by.user_id),
         by.ip,
         "dispute_answered",
         detail,
@@ -338,7 +338,8 @@ pub async fn decide(
     }
     let event = if decision == "close" { "dispute_closed" } else { "released_for_court" };
     let detail = json!({"note": note});
-    claims::web::record_change(&mut tx, &c, by.user_id, by.ip, event, detail, now, today).await?;
+    claims::web::record_change(&mut tx, &c, Some(by.user_id), by.ip, event, detail, now, today)
+        .await?;
     tx.commit().await?;
     Ok(Ok(if decision == "close" {
         "Ärendet är avslutat."

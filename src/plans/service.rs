@@ -480,7 +480,7 @@ pub async fn decide(
             claims::web::record_change(
                 &mut tx,
                 &c,
-                by.user_id,
+                Some(by.user_id),
                 by.ip,
                 "payment_plan_rejected",
                 json!({"note": note}),

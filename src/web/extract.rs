@@ -310,6 +310,31 @@ pub struct Json<T>(pub T);
 /// [`Json`] with the checked body as it was sent, too (an idempotent POST compares it).
 pub struct JsonWithBody<T>(pub T, pub Value);
 
+/// [`JsonWithBody`] where the body may be left out (an action whose fields are all optional):
+/// no body is `{}`.
+pub struct OptionalJsonWithBody<T>(pub T, pub Value);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonWithBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+            || (req.headers().get(header::CONTENT_TYPE).is_none()
+                && req.headers().get(header::CONTENT_LENGTH).is_none()
+                && req.headers().get(header::TRANSFER_ENCODING).is_none());
+        let value = if empty {
+            Value::Object(Default::default())
+        } else {
+            checked_json(req, state).await?
+        };
+        Ok(OptionalJsonWithBody(typed(value.clone())?, value))
+    }
+}
+
 /// The request's body as checked, normalised JSON.
 async fn checked_json<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
     if !content_type_is(req.headers().get(header::CONTENT_TYPE), "application/json") {

@@ -120,6 +120,62 @@ async fn a_creditor_key_creates_reads_and_pages_and_no_one_else_sees_it() {
     let (status, _) = api.get(&format!("/api/v1/claims/{}/events", ids[0])).await;
     assert_eq!(status, StatusCode::OK);
 
+    // The creditor's actions, as on the claim page.
+    let on = |action: &str| format!("/api/v1/claims/{}/{action}", ids[1]);
+    let (status, body) = api.post(&on("pause"), &json!({"reason": "Kunden ringde"}), None).await;
+    assert_eq!((status, body["paused"].as_bool()), (StatusCode::OK, Some(true)), "{body}");
+    let (status, body) = api.post(&on("pause"), &json!({}), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+    let r = api.client.post(app.url(&on("resume"))).bearer_auth(&api.key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "no body needed");
+    let (status, body) = api
+        .post(&on("direct-payments"), &json!({"amount": "3000.00", "date": "2026-02-20"}), None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("amount"))
+    );
+    let (status, body) =
+        api.post(&on("credits"), &json!({"amount": "500.00", "date": "2026-04-01"}), None).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("date"))
+    );
+    let (status, body) = api
+        .post(
+            &on("credits"),
+            &json!({"amount": "500.00", "date": "2026-02-20", "comment": "Kreditfaktura K-7"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["amounts"]["capital"].as_str()),
+        (StatusCode::OK, Some("2000.00")),
+        "{body}"
+    );
+    let (status, body) =
+        api.post(&on("withdraw"), &json!({"reason": "Betalt direkt"}), Some("w-1")).await;
+    assert_eq!((status, body["state"].as_str()), (StatusCode::OK, Some("withdrawn")));
+    let (status, again) =
+        api.post(&on("withdraw"), &json!({"reason": "Betalt direkt"}), Some("w-1")).await;
+    assert_eq!((status, again), (StatusCode::OK, body), "replayed, not refused as closed");
+    let (status, body) = api.post(&on("resume"), &json!({}), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_state"))
+    );
+    let actor: Option<String> = sqlx::query_scalar(
+        "select detail->>'api_key' from claim_event where kind = 'withdrawn' and claim_id = $1::uuid",
+    )
+    .bind(&ids[1])
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(actor.is_some(), "the key is named on the timeline");
+
     // Creditor B sees none of it.
     let (status, _) = other.get(&format!("/api/v1/claims/{}", ids[0])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

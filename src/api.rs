@@ -1,4 +1,4 @@
-//! JSON API v1 for claims (product.md §6): `Authorization: Bearer <key>`, amounts as decimal
+//! The integration API v1 (product.md §6): `Authorization: Bearer <key>`, amounts as decimal
 //! strings with a dot, dates ISO 8601, errors as `{"error": {"code", "message", "field"}}`.
 
 use axum::{
@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{
-    ClaimRecord, InsertError,
+use crate::claims::{
+    self as claims, ClaimRecord, InsertError,
     input::{self, ClaimInput, Invalid},
 };
 use crate::{
@@ -31,6 +31,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/claims", axum::routing::post(create).get(list))
         .route("/api/v1/claims/{id}", get(show))
         .route("/api/v1/claims/{id}/events", get(events))
+        .route("/api/v1/claims/{id}/withdraw", axum::routing::post(withdraw))
+        .route("/api/v1/claims/{id}/pause", axum::routing::post(pause))
+        .route("/api/v1/claims/{id}/resume", axum::routing::post(resume))
+        .route("/api/v1/claims/{id}/direct-payments", axum::routing::post(direct_payment))
+        .route("/api/v1/claims/{id}/credits", axum::routing::post(credit))
 }
 
 /// The API key a request presents: a creditor's, or a partner's acting for its customers.
@@ -83,7 +88,7 @@ impl ApiKey {
     ) -> Result<Uuid, ApiError> {
         match self.0.owner {
             Owner::Creditor(c) => Ok(c),
-            Owner::Partner(p) => super::creditor_for_partner(conn, claim_id, p)
+            Owner::Partner(p) => claims::creditor_for_partner(conn, claim_id, p)
                 .await?
                 .ok_or_else(ApiError::not_found),
         }
@@ -151,11 +156,11 @@ async fn view(
     access: Option<access_log::Access<'_>>,
 ) -> Result<Value, ApiError> {
     let today = state.clock.today();
-    let view = super::load_view(conn, super::Scope::Creditor(creditor_id), id, false, access)
+    let view = claims::load_view(conn, claims::Scope::Creditor(creditor_id), id, false, access)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let statement = view.statement(params, today)?;
-    let planned = super::planned_step(&view.rec, view.current_letter(), params, today);
+    let planned = claims::planned_step(&view.rec, view.current_letter(), params, today);
     Ok(claim_json(&view.rec, &statement, planned))
 }
 
@@ -254,7 +259,7 @@ async fn register(
             let org = body.creditor_org_nr.as_deref().ok_or_else(missing)?;
             let org = crate::domain::ids::IdNumber::parse(org, today)
                 .map_err(|e| ApiError::validation("creditor_org_nr", e.to_string()))?;
-            super::customer_of_partner(&mut conn, p, org.as_str()).await?.ok_or_else(|| {
+            claims::customer_of_partner(&mut conn, p, org.as_str()).await?.ok_or_else(|| {
                 ApiError::validation("creditor_org_nr", "Företaget är inte er kund hos Fordra.")
             })?
         }
@@ -286,20 +291,21 @@ async fn register(
             .with_field(field));
         }
     };
-    let id =
-        match super::insert(&mut conn, creditor_id, &claim, None, state.clock.now(), today).await {
-            Ok(id) => id,
-            Err(InsertError::DuplicateInvoiceNumber) => {
-                let mut e = ApiError::new(
-                    StatusCode::CONFLICT,
-                    "duplicate_invoice_number",
-                    "Fakturanumret finns redan registrerat hos er.",
-                );
-                e.field = Some("invoice_number".into());
-                return Err(e);
-            }
-            Err(InsertError::Db(e)) => return Err(e.into()),
-        };
+    let id = match claims::insert(&mut conn, creditor_id, &claim, None, state.clock.now(), today)
+        .await
+    {
+        Ok(id) => id,
+        Err(InsertError::DuplicateInvoiceNumber) => {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "duplicate_invoice_number",
+                "Fakturanumret finns redan registrerat hos er.",
+            );
+            e.field = Some("invoice_number".into());
+            return Err(e);
+        }
+        Err(InsertError::Db(e)) => return Err(e.into()),
+    };
     let body = view(&mut conn, state, creditor_id, id, &params, None).await?;
     Ok((StatusCode::CREATED, body))
 }
@@ -314,7 +320,8 @@ async fn load(
 ) -> Result<ClaimRecord, ApiError> {
     let id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
     let creditor = key.creditor_of(conn, id).await?;
-    let rec = super::find(&mut *conn, id, Some(creditor)).await?.ok_or_else(ApiError::not_found)?;
+    let rec =
+        claims::find(&mut *conn, id, Some(creditor)).await?.ok_or_else(ApiError::not_found)?;
     access_log::log_access(
         conn,
         Accessor::ApiKey(key.0.key_id),
@@ -354,7 +361,7 @@ async fn events(
     key.require(Scope::ClaimsRead)?;
     let mut conn = state.db.acquire().await?;
     let rec = load(&mut conn, &state, &key, &id, "händelser via API").await?;
-    let rows = super::events(&mut conn, rec.claim_id).await?;
+    let rows = claims::events(&mut conn, rec.claim_id).await?;
     let events: Vec<Value> = rows
         .into_iter()
         .map(|(id, at, date, kind, detail)| json!({"id": id, "at": at, "business_date": date, "kind": kind, "detail": detail}))
@@ -451,7 +458,7 @@ async fn list(
         Owner::Creditor(c) => (Some(c), None),
         Owner::Partner(p) => (None, Some(p)),
     };
-    let filter = super::ApiFilter {
+    let filter = claims::ApiFilter {
         creditor,
         partner,
         state: wanted,
@@ -461,27 +468,189 @@ async fn list(
         limit: limit + 1,
     };
     let mut conn = state.db.acquire().await?;
-    let mut recs = super::api_page(&mut conn, &filter).await?;
+    let mut recs = claims::api_page(&mut conn, &filter).await?;
     let more = recs.len() as i64 > limit;
     recs.truncate(limit as usize);
     let params = state.parameters(&mut conn).await?;
     let today = state.clock.today();
     let ids: Vec<Uuid> = recs.iter().map(|r| r.claim_id).collect();
-    let fees = super::fees_of(&mut conn, &ids).await?;
-    let moves = super::movements_of(&mut conn, &ids).await?;
-    let letters = super::current_letters_of(&mut conn, &recs).await?;
-    let mut claims = Vec::with_capacity(recs.len());
+    let fees = claims::fees_of(&mut conn, &ids).await?;
+    let moves = claims::movements_of(&mut conn, &ids).await?;
+    let letters = claims::current_letters_of(&mut conn, &recs).await?;
+    let mut found = Vec::with_capacity(recs.len());
     for rec in &recs {
-        let s = super::compute_statement(
+        let s = claims::compute_statement(
             rec,
             fees.get(&rec.claim_id).map_or(&[], Vec::as_slice),
             moves.get(&rec.claim_id).map_or(&[], Vec::as_slice),
             &params,
             today,
         )?;
-        let next = super::planned_step(rec, letters.get(&rec.claim_id).copied(), &params, today);
-        claims.push(claim_json(rec, &s, next));
+        let next = claims::planned_step(rec, letters.get(&rec.claim_id).copied(), &params, today);
+        found.push(claim_json(rec, &s, next));
     }
     let next_cursor = if more { recs.last().map(cursor_of) } else { None };
-    Ok(Json(json!({ "claims": claims, "next_cursor": next_cursor })))
+    Ok(Json(json!({ "claims": found, "next_cursor": next_cursor })))
+}
+
+/// `{"reason"}` for withdraw, pause and resume (all optional).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+/// `{"amount", "date", "comment"}` for direct payments and credits.
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct ReductionBody {
+    amount: Option<Value>,
+    date: Option<String>,
+    comment: Option<String>,
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    extract::OptionalJsonWithBody(body, raw): extract::OptionalJsonWithBody<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let note = body.reason.unwrap_or_default();
+    act(&state, &key, &headers, &id, &raw, ("withdraw", "", "", &note)).await
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    extract::OptionalJsonWithBody(body, raw): extract::OptionalJsonWithBody<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let note = body.reason.unwrap_or_default();
+    act(&state, &key, &headers, &id, &raw, ("pause", "", "", &note)).await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    extract::OptionalJsonWithBody(body, raw): extract::OptionalJsonWithBody<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let note = body.reason.unwrap_or_default();
+    act(&state, &key, &headers, &id, &raw, ("resume", "", "", &note)).await
+}
+
+fn amount_text(v: &Option<Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+async fn direct_payment(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    extract::JsonWithBody(body, raw): extract::JsonWithBody<ReductionBody>,
+) -> Result<Response, ApiError> {
+    let (amount, date) = (amount_text(&body.amount), body.date.unwrap_or_default());
+    let comment = body.comment.unwrap_or_default();
+    act(&state, &key, &headers, &id, &raw, ("direct_payment", &amount, &date, &comment)).await
+}
+
+async fn credit(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    extract::JsonWithBody(body, raw): extract::JsonWithBody<ReductionBody>,
+) -> Result<Response, ApiError> {
+    let (amount, date) = (amount_text(&body.amount), body.date.unwrap_or_default());
+    let comment = body.comment.unwrap_or_default();
+    act(&state, &key, &headers, &id, &raw, ("credit", &amount, &date, &comment)).await
+}
+
+/// A creditor action over the API, with the claim page's rules and messages: the claim as
+/// `GET` shows it, 409 `invalid_state` when the claim's state does not allow it, 422 on a field.
+async fn act(
+    state: &AppState,
+    key: &ApiKey,
+    headers: &axum::http::HeaderMap,
+    id: &str,
+    raw: &Value,
+    (action, amount, date, note): (&str, &str, &str, &str),
+) -> Result<Response, ApiError> {
+    use crate::claim_page::actions::{self as service, ActionInput, Actor, Outcome};
+    key.require(Scope::ClaimsWrite)?;
+    let claim_id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
+    idempotent(state, key, headers, raw, || async move {
+        let mut conn = state.db.acquire().await?;
+        let creditor = key.creditor_of(&mut conn, claim_id).await?;
+        let actor = Actor {
+            user: api_key::creator(&mut conn, key.0.key_id).await?,
+            api_key: Some(key.0.key_id),
+            ip: "api",
+            now: state.clock.now(),
+            today: state.clock.today(),
+        };
+        let on = (claim_id, Some(creditor));
+        let input = ActionInput { action, amount, on_date: date, note };
+        let (params, identity) = (&state.params, &state.config.identity);
+        let outcome = service::creditor_action(&mut conn, params, identity, on, &actor, &input)
+            .await
+            .map_err(|e| match e {
+                crate::web::AppError::NotFound => ApiError::not_found(),
+                other => ApiError::from(anyhow::anyhow!("{other:?}")),
+            })?;
+        let invalid_state = || {
+            ApiError::conflict(
+                "invalid_state",
+                "Åtgärden går inte att utföra i fordrans nuvarande läge.",
+            )
+        };
+        match outcome {
+            Outcome::Done(_) => {}
+            Outcome::Closed => {
+                return Err(ApiError::conflict(
+                    "invalid_state",
+                    service::Outcome::closed_message(),
+                ));
+            }
+            Outcome::NotAllowed => return Err(invalid_state()),
+            Outcome::Invalid(errors) => {
+                let api_field = |f: &str| {
+                    match f {
+                        "on_date" => "date",
+                        "note" => "comment",
+                        other => other,
+                    }
+                    .to_string()
+                };
+                let (field, message) = errors
+                    .iter()
+                    .next()
+                    .map(|(f, m)| (api_field(f), m.to_string()))
+                    .unwrap_or_default();
+                let details: Vec<Value> = errors
+                    .iter()
+                    .map(|(f, m)| json!({"field": api_field(f), "message": m}))
+                    .collect();
+                return Err(ApiError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "validation_failed",
+                    message,
+                    field: Some(field),
+                    details: Some(Value::Array(details)),
+                });
+            }
+        }
+        let params = state.parameters(&mut conn).await?;
+        let body = view(&mut conn, state, creditor, claim_id, &params, None).await?;
+        Ok((StatusCode::OK, body))
+    })
+    .await
 }
