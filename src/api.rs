@@ -36,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/claims/{id}/resume", axum::routing::post(resume))
         .route("/api/v1/claims/{id}/direct-payments", axum::routing::post(direct_payment))
         .route("/api/v1/claims/{id}/credits", axum::routing::post(credit))
+        .route("/api/v1/webhooks", axum::routing::post(subscribe).get(subscriptions))
+        .route("/api/v1/webhooks/{id}", axum::routing::delete(unsubscribe))
 }
 
 /// The API key a request presents: a creditor's, or a partner's acting for its customers.
@@ -171,15 +173,15 @@ async fn create(
     extract::JsonWithBody(body, raw): extract::JsonWithBody<ClaimInput>,
 ) -> Result<Response, ApiError> {
     key.require(Scope::ClaimsWrite)?;
-    idempotent(&state, &key, &headers, &raw, || register(&state, &key, body)).await
+    let request = (&headers, &raw);
+    idempotent((&state, &key), request, "/api/v1/claims", || register(&state, &key, body)).await
 }
 
 /// Runs a POST once per `Idempotency-Key` (when the request has one): see `web::idempotency`.
 async fn idempotent<F, Fut>(
-    state: &AppState,
-    key: &ApiKey,
-    headers: &axum::http::HeaderMap,
-    body: &Value,
+    (state, key): (&AppState, &ApiKey),
+    (headers, body): (&axum::http::HeaderMap, &Value),
+    created_under: &str,
     run: F,
 ) -> Result<Response, ApiError>
 where
@@ -190,7 +192,7 @@ where
     let respond = |status: StatusCode, body: Value| {
         let location = (status == StatusCode::CREATED)
             .then(|| {
-                body.get("id").and_then(Value::as_str).map(|id| format!("/api/v1/claims/{id}"))
+                body.get("id").and_then(Value::as_str).map(|id| format!("{created_under}/{id}"))
             })
             .flatten();
         let mut resp = (status, Json(body)).into_response();
@@ -587,7 +589,7 @@ async fn act(
     use crate::claim_page::actions::{self as service, ActionInput, Actor, Outcome};
     key.require(Scope::ClaimsWrite)?;
     let claim_id = Uuid::parse_str(id).map_err(|_| ApiError::not_found())?;
-    idempotent(state, key, headers, raw, || async move {
+    idempotent((state, key), (headers, raw), "", || async move {
         let mut conn = state.db.acquire().await?;
         let creditor = key.creditor_of(&mut conn, claim_id).await?;
         let actor = Actor {
@@ -653,4 +655,71 @@ async fn act(
         Ok((StatusCode::OK, body))
     })
     .await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct SubscribeBody {
+    url: String,
+    events: Vec<String>,
+}
+
+/// `POST /api/v1/webhooks {"url", "events"}`: 201 with the secret, shown this once.
+async fn subscribe(
+    State(state): State<AppState>,
+    key: ApiKey,
+    headers: axum::http::HeaderMap,
+    extract::JsonWithBody(body, raw): extract::JsonWithBody<SubscribeBody>,
+) -> Result<Response, ApiError> {
+    key.require(Scope::Webhooks)?;
+    idempotent((&state, &key), (&headers, &raw), "/api/v1/webhooks", || async {
+        let mut conn = state.db.acquire().await?;
+        let by = api_key::creator(&mut conn, key.0.key_id).await?;
+        let allow = state.config.webhooks_allow_private;
+        let made = crate::webhooks::subscribe(
+            &mut conn,
+            key.0.owner,
+            (&body.url, &body.events),
+            (by, allow, state.clock.now()),
+        )
+        .await?;
+        match made {
+            Ok((id, secret)) => Ok((
+                StatusCode::CREATED,
+                json!({"id": id, "url": body.url.trim(), "events": body.events, "secret": secret}),
+            )),
+            Err((field, why)) => Err(ApiError::validation(field, why)),
+        }
+    })
+    .await
+}
+
+async fn subscriptions(
+    State(state): State<AppState>,
+    key: ApiKey,
+) -> Result<Json<Value>, ApiError> {
+    key.require(Scope::Webhooks)?;
+    let list = crate::webhooks::list(&mut *state.db.acquire().await?, key.0.owner).await?;
+    let hooks: Vec<Value> = list
+        .into_iter()
+        .map(|s| json!({"id": s.subscription_id, "url": s.url, "events": s.events, "created_at": s.created_at}))
+        .collect();
+    Ok(Json(json!({ "webhooks": hooks })))
+}
+
+async fn unsubscribe(
+    State(state): State<AppState>,
+    key: ApiKey,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    key.require(Scope::Webhooks)?;
+    let not_found =
+        || ApiError::new(StatusCode::NOT_FOUND, "not_found", "Prenumerationen finns inte.");
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let mut conn = state.db.acquire().await?;
+    if crate::webhooks::unsubscribe(&mut conn, key.0.owner, id, state.clock.now()).await? {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(not_found())
+    }
 }

@@ -58,6 +58,9 @@ pub struct Config {
     /// Escalation letters wait until the previous bank day's payments are imported (product.md
     /// §2). On by default, off in demo mode; `FORDRA_FRESHNESS_GATE` overrides.
     pub freshness_gate: bool,
+    /// `FORDRA_WEBHOOKS_ALLOW_PRIVATE`: webhooks may go to http:// and loopback or private
+    /// addresses (local testing); never to link-local or metadata addresses.
+    pub webhooks_allow_private: bool,
     pub identity: Identity,
     /// BankID for Mina sidor: off, the built-in simulator, or the real service.
     pub bankid: BankIdMode,
@@ -117,6 +120,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "FORDRA_PRINT_DIR",
     "FORDRA_PG_SHARED_BUFFERS",
     "FORDRA_FRESHNESS_GATE",
+    "FORDRA_WEBHOOKS_ALLOW_PRIVATE",
     "FORDRA_BANKID",
     "FORDRA_BANKID_URL",
     "FORDRA_BANKID_CERT",
@@ -206,6 +210,10 @@ impl Config {
         };
         let print_dir =
             get("FORDRA_PRINT_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir.join("print"));
+        let webhooks_allow_private = match get("FORDRA_WEBHOOKS_ALLOW_PRIVATE").as_deref() {
+            None => false,
+            Some(v) => parse_on_off("FORDRA_WEBHOOKS_ALLOW_PRIVATE", v)?,
+        };
         let freshness_gate = match get("FORDRA_FRESHNESS_GATE").as_deref() {
             None => !demo,
             Some(v) => parse_on_off("FORDRA_FRESHNESS_GATE", v)?,
@@ -245,6 +253,7 @@ impl Config {
             db_acquire_timeout,
             bankid,
             freshness_gate,
+            webhooks_allow_private,
             database_url,
             data_dir,
             demo,

@@ -34,3 +34,4 @@ pub mod terms;
 pub mod tickets;
 pub mod verify;
 pub mod web;
+pub mod webhooks;

@@ -39,6 +39,8 @@ pub struct TickReport {
     pub settlements: usize,
     /// Partner commission statements issued (after a quarter, or an agreement, ended).
     pub partner_statements: usize,
+    /// Webhook deliveries that succeeded on this pass.
+    pub webhooks: usize,
     pub notices: u64,
     /// Payment plans broken on this pass (an instalment too late).
     pub plans_broken: u64,
@@ -67,6 +69,9 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
         let url = &state.config.public_url;
         crate::partners::statement::issue_due(&mut conn, (state.clock.now(), today), url).await?
     };
+    let allow_private = state.config.webhooks_allow_private;
+    report.webhooks =
+        crate::webhooks::deliver_due(&state.db, allow_private, state.clock.now()).await?;
     report.notices = crate::mail::deliver_queue(
         &state.db,
         &state.mailer,

@@ -18,4 +18,5 @@ mod partners;
 mod payments;
 mod serve;
 mod smtp;
+mod webhooks;
 mod world;
