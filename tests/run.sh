@@ -44,4 +44,13 @@ if [ ! -f "$xsd" ]; then
   rm -rf "$tmp"
 fi
 
+# openapi-spec-validator (PyPI) checks the served OpenAPI document; a venv under target/ keeps it
+# off the system Python.
+venv=target/tools/venv
+if [ ! -x "$venv/bin/openapi-spec-validator" ]; then
+  python3 -m venv "$venv" 2>/dev/null || { apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$venv"; }
+  "$venv/bin/pip" install --quiet openapi-spec-validator==0.7.1
+fi
+export OPENAPI_SPEC_VALIDATOR="$PWD/$venv/bin/openapi-spec-validator"
+
 exec cargo test --locked "$@"

@@ -386,3 +386,55 @@ async fn a_partner_key_acts_for_its_customers_only() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
 }
+
+/// The served OpenAPI document passes openapi-spec-validator (installed by tests/run.sh), holds
+/// every operation the router mounts, and each of those is routed (refused without a key, not
+/// 404 or 405);
+/// the documentation page renders it.
+#[tokio::test]
+async fn the_openapi_document_is_valid_and_covers_every_route() {
+    let app = spawn().await;
+    let doc: Value = bare_client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for op in fordra::api::operations() {
+        assert!(
+            doc["paths"][op.path][op.method].is_object(),
+            "{} {} is documented",
+            op.method,
+            op.path
+        );
+        let path = op.path.replace("{id}", &Uuid::new_v4().to_string());
+        let method = reqwest::Method::from_bytes(op.method.to_uppercase().as_bytes()).unwrap();
+        let r = bare_client().request(method, app.url(&path)).send().await.unwrap();
+        let routed = [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&r.status());
+        assert!(routed, "{} {} is routed: {}", op.method, op.path, r.status());
+    }
+    let validator =
+        std::env::var("OPENAPI_SPEC_VALIDATOR").unwrap_or_else(|_| "openapi-spec-validator".into());
+    let file = std::env::temp_dir().join(format!("openapi-{}.json", Uuid::new_v4()));
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let out = std::process::Command::new(&validator).arg(&file).output().unwrap_or_else(|e| {
+        panic!("{validator}: {e}; run the tests with tests/run.sh, which installs openapi-spec-validator")
+    });
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = app.get("/api/dokumentation").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("POST /api/v1/claims/{id}/direct-payments")
+            && html.contains("Idempotency-Key")
+    );
+}

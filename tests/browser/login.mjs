@@ -37,4 +37,7 @@ await run(async (browser, base, { accounts }) => {
   await page.goto(`${base}/partner/registrera`);
   check((await page.textContent("h1")).includes("Bli partner"), "partner registration heading");
   await axe(page, "partner registration page");
+  await page.goto(`${base}/api/dokumentation`);
+  check((await page.textContent("h1")).includes("API"), "API documentation heading");
+  await axe(page, "API documentation");
 });

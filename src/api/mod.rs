@@ -17,6 +17,8 @@ use crate::claims::{
     self as claims, ClaimRecord, InsertError,
     input::{self, ClaimInput, Invalid},
 };
+pub mod openapi;
+
 use crate::{
     auth::access_log::{self, Accessor},
     auth::api_key::{self, Owner, Scope},
@@ -26,18 +28,177 @@ use crate::{
     web::{api_error::ApiError, extract},
 };
 
+/// One operation of the API: what the router mounts and what the OpenAPI document says about
+/// it, in one place, so the document cannot leave a route out.
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub scope: Scope,
+    /// The request body's schema (a component name), if any; `optional` when it may be left out.
+    pub body: Option<(&'static str, bool)>,
+    /// The success status and its schema (a component name, or none for 204).
+    pub answer: (u16, Option<&'static str>),
+    /// Error statuses besides 401 and 403.
+    pub errors: &'static [u16],
+    /// A worked example: the request body.
+    pub example: Option<fn() -> Value>,
+}
+
+const OPERATIONS: &[Operation] = &[
+    Operation {
+        method: "post",
+        path: "/api/v1/claims",
+        summary: "Registrera en fordran",
+        scope: Scope::ClaimsWrite,
+        body: Some(("ClaimInput", false)),
+        answer: (201, Some("Claim")),
+        errors: &[400, 409, 413, 422],
+        example: Some(openapi::claim_example),
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/claims",
+        summary: "Lista fordringar (filter och cursor)",
+        scope: Scope::ClaimsRead,
+        body: None,
+        answer: (200, Some("ClaimList")),
+        errors: &[422],
+        example: None,
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/claims/{id}",
+        summary: "Visa en fordran",
+        scope: Scope::ClaimsRead,
+        body: None,
+        answer: (200, Some("Claim")),
+        errors: &[404],
+        example: None,
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/claims/{id}/events",
+        summary: "Fordrans händelser",
+        scope: Scope::ClaimsRead,
+        body: None,
+        answer: (200, Some("Events")),
+        errors: &[404],
+        example: None,
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/claims/{id}/withdraw",
+        summary: "Återkalla fordran",
+        scope: Scope::ClaimsWrite,
+        body: Some(("Reason", true)),
+        answer: (200, Some("Claim")),
+        errors: &[404, 409, 422],
+        example: Some(openapi::reason_example),
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/claims/{id}/pause",
+        summary: "Pausa fordran",
+        scope: Scope::ClaimsWrite,
+        body: Some(("Reason", true)),
+        answer: (200, Some("Claim")),
+        errors: &[404, 409, 422],
+        example: Some(openapi::reason_example),
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/claims/{id}/resume",
+        summary: "Återuppta fordran",
+        scope: Scope::ClaimsWrite,
+        body: Some(("Reason", true)),
+        answer: (200, Some("Claim")),
+        errors: &[404, 409, 422],
+        example: None,
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/claims/{id}/direct-payments",
+        summary: "Registrera en direktbetalning till borgenären",
+        scope: Scope::ClaimsWrite,
+        body: Some(("Reduction", false)),
+        answer: (200, Some("Claim")),
+        errors: &[404, 409, 422],
+        example: Some(openapi::reduction_example),
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/claims/{id}/credits",
+        summary: "Registrera en kreditering",
+        scope: Scope::ClaimsWrite,
+        body: Some(("Reduction", false)),
+        answer: (200, Some("Claim")),
+        errors: &[404, 409, 422],
+        example: Some(openapi::reduction_example),
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/webhooks",
+        summary: "Prenumerera på händelser",
+        scope: Scope::Webhooks,
+        body: Some(("Subscribe", false)),
+        answer: (201, Some("Subscription")),
+        errors: &[409, 422],
+        example: Some(openapi::subscribe_example),
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/webhooks",
+        summary: "Lista prenumerationer",
+        scope: Scope::Webhooks,
+        body: None,
+        answer: (200, Some("Subscriptions")),
+        errors: &[],
+        example: None,
+    },
+    Operation {
+        method: "delete",
+        path: "/api/v1/webhooks/{id}",
+        summary: "Avsluta en prenumeration",
+        scope: Scope::Webhooks,
+        body: None,
+        answer: (204, None),
+        errors: &[404],
+        example: None,
+    },
+];
+
+pub fn operations() -> &'static [Operation] {
+    OPERATIONS
+}
+
+/// The handler of an operation.
+fn handler(op: &Operation) -> axum::routing::MethodRouter<AppState> {
+    use axum::routing::{delete, post};
+    match (op.method, op.path) {
+        ("post", "/api/v1/claims") => post(create),
+        ("get", "/api/v1/claims") => get(list),
+        ("get", "/api/v1/claims/{id}") => get(show),
+        ("get", "/api/v1/claims/{id}/events") => get(events),
+        ("post", "/api/v1/claims/{id}/withdraw") => post(withdraw),
+        ("post", "/api/v1/claims/{id}/pause") => post(pause),
+        ("post", "/api/v1/claims/{id}/resume") => post(resume),
+        ("post", "/api/v1/claims/{id}/direct-payments") => post(direct_payment),
+        ("post", "/api/v1/claims/{id}/credits") => post(credit),
+        ("post", "/api/v1/webhooks") => post(subscribe),
+        ("get", "/api/v1/webhooks") => get(subscriptions),
+        ("delete", "/api/v1/webhooks/{id}") => delete(unsubscribe),
+        (m, p) => unreachable!("no handler for {m} {p}"),
+    }
+}
+
+/// The API's routes, one per documented operation, and the document itself.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/claims", axum::routing::post(create).get(list))
-        .route("/api/v1/claims/{id}", get(show))
-        .route("/api/v1/claims/{id}/events", get(events))
-        .route("/api/v1/claims/{id}/withdraw", axum::routing::post(withdraw))
-        .route("/api/v1/claims/{id}/pause", axum::routing::post(pause))
-        .route("/api/v1/claims/{id}/resume", axum::routing::post(resume))
-        .route("/api/v1/claims/{id}/direct-payments", axum::routing::post(direct_payment))
-        .route("/api/v1/claims/{id}/credits", axum::routing::post(credit))
-        .route("/api/v1/webhooks", axum::routing::post(subscribe).get(subscriptions))
-        .route("/api/v1/webhooks/{id}", axum::routing::delete(unsubscribe))
+    OPERATIONS
+        .iter()
+        .fold(Router::new(), |r, op| r.route(op.path, handler(op)))
+        .route("/api/v1/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/api/dokumentation", get(openapi::page))
 }
 
 /// The API key a request presents: a creditor's, or a partner's acting for its customers.
