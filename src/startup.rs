@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
     base.merge(home::router())
         .merge(auth::routes::router())
         .merge(auth::keys::router())
+        .merge(crate::webhooks::pages::router())
         .merge(backoffice::router())
         .merge(calculator::router())
         .merge(crate::api::router())

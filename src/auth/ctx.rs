@@ -136,6 +136,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/borgenar/amorteringsplaner", "Amorteringsplaner"),
             ("/borgenar/anvandare", "Användare"),
             ("/borgenar/api-nycklar", "API"),
+            ("/borgenar/webhooks", "Webhooks"),
         ],
         Role::Partner => &[
             ("/partner", "Översikt"),
@@ -144,6 +145,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/partner/inkassoskolan", "Inkassoskolan"),
             ("/partner/avtal", "Avtal"),
             ("/partner/api-nycklar", "API"),
+            ("/partner/webhooks", "Webhooks"),
             ("/partner/hjalp", "Hjälp"),
         ],
         Role::Admin | Role::Support => &[

@@ -170,6 +170,41 @@ async fn a_state_change_is_delivered_signed_and_a_failing_receiver_gets_retries(
         .collect();
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
 
+    // The portal shows the subscription and the delivery log, and sends one again on request.
+    let web = crate::harness::logged_in(&app, "a@alfa.se").await;
+    let html = web.get(app.url("/borgenar/webhooks")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&url) && html.contains("claim.state_changed"));
+    assert!(
+        html.contains("<td class=\"num\">5</td>") && html.contains("<td>200</td>"),
+        "five attempts, the last answered 200"
+    );
+    assert!(html.contains("Levererad") && !html.contains(&secret), "{html}");
+    let delivery: i64 = sqlx::query_scalar("select max(delivery_id) from webhook_delivery")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = web
+        .post(app.url(&format!("/borgenar/webhooks/leveranser/{delivery}/igen")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let state: String =
+        sqlx::query_scalar("select state from webhook_delivery where delivery_id = $1")
+            .bind(delivery)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "pending");
+    let r = web
+        .post(app.url("/borgenar/webhooks"))
+        .form(&[("url", "http://169.254.169.254/latest"), ("claim_state_changed", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("id=\"f-url-error\""));
+
     // Without the flag, loopback is refused.
     let strict = app.again(Options { vars: vec![("FORDRA_TODAY", "2026-03-02".into())] }).await;
     let resp = bare_client()

@@ -11,6 +11,8 @@
 //! `FORDRA_WEBHOOKS_ALLOW_PRIVATE=on` allows `http://`, loopback and private addresses for local
 //! testing, never link-local or metadata ones.
 
+pub mod pages;
+
 use std::net::{IpAddr, SocketAddr};
 
 use chrono::{DateTime, Duration, Utc};
