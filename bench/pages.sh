@@ -11,45 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${DURATION:-15}
-CONNECTIONS=${CONNECTIONS:-64}
-PORT=${PORT:-3999}
-BASE="http://127.0.0.1:$PORT"
+source bench/lib.sh
 
-if ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-  else
-    echo "wrk is needed: apt-get install wrk" >&2
-    exit 1
-  fi
-fi
-
-cargo build --release --locked --quiet
-BIN=target/release/fordra
-DATA=$(mktemp -d /tmp/fordra-pages-XXXXXX)
-chmod 755 "$DATA"
-LOG="$DATA/server.log"
-export FORDRA_DATA_DIR="$DATA" FORDRA_DEMO=on FORDRA_API_RATE_LIMIT=0 FORDRA_LOG=warn \
-  FORDRA_ENGINE_INTERVAL=1h FORDRA_DB_POOL_SIZE=${POOL:-20}
-
-"$BIN" serve --addr "127.0.0.1:$PORT" >"$LOG" 2>&1 &
-SERVER=$!
-cleanup() {
-  kill "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-  rm -rf "$DATA"
-}
-trap cleanup EXIT
-
-for _ in $(seq 1 120); do
-  curl -sf "$BASE/healthz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
-curl -sf "$BASE/healthz" >/dev/null || { echo "server did not start:"; cat "$LOG"; exit 1; }
-
-SOCKET=$(ls -d "$DATA"/run 2>/dev/null || true)
-sql() { psql -h "$SOCKET" -U fordra -d fordra -Atc "$1"; }
 creds() { sql "select email || ' ' || password from demo_account where label like '$1%'"; }
 
 # Sessions: the creditor, an admin (demo mode: no TOTP) and a debtor through the BankID simulator.
@@ -89,29 +52,6 @@ CLAIM=$(sql "select claim_id from claim where debtor_id_number = '198112189876' 
   echo "could not set up sessions (creditor=${CREDITOR:+ok} admin=${ADMIN:+ok} debtor=${DEBTOR:+ok} key=${KEY:+ok} claim=$CLAIM)" >&2
   cat "$LOG" >&2
   exit 1
-}
-
-# Busy CPU ticks of the whole machine (user, nice, system, irq, softirq; steal excluded).
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-TICK=$(getconf CLK_TCK)
-
-# One wrk run; prints "rps p50 p99 errors cpu_ms": cpu_ms is the server's and PostgreSQL's CPU
-# time per request (the machine's busy time less wrk's own), steadier than requests/s on a shared
-# machine.
-measure() {
-  local out rps p50 p99 non2xx sockerr before after wrk_cpu requests
-  before=$(busy_ticks)
-  out=$( { wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@"; times | tail -n 1; } )
-  after=$(busy_ticks)
-  rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
-  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
-  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
-  non2xx=$(awk '/Non-2xx or 3xx responses/ { print $NF }' <<<"$out")
-  sockerr=$(awk -F'[ ,]+' '/Socket errors/ { print $4 + $6 + $8 + $10 }' <<<"$out")
-  requests=$(awk '/requests in/ { print $1 }' <<<"$out")
-  # `times`: the children's user and system time, as 0m1.234s 0m0.567s.
-  wrk_cpu=$(tail -n 1 <<<"$out" | sed -E 's/([0-9]+)m([0-9.]+)s/\1 \2/g' | awk '{ print $1 * 60 + $2 + $3 * 60 + $4 }')
-  echo "$rps $p50 $p99 $(( ${non2xx:-0} + ${sockerr:-0} )) $(python3 -c "print(f'{(($after - $before) / $TICK - $wrk_cpu) * 1000 / $requests:.2f}')")"
 }
 
 declare -a NAMES RESULTS
