@@ -201,8 +201,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/dokumentation", get(openapi::page))
 }
 
-/// The API key a request presents: a creditor's, or a partner's acting for its customers.
-pub struct ApiKey(pub api_key::Key);
+/// The API key a request presents (a creditor's, or a partner's acting for its customers), and
+/// the address the request came from.
+pub struct ApiKey(pub api_key::Key, pub String);
 
 impl FromRequestParts<AppState> for ApiKey {
     type Rejection = ApiError;
@@ -224,7 +225,11 @@ impl FromRequestParts<AppState> for ApiKey {
             .filter(|k| !k.is_empty())
             .ok_or_else(unauthorized)?;
         let found = api_key::find(&mut *state.db.acquire().await?, key, state.clock.now()).await?;
-        found.map(ApiKey).ok_or_else(unauthorized)
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        found.map(|k| ApiKey(k, ip)).ok_or_else(unauthorized)
     }
 }
 
@@ -756,7 +761,7 @@ async fn act(
         let actor = Actor {
             user: api_key::creator(&mut conn, key.0.key_id).await?,
             api_key: Some(key.0.key_id),
-            ip: "api",
+            ip: &key.1,
             now: state.clock.now(),
             today: state.clock.today(),
         };
