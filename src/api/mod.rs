@@ -180,11 +180,11 @@ fn handler(op: &Operation) -> axum::routing::MethodRouter<AppState> {
         ("get", "/api/v1/claims") => get(list),
         ("get", "/api/v1/claims/{id}") => get(show),
         ("get", "/api/v1/claims/{id}/events") => get(events),
-        ("post", "/api/v1/claims/{id}/withdraw") => post(withdraw),
-        ("post", "/api/v1/claims/{id}/pause") => post(pause),
-        ("post", "/api/v1/claims/{id}/resume") => post(resume),
-        ("post", "/api/v1/claims/{id}/direct-payments") => post(direct_payment),
-        ("post", "/api/v1/claims/{id}/credits") => post(credit),
+        ("post", "/api/v1/claims/{id}/withdraw") => reason_action("withdraw"),
+        ("post", "/api/v1/claims/{id}/pause") => reason_action("pause"),
+        ("post", "/api/v1/claims/{id}/resume") => reason_action("resume"),
+        ("post", "/api/v1/claims/{id}/direct-payments") => reduction_action("direct_payment"),
+        ("post", "/api/v1/claims/{id}/credits") => reduction_action("credit"),
         ("post", "/api/v1/webhooks") => post(subscribe),
         ("get", "/api/v1/webhooks") => get(subscriptions),
         ("delete", "/api/v1/webhooks/{id}") => delete(unsubscribe),
@@ -677,69 +677,40 @@ struct ReductionBody {
     comment: Option<String>,
 }
 
-async fn withdraw(
-    State(state): State<AppState>,
-    key: ApiKey,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-    extract::OptionalJsonWithBody(body, raw): extract::OptionalJsonWithBody<ReasonBody>,
-) -> Result<Response, ApiError> {
-    let note = body.reason.unwrap_or_default();
-    act(&state, &key, &headers, &id, &raw, ("withdraw", "", "", &note)).await
+/// `withdraw`, `pause` or `resume`: an optional `{"reason"}`.
+fn reason_action(action: &'static str) -> axum::routing::MethodRouter<AppState> {
+    axum::routing::post(
+        move |State(state): State<AppState>,
+              key: ApiKey,
+              headers: axum::http::HeaderMap,
+              Path(id): Path<String>,
+              extract::OptionalJsonWithBody(body, raw): extract::OptionalJsonWithBody<
+            ReasonBody,
+        >| async move {
+            let note = body.reason.unwrap_or_default();
+            act(&state, &key, &headers, &id, &raw, (action, "", "", &note)).await
+        },
+    )
 }
 
-async fn pause(
-    State(state): State<AppState>,
-    key: ApiKey,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-    extract::OptionalJsonWithBody(body, raw): extract::OptionalJsonWithBody<ReasonBody>,
-) -> Result<Response, ApiError> {
-    let note = body.reason.unwrap_or_default();
-    act(&state, &key, &headers, &id, &raw, ("pause", "", "", &note)).await
-}
-
-async fn resume(
-    State(state): State<AppState>,
-    key: ApiKey,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-    extract::OptionalJsonWithBody(body, raw): extract::OptionalJsonWithBody<ReasonBody>,
-) -> Result<Response, ApiError> {
-    let note = body.reason.unwrap_or_default();
-    act(&state, &key, &headers, &id, &raw, ("resume", "", "", &note)).await
-}
-
-fn amount_text(v: &Option<Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-async fn direct_payment(
-    State(state): State<AppState>,
-    key: ApiKey,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-    extract::JsonWithBody(body, raw): extract::JsonWithBody<ReductionBody>,
-) -> Result<Response, ApiError> {
-    let (amount, date) = (amount_text(&body.amount), body.date.unwrap_or_default());
-    let comment = body.comment.unwrap_or_default();
-    act(&state, &key, &headers, &id, &raw, ("direct_payment", &amount, &date, &comment)).await
-}
-
-async fn credit(
-    State(state): State<AppState>,
-    key: ApiKey,
-    headers: axum::http::HeaderMap,
-    Path(id): Path<String>,
-    extract::JsonWithBody(body, raw): extract::JsonWithBody<ReductionBody>,
-) -> Result<Response, ApiError> {
-    let (amount, date) = (amount_text(&body.amount), body.date.unwrap_or_default());
-    let comment = body.comment.unwrap_or_default();
-    act(&state, &key, &headers, &id, &raw, ("credit", &amount, &date, &comment)).await
+/// `direct_payment` or `credit`: `{"amount", "date", "comment"}`.
+fn reduction_action(action: &'static str) -> axum::routing::MethodRouter<AppState> {
+    axum::routing::post(
+        move |State(state): State<AppState>,
+              key: ApiKey,
+              headers: axum::http::HeaderMap,
+              Path(id): Path<String>,
+              extract::JsonWithBody(body, raw): extract::JsonWithBody<ReductionBody>| async move {
+            let amount = match &body.amount {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            let date = body.date.unwrap_or_default();
+            let comment = body.comment.unwrap_or_default();
+            act(&state, &key, &headers, &id, &raw, (action, &amount, &date, &comment)).await
+        },
+    )
 }
 
 /// A creditor action over the API, with the claim page's rules and messages: the claim as
