@@ -33,25 +33,12 @@ fi
 FORDRA_KEY=$("$BIN" create-api-key --creditor 5566778899 | tail -n 1)
 export FORDRA_KEY
 
-declare -a NAMES RESULTS
-run() {
-  local name=$1; shift
-  NAMES+=("$name")
-  RESULTS+=("$(measure "$@")")
-}
 run "/healthz" "$BASE/healthz"
 run "POST /api/v1/claims" -s bench/api_create.lua "$BASE"
 run "/healthz (again)" "$BASE/healthz"
 CREATED=$(sql "select count(*) from claim where invoice_number like 'L-%'")
 TOTAL=$(sql "select count(*) from claim")
 
-HEALTH=$(cut -d' ' -f1 <<<"${RESULTS[0]}")
 echo
 echo "$CONNECTIONS connections, ${DURATION} s each, release build, $(nproc) cores; $CREATED claims registered, $TOTAL in the table"
-printf '| %-22s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "Request" "req/s" "p50" "p99" "errors" "share of /healthz" "CPU ms/req"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------" "------------" "-----------" "-----------" "--------" "-------------------" "--------------"
-for i in "${!NAMES[@]}"; do
-  read -r rps p50 p99 errors cpu <<<"${RESULTS[$i]}"
-  share=$(python3 -c "print(f'{float($rps)/float($HEALTH):.2f}')")
-  printf '| %-22s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "${NAMES[$i]}" "$rps" "$p50" "$p99" "$errors" "$share" "$cpu"
-done
+report "Request"

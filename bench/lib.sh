@@ -67,3 +67,23 @@ measure() {
   echo "$rps $p50 $p99 $(( ${non2xx:-0} + ${sockerr:-0} )) $(python3 -c "print(f'{(($after - $before) / $TICK - $wrk_cpu) * 1000 / $requests:.2f}')")"
 }
 
+# `run NAME WRK-ARGS…` measures one thing; `report HEADING` prints every result as a table, each
+# rate also as a share of the first one (the /healthz ceiling).
+declare -a NAMES RESULTS
+run() {
+  local name=$1; shift
+  NAMES+=("$name")
+  RESULTS+=("$(measure "$@")")
+}
+
+report() {
+  local heading=$1 health
+  health=$(cut -d' ' -f1 <<<"${RESULTS[0]}")
+  printf '| %-24s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "$heading" "req/s" "p50" "p99" "errors" "share of /healthz" "CPU ms/req"
+  printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "-----------" "-----------" "--------" "-------------------" "--------------"
+  for i in "${!NAMES[@]}"; do
+    read -r rps p50 p99 errors cpu <<<"${RESULTS[$i]}"
+    share=$(python3 -c "print(f'{float($rps)/float($health):.2f}')")
+    printf '| %-24s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "${NAMES[$i]}" "$rps" "$p50" "$p99" "$errors" "$share" "$cpu"
+  done
+}

@@ -54,12 +54,6 @@ CLAIM=$(sql "select claim_id from claim where debtor_id_number = '198112189876' 
   exit 1
 }
 
-declare -a NAMES RESULTS
-run() {
-  local name=$1; shift
-  NAMES+=("$name")
-  RESULTS+=("$(measure "$@")")
-}
 run "/healthz" "$BASE/healthz"
 run "creditor's claim page" -H "Cookie: fordra_session=$CREDITOR" "$BASE/borgenar/krav/$CLAIM"
 run "staff claim page" -H "Cookie: fordra_session=$ADMIN" "$BASE/admin/krav/$CLAIM"
@@ -68,13 +62,6 @@ run "API claim read" -H "Authorization: Bearer $KEY" "$BASE/api/v1/claims/$CLAIM
 run "claim list" -H "Cookie: fordra_session=$CREDITOR" "$BASE/borgenar/krav"
 run "/healthz (again)" "$BASE/healthz"
 
-HEALTH=$(cut -d' ' -f1 <<<"${RESULTS[0]}")
 echo
 echo "$CONNECTIONS connections, ${DURATION} s each, release build, $(nproc) cores"
-printf '| %-24s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "Page" "req/s" "p50" "p99" "errors" "share of /healthz" "CPU ms/req"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "-----------" "-----------" "--------" "-------------------" "--------------"
-for i in "${!NAMES[@]}"; do
-  read -r rps p50 p99 errors cpu <<<"${RESULTS[$i]}"
-  share=$(python3 -c "print(f'{float($rps)/float($HEALTH):.2f}')")
-  printf '| %-24s | %10s | %9s | %9s | %6s | %17s | %12s |\n' "${NAMES[$i]}" "$rps" "$p50" "$p99" "$errors" "$share" "$cpu"
-done
+report "Page"

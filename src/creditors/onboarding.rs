@@ -150,17 +150,11 @@ pub fn validate(
     if let Some(msg) = password::check_new(&f.password, &f.password_repeat) {
         e.add("password", msg);
     }
-    let payout = match Payout::from_form(&f.payout_type, &f.bankgiro, (&f.clearing, &f.account)) {
-        Ok(Some(p)) => Some(p),
-        Ok(None) => {
-            e.add("payout_type", "Välj om utbetalningar ska gå till bankgiro eller bankkonto.");
-            None
-        }
-        Err((field, message)) => {
-            e.add(field, message);
-            None
-        }
-    };
+    let unchosen = "Välj om utbetalningar ska gå till bankgiro eller bankkonto.";
+    let payout =
+        Payout::from_form(&f.payout_type, &f.bankgiro, (&f.clearing, &f.account), unchosen)
+            .map_err(|(field, message)| e.add(field, message))
+            .ok();
     // The partner's number, as in its link; whether such a partner exists is asked later.
     let referral_code = match f.referral_code.trim() {
         "" => None,

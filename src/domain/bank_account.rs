@@ -166,21 +166,22 @@ pub enum Payout {
 
 impl Payout {
     /// The account a form gives: `kind` is `bankgiro` (the number) or `account` (clearing and
-    /// account number), each validated. `Err` names the field and says what is wrong; a form
-    /// with no kind chosen is the caller's to word (`Ok(None)`).
+    /// account number), each validated. `Err` names the field and says what is wrong;
+    /// `unchosen` is what to say on `payout_type` when neither was chosen.
     pub fn from_form(
         kind: &str,
         bankgiro: &str,
         (clearing, account): (&str, &str),
-    ) -> Result<Option<Payout>, (&'static str, String)> {
+        unchosen: &str,
+    ) -> Result<Payout, (&'static str, String)> {
         match kind {
             "bankgiro" => super::ocr::validate_bankgiro(bankgiro)
-                .map(|bg| Some(Payout::Bankgiro(bg)))
+                .map(Payout::Bankgiro)
                 .map_err(|e| ("bankgiro", e.to_string())),
             "account" => validate(clearing, account)
-                .map(|a| Some(Payout::Account { clearing: a.clearing, account: a.account }))
+                .map(|a| Payout::Account { clearing: a.clearing, account: a.account })
                 .map_err(|e| (e.field(), e.to_string())),
-            _ => Ok(None),
+            _ => Err(("payout_type", unchosen.to_string())),
         }
     }
 }

@@ -100,17 +100,11 @@ pub fn validate(
     if let Some(msg) = password::check_new(&f.password, &f.password_repeat) {
         e.add("password", msg);
     }
-    let payout = match Payout::from_form(&f.payout_type, &f.bankgiro, (&f.clearing, &f.account)) {
-        Ok(Some(p)) => Some(p),
-        Ok(None) => {
-            e.add("payout_type", "Välj om provisionen ska betalas till bankgiro eller bankkonto.");
-            None
-        }
-        Err((field, message)) => {
-            e.add(field, message);
-            None
-        }
-    };
+    let unchosen = "Välj om provisionen ska betalas till bankgiro eller bankkonto.";
+    let payout =
+        Payout::from_form(&f.payout_type, &f.bankgiro, (&f.clearing, &f.account), unchosen)
+            .map_err(|(field, message)| e.add(field, message))
+            .ok();
     let payout_reference = f.payout_reference.split_whitespace().collect::<Vec<_>>().join(" ");
     if payout_reference.is_empty() {
         e.add("payout_reference", "Ange vilken referens utbetalningarna ska ha, till exempel ert kundnummer hos oss eller ”Provision Fordra”.");

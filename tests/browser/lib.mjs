@@ -90,3 +90,17 @@ export async function run(flow) {
     await browser.close();
   }
 }
+
+/// Logs in through the login form and waits for `home`.
+export async function login(page, base, email, password, home) {
+  await page.goto(`${base}/logga-in`);
+  await page.fill("#f-email", email);
+  await page.fill("#f-password", password);
+  await page.click("main button[type=submit]");
+  await page.waitForURL(`${base}${home}`);
+}
+
+export async function logout(page, base) {
+  await page.click("text=Logga ut");
+  await page.waitForURL(`${base}/logga-in`);
+}

@@ -1,19 +1,6 @@
 // A creditor signs up, an admin approves it, and the creditor registers one claim by the form
 // and two by CSV, then finds them on the list and sees the planned steps on the claim page.
-import { run, check, axe, screenshot, mailLink } from "./lib.mjs";
-
-async function login(page, base, email, password, home) {
-  await page.goto(`${base}/logga-in`);
-  await page.fill("#f-email", email);
-  await page.fill("#f-password", password);
-  await page.click("main button[type=submit]");
-  await page.waitForURL(`${base}${home}`);
-}
-
-async function logout(page, base) {
-  await page.click("text=Logga ut");
-  await page.waitForURL(`${base}/logga-in`);
-}
+import { run, check, axe, screenshot, mailLink, login, logout } from "./lib.mjs";
 
 await run(async (browser, base, { admin, mail_dir }) => {
   const page = await browser.newPage();

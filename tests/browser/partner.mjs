@@ -3,23 +3,10 @@
 // after a payment and the quarter's end it downloads its commission statement as PDF (stage
 // "statement"). axe runs on every page.
 import { readFileSync } from "node:fs";
-import { run, check, axe, screenshot, mailLink } from "./lib.mjs";
+import { run, check, axe, screenshot, mailLink, login, logout } from "./lib.mjs";
 
 const EMAIL = "karin@siffror.test";
 const PASSWORD = "ett långt lösenord för karin";
-
-async function login(page, base, email, password, home) {
-  await page.goto(`${base}/logga-in`);
-  await page.fill("#f-email", email);
-  await page.fill("#f-password", password);
-  await page.click("main button[type=submit]");
-  await page.waitForURL(`${base}${home}`);
-}
-
-async function logout(page, base) {
-  await page.click("text=Logga ut");
-  await page.waitForURL(`${base}/logga-in`);
-}
 
 async function register(browser, base, { admin, mail_dir }) {
   const context = await browser.newContext();
