@@ -127,6 +127,9 @@ enum Command {
     /// Verify the ledger: every entry balances, the total is zero, and every claim's books
     /// equal its statement. Exits non-zero and says where if not.
     CheckLedger,
+    /// Seal what is pending in the audit log, then walk its hash chain. Exits non-zero, naming
+    /// the first row that does not match, if a sealed row was edited, deleted or reordered.
+    VerifyAudit,
     /// Create an admin account; the password is read from standard input.
     CreateAdmin {
         #[arg(long)]
@@ -516,6 +519,27 @@ async fn run(cli: Cli) -> Result<()> {
                     println!("{}", serde_json::to_string_pretty(&s)?);
                 }
                 Ok(())
+            })
+            .await
+        }
+        Command::VerifyAudit => {
+            let now = clock.now();
+            with_database(&config, |db| async move {
+                let mut conn = db.acquire().await?;
+                let sealed = crate::audit::seal(&mut conn, now).await?;
+                match crate::audit::verify(&mut conn).await? {
+                    crate::audit::Verdict::Intact { rows } => {
+                        println!("audit log ok: {rows} rows chained ({sealed} sealed now)");
+                        Ok(())
+                    }
+                    crate::audit::Verdict::Broken { seal_seq, audit_event_id, reason } => {
+                        let row = audit_event_id.map(|id| format!(", audit_event_id {id}"));
+                        bail!(
+                            "audit log broken at seal_seq {seal_seq}{}: {reason}",
+                            row.unwrap_or_default()
+                        )
+                    }
+                }
             })
             .await
         }

@@ -1,5 +1,5 @@
-//! Demo data, seeded on the first start of a demo database: one admin, one creditor company with
-//! a user, and one partner. Their passwords are printed once and listed on the login page.
+//! Demo data, seeded on the first start of a demo database: two admins and a support user, one
+//! creditor company with a user, claims and a question to support, and one partner. Their passwords are printed once and listed on the login page.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -63,6 +63,9 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
             None,
             Some(partner_id),
         ),
+        // A second admin: payout batches over the four-eyes limit need two.
+        ("Administratör 2", "admin2@fordra.test", "admin", "Alva Andersson", None, None),
+        ("Support", "support@fordra.test", "support", "Sam Support", None, None),
     ];
     let mut seeded = vec![];
     for (position, (label, email, role, name, creditor, partner)) in
@@ -86,6 +89,20 @@ pub async fn seed_if_empty(pool: &PgPool, now: DateTime<Utc>) -> Result<Vec<Seed
         seeded.push(SeededAccount { label, email, password: pw });
     }
     seed_claims(&mut tx, creditor_id, now).await?;
+    // A question in the support inbox, from the creditor about one of its claims.
+    let (bo, claim): (Uuid, Option<Uuid>) = sqlx::query_as(
+        "select u.user_id, (select claim_id from claim where creditor_id = $1 order by invoice_number limit 1)
+         from app_user u where u.creditor_id = $1",
+    )
+    .bind(creditor_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let from = crate::tickets::From::Creditor { creditor_id, user_id: bo };
+    let message = (
+        "Gäldenären säger att hon har betalat".to_string(),
+        "Kunden ringde och sa att fakturan är betald. Kan ni se en betalning?".to_string(),
+    );
+    crate::tickets::open(&mut tx, from, claim, message, now).await?;
     tx.commit().await?;
     Ok(seeded)
 }

@@ -2,6 +2,7 @@
 //! API and runs the lifecycle engine; everything is stored in PostgreSQL.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod backoffice;
 pub mod bankid;

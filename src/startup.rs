@@ -41,6 +41,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::keys::router())
         .merge(crate::webhooks::pages::router())
         .merge(backoffice::router())
+        .merge(crate::tickets::web::router())
+        .merge(crate::audit::web::router())
         .merge(calculator::router())
         .merge(crate::api::router())
         .merge(claims::web::router())

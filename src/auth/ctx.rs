@@ -137,6 +137,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/borgenar/anvandare", "Användare"),
             ("/borgenar/api-nycklar", "API"),
             ("/borgenar/webhooks", "Webhooks"),
+            ("/borgenar/kontakt", "Kontakta oss"),
         ],
         Role::Partner => &[
             ("/partner", "Översikt"),
@@ -148,15 +149,27 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/partner/webhooks", "Webhooks"),
             ("/partner/hjalp", "Hjälp"),
         ],
-        Role::Admin | Role::Support => &[
+        Role::Support => &[
+            ("/admin", "Back office"),
+            ("/admin/arenden", "Ärenden"),
+            ("/admin/krav", "Krav"),
+            ("/admin/borgenarer", "Borgenärer"),
+            ("/admin/partner", "Partner"),
+            ("/admin/betalningar", "Betalningar"),
+            ("/admin/referensranta", "Referensränta"),
+        ],
+        Role::Admin => &[
             ("/admin", "Back office"),
             ("/admin/borgenarer", "Borgenärer"),
             ("/admin/partner", "Partner"),
-            ("/admin/krav", "Ärenden"),
+            ("/admin/arenden", "Ärenden"),
+            ("/admin/krav", "Krav"),
             ("/admin/betalningar", "Betalningar"),
             ("/admin/avrakningar", "Avräkningar"),
             ("/admin/referensranta", "Referensränta"),
             ("/admin/e-post", "Utgående e-post"),
+            ("/admin/personal", "Personal"),
+            ("/admin/logg", "Logg"),
         ],
     };
     let items_here = items;

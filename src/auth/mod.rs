@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod service;
 pub mod session;
+pub mod staff;
 pub mod totp;
 mod views;
 
@@ -120,7 +121,16 @@ pub async fn audit(
     detail: serde_json::Value,
     ip: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query!("insert into audit_event (at, actor_user_id, action, subject, detail, ip) values ($1, $2, $3, $4, $5, $6)", at, actor, action, subject, detail, ip)
+    sqlx::query!(
+        "insert into audit_event (at, actor_user_id, actor_role, action, subject, detail, ip)
+         values ($1, $2, (select role from app_user where user_id = $2), $3, $4, $5, $6)",
+        at,
+        actor,
+        action,
+        subject,
+        detail,
+        ip
+    )
     .execute(conn)
     .await?;
     Ok(())

@@ -3,6 +3,7 @@
 
 pub mod rates;
 pub mod service;
+mod staff;
 mod views;
 
 use axum::{
@@ -24,6 +25,7 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(rates::router())
+        .merge(staff::router())
         .route("/admin", get(home))
         .route("/admin/e-post", get(mail_list))
         .route("/admin/e-post/{file}", get(mail_show))

@@ -977,3 +977,21 @@ pub async fn api_page(
         .fetch_all(conn)
         .await
 }
+
+/// The creditor's newest claim with this OCR or invoice number, if any.
+pub async fn of_creditor_by_reference(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    reference: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    let digits: String = reference.chars().filter(char::is_ascii_digit).collect();
+    sqlx::query_scalar!(
+        "select claim_id from claim where creditor_id = $1 and (ocr = $2 or invoice_number = $3)
+         order by registered_at desc limit 1",
+        creditor_id,
+        digits,
+        reference.trim()
+    )
+    .fetch_optional(conn)
+    .await
+}

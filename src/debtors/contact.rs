@@ -153,7 +153,9 @@ async fn messages_view(
     errors: FieldErrors,
 ) -> Result<Response, AppError> {
     let mut conn = state.db.acquire().await?;
-    let tickets = service::tickets(&mut conn, pnr).await?;
+    let tickets =
+        crate::tickets::of_owner(&mut conn, &crate::tickets::Owner::Debtor(pnr.to_string()))
+            .await?;
     let cases = visible_claims(&mut conn, pnr).await?;
     let cases = cases
         .into_iter()

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
-use sqlx::{FromRow, PgConnection};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{
@@ -185,31 +185,6 @@ pub async fn save_refund_account(
     let detail = json!({ "by": by });
     audit(&mut tx, now, None, "debtor_refund_account", Some(&subject), detail, Some(ip)).await?;
     tx.commit().await
-}
-
-/// A message the debtor sent to support, as their page lists it.
-#[derive(FromRow)]
-pub struct TicketRow {
-    pub subject: String,
-    pub body: String,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub invoice_number: Option<String>,
-}
-
-/// The person's messages to support, newest first.
-pub async fn tickets(
-    conn: &mut PgConnection,
-    personal_number: &str,
-) -> sqlx::Result<Vec<TicketRow>> {
-    sqlx::query_as(
-        "select t.subject, (select m.body from ticket_message m where m.ticket_id = t.ticket_id order by m.ticket_message_id limit 1) as body,
-                t.status, t.created_at, c.invoice_number
-         from ticket t left join claim c using (claim_id) where t.personal_number = $1 order by t.created_at desc",
-    )
-    .bind(personal_number)
-    .fetch_all(conn)
-    .await
 }
 
 /// Staff approve (the address becomes the person's address on every open case, marked

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{CaseRow, PayNow, gdpr, service};
+use super::{CaseRow, PayNow, gdpr};
 use crate::{
     auth::Ctx,
     claims::{self, ClaimRecord},
@@ -114,7 +114,7 @@ pub(crate) struct ContactPage {
 #[template(path = "debtors/messages.html")]
 pub(crate) struct MessagesPage {
     pub(crate) layout: Layout,
-    pub(crate) tickets: Vec<service::TicketRow>,
+    pub(crate) tickets: Vec<crate::tickets::Row>,
     pub(crate) cases: Vec<(Uuid, String)>,
     pub(crate) form: MessageForm,
     pub(crate) errors: FieldErrors,

@@ -47,6 +47,8 @@ pub struct TickReport {
     /// Letters held because their interest covers a day with no published reference rate; they
     /// are written once the rate is entered.
     pub held_for_rate: u64,
+    /// Audit-log rows chained this pass.
+    pub audit_sealed: u64,
     /// The half-year whose reference rate is missing, when letters were held for it.
     pub missing_rate: Option<NaiveDate>,
 }
@@ -72,6 +74,8 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     let allow_private = state.config.webhooks_allow_private;
     report.webhooks =
         crate::webhooks::deliver_due(&state.db, allow_private, state.clock.now()).await?;
+    report.audit_sealed =
+        crate::audit::seal(&mut *state.db.acquire().await?, state.clock.now()).await?;
     report.notices = crate::mail::deliver_queue(
         &state.db,
         &state.mailer,

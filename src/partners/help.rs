@@ -41,7 +41,9 @@ async fn view(
     errors: FieldErrors,
 ) -> Result<HelpPage, AppError> {
     let (_, partner_id) = super::routes::partner_of(ctx)?;
-    let tickets = tickets::of_partner(&mut *state.db.acquire().await?, partner_id).await?;
+    let tickets =
+        tickets::of_owner(&mut *state.db.acquire().await?, &tickets::Owner::Partner(partner_id))
+            .await?;
     Ok(HelpPage { layout: ctx.layout(), form, errors, tickets })
 }
 
@@ -85,14 +87,14 @@ async fn ask(
         }
     };
     let from = tickets::From::Partner { partner_id, user_id: user.id };
-    tickets::open(&mut conn, from, claim, message, state.clock.now()).await?;
+    let id = tickets::open(&mut conn, from, claim, message, state.clock.now()).await?;
     Ok(flash_redirect(
-        "/partner/hjalp",
+        &format!("/partner/hjalp/{id}"),
         FlashKind::Success,
         "Tack! Vi har tagit emot er fråga och svarar så snart vi kan, oftast inom en bankdag.",
     ))
 }
 
 fn status_label(status: &str) -> &'static str {
-    tickets::status_label(status)
+    tickets::sender_status_label(status)
 }

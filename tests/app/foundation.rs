@@ -452,7 +452,7 @@ async fn demo_mode_seeds_accounts_lists_them_and_lets_staff_skip_totp() {
     let (pool, name) = harness::fresh_db().await;
     let seeded =
         fordra::demo::seed_if_empty(&pool, fordra::clock::Clock::system().now()).await.unwrap();
-    assert_eq!(seeded.len(), 3);
+    assert_eq!(seeded.len(), 5, "two admins, support, creditor, partner");
     let claims: i64 =
         sqlx::query_scalar("select count(*) from claim").fetch_one(&pool).await.unwrap();
     assert_eq!(claims, 4, "demo claims for Demo Bygg AB");

@@ -295,6 +295,18 @@ pub fn location(resp: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
+/// The flash message a redirect sets.
+pub fn flash(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("fordra_flash="))
+        .and_then(|c| fordra::web::cookies::parse_flash(c.split(';').next().unwrap()))
+        .map(|(_, message)| message)
+        .unwrap_or_default()
+}
+
 pub fn session_cookie(resp: &reqwest::Response) -> Option<String> {
     resp.headers()
         .get_all(header::SET_COOKIE)

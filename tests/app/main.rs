@@ -1,6 +1,7 @@
 //! Integration tests: real HTTP against the real router on a real PostgreSQL.
 
 mod api;
+mod backoffice;
 mod browser;
 mod calculator;
 mod claims_web;

@@ -623,7 +623,7 @@ async fn a_partner_creates_a_customer_and_registers_its_claims() {
     .unwrap();
     assert_eq!((ticket_claim, author.as_str()), (Some(claim_id), "partner"));
     let html = partner.get(app.url("/partner/hjalp")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Fråga om P-1") && html.contains("Öppet"), "{html}");
+    assert!(html.contains("Fråga om P-1") && html.contains("Hos Fordra"), "{html}");
 
     // Staff cannot approve the customer before its contact has accepted the terms.
     let admin = crate::harness::staff_client(&app, "admin@fordra.se", "admin").await;

@@ -1,0 +1,504 @@
+//! The back office: the support inbox with its round trips, staff accounts, the audit chain
+//! and the authorization of every /admin route.
+
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::harness::*;
+use crate::mina_sidor::{login, person};
+use crate::world::world;
+
+const SVEN: (&str, &str, &str) = ("198112189876", "Sven", "Svensson");
+const ERIK: (&str, &str, &str) = ("197205302396", "Erik", "Exempelsson");
+
+async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn post(
+    client: &Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client.post(app.url(path)).form(form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
+    let w = world("2026-11-02").await;
+    let app = &w.app;
+    let (claim, _) = w.claim("T-1", person(SVEN, None), json!({"capital": "900.00"})).await;
+    let sven = login(app, SVEN).await;
+    let r = post(
+        &sven,
+        app,
+        "/mina-sidor/kontakt",
+        &[("email", "sven@exempel.se"), ("phone", "070-123 45 67")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let claim_s = claim.to_string();
+    let r = post(
+        &sven,
+        app,
+        "/mina-sidor/meddelanden",
+        &[
+            ("claim", &claim_s),
+            ("subject", "Jag har redan betalat"),
+            ("body", "Jag betalade den 1 november."),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let ticket: Uuid = sqlx::query_scalar("select ticket_id from ticket where claim_id = $1")
+        .bind(claim)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    // Only the person's name, e-mail and phone are kept with it.
+    let (name, email, phone): (String, String, String) = sqlx::query_as(
+        "select contact_name, contact_email, contact_phone from ticket where ticket_id = $1",
+    )
+    .bind(ticket)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((name.as_str(), email.as_str()), ("Sven Svensson", "sven@exempel.se"));
+    assert!(phone.starts_with("070"));
+
+    // Support finds it in the inbox, open, and takes it.
+    let support = staff_client(app, "sara@fordra.test", "support").await;
+    let (code, inbox) = page(&support, app, "/admin/arenden").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(inbox.contains("Jag har redan betalat") && inbox.contains("Gäldenär: Sven Svensson"));
+    let path = format!("/admin/arenden/{ticket}");
+    let r = post(&support, app, &format!("{path}/tilldela"), &[("user", "me")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // An empty answer is refused on its field and stores nothing.
+    let r = post(
+        &support,
+        app,
+        &format!("{path}/skriv"),
+        &[("kind", "answer"), ("body", " "), ("minutes", "x")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Skriv ditt meddelande") && body.contains("Ange minuter som ett heltal"));
+    let messages = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from ticket_message where ticket_id = $1")
+            .bind(ticket)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(messages().await, 1);
+    // An internal note, then a question to the creditor (second line).
+    let r = post(
+        &support,
+        app,
+        &format!("{path}/skriv"),
+        &[("kind", "note"), ("body", "Kolla bankfilen 1/11."), ("minutes", "3")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(
+        &support,
+        app,
+        &format!("{path}/skriv"),
+        &[
+            ("kind", "forward"),
+            ("body", "Har ni fått en betalning direkt från gäldenären?"),
+            ("minutes", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mail =
+        app.mail_to(&w.creditor_email, |m| m.mail.subject.contains("Fråga från Fordra")).await;
+    assert!(mail.mail.text.contains("Har ni fått en betalning"), "{}", mail.mail.text);
+
+    // The creditor answers in its portal; the ticket is staff's turn again.
+    let creditor = w.creditor_client().await;
+    let (code, contact) = page(&creditor, app, "/borgenar/kontakt").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(contact.contains("Frågor från Fordra") && contact.contains("Väntar på ert svar"));
+    let (code, thread) = page(&creditor, app, &format!("/borgenar/kontakt/{ticket}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(thread.contains("Har ni fått en betalning"));
+    assert!(!thread.contains("Kolla bankfilen"), "notes are staff's only");
+    assert!(!thread.contains("Jag betalade den 1 november"), "the debtor's words stay with Fordra");
+    let r = post(
+        &creditor,
+        app,
+        &format!("/borgenar/kontakt/{ticket}"),
+        &[("body", "Ja, 900 kr kom in den 1 november.")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status: String = w.scalar("select status from ticket where ticket_id = $1", ticket).await;
+    assert_eq!(status, "open");
+    let (_, staff_view) = page(&support, app, &path).await;
+    assert!(staff_view.contains("Borgenärens svar") && staff_view.contains("900 kr kom in"));
+
+    // Support answers the debtor: by e-mail and on Mina sidor; the first response is recorded.
+    let r = post(
+        &support,
+        app,
+        &format!("{path}/skriv"),
+        &[
+            ("kind", "answer"),
+            ("body", "Borgenären har fått din betalning. Ärendet stängs."),
+            ("minutes", "5"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mail =
+        app.mail_to("sven@exempel.se", |m| m.mail.subject.contains("Svar från Fordra")).await;
+    assert!(mail.mail.text.contains("Borgenären har fått din betalning"));
+    assert!(mail.mail.text.contains(&format!("/mina-sidor/meddelanden/{ticket}")));
+    let (code, mine) = page(&sven, app, &format!("/mina-sidor/meddelanden/{ticket}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        mine.contains("Fordras kundtjänst") && mine.contains("Borgenären har fått din betalning")
+    );
+    assert!(!mine.contains("Kolla bankfilen") && !mine.contains("900 kr kom in"));
+    let (first, minutes): (Option<chrono::DateTime<chrono::Utc>>, i64) = sqlx::query_as(
+        "select first_response_at, (select sum(minutes) from ticket_message m where m.ticket_id = t.ticket_id)
+         from ticket t where ticket_id = $1",
+    )
+    .bind(ticket)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(first.is_some());
+    assert_eq!(minutes, 10);
+    let (_, inbox) = page(&support, app, "/admin/arenden?status=waiting").await;
+    assert!(inbox.contains("10 min"), "handling time in the inbox");
+
+    // The debtor replies: the ticket opens again. Another person cannot read or write in it.
+    let r =
+        post(&sven, app, &format!("/mina-sidor/meddelanden/{ticket}"), &[("body", "Tack!")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let status: String = w.scalar("select status from ticket where ticket_id = $1", ticket).await;
+    assert_eq!(status, "open");
+    let erik = login(app, ERIK).await;
+    let (code, _) = page(&erik, app, &format!("/mina-sidor/meddelanden/{ticket}")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let r = post(&erik, app, &format!("/mina-sidor/meddelanden/{ticket}"), &[("body", "Hej hej")])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Another creditor does not see the forwarded question either.
+    create_user(&app.pool, "annan@borgenar.test", "creditor").await;
+    let other = logged_in(app, "annan@borgenar.test").await;
+    let (code, _) = page(&other, app, &format!("/borgenar/kontakt/{ticket}")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+
+    // Support closes it; the creditor's own "Kontakta oss" makes a ticket too.
+    let r = post(&support, app, &format!("{path}/status"), &[("closed", "1")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(
+        &creditor,
+        app,
+        "/borgenar/kontakt",
+        &[("claim", "finns-inte"), ("subject", "Fråga"), ("body", "Hur gör vi?")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.text().await.unwrap().contains("Ni har ingen fordran med det OCR- eller fakturanumret.")
+    );
+    let r = post(
+        &creditor,
+        app,
+        "/borgenar/kontakt",
+        &[("claim", "T-1"), ("subject", "Fråga om T-1"), ("body", "Hur gör vi?")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, inbox) = page(&support, app, "/admin/arenden").await;
+    assert!(inbox.contains("Fråga om T-1") && inbox.contains("Borgenär:"));
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where subject = $1 and action like 'ticket_%'",
+    )
+    .bind(ticket.to_string())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 5, "assign, note, forward, answer, close");
+}
+
+#[tokio::test]
+async fn admins_create_lock_and_reset_staff_and_support_cannot() {
+    let app = TestApp::spawn().await;
+    let admin = staff_client(&app, "ada@fordra.test", "admin").await;
+    let support = staff_client(&app, "sam@fordra.test", "support").await;
+    // Support cannot see or use the page.
+    let (code, _) = page(&support, &app, "/admin/personal").await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    let r = post(
+        &support,
+        &app,
+        "/admin/personal",
+        &[("name", "X"), ("email", "x@fordra.test"), ("role", "admin")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Bad input is named on its field and stores nothing.
+    let r = post(
+        &admin,
+        &app,
+        "/admin/personal",
+        &[("name", ""), ("email", "nej"), ("role", "creditor")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("Ange namnet")
+            && body.contains("giltig e-postadress")
+            && body.contains("Välj administratör eller support")
+    );
+    let r = post(
+        &admin,
+        &app,
+        "/admin/personal",
+        &[("name", "Nora Ny"), ("email", "sam@fordra.test"), ("role", "support")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("Det finns redan ett konto"));
+    // A new support user: invited by mail, chooses a password, must enrol TOTP.
+    let r = post(
+        &admin,
+        &app,
+        "/admin/personal",
+        &[("name", "Nora Ny"), ("email", "nora@fordra.test"), ("role", "support")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mail = app.mail_to("nora@fordra.test", |_| true).await;
+    let link = mail
+        .mail
+        .text
+        .lines()
+        .find(|l| l.contains("/losenord/ny?token="))
+        .unwrap()
+        .trim()
+        .to_string();
+    let token = link.split("token=").nth(1).unwrap();
+    let nora = browser_client(&app.base);
+    let r = nora
+        .post(app.url("/losenord/ny"))
+        .form(&[("token", token), ("password", PASSWORD), ("password_repeat", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let r =
+        post(&nora, &app, "/logga-in", &[("email", "nora@fordra.test"), ("password", PASSWORD)])
+            .await;
+    assert_eq!(location(&r), "/konto/tvastegs", "TOTP enrolment is required");
+    let (code, _) = page(&nora, &app, "/admin/arenden").await;
+    assert_ne!(code, StatusCode::OK, "no way in before TOTP");
+
+    // Locking ends the sessions and login; an admin cannot lock themself or the last admin.
+    let sam: Uuid =
+        sqlx::query_scalar("select user_id from app_user where email = 'sam@fordra.test'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let r = post(&admin, &app, &format!("/admin/personal/{sam}/las"), &[("locked", "1")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (code, _) = page(&support, &app, "/admin").await;
+    assert_eq!(code, StatusCode::SEE_OTHER, "the locked user's session is gone");
+    let r = post(
+        &browser_client(&app.base),
+        &app,
+        "/logga-in",
+        &[("email", "sam@fordra.test"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let ada: Uuid =
+        sqlx::query_scalar("select user_id from app_user where email = 'ada@fordra.test'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let r = post(&admin, &app, &format!("/admin/personal/{ada}/las"), &[("locked", "1")]).await;
+    assert!(flash(&r).contains("ditt eget konto"));
+    let disabled: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select disabled_at from app_user where user_id = $1")
+            .bind(ada)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(disabled.is_none());
+    let r = post(&admin, &app, &format!("/admin/personal/{sam}/las"), &[("locked", "0")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A forced TOTP reset: the next login enrols again.
+    let r = post(&admin, &app, &format!("/admin/personal/{sam}/totp"), &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(
+        &browser_client(&app.base),
+        &app,
+        "/logga-in",
+        &[("email", "sam@fordra.test"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(location(&r), "/konto/tvastegs");
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_event where action like 'staff_%' order by audit_event_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(actions, ["staff_created", "staff_locked", "staff_unlocked", "staff_totp_reset"]);
+}
+
+/// `fordra verify-audit` on the test database: success and its output.
+fn verify_audit(app: &TestApp) -> (bool, String) {
+    let out = fordra_cli(&app.db_name).arg("verify-audit").output().unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// Runs `sql` with the append-only trigger switched off, as someone with the database's owner
+/// rights could, behind the application's back.
+async fn tamper(app: &TestApp, sql: &str) {
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("alter table audit_event disable trigger audit_event_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    sqlx::query("alter table audit_event enable trigger audit_event_append_only")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn verify_audit_finds_an_edited_a_deleted_and_a_reordered_row() {
+    let app = TestApp::spawn().await;
+    let admin = create_user(&app.pool, "ada@fordra.test", "admin").await;
+    {
+        let mut conn = app.pool.acquire().await.unwrap();
+        for i in 0..8 {
+            let now = fordra::clock::Clock::system().now();
+            let detail = json!({"n": i});
+            fordra::auth::audit(
+                &mut conn,
+                now,
+                Some(admin),
+                "test_action",
+                Some(&format!("obj-{i}")),
+                detail,
+                Some("10.0.0.1"),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let (ok, out) = verify_audit(&app);
+    assert!(ok, "{out}");
+    assert!(out.contains("audit log ok: 8 rows chained (8 sealed now)"), "{out}");
+    // The role is recorded with the person's id; the trigger refuses edits and deletes.
+    let role: String = sqlx::query_scalar("select actor_role from audit_event where seal_seq = 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, "admin");
+    for sql in [
+        "update audit_event set action = 'x' where seal_seq = 2",
+        "delete from audit_event where seal_seq = 2",
+    ] {
+        let e = sqlx::query(sql).execute(&app.pool).await.unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+    }
+    // Rows written after a seal are chained on the next one, after the earlier ones.
+    {
+        let mut conn = app.pool.acquire().await.unwrap();
+        let now = fordra::clock::Clock::system().now();
+        fordra::auth::audit(&mut conn, now, None, "late", None, json!({}), None).await.unwrap();
+    }
+    let (ok, out) = verify_audit(&app);
+    assert!(ok && out.contains("9 rows chained (1 sealed now)"), "{out}");
+
+    let id_at = |seq: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select audit_event_id from audit_event where seal_seq = $1",
+            )
+            .bind(seq)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // Edited: the row's content no longer matches its hash.
+    let third = id_at(3).await;
+    tamper(&app, "update audit_event set detail = '{\"n\": 99}' where seal_seq = 3").await;
+    let (ok, out) = verify_audit(&app);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("seal_seq 3, audit_event_id {third}")) && out.contains("ändrad"),
+        "{out}"
+    );
+    tamper(&app, "update audit_event set detail = '{\"n\": 2}' where seal_seq = 3").await;
+    assert!(verify_audit(&app).0, "restored");
+
+    // Reordered: two rows swap places in the chain.
+    tamper(&app, "update audit_event set seal_seq = case seal_seq when 4 then -5 else -4 end where seal_seq in (4, 5)").await;
+    tamper(&app, "update audit_event set seal_seq = -seal_seq where seal_seq < 0").await;
+    let (ok, out) = verify_audit(&app);
+    assert!(!ok && out.contains("seal_seq 4"), "{out}");
+    tamper(&app, "update audit_event set seal_seq = case seal_seq when 4 then -5 else -4 end where seal_seq in (4, 5)").await;
+    tamper(&app, "update audit_event set seal_seq = -seal_seq where seal_seq < 0").await;
+    assert!(verify_audit(&app).0, "restored");
+
+    // Deleted: a row in the middle, and (separately found) the newest one.
+    tamper(&app, "delete from audit_event where seal_seq = 6").await;
+    let (ok, out) = verify_audit(&app);
+    assert!(!ok && out.contains("seal_seq 6") && out.contains("saknas"), "{out}");
+    tamper(&app, "delete from audit_event where seal_seq > 6").await;
+    let (ok, out) = verify_audit(&app);
+    assert!(!ok && out.contains("seal_seq 9") && out.contains("borttagna"), "{out}");
+}
+
+#[tokio::test]
+async fn admins_search_the_audit_log_and_export_it() {
+    let app = TestApp::spawn().await;
+    let admin = staff_client(&app, "ada@fordra.test", "admin").await;
+    let support = staff_client(&app, "sam@fordra.test", "support").await;
+    let (code, _) = page(&support, &app, "/admin/logg").await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    let (code, body) =
+        page(&admin, &app, "/admin/logg?person=sam%40fordra.test&action=login").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        body.contains("sam@fordra.test") && !body.contains(">ada@fordra.test<"),
+        "only Sam's logins"
+    );
+    let (code, body) = page(&admin, &app, "/admin/logg?from=2026-13-01").await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("Ange datumet som ÅÅÅÅ-MM-DD."));
+    let r = admin.get(app.url("/admin/logg.csv?action=login")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()[reqwest::header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("granskningslogg-")
+    );
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("id;tid;person;e-post;roll;handling"));
+    assert_eq!(csv.lines().filter(|l| l.contains(";login;")).count(), 2, "{csv}");
+}
