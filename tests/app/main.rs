@@ -1,5 +1,6 @@
 //! Integration tests: real HTTP against the real router on a real PostgreSQL.
 
+mod access;
 mod api;
 mod backoffice;
 mod browser;
