@@ -167,6 +167,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/betalningar", "Betalningar"),
             ("/admin/avrakningar", "Avräkningar"),
             ("/admin/referensranta", "Referensränta"),
+            ("/admin/regler", "Regler"),
             ("/admin/e-post", "Utgående e-post"),
             ("/admin/personal", "Personal"),
             ("/admin/logg", "Logg"),

@@ -2,6 +2,7 @@
 //! overview, the reference rates, and the outgoing mail written by the file mailer.
 
 pub mod rates;
+mod rules;
 pub mod service;
 mod staff;
 mod views;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(rates::router())
         .merge(staff::router())
+        .merge(rules::router())
         .route("/admin", get(home))
         .route("/admin/e-post", get(mail_list))
         .route("/admin/e-post/{file}", get(mail_show))

@@ -437,3 +437,306 @@ mod tests {
         assert_eq!(next_half_year(d("2026-12-31")), d("2027-01-01"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Editing: staff change a rule set's values from a date
+
+/// How a parameter is typed and checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Kronor and öre, at most this many kronor.
+    Money { max: i64 },
+    /// A percentage (or percentage points), 0–100, at most two decimals.
+    Percent,
+    /// A whole number in a range, with its unit.
+    Count { min: u32, max: u32, unit: &'static str },
+    /// `actual365` or `actual_actual`.
+    DayCount,
+}
+
+/// One editable parameter: its key in the rule set, its group and label on the form, its kind.
+pub struct Field {
+    pub key: &'static str,
+    pub group: &'static str,
+    pub label: &'static str,
+    pub kind: FieldKind,
+}
+
+const fn money(key: &'static str, group: &'static str, label: &'static str, max: i64) -> Field {
+    Field { key, group, label, kind: FieldKind::Money { max } }
+}
+
+const fn count(
+    key: &'static str,
+    group: &'static str,
+    label: &'static str,
+    (min, max): (u32, u32),
+    unit: &'static str,
+) -> Field {
+    Field { key, group, label, kind: FieldKind::Count { min, max, unit } }
+}
+
+/// Every parameter staff may change, in the order the form shows them.
+pub const FIELDS: &[Field] = &[
+    money("reminder_fee", "Avgifter", "Påminnelseavgift", 1_000),
+    money("collection_fee", "Avgifter", "Inkassoavgift", 1_000),
+    money("payment_plan_fee", "Avgifter", "Avgift för amorteringsplan", 1_000),
+    money("late_payment_compensation", "Avgifter", "Förseningsersättning (näringsidkare)", 10_000),
+    Field {
+        key: "interest_margin",
+        group: "Ränta",
+        label: "Räntemarginal över referensräntan (procentenheter)",
+        kind: FieldKind::Percent,
+    },
+    Field { key: "day_count", group: "Ränta", label: "Dagräkning", kind: FieldKind::DayCount },
+    count("reminder_deadline_days", "Frister", "Betalningsfrist i påminnelsen", (1, 90), "dagar"),
+    count(
+        "collection_deadline_days",
+        "Frister",
+        "Betalningsfrist i inkassokravet",
+        (8, 90),
+        "dagar",
+    ),
+    count("collection_min_days", "Frister", "Minsta frist för inkassokrav (lag)", (1, 90), "dagar"),
+    count(
+        "final_notice_deadline_days",
+        "Frister",
+        "Betalningsfrist i slutkravet",
+        (1, 90),
+        "dagar",
+    ),
+    count("delivery_bank_days", "Frister", "Postgång", (0, 10), "bankdagar"),
+    count("receipt_bank_days", "Frister", "Tid för betalningen att nå oss", (0, 10), "bankdagar"),
+    count("grace_bank_days", "Frister", "Marginal efter förfallodag", (0, 10), "bankdagar"),
+    count("limitation_consumer_years", "Frister", "Preskription, konsument", (1, 10), "år"),
+    count("limitation_general_years", "Frister", "Preskription, övriga", (1, 20), "år"),
+    money(
+        "commission_reminder",
+        "Partnerprovision",
+        "Provision per betald påminnelseavgift",
+        1_000,
+    ),
+    money("commission_collection", "Partnerprovision", "Provision per betald inkassoavgift", 1_000),
+    Field {
+        key: "commission_vat_percent",
+        group: "Partnerprovision",
+        label: "Moms på provision (procent)",
+        kind: FieldKind::Percent,
+    },
+    count(
+        "commission_tail_months",
+        "Partnerprovision",
+        "Provision efter avslutad kundrelation",
+        (0, 60),
+        "månader",
+    ),
+    count(
+        "partner_term_months",
+        "Partnerprovision",
+        "Partneravtalets första period",
+        (1, 60),
+        "månader",
+    ),
+    count(
+        "partner_renewal_months",
+        "Partnerprovision",
+        "Partneravtalets förlängning",
+        (1, 60),
+        "månader",
+    ),
+    count(
+        "settlement_interval_days",
+        "Utbetalningar",
+        "Dagar mellan avräkningar",
+        (1, 31),
+        "dagar",
+    ),
+    count(
+        "payout_account_delay_bank_days",
+        "Utbetalningar",
+        "Karens för nytt utbetalningskonto",
+        (0, 30),
+        "bankdagar",
+    ),
+    count(
+        "unmatched_refund_bank_days",
+        "Utbetalningar",
+        "Omatchade betalningar listas för återbetalning efter",
+        (1, 365),
+        "bankdagar",
+    ),
+    money(
+        "payout_dual_approval_over",
+        "Utbetalningar",
+        "Två administratörer krävs för utbetalningar över",
+        100_000_000,
+    ),
+    count("plan_max_months", "Amorteringsplaner", "Längsta amorteringsplan", (2, 36), "månader"),
+    count(
+        "plan_break_days_late",
+        "Amorteringsplaner",
+        "Planen bryts när en delbetalning är sen mer än",
+        (1, 60),
+        "dagar",
+    ),
+    money("capital_max", "Övrigt", "Högsta kapitalbelopp per fordran", 1_000_000_000),
+    count("referral_valid_days", "Övrigt", "En partners hänvisning gäller", (1, 730), "dagar"),
+];
+
+impl RuleSet {
+    /// The value of `key` as the form shows it (Swedish decimal comma for amounts).
+    pub fn field_text(&self, key: &str) -> String {
+        let value = serde_json::to_value(self).unwrap_or_default();
+        match &value[key] {
+            serde_json::Value::String(s) => s.replace('.', ","),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// A copy of this set from `from` with the typed values (`key` → text) applied; every bad
+    /// value is named by its key with a Swedish message. Keys not typed keep their value.
+    pub fn edited(
+        &self,
+        from: NaiveDate,
+        typed: &std::collections::BTreeMap<String, String>,
+    ) -> Result<RuleSet, Vec<(&'static str, String)>> {
+        let mut value =
+            serde_json::to_value(self).map_err(|e| vec![("valid_from", e.to_string())])?;
+        value["valid_from"] = serde_json::json!(from);
+        let mut errors = vec![];
+        for f in FIELDS {
+            let Some(text) = typed.get(f.key) else { continue };
+            let text = text.trim();
+            match parse_field(f.kind, text) {
+                Ok(v) => value[f.key] = v,
+                Err(message) => errors.push((f.key, message)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let set: RuleSet =
+            serde_json::from_value(value).map_err(|e| vec![("valid_from", e.to_string())])?;
+        if set.collection_deadline_days < set.collection_min_days {
+            errors.push((
+                "collection_deadline_days",
+                format!(
+                    "Fristen i inkassokravet får inte vara kortare än minsta frist ({} dagar).",
+                    set.collection_min_days
+                ),
+            ));
+        }
+        if errors.is_empty() { Ok(set) } else { Err(errors) }
+    }
+
+    /// The keys whose values differ from `other`, with (before, after) as the form shows them.
+    pub fn changes_from(&self, other: &RuleSet) -> Vec<(&'static str, String, String)> {
+        FIELDS
+            .iter()
+            .filter_map(|f| {
+                let (before, after) = (other.field_text(f.key), self.field_text(f.key));
+                (before != after).then_some((f.key, before, after))
+            })
+            .collect()
+    }
+}
+
+fn parse_field(kind: FieldKind, text: &str) -> Result<serde_json::Value, String> {
+    match kind {
+        FieldKind::Money { max } => {
+            let amount = Sek::parse(text).map_err(|e| e.to_string())?;
+            if amount.is_negative() || amount > Sek::kronor(max) {
+                return Err(format!("Ange ett belopp mellan 0 och {} kr.", Sek::kronor(max)));
+            }
+            Ok(serde_json::json!(amount.to_plain()))
+        }
+        FieldKind::Percent => {
+            let d: Decimal = text
+                .replace(',', ".")
+                .parse()
+                .map_err(|_| "Ange ett tal, till exempel 8 eller 2,5.".to_string())?;
+            if d < Decimal::ZERO || d > Decimal::from(100) || d.scale() > 2 {
+                return Err("Ange ett tal mellan 0 och 100 med högst två decimaler.".into());
+            }
+            Ok(serde_json::json!(d.normalize().to_string()))
+        }
+        FieldKind::Count { min, max, unit } => match text.parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(serde_json::json!(n)),
+            _ => Err(format!("Ange ett heltal mellan {min} och {max} {unit}.")),
+        },
+        FieldKind::DayCount => match text {
+            "actual365" | "actual_actual" => Ok(serde_json::json!(text)),
+            _ => Err("Välj dagräkning.".into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn typed(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn an_edit_changes_only_what_was_typed_and_takes_the_new_date() {
+        let base = RuleSet::sweden_2013();
+        let from = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let set = base
+            .edited(from, &typed(&[("reminder_fee", "50,00"), ("interest_margin", "7,5")]))
+            .unwrap();
+        assert_eq!(set.valid_from, from);
+        assert_eq!(set.reminder_fee, Sek::kronor(50));
+        assert_eq!(set.interest_margin, Decimal::new(75, 1));
+        assert_eq!(set.collection_fee, base.collection_fee);
+        let changes = set.changes_from(&base);
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0], ("reminder_fee", "60,00".into(), "50,00".into()));
+        // Every field round-trips through its form text unchanged.
+        let all: BTreeMap<String, String> =
+            FIELDS.iter().map(|f| (f.key.to_string(), base.field_text(f.key))).collect();
+        let same = base.edited(base.valid_from, &all).unwrap();
+        assert_eq!(same, base);
+    }
+
+    #[test]
+    fn bad_values_are_named_by_field() {
+        let base = RuleSet::sweden_2013();
+        let from = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let errors = base
+            .edited(
+                from,
+                &typed(&[
+                    ("reminder_fee", "-5"),
+                    ("interest_margin", "abc"),
+                    ("plan_max_months", "99"),
+                    ("day_count", "x"),
+                    ("collection_deadline_days", "5"),
+                ]),
+            )
+            .unwrap_err();
+        let keys: Vec<&str> = errors.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "reminder_fee",
+                "interest_margin",
+                "day_count",
+                "collection_deadline_days",
+                "plan_max_months"
+            ]
+        );
+        assert!(errors[4].1.contains("mellan 2 och 36 månader"));
+        // The law's minimum for an inkassokrav's deadline holds against the other fields.
+        let errors = base
+            .edited(
+                from,
+                &typed(&[("collection_deadline_days", "8"), ("collection_min_days", "9")]),
+            )
+            .unwrap_err();
+        assert_eq!(errors[0].0, "collection_deadline_days");
+    }
+}

@@ -502,3 +502,124 @@ async fn admins_search_the_audit_log_and_export_it() {
     assert!(csv.starts_with("id;tid;person;e-post;roll;handling"));
     assert_eq!(csv.lines().filter(|l| l.contains(";login;")).count(), 2, "{csv}");
 }
+
+fn engine_claim(invoice: &str, due: &str) -> serde_json::Value {
+    json!({
+        "invoice_number": invoice, "description": "Snickeriarbete", "capital": "2500.00",
+        "invoice_date": "2026-01-10", "due_date": due, "reminder_fee_agreed": true,
+        "debtor": {"kind": "person", "id_number": "198112189876", "name": "Sven Svensson", "capacity": "consumer",
+                   "address": {"street": "Storgatan 1", "postal_code": "11122", "city": "Stockholm"}}
+    })
+}
+
+#[tokio::test]
+async fn a_rule_changed_from_a_future_date_leaves_earlier_letters_alone() {
+    let w = world("2026-02-01").await;
+    let app = &w.app;
+    let admin = staff_client(app, "ada@fordra.test", "admin").await;
+    let support = staff_client(app, "sam@fordra.test", "support").await;
+    let (early, _) = w.register(&engine_claim("R-1", "2026-02-09")).await;
+    // Support sees the rules, but cannot change them.
+    let (code, html) = page(&support, app, "/admin/regler").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(html.contains("2013-03-16") && !html.contains("rules-form"));
+    let change = [
+        ("valid_from", "2026-02-20"),
+        ("note", "Test"),
+        ("reminder_fee", "50,00"),
+        ("collection_fee", "150"),
+    ];
+    let r = post(&support, app, "/admin/regler", &change).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Never backwards, and bad values are named on their fields; nothing is stored.
+    let r =
+        post(&admin, app, "/admin/regler", &[("valid_from", "2026-02-01"), ("reminder_fee", "50")])
+            .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("från i morgon eller senare"));
+    let r = post(
+        &admin,
+        app,
+        "/admin/regler",
+        &[("valid_from", "2026-02-20"), ("reminder_fee", "-1"), ("plan_max_months", "x")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("id=\"f-reminder_fee-error\"")
+            && body.contains("id=\"f-plan_max_months-error\"")
+    );
+    let versions: i64 =
+        sqlx::query_scalar("select count(*) from rule_set").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(versions, 1);
+    // R-1's reminder goes out under the rules of today.
+    assert_eq!(w.tick("2026-02-10").await.steps, 1);
+    let stored = |claim: Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, serde_json::Value, String)>(
+                "select kind, snapshot, html from letter where claim_id = $1 order by created_on, kind",
+            )
+            .bind(claim)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let before = stored(early).await;
+    assert_eq!(before[0].1["rules_version"], "2013-03-16");
+    assert_eq!(before[0].1["fees"][0]["amount"], "60.00");
+    // Lower fees from 2026-02-20: shown as coming.
+    let r = post(&admin, app, "/admin/regler", &change).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&admin, app, "/admin/regler").await;
+    assert!(html.contains("Kommande"), "{html}");
+    assert_eq!(stored(early).await, before, "the letter already sent is untouched");
+
+    // Fee amounts follow the version in force when the claim fell due (the transitional
+    // principle of rules-sweden.md A14); deadlines follow the day the letter is sent.
+    let (late, _) = w.register(&engine_claim("R-2", "2026-02-23")).await;
+    assert_eq!(w.tick("2026-02-24").await.steps, 1, "R-2's reminder");
+    assert_eq!(w.tick("2026-02-25").await.steps, 1, "R-1's inkassokrav");
+    let early_letters = stored(early).await;
+    assert_eq!(early_letters[0], before[0]);
+    let collection = &early_letters[1].1;
+    assert_eq!(collection["rules_version"], "2026-02-20");
+    let fees: Vec<&str> = collection["fees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(fees, ["60.00", "180.00"], "R-1 fell due under the old amounts");
+    let late_letters = stored(late).await;
+    assert_eq!(late_letters[0].1["rules_version"], "2026-02-20");
+    assert_eq!(
+        late_letters[0].1["fees"][0]["amount"], "50.00",
+        "R-2 fell due under the new amounts"
+    );
+    // The change is audited with what changed.
+    let detail: serde_json::Value =
+        sqlx::query_scalar("select detail from audit_event where action = 'rule_set_published'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        detail["changes"][0],
+        json!({"key": "reminder_fee", "from": "60,00", "to": "50,00"})
+    );
+    // A version in force cannot be withdrawn; a coming one can.
+    let r = post(&admin, app, "/admin/regler/2013-03-16/ta-bort", &[]).await;
+    assert!(flash(&r).contains("Bara regler som ännu inte börjat gälla"));
+    let r =
+        post(&admin, app, "/admin/regler", &[("valid_from", "2026-03-01"), ("reminder_fee", "55")])
+            .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(&admin, app, "/admin/regler/2026-03-01/ta-bort", &[]).await;
+    assert!(flash(&r).contains("borttagna innan de börjat gälla"), "{}", flash(&r));
+    let versions: i64 =
+        sqlx::query_scalar("select count(*) from rule_set").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(versions, 2);
+    w.check_ledger("2026-02-25");
+}
