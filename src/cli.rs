@@ -127,6 +127,20 @@ enum Command {
     /// Verify the ledger: every entry balances, the total is zero, and every claim's books
     /// equal its statement. Exits non-zero and says where if not.
     CheckLedger,
+    /// Print the ansökan om betalningsföreläggande data of every claim ready for Kronofogden,
+    /// each with its OCR, and mark them handed off on the business date. Claims already handed
+    /// off are left out unless --again; claims failing the readiness check are named on stderr.
+    ExportEnforcement {
+        /// Business date (default: today in Europe/Stockholm, or FORDRA_TODAY).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        /// json (default) or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Export claims already handed off again.
+        #[arg(long)]
+        again: bool,
+    },
     /// Seal what is pending in the audit log, then walk its hash chain. Exits non-zero, naming
     /// the first row that does not match, if a sealed row was edited, deleted or reordered.
     VerifyAudit,
@@ -517,6 +531,38 @@ async fn run(cli: Cli) -> Result<()> {
                     std::io::stdout().write_all(&statement::csv(&s))?;
                 } else {
                     println!("{}", serde_json::to_string_pretty(&s)?);
+                }
+                Ok(())
+            })
+            .await
+        }
+        Command::ExportEnforcement { today, format, again } => {
+            if !matches!(format.as_str(), "json" | "csv") {
+                bail!("--format: json or csv");
+            }
+            let today = today.unwrap_or_else(|| clock.today());
+            let now = clock.now();
+            let identity = config.identity.clone();
+            with_database(&config, |db| async move {
+                let mut conn = db.acquire().await?;
+                let params = parameters::load(&mut conn).await?;
+                let done = crate::enforcement::export(
+                    &mut conn,
+                    &params,
+                    (today, now),
+                    (None, again),
+                    &identity,
+                    None,
+                )
+                .await?;
+                for (rec, problems) in &done.refused {
+                    eprintln!("OCR {}: {}", rec.ocr, problems.join(" "));
+                }
+                if format == "csv" {
+                    print!("{}", crate::enforcement::to_csv(&done.applications));
+                } else {
+                    let doc = serde_json::json!({"applications": done.applications});
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
                 }
                 Ok(())
             })

@@ -19,6 +19,7 @@ pub mod debtors;
 pub mod demo;
 pub mod disputes;
 pub mod domain;
+pub mod enforcement;
 pub mod engine;
 pub mod home;
 pub mod letters;

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(backoffice::router())
         .merge(crate::tickets::web::router())
         .merge(crate::audit::web::router())
+        .merge(crate::enforcement::web::router())
         .merge(calculator::router())
         .merge(crate::api::router())
         .merge(claims::web::router())

@@ -166,6 +166,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/krav", "Krav"),
             ("/admin/betalningar", "Betalningar"),
             ("/admin/avrakningar", "Avräkningar"),
+            ("/admin/kronofogden", "Kronofogden"),
             ("/admin/referensranta", "Referensränta"),
             ("/admin/regler", "Regler"),
             ("/admin/e-post", "Utgående e-post"),

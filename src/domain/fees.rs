@@ -37,6 +37,16 @@ impl FeeKind {
         })
     }
 
+    /// The name Kronofogden's application form uses for the cost.
+    pub fn legal_name(self) -> &'static str {
+        match self {
+            FeeKind::Reminder => "Påminnelseavgift",
+            FeeKind::Collection => "Inkassokostnad",
+            FeeKind::LatePaymentCompensation => "Förseningsersättning",
+            FeeKind::PaymentPlan => "Kostnad för upprättande av amorteringsplan",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             FeeKind::Reminder => "Påminnelseavgift",

@@ -6,6 +6,7 @@ pub mod books;
 pub mod calendar;
 pub mod commission;
 pub mod company;
+pub mod enforcement;
 pub mod fees;
 pub mod ids;
 pub mod interest;

@@ -71,6 +71,9 @@ pub struct RuleSet {
     /// Each renewal after the first term, in months, until either side ends it.
     #[serde(default = "defaults::partner_renewal_months")]
     pub partner_renewal_months: u32,
+    /// Kronofogden's fee for an ansökan om betalningsföreläggande, claimed from the debtor.
+    #[serde(default = "defaults::enforcement_application_fee")]
+    pub enforcement_application_fee: Sek,
 }
 
 mod defaults {
@@ -104,6 +107,9 @@ mod defaults {
     }
     pub fn partner_renewal_months() -> u32 {
         3
+    }
+    pub fn enforcement_application_fee() -> Sek {
+        Sek::kronor(300)
     }
 }
 
@@ -141,6 +147,7 @@ impl RuleSet {
             referral_valid_days: defaults::referral_valid_days(),
             partner_term_months: defaults::partner_term_months(),
             partner_renewal_months: defaults::partner_renewal_months(),
+            enforcement_application_fee: defaults::enforcement_application_fee(),
         }
     }
 }
@@ -579,6 +586,7 @@ pub const FIELDS: &[Field] = &[
         (1, 60),
         "dagar",
     ),
+    money("enforcement_application_fee", "Övrigt", "Kronofogdens ansökningsavgift", 10_000),
     money("capital_max", "Övrigt", "Högsta kapitalbelopp per fordran", 1_000_000_000),
     count("referral_valid_days", "Övrigt", "En partners hänvisning gäller", (1, 730), "dagar"),
 ];

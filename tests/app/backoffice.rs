@@ -623,3 +623,112 @@ async fn a_rule_changed_from_a_future_date_leaves_earlier_letters_alone() {
     assert_eq!(versions, 2);
     w.check_ledger("2026-02-25");
 }
+
+#[tokio::test]
+async fn a_ready_claim_exports_its_amounts_interest_and_fees_to_the_ore_once() {
+    let w = world("2026-02-01").await;
+    let (ready, ocr) = w.register(&engine_claim("K-1", "2026-02-09")).await;
+    let (returned, _) = w.register(&engine_claim("K-2", "2026-02-09")).await;
+    for day in ["2026-02-10", "2026-02-25", "2026-03-12", "2026-03-26"] {
+        w.tick(day).await;
+    }
+    let state: String = w.scalar("select state from claim where claim_id = $1", ready).await;
+    assert_eq!(state, "enforcement_ready");
+    sqlx::query("update claim set returned_mail = true where claim_id = $1")
+        .bind(returned)
+        .execute(w.pool())
+        .await
+        .unwrap();
+    // The back office on the day after the final notice's grace.
+    let later = w.app.again(Options { vars: vec![("FORDRA_TODAY", "2026-03-27".into())] }).await;
+    let app = &later;
+
+    // Staff see both, with why K-2 cannot go; support may look but not export.
+    let support = staff_client(app, "sam@fordra.test", "support").await;
+    let (code, html) = page(&support, app, "/admin/kronofogden").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(html.contains("Klar") && html.contains("kommit i retur"), "{html}");
+    let r = post(&support, app, "/admin/kronofogden/export", &[("format", "csv")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = support
+        .get(app.url(&format!("/admin/kronofogden/{ready}/ansokan.pdf")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+
+    // The command line exports the ready claim with its OCR and marks it handed off.
+    let out = fordra_cli(&app.db_name)
+        .args(["export-enforcement", "--today", "2026-03-27"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kommit i retur"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let apps = doc["applications"].as_array().unwrap();
+    assert_eq!(apps.len(), 1);
+    let a = &apps[0];
+    assert_eq!(a["ocr"], ocr.as_str());
+    assert_eq!(a["capital"], "2500.00");
+    assert_eq!(a["respondent"]["id_number"], "19811218-9876");
+    assert_eq!(a["respondent"]["address"], "Storgatan 1, 111 22 Stockholm");
+    assert_eq!(a["interest"]["basis"], "referensränta + 8 procentenheter (6 § räntelagen)");
+    assert_eq!(a["interest"]["from"], "2026-02-10");
+    // 10 % a year (2 % reference rate + 8) on 2 500 kr for the 46 days 02-10..03-27: 31.51.
+    assert_eq!(a["interest"]["accrued"], "31.51");
+    assert_eq!(
+        a["costs"],
+        json!([{"name": "Påminnelseavgift", "amount": "60.00"}, {"name": "Inkassokostnad", "amount": "180.00"}])
+    );
+    assert_eq!(a["application_fee"], "300.00");
+    assert_eq!(a["handed_off_on"], "2026-03-27");
+    assert_eq!(a["agent"]["name"], app.state.config.identity.name.as_str());
+    let handed: Option<chrono::NaiveDate> =
+        w.scalar("select handed_off_on from claim where claim_id = $1", ready).await;
+    assert_eq!(handed, Some(chrono::NaiveDate::from_ymd_opt(2026, 3, 27).unwrap()));
+    let state: String = w.scalar("select state from claim where claim_id = $1", ready).await;
+    assert_eq!(state, "enforcement_ready", "open until Kronofogden's outcome");
+
+    // Not twice, unless asked; the CSV carries the same figures.
+    let out = fordra_cli(&app.db_name)
+        .args(["export-enforcement", "--today", "2026-03-28"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["applications"], json!([]));
+    let out = fordra_cli(&app.db_name)
+        .args(["export-enforcement", "--today", "2026-03-27", "--format", "csv", "--again"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let line = csv.lines().nth(1).unwrap();
+    assert!(
+        line.starts_with(&format!("{ocr};"))
+            && line.contains(";2500.00;")
+            && line.contains("Påminnelseavgift 60.00, Inkassokostnad 180.00;300.00;2026-03-27"),
+        "{csv}"
+    );
+    // An admin exports from the page (as JSON here), again for an already handed-off claim.
+    let admin = staff_client(app, "ada@fordra.test", "admin").await;
+    let claim_s = ready.to_string();
+    let r = post(
+        &admin,
+        app,
+        "/admin/kronofogden/export",
+        &[("format", "json"), ("again", "1"), ("claim", &claim_s)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(doc["applications"][0]["capital"], "2500.00");
+    let r = post(&admin, app, "/admin/kronofogden/export", &[("format", "pdf")]).await;
+    assert!(flash(&r).contains("exakt ett"));
+    let events: i64 = w
+        .scalar(
+            "select count(*) from claim_event where claim_id = $1 and kind = 'handed_off'",
+            ready,
+        )
+        .await;
+    assert_eq!(events, 3);
+}
