@@ -38,17 +38,49 @@ async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppEr
     let mut conn = state.db.acquire().await?;
     let (creditors_pending, creditors_approved, users) = service::counts(&mut conn).await?;
     let todo = service::todo(&mut conn).await?;
-    let open_tickets = service::open_tickets(&mut conn).await?;
-    let missing_rate =
-        state.parameters(&mut conn).await?.rates.missing_half_year(state.clock.today());
+    let today = state.clock.today();
+    let missing_rate = state.parameters(&mut conn).await?.rates.missing_half_year(today);
+    let d = service::dashboard(&mut conn, today).await?;
+    let gate_open = match state.config.freshness_gate {
+        true => Some(crate::payments::freshness_open(&mut conn, today).await?),
+        false => None,
+    };
+    let states: Vec<_> = d
+        .states
+        .iter()
+        .map(|(s, n)| {
+            let label = crate::domain::lifecycle::ClaimState::parse(s).map(|s| s.label());
+            (label.unwrap_or("").to_string(), rust_decimal::Decimal::from(*n))
+        })
+        .collect();
+    let rates: Vec<_> = d
+        .rates
+        .iter()
+        .map(|(k, sent, paid)| (views::step_label(k).to_string(), views::percent(paid, sent)))
+        .collect();
+    let weeks: Vec<_> = d
+        .weeks
+        .iter()
+        .map(|w| {
+            let minutes = w.median_first_response_minutes.unwrap_or(0.0).round() as i64;
+            (format!("v. {}", w.week.format("%V")), rust_decimal::Decimal::from(minutes))
+        })
+        .collect();
+    let charts = [
+        crate::web::chart::bars(&states, "ärenden"),
+        crate::web::chart::bars(&rates, "%"),
+        crate::web::chart::bars(&weeks, "min"),
+    ];
     Ok(render(&HomePage {
         layout: ctx.layout(),
         creditors_pending,
         creditors_approved,
         users,
         todo,
-        open_tickets,
         missing_rate,
+        d,
+        gate_open,
+        charts,
     }))
 }
 

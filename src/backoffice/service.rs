@@ -54,11 +54,6 @@ pub async fn todo(conn: &mut PgConnection) -> sqlx::Result<Vec<Todo>> {
     .await
 }
 
-/// Support tickets still open.
-pub async fn open_tickets(conn: &mut PgConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from ticket where status = 'open'").fetch_one(conn).await
-}
-
 /// What entering a rate changed.
 #[derive(Debug, Default)]
 pub struct RateChange {
@@ -172,4 +167,107 @@ pub async fn rate_rows(conn: &mut PgConnection) -> sqlx::Result<Vec<RateRow>> {
     )
     .fetch_all(conn)
     .await
+}
+
+/// What the dashboard shows: the claims by state, money collected, the collection rate per
+/// step, the engine's health and what waits for staff.
+pub struct Dashboard {
+    /// (state, claims), in lifecycle order.
+    pub states: Vec<(String, i64)>,
+    pub collected_week: Decimal,
+    pub collected_month: Decimal,
+    /// (letter kind, claims that got it, of them paid with no later letter).
+    pub rates: Vec<(String, i64, i64)>,
+    pub last_pass: Option<(NaiveDate, DateTime<Utc>)>,
+    pub due_claims: i64,
+    /// Letters, e-mails and webhook deliveries not yet out.
+    pub backlog: (i64, i64, i64),
+    pub unmatched_payments: i64,
+    pub disputes_waiting: i64,
+    pub tickets_open: i64,
+    pub weeks: Vec<crate::tickets::Week>,
+}
+
+/// The dashboard's figures on `today`.
+pub async fn dashboard(conn: &mut PgConnection, today: NaiveDate) -> sqlx::Result<Dashboard> {
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("select state, count(*) from claim group by state")
+            .fetch_all(&mut *conn)
+            .await?;
+    let order = [
+        "registered",
+        "reminder",
+        "collection",
+        "final_notice",
+        "enforcement_ready",
+        "paid",
+        "withdrawn",
+        "written_off",
+    ];
+    let states = order
+        .iter()
+        .map(|s| (s.to_string(), counts.iter().find(|(k, _)| k == s).map(|c| c.1).unwrap_or(0)))
+        .collect();
+    let (collected_week, collected_month): (Decimal, Decimal) = sqlx::query_as(
+        "select coalesce(sum(amount) filter (where booked_on >= date_trunc('week', $1::date)::date), 0),
+                coalesce(sum(amount) filter (where booked_on >= date_trunc('month', $1::date)::date), 0)
+         from payment where kind = 'payment' and claim_id is not null and booked_on <= $1
+           and booked_on >= date_trunc('month', $1::date)::date - 7",
+    )
+    .bind(today)
+    .fetch_one(&mut *conn)
+    .await?;
+    let rates: Vec<(String, i64, i64)> = sqlx::query_as(
+        "with steps as (
+             select c.claim_id, c.state,
+                    array_agg(distinct l.kind) as kinds,
+                    (array_agg(l.kind order by l.created_on desc, l.kind desc))[1] as last_kind
+             from claim c join letter l on l.claim_id = c.claim_id
+             where l.kind in ('reminder', 'collection', 'final_notice') and l.dispatched_on is not null
+             group by c.claim_id, c.state)
+         select k, count(*) filter (where k = any(kinds)), count(*) filter (where state = 'paid' and last_kind = k)
+         from steps, unnest(array['reminder', 'collection', 'final_notice']) as k
+         group by k order by array_position(array['reminder', 'collection', 'final_notice'], k)",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let last_pass: Option<(NaiveDate, DateTime<Utc>)> =
+        sqlx::query_as("select business_date, finished_at from engine_status where id = 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (due_claims, letters, mails, hooks, unmatched_payments, disputes_waiting, tickets_open): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = sqlx::query_as(
+        "select (select count(*) from claim where next_action_on <= $1
+                   and state in ('registered', 'reminder', 'collection', 'final_notice')),
+                (select count(*) from outbox where done_at is null),
+                (select count(*) from mail_queue where sent_at is null),
+                (select count(*) from webhook_delivery where state = 'pending'),
+                (select count(*) from payment where claim_id is null and not refunded),
+                (select count(*) from dispute where (answer is null or (answer in ('maintain', 'reduce') and decision is null))),
+                (select count(*) from ticket where status = 'open')",
+    )
+    .bind(today)
+    .fetch_one(&mut *conn)
+    .await?;
+    let weeks = crate::tickets::weekly(conn, today, 8).await?;
+    Ok(Dashboard {
+        states,
+        collected_week,
+        collected_month,
+        rates,
+        last_pass,
+        due_claims,
+        backlog: (letters, mails, hooks),
+        unmatched_payments,
+        disputes_waiting,
+        tickets_open,
+        weeks,
+    })
 }

@@ -17,9 +17,41 @@ pub(crate) struct HomePage {
     pub(crate) creditors_approved: i64,
     pub(crate) users: i64,
     pub(crate) todo: Vec<service::Todo>,
-    pub(crate) open_tickets: i64,
     /// The half-year whose reference rate must be entered now (a red alert), if any.
     pub(crate) missing_rate: Option<chrono::NaiveDate>,
+    pub(crate) d: service::Dashboard,
+    /// Whether the freshness gate lets escalations out today (`None` when it is off).
+    pub(crate) gate_open: Option<bool>,
+    /// SVG charts: claims per state, collection rate per step, first response per week.
+    pub(crate) charts: [String; 3],
+}
+
+impl HomePage {
+    pub(crate) fn state_label(&self, s: &str) -> &'static str {
+        crate::domain::lifecycle::ClaimState::parse(s).map(|s| s.label()).unwrap_or("")
+    }
+
+    pub(crate) fn step_label(&self, kind: &str) -> &'static str {
+        step_label(kind)
+    }
+}
+
+/// A collection step as the dashboard names it.
+pub(crate) fn step_label(kind: &str) -> &'static str {
+    match kind {
+        "reminder" => "Efter påminnelse",
+        "collection" => "Efter inkassokrav",
+        _ => "Efter slutkrav",
+    }
+}
+
+/// The share `part` of `whole` in whole percent (0 when there is nothing to share).
+pub(crate) fn percent(part: &i64, whole: &i64) -> Decimal {
+    if *whole == 0 {
+        Decimal::ZERO
+    } else {
+        (Decimal::from(*part) * Decimal::from(100) / Decimal::from(*whole)).round()
+    }
 }
 
 #[derive(Template)]

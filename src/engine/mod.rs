@@ -29,7 +29,7 @@ use crate::{
 
 pub const BATCH: i64 = 500;
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct TickReport {
     pub steps: u64,
     pub dispatched: u64,
@@ -82,6 +82,16 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
         &state.config.mail_from,
         state.clock.now(),
     )
+    .await?;
+    sqlx::query(
+        "insert into engine_status (id, business_date, finished_at, report) values (1, $1, $2, $3)
+         on conflict (id) do update set business_date = excluded.business_date,
+             finished_at = excluded.finished_at, report = excluded.report",
+    )
+    .bind(today)
+    .bind(state.clock.now())
+    .bind(serde_json::to_value(report)?)
+    .execute(&mut *state.db.acquire().await?)
     .await?;
     Ok(report)
 }

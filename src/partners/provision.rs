@@ -30,6 +30,7 @@ struct Dashboard {
     quarter: String,
     running: Decimal,
     chart: String,
+    months: Vec<(String, Decimal)>,
     past: Vec<super::repo::Past>,
     period_end: Option<NaiveDate>,
 }
@@ -42,40 +43,6 @@ pub fn payout_label(state: Option<&str>) -> &'static str {
         Some("executed") => "Utbetald",
         Some(_) => "Okänd",
     }
-}
-
-/// Bars per month (label, amount incl. VAT) as an accessible SVG drawn on the server.
-pub fn bar_chart(months: &[(String, Decimal)]) -> String {
-    let (w, h, top, bottom) = (480.0_f64, 180.0_f64, 16.0_f64, 28.0_f64);
-    let max = months.iter().map(|(_, a)| *a).max().unwrap_or_default().max(Decimal::ONE);
-    let max: f64 = max.to_string().parse().unwrap_or(1.0);
-    let slot = w / months.len().max(1) as f64;
-    let mut bars = String::new();
-    for (i, (label, amount)) in months.iter().enumerate() {
-        let value: f64 = amount.to_string().parse().unwrap_or(0.0);
-        let bh = ((value.max(0.0) / max) * (h - top - bottom)).round();
-        let x = i as f64 * slot + slot * 0.2;
-        let y = h - bottom - bh;
-        let shown = crate::web::filters::comma_of(*amount);
-        bars += &format!(
-            "<g><title>{label}: {shown} kr</title><rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{:.0}\" height=\"{bh:.0}\" fill=\"currentColor\"/>\
-             <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"11\">{label}</text>\
-             <text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"11\">{shown}</text></g>",
-            slot * 0.6,
-            x + slot * 0.3,
-            h - 10.0,
-            x + slot * 0.3,
-            (y - 4.0).max(11.0)
-        );
-    }
-    let summary: Vec<String> = months
-        .iter()
-        .map(|(l, a)| format!("{l} {} kr", crate::web::filters::comma_of(*a)))
-        .collect();
-    format!(
-        "<svg class=\"chart\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Provision per månad: {}\" xmlns=\"http://www.w3.org/2000/svg\">{bars}</svg>",
-        summary.join(", ")
-    )
 }
 
 const MONTHS: [&str; 12] =
@@ -109,7 +76,8 @@ async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
         layout: ctx.layout(),
         quarter: quarter.to_string(),
         running,
-        chart: bar_chart(&months),
+        chart: crate::web::chart::bars(&months, "kr"),
+        months,
         past,
         period_end,
     }))

@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod assets;
+pub mod chart;
 pub mod cookies;
 pub mod error;
 pub mod excel;

@@ -732,3 +732,40 @@ async fn a_ready_claim_exports_its_amounts_interest_and_fees_to_the_ore_once() {
         .await;
     assert_eq!(events, 3);
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_states_money_rates_and_engine_health() {
+    use fordra::{domain::money::Sek, payments::simulator::Item};
+    let w = world("2026-02-01").await;
+    let (paid, ocr) = w.register(&engine_claim("D-1", "2026-02-09")).await;
+    w.register(&engine_claim("D-2", "2026-02-09")).await;
+    w.tick("2026-02-10").await;
+    // D-1 pays everything after its reminder: 2 500 + 60 + 10 days' interest 6.85.
+    let r = w
+        .pay(
+            "D-1",
+            "2026-02-19",
+            &[Item::new(&ocr, Sek::from_decimal("2566.85".parse().unwrap()), "Sven Svensson")],
+            "2026-02-20",
+        )
+        .await;
+    assert_eq!(r.paid_claims, 1);
+    let state: String = w.scalar("select state from claim where claim_id = $1", paid).await;
+    assert_eq!(state, "paid");
+    w.tick("2026-02-25").await;
+    let later = w.app.again(Options { vars: vec![("FORDRA_TODAY", "2026-02-25".into())] }).await;
+    let support = staff_client(&later, "sam@fordra.test", "support").await;
+    let (code, html) = page(&support, &later, "/admin").await;
+    assert_eq!(code, StatusCode::OK);
+    // Three charts, each with its table.
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 3);
+    assert!(html.contains("<td>Efter påminnelse</td><td>2</td><td>1</td><td>50 %</td>"), "{html}");
+    assert!(html.contains("<td>Efter inkassokrav</td><td>1</td><td>0</td><td>0 %</td>"), "{html}");
+    assert!(
+        html.contains("<td>Betald</td><td>1</td>") || html.contains("<td>Betalt</td><td>1</td>"),
+        "{html}"
+    );
+    // The week of 2026-02-23 had no payment; the month has 2 566,85.
+    assert!(html.contains("2 566,85"), "{html}");
+    assert!(html.contains("affärsdag 2026-02-25"), "{html}");
+}

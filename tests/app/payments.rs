@@ -68,7 +68,12 @@ impl World {
             .unwrap();
     }
 
-    async fn import(&self, name: &str, bytes: &[u8], today: &str) -> Result<Imported, ImportError> {
+    pub(crate) async fn import(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        today: &str,
+    ) -> Result<Imported, ImportError> {
         let path = write_temp(name, bytes);
         let r = import_file(
             self.pool(),
@@ -84,7 +89,7 @@ impl World {
         r
     }
 
-    async fn pay(&self, msg: &str, day: &str, items: &[Item], today: &str) -> Imported {
+    pub(crate) async fn pay(&self, msg: &str, day: &str, items: &[Item], today: &str) -> Imported {
         let xml = simulator::camt054(DEFAULT_IBAN, msg, d(day), items);
         self.import(&format!("{msg}.xml"), xml.as_bytes(), today)
             .await
