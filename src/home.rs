@@ -1,16 +1,17 @@
-//! The public start page.
+//! The public start page and the privacy page (what Fordra keeps, why, and for how long).
 
 use askama::Template;
-use axum::{Router, response::Response, routing::get};
+use axum::{Router, extract::State, response::Response, routing::get};
 
 use crate::auth::Ctx;
 use crate::{
+    domain::rules::RuleSet,
     state::AppState,
-    web::{Layout, render},
+    web::{AppError, Layout, render},
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(start))
+    Router::new().route("/", get(start)).route("/integritet", get(privacy))
 }
 
 #[derive(Template)]
@@ -21,4 +22,20 @@ struct StartPage {
 
 async fn start(ctx: Ctx) -> Response {
     render(&StartPage { layout: ctx.layout() })
+}
+
+#[derive(Template)]
+#[template(path = "public/privacy.html")]
+struct PrivacyPage {
+    layout: Layout,
+    rules: RuleSet,
+    controller: String,
+}
+
+/// The retention periods are the rule parameters in force today.
+async fn privacy(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let params = state.parameters(&mut *state.db.acquire().await?).await?;
+    let rules = params.book.in_force(state.clock.today()).clone();
+    let controller = format!("{} ({})", state.config.identity.name, state.config.identity.org_nr);
+    Ok(render(&PrivacyPage { layout: ctx.layout(), rules, controller }))
 }

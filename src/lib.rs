@@ -30,6 +30,7 @@ pub mod partners;
 pub mod payments;
 pub mod payouts;
 pub mod plans;
+pub mod retention;
 pub mod startup;
 pub mod state;
 pub mod terms;

@@ -135,3 +135,79 @@ pub async fn audit(
     .await?;
     Ok(())
 }
+
+/// Records that the debtor `pnr` (logged in on Mina sidor) did `action` on `subject` (the
+/// person when `None`). The log names the person by their person id, never by personnummer,
+/// so that anonymising them later leaves the audit chain intact.
+pub async fn audit_debtor(
+    conn: &mut sqlx::PgConnection,
+    at: chrono::DateTime<chrono::Utc>,
+    pnr: &str,
+    action: &str,
+    subject: Option<&str>,
+    detail: serde_json::Value,
+    ip: Option<&str>,
+) -> sqlx::Result<()> {
+    let by = person_ref(conn, pnr).await?;
+    let mut detail = detail;
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("by".into(), serde_json::Value::String(by.clone()));
+    }
+    sqlx::query(
+        "insert into audit_event (at, actor_user_id, actor_role, action, subject, detail, ip)
+         values ($1, null, 'debtor', $2, $3, $4, $5)",
+    )
+    .bind(at)
+    .bind(action)
+    .bind(subject.unwrap_or(&by))
+    .bind(detail)
+    .bind(ip)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How the audit log names the person `pnr`: `person:<person id>`.
+pub async fn person_ref(conn: &mut sqlx::PgConnection, pnr: &str) -> sqlx::Result<String> {
+    let person: Option<Uuid> =
+        sqlx::query_scalar("select person_id from person where personal_number = $1")
+            .bind(pnr)
+            .fetch_optional(conn)
+            .await?;
+    Ok(format!("person:{}", person.map(|p| p.to_string()).unwrap_or_else(|| "okänd".into())))
+}
+
+/// Keys of event details that may carry personal data (names, addresses, free text). The
+/// audit log never stores them (it names people and objects by id); an anonymised case's events
+/// lose them.
+pub const PERSONAL_KEYS: &[&str] = &[
+    "name",
+    "debtor_name",
+    "street",
+    "postal_code",
+    "city",
+    "address",
+    "email",
+    "phone",
+    "text",
+    "body",
+    "reason",
+    "comment",
+    "note",
+    "answer_text",
+    "payer_name",
+    "to",
+    "personal_number",
+    "id_number",
+    "debtor",
+];
+
+/// `detail` without the keys that may carry personal data, for the audit log.
+pub fn without_personal_data(mut detail: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = detail.as_object_mut() {
+        for key in PERSONAL_KEYS {
+            map.remove(*key);
+        }
+    }
+    detail
+}

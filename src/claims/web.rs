@@ -319,7 +319,7 @@ pub(crate) async fn record_change(
         user_id,
         &format!("claim_{event}"),
         Some(&claim_id.to_string()),
-        detail,
+        crate::auth::without_personal_data(detail),
         Some(ip),
     )
     .await?;

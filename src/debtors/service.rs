@@ -25,8 +25,7 @@ async fn audit_person(
     action: &str,
     detail: serde_json::Value,
 ) -> sqlx::Result<()> {
-    let subject = format!("person:{pnr}");
-    audit(conn, now, None, action, Some(&subject), detail, Some(ip)).await
+    crate::auth::audit_debtor(conn, now, pnr, action, None, detail, Some(ip)).await
 }
 
 /// E-mail and phone as typed on Mina sidor, checked and trimmed; empty means none.
@@ -181,9 +180,18 @@ pub async fn save_refund_account(
         None,
     )
     .await?;
-    let (subject, by) = (claim_id.to_string(), format!("person:{personal_number}"));
-    let detail = json!({ "by": by });
-    audit(&mut tx, now, None, "debtor_refund_account", Some(&subject), detail, Some(ip)).await?;
+    let subject = claim_id.to_string();
+    let (action, detail) = ("debtor_refund_account", json!({}));
+    crate::auth::audit_debtor(
+        &mut tx,
+        now,
+        personal_number,
+        action,
+        Some(&subject),
+        detail,
+        Some(ip),
+    )
+    .await?;
     tx.commit().await
 }
 
@@ -240,12 +248,13 @@ pub async fn decide_address(
             claims::wake(&mut tx, claim_id, today).await?;
         }
     }
+    let person = crate::auth::person_ref(&mut tx, &pnr).await?;
     audit(
         &mut tx,
         now,
         Some(user_id),
         "debtor_address_decided",
-        Some(&format!("person:{pnr}")),
+        Some(&person),
         json!({"approved": approve}),
         Some(ip),
     )

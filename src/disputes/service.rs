@@ -11,7 +11,6 @@ use crate::{claims::OnClaim, config::Config};
 
 use super::{DisputeView, MAX_ATTACHMENT, REASONS, reason_label, sniff};
 use crate::{
-    auth::audit,
     claims::{self, ClaimRecord},
     config::Identity,
     domain::money::Sek,
@@ -171,9 +170,19 @@ pub async fn submit(
         None,
     )
     .await?;
-    let detail = json!({"by": format!("person:{}", who.personal_number), "reason": s.reason});
+    let detail = json!({"reason": s.reason});
     let subject = c.claim_id.to_string();
-    audit(&mut tx, now, None, "claim_disputed", Some(&subject), detail, Some(who.ip)).await?;
+    let pnr = who.personal_number;
+    crate::auth::audit_debtor(
+        &mut tx,
+        now,
+        pnr,
+        "claim_disputed",
+        Some(&subject),
+        detail,
+        Some(who.ip),
+    )
+    .await?;
     let mail =
         DisputeToCreditor { c: &c, reason: reason_label(&s.reason), body: &s.body, public_url }
             .render()

@@ -74,6 +74,13 @@ pub struct RuleSet {
     /// Kronofogden's fee for an ansökan om betalningsföreläggande, claimed from the debtor.
     #[serde(default = "defaults::enforcement_application_fee")]
     pub enforcement_application_fee: Sek,
+    /// Years a closed case's bookkeeping records are kept (bokföringslagen), counted from the
+    /// end of the calendar year of its closing or last ledger entry; then it is anonymised.
+    #[serde(default = "defaults::retention_years")]
+    pub retention_years: u32,
+    /// Years a closed support ticket is kept before it is anonymised.
+    #[serde(default = "defaults::ticket_retention_years")]
+    pub ticket_retention_years: u32,
 }
 
 mod defaults {
@@ -110,6 +117,12 @@ mod defaults {
     }
     pub fn enforcement_application_fee() -> Sek {
         Sek::kronor(300)
+    }
+    pub fn retention_years() -> u32 {
+        7
+    }
+    pub fn ticket_retention_years() -> u32 {
+        2
     }
 }
 
@@ -148,6 +161,8 @@ impl RuleSet {
             partner_term_months: defaults::partner_term_months(),
             partner_renewal_months: defaults::partner_renewal_months(),
             enforcement_application_fee: defaults::enforcement_application_fee(),
+            retention_years: defaults::retention_years(),
+            ticket_retention_years: defaults::ticket_retention_years(),
         }
     }
 }
@@ -586,6 +601,14 @@ pub const FIELDS: &[Field] = &[
         (1, 60),
         "dagar",
     ),
+    count(
+        "retention_years",
+        "Gallring",
+        "Avslutade ärenden sparas (bokföringslagen)",
+        (7, 20),
+        "år",
+    ),
+    count("ticket_retention_years", "Gallring", "Stängda kundtjänstärenden sparas", (1, 10), "år"),
     money("enforcement_application_fee", "Övrigt", "Kronofogdens ansökningsavgift", 10_000),
     money("capital_max", "Övrigt", "Högsta kapitalbelopp per fordran", 1_000_000_000),
     count("referral_valid_days", "Övrigt", "En partners hänvisning gäller", (1, 730), "dagar"),

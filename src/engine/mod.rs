@@ -47,6 +47,8 @@ pub struct TickReport {
     /// Letters held because their interest covers a day with no published reference rate; they
     /// are written once the rate is entered.
     pub held_for_rate: u64,
+    /// Closed cases anonymised after their retention period.
+    pub anonymised: usize,
     /// Audit-log rows chained this pass.
     pub audit_sealed: u64,
     /// The half-year whose reference rate is missing, when letters were held for it.
@@ -74,6 +76,7 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     let allow_private = state.config.webhooks_allow_private;
     report.webhooks =
         crate::webhooks::deliver_due(&state.db, allow_private, state.clock.now()).await?;
+    report.anonymised = crate::retention::run(state, today).await?.claims;
     report.audit_sealed =
         crate::audit::seal(&mut *state.db.acquire().await?, state.clock.now()).await?;
     report.notices = crate::mail::deliver_queue(

@@ -769,3 +769,111 @@ async fn the_dashboard_shows_states_money_rates_and_engine_health() {
     assert!(html.contains("2 566,85"), "{html}");
     assert!(html.contains("affärsdag 2026-02-25"), "{html}");
 }
+
+/// Every place in the database where `needle` occurs: "table.column (rows)".
+async fn occurrences(pool: &sqlx::PgPool, needle: &str) -> Vec<String> {
+    let columns: Vec<(String, String)> = sqlx::query_as(
+        "select table_name::text, column_name::text from information_schema.columns
+         where table_schema = 'public' and data_type in ('text', 'jsonb', 'ARRAY', 'character varying', 'bytea')",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut found = vec![];
+    for (table, column) in columns {
+        let sql = format!(
+            "select count(*) from \"{table}\" where position($1 in convert_from(convert_to(\"{column}\"::text, 'UTF8'), 'UTF8')) > 0"
+        );
+        let n: i64 = sqlx::query_scalar(&sql).bind(needle).fetch_one(pool).await.unwrap();
+        if n > 0 {
+            found.push(format!("{table}.{column} ({n})"));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_closed_case_is_anonymised_in_every_table_after_its_retention() {
+    use crate::mina_sidor::{dispute, pdf_bytes};
+    let w = world("2026-11-02").await;
+    let app = &w.app;
+    let (claim, ocr) = w.claim("G-1", person(SVEN, None), json!({"capital": "500.00"})).await;
+    let sven = login(app, SVEN).await;
+    post(
+        &sven,
+        app,
+        "/mina-sidor/kontakt",
+        &[("email", "sven@exempel.se"), ("phone", "070-123 45 67")],
+    )
+    .await;
+    post(
+        &sven,
+        app,
+        "/mina-sidor/adress",
+        &[("street", "Svenssonsgatan 5"), ("postal_code", "753 20"), ("city", "Uppsala")],
+    )
+    .await;
+    let claim_s = claim.to_string();
+    post(
+        &sven,
+        app,
+        "/mina-sidor/meddelanden",
+        &[
+            ("claim", &claim_s),
+            ("subject", "Svensson undrar"),
+            ("body", "Hälsningar Sven Svensson"),
+        ],
+    )
+    .await;
+    let r = dispute(app, &sven, claim, "not_ordered", Some(("kvitto.pdf", pdf_bytes()))).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The creditor withdraws the claim: the case is closed in 2026.
+    let creditor = w.creditor_client().await;
+    let r = post(
+        &creditor,
+        app,
+        &format!("/borgenar/krav/{claim}/bestridande"),
+        &[("answer", "withdraw"), ("answer_text", "Vi återkallar kravet mot Sven Svensson.")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let state: String = w.scalar("select state from claim where claim_id = $1", claim).await;
+    assert_eq!(state, "withdrawn");
+    w.tick("2026-11-03").await;
+    let before = occurrences(&app.pool, "198112189876").await;
+    assert!(before.iter().any(|t| t.starts_with("claim.debtor_id_number")), "{before:?}");
+    assert!(!occurrences(&app.pool, "Svensson").await.is_empty());
+
+    // Kept through the end of 2033 (closed 2026 + 7 years), anonymised on 2034-01-01.
+    assert_eq!(w.tick("2033-12-31").await.anonymised, 0);
+    assert_eq!(w.tick("2034-01-01").await.anonymised, 1);
+    for needle in [
+        "198112189876",
+        "19811218-9876",
+        "Svensson",
+        "sven@exempel.se",
+        "070-123 45 67",
+        "Svenssonsgatan",
+        "Hälsningar",
+    ] {
+        let left = occurrences(&app.pool, needle).await;
+        assert!(left.is_empty(), "{needle} is still in {left:?}");
+    }
+    // Amounts, dates, the OCR and the ledger stay; a stored letter keeps only its kind.
+    let (capital, kept_ocr, anonymised): (
+        rust_decimal::Decimal,
+        String,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ) = sqlx::query_as("select capital, ocr, anonymised_at from claim where claim_id = $1")
+        .bind(claim)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((capital.to_string().as_str(), kept_ocr.as_str()), ("500.00", ocr.as_str()));
+    assert!(anonymised.is_some());
+    let out = w.check_ledger("2034-01-01");
+    assert!(out.contains("ledger ok"), "{out}");
+    // The privacy page states the periods in force.
+    let html = app.get("/integritet").await.text().await.unwrap();
+    assert!(html.contains("7 år") && html.contains("2 år efter att ärendet stängts"), "{html}");
+}

@@ -379,11 +379,11 @@ fn askama_escape(s: &str) -> String {
     s.replace('&', "&#38;").replace('\'', "&#39;")
 }
 
-fn pdf_bytes() -> Vec<u8> {
+pub(crate) fn pdf_bytes() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n".to_vec()
 }
 
-async fn dispute(
+pub(crate) async fn dispute(
     app: &TestApp,
     client: &Client,
     claim: Uuid,
