@@ -92,6 +92,15 @@ impl Ctx {
     }
 
     /// The debtor logged in on Mina sidor; otherwise to the BankID login.
+    /// A creditor user who is the company's owner (see [`super::User::creditor_owner`]).
+    pub fn require_creditor_owner(&self) -> Result<(&User, uuid::Uuid), AppError> {
+        let (user, creditor_id) = self.require_creditor()?;
+        if !user.creditor_owner {
+            return Err(AppError::Forbidden);
+        }
+        Ok((user, creditor_id))
+    }
+
     pub fn require_debtor(&self) -> Result<&super::session::DebtorSession, AppError> {
         self.debtor.as_ref().ok_or_else(|| AppError::DebtorLoginRequired(self.path.clone()))
     }

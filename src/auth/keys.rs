@@ -33,7 +33,10 @@ pub fn router() -> Router<AppState> {
 fn owner_of(ctx: &Ctx) -> Result<(&super::User, Owner, &'static str), AppError> {
     let user = ctx.require(&[Role::Creditor, Role::Partner])?;
     match (user.role, user.creditor_id, user.partner_id) {
-        (Role::Creditor, Some(c), _) => Ok((user, Owner::Creditor(c), "/borgenar/api-nycklar")),
+        // Only the company's owner manages its keys.
+        (Role::Creditor, Some(c), _) if user.creditor_owner => {
+            Ok((user, Owner::Creditor(c), "/borgenar/api-nycklar"))
+        }
         (Role::Partner, _, Some(p)) => Ok((user, Owner::Partner(p), "/partner/api-nycklar")),
         _ => Err(AppError::Forbidden),
     }

@@ -109,6 +109,9 @@ pub struct User {
     pub creditor_id: Option<Uuid>,
     pub partner_id: Option<Uuid>,
     pub totp_enabled: bool,
+    /// A creditor user who owns the company's account: changes the payout account, invites
+    /// and removes users, manages API keys and webhooks.
+    pub creditor_owner: bool,
 }
 
 /// Records who did what, for the audit log.

@@ -75,6 +75,7 @@ struct Row {
     totp_secret: Option<Vec<u8>>,
     totp_enabled_at: Option<DateTime<Utc>>,
     totp_last_step: Option<i64>,
+    creditor_owner: bool,
 }
 
 /// Creates a session and returns the token for the cookie.
@@ -101,7 +102,7 @@ pub async fn load(pool: &PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Resul
     let row: Option<Row> = sqlx::query_as(
         "select s.session_hash, s.stage, s.csrf_token, s.pending_totp_secret, s.next_path, s.last_seen_at,
                 u.user_id, u.email, u.role, u.display_name, u.creditor_id, u.partner_id,
-                u.totp_secret, u.totp_enabled_at, u.totp_last_step
+                u.totp_secret, u.totp_enabled_at, u.totp_last_step, u.creditor_owner
          from session s join app_user u on u.user_id = s.user_id
          where s.session_hash = $1 and s.expires_at > $2 and u.disabled_at is null",
     )
@@ -132,6 +133,7 @@ pub async fn load(pool: &PgPool, token: &str, now: DateTime<Utc>) -> sqlx::Resul
             creditor_id: r.creditor_id,
             partner_id: r.partner_id,
             totp_enabled: r.totp_enabled_at.is_some(),
+            creditor_owner: r.role == "creditor" && r.creditor_owner,
         },
     }))
 }

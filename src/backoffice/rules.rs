@@ -177,7 +177,7 @@ async fn publish(
         }
     };
     let by = ctx.acting(user, &state.clock);
-    match parameters::publish(&mut conn, &set, &note, &by).await? {
+    match super::service::publish_rules(&mut conn, &set, &note, &by).await? {
         Ok(()) => {
             state.params.invalidate();
             Ok(flash_redirect(
@@ -204,7 +204,7 @@ async fn withdraw(
     let user = ctx.require(&[Role::Admin])?;
     let date = parse_date(&date).ok_or(AppError::NotFound)?;
     let by = ctx.acting(user, &state.clock);
-    let gone = parameters::withdraw(&mut *state.db.acquire().await?, date, &by).await?;
+    let gone = super::service::withdraw_rules(&mut *state.db.acquire().await?, date, &by).await?;
     state.params.invalidate();
     let outcome = if gone {
         Ok(format!("Reglerna från {date} är borttagna innan de börjat gälla."))

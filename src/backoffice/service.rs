@@ -271,3 +271,74 @@ pub async fn dashboard(conn: &mut PgConnection, today: NaiveDate) -> sqlx::Resul
         weeks,
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rule-set versions
+
+/// Stores `set` as the version from its `valid_from`, which must be after `by.today`: a change
+/// never rewrites the past. A coming version with that date is replaced (a correction before it
+/// takes effect). Audited with the values that differ from the version it replaces or follows.
+/// `Err` names the field and why.
+pub async fn publish_rules(
+    conn: &mut PgConnection,
+    set: &crate::domain::rules::RuleSet,
+    note: &str,
+    by: &crate::auth::Acting<'_>,
+) -> anyhow::Result<Result<(), (&'static str, String)>> {
+    if set.valid_from <= by.today {
+        return Ok(Err((
+            "valid_from",
+            "En ändring gäller från i morgon eller senare; det som redan gällt ändras aldrig."
+                .into(),
+        )));
+    }
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    // One rule change at a time: the audit names what the change is measured against.
+    sqlx::query("select pg_advisory_xact_lock(hashtext('rule_set'))").execute(&mut *tx).await?;
+    let before = crate::parameters::load(&mut tx).await?.book.in_force(set.valid_from).clone();
+    let replaced = before.valid_from == set.valid_from;
+    let params = serde_json::to_value(set)?;
+    sqlx::query(
+        "insert into rule_set (valid_from, params, created_at, note) values ($1, $2, $3, $4)
+         on conflict (valid_from) do update set params = excluded.params, created_at = excluded.created_at, note = excluded.note",
+    )
+    .bind(set.valid_from)
+    .bind(&params)
+    .bind(by.now)
+    .bind(note.trim())
+    .execute(&mut *tx)
+    .await?;
+    let changes: Vec<serde_json::Value> = set
+        .changes_from(&before)
+        .into_iter()
+        .map(|(key, from, to)| serde_json::json!({"key": key, "from": from, "to": to}))
+        .collect();
+    let action = if replaced { "rule_set_corrected" } else { "rule_set_published" };
+    let detail =
+        serde_json::json!({"valid_from": set.valid_from, "changes": changes, "note": note.trim()});
+    by.audit(&mut tx, action, Some(&set.valid_from.to_string()), detail).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// Withdraws a coming version (one that has not taken effect); `false` if there is none.
+pub async fn withdraw_rules(
+    conn: &mut PgConnection,
+    valid_from: NaiveDate,
+    by: &crate::auth::Acting<'_>,
+) -> sqlx::Result<bool> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    let gone = sqlx::query("delete from rule_set where valid_from = $1 and valid_from > $2")
+        .bind(valid_from)
+        .bind(by.today)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if gone {
+        let detail = serde_json::json!({"valid_from": valid_from});
+        by.audit(&mut tx, "rule_set_withdrawn", Some(&valid_from.to_string()), detail).await?;
+    }
+    tx.commit().await?;
+    Ok(gone)
+}

@@ -2,6 +2,7 @@
 //! by a creditor user, the staff decision (approve / reject) on a new creditor, and the
 //! creditor's home page.
 
+pub mod inactivity;
 pub mod onboarding;
 mod routes;
 pub mod service;
@@ -16,6 +17,8 @@ pub use routes::router;
 
 #[derive(FromRow)]
 pub struct UserRow {
+    user_id: uuid::Uuid,
+    creditor_owner: bool,
     display_name: String,
     email: String,
     created_at: DateTime<Utc>,

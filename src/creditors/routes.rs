@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/villkor/borgenar", get(terms_page))
         .route("/borgenar/villkor", post(accept_terms))
         .route("/borgenar/anvandare", get(users).post(invite))
+        .route("/borgenar/anvandare/{id}/ta-bort", axum::routing::post(remove_user))
         .route("/admin/borgenarer", get(admin_list))
         .route("/admin/borgenarer/{id}", get(admin_show))
         .route("/admin/borgenarer/{id}/beslut", post(admin_decide))
@@ -233,19 +234,23 @@ async fn accept_terms(
 }
 
 async fn users(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let (_, creditor_id) = ctx.require_creditor()?;
+    let (user, creditor_id) = ctx.require_creditor()?;
     let mut conn = state.db.acquire().await?;
     Ok(render(&UsersPage {
         layout: ctx.layout(),
         users: service::user_rows(&mut conn, creditor_id).await?,
         invite_name: String::new(),
         invite_email: String::new(),
+        is_owner: user.creditor_owner,
+        me: user.id,
         errors: FieldErrors::default(),
     }))
 }
 
 #[derive(Deserialize)]
 struct InviteForm {
+    #[serde(default)]
+    role: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -257,7 +262,7 @@ async fn invite(
     ctx: Ctx,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
+    let (user, creditor_id) = ctx.require_creditor_owner()?;
     let name = form.name.trim().to_string();
     let email = form.email.trim().to_string();
     let mut errors = FieldErrors::default();
@@ -277,6 +282,8 @@ async fn invite(
                 users: service::user_rows(&mut conn, creditor_id).await?,
                 invite_name: name,
                 invite_email: email,
+                is_owner: true,
+                me: user.id,
                 errors,
             },
         ));
@@ -287,13 +294,27 @@ async fn invite(
     let by = service::Inviter { user_id: user.id, name: &user.display_name, ip: &ctx.ip, now };
     let mut conn = state.db.acquire().await?;
     let url = &state.config.public_url;
-    service::invite(&mut conn, creditor_id, &by, (&name, &email), &placeholder, url).await?;
+    let owner = form.role == "owner";
+    service::invite(&mut conn, creditor_id, &by, (&name, &email, owner), &placeholder, url).await?;
     state.wake_mail();
     Ok(flash_redirect(
         "/borgenar/anvandare",
         FlashKind::Success,
         &format!("Inbjudan skickad till {email}. Länken gäller i {INVITATION_HOURS} timmar."),
     ))
+}
+
+async fn remove_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let (user, creditor_id) = ctx.require_creditor_owner()?;
+    let id = path_id(&id)?;
+    let by = ctx.acting(user, &state.clock);
+    let outcome =
+        service::remove_user(&mut *state.db.acquire().await?, creditor_id, id, &by).await?;
+    Ok(flash_outcome("/borgenar/anvandare", outcome))
 }
 
 async fn admin_list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

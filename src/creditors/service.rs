@@ -86,7 +86,7 @@ pub async fn register(
         today,
     )
     .await?;
-    match create_user(&mut tx, &s.email, hash, &s.contact_name, creditor_id, false).await? {
+    match create_user(&mut tx, &s.email, hash, &s.contact_name, creditor_id, (false, true)).await? {
         Some(user_id) => {
             let link = crate::auth::service::one_time_link(
                 &mut tx,
@@ -207,11 +207,11 @@ async fn create_user(
     password_hash: &str,
     name: &str,
     creditor_id: Uuid,
-    verified: bool,
+    (verified, owner): (bool, bool),
 ) -> sqlx::Result<Option<Uuid>> {
     sqlx::query_scalar(
-        "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, email_verified_at)
-         values ($1, $2, $3, 'creditor', $4, $5, case when $6 then now() end)
+        "insert into app_user (user_id, email, password_hash, role, display_name, creditor_id, email_verified_at, creditor_owner)
+         values ($1, $2, $3, 'creditor', $4, $5, case when $6 then now() end, $7)
          on conflict (lower(email)) do nothing returning user_id",
     )
     .bind(Uuid::new_v4())
@@ -220,6 +220,7 @@ async fn create_user(
     .bind(name)
     .bind(creditor_id)
     .bind(verified)
+    .bind(owner)
     .fetch_optional(conn)
     .await
 }
@@ -227,7 +228,7 @@ async fn create_user(
 /// The creditor's active users, oldest first, with whether each has logged in.
 pub async fn user_rows(conn: &mut PgConnection, creditor_id: Uuid) -> sqlx::Result<Vec<UserRow>> {
     sqlx::query_as(
-        "select u.display_name, u.email, u.created_at,
+        "select u.user_id, u.creditor_owner, u.display_name, u.email, u.created_at,
                 exists (select 1 from audit_event a where a.actor_user_id = u.user_id and a.action = 'login') as has_logged_in
          from app_user u where u.creditor_id = $1 and u.disabled_at is null order by u.created_at",
     )
@@ -271,7 +272,7 @@ pub async fn invite(
     conn: &mut PgConnection,
     creditor_id: Uuid,
     by: &Inviter<'_>,
-    (name, email): (&str, &str),
+    (name, email, owner): (&str, &str, bool),
     placeholder: &str,
     public_url: &str,
 ) -> anyhow::Result<()> {
@@ -281,7 +282,7 @@ pub async fn invite(
         .bind(creditor_id)
         .fetch_one(&mut *tx)
         .await?;
-    match create_user(&mut tx, email, placeholder, name, creditor_id, false).await? {
+    match create_user(&mut tx, email, placeholder, name, creditor_id, (false, owner)).await? {
         Some(new_user) => {
             let link = crate::auth::service::one_time_link(
                 &mut tx,
@@ -298,7 +299,7 @@ pub async fn invite(
                 Some(by.user_id),
                 "user_invited",
                 Some(&new_user.to_string()),
-                serde_json::json!({"email": email}),
+                serde_json::json!({"owner": owner}),
                 Some(by.ip),
             )
             .await?;
@@ -468,4 +469,57 @@ pub async fn accept_terms(
     let detail = serde_json::json!({"terms_version": version});
     by.audit(&mut tx, "terms_accepted", Some(&creditor_id.to_string()), detail).await?;
     tx.commit().await
+}
+
+/// Removes a colleague's access: the account is closed and logged out. Nobody removes
+/// themself, and the company keeps at least one owner.
+pub async fn remove_user(
+    conn: &mut PgConnection,
+    creditor_id: Uuid,
+    user_id: Uuid,
+    by: &crate::auth::Acting<'_>,
+) -> anyhow::Result<Result<&'static str, &'static str>> {
+    if user_id == by.user_id {
+        return Ok(Err("Du kan inte ta bort dig själv."));
+    }
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    sqlx::query("select creditor_id from creditor where creditor_id = $1 for update")
+        .bind(creditor_id)
+        .execute(&mut *tx)
+        .await?;
+    let owner: Option<bool> = sqlx::query_scalar(
+        "select creditor_owner from app_user where user_id = $1 and creditor_id = $2 and disabled_at is null",
+    )
+    .bind(user_id)
+    .bind(creditor_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(owner) = owner else { return Ok(Err("Användaren finns inte.")) };
+    if owner {
+        let others: i64 = sqlx::query_scalar(
+            "select count(*) from app_user where creditor_id = $1 and creditor_owner and disabled_at is null and user_id <> $2",
+        )
+        .bind(creditor_id)
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if others == 0 {
+            return Ok(Err("Företaget måste ha minst en ägare."));
+        }
+    }
+    sqlx::query("update app_user set disabled_at = $2 where user_id = $1")
+        .bind(user_id)
+        .bind(by.now)
+        .execute(&mut *tx)
+        .await?;
+    crate::auth::session::delete_for_user(&mut tx, user_id).await?;
+    by.audit(
+        &mut tx,
+        "creditor_user_removed",
+        Some(&user_id.to_string()),
+        serde_json::json!({"creditor": creditor_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok("Användaren är borttagen och utloggad."))
 }

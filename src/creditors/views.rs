@@ -45,6 +45,8 @@ pub(super) struct UsersPage {
     pub(super) users: Vec<UserRow>,
     pub(super) invite_name: String,
     pub(super) invite_email: String,
+    pub(super) is_owner: bool,
+    pub(super) me: uuid::Uuid,
     pub(super) errors: FieldErrors,
 }
 

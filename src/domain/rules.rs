@@ -81,6 +81,12 @@ pub struct RuleSet {
     /// Years a closed support ticket is kept before it is anonymised.
     #[serde(default = "defaults::ticket_retention_years")]
     pub ticket_retention_years: u32,
+    /// A creditor account with no login and no claim for this many months gets a notice.
+    #[serde(default = "defaults::inactivity_notice_months")]
+    pub inactivity_notice_months: u32,
+    /// Days after the notice before the account is closed, unless someone logs in.
+    #[serde(default = "defaults::inactivity_close_days")]
+    pub inactivity_close_days: u32,
 }
 
 mod defaults {
@@ -124,6 +130,12 @@ mod defaults {
     pub fn ticket_retention_years() -> u32 {
         2
     }
+    pub fn inactivity_notice_months() -> u32 {
+        12
+    }
+    pub fn inactivity_close_days() -> u32 {
+        30
+    }
 }
 
 impl RuleSet {
@@ -163,6 +175,8 @@ impl RuleSet {
             enforcement_application_fee: defaults::enforcement_application_fee(),
             retention_years: defaults::retention_years(),
             ticket_retention_years: defaults::ticket_retention_years(),
+            inactivity_notice_months: defaults::inactivity_notice_months(),
+            inactivity_close_days: defaults::inactivity_close_days(),
         }
     }
 }
@@ -609,6 +623,20 @@ pub const FIELDS: &[Field] = &[
         "år",
     ),
     count("ticket_retention_years", "Gallring", "Stängda kundtjänstärenden sparas", (1, 10), "år"),
+    count(
+        "inactivity_notice_months",
+        "Gallring",
+        "Inaktivt borgenärskonto får besked efter",
+        (1, 60),
+        "månader",
+    ),
+    count(
+        "inactivity_close_days",
+        "Gallring",
+        "Kontot stängs efter beskedet om ingen loggar in",
+        (7, 365),
+        "dagar",
+    ),
     money("enforcement_application_fee", "Övrigt", "Kronofogdens ansökningsavgift", 10_000),
     money("capital_max", "Övrigt", "Högsta kapitalbelopp per fordran", 1_000_000_000),
     count("referral_valid_days", "Övrigt", "En partners hänvisning gäller", (1, 730), "dagar"),

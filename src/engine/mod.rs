@@ -47,6 +47,8 @@ pub struct TickReport {
     /// Letters held because their interest covers a day with no published reference rate; they
     /// are written once the rate is entered.
     pub held_for_rate: u64,
+    /// Inactive creditor accounts closed after their notice.
+    pub creditors_closed: usize,
     /// Closed cases anonymised after their retention period.
     pub anonymised: usize,
     /// Audit-log rows chained this pass.
@@ -77,6 +79,15 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     report.webhooks =
         crate::webhooks::deliver_due(&state.db, allow_private, state.clock.now()).await?;
     report.anonymised = crate::retention::run(state, today).await?.claims;
+    {
+        let mut conn = state.db.acquire().await?;
+        let rules = parameters::load(&mut conn).await?.book.in_force(today).clone();
+        let url = &state.config.public_url;
+        let r =
+            crate::creditors::inactivity::run(&mut conn, (today, state.clock.now()), &rules, url)
+                .await?;
+        report.creditors_closed = r.closed;
+    }
     report.audit_sealed =
         crate::audit::seal(&mut *state.db.acquire().await?, state.clock.now()).await?;
     report.notices = crate::mail::deliver_queue(

@@ -336,6 +336,7 @@ async fn account_view(
         current,
         pending,
         delay: params.book.in_force(today).payout_account_delay_bank_days,
+        can_change: ctx.user().is_some_and(|u| u.creditor_owner),
         errors: FieldErrors::default(),
         kind: "bankgiro".into(),
         bankgiro: String::new(),
@@ -366,7 +367,7 @@ async fn change_account(
     ctx: Ctx,
     Form(form): Form<AccountForm>,
 ) -> Result<Response, AppError> {
-    let (user, creditor_id) = ctx.require_creditor()?;
+    let (user, creditor_id) = ctx.require_creditor_owner()?;
     let mut errors = FieldErrors::default();
     let dest = if form.kind == "bank_account" {
         Destination::bank_account(&form.clearing, &form.account)

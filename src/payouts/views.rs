@@ -80,6 +80,8 @@ pub(super) struct AccountPage {
     pub(super) current: Option<String>,
     pub(super) pending: Option<(String, NaiveDate)>,
     pub(super) delay: u32,
+    /// Only the company's owner changes the payout account.
+    pub(super) can_change: bool,
     pub(super) errors: FieldErrors,
     pub(super) kind: String,
     pub(super) bankgiro: String,

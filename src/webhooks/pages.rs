@@ -31,7 +31,10 @@ pub fn router() -> Router<AppState> {
 fn owner_of(ctx: &Ctx) -> Result<(Owner, &'static str), AppError> {
     let user = ctx.require(&[Role::Creditor, Role::Partner])?;
     match (user.role, user.creditor_id, user.partner_id) {
-        (Role::Creditor, Some(c), _) => Ok((Owner::Creditor(c), "/borgenar/webhooks")),
+        // Only the company's owner manages its subscriptions.
+        (Role::Creditor, Some(c), _) if user.creditor_owner => {
+            Ok((Owner::Creditor(c), "/borgenar/webhooks"))
+        }
         (Role::Partner, _, Some(p)) => Ok((Owner::Partner(p), "/partner/webhooks")),
         _ => Err(AppError::Forbidden),
     }

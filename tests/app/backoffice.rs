@@ -877,3 +877,131 @@ async fn a_closed_case_is_anonymised_in_every_table_after_its_retention() {
     let html = app.get("/integritet").await.text().await.unwrap();
     assert!(html.contains("7 år") && html.contains("2 år efter att ärendet stängts"), "{html}");
 }
+
+#[tokio::test]
+async fn only_a_creditors_owner_manages_payout_users_and_keys() {
+    let w = world("2026-11-02").await;
+    let app = &w.app;
+    let owner = w.creditor_client().await;
+    let r = post(
+        &owner,
+        app,
+        "/borgenar/anvandare",
+        &[("name", "Ulla Användare"), ("email", "ulla@kund.test"), ("role", "user")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let mail = app.mail_to("ulla@kund.test", |_| true).await;
+    let link = mail
+        .mail
+        .text
+        .lines()
+        .find(|l| l.contains("/losenord/ny?token="))
+        .unwrap()
+        .trim()
+        .to_string();
+    let ulla = browser_client(&app.base);
+    let token = link.split("token=").nth(1).unwrap();
+    let r = post(
+        &ulla,
+        app,
+        "/losenord/ny",
+        &[("token", token), ("password", PASSWORD), ("password_repeat", PASSWORD)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r =
+        post(&ulla, app, "/logga-in", &[("email", "ulla@kund.test"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A user follows claims but changes nothing of the company's.
+    assert_eq!(page(&ulla, app, "/borgenar/krav").await.0, StatusCode::OK);
+    let (_, users) = page(&ulla, app, "/borgenar/anvandare").await;
+    assert!(users.contains("Bara företagets ägare") && users.contains("Användare"));
+    let (_, account) = page(&ulla, app, "/borgenar/utbetalningskonto").await;
+    assert!(account.contains("id=\"owner-only\""));
+    for (path, form) in [
+        ("/borgenar/utbetalningskonto", vec![("kind", "bankgiro"), ("bankgiro", "5050-1055")]),
+        ("/borgenar/anvandare", vec![("name", "X"), ("email", "x@kund.test")]),
+        ("/borgenar/api-nycklar", vec![("name", "Fortnox"), ("claims_read", "on")]),
+        ("/borgenar/webhooks", vec![("url", "https://example.com/h")]),
+    ] {
+        let r = post(&ulla, app, path, &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(page(&ulla, app, "/borgenar/api-nycklar").await.0, StatusCode::FORBIDDEN);
+    // The owner cannot remove themself, nor the last owner; removing Ulla logs her out.
+    let me: Uuid = sqlx::query_scalar("select user_id from app_user where email = $1")
+        .bind(&w.creditor_email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let r = post(&owner, app, &format!("/borgenar/anvandare/{me}/ta-bort"), &[]).await;
+    assert!(flash(&r).contains("dig själv"));
+    let ulla_id: Uuid =
+        sqlx::query_scalar("select user_id from app_user where email = 'ulla@kund.test'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let r = post(&owner, app, &format!("/borgenar/anvandare/{ulla_id}/ta-bort"), &[]).await;
+    assert!(flash(&r).contains("borttagen"), "{}", flash(&r));
+    assert_eq!(page(&ulla, app, "/borgenar/krav").await.0, StatusCode::SEE_OTHER, "logged out");
+}
+
+#[tokio::test]
+async fn an_inactive_creditor_gets_a_notice_and_is_closed_unless_someone_logs_in() {
+    let w = world("2026-11-02").await;
+    let app = &w.app;
+    let (claim, _) = w.claim("I-1", person(SVEN, None), json!({"capital": "500.00"})).await;
+    w.creditor_client().await; // a login now
+    // A second creditor that logs in after its notice keeps its account.
+    create_user(&app.pool, "aktiv@kund.test", "creditor").await;
+    logged_in(app, "aktiv@kund.test").await;
+    let r = w.tick("2027-12-01").await;
+    assert_eq!(r.creditors_closed, 0);
+    let noticed: i64 =
+        sqlx::query_scalar("select count(*) from creditor where inactivity_notice_on is not null")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(noticed, 0, "less than 12 months: no notice yet");
+    w.tick("2028-01-05").await;
+    let mail = app.mail_to(&w.creditor_email, |m| m.mail.subject.contains("stängs")).await;
+    assert!(mail.mail.text.contains("2028-02-04"), "{}", mail.mail.text);
+    // Someone at the second creditor logs in after the notice.
+    sqlx::query(
+        "insert into audit_event (at, actor_user_id, action) select now() + interval '2 years', user_id, 'login' from app_user where email = 'aktiv@kund.test'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = w.tick("2028-02-04").await;
+    assert_eq!(r.creditors_closed, 1);
+    let (closed, state): (Option<chrono::DateTime<chrono::Utc>>, String) = sqlx::query_as(
+        "select cr.closed_at, c.state from claim c join creditor cr using (creditor_id) where c.claim_id = $1",
+    )
+    .bind(claim)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(closed.is_some());
+    assert_ne!(state, "withdrawn", "open claims keep running");
+    let r = post(
+        &browser_client(&app.base),
+        app,
+        "/logga-in",
+        &[("email", &w.creditor_email), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a closed account's users cannot log in"
+    );
+    let other: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "select cr.closed_at from creditor cr join app_user u using (creditor_id) where u.email = 'aktiv@kund.test'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(other.is_none());
+}
