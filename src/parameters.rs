@@ -11,7 +11,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
-use crate::domain::rules::{RateTable, ReferenceRate, RuleBook, RuleSet};
+use crate::domain::{
+    rules::{RateTable, ReferenceRate, RuleBook, RuleSet},
+    wording::{self, Wording},
+};
 
 /// How far the last published rate is assumed to continue.
 const PROJECTION_END: NaiveDate = match NaiveDate::from_ymd_opt(2100, 12, 31) {
@@ -23,6 +26,8 @@ const PROJECTION_END: NaiveDate = match NaiveDate::from_ymd_opt(2100, 12, 31) {
 pub struct Parameters {
     pub book: RuleBook,
     pub rates: RateTable,
+    /// The lifecycle letters' wording, by version.
+    pub wording: Wording,
 }
 
 /// How long a process reuses the rule data it loaded for pages. A change made on this process
@@ -73,7 +78,21 @@ pub async fn load(conn: &mut PgConnection) -> Result<Parameters> {
     )
     .fetch_all(&mut *conn)
     .await?;
+    let texts: Vec<(String, String, NaiveDate, String)> = sqlx::query_as(
+        "select kind, version, published_on, body from terms where kind like 'letter\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let versions = texts
+        .into_iter()
+        .map(|(kind, version, from, body)| {
+            let blocks = wording::parse_blocks(&body)
+                .map_err(|e| anyhow::anyhow!("letter wording {kind} {version}: {e}"))?;
+            Ok(wording::Version { kind, version, from, blocks })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Parameters {
+        wording: Wording::new(versions),
         book: RuleBook::new(sets),
         rates: RateTable::new(
             rates

@@ -57,7 +57,12 @@ pub async fn publish(
         return Ok(Err(("title", "Ange en rubrik.".into())));
     }
     if body.trim().chars().count() < 20 {
-        return Ok(Err(("body", "Skriv avtalstexten.".into())));
+        return Ok(Err(("body", "Skriv texten.".into())));
+    }
+    if kind.starts_with("letter_")
+        && let Err(why) = crate::domain::wording::parse_blocks(body)
+    {
+        return Ok(Err(("body", why)));
     }
     if from < by.today {
         return Ok(Err((

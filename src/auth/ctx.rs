@@ -178,6 +178,7 @@ fn nav_for(role: Role, path: &str) -> Vec<NavItem> {
             ("/admin/kronofogden", "Kronofogden"),
             ("/admin/referensranta", "Referensränta"),
             ("/admin/regler", "Regler"),
+            ("/admin/texter", "Texter"),
             ("/admin/e-post", "Utgående e-post"),
             ("/admin/personal", "Personal"),
             ("/admin/logg", "Logg"),

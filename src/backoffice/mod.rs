@@ -5,6 +5,7 @@ pub mod rates;
 mod rules;
 pub mod service;
 mod staff;
+mod texts;
 mod views;
 
 use axum::{
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(rates::router())
         .merge(staff::router())
         .merge(rules::router())
+        .merge(texts::router())
         .route("/admin", get(home))
         .route("/admin/e-post", get(mail_list))
         .route("/admin/e-post/{file}", get(mail_show))

@@ -119,7 +119,23 @@ pub fn build(
         next,
         objection,
         schedule: Vec::new(),
+        wording_version: None,
     }
+}
+
+/// Writes the letter's text blocks from the wording version in force, and records the version.
+pub fn apply_wording(s: &mut Snapshot, v: &crate::domain::wording::Version) {
+    let [intro, next, objection] = v.fill(&crate::domain::wording::Values {
+        creditor: &s.creditor_name,
+        sender: &s.sender.name,
+        deadline: s.deadline,
+        email: &s.sender.email,
+        phone: &s.sender.phone,
+        address: &s.sender.address,
+        case_number: s.case_number,
+    });
+    (s.intro, s.next, s.objection) = (intro, next, objection);
+    s.wording_version = Some(v.version.clone());
 }
 
 /// Stores a letter that is not a lifecycle step (a plan's schedule, a broken plan, a

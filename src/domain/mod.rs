@@ -19,3 +19,4 @@ pub mod plan;
 pub mod rules;
 pub mod statement;
 pub mod text;
+pub mod wording;

@@ -450,7 +450,7 @@ fn prepare_letter(
     let statement = claims::compute_statement(rec, &fees, moves, params, today)?;
     let preliminary = statement.preliminary;
     let deadline = lifecycle::deadline(kind, today, rules);
-    let snapshot = crate::claims::letters::build(
+    let mut snapshot = crate::claims::letters::build(
         kind,
         rec,
         &statement,
@@ -459,6 +459,9 @@ fn prepare_letter(
         rules.valid_from,
         identity,
     );
+    if let Some(wording) = params.wording.in_force(&format!("letter_{}", kind.as_str()), today) {
+        crate::claims::letters::apply_wording(&mut snapshot, wording);
+    }
     let html = letters::render_html(&snapshot)?;
     let target = match kind {
         LetterKind::Reminder => ClaimState::Reminder,

@@ -55,6 +55,9 @@ pub struct Snapshot {
     /// A payment plan's instalments, each with its own OCR (empty for other letters).
     #[serde(default)]
     pub schedule: Vec<ScheduleLine>,
+    /// The version of the wording the letter was written with (lifecycle letters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wording_version: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,18 +11,13 @@ use axum::{
 };
 use chrono::NaiveDate;
 
-use crate::{
-    auth::{Ctx, Role, STAFF},
-    state::AppState,
-    web::{Form, prelude::*},
-};
+use crate::{auth::Ctx, state::AppState, web::prelude::*};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/partner/avtal", get(page))
         .route("/partner/avtal.pdf", get(pdf))
         .route("/partner/avtal/sag-upp", post(give_notice))
-        .route("/admin/partner/avtal", get(versions).post(publish))
 }
 
 #[derive(Template)]
@@ -138,97 +133,4 @@ async fn give_notice(State(state): State<AppState>, ctx: Ctx) -> Result<Response
             "Avtalet är uppsagt och upphör {end}. Ni tjänar provision till och med den dagen och får ett slutunderlag."
         ),
     ))
-}
-
-#[derive(serde::Deserialize, Default, Clone)]
-#[serde(default)]
-struct PublishForm {
-    version: String,
-    title: String,
-    body: String,
-    published_on: String,
-}
-
-#[derive(Template)]
-#[template(path = "partners/agreement_versions.html")]
-struct VersionsPage {
-    layout: Layout,
-    versions: Vec<(String, String, NaiveDate)>,
-    current: String,
-    today: NaiveDate,
-    can_publish: bool,
-    form: PublishForm,
-    errors: FieldErrors,
-}
-
-async fn versions_page(
-    state: &AppState,
-    ctx: &Ctx,
-    form: PublishForm,
-    errors: FieldErrors,
-) -> Result<VersionsPage, AppError> {
-    let user = ctx.require(STAFF)?;
-    let today = state.clock.today();
-    let mut conn = state.db.acquire().await?;
-    let current = crate::terms::current(&mut conn, "partner", today).await?;
-    let form = if form.body.is_empty() {
-        PublishForm { title: current.title.clone(), body: current.body.clone(), ..form }
-    } else {
-        form
-    };
-    Ok(VersionsPage {
-        layout: ctx.layout(),
-        versions: crate::terms::versions(&mut conn, "partner").await?,
-        current: current.version,
-        today,
-        can_publish: user.role == Role::Admin,
-        form,
-        errors,
-    })
-}
-
-/// Staff see the partner agreement's versions (in force, coming, earlier); admins publish one.
-async fn versions(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    Ok(render(&versions_page(&state, &ctx, PublishForm::default(), FieldErrors::default()).await?))
-}
-
-async fn publish(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Form(form): Form<PublishForm>,
-) -> Result<Response, AppError> {
-    let user = ctx.require(&[Role::Admin])?;
-    let by = ctx.acting(user, &state.clock);
-    let Some(from) = crate::web::forms::parse_date(&form.published_on) else {
-        let why = "Ange datumet som ÅÅÅÅ-MM-DD.".to_string();
-        return refuse(&state, &ctx, ("published_on", why), form).await;
-    };
-    let mut conn = state.db.acquire().await?;
-    let text = (form.version.as_str(), form.title.as_str(), form.body.as_str(), from);
-    match crate::terms::publish(&mut conn, "partner", text, &by).await? {
-        Ok(()) => Ok(flash_redirect(
-            "/admin/partner/avtal",
-            FlashKind::Success,
-            &format!(
-                "Partneravtalet version {} gäller från {from}. Nya partner skriver under det; de som redan skrivit under behåller sin version.",
-                form.version.trim()
-            ),
-        )),
-        Err((field, why)) => {
-            drop(conn);
-            refuse(&state, &ctx, (field, why), form).await
-        }
-    }
-}
-
-async fn refuse(
-    state: &AppState,
-    ctx: &Ctx,
-    (field, why): (&'static str, String),
-    form: PublishForm,
-) -> Result<Response, AppError> {
-    let mut errors = FieldErrors::default();
-    errors.add(field, why);
-    let page = versions_page(state, ctx, form, errors).await?;
-    Ok(render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page))
 }

@@ -57,7 +57,11 @@ pub fn schedule(
         return Ok(vec![]);
     };
     // Future half-years may have no published reference rate yet: assume the last one stays.
-    let params = &Parameters { book: params.book.clone(), rates: params.rates.projected_to(*last) };
+    let params = &Parameters {
+        book: params.book.clone(),
+        rates: params.rates.projected_to(*last),
+        wording: params.wording.clone(),
+    };
     plan::schedule(dates, moves, |moves, on| {
         Ok(claims::compute_statement(rec, fees, moves, params, on)?.balance)
     })

@@ -1005,3 +1005,78 @@ async fn an_inactive_creditor_gets_a_notice_and_is_closed_unless_someone_logs_in
     .unwrap();
     assert!(other.is_none());
 }
+
+#[tokio::test]
+async fn letter_wording_is_versioned_text_and_letters_keep_theirs() {
+    let w = world("2026-02-01").await;
+    let app = &w.app;
+    let admin = staff_client(app, "ada@fordra.test", "admin").await;
+    let (early, _) = w.register(&engine_claim("W-1", "2026-02-09")).await;
+    w.tick("2026-02-10").await;
+    let text = |claim: Uuid| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (serde_json::Value, String)>(
+                "select snapshot, html from letter where claim_id = $1 order by created_on limit 1",
+            )
+            .bind(claim)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (snapshot, html) = text(early).await;
+    assert_eq!(snapshot["wording_version"], "2026-1");
+    assert!(
+        snapshot["intro"]
+            .as_str()
+            .unwrap()
+            .starts_with("Enligt våra uppgifter har fakturan nedan från")
+    );
+    // A broken text is refused on its field; a good one from a later date is coming.
+    let path = "/admin/texter/letter_reminder";
+    let r = post(
+        &admin,
+        app,
+        path,
+        &[
+            ("version", "2026-2"),
+            ("title", "Påminnelse"),
+            ("published_on", "2026-02-20"),
+            ("body", "Hej {kund}, betala.\n\nSen.\n\nInvänd."),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("Okänd platshållare {kund}"));
+    let body = "Hej! {borgenär} har inte fått betalt för fakturan nedan. Betala senast {sista_dag}.\n\nAnnars går ärendet till inkasso.\n\nFrågor? Skriv till {epost} och ange ärende {ärendenummer}.";
+    let r = post(
+        &admin,
+        app,
+        path,
+        &[
+            ("version", "2026-2"),
+            ("title", "Påminnelse"),
+            ("published_on", "2026-02-20"),
+            ("body", body),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page_html) = page(&admin, app, path).await;
+    assert!(page_html.contains("Kommande"));
+    // The letter already sent is untouched; one written from the date uses the new text.
+    assert_eq!(text(early).await, (snapshot, html));
+    let (late, _) = w.register(&engine_claim("W-2", "2026-02-23")).await;
+    w.tick("2026-02-24").await;
+    let (snapshot, html) = text(late).await;
+    assert_eq!(snapshot["wording_version"], "2026-2");
+    assert!(
+        html.contains("har inte fått betalt för fakturan nedan. Betala senast 2026-"),
+        "{html}"
+    );
+    assert!(!html.contains("{borgenär}") && !html.contains("{epost}"));
+    // The creditor terms are published the same way.
+    let (code, _) = page(&admin, app, "/admin/texter/creditor").await;
+    assert_eq!(code, StatusCode::OK);
+}

@@ -232,7 +232,7 @@ async fn admins_publish_a_new_agreement_version_from_a_date() {
         ]
     };
     let r = support
-        .post(app.url("/admin/partner/avtal"))
+        .post(app.url("/admin/texter/partner"))
         .form(&form("2026-2", "2026-04-01"))
         .send()
         .await
@@ -240,7 +240,7 @@ async fn admins_publish_a_new_agreement_version_from_a_date() {
     assert_eq!(r.status(), 403);
     let admin = crate::harness::staff_client(&app, "admin@fordra.se", "admin").await;
     let r = admin
-        .post(app.url("/admin/partner/avtal"))
+        .post(app.url("/admin/texter/partner"))
         .form(&form("2026-2", "2026-03-01"))
         .send()
         .await
@@ -248,20 +248,20 @@ async fn admins_publish_a_new_agreement_version_from_a_date() {
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("aldrig bakåt i tiden"));
     let r = admin
-        .post(app.url("/admin/partner/avtal"))
+        .post(app.url("/admin/texter/partner"))
         .form(&form("2026-2", "2026-04-01"))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
     let html =
-        admin.get(app.url("/admin/partner/avtal")).send().await.unwrap().text().await.unwrap();
+        admin.get(app.url("/admin/texter/partner")).send().await.unwrap().text().await.unwrap();
     assert!(
         html.contains("<td>2026-2</td><td>Partneravtal</td><td>2026-04-01</td><td>Kommande</td>"),
         "{html}"
     );
     let r = admin
-        .post(app.url("/admin/partner/avtal"))
+        .post(app.url("/admin/texter/partner"))
         .form(&form("2026-2", "2026-05-01"))
         .send()
         .await

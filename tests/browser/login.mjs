@@ -14,7 +14,7 @@ await run(async (browser, base, { accounts }) => {
     await axe(page, `${a.home} page`);
     await screenshot(page, a.home.replaceAll("/", "") || "home");
     // The partner pages: the partner's customers, and staff's list of partners.
-    const more = { "/borgenar": ["/borgenar/api-nycklar", "/borgenar/webhooks", "/borgenar/kontakt"], "/partner": ["/partner/kunder", "/partner/inkassoskolan", "/partner/provision", "/partner/avtal", "/partner/api-nycklar", "/partner/webhooks", "/partner/hjalp"], "/admin": ["/admin/partner", "/admin/partner/avtal", "/admin/arenden", "/admin/personal", "/admin/logg"] }[a.home] || [];
+    const more = { "/borgenar": ["/borgenar/api-nycklar", "/borgenar/webhooks", "/borgenar/kontakt"], "/partner": ["/partner/kunder", "/partner/inkassoskolan", "/partner/provision", "/partner/avtal", "/partner/api-nycklar", "/partner/webhooks", "/partner/hjalp"], "/admin": ["/admin/partner", "/admin/texter/partner", "/admin/arenden", "/admin/personal", "/admin/logg"] }[a.home] || [];
     for (const path of more) {
       await page.goto(`${base}${path}`);
       check((await page.textContent("h1")).length > 0, `${path}: a heading`);
