@@ -186,3 +186,32 @@ async fn a_partner_registers_brings_a_customer_and_downloads_its_statement_in_a_
     tokio::task::block_in_place(|| run_flow(later_ref, "partner", json!({ "stage": "statement" })));
     app.check_ledger("2026-04-02");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_runs_the_back_office_in_a_browser() {
+    let (app, seeded) = demo_app(vec![]).await;
+    // The admin has an authenticator: the login asks for its code.
+    let secret = b"fordra-browser-totp-key".to_vec();
+    sqlx::query("update app_user set totp_secret = $2, totp_enabled_at = now() where email = $1")
+        .bind(seeded[0].email)
+        .bind(&secret)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let from = (app.state.clock.today() + chrono::Duration::days(30)).to_string();
+    let admin = json!({"email": seeded[0].email, "password": seeded[0].password});
+    let args = json!({"admin": admin, "secret": hex, "pnr": "19811218-9876", "from": from});
+    let app_ref = &app;
+    tokio::task::block_in_place(|| run_flow(app_ref, "backoffice", args));
+    let versions: i64 =
+        sqlx::query_scalar("select count(*) from rule_set").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(versions, 2, "the fee change is stored");
+    let answered: i64 = sqlx::query_scalar(
+        "select count(*) from ticket_message where kind = 'answer' and minutes = 4",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(answered, 1);
+}
