@@ -57,6 +57,7 @@ struct RulesPage {
     values: BTreeMap<String, String>,
     errors: FieldErrors,
     groups: Vec<(&'static str, Vec<&'static Field>)>,
+    industries: &'static [(&'static str, &'static str, bool)],
 }
 
 impl RulesPage {
@@ -71,6 +72,10 @@ impl RulesPage {
             FieldKind::Count { unit, .. } => unit,
             FieldKind::DayCount => "",
         }
+    }
+
+    fn refuses(&self, code: &str) -> bool {
+        self.value(&format!("refused_industry.{code}")) == "on"
     }
 
     fn is_day_count(&self, f: &Field) -> bool {
@@ -114,8 +119,11 @@ async fn view(
             let from =
                 prefill_from.filter(|d| *d > today).unwrap_or(today.succ_opt().unwrap_or(today));
             let base = params.book.in_force(from);
-            let values =
+            let mut values: BTreeMap<String, String> =
                 FIELDS.iter().map(|f| (f.key.to_string(), base.field_text(f.key))).collect();
+            for code in &base.refused_industries {
+                values.insert(format!("refused_industry.{code}"), "on".into());
+            }
             (from.to_string(), String::new(), values)
         }
     };
@@ -130,6 +138,7 @@ async fn view(
         values,
         errors,
         groups: groups(),
+        industries: crate::creditors::onboarding::INDUSTRIES,
     };
     let status = page.errors.status();
     Ok(render_status(status, &page))

@@ -11,7 +11,8 @@ use crate::{
     web::forms::FieldErrors,
 };
 
-/// (code, label, refused). Refused industries are those of product.md §5.
+/// (code, label, refused by default). Which industries are refused is a rule parameter
+/// (`RuleSet::refused_industries`, product.md §5 by default) that staff change from a date.
 pub const INDUSTRIES: &[(&str, &str, bool)] = &[
     ("bygg", "Bygg och hantverk", false),
     ("konsult", "Konsulter och företagstjänster", false),
@@ -93,6 +94,7 @@ pub fn validate(
     f: &SignupForm,
     today: NaiveDate,
     current_terms: &str,
+    rules: &crate::domain::rules::RuleSet,
 ) -> Result<Signup, FieldErrors> {
     let mut e = FieldErrors::default();
     // A sole trader's organisation number is the owner's personnummer.
@@ -126,7 +128,7 @@ pub fn validate(
     }
     match INDUSTRIES.iter().find(|(c, _, _)| *c == f.industry) {
         None => e.add("industry", "Välj bransch."),
-        Some((_, label, true)) => e.add(
+        Some((code, label, _)) if rules.refuses_industry(code) => e.add(
             "industry",
             format!(
                 "Fordra tar inte emot uppdrag inom branschen ”{label}”. Det följer av våra regler för \
@@ -228,7 +230,7 @@ mod tests {
 
     #[test]
     fn accepts_a_complete_form() {
-        let s = validate(&good(), today(), "2026-1").unwrap();
+        let s = validate(&good(), today(), "2026-1", &rules()).unwrap();
         assert_eq!(s.org_nr.as_str(), "165560360793");
         assert_eq!(s.postal_code, "111 22");
         assert_eq!(s.payout, Payout::Bankgiro("991-2346".into()));
@@ -244,7 +246,7 @@ mod tests {
         f.account = "1234567".into();
         f.accept_terms = None;
         f.password_repeat = "annat".into();
-        let e = validate(&f, today(), "2026-1").unwrap_err();
+        let e = validate(&f, today(), "2026-1", &rules()).unwrap_err();
         for field in ["org_nr", "industry", "clearing", "accept_terms", "password"] {
             assert!(e.get(field).is_some(), "{field}: {e:?}");
         }
@@ -256,24 +258,41 @@ mod tests {
         let mut f = good();
         f.org_nr = "811218-9876".into();
         f.company_form = "enskild_firma".into();
-        let s = validate(&f, today(), "2026-1").unwrap();
+        let s = validate(&f, today(), "2026-1", &rules()).unwrap();
         assert_eq!(s.org_nr.as_str(), "198112189876");
         assert_eq!(s.company_form, CompanyForm::EnskildFirma);
         // A personnummer with another form, or an org.nr as a sole trader, is refused on org_nr.
         f.company_form = "aktiebolag".into();
-        let e = validate(&f, today(), "2026-1").unwrap_err();
+        let e = validate(&f, today(), "2026-1", &rules()).unwrap_err();
         assert!(e.get("org_nr").unwrap().contains("enskild firma"));
         let mut f = good();
         f.company_form = "enskild_firma".into();
-        assert!(validate(&f, today(), "2026-1").unwrap_err().get("org_nr").is_some());
+        assert!(validate(&f, today(), "2026-1", &rules()).unwrap_err().get("org_nr").is_some());
         f.company_form = String::new();
-        assert!(validate(&f, today(), "2026-1").unwrap_err().get("company_form").is_some());
+        assert!(
+            validate(&f, today(), "2026-1", &rules()).unwrap_err().get("company_form").is_some()
+        );
     }
 
     #[test]
     fn stale_terms_must_be_accepted_again() {
-        let e = validate(&good(), today(), "2027-1").unwrap_err();
+        let e = validate(&good(), today(), "2027-1", &rules()).unwrap_err();
         assert!(e.get("accept_terms").unwrap().contains("uppdaterats"));
+    }
+
+    fn rules() -> crate::domain::rules::RuleSet {
+        crate::domain::rules::RuleSet::sweden_2013()
+    }
+
+    #[test]
+    fn a_refused_industry_is_rule_data() {
+        let mut r = rules();
+        r.refused_industries.retain(|c| c != "taxi");
+        let f = SignupForm { industry: "taxi".into(), ..good() };
+        assert!(validate(&f, today(), "2026-1", &r).is_ok(), "taxi allowed from a new rule set");
+        r.refused_industries.push("bygg".into());
+        let f = SignupForm { industry: "bygg".into(), ..good() };
+        assert!(validate(&f, today(), "2026-1", &r).is_err());
     }
 
     #[test]
@@ -283,7 +302,7 @@ mod tests {
         for (code, _, is_refused) in INDUSTRIES {
             let mut f = good();
             f.industry = code.to_string();
-            assert_eq!(validate(&f, today(), "2026-1").is_err(), *is_refused, "{code}");
+            assert_eq!(validate(&f, today(), "2026-1", &rules()).is_err(), *is_refused, "{code}");
         }
     }
 }

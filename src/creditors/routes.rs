@@ -99,7 +99,8 @@ async fn signup(
             },
         )
     };
-    let s = match onboarding::validate(&form, today, &terms.version) {
+    let rules = state.parameters(&mut conn).await?.book.in_force(today).clone();
+    let s = match onboarding::validate(&form, today, &terms.version, &rules) {
         Ok(s) => s,
         Err(errors) => return Ok(refuse(form, errors, terms, &ctx)),
     };

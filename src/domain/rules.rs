@@ -87,6 +87,9 @@ pub struct RuleSet {
     /// Days after the notice before the account is closed, unless someone logs in.
     #[serde(default = "defaults::inactivity_close_days")]
     pub inactivity_close_days: u32,
+    /// Industries Fordra does not take assignments from (kundkännedom, product.md §5), by code.
+    #[serde(default = "defaults::refused_industries")]
+    pub refused_industries: Vec<String>,
 }
 
 mod defaults {
@@ -136,6 +139,24 @@ mod defaults {
     pub fn inactivity_close_days() -> u32 {
         30
     }
+    pub fn refused_industries() -> Vec<String> {
+        [
+            "tobak_natet",
+            "pornografi",
+            "timeshare",
+            "receptlakemedel",
+            "dejting",
+            "vapen",
+            "spel_utan_licens",
+            "anonymitet",
+            "presentkort_36",
+            "virtuell_valuta",
+            "taxi",
+            "erotisk_dans",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
 }
 
 impl RuleSet {
@@ -177,6 +198,7 @@ impl RuleSet {
             ticket_retention_years: defaults::ticket_retention_years(),
             inactivity_notice_months: defaults::inactivity_notice_months(),
             inactivity_close_days: defaults::inactivity_close_days(),
+            refused_industries: defaults::refused_industries(),
         }
     }
 }
@@ -672,6 +694,15 @@ impl RuleSet {
                 Err(message) => errors.push((f.key, message)),
             }
         }
+        // Checkboxes `refused_industry.<code>`; the form says it carried them.
+        if typed.contains_key("refused_industries_present") {
+            let codes: Vec<String> = typed
+                .keys()
+                .filter_map(|k| k.strip_prefix("refused_industry."))
+                .map(String::from)
+                .collect();
+            value["refused_industries"] = serde_json::json!(codes);
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -691,13 +722,24 @@ impl RuleSet {
 
     /// The keys whose values differ from `other`, with (before, after) as the form shows them.
     pub fn changes_from(&self, other: &RuleSet) -> Vec<(&'static str, String, String)> {
-        FIELDS
+        let mut changes: Vec<_> = FIELDS
             .iter()
             .filter_map(|f| {
                 let (before, after) = (other.field_text(f.key), self.field_text(f.key));
                 (before != after).then_some((f.key, before, after))
             })
-            .collect()
+            .collect();
+        if self.refused_industries != other.refused_industries {
+            let (before, after) =
+                (other.refused_industries.join(","), self.refused_industries.join(","));
+            changes.push(("refused_industries", before, after));
+        }
+        changes
+    }
+
+    /// Whether Fordra refuses assignments from the industry `code`.
+    pub fn refuses_industry(&self, code: &str) -> bool {
+        self.refused_industries.iter().any(|c| c == code)
     }
 }
 

@@ -207,6 +207,14 @@ async fn an_admin_runs_the_back_office_in_a_browser() {
     let versions: i64 =
         sqlx::query_scalar("select count(*) from rule_set").fetch_one(&app.pool).await.unwrap();
     assert_eq!(versions, 2, "the fee change is stored");
+    let (fee, refused): (String, i32) = sqlx::query_as(
+        "select params->>'reminder_fee', jsonb_array_length(params->'refused_industries')
+         from rule_set order by valid_from desc limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((fee.as_str(), refused), ("55.00", 12), "the form keeps what was not changed");
     let answered: i64 = sqlx::query_scalar(
         "select count(*) from ticket_message where kind = 'answer' and minutes = 4",
     )
