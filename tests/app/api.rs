@@ -438,3 +438,187 @@ async fn the_openapi_document_is_valid_and_covers_every_route() {
             && html.contains("Idempotency-Key")
     );
 }
+
+/// Where `value` breaks `schema` (strictly: an object may carry only the properties its schema
+/// declares, so an answer cannot grow a field the document does not show).
+fn violations(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return violations(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    let mut out = vec![];
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty()
+        && !types.iter().any(|t| *t == kind || (*t == "number" && kind == "integer"))
+    {
+        out.push(format!("{at}: {kind}, the document says {types:?}"));
+        return out;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        out.push(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    match value {
+        Value::Object(map) => {
+            for r in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                if !map.contains_key(r) {
+                    out.push(format!("{at}: required {r} missing"));
+                }
+            }
+            if let Some(props) = schema["properties"].as_object() {
+                for (k, v) in map {
+                    match props.get(k) {
+                        Some(s) => out.extend(violations(doc, s, v, &format!("{at}.{k}"))),
+                        None => out.push(format!("{at}.{k}: not in the document")),
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                out.extend(violations(doc, &schema["items"], item, &format!("{at}[{i}]")));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_operation_answers_as_the_openapi_document_says() {
+    let vars =
+        vec![("FORDRA_TODAY", "2026-03-02".into()), ("FORDRA_WEBHOOKS_ALLOW_PRIVATE", "on".into())];
+    let app = TestApp::spawn_with(Options { vars }).await;
+    let doc: Value = bare_client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let creditor = creditor_of(&app, "kontrakt@kund.test").await;
+    let api = Api {
+        app: &app,
+        client: bare_client(),
+        key: key_for(&app, Owner::Creditor(creditor)).await,
+    };
+    // The check itself: an undeclared field, a wrong type and a missing required one are caught.
+    let claim_schema = json!({"$ref": "#/components/schemas/Claim"});
+    let probe = violations(&doc, &claim_schema, &json!({"id": 1, "bogus": true}), "probe");
+    assert!(
+        probe.iter().any(|v| v.contains("bogus")) && probe.iter().any(|v| v.contains("probe.id"))
+    );
+    assert!(probe.iter().any(|v| v.contains("required state missing")), "{probe:?}");
+    let mut seen: Vec<(String, String)> = vec![];
+    let mut failures: Vec<String> = vec![];
+    let mut check = |method: &str, template: &str, status: StatusCode, body: &Value| {
+        let responses = &doc["paths"][template][method]["responses"];
+        let answer = &responses[status.as_str()];
+        if !answer.is_object() {
+            failures.push(format!("{method} {template}: {status} is not documented"));
+            return;
+        }
+        match answer["content"]["application/json"]["schema"].as_object() {
+            Some(_) => failures.extend(violations(
+                &doc,
+                &answer["content"]["application/json"]["schema"],
+                body,
+                &format!("{method} {template} {status}"),
+            )),
+            None if body.is_null() => {}
+            None => failures
+                .push(format!("{method} {template} {status}: a body the document does not show")),
+        }
+        if status.is_success() {
+            seen.push((method.to_string(), template.to_string()));
+        }
+    };
+    let (s, created) = api.post("/api/v1/claims", &claim("K-1"), None).await;
+    check("post", "/api/v1/claims", s, &created);
+    let id = created["id"].as_str().unwrap().to_string();
+    let on = |a: &str| format!("/api/v1/claims/{id}/{a}");
+    let (s, b) = api.post("/api/v1/claims", &claim("K-1"), None).await;
+    check("post", "/api/v1/claims", s, &b);
+    let (s, b) = api.raw("/api/v1/claims", "{nope").await;
+    check("post", "/api/v1/claims", s, &b);
+    let (s, b) = api.get(&format!("/api/v1/claims/{id}")).await;
+    check("get", "/api/v1/claims/{id}", s, &b);
+    let (s, b) = api.get(&format!("/api/v1/claims/{}", Uuid::new_v4())).await;
+    check("get", "/api/v1/claims/{id}", s, &b);
+    let (s, b) = api.get("/api/v1/claims?limit=1").await;
+    check("get", "/api/v1/claims", s, &b);
+    let (s, b) = api.get(&on("events")).await;
+    check("get", "/api/v1/claims/{id}/events", s, &b);
+    for action in ["pause", "resume"] {
+        let (s, b) = api.post(&on(action), &json!({"reason": "Test"}), None).await;
+        check("post", &format!("/api/v1/claims/{{id}}/{action}"), s, &b);
+    }
+    let (s, b) = api.post(&on("resume"), &json!({}), None).await;
+    check("post", "/api/v1/claims/{id}/resume", s, &b);
+    let (s, b) = api
+        .post(
+            &on("direct-payments"),
+            &json!({"amount": "100.00", "date": "2026-02-20", "comment": "Swish"}),
+            None,
+        )
+        .await;
+    check("post", "/api/v1/claims/{id}/direct-payments", s, &b);
+    let (s, b) =
+        api.post(&on("credits"), &json!({"amount": "-1", "date": "2026-02-20"}), None).await;
+    check("post", "/api/v1/claims/{id}/credits", s, &b);
+    let (s, b) =
+        api.post(&on("credits"), &json!({"amount": "100.00", "date": "2026-02-21"}), None).await;
+    check("post", "/api/v1/claims/{id}/credits", s, &b);
+    let (s, b) = api.post(&on("withdraw"), &json!({"reason": "Betald direkt"}), None).await;
+    check("post", "/api/v1/claims/{id}/withdraw", s, &b);
+    let (s, b) = api.post(&on("pause"), &json!({}), None).await;
+    check("post", "/api/v1/claims/{id}/pause", s, &b);
+    let (s, b) = api
+        .post(
+            "/api/v1/webhooks",
+            &json!({"url": "http://127.0.0.1:9/hook", "events": ["claim.state_changed"]}),
+            None,
+        )
+        .await;
+    check("post", "/api/v1/webhooks", s, &b);
+    let hook = b["id"].as_str().unwrap_or_default().to_string();
+    let (s, b) = api.get("/api/v1/webhooks").await;
+    check("get", "/api/v1/webhooks", s, &b);
+    let r = api
+        .client
+        .delete(app.url(&format!("/api/v1/webhooks/{hook}")))
+        .bearer_auth(&api.key)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    check("delete", "/api/v1/webhooks/{id}", s, &r.json().await.unwrap_or(Value::Null));
+    let r = bare_client().get(app.url("/api/v1/claims")).send().await.unwrap();
+    let s = r.status();
+    check("get", "/api/v1/claims", s, &r.json().await.unwrap_or(Value::Null));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every operation was answered successfully at least once above.
+    for op in fordra::api::operations() {
+        assert!(
+            seen.iter().any(|(m, p)| m == op.method && p == op.path),
+            "{} {} has no contract check",
+            op.method,
+            op.path
+        );
+    }
+}
