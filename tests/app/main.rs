@@ -12,6 +12,7 @@ mod edges;
 mod engine;
 mod foundation;
 mod harness;
+mod hostile;
 mod layout;
 mod mina_sidor;
 mod onboarding;
