@@ -33,6 +33,9 @@ pub struct Config {
     /// Public origin, e.g. `https://fordra.se` (links in mail, cookie `Secure`, CSRF origin check).
     pub public_url: String,
     pub mail: MailTransport,
+    /// How long one SMTP exchange may take before the send counts as failed and is retried
+    /// (`FORDRA_SMTP_TIMEOUT_SECONDS`, 30 by default).
+    pub smtp_timeout: std::time::Duration,
     pub mail_from: String,
     /// Fixes the business date (demo and tests). The UI shows a banner when set.
     pub today: Option<NaiveDate>,
@@ -112,6 +115,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "FORDRA_DEMO",
     "FORDRA_PUBLIC_URL",
     "FORDRA_SMTP_URL",
+    "FORDRA_SMTP_TIMEOUT_SECONDS",
     "FORDRA_MAIL",
     "FORDRA_MAIL_FROM",
     "FORDRA_TODAY",
@@ -246,7 +250,19 @@ impl Config {
                 ))
             })?,
         };
+        let smtp_timeout = match get("FORDRA_SMTP_TIMEOUT_SECONDS") {
+            None => std::time::Duration::from_secs(30),
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) if (1..=600).contains(&n) => std::time::Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "FORDRA_SMTP_TIMEOUT_SECONDS must be 1–600 seconds, got {s:?}"
+                    )));
+                }
+            },
+        };
         Ok(Config {
+            smtp_timeout,
             api_rate_limit,
             metrics_token: get("FORDRA_METRICS_TOKEN"),
             db_pool_size,

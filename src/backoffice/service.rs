@@ -182,6 +182,8 @@ pub struct Dashboard {
     pub due_claims: i64,
     /// Letters, e-mails and webhook deliveries not yet out.
     pub backlog: (i64, i64, i64),
+    /// Why the oldest waiting letter or e-mail did not go out, if a send failed.
+    pub queue_error: Option<String>,
     pub unmatched_payments: i64,
     pub disputes_waiting: i64,
     pub tickets_open: i64,
@@ -256,6 +258,15 @@ pub async fn dashboard(conn: &mut PgConnection, today: NaiveDate) -> sqlx::Resul
     .bind(today)
     .fetch_one(&mut *conn)
     .await?;
+    let queue_error: Option<String> = sqlx::query_scalar(
+        "select last_error from (
+             select last_error, next_attempt_at from outbox where done_at is null and last_error is not null
+             union all
+             select last_error, next_attempt_at from mail_queue where sent_at is null and last_error is not null) q
+         order by next_attempt_at limit 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
     let weeks = crate::tickets::weekly(conn, today, 8).await?;
     Ok(Dashboard {
         states,
@@ -265,6 +276,7 @@ pub async fn dashboard(conn: &mut PgConnection, today: NaiveDate) -> sqlx::Resul
         last_pass,
         due_claims,
         backlog: (letters, mails, hooks),
+        queue_error,
         unmatched_payments,
         disputes_waiting,
         tickets_open,

@@ -18,7 +18,9 @@ use crate::config::{Config, MailTransport};
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// The transport, and how long one whole send may take (lettre's own timeout covers only
+    /// connecting: a server that takes the data and never answers would hold the send forever).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>, std::time::Duration),
     File(PathBuf),
 }
 
@@ -67,7 +69,9 @@ impl Mailer {
             MailTransport::Smtp(url) => Mailer::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .context("FORDRA_SMTP_URL is not a valid smtp:// or smtps:// URL")?
+                    .timeout(Some(config.smtp_timeout))
                     .build(),
+                config.smtp_timeout,
             ),
             MailTransport::File(dir) => Mailer::File(dir.clone()),
         })
@@ -76,7 +80,7 @@ impl Mailer {
     pub fn file_dir(&self) -> Option<&Path> {
         match self {
             Mailer::File(dir) => Some(dir),
-            Mailer::Smtp(_) => None,
+            Mailer::Smtp(..) => None,
         }
     }
 
@@ -84,8 +88,13 @@ impl Mailer {
     pub async fn send(&self, from: &str, mail: &Mail, now: DateTime<Utc>) -> Result<()> {
         let message = build(from, mail)?;
         match self {
-            Mailer::Smtp(transport) => {
-                transport.send(message).await.context("SMTP delivery failed")?;
+            Mailer::Smtp(transport, limit) => {
+                tokio::time::timeout(*limit, transport.send(message))
+                    .await
+                    .map_err(|_| {
+                        anyhow::anyhow!("the SMTP server did not answer within {limit:?}")
+                    })?
+                    .context("SMTP delivery failed")?;
             }
             Mailer::File(dir) => {
                 let dir = dir.clone();

@@ -14,6 +14,7 @@ mod foundation;
 mod harness;
 mod hostile;
 mod layout;
+mod mail_outage;
 mod mina_sidor;
 mod onboarding;
 mod partner_registration;

@@ -16,6 +16,21 @@ use tokio::{
 pub struct SmtpServer {
     pub addr: SocketAddr,
     messages: Arc<Mutex<Vec<String>>>,
+    mode: Arc<std::sync::atomic::AtomicU8>,
+}
+
+/// How the server behaves, for outage tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Takes every message.
+    Accept = 0,
+    /// Answers every connection with 421 (service not available).
+    Refuse = 1,
+    /// Takes the message's data, then never answers (the sender times out).
+    Hang = 2,
+    /// Takes the message's data and closes the connection without answering: the sender cannot
+    /// know whether it was delivered (it was).
+    DropAfterData = 3,
 }
 
 impl SmtpServer {
@@ -29,12 +44,19 @@ impl SmtpServer {
         let addr = listener.local_addr().unwrap();
         let messages = Arc::new(Mutex::new(vec![]));
         let store = messages.clone();
+        let mode = Arc::new(std::sync::atomic::AtomicU8::new(Mode::Accept as u8));
+        let shared_mode = mode.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let store = store.clone();
+                let mode = shared_mode.load(std::sync::atomic::Ordering::SeqCst);
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut lines = BufReader::new(read);
+                    if mode == Mode::Refuse as u8 {
+                        let _ = write.write_all(b"421 test-smtp not available\r\n").await;
+                        return;
+                    }
                     let _ = write.write_all(b"220 test-smtp ESMTP\r\n").await;
                     let mut line = String::new();
                     loop {
@@ -59,7 +81,15 @@ impl SmtpServer {
                                         .unwrap_or(&l),
                                 );
                             }
+                            if mode == Mode::Hang as u8 {
+                                store.lock().unwrap().push(data);
+                                tokio::time::sleep(Duration::from_secs(30)).await;
+                                return;
+                            }
                             store.lock().unwrap().push(data);
+                            if mode == Mode::DropAfterData as u8 {
+                                return;
+                            }
                             b"250 queued\r\n"
                         } else if cmd == "QUIT" {
                             let _ = write.write_all(b"221 bye\r\n").await;
@@ -72,7 +102,17 @@ impl SmtpServer {
                 });
             }
         });
-        SmtpServer { addr, messages }
+        SmtpServer { addr, messages, mode }
+    }
+
+    /// From the next connection on, behave as `mode`.
+    pub fn set_mode(&self, mode: Mode) {
+        self.mode.store(mode as u8, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every message received so far (including those whose sender got no answer).
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
     }
 
     pub fn url(&self) -> String {
