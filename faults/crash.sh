@@ -9,6 +9,7 @@
 #
 #   bash faults/crash.sh
 #   KILLS=5 CLAIMS=2000 bash faults/crash.sh
+#   KILL_MAX_TICK=3 KILL_MAX_IMPORT=2 bash faults/crash.sh   # kill within this many seconds of a start
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KILLS=${KILLS:-20}
@@ -69,7 +70,7 @@ kill_loop() {
   echo "$killed"
 }
 
-TICK_KILLED=$(kill_loop 12 "$BIN" tick --today "$TODAY")
+TICK_KILLED=$(kill_loop "${KILL_MAX_TICK:-1.5}" "$BIN" tick --today "$TODAY")
 DUP_LETTERS=$(sql "select count(*) from (select claim_id, kind from letter group by 1, 2 having count(*) > 1) d")
 DUP_FEES=$(sql "select count(*) from (select claim_id, kind from fee group by 1, 2 having count(*) > 1) d")
 DUP_PRINT=$(sql "select count(*) from (select letter_id from print_batch_letter group by 1 having count(*) > 1) d")
@@ -93,7 +94,7 @@ for i, ocr in enumerate(ocrs):
               f'<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>{ocr}</Ref></CdtrRefInf></Strd></RmtInf></TxDtls></NtryDtls></Ntry>\n')
 out.write('</Ntfctn>\n</BkToCstmrDbtCdtNtfctn>\n</Document>\n')
 PY
-IMPORT_KILLED=$(FORDRA_TODAY=$TODAY kill_loop 4 "$BIN" import-bank-file "$DATA/pay.xml")
+IMPORT_KILLED=$(FORDRA_TODAY=$TODAY kill_loop "${KILL_MAX_IMPORT:-1.5}" "$BIN" import-bank-file "$DATA/pay.xml")
 PAYMENTS=$(sql "select count(*) from payment")
 DUP_PAYMENTS=$(sql "select count(*) from (select bank_ref from payment group by 1 having count(*) > 1) d")
 FILES=$(sql "select count(*) from bank_file")
