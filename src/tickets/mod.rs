@@ -698,15 +698,6 @@ pub async fn set_closed(
     Ok(done)
 }
 
-/// Staff who can be assigned tickets: id and name.
-pub async fn staff(conn: &mut PgConnection) -> sqlx::Result<Vec<(Uuid, String)>> {
-    sqlx::query_as(
-        "select user_id, display_name from app_user where role in ('admin', 'support') and disabled_at is null order by display_name",
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// A week's first-response figures for the dashboard.
 #[derive(FromRow)]
 pub struct Week {

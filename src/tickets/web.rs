@@ -259,7 +259,13 @@ async fn staff_view(
     ctx.require(STAFF)?;
     let mut conn = state.db.acquire().await?;
     let thread = super::for_staff(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let staff = super::staff(&mut conn).await?;
+    // Who can be assigned: the active staff accounts.
+    let staff = crate::auth::staff::list(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|u| u.disabled_at.is_none())
+        .map(|u| (u.user_id, u.display_name))
+        .collect();
     let status = errors.status();
     Ok(render_status(status, &StaffPage { layout: ctx.layout(), thread, staff, form, errors }))
 }

@@ -12,6 +12,18 @@ use crate::world::world;
 const SVEN: (&str, &str, &str) = ("198112189876", "Sven", "Svensson");
 const ERIK: (&str, &str, &str) = ("197205302396", "Erik", "Exempelsson");
 
+/// Follows the invitation link mailed to `email` and chooses [`PASSWORD`]; returns the browser.
+async fn choose_password_from_invitation(app: &TestApp, email: &str) -> Client {
+    let mail = app.mail_to(email, |_| true).await;
+    let link = mail.mail.text.lines().find(|l| l.contains("/losenord/ny?token=")).unwrap().trim();
+    let token = link.split("token=").nth(1).unwrap();
+    let client = browser_client(&app.base);
+    let form = [("token", token), ("password", PASSWORD), ("password_repeat", PASSWORD)];
+    let r = post(&client, app, "/losenord/ny", &form).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    client
+}
+
 async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let r = client.get(app.url(path)).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
@@ -281,24 +293,7 @@ async fn admins_create_lock_and_reset_staff_and_support_cannot() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let mail = app.mail_to("nora@fordra.test", |_| true).await;
-    let link = mail
-        .mail
-        .text
-        .lines()
-        .find(|l| l.contains("/losenord/ny?token="))
-        .unwrap()
-        .trim()
-        .to_string();
-    let token = link.split("token=").nth(1).unwrap();
-    let nora = browser_client(&app.base);
-    let r = nora
-        .post(app.url("/losenord/ny"))
-        .form(&[("token", token), ("password", PASSWORD), ("password_repeat", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let nora = choose_password_from_invitation(&app, "nora@fordra.test").await;
     let r =
         post(&nora, &app, "/logga-in", &[("email", "nora@fordra.test"), ("password", PASSWORD)])
             .await;
@@ -891,25 +886,7 @@ async fn only_a_creditors_owner_manages_payout_users_and_keys() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let mail = app.mail_to("ulla@kund.test", |_| true).await;
-    let link = mail
-        .mail
-        .text
-        .lines()
-        .find(|l| l.contains("/losenord/ny?token="))
-        .unwrap()
-        .trim()
-        .to_string();
-    let ulla = browser_client(&app.base);
-    let token = link.split("token=").nth(1).unwrap();
-    let r = post(
-        &ulla,
-        app,
-        "/losenord/ny",
-        &[("token", token), ("password", PASSWORD), ("password_repeat", PASSWORD)],
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let ulla = choose_password_from_invitation(app, "ulla@kund.test").await;
     let r =
         post(&ulla, app, "/logga-in", &[("email", "ulla@kund.test"), ("password", PASSWORD)]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
