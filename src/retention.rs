@@ -94,6 +94,8 @@ async fn due_claims(
     sqlx::query_as(
         "select c.claim_id, c.debtor_id_number, c.debtor_email from claim c
          where c.state in ('paid', 'withdrawn', 'written_off') and c.anonymised_at is null
+           -- Only a claim registered more than the period ago can be due: keeps the pass cheap.
+           and c.registered_at < ($1::date - make_interval(years => $2))::timestamptz
            and make_date(extract(year from greatest(
                    c.registered_at::date,
                    (select max(e.business_date) from claim_event e where e.claim_id = c.claim_id),
