@@ -34,9 +34,11 @@ pub struct Report {
 }
 
 /// Anonymises every case and ticket whose retention ended before `today`.
-pub async fn run(state: &AppState, today: NaiveDate) -> Result<Report> {
-    let params = crate::parameters::load(&mut *state.db.acquire().await?).await?;
-    let rules = params.book.in_force(today);
+pub async fn run(
+    state: &AppState,
+    today: NaiveDate,
+    rules: &crate::domain::rules::RuleSet,
+) -> Result<Report> {
     let mut report = Report::default();
     let mut emails = BTreeSet::new();
     let mut letters = vec![];

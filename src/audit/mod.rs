@@ -302,21 +302,11 @@ pub fn to_csv(entries: &[Entry]) -> String {
             e.ip.clone().unwrap_or_default(),
             e.seal_seq.map(|s| s.to_string()).unwrap_or_default(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        let line: Vec<String> = fields.iter().map(|f| crate::web::excel::cell(f)).collect();
         out.push_str(&line.join(";"));
         out.push('\n');
     }
     out
-}
-
-/// A CSV field, quoted when needed; a leading formula character is defused for spreadsheets.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) && !s.starts_with("-0") {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([';', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 #[cfg(test)]
@@ -357,6 +347,7 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {
+        let csv_field = crate::web::excel::cell;
         assert_eq!(csv_field("a;b"), "\"a;b\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");

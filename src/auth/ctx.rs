@@ -92,6 +92,18 @@ impl Ctx {
     }
 
     /// The debtor logged in on Mina sidor; otherwise to the BankID login.
+    /// A creditor or partner user on a page of their own portal (`/borgenar/…` or `/partner/…`):
+    /// a page both portals have answers only its own audience, so a partner has no creditor page.
+    pub fn require_portal_user(&self) -> Result<&User, AppError> {
+        let user = self.require(&[Role::Creditor, Role::Partner])?;
+        let portal =
+            if self.path.starts_with("/borgenar/") { Role::Creditor } else { Role::Partner };
+        if user.role != portal {
+            return Err(AppError::NotFound);
+        }
+        Ok(user)
+    }
+
     /// A creditor user who is the company's owner (see [`super::User::creditor_owner`]).
     pub fn require_creditor_owner(&self) -> Result<(&User, uuid::Uuid), AppError> {
         let (user, creditor_id) = self.require_creditor()?;

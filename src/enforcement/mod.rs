@@ -285,16 +285,11 @@ pub fn to_csv(apps: &[Application]) -> String {
             a.application_fee.clone(),
             a.handed_off_on.map(|d| d.to_string()).unwrap_or_default(),
         ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        let line: Vec<String> = fields.iter().map(|f| crate::web::excel::cell(f)).collect();
         out.push_str(&line.join(";"));
         out.push('\n');
     }
     out
-}
-
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([';', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 /// One application as a PDF laid out like Kronofogden's form: parties, the claim, interest and

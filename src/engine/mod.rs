@@ -78,10 +78,12 @@ pub async fn tick(state: &AppState, today: NaiveDate) -> Result<TickReport> {
     let allow_private = state.config.webhooks_allow_private;
     report.webhooks =
         crate::webhooks::deliver_due(&state.db, allow_private, state.clock.now()).await?;
-    report.anonymised = crate::retention::run(state, today).await?.claims;
+    // Retention and inactive accounts read the rules in force once, from the cache.
+    let rules =
+        state.parameters(&mut *state.db.acquire().await?).await?.book.in_force(today).clone();
+    report.anonymised = crate::retention::run(state, today, &rules).await?.claims;
     {
         let mut conn = state.db.acquire().await?;
-        let rules = parameters::load(&mut conn).await?.book.in_force(today).clone();
         let url = &state.config.public_url;
         let r =
             crate::creditors::inactivity::run(&mut conn, (today, state.clock.now()), &rules, url)

@@ -233,14 +233,23 @@ impl Head {
     }
 }
 
-const HEAD: &str = "select t.ticket_id, t.subject, t.status, t.created_at, t.claim_id, c.invoice_number,
-        cr.name as creditor_name,
-        case when t.personal_number is not null then 'debtor' when t.partner_id is not null then 'partner' else 'creditor' end as from_kind,
-        t.contact_name, t.contact_email, t.contact_phone, t.assigned_to, a.display_name as assigned_name,
-        t.first_response_at, t.forwarded_at,
-        coalesce((select sum(m.minutes) from ticket_message m where m.ticket_id = t.ticket_id), 0) as minutes
-    from ticket t left join claim c using (claim_id) left join creditor cr on cr.creditor_id = c.creditor_id
-    left join app_user a on a.user_id = t.assigned_to";
+/// The columns of a ticket `t` both staff views read: who sent it, and the minutes recorded.
+macro_rules! sender_and_minutes {
+    () => {
+        "case when t.personal_number is not null then 'debtor' when t.partner_id is not null then 'partner'
+              else 'creditor' end as from_kind,
+         coalesce((select sum(m.minutes) from ticket_message m where m.ticket_id = t.ticket_id), 0) as minutes"
+    };
+}
+
+const HEAD: &str = concat!(
+    "select t.ticket_id, t.subject, t.status, t.created_at, t.claim_id, c.invoice_number,
+        cr.name as creditor_name, t.contact_name, t.contact_email, t.contact_phone, t.assigned_to,
+        a.display_name as assigned_name, t.first_response_at, t.forwarded_at, ",
+    sender_and_minutes!(),
+    " from ticket t left join claim c using (claim_id) left join creditor cr on cr.creditor_id = c.creditor_id
+    left join app_user a on a.user_id = t.assigned_to"
+);
 
 async fn messages(
     conn: &mut PgConnection,
@@ -443,18 +452,16 @@ pub fn duration_label(d: chrono::TimeDelta) -> String {
 
 /// The inbox: the tickets `filter` picks, staff's turn first, then the oldest change first.
 pub async fn inbox(conn: &mut PgConnection, filter: &Filter) -> sqlx::Result<Vec<InboxRow>> {
-    sqlx::query_as(
-        "select t.ticket_id, t.subject, t.status,
-                case when t.personal_number is not null then 'debtor' when t.partner_id is not null then 'partner' else 'creditor' end as from_kind,
-                t.contact_name, c.invoice_number, a.display_name as assigned_name, t.created_at, t.updated_at,
-                t.first_response_at,
-                coalesce((select sum(m.minutes) from ticket_message m where m.ticket_id = t.ticket_id), 0) as minutes
-         from ticket t left join claim c using (claim_id) left join app_user a on a.user_id = t.assigned_to
+    sqlx::query_as(concat!(
+        "select t.ticket_id, t.subject, t.status, t.contact_name, c.invoice_number,
+                a.display_name as assigned_name, t.created_at, t.updated_at, t.first_response_at, ",
+        sender_and_minutes!(),
+        " from ticket t left join claim c using (claim_id) left join app_user a on a.user_id = t.assigned_to
          where (case when $1 = '' then t.status <> 'closed' else t.status = $1 end)
            and ($2::uuid is null or t.assigned_to = $2)
          order by t.status = 'open' desc, t.updated_at
-         limit 500",
-    )
+         limit 500"
+    ))
     .bind(&filter.status)
     .bind(filter.assigned_to)
     .fetch_all(conn)

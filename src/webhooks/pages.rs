@@ -29,12 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn owner_of(ctx: &Ctx) -> Result<(Owner, &'static str), AppError> {
-    let user = ctx.require(&[Role::Creditor, Role::Partner])?;
-    // Each portal's page answers only its own audience: a partner has no /borgenar page.
-    let portal = if ctx.path.starts_with("/borgenar/") { Role::Creditor } else { Role::Partner };
-    if user.role != portal {
-        return Err(AppError::NotFound);
-    }
+    let user = ctx.require_portal_user()?;
     match (user.role, user.creditor_id, user.partner_id) {
         // Only the company's owner manages its subscriptions.
         (Role::Creditor, Some(c), _) if user.creditor_owner => {
