@@ -52,6 +52,9 @@ pub struct Config {
     pub api_rate_limit: u32,
     /// Bearer token for `/metrics` (`FORDRA_METRICS_TOKEN`); without it, loopback clients only.
     pub metrics_token: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (`FORDRA_TRUSTED_PROXIES`); none by
+    /// default, so the connection's own address is the client's.
+    pub trusted_proxies: std::sync::Arc<crate::web::client_ip::TrustedProxies>,
     /// Connections in the database pool (`FORDRA_DB_POOL_SIZE`).
     pub db_pool_size: u32,
     /// How long a request waits for a pool connection (`FORDRA_DB_ACQUIRE_TIMEOUT`).
@@ -140,6 +143,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "FORDRA_FI_LICENCE",
     "FORDRA_API_RATE_LIMIT",
     "FORDRA_METRICS_TOKEN",
+    "FORDRA_TRUSTED_PROXIES",
     "FORDRA_DB_POOL_SIZE",
     "FORDRA_DB_ACQUIRE_TIMEOUT",
 ];
@@ -238,6 +242,10 @@ impl Config {
             }
         };
         let api_rate_limit = number("FORDRA_API_RATE_LIMIT", 600)?;
+        let trusted_proxies = crate::web::client_ip::TrustedProxies::parse(
+            &get("FORDRA_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|e| ConfigError(format!("FORDRA_TRUSTED_PROXIES: {e}")))?;
         let db_pool_size = number("FORDRA_DB_POOL_SIZE", 20)?;
         if db_pool_size == 0 {
             return Err(ConfigError("FORDRA_DB_POOL_SIZE must be at least 1".into()));
@@ -265,6 +273,7 @@ impl Config {
             smtp_timeout,
             api_rate_limit,
             metrics_token: get("FORDRA_METRICS_TOKEN"),
+            trusted_proxies: std::sync::Arc::new(trusted_proxies),
             db_pool_size,
             db_acquire_timeout,
             bankid,

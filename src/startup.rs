@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.metrics.clone(), mw::metrics))
         .layer(from_fn(mw::swedish_errors))
         .layer(from_fn(mw::request_id))
+        .layer(from_fn_with_state(state.config.trusted_proxies.clone(), web::client_ip::middleware))
         .with_state(state)
 }
 
@@ -93,10 +94,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus text. With `FORDRA_METRICS_TOKEN` set, only with that bearer token; otherwise
-/// only for clients on this machine (loopback).
+/// only for clients on this machine (loopback; behind a trusted proxy, the client it names).
 async fn metrics(
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    axum::Extension(web::client_ip::ClientIp(client)): axum::Extension<web::client_ip::ClientIp>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     let allowed = match &state.config.metrics_token {
@@ -107,7 +108,7 @@ async fn metrics(
             .is_some_and(|given| {
                 crate::crypto::constant_time_eq(given.as_bytes(), token.as_bytes())
             }),
-        None => peer.ip().is_loopback(),
+        None => client.is_loopback(),
     };
     if !allowed {
         return not_found_page();
@@ -193,7 +194,7 @@ pub async fn run_server(config: Config, addr: SocketAddr) -> Result<()> {
     }
     let mailer = Mailer::from_config(&config)?;
     // A live BankID whose certificate cannot be used stops the start, before anything else.
-    crate::bankid::BankId::from_mode(&config.bankid)?;
+    crate::bankid::BankId::from_mode(&config.bankid, None)?;
     let database = Database::open(&config).await?;
     let result = serve_with(&config, &database, mailer, addr).await;
     database.close().await?;

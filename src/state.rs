@@ -38,14 +38,15 @@ impl Faults {
 
 impl AppState {
     pub fn new(db: PgPool, config: Config, mailer: Mailer) -> AppState {
-        let bankid = crate::bankid::BankId::from_mode(&config.bankid).unwrap_or_else(|e| {
-            // `fordra serve` checks this before it starts; here only a test could get it wrong.
-            tracing::error!(
-                error = format!("{e:#}"),
-                "BankID is off: its configuration cannot be used"
-            );
-            None
-        });
+        let bankid =
+            crate::bankid::BankId::from_mode(&config.bankid, Some(&db)).unwrap_or_else(|e| {
+                // `fordra serve` checks this before it starts; here only a test could get it wrong.
+                tracing::error!(
+                    error = format!("{e:#}"),
+                    "BankID is off: its configuration cannot be used"
+                );
+                None
+            });
         AppState {
             bankid,
             db,

@@ -225,10 +225,7 @@ impl FromRequestParts<AppState> for ApiKey {
             .filter(|k| !k.is_empty())
             .ok_or_else(unauthorized)?;
         let found = api_key::find(&mut *state.db.acquire().await?, key, state.clock.now()).await?;
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+        let ip = crate::web::client_ip::of(&parts.extensions);
         found.map(|k| ApiKey(k, ip)).ok_or_else(unauthorized)
     }
 }

@@ -1,6 +1,6 @@
 //! The personal-data access log: a row each time staff, a creditor or a creditor's API key sees
 //! a debtor's personal data (GDPR art. 15; the debtor sees the rows on Mina sidor). Written on the
-//! caller's connection or transaction.
+//! caller's connection or transaction, with the client's address when a request made it.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -65,8 +65,8 @@ pub async fn log_access(
     let (user_id, role, key_id) = who.parts();
     sqlx::query(&format!(
         "with {}
-         insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids)
-         select $1, $2, $3, $4, $5, array[$6::uuid], array[$7::text] where (select count(*) from relaxed) >= 0",
+         insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids, ip)
+         select $1, $2, $3, $4, $5, array[$6::uuid], array[$7::text], $9 where (select count(*) from relaxed) >= 0",
         relaxed_commit("$8")
     ))
     .bind(now)
@@ -77,6 +77,7 @@ pub async fn log_access(
     .bind(claim_id)
     .bind(debtor_id_number)
     .bind(may_relax(conn))
+    .bind(crate::web::client_ip::current())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -97,8 +98,8 @@ pub async fn log_access_to(
     let (user_id, role, key_id) = who.parts();
     sqlx::query(&format!(
         "with {}
-         insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids)
-         select $1, $2, $3, $4, $5, array_agg(claim_id), array_agg(distinct debtor_id_number)
+         insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids, ip)
+         select $1, $2, $3, $4, $5, array_agg(claim_id), array_agg(distinct debtor_id_number), $8
          from claim where claim_id = any($6) having count(*) > 0 and (select count(*) from relaxed) >= 0",
         relaxed_commit("$7")
     ))
@@ -109,6 +110,7 @@ pub async fn log_access_to(
     .bind(what)
     .bind(claims)
     .bind(may_relax(conn))
+    .bind(crate::web::client_ip::current())
     .execute(&mut *conn)
     .await?;
     Ok(())

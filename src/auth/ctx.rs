@@ -1,11 +1,6 @@
 //! The per-request context: who is asking (session), from where, and what the layout shows.
 
-use std::net::SocketAddr;
-
-use axum::{
-    extract::{ConnectInfo, FromRequestParts},
-    http::request::Parts,
-};
+use axum::{extract::FromRequestParts, http::request::Parts};
 
 use super::{
     Role, User,
@@ -42,11 +37,7 @@ impl FromRequestParts<AppState> for Ctx {
             None => None,
         };
         let flash = cookies::get(&parts.headers, cookies::FLASH).and_then(cookies::parse_flash);
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let ip = crate::web::client_ip::of(&parts.extensions);
         let path = parts
             .uri
             .path_and_query()

@@ -24,7 +24,12 @@ pub struct BankId {
 }
 
 impl BankId {
-    pub fn from_mode(mode: &BankIdMode) -> anyhow::Result<Option<Arc<BankId>>> {
+    /// The BankID client for `mode`; the simulator keeps its orders in `db` (shared by every
+    /// process on it), or in memory without one.
+    pub fn from_mode(
+        mode: &BankIdMode,
+        db: Option<&sqlx::PgPool>,
+    ) -> anyhow::Result<Option<Arc<BankId>>> {
         let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(5))
@@ -34,7 +39,19 @@ impl BankId {
             BankIdMode::Simulator(settings) => BankId {
                 http: builder.build()?,
                 base: OnceLock::new(),
-                sim: Some(Arc::new(sim::Simulator::new(settings.clone()))),
+                sim: Some(Arc::new(match db {
+                    // Its own small pool, as a separate service would have: a page that
+                    // holds one of Fordra's connections while it calls the simulator must not
+                    // wait for another.
+                    Some(db) => sim::Simulator::shared(
+                        settings.clone(),
+                        sqlx::postgres::PgPoolOptions::new()
+                            .max_connections(4)
+                            .acquire_timeout(Duration::from_secs(5))
+                            .connect_lazy_with((*db.connect_options()).clone()),
+                    ),
+                    None => sim::Simulator::new(settings.clone()),
+                })),
             },
             BankIdMode::Live { url, cert, password, ca } => {
                 use anyhow::Context;

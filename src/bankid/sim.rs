@@ -4,6 +4,10 @@
 //! settles it, the RP cancels it, or it times out. Demo and tests only: it is mounted only when
 //! `FORDRA_BANKID=simulator`.
 //!
+//! Its state lives in PostgreSQL (`bankid_sim_state`, one row changed under a row lock) when it
+//! runs inside `fordra serve`, so that with two instances behind a proxy a login started on one
+//! completes on the other; unit tests keep it in memory.
+//!
 //! Control endpoints for tests: `POST /bankid-sim/errors` queues an HTTP error for the next API
 //! call (`{"status": 503, "errorCode": "maintenance"}`); `POST /bankid-sim/clock` moves the
 //! simulator's clock (`{"advanceSeconds": 31}`) to exercise the timeouts.
@@ -24,7 +28,7 @@ use axum::{
 };
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::valid_personal_number;
@@ -44,16 +48,16 @@ pub const IDENTITIES: &[(&str, &str, &str)] = &[
     ("197205302396", "Erik", "Exempelsson"),
 ];
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 enum OrderState {
     Pending { hint: String },
     Failed { hint: String, at: DateTime<Utc> },
     Complete { data: Value, at: DateTime<Utc>, collected: bool },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Order {
-    kind: &'static str,
+    kind: String,
     required_pnr: Option<String>,
     text: Option<String>,
     /// `userVisibleData` and `userNonVisibleData` as sent (base64), for the signature.
@@ -64,16 +68,23 @@ struct Order {
     state: OrderState,
 }
 
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
 struct Inner {
     orders: HashMap<String, Order>,
     errors: VecDeque<(u16, String)>,
-    offset: chrono::Duration,
+    offset_seconds: i64,
+}
+
+/// Where the simulator keeps its state.
+enum Store {
+    Memory(Mutex<Inner>),
+    Database(sqlx::PgPool),
 }
 
 pub struct Simulator {
     settings: BankIdSimSettings,
-    inner: Mutex<Inner>,
+    store: Store,
 }
 
 type ApiResult = Result<Value, (u16, &'static str, String)>;
@@ -83,17 +94,56 @@ fn invalid(details: impl Into<String>) -> (u16, &'static str, String) {
 }
 
 impl Simulator {
+    /// A simulator of its own, in memory.
     pub fn new(settings: BankIdSimSettings) -> Simulator {
-        Simulator { settings, inner: Mutex::new(Inner::default()) }
+        Simulator { settings, store: Store::Memory(Mutex::new(Inner::default())) }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain data behind; keep serving.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    /// A simulator whose orders every process on `db` shares.
+    pub fn shared(settings: BankIdSimSettings, db: sqlx::PgPool) -> Simulator {
+        Simulator { settings, store: Store::Database(db) }
+    }
+
+    /// Runs `f` on the state, after the timeouts are applied, as one step no other step sees
+    /// half done (a mutex in memory; a row lock in the database).
+    async fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> Result<R, String> {
+        match &self.store {
+            Store::Memory(m) => {
+                // A panic while holding the lock leaves plain data behind; keep serving.
+                let mut inner = m.lock().unwrap_or_else(|e| e.into_inner());
+                self.sweep(&mut inner);
+                Ok(f(&mut inner))
+            }
+            Store::Database(db) => {
+                let failed = |e: sqlx::Error| format!("simulator state unavailable: {e}");
+                let mut tx = db.begin().await.map_err(failed)?;
+                let state: Option<Value> = sqlx::query_scalar(
+                    "select state from bankid_sim_state where id = 1 for update",
+                )
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed)?;
+                let mut inner: Inner =
+                    state.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+                self.sweep(&mut inner);
+                let result = f(&mut inner);
+                let state = serde_json::to_value(&inner).map_err(|e| e.to_string())?;
+                sqlx::query(
+                    "insert into bankid_sim_state (id, state) values (1, $1)
+                     on conflict (id) do update set state = excluded.state",
+                )
+                .bind(state)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed)?;
+                tx.commit().await.map_err(failed)?;
+                Ok(result)
+            }
+        }
     }
 
     fn now(inner: &Inner) -> DateTime<Utc> {
-        crate::clock::Clock::system().now() + inner.offset
+        crate::clock::Clock::system().now() + chrono::Duration::seconds(inner.offset_seconds)
     }
 
     /// Applies the timeouts and forgets orders past their collect window (§5.7).
@@ -118,7 +168,7 @@ impl Simulator {
         });
     }
 
-    fn start(&self, kind: &'static str, body: &Value) -> ApiResult {
+    fn start(&self, inner: &mut Inner, kind: &str, body: &Value) -> ApiResult {
         let ip = body.get("endUserIp").and_then(Value::as_str).unwrap_or("");
         if ip.trim().is_empty() || ip.parse::<std::net::IpAddr>().is_err() {
             return Err(invalid("endUserIp is missing or not an IP address"));
@@ -166,8 +216,6 @@ impl Simulator {
                 return Err(invalid("requirement.personalNumber is not a valid personal number"));
             }
         };
-        let mut inner = self.lock();
-        self.sweep(&mut inner);
         if let Some(p) = &required_pnr {
             let busy = inner.orders.values().any(|o| {
                 o.required_pnr.as_ref() == Some(p) && matches!(o.state, OrderState::Pending { .. })
@@ -182,11 +230,11 @@ impl Simulator {
         } else {
             (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string())
         };
-        let created = Simulator::now(&inner);
+        let created = Simulator::now(inner);
         inner.orders.insert(
             order_ref.clone(),
             Order {
-                kind,
+                kind: kind.to_string(),
                 required_pnr,
                 text,
                 signed: (visible, hidden),
@@ -204,10 +252,8 @@ impl Simulator {
         }))
     }
 
-    fn collect(&self, body: &Value) -> ApiResult {
+    fn collect(inner: &mut Inner, body: &Value) -> ApiResult {
         let order_ref = order_ref_of(body)?;
-        let mut inner = self.lock();
-        self.sweep(&mut inner);
         let order = inner.orders.get_mut(&order_ref).ok_or_else(|| invalid("No such order"))?;
         Ok(match &mut order.state {
             OrderState::Pending { hint } => {
@@ -226,10 +272,8 @@ impl Simulator {
         })
     }
 
-    fn cancel(&self, body: &Value) -> ApiResult {
+    fn cancel(inner: &mut Inner, body: &Value) -> ApiResult {
         let order_ref = order_ref_of(body)?;
-        let mut inner = self.lock();
-        self.sweep(&mut inner);
         match inner.orders.get(&order_ref).map(|o| &o.state) {
             Some(OrderState::Pending { .. }) => {
                 inner.orders.remove(&order_ref);
@@ -240,10 +284,8 @@ impl Simulator {
     }
 
     /// Settles a pending order as the user's app would: `Ok` or the reason it cannot.
-    fn settle(&self, order_ref: &str, to: Settle) -> Result<(), String> {
-        let mut inner = self.lock();
-        self.sweep(&mut inner);
-        let now = Simulator::now(&inner);
+    fn settle(inner: &mut Inner, order_ref: &str, to: Settle) -> Result<(), String> {
+        let now = Simulator::now(inner);
         let order = inner
             .orders
             .get_mut(order_ref)
@@ -278,7 +320,7 @@ impl Simulator {
                     // Simulated: the Signature Profile's shape with what was signed, but not a
                     // cryptographically valid signature or OCSP response (§5.9).
                     "signature": base64::engine::general_purpose::STANDARD.encode(
-                        signature_xml(order.kind, &order.signed)),
+                        signature_xml(&order.kind, &order.signed)),
                     "ocspResponse": base64::engine::general_purpose::STANDARD.encode("simulated"),
                 });
                 order.state = OrderState::Complete { data, at: now, collected: false };
@@ -287,16 +329,14 @@ impl Simulator {
         Ok(())
     }
 
-    fn pending(&self) -> Vec<PendingOrder> {
-        let mut inner = self.lock();
-        self.sweep(&mut inner);
+    fn pending(inner: &mut Inner) -> Vec<PendingOrder> {
         let mut list: Vec<PendingOrder> = inner
             .orders
             .iter()
             .filter_map(|(r, o)| match &o.state {
                 OrderState::Pending { hint } => Some(PendingOrder {
                     order_ref: r.clone(),
-                    kind: o.kind,
+                    kind: o.kind.clone(),
                     hint: hint.clone(),
                     text: o.text.clone().unwrap_or_default(),
                     required: o.required_pnr.clone(),
@@ -340,7 +380,7 @@ enum Settle {
 
 pub struct PendingOrder {
     pub order_ref: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub hint: String,
     pub text: String,
     pub required: Option<String>,
@@ -398,28 +438,39 @@ async fn rp_api(
     if ct != "application/json" {
         return api_error(415, "unsupportedMediaType", "Content-Type must be application/json");
     }
-    if let Some((status, code)) = sim.lock().errors.pop_front() {
-        return api_error(status, &code, "Simulated error");
+    if !matches!(endpoint.as_str(), "auth" | "sign" | "collect" | "cancel") {
+        return api_error(404, "notFound", "No such endpoint");
     }
-    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
-        return api_error(400, "invalidParameters", "Body is not JSON");
-    };
-    let result = match endpoint.as_str() {
-        "auth" => sim.start("auth", &body),
-        "sign" => sim.start("sign", &body),
-        "collect" => sim.collect(&body),
-        "cancel" => sim.cancel(&body),
-        _ => return api_error(404, "notFound", "No such endpoint"),
-    };
+    let body = serde_json::from_slice::<Value>(&body);
+    let result = sim
+        .with(|inner| {
+            if let Some((status, code)) = inner.errors.pop_front() {
+                return Err((status, code, "Simulated error".to_string()));
+            }
+            let Ok(body) = body else {
+                return Err((400, "invalidParameters".into(), "Body is not JSON".into()));
+            };
+            let r = match endpoint.as_str() {
+                "auth" | "sign" => sim.start(inner, &endpoint, &body),
+                "collect" => Simulator::collect(inner, &body),
+                _ => Simulator::cancel(inner, &body),
+            };
+            r.map_err(|(status, code, details)| (status, code.to_string(), details))
+        })
+        .await;
     match result {
-        Ok(v) => Json(v).into_response(),
-        Err((status, code, details)) => api_error(status, code, &details),
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err((status, code, details))) => api_error(status, &code, &details),
+        Err(e) => api_error(503, "maintenance", &e),
     }
 }
 
 async fn list_orders(State(sim): Sim) -> Response {
-    let list: Vec<Value> = sim
-        .pending()
+    let pending = match sim.with(Simulator::pending).await {
+        Ok(p) => p,
+        Err(e) => return api_error(503, "maintenance", &e),
+    };
+    let list: Vec<Value> = pending
         .into_iter()
         .map(|o| {
             json!({"orderRef": o.order_ref, "kind": o.kind, "hintCode": o.hint,
@@ -445,6 +496,13 @@ struct HintBody {
     hint_code: String,
 }
 
+impl Simulator {
+    /// Settles `order_ref` as [`Simulator::settle`] does, in the shared state.
+    async fn settle_order(&self, order_ref: &str, to: Settle) -> Result<(), String> {
+        self.with(|inner| Simulator::settle(inner, order_ref, to)).await?
+    }
+}
+
 fn control_result(r: Result<(), String>) -> Response {
     match r {
         Ok(()) => Json(json!({})).into_response(),
@@ -457,14 +515,17 @@ async fn control_complete(
     Path(order_ref): Path<String>,
     Json(body): Json<CompleteBody>,
 ) -> Response {
-    control_result(sim.settle(
-        &order_ref,
-        Settle::Complete {
-            personal_number: body.personal_number,
-            given_name: body.given_name,
-            surname: body.surname,
-        },
-    ))
+    control_result(
+        sim.settle_order(
+            &order_ref,
+            Settle::Complete {
+                personal_number: body.personal_number,
+                given_name: body.given_name,
+                surname: body.surname,
+            },
+        )
+        .await,
+    )
 }
 
 async fn control_fail(
@@ -472,7 +533,7 @@ async fn control_fail(
     Path(order_ref): Path<String>,
     Json(body): Json<HintBody>,
 ) -> Response {
-    control_result(sim.settle(&order_ref, Settle::Fail(body.hint_code)))
+    control_result(sim.settle_order(&order_ref, Settle::Fail(body.hint_code)).await)
 }
 
 async fn control_hint(
@@ -480,7 +541,7 @@ async fn control_hint(
     Path(order_ref): Path<String>,
     Json(body): Json<HintBody>,
 ) -> Response {
-    control_result(sim.settle(&order_ref, Settle::Hint(body.hint_code)))
+    control_result(sim.settle_order(&order_ref, Settle::Hint(body.hint_code)).await)
 }
 
 #[derive(Deserialize)]
@@ -494,8 +555,8 @@ async fn control_error(State(sim): Sim, Json(body): Json<ErrorBody>) -> Response
     if !(400..600).contains(&body.status) {
         return api_error(400, "invalidParameters", "status must be 4xx or 5xx");
     }
-    sim.lock().errors.push_back((body.status, body.error_code));
-    Json(json!({})).into_response()
+    let queued = sim.with(|inner| inner.errors.push_back((body.status, body.error_code))).await;
+    control_result(queued)
 }
 
 #[derive(Deserialize)]
@@ -505,9 +566,8 @@ struct ClockBody {
 }
 
 async fn control_clock(State(sim): Sim, Json(body): Json<ClockBody>) -> Response {
-    let mut inner = sim.lock();
-    inner.offset += chrono::Duration::seconds(body.advance_seconds.clamp(0, 86_400));
-    Json(json!({})).into_response()
+    let seconds = body.advance_seconds.clamp(0, 86_400);
+    control_result(sim.with(|inner| inner.offset_seconds += seconds).await)
 }
 
 // --- The page a person uses in the demo --------------------------------------------------------
@@ -542,7 +602,11 @@ async fn page(State(sim): Sim, Query(shown): Query<Shown>) -> Response {
     };
     let message = (!kind.is_empty() && !shown.meddelande.is_empty())
         .then(|| (kind, shown.meddelande.chars().take(200).collect()));
-    let page = SimPage { orders: sim.pending(), identities: IDENTITIES, message };
+    let orders = match sim.with(Simulator::pending).await {
+        Ok(orders) => orders,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+    };
+    let page = SimPage { orders, identities: IDENTITIES, message };
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -571,14 +635,17 @@ async fn page_approve(
     else {
         return back("error", "Välj en testperson.");
     };
-    match sim.settle(
-        &order_ref,
-        Settle::Complete {
-            personal_number: pnr.to_string(),
-            given_name: given.to_string(),
-            surname: surname.to_string(),
-        },
-    ) {
+    let settled = sim
+        .settle_order(
+            &order_ref,
+            Settle::Complete {
+                personal_number: pnr.to_string(),
+                given_name: given.to_string(),
+                surname: surname.to_string(),
+            },
+        )
+        .await;
+    match settled {
         Ok(()) => back(
             "success",
             &format!(
@@ -590,7 +657,7 @@ async fn page_approve(
 }
 
 async fn page_cancel(State(sim): Sim, Path(order_ref): Path<String>) -> Response {
-    match sim.settle(&order_ref, Settle::Fail("userCancel".into())) {
+    match sim.settle_order(&order_ref, Settle::Fail("userCancel".into())).await {
         Ok(()) => back("info", "Ordern avbröts i appen."),
         Err(e) => back("error", &e),
     }
@@ -604,61 +671,83 @@ mod tests {
         Simulator::new(BankIdSimSettings { fixed_tokens: true, ..BankIdSimSettings::default() })
     }
 
+    /// One step on the in-memory state, as the HTTP side takes it.
+    fn step<R>(s: &Simulator, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let Store::Memory(m) = &s.store else { unreachable!("unit tests keep state in memory") };
+        let mut inner = m.lock().unwrap();
+        s.sweep(&mut inner);
+        f(&mut inner)
+    }
+
+    fn start(s: &Simulator, kind: &str, body: Value) -> ApiResult {
+        step(s, |i| s.start(i, kind, &body))
+    }
+
+    fn collect(s: &Simulator, body: Value) -> ApiResult {
+        step(s, |i| Simulator::collect(i, &body))
+    }
+
     #[test]
     fn an_order_stays_pending_until_settled_and_is_collected_once() {
         let s = sim();
-        let r = s.start("auth", &json!({"endUserIp": "127.0.0.1"})).unwrap();
+        let r = start(&s, "auth", json!({"endUserIp": "127.0.0.1"})).unwrap();
         assert_eq!(r["qrStartToken"], TEST_QR_START_TOKEN);
         let order = r["orderRef"].as_str().unwrap().to_string();
         for _ in 0..3 {
-            let c = s.collect(&json!({"orderRef": order})).unwrap();
+            let c = collect(&s, json!({"orderRef": order})).unwrap();
             assert_eq!(c["status"], "pending");
             assert_eq!(c["hintCode"], "outstandingTransaction");
         }
-        s.settle(
-            &order,
-            Settle::Complete {
-                personal_number: "198112189876".into(),
-                given_name: "Sven".into(),
-                surname: "Svensson".into(),
-            },
-        )
+        step(&s, |i| {
+            Simulator::settle(
+                i,
+                &order,
+                Settle::Complete {
+                    personal_number: "198112189876".into(),
+                    given_name: "Sven".into(),
+                    surname: "Svensson".into(),
+                },
+            )
+        })
         .unwrap();
-        let c = s.collect(&json!({"orderRef": order})).unwrap();
+        let c = collect(&s, json!({"orderRef": order})).unwrap();
         assert_eq!(c["status"], "complete");
         assert_eq!(c["completionData"]["user"]["personalNumber"], "198112189876");
-        assert_eq!(s.collect(&json!({"orderRef": order})).unwrap_err().1, "invalidParameters");
+        assert_eq!(collect(&s, json!({"orderRef": order})).unwrap_err().1, "invalidParameters");
     }
 
     #[test]
     fn refuses_what_the_real_service_refuses() {
         let s = sim();
-        assert_eq!(s.start("auth", &json!({})).unwrap_err().1, "invalidParameters");
+        assert_eq!(start(&s, "auth", json!({})).unwrap_err().1, "invalidParameters");
         assert_eq!(
-            s.start("sign", &json!({"endUserIp": "1.2.3.4"})).unwrap_err().1,
+            start(&s, "sign", json!({"endUserIp": "1.2.3.4"})).unwrap_err().1,
             "invalidParameters"
         );
         let with_pnr =
             json!({"endUserIp": "1.2.3.4", "requirement": {"personalNumber": "198112189876"}});
-        s.start("auth", &with_pnr).unwrap();
-        assert_eq!(s.start("auth", &with_pnr).unwrap_err().1, "alreadyInProgress");
-        assert_eq!(s.collect(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
-        assert_eq!(s.cancel(&json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
+        start(&s, "auth", with_pnr.clone()).unwrap();
+        assert_eq!(start(&s, "auth", with_pnr.clone()).unwrap_err().1, "alreadyInProgress");
+        assert_eq!(collect(&s, json!({"orderRef": "nope"})).unwrap_err().1, "invalidParameters");
+        assert_eq!(
+            step(&s, |i| Simulator::cancel(i, &json!({"orderRef": "nope"}))).unwrap_err().1,
+            "invalidParameters"
+        );
     }
 
     #[test]
     fn unpicked_orders_fail_with_start_failed() {
         let s = sim();
-        let r = s.start("auth", &json!({"endUserIp": "::1"})).unwrap();
+        let r = start(&s, "auth", json!({"endUserIp": "::1"})).unwrap();
         let order = r["orderRef"].as_str().unwrap();
-        s.lock().offset = chrono::Duration::seconds(31);
-        let c = s.collect(&json!({"orderRef": order})).unwrap();
+        step(&s, |i| i.offset_seconds = 31);
+        let c = collect(&s, json!({"orderRef": order})).unwrap();
         assert_eq!(
             (c["status"].as_str(), c["hintCode"].as_str()),
             (Some("failed"), Some("startFailed"))
         );
-        s.lock().offset = chrono::Duration::seconds(31 + 301);
-        assert!(s.collect(&json!({"orderRef": order})).is_err());
+        step(&s, |i| i.offset_seconds = 31 + 301);
+        assert!(collect(&s, json!({"orderRef": order})).is_err());
     }
 
     #[test]

@@ -636,8 +636,8 @@ pub async fn load_view(
     let row: Option<ViewRow> = sqlx::query_as(&format!(
         "with {relaxed},
          logged as (
-            insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids)
-            select $5, $6, $7, $8, $9, array[c.claim_id], array[c.debtor_id_number]
+            insert into personal_data_access (at, actor_user_id, actor_api_key_id, actor_role, what, claim_ids, debtor_ids, ip)
+            select $5, $6, $7, $8, $9, array[c.claim_id], array[c.debtor_id_number], $11
             from claim c where $5::timestamptz is not null and {IN_SCOPE} and (select count(*) from relaxed) >= 0)
          {SELECT_COLUMNS},
             (select coalesce(json_agg(json_build_array(f.kind, f.amount::text, f.charged_on) order by f.charged_on, f.kind), '[]')
@@ -677,6 +677,7 @@ pub async fn load_view(
     .bind(role)
     .bind(what)
     .bind(relax)
+    .bind(crate::web::client_ip::current())
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| ClaimView {

@@ -21,8 +21,8 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
         .unwrap_or_else(|| crate::crypto::random_token(8));
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let ip = super::client_ip::of(req.extensions());
+    let span = tracing::info_span!("request", id = %id, ip = %ip, method = %req.method(), path = %req.uri().path());
     let mut resp =
         REQUEST_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(req), span)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -42,10 +42,13 @@ pub async fn metrics(State(metrics): State<Arc<Metrics>>, req: Request, next: Ne
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
     metrics.record(&method, &route, status, started.elapsed());
+    // The access log: one line per request, inside the request's span (id, client address,
+    // method, path).
+    let elapsed_ms = started.elapsed().as_millis() as u64;
     if status >= 500 {
-        tracing::warn!(status, route, "server error");
+        tracing::warn!(target: "access", status, route, elapsed_ms, "server error");
     } else {
-        tracing::debug!(status, route, elapsed_ms = started.elapsed().as_millis() as u64, "done");
+        tracing::info!(target: "access", status, route, elapsed_ms, "done");
     }
     resp
 }

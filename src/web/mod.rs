@@ -4,6 +4,7 @@
 pub mod api_error;
 pub mod assets;
 pub mod chart;
+pub mod client_ip;
 pub mod cookies;
 pub mod error;
 pub mod excel;

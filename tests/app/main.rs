@@ -13,6 +13,7 @@ mod engine;
 mod foundation;
 mod harness;
 mod hostile;
+mod instances;
 mod layout;
 mod mail_outage;
 mod mina_sidor;
