@@ -26,8 +26,8 @@ export FORDRA_DATA_DIR="$DATA" FORDRA_DEMO=off FORDRA_LOG=error FORDRA_MAIL=file
   FORDRA_PRINT_DIR="$DATA/print" FORDRA_FRESHNESS_GATE=off
 PG="$DATA/pg"
 cleanup() {
-  kill "${SERVER:-0}" 2>/dev/null || true
-  wait "${SERVER:-0}" 2>/dev/null || true
+  # (never `kill 0`: that would be this whole process group)
+  if [ -n "${SERVER:-}" ]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
   if [ -f "$PG/postmaster.pid" ]; then
     if [ "$(id -u)" = 0 ]; then runuser -u "$(stat -c %U "$PG")" -- pg_ctl -D "$PG" -m immediate stop >/dev/null 2>&1 || true
     else pg_ctl -D "$PG" -m immediate stop >/dev/null 2>&1 || true; fi
