@@ -622,3 +622,103 @@ async fn every_operation_answers_as_the_openapi_document_says() {
         );
     }
 }
+
+/// The API's authorization table. Every operation of `api::operations()` — the table the router
+/// is built from, so a new operation is covered here without a new row — is called with no key,
+/// with creditor A's and B's keys and with partner A's (A is its customer) and partner B's, with
+/// tenant A's claim or webhook id in the path. No key is 401; another tenant's object is 404;
+/// the owner is let through; lists hold only the caller's own objects; nothing answers 5xx.
+#[tokio::test]
+async fn every_api_operation_answers_each_key_and_hides_other_tenants() {
+    let app = TestApp::spawn_with(Options {
+        vars: vec![
+            ("FORDRA_TODAY", "2026-03-02".into()),
+            ("FORDRA_WEBHOOKS_ALLOW_PRIVATE", "on".into()),
+        ],
+    })
+    .await;
+    let a = creditor_of(&app, "a@alfa.se").await;
+    let b = creditor_of(&app, "b@beta.se").await;
+    let mut partners = vec![];
+    for email in ["p@alfa.se", "q@beta.se"] {
+        let user = create_user(&app.pool, email, "partner").await;
+        let id: Uuid = sqlx::query_scalar("update partner set status = 'approved', agreement_signed_on = '2026-01-15' where partner_id = (select partner_id from app_user where user_id = $1) returning partner_id")
+            .bind(user)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        partners.push(id);
+    }
+    sqlx::query("insert into partner_customer (partner_customer_id, partner_id, creditor_id, via, since) values (gen_random_uuid(), $1, $2, 'created', '2026-02-01')")
+        .bind(partners[0])
+        .bind(a)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let keys = [
+        ("no key", None),
+        ("creditor B", Some(key_for(&app, Owner::Creditor(b)).await)),
+        ("partner B", Some(key_for(&app, Owner::Partner(partners[1])).await)),
+        ("partner A", Some(key_for(&app, Owner::Partner(partners[0])).await)),
+        ("creditor A", Some(key_for(&app, Owner::Creditor(a)).await)),
+    ];
+    let as_key = |k: &str| Api { app: &app, client: bare_client(), key: k.to_string() };
+    let (creditor_a, creditor_b) =
+        (as_key(keys[4].1.as_deref().unwrap()), as_key(keys[1].1.as_deref().unwrap()));
+    let (_, theirs) = creditor_b.post("/api/v1/claims", &claim("T-B"), None).await;
+    let (s, ours) = creditor_a.post("/api/v1/claims", &claim("T-A"), None).await;
+    assert_eq!(s, StatusCode::CREATED, "{ours}");
+    let hook_body = json!({"url": "http://127.0.0.1:9/hook", "events": ["claim.state_changed"]});
+    let (s, hook) = creditor_a.post("/api/v1/webhooks", &hook_body, None).await;
+    assert_eq!(s, StatusCode::CREATED, "{hook}");
+    let (claim_a, hook_a) = (ours["id"].as_str().unwrap(), hook["id"].as_str().unwrap());
+    assert!(theirs["id"].is_string());
+
+    let mut failures = vec![];
+    let mut n = 0;
+    for op in fordra::api::operations() {
+        let webhook = op.path.starts_with("/api/v1/webhooks");
+        let path = op.path.replace("{id}", if webhook { hook_a } else { claim_a });
+        let body = op.example.map_or_else(|| json!({}), |f| f());
+        for (who, key) in &keys {
+            n += 1;
+            let mut req = bare_client()
+                .request(op.method.to_uppercase().parse().unwrap(), app.url(&path))
+                .header("Idempotency-Key", Uuid::new_v4().to_string());
+            if op.method != "get" && op.method != "delete" {
+                req = req.json(&body);
+            }
+            if let Some(k) = key {
+                req = req.bearer_auth(k);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status();
+            let text = r.text().await.unwrap_or_default();
+            let row = format!("{who} {} {}", op.method.to_uppercase(), op.path);
+            // Tenant A's objects: the creditor's own; a partner acts on its customers' claims
+            // (webhook subscriptions stay with whoever made them).
+            let tenant_a = *who == "creditor A" || (*who == "partner A" && !webhook);
+            let has_id = op.path.contains("{id}");
+            let refused = [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND];
+            if status.is_server_error() {
+                failures.push(format!("{row}: {status}"));
+            } else if key.is_none() {
+                if status != StatusCode::UNAUTHORIZED {
+                    failures.push(format!("{row}: {status}, expected 401"));
+                }
+            } else if has_id && !tenant_a {
+                if status != StatusCode::NOT_FOUND {
+                    failures.push(format!("{row}: {status}, another tenant's object must be 404"));
+                }
+            } else if refused.contains(&status) {
+                failures.push(format!("{row}: {status} {text}, expected let through"));
+            }
+            // A list never holds another tenant's objects.
+            if !tenant_a && (text.contains(claim_a) || text.contains(hook_a)) {
+                failures.push(format!("{row}: shows tenant A's object"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(n, fordra::api::operations().len() * keys.len());
+}
