@@ -95,11 +95,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// Prometheus text. With `FORDRA_METRICS_TOKEN` set, only with that bearer token; otherwise
 /// only for clients on this machine (loopback; behind a trusted proxy, the client it names).
-async fn metrics(
-    State(state): State<AppState>,
-    axum::Extension(web::client_ip::ClientIp(client)): axum::Extension<web::client_ip::ClientIp>,
-    headers: axum::http::HeaderMap,
-) -> Response {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let allowed = match &state.config.metrics_token {
         Some(token) => headers
             .get(header::AUTHORIZATION)
@@ -108,7 +104,7 @@ async fn metrics(
             .is_some_and(|given| {
                 crate::crypto::constant_time_eq(given.as_bytes(), token.as_bytes())
             }),
-        None => client.is_loopback(),
+        None => web::client_ip::current().is_some_and(|ip| ip.is_loopback()),
     };
     if !allowed {
         return not_found_page();

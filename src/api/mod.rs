@@ -225,7 +225,7 @@ impl FromRequestParts<AppState> for ApiKey {
             .filter(|k| !k.is_empty())
             .ok_or_else(unauthorized)?;
         let found = api_key::find(&mut *state.db.acquire().await?, key, state.clock.now()).await?;
-        let ip = crate::web::client_ip::of(&parts.extensions);
+        let ip = crate::web::client_ip::text();
         found.map(|k| ApiKey(k, ip)).ok_or_else(unauthorized)
     }
 }

@@ -77,7 +77,7 @@ pub async fn log_access(
     .bind(claim_id)
     .bind(debtor_id_number)
     .bind(may_relax(conn))
-    .bind(crate::web::client_ip::current())
+    .bind(crate::web::client_ip::current().map(|ip| ip.to_string()))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -110,7 +110,7 @@ pub async fn log_access_to(
     .bind(what)
     .bind(claims)
     .bind(may_relax(conn))
-    .bind(crate::web::client_ip::current())
+    .bind(crate::web::client_ip::current().map(|ip| ip.to_string()))
     .execute(&mut *conn)
     .await?;
     Ok(())

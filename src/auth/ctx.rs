@@ -37,7 +37,7 @@ impl FromRequestParts<AppState> for Ctx {
             None => None,
         };
         let flash = cookies::get(&parts.headers, cookies::FLASH).and_then(cookies::parse_flash);
-        let ip = crate::web::client_ip::of(&parts.extensions);
+        let ip = crate::web::client_ip::text();
         let path = parts
             .uri
             .path_and_query()

@@ -677,7 +677,7 @@ pub async fn load_view(
     .bind(role)
     .bind(what)
     .bind(relax)
-    .bind(crate::web::client_ip::current())
+    .bind(crate::web::client_ip::current().map(|ip| ip.to_string()))
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|r| ClaimView {

@@ -5,7 +5,8 @@
 //! The header is read from the right: each trusted proxy appends the address it was connected
 //! from, so the first address from the right that is not itself a trusted proxy is the client.
 //! Login throttling, the rate limits, BankID's `endUserIp`, the audit and access logs and the
-//! loopback-only `/metrics` all use this one address ([`ClientIp`]).
+//! loopback-only `/metrics` all use this one address ([`current`]), worked out once per request
+//! by [`middleware`].
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -15,11 +16,6 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-
-/// The client's address as worked out for this request; put in the request's extensions by
-/// [`middleware`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
 
 /// The proxies whose `X-Forwarded-For` is believed: addresses or networks (`10.0.0.0/8`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -102,10 +98,10 @@ fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {
     }
 }
 
-/// Works out [`ClientIp`] for every request, before anything else reads it.
+/// Works out the client's address for every request, before anything else reads it.
 pub async fn middleware(
     State(trusted): State<std::sync::Arc<TrustedProxies>>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
     let peer = req
@@ -113,24 +109,23 @@ pub async fn middleware(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
     let client = trusted.client(peer, req.headers());
-    req.extensions_mut().insert(ClientIp(client));
     CLIENT_IP.scope(client, next.run(req)).await
 }
 
 tokio::task_local! {
-    /// The client address of the request being served, for the logs written deep inside it
-    /// (the personal-data access log), as the request id is.
+    /// The client address of the request being served, for everything inside it down to the
+    /// logs written deep in a service, as the request id is.
     static CLIENT_IP: IpAddr;
 }
 
 /// The client address of the request this task serves; `None` in the engine and the CLI.
-pub fn current() -> Option<String> {
-    CLIENT_IP.try_with(|ip| ip.to_string()).ok()
+pub fn current() -> Option<IpAddr> {
+    CLIENT_IP.try_with(|ip| *ip).ok()
 }
 
-/// The request's client address as text (`"unknown"` outside the router).
-pub fn of(extensions: &axum::http::Extensions) -> String {
-    extensions.get::<ClientIp>().map_or_else(|| "unknown".to_string(), |c| c.0.to_string())
+/// [`current`] as text, `"unknown"` outside a request.
+pub fn text() -> String {
+    current().map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub async fn request_id(req: Request, next: Next) -> Response {
         .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
         .unwrap_or_else(|| crate::crypto::random_token(8));
-    let ip = super::client_ip::of(req.extensions());
+    let ip = super::client_ip::text();
     let span = tracing::info_span!("request", id = %id, ip = %ip, method = %req.method(), path = %req.uri().path());
     let mut resp =
         REQUEST_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(req), span)).await;
