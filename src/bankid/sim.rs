@@ -267,6 +267,13 @@ impl Simulator {
             }
             OrderState::Complete { data, collected, .. } => {
                 *collected = true;
+                // The completion data leaves with this answer: what stays is a marker that the
+                // order was collected, with nothing personal in it (the state is in Fordra's
+                // database, where retention looks for personal data).
+                let data = std::mem::take(data);
+                order.required_pnr = None;
+                order.text = None;
+                order.signed = (None, None);
                 json!({"orderRef": order_ref, "status": "complete", "completionData": data})
             }
         })
