@@ -3,13 +3,11 @@
 //! names reaches the throttles, the logs and `/metrics`. (`faults/two-instances.sh` runs the
 //! same behind a real nginx.)
 
-use std::time::Duration;
-
 use reqwest::{Client, StatusCode, header};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::harness::*;
-use crate::mina_sidor::{person, sim_control, sim_orders};
+use crate::mina_sidor::{next_after_bankid, person, sim_control, sim_orders};
 use crate::world::world;
 
 const SVEN: (&str, &str, &str) = ("198112189876", "Sven", "Svensson");
@@ -55,20 +53,7 @@ async fn a_second_instance_shares_sessions_bankid_orders_and_limits() {
     )
     .await;
     assert_eq!(done, StatusCode::OK);
-    let next = loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let s: Value = debtor
-            .get(b.url(&format!("{page}/status")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(n) = s["next"].as_str() {
-            break n.to_string();
-        }
-    };
+    let (next, _) = next_after_bankid(&b, &debtor, &page).await;
     let r = debtor.get(b.url(&next)).send().await.unwrap();
     assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, "/mina-sidor".to_string()));
     let r = debtor.get(a.url("/mina-sidor")).send().await.unwrap();

@@ -95,6 +95,23 @@ async fn status(app: &TestApp, client: &Client, page: &str) -> Value {
     r.json().await.unwrap()
 }
 
+/// Polls the order page's status (on `app`, which may be another instance than the one that
+/// started it) until it names where to go next; returns that path and the last status.
+pub(crate) async fn next_after_bankid(
+    app: &TestApp,
+    client: &Client,
+    page: &str,
+) -> (String, Value) {
+    loop {
+        // Fordra collects about every two seconds, whatever the browser's polling.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let s = status(app, client, page).await;
+        if let Some(n) = s["next"].as_str() {
+            return (n.to_string(), s);
+        }
+    }
+}
+
 /// Logs `who` in with BankID through the simulator's control endpoint; returns the client.
 pub(crate) async fn login(app: &TestApp, who: (&str, &str, &str)) -> Client {
     let client = browser_client(&app.base);
@@ -107,15 +124,8 @@ pub(crate) async fn login(app: &TestApp, who: (&str, &str, &str)) -> Client {
     )
     .await;
     assert_eq!(done, StatusCode::OK);
-    let next = loop {
-        // Fordra collects about every two seconds, whatever the browser's polling.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let s = status(app, &client, &page).await;
-        if let Some(n) = s["next"].as_str() {
-            assert_eq!(s["status"], "complete");
-            break n.to_string();
-        }
-    };
+    let (next, s) = next_after_bankid(app, &client, &page).await;
+    assert_eq!(s["status"], "complete");
     let r = client.get(app.url(&next)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/mina-sidor");

@@ -2,8 +2,6 @@
 //! agreement through the simulator (the signature checked to cover the agreement's version and
 //! SHA-256), the pending partner that results, and the agreement page and PDF.
 
-use std::time::Duration;
-
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -75,21 +73,8 @@ async fn sign(app: &TestApp, client: &Client, page: &str, order: &Value) -> reqw
     )
     .await;
     assert_eq!(done, StatusCode::OK);
-    let next = loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let s: Value = client
-            .get(app.url(&format!("{page}/status")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(n) = s["next"].as_str() {
-            assert_eq!(s["message"], "Avtalet är underskrivet.");
-            break n.to_string();
-        }
-    };
+    let (next, s) = crate::mina_sidor::next_after_bankid(app, client, page).await;
+    assert_eq!(s["message"], "Avtalet är underskrivet.");
     // Nobody but the browser that started it can use the signed order.
     assert_eq!(browser_client(&app.base).get(app.url(&next)).send().await.unwrap().status(), 404);
     client.get(app.url(&next)).send().await.unwrap()
