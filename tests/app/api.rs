@@ -674,6 +674,16 @@ async fn every_api_operation_answers_each_key_and_hides_other_tenants() {
     let (claim_a, hook_a) = (ours["id"].as_str().unwrap(), hook["id"].as_str().unwrap());
     assert!(theirs["id"].is_string());
 
+    // The table is the router's: every /api/v1 route it serves is an operation (or the
+    // OpenAPI document describing them), and the reverse.
+    let mut operations: Vec<(String, String)> = fordra::api::operations()
+        .iter()
+        .map(|o| (o.method.to_uppercase(), o.path.to_string()))
+        .chain([("GET".to_string(), "/api/v1/openapi.json".to_string())])
+        .collect();
+    operations.sort();
+    assert_eq!(crate::access::routes_in_router(&app.state, "/api/v1/"), operations);
+
     let mut failures = vec![];
     let mut n = 0;
     for op in fordra::api::operations() {
