@@ -13,6 +13,8 @@ pub mod web;
 pub use repo::*;
 pub(crate) use views::NewPage;
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -282,6 +284,25 @@ pub async fn load_statement(
     let fees = fees(&mut *conn, rec.claim_id).await?;
     let moves = movements(&mut *conn, rec.claim_id).await?;
     compute_statement(rec, &fees, &moves, params, today)
+}
+
+/// [`load_statement`] for many claims in two queries (a debtor's case list), by claim id.
+pub async fn load_statements(
+    conn: &mut PgConnection,
+    recs: &[ClaimRecord],
+    params: &Parameters,
+    today: NaiveDate,
+) -> Result<HashMap<Uuid, Statement>> {
+    let ids: Vec<Uuid> = recs.iter().map(|r| r.claim_id).collect();
+    let mut fees = fees_of(&mut *conn, &ids).await?;
+    let mut moves = movements_of(&mut *conn, &ids).await?;
+    recs.iter()
+        .map(|rec| {
+            let fees = fees.remove(&rec.claim_id).unwrap_or_default();
+            let moves = moves.remove(&rec.claim_id).unwrap_or_default();
+            Ok((rec.claim_id, compute_statement(rec, &fees, &moves, params, today)?))
+        })
+        .collect()
 }
 
 /// The next planned step and its date, or `None` when nothing is planned (blocked or done).

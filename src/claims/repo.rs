@@ -417,14 +417,6 @@ pub async fn movements_of(
     Ok(out)
 }
 
-/// The letter of the claim's current step, if it is a letter state.
-pub async fn current_letter(
-    conn: &mut PgConnection,
-    rec: &ClaimRecord,
-) -> sqlx::Result<Option<LastLetter>> {
-    Ok(current_letters_of(conn, std::slice::from_ref(rec)).await?.remove(&rec.claim_id))
-}
-
 /// The letter of each claim's current step, for the claims in a letter state that have one.
 pub async fn current_letters_of(
     conn: &mut PgConnection,

@@ -110,11 +110,14 @@ async fn home_page(
     let mut conn = state.db.acquire().await?;
     let params = state.parameters(&mut conn).await?;
     let recs = claims::web::visible_claims(&mut conn, &me.personal_number).await?;
+    // Three queries for the whole list, however many cases the person has.
+    let mut statements = claims::load_statements(&mut conn, &recs, &params, today).await?;
+    let letters = claims::current_letters_of(&mut conn, &recs).await?;
     let mut open = Vec::new();
     let mut closed = Vec::new();
     for c in recs {
-        let s = claims::load_statement(&mut conn, &c, &params, today).await?;
-        let letter = claims::current_letter(&mut conn, &c).await?;
+        let Some(s) = statements.remove(&c.claim_id) else { continue };
+        let letter = letters.get(&c.claim_id).copied();
         let next = match outlook(&c, letter, &params, today) {
             Ok(Some((step, d))) => format!("{step} {d} om du inte betalar"),
             Ok(None) => String::new(),
