@@ -24,11 +24,6 @@ async fn choose_password_from_invitation(app: &TestApp, email: &str) -> Client {
     client
 }
 
-async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
-    let r = client.get(app.url(path)).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
 async fn post(
     client: &Client,
     app: &TestApp,
@@ -83,7 +78,7 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
 
     // Support finds it in the inbox, open, and takes it.
     let support = staff_client(app, "sara@fordra.test", "support").await;
-    let (code, inbox) = page(&support, app, "/admin/arenden").await;
+    let (code, inbox) = fetch(&support, app, "/admin/arenden").await;
     assert_eq!(code, StatusCode::OK);
     assert!(inbox.contains("Jag har redan betalat") && inbox.contains("Gäldenär: Sven Svensson"));
     let path = format!("/admin/arenden/{ticket}");
@@ -135,10 +130,10 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
 
     // The creditor answers in its portal; the ticket is staff's turn again.
     let creditor = w.creditor_client().await;
-    let (code, contact) = page(&creditor, app, "/borgenar/kontakt").await;
+    let (code, contact) = fetch(&creditor, app, "/borgenar/kontakt").await;
     assert_eq!(code, StatusCode::OK);
     assert!(contact.contains("Frågor från Fordra") && contact.contains("Väntar på ert svar"));
-    let (code, thread) = page(&creditor, app, &format!("/borgenar/kontakt/{ticket}")).await;
+    let (code, thread) = fetch(&creditor, app, &format!("/borgenar/kontakt/{ticket}")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(thread.contains("Har ni fått en betalning"));
     assert!(!thread.contains("Kolla bankfilen"), "notes are staff's only");
@@ -153,7 +148,7 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let status: String = w.scalar("select status from ticket where ticket_id = $1", ticket).await;
     assert_eq!(status, "open");
-    let (_, staff_view) = page(&support, app, &path).await;
+    let (_, staff_view) = fetch(&support, app, &path).await;
     assert!(staff_view.contains("Borgenärens svar") && staff_view.contains("900 kr kom in"));
 
     // Support answers the debtor: by e-mail and on Mina sidor; the first response is recorded.
@@ -173,7 +168,7 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
         app.mail_to("sven@exempel.se", |m| m.mail.subject.contains("Svar från Fordra")).await;
     assert!(mail.mail.text.contains("Borgenären har fått din betalning"));
     assert!(mail.mail.text.contains(&format!("/mina-sidor/meddelanden/{ticket}")));
-    let (code, mine) = page(&sven, app, &format!("/mina-sidor/meddelanden/{ticket}")).await;
+    let (code, mine) = fetch(&sven, app, &format!("/mina-sidor/meddelanden/{ticket}")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(
         mine.contains("Fordras kundtjänst") && mine.contains("Borgenären har fått din betalning")
@@ -189,7 +184,7 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
     .unwrap();
     assert!(first.is_some());
     assert_eq!(minutes, 10);
-    let (_, inbox) = page(&support, app, "/admin/arenden?status=waiting").await;
+    let (_, inbox) = fetch(&support, app, "/admin/arenden?status=waiting").await;
     assert!(inbox.contains("10 min"), "handling time in the inbox");
 
     // The debtor replies: the ticket opens again. Another person cannot read or write in it.
@@ -199,7 +194,7 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
     let status: String = w.scalar("select status from ticket where ticket_id = $1", ticket).await;
     assert_eq!(status, "open");
     let erik = login(app, ERIK).await;
-    let (code, _) = page(&erik, app, &format!("/mina-sidor/meddelanden/{ticket}")).await;
+    let (code, _) = fetch(&erik, app, &format!("/mina-sidor/meddelanden/{ticket}")).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let r = post(&erik, app, &format!("/mina-sidor/meddelanden/{ticket}"), &[("body", "Hej hej")])
         .await;
@@ -207,7 +202,7 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
     // Another creditor does not see the forwarded question either.
     create_user(&app.pool, "annan@borgenar.test", "creditor").await;
     let other = logged_in(app, "annan@borgenar.test").await;
-    let (code, _) = page(&other, app, &format!("/borgenar/kontakt/{ticket}")).await;
+    let (code, _) = fetch(&other, app, &format!("/borgenar/kontakt/{ticket}")).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
 
     // Support closes it; the creditor's own "Kontakta oss" makes a ticket too.
@@ -232,7 +227,7 @@ async fn a_ticket_goes_from_the_debtor_to_support_to_the_creditor_and_back() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, inbox) = page(&support, app, "/admin/arenden").await;
+    let (_, inbox) = fetch(&support, app, "/admin/arenden").await;
     assert!(inbox.contains("Fråga om T-1") && inbox.contains("Borgenär:"));
     let audited: i64 = sqlx::query_scalar(
         "select count(*) from audit_event where subject = $1 and action like 'ticket_%'",
@@ -250,7 +245,7 @@ async fn admins_create_lock_and_reset_staff_and_support_cannot() {
     let admin = staff_client(&app, "ada@fordra.test", "admin").await;
     let support = staff_client(&app, "sam@fordra.test", "support").await;
     // Support cannot see or use the page.
-    let (code, _) = page(&support, &app, "/admin/personal").await;
+    let (code, _) = fetch(&support, &app, "/admin/personal").await;
     assert_eq!(code, StatusCode::FORBIDDEN);
     let r = post(
         &support,
@@ -298,7 +293,7 @@ async fn admins_create_lock_and_reset_staff_and_support_cannot() {
         post(&nora, &app, "/logga-in", &[("email", "nora@fordra.test"), ("password", PASSWORD)])
             .await;
     assert_eq!(location(&r), "/konto/tvastegs", "TOTP enrolment is required");
-    let (code, _) = page(&nora, &app, "/admin/arenden").await;
+    let (code, _) = fetch(&nora, &app, "/admin/arenden").await;
     assert_ne!(code, StatusCode::OK, "no way in before TOTP");
 
     // Locking ends the sessions and login; an admin cannot lock themself or the last admin.
@@ -309,7 +304,7 @@ async fn admins_create_lock_and_reset_staff_and_support_cannot() {
             .unwrap();
     let r = post(&admin, &app, &format!("/admin/personal/{sam}/las"), &[("locked", "1")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (code, _) = page(&support, &app, "/admin").await;
+    let (code, _) = fetch(&support, &app, "/admin").await;
     assert_eq!(code, StatusCode::SEE_OTHER, "the locked user's session is gone");
     let r = post(
         &browser_client(&app.base),
@@ -473,16 +468,16 @@ async fn admins_search_the_audit_log_and_export_it() {
     let app = TestApp::spawn().await;
     let admin = staff_client(&app, "ada@fordra.test", "admin").await;
     let support = staff_client(&app, "sam@fordra.test", "support").await;
-    let (code, _) = page(&support, &app, "/admin/logg").await;
+    let (code, _) = fetch(&support, &app, "/admin/logg").await;
     assert_eq!(code, StatusCode::FORBIDDEN);
     let (code, body) =
-        page(&admin, &app, "/admin/logg?person=sam%40fordra.test&action=login").await;
+        fetch(&admin, &app, "/admin/logg?person=sam%40fordra.test&action=login").await;
     assert_eq!(code, StatusCode::OK);
     assert!(
         body.contains("sam@fordra.test") && !body.contains(">ada@fordra.test<"),
         "only Sam's logins"
     );
-    let (code, body) = page(&admin, &app, "/admin/logg?from=2026-13-01").await;
+    let (code, body) = fetch(&admin, &app, "/admin/logg?from=2026-13-01").await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("Ange datumet som ÅÅÅÅ-MM-DD."));
     let r = admin.get(app.url("/admin/logg.csv?action=login")).send().await.unwrap();
@@ -515,7 +510,7 @@ async fn a_rule_changed_from_a_future_date_leaves_earlier_letters_alone() {
     let support = staff_client(app, "sam@fordra.test", "support").await;
     let (early, _) = w.register(&engine_claim("R-1", "2026-02-09")).await;
     // Support sees the rules, but cannot change them.
-    let (code, html) = page(&support, app, "/admin/regler").await;
+    let (code, html) = fetch(&support, app, "/admin/regler").await;
     assert_eq!(code, StatusCode::OK);
     assert!(html.contains("2013-03-16") && !html.contains("rules-form"));
     let change = [
@@ -568,7 +563,7 @@ async fn a_rule_changed_from_a_future_date_leaves_earlier_letters_alone() {
     // Lower fees from 2026-02-20: shown as coming.
     let r = post(&admin, app, "/admin/regler", &change).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, html) = page(&admin, app, "/admin/regler").await;
+    let (_, html) = fetch(&admin, app, "/admin/regler").await;
     assert!(html.contains("Kommande"), "{html}");
     assert_eq!(stored(early).await, before, "the letter already sent is untouched");
 
@@ -640,7 +635,7 @@ async fn a_ready_claim_exports_its_amounts_interest_and_fees_to_the_ore_once() {
 
     // Staff see both, with why K-2 cannot go; support may look but not export.
     let support = staff_client(app, "sam@fordra.test", "support").await;
-    let (code, html) = page(&support, app, "/admin/kronofogden").await;
+    let (code, html) = fetch(&support, app, "/admin/kronofogden").await;
     assert_eq!(code, StatusCode::OK);
     assert!(html.contains("Klar") && html.contains("kommit i retur"), "{html}");
     let r = post(&support, app, "/admin/kronofogden/export", &[("format", "csv")]).await;
@@ -750,7 +745,7 @@ async fn the_dashboard_shows_states_money_rates_and_engine_health() {
     w.tick("2026-02-25").await;
     let later = w.app.again(Options { vars: vec![("FORDRA_TODAY", "2026-02-25".into())] }).await;
     let support = staff_client(&later, "sam@fordra.test", "support").await;
-    let (code, html) = page(&support, &later, "/admin").await;
+    let (code, html) = fetch(&support, &later, "/admin").await;
     assert_eq!(code, StatusCode::OK);
     // Three charts, each with its table.
     assert_eq!(html.matches("<svg class=\"chart\"").count(), 3);
@@ -891,10 +886,10 @@ async fn only_a_creditors_owner_manages_payout_users_and_keys() {
         post(&ulla, app, "/logga-in", &[("email", "ulla@kund.test"), ("password", PASSWORD)]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // A user follows claims but changes nothing of the company's.
-    assert_eq!(page(&ulla, app, "/borgenar/krav").await.0, StatusCode::OK);
-    let (_, users) = page(&ulla, app, "/borgenar/anvandare").await;
+    assert_eq!(fetch(&ulla, app, "/borgenar/krav").await.0, StatusCode::OK);
+    let (_, users) = fetch(&ulla, app, "/borgenar/anvandare").await;
     assert!(users.contains("Bara företagets ägare") && users.contains("Användare"));
-    let (_, account) = page(&ulla, app, "/borgenar/utbetalningskonto").await;
+    let (_, account) = fetch(&ulla, app, "/borgenar/utbetalningskonto").await;
     assert!(account.contains("id=\"owner-only\""));
     for (path, form) in [
         ("/borgenar/utbetalningskonto", vec![("kind", "bankgiro"), ("bankgiro", "5050-1055")]),
@@ -905,7 +900,7 @@ async fn only_a_creditors_owner_manages_payout_users_and_keys() {
         let r = post(&ulla, app, path, &form).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
-    assert_eq!(page(&ulla, app, "/borgenar/api-nycklar").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(fetch(&ulla, app, "/borgenar/api-nycklar").await.0, StatusCode::FORBIDDEN);
     // The owner cannot remove themself, nor the last owner; removing Ulla logs her out.
     let me: Uuid = sqlx::query_scalar("select user_id from app_user where email = $1")
         .bind(&w.creditor_email)
@@ -921,7 +916,7 @@ async fn only_a_creditors_owner_manages_payout_users_and_keys() {
             .unwrap();
     let r = post(&owner, app, &format!("/borgenar/anvandare/{ulla_id}/ta-bort"), &[]).await;
     assert!(flash(&r).contains("borttagen"), "{}", flash(&r));
-    assert_eq!(page(&ulla, app, "/borgenar/krav").await.0, StatusCode::SEE_OTHER, "logged out");
+    assert_eq!(fetch(&ulla, app, "/borgenar/krav").await.0, StatusCode::SEE_OTHER, "logged out");
 }
 
 #[tokio::test]
@@ -1040,7 +1035,7 @@ async fn letter_wording_is_versioned_text_and_letters_keep_theirs() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, page_html) = page(&admin, app, path).await;
+    let (_, page_html) = fetch(&admin, app, path).await;
     assert!(page_html.contains("Kommande"));
     // The letter already sent is untouched; one written from the date uses the new text.
     assert_eq!(text(early).await, (snapshot, html));
@@ -1054,6 +1049,6 @@ async fn letter_wording_is_versioned_text_and_letters_keep_theirs() {
     );
     assert!(!html.contains("{borgenär}") && !html.contains("{epost}"));
     // The creditor terms are published the same way.
-    let (code, _) = page(&admin, app, "/admin/texter/creditor").await;
+    let (code, _) = fetch(&admin, app, "/admin/texter/creditor").await;
     assert_eq!(code, StatusCode::OK);
 }

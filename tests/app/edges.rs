@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    harness::{Options, fordra_cli, staff_client},
-    mina_sidor::{World, login, person, text, world},
+    harness::{Options, fetch, fordra_cli, staff_client},
+    mina_sidor::{World, login, person, world},
 };
 
 const SVEN: (&str, &str, &str) = ("198112189876", "Sven", "Svensson");
@@ -85,7 +85,7 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
         c
     };
     for path in [format!("/borgenar/krav/{claim}"), "/borgenar/krav".into(), "/borgenar".into()] {
-        let (status, html) = text(&creditor, &jan, &path).await;
+        let (status, html) = fetch(&creditor, &jan, &path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         if path.contains(&claim.to_string()) {
             assert!(html.contains("id=\"claim-preliminary\""), "{path}");
@@ -93,9 +93,9 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
     }
     // Mina sidor.
     let sven = login(&jan, SVEN).await;
-    let (status, _) = text(&sven, &jan, "/mina-sidor").await;
+    let (status, _) = fetch(&sven, &jan, "/mina-sidor").await;
     assert_eq!(status, StatusCode::OK);
-    let (status, html) = text(&sven, &jan, &format!("/mina-sidor/arenden/{claim}")).await;
+    let (status, html) = fetch(&sven, &jan, &format!("/mina-sidor/arenden/{claim}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"case-preliminary\""));
     // Verify this letter.
@@ -110,7 +110,7 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
     assert_eq!(r.status(), StatusCode::OK);
     // Staff: the red alert, the claim, the payment simulator, the rates page.
     let admin = staff_client(&jan, "admin@fordra.se", "admin").await;
-    let (status, html) = text(&admin, &jan, "/admin").await;
+    let (status, html) = fetch(&admin, &jan, "/admin").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"rate-alert\""), "the back office warns");
     for path in [
@@ -119,7 +119,7 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
         "/admin/referensranta".into(),
         "/admin/betalningar".into(),
     ] {
-        let (status, _) = text(&admin, &jan, &path).await;
+        let (status, _) = fetch(&admin, &jan, &path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
     }
     // Registration accepts claims.
@@ -198,7 +198,7 @@ async fn the_half_year_turn_without_a_published_rate_breaks_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, html) = text(&admin, &jan, "/admin").await;
+    let (_, html) = fetch(&admin, &jan, "/admin").await;
     assert!(!html.contains("id=\"rate-alert\""));
     let after: Value = api(&jan, &w.key, paying).await;
     assert_eq!(after["amounts"]["preliminary"], false);
@@ -532,7 +532,7 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
     );
     let admin = staff_client(app, "admin@fordra.se", "admin").await;
     let file = app.mails()[0].file.clone();
-    let (status, html) = text(&admin, app, &format!("/admin/e-post/{file}")).await;
+    let (status, html) = fetch(&admin, app, &format!("/admin/e-post/{file}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("/losenord/ny?token=••••"), "{html}");
     let token = app.mails()[0]
@@ -551,7 +551,7 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
     w.claim("LIST-1", person(SVEN, None), json!({})).await;
     w.claim("LIST-2", person(("199001012385", "Åsa", "Öberg"), None), json!({})).await;
     let creditor = w.creditor_client().await;
-    let (status, _) = text(&creditor, app, "/borgenar/krav").await;
+    let (status, _) = fetch(&creditor, app, "/borgenar/krav").await;
     assert_eq!(status, StatusCode::OK);
     let rows: Vec<(i32, i32)> = sqlx::query_as(
         "select cardinality(claim_ids), cardinality(debtor_ids) from personal_data_access where what = 'fordringslistan'",
@@ -562,7 +562,7 @@ async fn security_edges_mail_reset_api_limit_metrics_and_access_rows() {
     assert_eq!(rows, vec![(2, 2)]);
     // Each debtor sees that row on Mina sidor.
     let sven = login(app, SVEN).await;
-    let (_, mine) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
+    let (_, mine) = fetch(&sven, app, "/mina-sidor/mina-uppgifter").await;
     assert!(mine.contains("LIST-1") && !mine.contains("LIST-2"));
 
     // The API: FORDRA_API_RATE_LIMIT requests a minute per key, 429 with Retry-After beyond.

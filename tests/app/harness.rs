@@ -18,7 +18,7 @@ use fordra::{
     startup,
     state::AppState,
 };
-use reqwest::{Client, header};
+use reqwest::{Client, StatusCode, header};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
@@ -284,6 +284,12 @@ pub async fn logged_in(app: &TestApp, email: &str) -> Client {
 }
 
 /// A client with no cookie store and no provenance headers: sends exactly what a test adds.
+/// GETs `path` with `client`: the status and the body.
+pub async fn fetch(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
 pub fn bare_client() -> Client {
     Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }

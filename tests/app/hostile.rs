@@ -48,14 +48,7 @@ async fn injection_strings_are_stored_literally_and_shown_inert() {
         .unwrap();
     assert_eq!(api["debtor"]["name"], SQL);
     let creditor = w.creditor_client().await;
-    let html = creditor
-        .get(app.url(&format!("/borgenar/krav/{claim}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = fetch(&creditor, app, &format!("/borgenar/krav/{claim}")).await;
     assert!(inert(&html), "the creditor's claim page escapes it");
     // Through forms: a debtor's message, a creditor's question, staff's answer and a new staff
     // member's name; and the searches.
@@ -91,7 +84,7 @@ async fn injection_strings_are_stored_literally_and_shown_inert() {
     assert_eq!(stored.iter().filter(|s| *s == SQL).count(), 2, "{stored:?}");
     assert_eq!(stored.iter().filter(|s| *s == SCRIPT).count(), 3, "{stored:?}");
     for path in ["/admin/arenden", "/admin/personal", &format!("/admin/krav/{claim}")] {
-        let html = admin.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+        let (_, html) = fetch(&admin, app, path).await;
         assert!(inert(&html) || !html.contains("script"), "{path} escapes it");
         assert!(!html.contains("<script>alert"), "{path}");
     }
@@ -107,14 +100,7 @@ async fn injection_strings_are_stored_literally_and_shown_inert() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = sven
-        .get(app.url(&format!("/mina-sidor/meddelanden/{ticket}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = fetch(&sven, app, &format!("/mina-sidor/meddelanden/{ticket}")).await;
     assert!(inert(&html), "Mina sidor escapes staff's answer and the debtor's own words");
     // Searches treat it as text: no error, no match, nothing dropped.
     for path in [

@@ -13,7 +13,7 @@ use reqwest::{Client, StatusCode, multipart};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::harness::{TestApp, bare_client, browser_client, location, staff_client};
+use crate::harness::{TestApp, bare_client, browser_client, fetch, location, staff_client};
 pub(crate) use crate::world::{World, d, world};
 
 const SVEN: (&str, &str, &str) = ("198112189876", "Sven", "Svensson");
@@ -145,7 +145,7 @@ pub(crate) async fn propose_plan(
     months: &str,
 ) -> reqwest::Response {
     let path = format!("/mina-sidor/arenden/{claim}/amorteringsplan");
-    let (code, page) = text(client, app, &format!("{path}?months={months}")).await;
+    let (code, page) = fetch(client, app, &format!("{path}?months={months}")).await;
     assert_eq!(code, StatusCode::OK);
     let total = page
         .split("name=\"total\" value=\"")
@@ -159,11 +159,6 @@ pub(crate) async fn propose_plan(
         .send()
         .await
         .unwrap()
-}
-
-pub(crate) async fn text(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
-    let r = client.get(app.url(path)).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
 }
 
 #[tokio::test]
@@ -202,7 +197,7 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
     }
     assert_eq!(seen.len(), 3, "saw QR times {seen:?}");
     // The order page shows the same code, and nobody else may follow the order.
-    let (code, html) = text(&client, app, &page).await;
+    let (code, html) = fetch(&client, app, &page).await;
     assert_eq!(code, StatusCode::OK);
     assert!(html.contains("<svg"), "QR on the page");
     assert_eq!(
@@ -219,13 +214,13 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
 
     // Sven logs in and sees his case only.
     let sven = login(app, SVEN).await;
-    let (code, home) = text(&sven, app, "/mina-sidor").await;
+    let (code, home) = fetch(&sven, app, "/mina-sidor").await;
     assert_eq!(code, StatusCode::OK);
     assert!(
         home.contains("Faktura S-1") && !home.contains("A-1") && !home.contains("C-1"),
         "{home}"
     );
-    let (code, case) = text(&sven, app, &format!("/mina-sidor/arenden/{sven_claim}")).await;
+    let (code, case) = fetch(&sven, app, &format!("/mina-sidor/arenden/{sven_claim}")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(case.contains("id=\"pay-ocr\"") && case.contains("uqr"));
     // Someone else's case, by changing ids in URLs: 404, and nothing about it.
@@ -238,14 +233,14 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
         format!("/mina-sidor/arenden/{}", Uuid::new_v4()),
         "/mina-sidor/arenden/inte-ett-id".to_string(),
     ] {
-        let (code, body) = text(&sven, app, &path).await;
+        let (code, body) = fetch(&sven, app, &path).await;
         assert_eq!(code, StatusCode::NOT_FOUND, "{path}");
         assert!(!body.contains("Öberg") && !body.contains("Exempelbolaget"), "{path}");
     }
     let asa_letter: Uuid =
         w.scalar("select letter_id from letter where claim_id = $1", asa_claim).await;
     let (code, _) =
-        text(&sven, app, &format!("/mina-sidor/arenden/{asa_claim}/brev/{asa_letter}/pdf")).await;
+        fetch(&sven, app, &format!("/mina-sidor/arenden/{asa_claim}/brev/{asa_letter}/pdf")).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let r = sven
         .post(app.url(&format!("/mina-sidor/arenden/{asa_claim}/amorteringsplan")))
@@ -274,7 +269,7 @@ async fn bankid_login_shows_the_official_qr_codes_and_only_the_persons_own_cases
         .await
         .unwrap();
     assert_eq!(location(&r), format!("/mina-sidor/arenden/{company_claim}"));
-    let (code, _) = text(&erik, app, &format!("/mina-sidor/arenden/{company_claim}")).await;
+    let (code, _) = fetch(&erik, app, &format!("/mina-sidor/arenden/{company_claim}")).await;
     assert_eq!(code, StatusCode::OK);
     // A private person's letter does not make anyone its representative.
     let (asa_ocr, asa_code): (String, String) =
@@ -338,7 +333,7 @@ async fn cancel_and_every_failure_hint_code_give_the_recommended_swedish_message
             "{hint}"
         );
         // The page says the same and offers to try again.
-        let (_, html) = text(&client, app, &page).await;
+        let (_, html) = fetch(&client, app, &page).await;
         assert!(html.contains(&askama_escape(message)), "{hint}");
     }
     // Cancelling on Fordra's page cancels the order at BankID.
@@ -348,7 +343,7 @@ async fn cancel_and_every_failure_hint_code_give_the_recommended_swedish_message
         client.post(app.url(&format!("{page}/avbryt"))).form(&[("x", "")]).send().await.unwrap();
     assert_eq!(location(&r), "/mina-sidor/logga-in");
     assert!(!sim_orders(app).await.contains(&order));
-    let (_, html) = text(&client, app, "/mina-sidor/logga-in").await;
+    let (_, html) = fetch(&client, app, "/mina-sidor/logga-in").await;
     assert!(html.contains(bankid::RFA6));
     // BankID in maintenance: the start page says so in Swedish and nothing is stored.
     sim_control(app, "/bankid-sim/errors", json!({"status": 503, "errorCode": "maintenance"}))
@@ -467,7 +462,7 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
 
     // The creditor sees it, downloads the attachment and maintains the claim.
     let creditor = w.creditor_client().await;
-    let (code, page) = text(&creditor, app, &format!("/borgenar/krav/{claim}")).await;
+    let (code, page) = fetch(&creditor, app, &format!("/borgenar/krav/{claim}")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(page.contains("Jag har aldrig beställt"));
     let r = creditor
@@ -488,7 +483,7 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     // The debtor sees the answer; nothing resumes.
-    let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    let (_, case) = fetch(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(
         case.contains("Borgenären står fast vid kravet")
             && case.contains("butiken den 1 september")
@@ -497,12 +492,12 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
 
     // Staff release it for court: still disputed, never enforcement-ready.
     let staff = staff_client(app, "handlaggare@fordra.se", "admin").await;
-    let (_, home) = text(&staff, app, "/admin").await;
+    let (_, home) = fetch(&staff, app, "/admin").await;
     assert!(
         home.contains(&format!("/admin/krav/{claim}")) && home.contains("borgenären står fast"),
         "the back office lists the claim waiting for a decision"
     );
-    let (_, staff_page) = text(&staff, app, &format!("/admin/krav/{claim}")).await;
+    let (_, staff_page) = fetch(&staff, app, &format!("/admin/krav/{claim}")).await;
     assert!(staff_page.contains("tingsrätt"));
     let r = staff
         .post(app.url(&format!("/admin/krav/{claim}/bestridande")))
@@ -517,21 +512,21 @@ async fn a_dispute_stops_the_engine_and_a_maintained_claim_waits_for_staff_never
     let decision: Option<String> =
         w.scalar("select decision from dispute where claim_id = $1", claim).await;
     assert_eq!(decision.as_deref(), Some("court"));
-    let (_, home) = text(&staff, app, "/admin").await;
+    let (_, home) = fetch(&staff, app, "/admin").await;
     assert!(!home.contains(&format!("/admin/krav/{claim}")), "decided");
     // Both sides see what was decided, and the debtor is not offered to dispute again.
-    let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    let (_, case) = fetch(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(case.contains("id=\"dispute-decision\"") && case.contains("tingsrätten"));
     assert!(!case.contains("id=\"dispute-link\""), "no second dispute");
     let creditor = w.creditor_client().await;
-    let (_, creditor_page) = text(&creditor, app, &format!("/borgenar/krav/{claim}")).await;
+    let (_, creditor_page) = fetch(&creditor, app, &format!("/borgenar/krav/{claim}")).await;
     assert!(creditor_page.contains("id=\"dispute-decision\""));
     let again = dispute(app, &sven, claim, "not_ordered", None).await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let disputes: i64 = w.scalar("select count(*) from dispute where claim_id = $1", claim).await;
     assert_eq!(disputes, 1);
     // Staff and the creditor opening the claim are in the debtor's access log.
-    let (_, mine) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
+    let (_, mine) = fetch(&sven, app, "/mina-sidor/mina-uppgifter").await;
     assert!(mine.contains("Fordras administratör") && mine.contains("borgenär"), "{mine}");
 }
 
@@ -544,7 +539,7 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     w.tick("2026-10-20").await;
     let sven = login(app, SVEN).await;
     let (code, form) =
-        text(&sven, app, &format!("/mina-sidor/arenden/{claim}/amorteringsplan")).await;
+        fetch(&sven, app, &format!("/mina-sidor/arenden/{claim}/amorteringsplan")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(form.contains("170,00 kr"), "the consumer's plan fee is shown");
     let r = sven
@@ -556,7 +551,7 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // The exact plan is shown before the debtor confirms it; a stale total is shown again.
     let (code, preview) =
-        text(&sven, app, &format!("/mina-sidor/arenden/{claim}/amorteringsplan?months=3")).await;
+        fetch(&sven, app, &format!("/mina-sidor/arenden/{claim}/amorteringsplan?months=3")).await;
     assert_eq!(code, StatusCode::OK);
     assert!(preview.contains("id=\"plan-schedule\"") && preview.contains("2026-11-03"));
     let r = sven
@@ -589,7 +584,7 @@ async fn a_kept_plan_pauses_escalation_and_a_missed_instalment_resumes_it() {
     assert!(inst.iter().all(|(_, _, ocr)| fordra::domain::ocr::validate(ocr).is_ok()));
     let r = w.tick("2026-10-20").await;
     assert_eq!(r.dispatched, 1, "the plan letter goes out");
-    let (_, case) = text(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    let (_, case) = fetch(&sven, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(case.contains("Amorteringsplan") && case.contains(&inst[1].2));
     // The plan letter asks for exactly its instalments.
     let letter: Value = w
@@ -674,7 +669,7 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
     assert_eq!(status, "proposed");
     assert_eq!(w.tick("2026-10-20").await.steps, 0);
     // The debtor may take the proposal back before the creditor decides: the pause ends.
-    let (_, case) = text(&erik, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    let (_, case) = fetch(&erik, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(case.contains("Återkalla förslaget"));
     let withdraw = format!("/mina-sidor/arenden/{claim}/amorteringsplan/aterkalla");
     let r = erik.post(app.url(&withdraw)).send().await.unwrap();
@@ -685,7 +680,7 @@ async fn plans_outside_policy_wait_for_the_creditor_and_business_debtors_pay_no_
     assert!(
         !w.scalar::<bool>("select payment_plan_active from claim where claim_id = $1", claim).await
     );
-    let (_, case) = text(&erik, app, &format!("/mina-sidor/arenden/{claim}")).await;
+    let (_, case) = fetch(&erik, app, &format!("/mina-sidor/arenden/{claim}")).await;
     assert!(case.contains("Förslaget återkallades") && !case.contains("Återkalla förslaget"));
     // Nothing left to withdraw; and a stranger's withdrawal is a 404.
     let r = erik.post(app.url(&withdraw)).send().await.unwrap();
@@ -774,15 +769,15 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         w.scalar("select debtor_street from claim where claim_id = $1", claim).await;
     assert_eq!(street, "Storgatan 1", "not before staff checked it");
     let staff = staff_client(app, "support@fordra.se", "support").await;
-    let (_, home) = text(&staff, app, "/admin").await;
+    let (_, home) = fetch(&staff, app, "/admin").await;
     assert!(
         home.contains("Adressändring att kontrollera: Nygatan 5")
             && home.contains(&format!("/admin/krav/{claim}")),
         "the back office lists the change with a claim to decide it on"
     );
-    let (_, hits) = text(&staff, app, &format!("/admin/krav?q={ocr}")).await;
+    let (_, hits) = fetch(&staff, app, &format!("/admin/krav?q={ocr}")).await;
     assert!(hits.contains(&format!("/admin/krav/{claim}")));
-    let (_, page) = text(&staff, app, &format!("/admin/krav/{claim}")).await;
+    let (_, page) = fetch(&staff, app, &format!("/admin/krav/{claim}")).await;
     assert!(page.contains("Nygatan 5"));
     let change: Uuid =
         sqlx::query_scalar("select address_change_id from address_change where status = 'pending'")
@@ -799,7 +794,7 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
     let street: String =
         w.scalar("select debtor_street from claim where claim_id = $1", claim).await;
     assert_eq!(street, "Nygatan 5");
-    let (_, home) = text(&staff, app, "/admin").await;
+    let (_, home) = fetch(&staff, app, "/admin").await;
     assert!(!home.contains("Nygatan 5"), "checked");
 
     // Overpaid: the debtor gives a refund account, validated, stored for staff's refund.
@@ -905,7 +900,7 @@ async fn contact_refund_account_messages_and_the_gdpr_export() {
         .expect("the API read is logged");
     assert_eq!(api["what"], "fordran via API");
     assert!(api["who"].as_str().unwrap().contains("API-nyckel fordra_"), "{api}");
-    let (_, page) = text(&sven, app, "/mina-sidor/mina-uppgifter").await;
+    let (_, page) = fetch(&sven, app, "/mina-sidor/mina-uppgifter").await;
     assert!(page.contains("borgenärens system via API"));
 }
 
